@@ -1,0 +1,24 @@
+#!/usr/bin/env bun
+/**
+ * The composition root: parses argv with commander and runs a subcommand.
+ *
+ * @module
+ */
+import { Command } from "commander";
+import { VERSION } from "../server/server.ts";
+import { addServeCommand } from "./serve.ts";
+
+export function buildProgram(): Command {
+  // The name is set explicitly: argv[1] of a compiled binary is a virtual path.
+  const program = new Command()
+    .name("gearbox")
+    .description("Gearman-compatible job server, durable store, worker supervisor and terminal UI")
+    .version(VERSION, "-V, --version")
+    .showHelpAfterError("(run with --help for usage)");
+  addServeCommand(program);
+  return program;
+}
+
+if (import.meta.main) {
+  await buildProgram().parseAsync(process.argv);
+}

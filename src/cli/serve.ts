@@ -1,0 +1,81 @@
+/**
+ * `gearbox serve`: builds the settings from files, environment and flags,
+ * starts the server, and maps signals: SIGTERM/SIGINT stop (a second one
+ * exits at once), SIGUSR1 drains.
+ *
+ * @module
+ */
+import type { Command } from "commander";
+import { loadConfigFile, resolveSettings, settingsFromEnv } from "../config/load_config.ts";
+import { ConfigError, coerceOption, SERVE_DEFAULTS, SERVE_OPTIONS, type ServeSettings } from "../config/serve_options.ts";
+import { onSignals } from "../runtime/system.ts";
+import { createServer } from "../server/server.ts";
+import { StoreError } from "../store/job_store.ts";
+
+export function addServeCommand(program: Command): void {
+  const cmd = program
+    .command("serve")
+    .description("run the Gearman job server")
+    .option("-c, --config <file...>", "YAML config file(s); later files override earlier ones");
+  for (const spec of SERVE_OPTIONS) {
+    const def = SERVE_DEFAULTS[spec.prop];
+    const help = spec.type === "boolean" ? spec.help : `${spec.help} (default: ${JSON.stringify(def)})`;
+    cmd.option(spec.flag, help);
+  }
+  cmd.addHelpText("after", "\nEvery flag is also a config-file key (snake_case, e.g. max_packet_size) and an\nenvironment variable (GEARBOX_MAX_PACKET_SIZE). Precedence: file < environment < flag.");
+  cmd.action(async (_opts, command: Command) => {
+    process.exitCode = await serve(command);
+  });
+}
+
+function settingsFromFlags(command: Command): Partial<ServeSettings> {
+  const out: Record<string, unknown> = {};
+  const values = command.opts();
+  for (const spec of SERVE_OPTIONS) {
+    if (command.getOptionValueSource(spec.prop) !== "cli") continue;
+    out[spec.prop] = coerceOption(spec, values[spec.prop], `flag ${spec.flag.split(" ").at(-2)?.replace(",", "") ?? spec.flag}`);
+  }
+  return out as Partial<ServeSettings>;
+}
+
+async function serve(command: Command): Promise<number> {
+  let settings: ServeSettings;
+  try {
+    const files = (command.opts().config as string[] | undefined) ?? [];
+    settings = resolveSettings([...files.map(loadConfigFile), settingsFromEnv(process.env), settingsFromFlags(command)]);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`gearbox serve: ${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+  let server;
+  try {
+    server = createServer(settings);
+    await server.start();
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === "EADDRINUSE") process.stderr.write(`gearbox serve: ${settings.listen}:${settings.port} is already in use\n`);
+    else if (err.code === "EACCES") process.stderr.write(`gearbox serve: not allowed to listen on ${settings.listen}:${settings.port}\n`);
+    else if (e instanceof StoreError) process.stderr.write(`gearbox serve: ${e.message}\n`);
+    else process.stderr.write(`gearbox serve: cannot start: ${err.message}\n`);
+    return 1;
+  }
+  let signals = 0;
+  const unhook = onSignals(["SIGTERM", "SIGINT", "SIGUSR1"], (signal) => {
+    if (signal === "SIGUSR1") {
+      void server.drain();
+      return;
+    }
+    if (++signals > 1) {
+      process.stderr.write("gearbox serve: second signal, exiting now\n");
+      process.exit(130);
+    }
+    server.logger.info("signal received, stopping", { signal });
+    void server.stop();
+  });
+  await server.done;
+  unhook();
+  return 0;
+}

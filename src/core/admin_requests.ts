@@ -1,0 +1,150 @@
+/**
+ * The admin text protocol on the job port: gearmand 1.1.20's commands with
+ * byte-exact replies, Gearman::Server's `shutdown`, `jobs` and `clients`, and
+ * gearbox's `counters`.
+ *
+ * @module
+ */
+import { encodePacket, encodeText } from "../protocol/encoder.ts";
+import { Cmd } from "../protocol/commands.ts";
+import {
+  adminTokens,
+  errLine,
+  invalidArguments,
+  listReply,
+  OK_CRLF,
+  okValue,
+  unknownCommand,
+} from "../protocol/admin_text.ts";
+import type { FunctionRecord } from "./functions.ts";
+import type { JobServer } from "./job_server.ts";
+import { functionNameProblem } from "./names.ts";
+import type { Peer } from "./peer.ts";
+
+type AdminHandler = (server: JobServer, peer: Peer, args: string[], now: number) => string;
+
+function sortedFunctions(server: JobServer): FunctionRecord[] {
+  return [...server.functions.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+function workerAddress(peer: Peer | undefined): string {
+  return peer ? `${peer.address}:${peer.port}` : "-";
+}
+
+const COMMANDS: Record<string, AdminHandler> = {
+  status: (server) =>
+    listReply(sortedFunctions(server).map((f) => `${f.name}\t${f.total}\t${f.running}\t${f.workers.length}`)),
+
+  prioritystatus: (server) =>
+    listReply(sortedFunctions(server).map((f) => {
+      const [h, n, l] = f.waitingByPriority();
+      return `${f.name}\t${h}\t${n}\t${l}\t${f.workers.length}`;
+    })),
+
+  workers: (server) =>
+    listReply([...server.peers.values()].map((p) =>
+      `${p.id} ${p.address} ${p.clientId} :${p.abilities.map((a) => " " + a.fn.name).join("")}`
+    )),
+
+  maxqueue: (server, _peer, args) => {
+    if (args.length < 1) return invalidArguments("maxqueue");
+    const name = args[0]!;
+    if (functionNameProblem(name, server.options.maxFunctionName)) return invalidArguments("maxqueue");
+    const values = args.slice(1, 4);
+    if (values.some((v) => !/^-?\d{1,15}$/.test(v))) return invalidArguments("maxqueue");
+    const nums = values.map((v) => Math.max(Number(v), 0));
+    const limits: [number, number, number] = nums.length === 0
+      ? [0, 0, 0]
+      : nums.length < 3
+      ? [nums[0]!, nums[0]!, nums[0]!]
+      : [nums[0]!, nums[1]!, nums[2]!];
+    // Unlike gearmand, an unknown function gets a record so the limit sticks.
+    const fn = server.fn(name, true);
+    if (!fn) return errLine("QUEUE_ERROR", "Too many functions");
+    fn.maxQueue = limits;
+    return OK_CRLF;
+  },
+
+  show: (server, _peer, args) => {
+    const what = args.map((a) => a.toLowerCase()).join(" ");
+    if (what === "jobs") {
+      return listReply([...server.jobs.values()].filter((j) => j.state !== "persisting").map((j) =>
+        `${j.handle}\t${j.retries}\t0\t${j.background ? 1 : 0}`
+      ));
+    }
+    if (what === "unique jobs") {
+      return listReply([...server.jobs.values()].filter((j) => j.state !== "persisting").map((j) => j.unique));
+    }
+    return errLine("UNKNOWN_SHOW_ARGUMENTS");
+  },
+
+  cancel: (server, _peer, args) => {
+    if (args.length < 2) return unknownCommand("cancel");
+    if (args[0]!.toLowerCase() !== "job") return errLine("UNKNOWN_ERROR");
+    const job = server.jobs.get(args[1]!);
+    if (!job || job.state === "persisting") return errLine("UNKNOWN_JOB");
+    server.count("cancelled");
+    // The worker of a running job may still report on it: drop that quietly.
+    job.worker?.swallowLater(job.handle);
+    const fail = encodePacket(Cmd.WORK_FAIL, [job.handle]);
+    for (const l of job.listeners) server.send(l, fail);
+    server.finish(job);
+    return OK_CRLF;
+  },
+
+  create: (server, _peer, args) => {
+    if (args.length < 2 || args[0]!.toLowerCase() !== "function") return invalidArguments("create");
+    if (functionNameProblem(args[1]!, server.options.maxFunctionName)) return invalidArguments("create");
+    if (!server.fn(args[1]!, true)) return errLine("QUEUE_ERROR", "Too many functions");
+    return OK_CRLF;
+  },
+
+  drop: (server, _peer, args) => {
+    if (args.length < 2 || args[0]!.toLowerCase() !== "function") return invalidArguments("drop");
+    const wanted = args[1]!.toLowerCase();
+    const fn = [...server.functions.values()].find((f) => f.name.toLowerCase() === wanted);
+    if (!fn) return "ERR function not found\r\n";
+    if (fn.workers.length > 0 || fn.running > 0) return "ERR there are still connected workers or executing clients\r\n";
+    if (fn.total > 0) return "ERR there are still queued jobs\r\n";
+    server.functions.delete(fn.name);
+    return OK_CRLF;
+  },
+
+  version: (server) => okValue(server.options.version),
+  getpid: (server) => okValue(String(server.options.pid)),
+  verbose: (server) => okValue(server.options.verbose),
+
+  shutdown: (server, _peer, args) => {
+    if (!server.options.adminShutdown) return errLine("PERMISSION_DENIED", "shutdown is disabled on this server");
+    const mode = args[0]?.toLowerCase();
+    if (mode !== undefined && mode !== "graceful") return errLine("unknown_args", "Unknown arguments to server command");
+    server.effect({ kind: "shutdown", graceful: mode === "graceful" });
+    return "OK\n";
+  },
+
+  jobs: (server) =>
+    listReply([...server.jobs.values()].filter((j) => j.state !== "persisting").map((j) =>
+      `${j.fn.name}\t${j.unique}\t${workerAddress(j.worker)}\t${j.listeners.length}`
+    )),
+
+  clients: (server) => {
+    const rows: string[] = [];
+    for (const p of server.peers.values()) {
+      rows.push(`${p.address}:${p.port}`);
+      for (const j of p.listening) rows.push(`\t${j.fn.name}\t${j.unique}\t${workerAddress(j.worker)}`);
+    }
+    return listReply(rows);
+  },
+
+  counters: (server) => listReply([...server.counters].sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => `${k}\t${v}`)),
+};
+
+/** Answers one admin text line. */
+export function handleAdminLine(server: JobServer, peer: Peer, line: string, now: number): void {
+  const tokens = adminTokens(line);
+  const word = tokens[0]!;
+  const handler = Object.hasOwn(COMMANDS, word.toLowerCase()) ? COMMANDS[word.toLowerCase()] : undefined;
+  server.count("admin_commands");
+  const reply = handler ? handler(server, peer, tokens.slice(1), now) : unknownCommand(word);
+  server.send(peer, encodeText(reply));
+}

@@ -1,0 +1,66 @@
+/**
+ * The knobs of the job server state machine, with gearmand's defaults where
+ * gearmand has one.
+ *
+ * @module
+ */
+
+export interface CoreOptions {
+  /** Handle prefix; handles are `<prefix>:<n>`. Should be restart-unique. */
+  handlePrefix: string;
+  /** Version string for the `version` admin command. */
+  version: string;
+  /** Process id for `getpid` (injected: the core reads no process state). */
+  pid: number;
+  /** Level name for `verbose`. */
+  verbose: string;
+  /** Max attempts before a job that keeps losing its worker is failed; 0 = unlimited. */
+  jobRetries: number;
+  /** Sleeping workers woken per queued job; 0 or negative = all. */
+  wakeup: number;
+  /** Seconds before waking more workers for a job still queued; negative = never. */
+  wakeupDelay: number;
+  /** Rotate a worker's functions after each assignment (gearmand -R). */
+  roundRobin: boolean;
+  /** Every connection starts with the `exceptions` option on. */
+  exceptions: boolean;
+  /** Default queue limit for new functions; 0 = unlimited. */
+  maxQueue: number;
+  /** Longest function name accepted. */
+  maxFunctionName: number;
+  /** Longest unique id accepted (gearmand: 64). */
+  maxUnique: number;
+  /** SET_CLIENT_ID is truncated to this many bytes. */
+  maxClientId: number;
+  /** Functions one connection may register. */
+  maxFunctionsPerConnection: number;
+  /** Function records the server keeps at most. */
+  maxFunctions: number;
+  /** Furthest future accepted for SUBMIT_JOB_EPOCH, in seconds. */
+  maxEpochAhead: number;
+  /** CAN_DO_TIMEOUT values are clamped to this many ms. */
+  maxWorkerTimeoutMs: number;
+  /** Whether `shutdown` is accepted on the admin protocol. */
+  adminShutdown: boolean;
+}
+
+export const DEFAULT_CORE_OPTIONS: CoreOptions = {
+  handlePrefix: "H:gearbox",
+  version: "0.0.0",
+  pid: 0,
+  verbose: "INFO",
+  jobRetries: 0,
+  wakeup: -1,
+  wakeupDelay: 0.1,
+  roundRobin: false,
+  exceptions: false,
+  maxQueue: 0,
+  maxFunctionName: 512,
+  maxUnique: 64,
+  maxClientId: 127,
+  maxFunctionsPerConnection: 1024,
+  maxFunctions: 100_000,
+  maxEpochAhead: 10 * 365 * 24 * 3600,
+  maxWorkerTimeoutMs: 24 * 3600 * 1000,
+  adminShutdown: true,
+};

@@ -1,0 +1,26 @@
+/**
+ * What the edge must do on the core's behalf. Output bytes are drained
+ * separately, per connection, already in order; these are the rest.
+ *
+ * @module
+ */
+import type { StoredJob } from "./job.ts";
+
+export type Effect =
+  /** Write the job to the store, then call `JobServer.persisted` with the outcome. */
+  | { kind: "persist"; job: StoredJob }
+  /** The job ended (completed, failed, cancelled): delete it from the store. */
+  | { kind: "forget"; handle: string }
+  /** Close the connection once its pending output is written. */
+  | { kind: "close"; conn: number; reason: string }
+  /** Stop the server; `graceful` drains first. */
+  | { kind: "shutdown"; graceful: boolean }
+  /** A line for the log (the core has no logger of its own). */
+  | { kind: "log"; level: "debug" | "info" | "warn" | "error"; message: string; fields?: Record<string, unknown> };
+
+/** Output and effects gathered since the last drain. */
+export interface Drained {
+  /** Bytes per connection, in the order they must be written. */
+  output: [conn: number, chunks: Uint8Array[]][];
+  effects: Effect[];
+}

@@ -1,0 +1,46 @@
+/**
+ * Function records: per-function queues, the workers that can do it, the
+ * queue limits, and the unique-id index used for coalescing.
+ *
+ * @module
+ */
+import { JobQueue } from "./job_queue.ts";
+import type { Job } from "./job.ts";
+import type { Peer } from "./peer.ts";
+
+/** Everything the server knows about one function name. */
+export class FunctionRecord {
+  readonly name: string;
+  readonly queue = new JobQueue();
+  /** Connections that registered the function, in registration order. */
+  readonly workers: Peer[] = [];
+  /** Live jobs by coalescing key. */
+  readonly uniques = new Map<string, Job>();
+  /** Jobs in the table: persisting, scheduled, queued and running. */
+  total = 0;
+  running = 0;
+  /** Scheduled (not yet due) jobs per priority; they count as queued in admin output. */
+  readonly scheduled: [number, number, number] = [0, 0, 0];
+  /** Queue limits for high, normal, low submissions; 0 means unlimited. */
+  maxQueue: [number, number, number];
+  /** Rotates the first worker woken so successive jobs wake different workers. */
+  wakeCursor = 0;
+  /** A delayed re-wake is armed. */
+  rewakeArmed = false;
+
+  constructor(name: string, maxQueue: [number, number, number]) {
+    this.name = name;
+    this.maxQueue = maxQueue;
+  }
+
+  /** Queued jobs per priority, including scheduled ones (gearmand's `prioritystatus`). */
+  waitingByPriority(): [number, number, number] {
+    const q = this.queue.counts();
+    return [q[0] + this.scheduled[0], q[1] + this.scheduled[1], q[2] + this.scheduled[2]];
+  }
+
+  /** True when no connection, job or limit keeps the record interesting. */
+  get idle(): boolean {
+    return this.total === 0 && this.workers.length === 0;
+  }
+}

@@ -1,0 +1,90 @@
+/**
+ * A job as the core tracks it, and its place in the life cycle.
+ *
+ * @module
+ */
+import type { FunctionRecord } from "./functions.ts";
+import type { Peer } from "./peer.ts";
+
+/** Gearman's three priorities, as queue indexes: lower runs first. */
+export const enum Priority {
+  High = 0,
+  Normal = 1,
+  Low = 2,
+}
+
+/** Names of the priorities, by index, for logs and admin output. */
+export const PRIORITY_NAMES = ["high", "normal", "low"] as const;
+
+/**
+ * - `persisting`: a new background job waiting for the store to commit; not yet offered.
+ * - `scheduled`: committed, but not runnable before `runAt`.
+ * - `queued`: waiting in its function's priority queue.
+ * - `running`: assigned to a worker.
+ * - `done`: removed from every table (completed, failed, cancelled or dropped).
+ */
+export type JobState = "persisting" | "scheduled" | "queued" | "running" | "done";
+
+/** The stored form of a background job: what survives a restart. */
+export interface StoredJob {
+  handle: string;
+  function: string;
+  unique: string;
+  data: Uint8Array;
+  reducer: string;
+  priority: Priority;
+  /** Not runnable before this Unix time in ms (0: at once). */
+  runAt: number;
+  createdAt: number;
+  retries: number;
+}
+
+/** A live job. Queue links (`prev`/`next`) make removal from the middle O(1). */
+export interface Job {
+  readonly handle: string;
+  readonly fn: FunctionRecord;
+  readonly unique: string;
+  /** Coalescing key inside the function, or undefined for an empty unique. */
+  readonly uniqueKey: string | undefined;
+  readonly data: Uint8Array;
+  readonly reducer: string;
+  readonly priority: Priority;
+  readonly createdAt: number;
+  background: boolean;
+  runAt: number;
+  state: JobState;
+  /** True once the store holds it; a finished persisted job must be forgotten there. */
+  persisted: boolean;
+  worker: Peer | undefined;
+  /** Increments on every assignment so stale timeout deadlines can be told apart. */
+  assignment: number;
+  /** Foreground clients waiting for WORK_* packets. */
+  listeners: Peer[];
+  /** Submitters waiting for JOB_CREATED while the job is persisting. */
+  pendingAcks: { peer: Peer; ack: PendingAck }[];
+  numerator: string;
+  denominator: string;
+  retries: number;
+  prev: Job | undefined;
+  next: Job | undefined;
+}
+
+/** A reply slot held in a peer's output until the store answers. */
+export interface PendingAck {
+  bytes: Uint8Array | undefined;
+}
+
+/** The stored form of a job. */
+export function toStored(job: Job): StoredJob {
+  return {
+    handle: job.handle,
+    function: job.fn.name,
+    unique: job.unique,
+    data: job.data,
+    reducer: job.reducer,
+    priority: job.priority,
+    runAt: job.runAt,
+    createdAt: job.createdAt,
+    retries: job.retries,
+  };
+}

@@ -1,0 +1,501 @@
+/**
+ * The job server state machine. Frames go in with the time; bytes per
+ * connection and effects come out. No I/O, no clock, no randomness: the same
+ * inputs always give the same outputs, which is what the scripted core tests
+ * rely on.
+ *
+ * @module
+ */
+import { Cmd } from "../protocol/commands.ts";
+import type { Frame, Packet } from "../protocol/decoder.ts";
+import { encodePacket, encodeText } from "../protocol/encoder.ts";
+import { handleAdminLine } from "./admin_requests.ts";
+import { CLIENT_HANDLERS } from "./client_requests.ts";
+import { type CoreOptions, DEFAULT_CORE_OPTIONS } from "./core_options.ts";
+import { DeadlineHeap } from "./deadline_heap.ts";
+import type { Drained, Effect } from "./effects.ts";
+import { FunctionRecord } from "./functions.ts";
+import { type Job, type PendingAck, Priority, type StoredJob, toStored } from "./job.ts";
+import { Peer } from "./peer.ts";
+import { WORKER_HANDLERS } from "./worker_requests.ts";
+
+/** A packet handler: translates one request into calls on the server. */
+export type PacketHandler = (server: JobServer, peer: Peer, packet: Packet, now: number) => void;
+
+type Timer =
+  | { kind: "due"; job: Job }
+  | { kind: "timeout"; job: Job; assignment: number }
+  | { kind: "rewake"; fn: FunctionRecord };
+
+const HANDLERS: (PacketHandler | undefined)[] = [];
+for (const [code, h] of Object.entries({ ...CLIENT_HANDLERS, ...WORKER_HANDLERS })) HANDLERS[Number(code)] = h;
+
+const NOOP_BYTES = encodePacket(Cmd.NOOP);
+const NO_JOB_BYTES = encodePacket(Cmd.NO_JOB);
+
+/**
+ * The sans-I/O Gearman job server.
+ *
+ * @example
+ * ```ts
+ * const core = new JobServer({ handlePrefix: "H:test" });
+ * core.open(1, "127.0.0.1", 5000);
+ * for (const frame of decoder.push(bytes)) core.receive(1, frame, Date.now());
+ * const { output, effects } = core.drain();
+ * ```
+ */
+export class JobServer {
+  readonly options: CoreOptions;
+  readonly functions = new Map<string, FunctionRecord>();
+  readonly jobs = new Map<string, Job>();
+  readonly peers = new Map<number, Peer>();
+  /** Event and error counters by cause, for the `counters` admin command and metrics. */
+  readonly counters = new Map<string, number>();
+  #seq = 0;
+  readonly #timers = new DeadlineHeap<Timer>();
+  #effects: Effect[] = [];
+  readonly #dirty = new Set<Peer>();
+
+  constructor(options: Partial<CoreOptions> = {}) {
+    this.options = { ...DEFAULT_CORE_OPTIONS, ...options };
+  }
+
+  // ---- inputs -------------------------------------------------------------
+
+  /** A connection arrived. */
+  open(conn: number, address: string, port: number): void {
+    this.peers.set(conn, new Peer(conn, address, port, this.options.exceptions));
+  }
+
+  /** A connection is gone: requeue what it held, drop what only it waited for. */
+  close(conn: number, now: number): void {
+    const peer = this.peers.get(conn);
+    if (!peer) return;
+    peer.closed = true;
+    this.peers.delete(conn);
+    this.#dirty.delete(peer);
+    for (const job of [...peer.holding]) this.requeue(job, now, "worker disconnected");
+    for (const ability of peer.abilities) removeWorker(ability.fn, peer);
+    peer.abilities = [];
+    for (const job of peer.listening) this.detachListener(job, peer);
+    peer.listening.clear();
+  }
+
+  /** One decoded frame from a connection. */
+  receive(conn: number, frame: Frame, now: number): void {
+    const peer = this.peers.get(conn);
+    if (!peer) return;
+    switch (frame.kind) {
+      case "packet": {
+        const handler = HANDLERS[frame.code];
+        if (handler) handler(this, peer, frame, now);
+        else {
+          this.count("invalid_command");
+          this.error(peer, "INVALID_COMMAND", "Command not expected");
+        }
+        return;
+      }
+      case "text":
+        handleAdminLine(this, peer, frame.line, now);
+        return;
+      case "fault": {
+        const e = frame.error;
+        this.count(`protocol_${e.code.toLowerCase()}`);
+        if (e.text) this.send(peer, encodeText(`ERR ${e.wireCode} ${e.wireText.replaceAll(" ", "+")}\r\n`));
+        else this.error(peer, e.wireCode, e.wireText);
+        if (e.fatal) this.closeConnection(peer, e.message);
+        return;
+      }
+    }
+  }
+
+  /** Runs every deadline that is due: epoch jobs, worker timeouts, delayed wake-ups. */
+  tick(now: number): void {
+    for (const t of this.#timers.popDue(now)) {
+      switch (t.kind) {
+        case "due":
+          if (t.job.state === "scheduled") {
+            t.job.fn.scheduled[t.job.priority]--;
+            this.enqueue(t.job, now);
+          }
+          break;
+        case "timeout":
+          if (t.job.state === "running" && t.job.assignment === t.assignment) {
+            this.count("worker_timeout");
+            this.requeue(t.job, now, "worker timeout");
+          }
+          break;
+        case "rewake":
+          t.fn.rewakeArmed = false;
+          if (t.fn.queue.size > 0) this.wake(t.fn, now);
+          break;
+      }
+    }
+  }
+
+  /** When `tick` must next run, or `undefined` when nothing is scheduled. */
+  nextDeadline(): number | undefined {
+    return this.#timers.peek();
+  }
+
+  /** The store answered for a batch of `persist` effects. */
+  persisted(handles: readonly string[], error: string | undefined, now: number): void {
+    for (const handle of handles) {
+      const job = this.jobs.get(handle);
+      if (!job || job.state !== "persisting") continue;
+      const acks = job.pendingAcks;
+      job.pendingAcks = [];
+      if (error !== undefined) {
+        this.count("store_error");
+        const bytes = encodePacket(Cmd.ERROR, ["QUEUE_ERROR", error]);
+        for (const { peer, ack } of acks) this.resolve(peer, ack, bytes);
+        for (const l of job.listeners) l.listening.delete(job);
+        job.listeners = [];
+        this.removeJob(job);
+        continue;
+      }
+      job.persisted = true;
+      const created = encodePacket(Cmd.JOB_CREATED, [job.handle]);
+      for (const { peer, ack } of acks) this.resolve(peer, ack, created);
+      this.schedule(job, now);
+    }
+  }
+
+  /** Loads jobs from the store at start-up, before any connection. */
+  restore(stored: readonly StoredJob[], now: number): void {
+    for (const s of stored) {
+      if (this.jobs.has(s.handle)) continue;
+      const fn = this.fn(s.function, true, true)!;
+      const job = this.newJob(fn, s.handle, s.unique, s.data, s.reducer, s.priority, true, s.createdAt);
+      job.runAt = s.runAt;
+      job.retries = s.retries;
+      job.persisted = true;
+      this.schedule(job, now);
+      const n = trailingNumber(s.handle, this.options.handlePrefix);
+      if (n > this.#seq) this.#seq = n;
+    }
+  }
+
+  /** Output and effects produced since the last drain. */
+  drain(): Drained {
+    const output: Drained["output"] = [];
+    for (const peer of this.#dirty) {
+      if (peer.ready.length > 0) output.push([peer.id, peer.ready]);
+      peer.ready = [];
+    }
+    this.#dirty.clear();
+    const effects = this.#effects;
+    this.#effects = [];
+    return { output, effects };
+  }
+
+  /** True when no job is persisting, queued, scheduled or running. */
+  get idle(): boolean {
+    return this.jobs.size === 0;
+  }
+
+  // ---- output -------------------------------------------------------------
+
+  /** Queues bytes for a connection, behind any reply still waiting for the store. */
+  send(peer: Peer, bytes: Uint8Array): void {
+    if (peer.closed) return;
+    if (peer.unresolved > 0) peer.held.push(bytes);
+    else {
+      peer.ready.push(bytes);
+      this.#dirty.add(peer);
+    }
+  }
+
+  sendPacket(peer: Peer, code: number, args: readonly string[], data?: Uint8Array): void {
+    this.send(peer, encodePacket(code, args, data));
+  }
+
+  /** An ERROR packet; the connection stays usable. */
+  error(peer: Peer, code: string, text: string): void {
+    this.sendPacket(peer, Cmd.ERROR, [code, text]);
+  }
+
+  sendNoJob(peer: Peer): void {
+    this.send(peer, NO_JOB_BYTES);
+  }
+
+  sendNoop(peer: Peer): void {
+    this.send(peer, NOOP_BYTES);
+  }
+
+  /** Reserves a reply slot that the store's answer fills in later. */
+  hold(peer: Peer): PendingAck {
+    const ack: PendingAck = { bytes: undefined };
+    peer.held.push(ack);
+    peer.unresolved++;
+    return ack;
+  }
+
+  resolve(peer: Peer, ack: PendingAck, bytes: Uint8Array): void {
+    ack.bytes = bytes;
+    peer.unresolved--;
+    if (peer.closed) return;
+    let i = 0;
+    for (; i < peer.held.length; i++) {
+      const item = peer.held[i]!;
+      if (item instanceof Uint8Array) peer.ready.push(item);
+      else if (item.bytes !== undefined) peer.ready.push(item.bytes);
+      else break;
+    }
+    if (i > 0) {
+      peer.held.splice(0, i);
+      this.#dirty.add(peer);
+    }
+  }
+
+  effect(e: Effect): void {
+    this.#effects.push(e);
+  }
+
+  closeConnection(peer: Peer, reason: string): void {
+    this.effect({ kind: "close", conn: peer.id, reason });
+  }
+
+  count(cause: string, by = 1): void {
+    this.counters.set(cause, (this.counters.get(cause) ?? 0) + by);
+  }
+
+  // ---- functions and jobs ---------------------------------------------------
+
+  /** Finds a function record; creates it when asked and the table has room. */
+  fn(name: string, create: boolean, force = false): FunctionRecord | undefined {
+    let rec = this.functions.get(name);
+    if (!rec && create && (force || this.functions.size < this.options.maxFunctions)) {
+      const q = this.options.maxQueue;
+      rec = new FunctionRecord(name, [q, q, q]);
+      this.functions.set(name, rec);
+    }
+    return rec;
+  }
+
+  /** Allocates the next handle. */
+  nextHandle(): string {
+    return `${this.options.handlePrefix}:${++this.#seq}`;
+  }
+
+  newJob(
+    fn: FunctionRecord,
+    handle: string,
+    unique: string,
+    data: Uint8Array,
+    reducer: string,
+    priority: Priority,
+    background: boolean,
+    now: number,
+    uniqueKey?: string,
+  ): Job {
+    const job: Job = {
+      handle,
+      fn,
+      unique,
+      uniqueKey: uniqueKey ?? (unique === "" ? undefined : unique),
+      data,
+      reducer,
+      priority,
+      createdAt: now,
+      background,
+      runAt: 0,
+      state: "persisting",
+      persisted: false,
+      worker: undefined,
+      assignment: 0,
+      listeners: [],
+      pendingAcks: [],
+      numerator: "0",
+      denominator: "0",
+      retries: 0,
+      prev: undefined,
+      next: undefined,
+    };
+    this.jobs.set(handle, job);
+    if (job.uniqueKey !== undefined) fn.uniques.set(job.uniqueKey, job);
+    fn.total++;
+    return job;
+  }
+
+  /** Asks the store to keep a new background job; replies wait for its answer. */
+  persist(job: Job, submitter: Peer): void {
+    job.pendingAcks.push({ peer: submitter, ack: this.hold(submitter) });
+    this.effect({ kind: "persist", job: toStored(job) });
+  }
+
+  /** Makes a committed (or foreground) job runnable now or at its `runAt`. */
+  schedule(job: Job, now: number): void {
+    if (job.runAt > now) {
+      job.state = "scheduled";
+      job.fn.scheduled[job.priority]++;
+      this.#timers.push(job.runAt, { kind: "due", job });
+    } else {
+      this.enqueue(job, now);
+    }
+  }
+
+  /** Appends a job to its queue tail and wakes sleeping workers. */
+  enqueue(job: Job, now: number): void {
+    job.state = "queued";
+    job.fn.queue.push(job);
+    this.wake(job.fn, now);
+  }
+
+  /** Sends NOOP to sleeping workers of the function (at most `wakeup` per call). */
+  wake(fn: FunctionRecord, now: number): void {
+    const workers = fn.workers;
+    const n = workers.length;
+    if (n === 0) return;
+    const limit = this.options.wakeup > 0 ? this.options.wakeup : n;
+    let woken = 0;
+    let remaining = false;
+    for (let k = 0; k < n; k++) {
+      const w = workers[(fn.wakeCursor + k) % n]!;
+      if (!w.sleeping || w.noopSent) continue;
+      if (woken === limit) {
+        remaining = true;
+        break;
+      }
+      w.noopSent = true;
+      this.sendNoop(w);
+      woken++;
+      fn.wakeCursor = (fn.wakeCursor + k + 1) % n;
+    }
+    if (remaining && this.options.wakeupDelay >= 0 && !fn.rewakeArmed) {
+      fn.rewakeArmed = true;
+      this.#timers.push(now + this.options.wakeupDelay * 1000, { kind: "rewake", fn });
+    }
+  }
+
+  /** The next runnable job for a worker: highest priority across its functions (gearmand 2.0 rule). */
+  takeJobFor(peer: Peer): Job | undefined {
+    for (let p = Priority.High; p <= Priority.Low; p++) {
+      for (let i = 0; i < peer.abilities.length; i++) {
+        const ability = peer.abilities[i]!;
+        const job = ability.fn.queue.first(p);
+        if (!job) continue;
+        if (this.options.roundRobin && peer.abilities.length > 1) {
+          peer.abilities.splice(i, 1);
+          peer.abilities.push(ability);
+        }
+        return job;
+      }
+    }
+    return undefined;
+  }
+
+  /** True when any of the worker's functions has a runnable job. */
+  hasWorkFor(peer: Peer): boolean {
+    return peer.abilities.some((a) => a.fn.queue.size > 0);
+  }
+
+  /** Hands a queued job to a worker and arms its time limit. */
+  assign(job: Job, peer: Peer, now: number): void {
+    job.fn.queue.remove(job);
+    job.state = "running";
+    job.worker = peer;
+    job.assignment++;
+    job.numerator = "0";
+    job.denominator = "0";
+    job.fn.running++;
+    peer.holding.add(job);
+    const timeout = peer.ability(job.fn)?.timeoutMs ?? 0;
+    if (timeout > 0) this.#timers.push(now + timeout, { kind: "timeout", job, assignment: job.assignment });
+  }
+
+  /** Takes a running job back from its worker; fails it when out of attempts. */
+  requeue(job: Job, now: number, reason: string): void {
+    if (job.state !== "running") return;
+    job.worker!.holding.delete(job);
+    job.worker = undefined;
+    job.fn.running--;
+    job.retries++;
+    this.count("requeued");
+    this.effect({ kind: "log", level: "debug", message: "job requeued", fields: { handle: job.handle, reason } });
+    if (this.options.jobRetries > 0 && job.retries >= this.options.jobRetries) {
+      this.count("retries_exhausted");
+      this.failJob(job);
+      return;
+    }
+    job.numerator = "0";
+    job.denominator = "0";
+    this.enqueue(job, now);
+  }
+
+  /** Ends a job with WORK_FAIL to every listener. */
+  failJob(job: Job): void {
+    const bytes = encodePacket(Cmd.WORK_FAIL, [job.handle]);
+    for (const l of job.listeners) this.send(l, bytes);
+    this.finish(job);
+  }
+
+  /** Removes a finished job everywhere and forgets it in the store. */
+  finish(job: Job): void {
+    if (job.state === "running") {
+      job.worker!.holding.delete(job);
+      job.worker = undefined;
+      job.fn.running--;
+    }
+    for (const l of job.listeners) l.listening.delete(job);
+    job.listeners = [];
+    if (job.persisted) this.effect({ kind: "forget", handle: job.handle });
+    this.removeJob(job);
+  }
+
+  /** Drops a job from the tables (no store effect). */
+  removeJob(job: Job): void {
+    if (job.state === "queued") job.fn.queue.remove(job);
+    else if (job.state === "scheduled") job.fn.scheduled[job.priority]--;
+    job.state = "done";
+    this.jobs.delete(job.handle);
+    if (job.uniqueKey !== undefined && job.fn.uniques.get(job.uniqueKey) === job) job.fn.uniques.delete(job.uniqueKey);
+    job.fn.total--;
+  }
+
+  /** A client stops waiting; a foreground job nobody waits for is dropped if not started. */
+  detachListener(job: Job, peer: Peer): void {
+    const i = job.listeners.indexOf(peer);
+    if (i !== -1) job.listeners.splice(i, 1);
+    if (job.listeners.length === 0 && !job.background && job.state === "queued") {
+      this.count("abandoned");
+      this.removeJob(job);
+    }
+  }
+
+  /** Registers an ability (de-duplicated per connection; newest first). */
+  addAbility(peer: Peer, fn: FunctionRecord, timeoutMs: number): void {
+    const existing = peer.ability(fn);
+    if (existing) {
+      existing.timeoutMs = timeoutMs;
+      peer.abilities.splice(peer.abilities.indexOf(existing), 1);
+      peer.abilities.unshift(existing);
+      return;
+    }
+    peer.abilities.unshift({ fn, timeoutMs });
+    fn.workers.push(peer);
+  }
+
+  /** Removes an ability and requeues the jobs the connection runs for it. */
+  removeAbility(peer: Peer, fn: FunctionRecord, now: number): void {
+    const i = peer.abilities.findIndex((a) => a.fn === fn);
+    if (i === -1) return;
+    peer.abilities.splice(i, 1);
+    removeWorker(fn, peer);
+    for (const job of [...peer.holding]) if (job.fn === fn) this.requeue(job, now, "CANT_DO");
+  }
+}
+
+function removeWorker(fn: FunctionRecord, peer: Peer): void {
+  const i = fn.workers.indexOf(peer);
+  if (i === -1) return;
+  fn.workers.splice(i, 1);
+  if (fn.wakeCursor > i) fn.wakeCursor--;
+  if (fn.wakeCursor >= fn.workers.length) fn.wakeCursor = 0;
+}
+
+function trailingNumber(handle: string, prefix: string): number {
+  if (!handle.startsWith(prefix + ":")) return 0;
+  const n = Number(handle.slice(prefix.length + 1));
+  return Number.isSafeInteger(n) ? n : 0;
+}

@@ -1,0 +1,39 @@
+/**
+ * # The core: gearbox's job server state machine, without I/O
+ *
+ * Glossary
+ * - **connection / peer**: one TCP connection. "Client" and "worker" are roles, not
+ *   kinds: any connection may submit, register functions and send admin lines.
+ * - **function**: a name workers register (CAN_DO) and clients submit to. Its record
+ *   lives until `drop function`, with three priority queues and its queue limits.
+ * - **job**: one submission: handle, function, unique, workload, priority, and whether
+ *   it is **foreground** (clients wait for WORK_* packets: its **listeners**) or
+ *   **background** (fire and forget; kept in the store).
+ * - **handle**: the server's name for a job, `H:<host>.<boot>:<n>`, unique across restarts.
+ * - **unique**: the client's name for a job; live jobs with the same (function, unique)
+ *   coalesce into one, and every listener receives every WORK_* packet. Empty never
+ *   coalesces; `-` coalesces on identical workloads.
+ * - **sleeping worker**: sent PRE_SLEEP; gets one NOOP when work arrives.
+ * - **requeue**: a running job goes back to the tail of its queue when its worker is
+ *   lost, says CANT_DO, or overruns its CAN_DO_TIMEOUT; `job_retries` bounds attempts.
+ *
+ * Job states
+ * ```
+ *   SUBMIT (fg) ───────────────────────────────┐
+ *   SUBMIT_*_BG ─> persisting ─(store ok)─> scheduled ─(due)─> queued ─(GRAB)─> running
+ *                      │                                      ^   ^               │
+ *                 (store error:                               │   └── requeue ────┤
+ *                  ERROR to submitter)                        └──── (runAt≤now)   │
+ *   done  <── WORK_COMPLETE / WORK_FAIL / WORK_EXCEPTION / cancel / retries used ─┘
+ *   done  <── last listener of a queued foreground job left
+ * ```
+ * Acknowledgements: JOB_CREATED for a background job is written only after the store
+ * committed it; later replies to the same connection wait behind it, so replies never
+ * overtake each other.
+ *
+ * @module
+ */
+export { JobServer, type PacketHandler } from "./job_server.ts";
+export { type CoreOptions, DEFAULT_CORE_OPTIONS } from "./core_options.ts";
+export type { Drained, Effect } from "./effects.ts";
+export { Priority, type StoredJob } from "./job.ts";

@@ -1,0 +1,62 @@
+/**
+ * The core's view of one connection: what it registered, what it holds,
+ * what it waits for, and its ordered output (held behind pending store
+ * acknowledgements so replies never overtake each other).
+ *
+ * @module
+ */
+import type { FunctionRecord } from "./functions.ts";
+import type { Job, PendingAck } from "./job.ts";
+
+/** A registration made by CAN_DO or CAN_DO_TIMEOUT. */
+export interface Ability {
+  readonly fn: FunctionRecord;
+  /** Per-assignment time limit in ms; 0 means none. */
+  timeoutMs: number;
+}
+
+/** One connection as the core sees it. */
+export class Peer {
+  readonly id: number;
+  readonly address: string;
+  readonly port: number;
+  clientId = "-";
+  exceptions: boolean;
+  /** Most recently registered first (gearmand's order). */
+  abilities: Ability[] = [];
+  sleeping = false;
+  noopSent = false;
+  /** Jobs assigned to this connection as a worker. */
+  readonly holding = new Set<Job>();
+  /** Foreground jobs this connection waits on as a client. */
+  readonly listening = new Set<Job>();
+  /**
+   * Handles this worker may still send results for although the job ended
+   * (WORK_EXCEPTION followed by WORK_FAIL, as Perl workers do; a cancelled
+   * job). Those results are dropped silently instead of answered with ERROR.
+   */
+  readonly swallow: string[] = [];
+  /** Output ready to write now. */
+  ready: Uint8Array[] = [];
+  /** Output queued behind the first unresolved acknowledgement. */
+  held: (Uint8Array | PendingAck)[] = [];
+  unresolved = 0;
+  closed = false;
+
+  constructor(id: number, address: string, port: number, exceptions: boolean) {
+    this.id = id;
+    this.address = address;
+    this.port = port;
+    this.exceptions = exceptions;
+  }
+
+  /** Remembers a handle whose late results must be dropped silently (bounded). */
+  swallowLater(handle: string): void {
+    this.swallow.push(handle);
+    if (this.swallow.length > 32) this.swallow.shift();
+  }
+
+  ability(fn: FunctionRecord): Ability | undefined {
+    return this.abilities.find((a) => a.fn === fn);
+  }
+}

@@ -1,0 +1,167 @@
+/**
+ * Handlers for what workers send: abilities, sleeping and grabbing, and
+ * WORK_* results that fan out to every waiting client.
+ *
+ * @module
+ */
+import { Cmd } from "../protocol/commands.ts";
+import type { Packet } from "../protocol/decoder.ts";
+import { encodePacket } from "../protocol/encoder.ts";
+import type { Job } from "./job.ts";
+import type { JobServer, PacketHandler } from "./job_server.ts";
+import { functionNameProblem, leadingDigits } from "./names.ts";
+import type { Peer } from "./peer.ts";
+
+function register(server: JobServer, peer: Peer, name: string, timeoutMs: number): void {
+  const bad = functionNameProblem(name, server.options.maxFunctionName);
+  if (bad) {
+    server.count("invalid_function_name");
+    return server.error(peer, bad.code, bad.text);
+  }
+  const fn = server.fn(name, true);
+  if (!fn) {
+    server.count("function_table_full");
+    return server.error(peer, "QUEUE_ERROR", "Too many functions");
+  }
+  if (!peer.ability(fn) && peer.abilities.length >= server.options.maxFunctionsPerConnection) {
+    server.count("too_many_abilities");
+    return server.error(peer, "TOO_MANY_FUNCTIONS", "Connection registered too many functions");
+  }
+  server.addAbility(peer, fn, timeoutMs);
+}
+
+const canDo: PacketHandler = (server, peer, packet) => register(server, peer, packet.args[0]!, 0);
+
+const canDoTimeout: PacketHandler = (server, peer, packet) => {
+  const [name, value] = packet.args as [string, string];
+  if (!/^\s*-?\d{1,20}\s*$/.test(value)) {
+    server.count("invalid_timeout");
+    return server.error(peer, "INVALID_ARGUMENT", "CAN_DO_TIMEOUT needs a timeout in milliseconds");
+  }
+  const ms = Number(value);
+  // gearmand raises 1..999 to one second; 0 or negative means no limit.
+  const timeout = ms <= 0 ? 0 : Math.min(Math.max(ms, 1000), server.options.maxWorkerTimeoutMs);
+  register(server, peer, name, timeout);
+};
+
+const cantDo: PacketHandler = (server, peer, packet, now) => {
+  const fn = server.fn(packet.args[0]!, false);
+  if (fn) server.removeAbility(peer, fn, now);
+};
+
+const resetAbilities: PacketHandler = (server, peer, _packet, now) => {
+  for (const a of [...peer.abilities]) server.removeAbility(peer, a.fn, now);
+};
+
+const preSleep: PacketHandler = (server, peer) => {
+  if (server.hasWorkFor(peer)) return server.sendNoop(peer);
+  peer.sleeping = true;
+  peer.noopSent = false;
+};
+
+function grabHandler(reply: "plain" | "uniq" | "all"): PacketHandler {
+  return (server, peer, _packet, now) => {
+    peer.sleeping = false;
+    peer.noopSent = false;
+    const job = server.takeJobFor(peer);
+    if (!job) return server.sendNoJob(peer);
+    server.assign(job, peer, now);
+    const fn = job.fn.name;
+    if (reply === "plain") server.sendPacket(peer, Cmd.JOB_ASSIGN, [job.handle, fn], job.data);
+    else if (reply === "all" && job.reducer !== "") {
+      server.sendPacket(peer, Cmd.JOB_ASSIGN_ALL, [job.handle, fn, job.unique, job.reducer], job.data);
+    } else server.sendPacket(peer, Cmd.JOB_ASSIGN_UNIQ, [job.handle, fn, job.unique], job.data);
+  };
+}
+
+const NOT_FOUND_TEXT: Record<number, string> = {
+  [Cmd.WORK_DATA]: "Job does not exist on server",
+  [Cmd.WORK_WARNING]: "Job does not exist on server",
+  [Cmd.WORK_EXCEPTION]: "An exception was received for a job that does not exist",
+};
+
+/** The job a WORK_* packet names, if this worker holds it; otherwise answers for it. */
+function ownedJob(server: JobServer, peer: Peer, packet: Packet): Job | undefined {
+  const handle = packet.args[0]!;
+  const job = server.jobs.get(handle);
+  if (job && job.worker === peer) return job;
+  const i = peer.swallow.indexOf(handle);
+  if (i !== -1) {
+    if (packet.code === Cmd.WORK_FAIL || packet.code === Cmd.WORK_COMPLETE) peer.swallow.splice(i, 1);
+    return undefined;
+  }
+  server.count("result_for_unknown_job");
+  if (handle.length > 64) {
+    server.error(peer, "ARGUMENT_TOO_LARGE", "Job handle too large");
+  } else {
+    server.error(peer, "JOB_NOT_FOUND", NOT_FOUND_TEXT[packet.code] ?? "Job given in work result not found");
+  }
+  return undefined;
+}
+
+function forward(server: JobServer, job: Job, bytes: Uint8Array): void {
+  for (const l of job.listeners) server.send(l, bytes);
+}
+
+const workStatus: PacketHandler = (server, peer, packet) => {
+  const job = ownedJob(server, peer, packet);
+  if (!job) return;
+  job.numerator = leadingDigits(packet.args[1]!);
+  job.denominator = leadingDigits(packet.args[2]!);
+  if (job.listeners.length > 0) forward(server, job, encodePacket(Cmd.WORK_STATUS, packet.args));
+};
+
+function relay(code: number): PacketHandler {
+  return (server, peer, packet) => {
+    const job = ownedJob(server, peer, packet);
+    if (job && job.listeners.length > 0) forward(server, job, encodePacket(code, [job.handle], packet.data));
+  };
+}
+
+const workComplete: PacketHandler = (server, peer, packet) => {
+  const job = ownedJob(server, peer, packet);
+  if (!job) return;
+  server.count("completed");
+  if (job.listeners.length > 0) forward(server, job, encodePacket(Cmd.WORK_COMPLETE, [job.handle], packet.data));
+  server.finish(job);
+};
+
+const workFail: PacketHandler = (server, peer, packet) => {
+  const job = ownedJob(server, peer, packet);
+  if (!job) return;
+  server.count("failed");
+  server.failJob(job);
+};
+
+const workException: PacketHandler = (server, peer, packet) => {
+  const job = ownedJob(server, peer, packet);
+  if (!job) return;
+  server.count("failed");
+  let exception: Uint8Array | undefined;
+  let fail: Uint8Array | undefined;
+  for (const l of job.listeners) {
+    // Listeners without the option get a plain WORK_FAIL (without gearmand's stray NUL).
+    if (l.exceptions) server.send(l, exception ??= encodePacket(Cmd.WORK_EXCEPTION, [job.handle], packet.data));
+    else server.send(l, fail ??= encodePacket(Cmd.WORK_FAIL, [job.handle]));
+  }
+  peer.swallowLater(job.handle);
+  server.finish(job);
+};
+
+/** Worker-side packet handlers by code. */
+export const WORKER_HANDLERS: Record<number, PacketHandler> = {
+  [Cmd.CAN_DO]: canDo,
+  [Cmd.CAN_DO_TIMEOUT]: canDoTimeout,
+  [Cmd.CANT_DO]: cantDo,
+  [Cmd.RESET_ABILITIES]: resetAbilities,
+  [Cmd.PRE_SLEEP]: preSleep,
+  [Cmd.GRAB_JOB]: grabHandler("plain"),
+  [Cmd.GRAB_JOB_UNIQ]: grabHandler("uniq"),
+  [Cmd.GRAB_JOB_ALL]: grabHandler("all"),
+  [Cmd.WORK_STATUS]: workStatus,
+  [Cmd.WORK_DATA]: relay(Cmd.WORK_DATA),
+  [Cmd.WORK_WARNING]: relay(Cmd.WORK_WARNING),
+  [Cmd.WORK_COMPLETE]: workComplete,
+  [Cmd.WORK_FAIL]: workFail,
+  [Cmd.WORK_EXCEPTION]: workException,
+};

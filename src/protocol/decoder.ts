@@ -1,0 +1,323 @@
+/**
+ * Incremental decoder: bytes in, frames out. Input may be split anywhere;
+ * limits are enforced while parsing (a too-large size is refused from the
+ * header, before any allocation; an overlong admin line is refused as soon as
+ * it passes the cap). It never reads past a packet's declared size.
+ *
+ * @module
+ */
+import { Buffer } from "node:buffer";
+import { argumentCount, COMMANDS, type CommandSpec, MAX_COMMAND } from "./commands.ts";
+import { ProtocolError } from "./protocol_error.ts";
+
+/** A binary packet with its arguments split per the command table. */
+export interface Packet {
+  readonly kind: "packet";
+  readonly code: number;
+  readonly spec: CommandSpec;
+  /** The NUL-separated string arguments (latin1: byte-transparent). */
+  readonly args: string[];
+  /** The opaque last argument, when the packet type has one. */
+  readonly data: Uint8Array | undefined;
+  /** Payload size in bytes, as declared in the header. */
+  readonly size: number;
+}
+
+/** One admin text line, without its line ending. */
+export interface TextLine {
+  readonly kind: "text";
+  readonly line: string;
+}
+
+/** A rejected input; `error.fatal` says whether the stream is still in sync. */
+export interface Fault {
+  readonly kind: "fault";
+  readonly error: ProtocolError;
+}
+
+/** Anything the decoder produces. */
+export type Frame = Packet | TextLine | Fault;
+
+/** Limits the decoder enforces while parsing. */
+export interface DecoderLimits {
+  /** Largest accepted payload in bytes. */
+  maxPacketBody: number;
+  /** Longest accepted admin text line in bytes (line ending excluded). */
+  maxAdminLine: number;
+}
+
+/** Options for {@link Decoder}. */
+export interface DecoderOptions extends Partial<DecoderLimits> {
+  /** The magic this side expects to receive: `REQ` on a server, `RES` on a client. */
+  expect?: "REQ" | "RES";
+  /** Whether a non-NUL first byte starts an admin text line (server side). */
+  text?: boolean;
+}
+
+const HEADER = 12;
+const MAGIC_REQ = 0x00524551; // "\0REQ"
+const MAGIC_RES = 0x00524553; // "\0RES"
+
+const enum State {
+  Boundary,
+  Header,
+  Body,
+  Skip,
+  Text,
+}
+
+/** Default limits (see protocol.md 1.4 and reliability.md (b)). */
+export const DEFAULT_DECODER_LIMITS: DecoderLimits = {
+  maxPacketBody: 16 * 1024 * 1024,
+  maxAdminLine: 8 * 1024,
+};
+
+/**
+ * Splits a byte stream into Gearman packets and admin text lines.
+ *
+ * @example
+ * ```ts
+ * const d = new Decoder();
+ * for (const frame of d.push(bytes)) console.log(frame.kind);
+ * ```
+ */
+export class Decoder {
+  readonly #limits: DecoderLimits;
+  readonly #expect: number;
+  readonly #other: number;
+  readonly #text: boolean;
+  #state = State.Boundary;
+  #header = new Uint8Array(HEADER);
+  #headerFill = 0;
+  #code = 0;
+  #size = 0;
+  #body: Uint8Array = new Uint8Array(0);
+  #bodyFill = 0;
+  #skipLeft = 0;
+  #skipFault: ProtocolError | undefined;
+  #lineParts: Uint8Array[] = [];
+  #lineLength = 0;
+  #closed = false;
+
+  constructor(options: DecoderOptions = {}) {
+    this.#limits = {
+      maxPacketBody: options.maxPacketBody ?? DEFAULT_DECODER_LIMITS.maxPacketBody,
+      maxAdminLine: options.maxAdminLine ?? DEFAULT_DECODER_LIMITS.maxAdminLine,
+    };
+    const expectRes = options.expect === "RES";
+    this.#expect = expectRes ? MAGIC_RES : MAGIC_REQ;
+    this.#other = expectRes ? MAGIC_REQ : MAGIC_RES;
+    this.#text = options.text ?? !expectRes;
+  }
+
+  /** Bytes of a frame that has started but is not complete yet. */
+  get pendingBytes(): number {
+    switch (this.#state) {
+      case State.Header:
+        return this.#headerFill;
+      case State.Body:
+        return HEADER + this.#bodyFill;
+      case State.Text:
+        return this.#lineLength;
+      default:
+        return 0;
+    }
+  }
+
+  /** Feeds bytes; returns every frame they complete. After a fatal fault, returns nothing. */
+  push(chunk: Uint8Array): Frame[] {
+    const out: Frame[] = [];
+    if (this.#closed) return out;
+    let pos = 0;
+    const len = chunk.length;
+    while (pos < len && !this.#closed) {
+      switch (this.#state) {
+        case State.Boundary: {
+          if (chunk[pos] !== 0 && this.#text) {
+            this.#state = State.Text;
+            continue;
+          }
+          // Fast path: a whole packet inside this chunk needs no copy.
+          if (len - pos >= HEADER) {
+            const view = new DataView(chunk.buffer, chunk.byteOffset + pos, HEADER);
+            const size = view.getUint32(8);
+            if (len - pos - HEADER >= size && size <= this.#limits.maxPacketBody) {
+              const magic = view.getUint32(0);
+              const code = view.getUint32(4);
+              const body = chunk.subarray(pos + HEADER, pos + HEADER + size);
+              pos += HEADER + size;
+              this.#emitPacket(out, magic, code, body);
+              continue;
+            }
+          }
+          this.#state = State.Header;
+          this.#headerFill = 0;
+          continue;
+        }
+        case State.Header: {
+          const take = Math.min(HEADER - this.#headerFill, len - pos);
+          this.#header.set(chunk.subarray(pos, pos + take), this.#headerFill);
+          this.#headerFill += take;
+          pos += take;
+          if (this.#headerFill === HEADER) this.#startBody(out);
+          continue;
+        }
+        case State.Body: {
+          const take = Math.min(this.#size - this.#bodyFill, len - pos);
+          this.#body.set(chunk.subarray(pos, pos + take), this.#bodyFill);
+          this.#bodyFill += take;
+          pos += take;
+          if (this.#bodyFill === this.#size) {
+            const view = new DataView(this.#header.buffer);
+            this.#state = State.Boundary;
+            this.#emitPacket(out, view.getUint32(0), this.#code, this.#body);
+            this.#body = new Uint8Array(0);
+          }
+          continue;
+        }
+        case State.Skip: {
+          const take = Math.min(this.#skipLeft, len - pos);
+          this.#skipLeft -= take;
+          pos += take;
+          if (this.#skipLeft === 0) this.#finishSkip(out);
+          continue;
+        }
+        case State.Text: {
+          const nl = chunk.indexOf(0x0a, pos);
+          const end = nl === -1 ? len : nl;
+          const piece = chunk.subarray(pos, end);
+          if (this.#lineLength + piece.length > this.#limits.maxAdminLine + 1) {
+            this.#fail(out, new ProtocolError("LINE_TOO_LONG", `over ${this.#limits.maxAdminLine} bytes`, true));
+            return out;
+          }
+          if (nl === -1) {
+            // Copy: the runtime may reuse the chunk after we return.
+            this.#lineParts.push(Uint8Array.from(piece));
+            this.#lineLength += piece.length;
+            pos = len;
+            continue;
+          }
+          let bytes: Uint8Array = piece;
+          if (this.#lineParts.length > 0) {
+            this.#lineParts.push(piece);
+            bytes = Buffer.concat(this.#lineParts, this.#lineLength + piece.length);
+            this.#lineParts = [];
+          }
+          this.#lineLength = 0;
+          pos = nl + 1;
+          this.#state = State.Boundary;
+          let lineEnd = bytes.length;
+          if (lineEnd > 0 && bytes[lineEnd - 1] === 0x0d) lineEnd--;
+          out.push({ kind: "text", line: latin1(bytes, 0, lineEnd) });
+          continue;
+        }
+      }
+    }
+    return out;
+  }
+
+  #startBody(out: Frame[]): void {
+    const view = new DataView(this.#header.buffer);
+    const magic = view.getUint32(0);
+    const code = view.getUint32(4);
+    const size = view.getUint32(8);
+    if (magic !== this.#expect && magic !== this.#other) {
+      this.#fail(out, new ProtocolError("BAD_MAGIC"));
+      return;
+    }
+    if (code === 0) {
+      this.#fail(out, new ProtocolError("RESERVED_COMMAND"));
+      return;
+    }
+    if (size > this.#limits.maxPacketBody) {
+      this.#fail(out, new ProtocolError("PACKET_TOO_LARGE", `${size} > ${this.#limits.maxPacketBody} bytes`));
+      return;
+    }
+    this.#code = code;
+    this.#size = size;
+    // Bodies we will reject anyway are skipped rather than buffered.
+    const skip = magic !== this.#expect
+      ? new ProtocolError("RESPONSE_MAGIC")
+      : COMMANDS[code] === undefined
+      ? new ProtocolError("UNKNOWN_COMMAND", `type ${code}`)
+      : undefined;
+    if (skip) {
+      this.#skipFault = skip;
+      this.#skipLeft = size;
+      this.#state = State.Skip;
+      if (size === 0) this.#finishSkip(out);
+      return;
+    }
+    if (size === 0) {
+      this.#state = State.Boundary;
+      this.#emitPacket(out, magic, code, new Uint8Array(0));
+      return;
+    }
+    this.#body = new Uint8Array(size);
+    this.#bodyFill = 0;
+    this.#state = State.Body;
+  }
+
+  #finishSkip(out: Frame[]): void {
+    this.#state = State.Boundary;
+    out.push({ kind: "fault", error: this.#skipFault! });
+    this.#skipFault = undefined;
+  }
+
+  #emitPacket(out: Frame[], magic: number, code: number, body: Uint8Array): void {
+    if (magic !== this.#expect) {
+      if (magic === this.#other) {
+        out.push({ kind: "fault", error: new ProtocolError("RESPONSE_MAGIC") });
+      } else {
+        this.#fail(out, new ProtocolError("BAD_MAGIC"));
+      }
+      return;
+    }
+    if (code === 0) {
+      this.#fail(out, new ProtocolError("RESERVED_COMMAND"));
+      return;
+    }
+    const spec = code <= MAX_COMMAND ? COMMANDS[code] : undefined;
+    if (spec === undefined) {
+      out.push({ kind: "fault", error: new ProtocolError("UNKNOWN_COMMAND", `type ${code}`) });
+      return;
+    }
+    const packet = splitArguments(spec, body);
+    out.push(packet ?? { kind: "fault", error: new ProtocolError("INVALID_PACKET", spec.name) });
+  }
+
+  #fail(out: Frame[], error: ProtocolError): void {
+    this.#closed = true;
+    out.push({ kind: "fault", error });
+  }
+}
+
+/** Splits a payload at the first N-1 NULs; `undefined` when there are too few. */
+export function splitArguments(spec: CommandSpec, body: Uint8Array): Packet | undefined {
+  const n = argumentCount(spec);
+  const args: string[] = [];
+  let data: Uint8Array | undefined;
+  if (n === 0) {
+    // Both reference servers ignore a stray payload on argument-less packets.
+    return { kind: "packet", code: spec.code, spec, args, data, size: body.length };
+  }
+  let start = 0;
+  for (let i = 0; i < n - 1; i++) {
+    const nul = body.indexOf(0, start);
+    if (nul === -1) return undefined;
+    args.push(latin1(body, start, nul));
+    start = nul + 1;
+  }
+  if (spec.tail !== undefined) data = body.subarray(start);
+  else args.push(latin1(body, start, body.length));
+  return { kind: "packet", code: spec.code, spec, args, data, size: body.length };
+}
+
+function latin1(bytes: Uint8Array, start: number, end: number): string {
+  if (end - start < 24) {
+    let s = "";
+    for (let i = start; i < end; i++) s += String.fromCharCode(bytes[i]!);
+    return s;
+  }
+  return Buffer.from(bytes.buffer, bytes.byteOffset + start, end - start).toString("latin1");
+}

@@ -1,0 +1,119 @@
+/**
+ * TCP through `node:net`, which behaves the same on Bun and Deno (stack.md:
+ * within ~10% of the native APIs). Everything above this file sees only
+ * {@link NetSocket} and {@link NetListener}.
+ *
+ * @module
+ */
+import { createServer, type Server, type Socket } from "node:net";
+
+/** One accepted TCP connection. */
+export interface NetSocket {
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  /** Queues bytes; returns false when the kernel buffer is full (wait for `drain`). */
+  write(bytes: Uint8Array): boolean;
+  /** Bytes queued in user space, not yet handed to the kernel. */
+  readonly bufferedBytes: number;
+  pause(): void;
+  resume(): void;
+  /** Closes after queued bytes are written. */
+  end(): void;
+  /** Closes at once. */
+  destroy(): void;
+  onData(cb: (chunk: Uint8Array) => void): void;
+  onDrain(cb: () => void): void;
+  onClose(cb: () => void): void;
+}
+
+/** A listening socket. */
+export interface NetListener {
+  readonly host: string;
+  readonly port: number;
+  /** Stops accepting; existing connections are left alone. */
+  close(): Promise<void>;
+}
+
+export interface ListenOptions {
+  host: string;
+  port: number;
+  backlog?: number;
+  /** Initial delay for TCP keepalive probes in ms; 0 disables keepalive. */
+  keepAliveMs?: number;
+}
+
+class NodeSocket implements NetSocket {
+  readonly #s: Socket;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+
+  constructor(s: Socket) {
+    this.#s = s;
+    this.remoteAddress = normalizeAddress(s.remoteAddress ?? "?");
+    this.remotePort = s.remotePort ?? 0;
+    s.on("error", () => {}); // a reset peer is reported by "close"
+  }
+
+  write(bytes: Uint8Array): boolean {
+    return this.#s.write(bytes);
+  }
+
+  get bufferedBytes(): number {
+    return this.#s.writableLength;
+  }
+
+  pause(): void {
+    this.#s.pause();
+  }
+
+  resume(): void {
+    this.#s.resume();
+  }
+
+  end(): void {
+    this.#s.end();
+  }
+
+  destroy(): void {
+    this.#s.destroy();
+  }
+
+  onData(cb: (chunk: Uint8Array) => void): void {
+    this.#s.on("data", cb);
+  }
+
+  onDrain(cb: () => void): void {
+    this.#s.on("drain", cb);
+  }
+
+  onClose(cb: () => void): void {
+    this.#s.once("close", cb);
+  }
+}
+
+function normalizeAddress(a: string): string {
+  return a.startsWith("::ffff:") ? a.slice(7) : a;
+}
+
+/** Listens for TCP connections; resolves once the port is bound. */
+export function listen(options: ListenOptions, onConnection: (socket: NetSocket) => void): Promise<NetListener> {
+  return new Promise((resolve, reject) => {
+    const server: Server = createServer({ noDelay: true }, (s) => {
+      s.setNoDelay(true);
+      if (options.keepAliveMs && options.keepAliveMs > 0) s.setKeepAlive(true, options.keepAliveMs);
+      onConnection(new NodeSocket(s));
+    });
+    server.once("error", reject);
+    server.listen({ host: options.host, port: options.port, backlog: options.backlog ?? 511 }, () => {
+      server.off("error", reject);
+      server.on("error", () => {});
+      const addr = server.address();
+      const port = typeof addr === "object" && addr ? addr.port : options.port;
+      resolve({
+        host: options.host,
+        port,
+        close: () => new Promise<void>((done) => server.close(() => done())),
+      });
+    });
+  });
+}

@@ -1,0 +1,40 @@
+/**
+ * Process-level facts and hooks the server needs: host name, pid, signals,
+ * the wall clock. Kept here so the layers above stay runtime-neutral.
+ *
+ * @module
+ */
+import { hostname as osHostname } from "node:os";
+
+export function hostname(): string {
+  try {
+    return osHostname().split(".")[0] || "localhost";
+  } catch {
+    return "localhost";
+  }
+}
+
+export function pid(): number {
+  return process.pid;
+}
+
+export function now(): number {
+  return Date.now();
+}
+
+/** Calls `handler` on each of the signals; returns a function that removes the hooks. */
+export function onSignals(signals: NodeJS.Signals[], handler: (signal: NodeJS.Signals) => void): () => void {
+  const hooks = signals.map((s) => {
+    const h = () => handler(s);
+    process.on(s, h);
+    return [s, h] as const;
+  });
+  return () => {
+    for (const [s, h] of hooks) process.off(s, h);
+  };
+}
+
+/** A short id that differs between process starts (handles stay unique across restarts). */
+export function bootId(): string {
+  return (Date.now() % 1_679_616).toString(36).padStart(4, "0") + Math.floor(Math.random() * 1296).toString(36).padStart(2, "0");
+}

@@ -1,0 +1,81 @@
+/**
+ * Group commit: every store change the core asks for during one turn of the
+ * event loop goes into one `commit`, and the core hears the outcome (so it
+ * can acknowledge or refuse the submissions) only after the store answered.
+ * Commits run one at a time, in order, so a job is never deleted before it
+ * was added.
+ *
+ * @module
+ */
+import type { StoredJob } from "../core/mod.ts";
+import type { JobStore, StoreBatch } from "../store/job_store.ts";
+
+export interface CommitOutcome {
+  added: string[];
+  error: Error | undefined;
+}
+
+export class StoreWriter {
+  readonly #store: JobStore;
+  readonly #onCommitted: (outcome: CommitOutcome) => void;
+  #next: StoreBatch = { add: [], remove: [] };
+  #scheduled = false;
+  #inFlight: Promise<void> | undefined;
+  /** Jobs per commit, for logs and benchmarks. */
+  commits = 0;
+  committedJobs = 0;
+
+  constructor(store: JobStore, onCommitted: (outcome: CommitOutcome) => void) {
+    this.#store = store;
+    this.#onCommitted = onCommitted;
+  }
+
+  add(job: StoredJob): void {
+    this.#next.add.push(job);
+    this.#schedule();
+  }
+
+  remove(handle: string): void {
+    this.#next.remove.push(handle);
+    this.#schedule();
+  }
+
+  get pending(): boolean {
+    return this.#scheduled || this.#inFlight !== undefined;
+  }
+
+  /** Resolves when everything queued so far is committed (or failed). */
+  async flush(): Promise<void> {
+    while (this.pending) {
+      if (this.#inFlight) await this.#inFlight;
+      else await new Promise((r) => setTimeout(r, 0));
+    }
+  }
+
+  #schedule(): void {
+    if (this.#scheduled || this.#inFlight) return;
+    this.#scheduled = true;
+    // setImmediate runs after every socket read of this loop turn: one batch for all of them.
+    setImmediate(() => this.#run());
+  }
+
+  #run(): void {
+    this.#scheduled = false;
+    const batch = this.#next;
+    this.#next = { add: [], remove: [] };
+    if (batch.add.length === 0 && batch.remove.length === 0) return;
+    const added = batch.add.map((j) => j.handle);
+    this.#inFlight = this.#store.commit(batch).then(
+      () => {
+        this.commits++;
+        this.committedJobs += added.length;
+        return undefined;
+      },
+      (e: unknown) => (e instanceof Error ? e : new Error(String(e))),
+    ).then((error) => {
+      this.#inFlight = undefined;
+      this.#onCommitted({ added, error });
+      if (this.#next.add.length > 0 || this.#next.remove.length > 0) this.#schedule();
+    });
+  }
+}

@@ -1,0 +1,287 @@
+/**
+ * The job server at the edge: listens, replays the store into the core
+ * before accepting anyone, feeds socket bytes to the core, writes its output,
+ * runs its timers, enforces transport limits and shuts down gracefully.
+ * It owns no job rule.
+ *
+ * @module
+ */
+import { JobServer } from "../core/mod.ts";
+import type { Drained } from "../core/mod.ts";
+import { Logger, gearmanVerbose } from "../log/logger.ts";
+import { listen, type NetListener, type NetSocket } from "../runtime/net.ts";
+import { bootId, hostname, now as clock, pid } from "../runtime/system.ts";
+import { SERVE_DEFAULTS, type ServeSettings } from "../config/serve_options.ts";
+import type { JobStore } from "../store/job_store.ts";
+import { openStore } from "../store/open_store.ts";
+import { Connection } from "./connection.ts";
+import { StoreWriter } from "./effect_runner.ts";
+
+/** Version reported by `gearbox --version` and the `version` admin command. */
+export const VERSION = "0.1.0";
+
+/** Options of an embedded or command-line server: every setting, plus objects. */
+export interface ServerOptions extends Partial<ServeSettings> {
+  /** A store object instead of a URL (an embedding application may share one). */
+  storeInstance?: JobStore;
+  logger?: Logger;
+}
+
+/** What the server did, for `gearbox serve` to report and tests to check. */
+export interface ServerStats {
+  connections: number;
+  refusedConnections: number;
+  commits: number;
+  committedJobs: number;
+}
+
+const SWEEP_MS = 1000;
+
+/**
+ * A Gearman job server.
+ *
+ * @example
+ * ```ts
+ * import { createServer } from "gearbox";
+ * const server = createServer({ port: 0 });
+ * await server.start();
+ * console.log(`listening on ${server.port}`);
+ * await server.stop();
+ * ```
+ */
+export class GearboxServer {
+  readonly settings: ServeSettings;
+  readonly core: JobServer;
+  readonly logger: Logger;
+  readonly store: JobStore;
+  readonly #writer: StoreWriter;
+  readonly #connections = new Map<number, Connection>();
+  #listener: NetListener | undefined;
+  #nextId = 0;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #timerAt = Infinity;
+  #sweep: ReturnType<typeof setInterval> | undefined;
+  #refused = 0;
+  #draining = false;
+  #drainTimer: ReturnType<typeof setTimeout> | undefined;
+  #stopping: Promise<void> | undefined;
+  #resolveDone!: () => void;
+  /** Resolves once the server has stopped (after `stop` or an admin `shutdown`). */
+  readonly done: Promise<void> = new Promise((r) => (this.#resolveDone = r));
+
+  constructor(options: ServerOptions = {}) {
+    const { storeInstance, logger, ...rest } = options;
+    const settings: ServeSettings = { ...SERVE_DEFAULTS };
+    for (const [k, v] of Object.entries(rest)) if (v !== undefined) (settings as unknown as Record<string, unknown>)[k] = v;
+    this.settings = settings;
+    this.logger = logger ?? new Logger({ level: settings.logLevel, format: settings.logFormat === "json" ? "json" : "text" });
+    this.store = storeInstance ?? openStore(settings.store);
+    const prefix = settings.jobHandlePrefix || `H:${hostname().slice(0, 24)}.${bootId()}`;
+    this.core = new JobServer({
+      handlePrefix: prefix,
+      version: VERSION,
+      pid: pid(),
+      verbose: gearmanVerbose(settings.logLevel),
+      jobRetries: settings.jobRetries,
+      wakeup: settings.wakeup,
+      wakeupDelay: settings.wakeupDelay,
+      roundRobin: settings.roundRobin,
+      exceptions: settings.exceptions,
+      maxQueue: settings.maxQueue,
+      maxFunctionName: settings.maxFunctionName,
+      maxUnique: settings.maxUnique,
+      maxClientId: settings.maxClientId,
+      maxFunctionsPerConnection: settings.maxFunctionsPerConnection,
+      maxFunctions: settings.maxFunctions,
+      adminShutdown: settings.adminShutdown,
+    });
+    this.#writer = new StoreWriter(this.store, ({ added, error }) => {
+      if (error) this.logger.limited("store_error", 5000, "error", "store commit failed", { error: error.message, jobs: added.length });
+      this.core.persisted(added, error ? `store: ${error.message}` : undefined, clock());
+      this.#flush();
+    });
+  }
+
+  /** The bound port (useful with port 0). */
+  get port(): number {
+    return this.#listener?.port ?? this.settings.port;
+  }
+
+  get stats(): ServerStats {
+    return {
+      connections: this.#connections.size,
+      refusedConnections: this.#refused,
+      commits: this.#writer.commits,
+      committedJobs: this.#writer.committedJobs,
+    };
+  }
+
+  /** Replays the store into the core, then listens. */
+  async start(): Promise<void> {
+    const t0 = clock();
+    const jobs = await this.store.open();
+    this.core.restore(jobs, clock());
+    if (jobs.length > 0) this.logger.info("store replayed", { jobs: jobs.length, ms: clock() - t0, store: this.store.url });
+    this.#flush();
+    this.#listener = await listen(
+      { host: this.settings.listen, port: this.settings.port, backlog: this.settings.backlog, keepAliveMs: this.settings.keepalive * 1000 },
+      (socket) => this.#accept(socket),
+    );
+    this.#sweep = setInterval(() => this.#sweepConnections(), SWEEP_MS);
+    this.logger.info("listening", { address: `${this.settings.listen}:${this.port}`, store: this.store.url, version: VERSION });
+  }
+
+  /** Stops accepting, finishes store writes, closes every connection and the store. */
+  stop(): Promise<void> {
+    this.#stopping ??= this.#stop();
+    return this.#stopping;
+  }
+
+  /**
+   * Graceful drain: stops accepting connections, keeps serving the existing
+   * ones, and stops once no job is queued or running (or the drain timeout).
+   */
+  async drain(): Promise<void> {
+    if (this.#draining || this.#stopping) return this.done;
+    this.#draining = true;
+    this.logger.info("draining: no new connections; stopping when no job is left", { jobs: this.core.jobs.size });
+    await this.#listener?.close();
+    if (this.settings.drainTimeout > 0) {
+      this.#drainTimer = setTimeout(() => {
+        this.logger.warn("drain timeout reached; stopping with jobs left", { jobs: this.core.jobs.size });
+        void this.stop();
+      }, this.settings.drainTimeout * 1000);
+    }
+    this.#checkDrained();
+    return this.done;
+  }
+
+  async #stop(): Promise<void> {
+    clearInterval(this.#sweep);
+    clearTimeout(this.#timer);
+    clearTimeout(this.#drainTimer);
+    if (!this.#draining) await this.#listener?.close();
+    await this.#writer.flush();
+    for (const c of this.#connections.values()) c.socket.end();
+    await new Promise((r) => setTimeout(r, 10));
+    for (const c of this.#connections.values()) c.socket.destroy();
+    await this.store.close();
+    this.logger.info("stopped");
+    this.#resolveDone();
+  }
+
+  #checkDrained(): void {
+    if (this.#draining && this.core.idle && !this.#writer.pending) void this.stop();
+  }
+
+  #accept(socket: NetSocket): void {
+    if (this.#stopping || this.#connections.size >= this.settings.maxConnections) {
+      this.#refused++;
+      this.core.count("connections_refused");
+      this.logger.limited("max_connections", 10_000, "warn", "connection refused: too many connections", {
+        max: this.settings.maxConnections,
+      });
+      socket.destroy();
+      return;
+    }
+    const id = ++this.#nextId;
+    const t = clock();
+    const conn = new Connection(id, socket, {
+      maxPacketBody: this.settings.maxPacketSize,
+      maxAdminLine: this.settings.maxAdminLine,
+      maxOutputBuffer: this.settings.maxOutputBuffer,
+      hardOutputBuffer: 4 * this.settings.maxOutputBuffer + this.settings.maxPacketSize,
+    }, t);
+    this.#connections.set(id, conn);
+    this.core.open(id, socket.remoteAddress, socket.remotePort);
+    socket.onData((chunk) => {
+      const now = clock();
+      for (const frame of conn.decode(chunk, now)) this.core.receive(id, frame, now);
+      this.#flush();
+    });
+    socket.onDrain(() => conn.drained());
+    socket.onClose(() => {
+      conn.closed = true;
+      this.#connections.delete(id);
+      this.core.close(id, clock());
+      this.#flush();
+    });
+  }
+
+  /** Writes the core's output and carries out its effects. */
+  #flush(): void {
+    const drained: Drained = this.core.drain();
+    const now = clock();
+    for (const [id, chunks] of drained.output) {
+      const conn = this.#connections.get(id);
+      if (conn && !conn.write(chunks, now)) this.#drop(conn, "output buffer over the hard cap");
+    }
+    for (const e of drained.effects) {
+      switch (e.kind) {
+        case "persist":
+          this.#writer.add(e.job);
+          break;
+        case "forget":
+          this.#writer.remove(e.handle);
+          break;
+        case "close": {
+          const conn = this.#connections.get(e.conn);
+          if (conn) {
+            this.logger.limited(`close:${e.reason}`, 10_000, "debug", "closing connection", { conn: e.conn, reason: e.reason });
+            conn.closeGracefully();
+          }
+          break;
+        }
+        case "shutdown":
+          this.logger.info(e.graceful ? "admin requested graceful shutdown" : "admin requested shutdown");
+          if (e.graceful) void this.drain();
+          else setTimeout(() => void this.stop(), 0); // after the OK is written
+          break;
+        case "log":
+          this.logger.log(e.level, e.message, e.fields);
+          break;
+      }
+    }
+    this.#armTimer();
+    this.#checkDrained();
+  }
+
+  #armTimer(): void {
+    const at = this.core.nextDeadline();
+    if (at === undefined || at >= this.#timerAt) return;
+    clearTimeout(this.#timer);
+    this.#timerAt = at;
+    this.#timer = setTimeout(() => {
+      this.#timerAt = Infinity;
+      this.core.tick(clock());
+      this.#flush();
+    }, Math.max(0, at - clock()));
+  }
+
+  #drop(conn: Connection, reason: string): void {
+    this.core.count(`dropped_${reason.replaceAll(" ", "_")}`);
+    this.logger.limited(`drop:${reason}`, 10_000, "warn", "dropping connection", { conn: conn.id, address: conn.socket.remoteAddress, reason });
+    conn.socket.destroy();
+  }
+
+  /** Enforces the handshake, half-packet and stalled-output deadlines. */
+  #sweepConnections(): void {
+    const now = clock();
+    const s = this.settings;
+    for (const conn of this.#connections.values()) {
+      if (s.handshakeTimeout > 0 && !conn.greeted && now - conn.openedAt > s.handshakeTimeout * 1000) {
+        this.#drop(conn, "no request before the handshake timeout");
+      } else if (s.partialPacketTimeout > 0 && conn.partialSince !== undefined && now - conn.partialSince > s.partialPacketTimeout * 1000) {
+        const rate = (conn.bytesIn - conn.partialBytesAtStart) / ((now - conn.partialSince) / 1000);
+        if (rate < s.minPartialRate) this.#drop(conn, "half-sent packet too slow");
+      } else if (s.outputStallTimeout > 0 && conn.stalledSince !== undefined && now - conn.stalledSince > s.outputStallTimeout * 1000) {
+        this.#drop(conn, "output not read before the stall timeout");
+      }
+    }
+  }
+}
+
+/** Creates a server (not started): the in-process server of Gearman::Server. */
+export function createServer(options: ServerOptions = {}): GearboxServer {
+  return new GearboxServer(options);
+}

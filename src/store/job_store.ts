@@ -1,0 +1,37 @@
+/**
+ * The store port: where background jobs live so they survive a restart.
+ * The server batches every change of one tick into one `commit`, and only
+ * acknowledges new jobs after it resolved (group commit).
+ *
+ * @module
+ */
+import type { StoredJob } from "../core/job.ts";
+
+export type { StoredJob };
+
+/** One group commit: jobs to add and handles to delete, applied atomically. */
+export interface StoreBatch {
+  add: StoredJob[];
+  remove: string[];
+}
+
+/** A durable home for background jobs. */
+export interface JobStore {
+  /** A short description for logs (`memory:`, `sqlite:/path`). */
+  readonly url: string;
+  /** Opens the store and returns every job it holds, oldest first. */
+  open(): Promise<StoredJob[]>;
+  /** Applies a batch atomically; rejects with {@link StoreError} when it could not. */
+  commit(batch: StoreBatch): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Store failures carry a code so the server can answer and count them. */
+export class StoreError extends Error {
+  readonly code: "STORE_UNAVAILABLE" | "STORE_FULL" | "STORE_CORRUPT" | "STORE_LOCKED" | "BAD_STORE_URL";
+  constructor(code: StoreError["code"], message: string) {
+    super(message);
+    this.name = "StoreError";
+    this.code = code;
+  }
+}

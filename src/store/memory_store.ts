@@ -1,0 +1,32 @@
+/**
+ * A store that keeps jobs in process memory: nothing survives the process,
+ * but an embedding application that restarts the server on the same store
+ * object gets its jobs back.
+ *
+ * @module
+ */
+import type { JobStore, StoreBatch, StoredJob } from "./job_store.ts";
+
+export class MemoryStore implements JobStore {
+  readonly url = "memory:";
+  readonly #jobs = new Map<string, StoredJob>();
+
+  open(): Promise<StoredJob[]> {
+    return Promise.resolve([...this.#jobs.values()]);
+  }
+
+  commit(batch: StoreBatch): Promise<void> {
+    for (const job of batch.add) this.#jobs.set(job.handle, job);
+    for (const handle of batch.remove) this.#jobs.delete(handle);
+    return Promise.resolve();
+  }
+
+  /** Jobs currently held (for tests and admin). */
+  get size(): number {
+    return this.#jobs.size;
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
