@@ -15,14 +15,16 @@ import { type CoreOptions, DEFAULT_CORE_OPTIONS } from "./core_options.ts";
 import { DeadlineHeap } from "./deadline_heap.ts";
 import type { Drained, Effect } from "./effects.ts";
 import { FunctionRecord } from "./functions.ts";
-import { type Job, type PendingAck, Priority, type StoredJob, toStored } from "./job.ts";
+import { type Job, type PendingAck, type Priority, type StoredJob, toStored } from "./job.ts";
 import { Peer } from "./peer.ts";
 import { WORKER_HANDLERS } from "./worker_requests.ts";
+import { removeWorker, wake } from "./worker_scheduling.ts";
 
 /** A packet handler: translates one request into calls on the server. */
 export type PacketHandler = (server: JobServer, peer: Peer, packet: Packet, now: number) => void;
 
-type Timer =
+/** Something the core must do at a given time. */
+export type Timer =
   | { kind: "due"; job: Job }
   | { kind: "timeout"; job: Job; assignment: number }
   | { kind: "rewake"; fn: FunctionRecord };
@@ -127,10 +129,15 @@ export class JobServer {
           break;
         case "rewake":
           t.fn.rewakeArmed = false;
-          if (t.fn.queue.size > 0) this.wake(t.fn, now);
+          if (t.fn.queue.size > 0) wake(this, t.fn, now);
           break;
       }
     }
+  }
+
+  /** Arms a deadline; `tick` runs it when due. */
+  at(when: number, timer: Timer): void {
+    this.#timers.push(when, timer);
   }
 
   /** When `tick` must next run, or `undefined` when nothing is scheduled. */
@@ -198,12 +205,7 @@ export class JobServer {
 
   /** Queues bytes for a connection, behind any reply still waiting for the store. */
   send(peer: Peer, bytes: Uint8Array): void {
-    if (peer.closed) return;
-    if (peer.unresolved > 0) peer.held.push(bytes);
-    else {
-      peer.ready.push(bytes);
-      this.#dirty.add(peer);
-    }
+    if (peer.push(bytes)) this.#dirty.add(peer);
   }
 
   sendPacket(peer: Peer, code: number, args: readonly string[], data?: Uint8Array): void {
@@ -225,27 +227,11 @@ export class JobServer {
 
   /** Reserves a reply slot that the store's answer fills in later. */
   hold(peer: Peer): PendingAck {
-    const ack: PendingAck = { bytes: undefined };
-    peer.held.push(ack);
-    peer.unresolved++;
-    return ack;
+    return peer.hold();
   }
 
   resolve(peer: Peer, ack: PendingAck, bytes: Uint8Array): void {
-    ack.bytes = bytes;
-    peer.unresolved--;
-    if (peer.closed) return;
-    let i = 0;
-    for (; i < peer.held.length; i++) {
-      const item = peer.held[i]!;
-      if (item instanceof Uint8Array) peer.ready.push(item);
-      else if (item.bytes !== undefined) peer.ready.push(item.bytes);
-      else break;
-    }
-    if (i > 0) {
-      peer.held.splice(0, i);
-      this.#dirty.add(peer);
-    }
+    if (peer.resolve(ack, bytes)) this.#dirty.add(peer);
   }
 
   effect(e: Effect): void {
@@ -339,55 +325,7 @@ export class JobServer {
   enqueue(job: Job, now: number): void {
     job.state = "queued";
     job.fn.queue.push(job);
-    this.wake(job.fn, now);
-  }
-
-  /** Sends NOOP to sleeping workers of the function (at most `wakeup` per call). */
-  wake(fn: FunctionRecord, now: number): void {
-    const workers = fn.workers;
-    const n = workers.length;
-    if (n === 0) return;
-    const limit = this.options.wakeup > 0 ? this.options.wakeup : n;
-    let woken = 0;
-    let remaining = false;
-    for (let k = 0; k < n; k++) {
-      const w = workers[(fn.wakeCursor + k) % n]!;
-      if (!w.sleeping || w.noopSent) continue;
-      if (woken === limit) {
-        remaining = true;
-        break;
-      }
-      w.noopSent = true;
-      this.sendNoop(w);
-      woken++;
-      fn.wakeCursor = (fn.wakeCursor + k + 1) % n;
-    }
-    if (remaining && this.options.wakeupDelay >= 0 && !fn.rewakeArmed) {
-      fn.rewakeArmed = true;
-      this.#timers.push(now + this.options.wakeupDelay * 1000, { kind: "rewake", fn });
-    }
-  }
-
-  /** The next runnable job for a worker: highest priority across its functions (gearmand 2.0 rule). */
-  takeJobFor(peer: Peer): Job | undefined {
-    for (let p = Priority.High; p <= Priority.Low; p++) {
-      for (let i = 0; i < peer.abilities.length; i++) {
-        const ability = peer.abilities[i]!;
-        const job = ability.fn.queue.first(p);
-        if (!job) continue;
-        if (this.options.roundRobin && peer.abilities.length > 1) {
-          peer.abilities.splice(i, 1);
-          peer.abilities.push(ability);
-        }
-        return job;
-      }
-    }
-    return undefined;
-  }
-
-  /** True when any of the worker's functions has a runnable job. */
-  hasWorkFor(peer: Peer): boolean {
-    return peer.abilities.some((a) => a.fn.queue.size > 0);
+    wake(this, job.fn, now);
   }
 
   /** Hands a queued job to a worker and arms its time limit. */
@@ -462,36 +400,6 @@ export class JobServer {
       this.removeJob(job);
     }
   }
-
-  /** Registers an ability (de-duplicated per connection; newest first). */
-  addAbility(peer: Peer, fn: FunctionRecord, timeoutMs: number): void {
-    const existing = peer.ability(fn);
-    if (existing) {
-      existing.timeoutMs = timeoutMs;
-      peer.abilities.splice(peer.abilities.indexOf(existing), 1);
-      peer.abilities.unshift(existing);
-      return;
-    }
-    peer.abilities.unshift({ fn, timeoutMs });
-    fn.workers.push(peer);
-  }
-
-  /** Removes an ability and requeues the jobs the connection runs for it. */
-  removeAbility(peer: Peer, fn: FunctionRecord, now: number): void {
-    const i = peer.abilities.findIndex((a) => a.fn === fn);
-    if (i === -1) return;
-    peer.abilities.splice(i, 1);
-    removeWorker(fn, peer);
-    for (const job of [...peer.holding]) if (job.fn === fn) this.requeue(job, now, "CANT_DO");
-  }
-}
-
-function removeWorker(fn: FunctionRecord, peer: Peer): void {
-  const i = fn.workers.indexOf(peer);
-  if (i === -1) return;
-  fn.workers.splice(i, 1);
-  if (fn.wakeCursor > i) fn.wakeCursor--;
-  if (fn.wakeCursor >= fn.workers.length) fn.wakeCursor = 0;
 }
 
 function trailingNumber(handle: string, prefix: string): number {

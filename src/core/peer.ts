@@ -56,6 +56,42 @@ export class Peer {
     if (this.swallow.length > 32) this.swallow.shift();
   }
 
+  /** Queues output in order; returns true when bytes became ready to write. */
+  push(bytes: Uint8Array): boolean {
+    if (this.closed) return false;
+    if (this.unresolved > 0) {
+      this.held.push(bytes);
+      return false;
+    }
+    this.ready.push(bytes);
+    return true;
+  }
+
+  /** Reserves a reply slot that a later {@link resolve} fills in. */
+  hold(): PendingAck {
+    const ack: PendingAck = { bytes: undefined };
+    this.held.push(ack);
+    this.unresolved++;
+    return ack;
+  }
+
+  /** Fills a reserved slot; returns true when held output became ready. */
+  resolve(ack: PendingAck, bytes: Uint8Array): boolean {
+    ack.bytes = bytes;
+    this.unresolved--;
+    if (this.closed) return false;
+    let i = 0;
+    for (; i < this.held.length; i++) {
+      const item = this.held[i]!;
+      if (item instanceof Uint8Array) this.ready.push(item);
+      else if (item.bytes !== undefined) this.ready.push(item.bytes);
+      else break;
+    }
+    if (i === 0) return false;
+    this.held.splice(0, i);
+    return true;
+  }
+
   ability(fn: FunctionRecord): Ability | undefined {
     return this.abilities.find((a) => a.fn === fn);
   }

@@ -11,6 +11,7 @@ import type { Job } from "./job.ts";
 import type { JobServer, PacketHandler } from "./job_server.ts";
 import { functionNameProblem, leadingDigits } from "./names.ts";
 import type { Peer } from "./peer.ts";
+import { addAbility, hasWorkFor, removeAbility, takeJobFor } from "./worker_scheduling.ts";
 
 function register(server: JobServer, peer: Peer, name: string, timeoutMs: number): void {
   const bad = functionNameProblem(name, server.options.maxFunctionName);
@@ -27,7 +28,7 @@ function register(server: JobServer, peer: Peer, name: string, timeoutMs: number
     server.count("too_many_abilities");
     return server.error(peer, "TOO_MANY_FUNCTIONS", "Connection registered too many functions");
   }
-  server.addAbility(peer, fn, timeoutMs);
+  addAbility(peer, fn, timeoutMs);
 }
 
 const canDo: PacketHandler = (server, peer, packet) => register(server, peer, packet.args[0]!, 0);
@@ -46,15 +47,15 @@ const canDoTimeout: PacketHandler = (server, peer, packet) => {
 
 const cantDo: PacketHandler = (server, peer, packet, now) => {
   const fn = server.fn(packet.args[0]!, false);
-  if (fn) server.removeAbility(peer, fn, now);
+  if (fn) removeAbility(server, peer, fn, now);
 };
 
 const resetAbilities: PacketHandler = (server, peer, _packet, now) => {
-  for (const a of [...peer.abilities]) server.removeAbility(peer, a.fn, now);
+  for (const a of [...peer.abilities]) removeAbility(server, peer, a.fn, now);
 };
 
 const preSleep: PacketHandler = (server, peer) => {
-  if (server.hasWorkFor(peer)) return server.sendNoop(peer);
+  if (hasWorkFor(peer)) return server.sendNoop(peer);
   peer.sleeping = true;
   peer.noopSent = false;
 };
@@ -63,7 +64,7 @@ function grabHandler(reply: "plain" | "uniq" | "all"): PacketHandler {
   return (server, peer, _packet, now) => {
     peer.sleeping = false;
     peer.noopSent = false;
-    const job = server.takeJobFor(peer);
+    const job = takeJobFor(server, peer);
     if (!job) return server.sendNoJob(peer);
     server.assign(job, peer, now);
     const fn = job.fn.name;
