@@ -1,0 +1,135 @@
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { createServer, MemoryStore } from "../../mod.ts";
+import type { StoreBatch } from "../../mod.ts";
+import { Cmd } from "../../src/protocol/commands.ts";
+import { packet, RawConn } from "../helpers/raw_conn.ts";
+
+/** A memory store whose commits wait for the test to open the gate (or fail). */
+class GatedStore extends MemoryStore {
+  batches: StoreBatch[] = [];
+  #gate: { resolve: () => void; reject: (e: Error) => void }[] = [];
+  override commit(batch: StoreBatch): Promise<void> {
+    this.batches.push({ add: [...batch.add], remove: [...batch.remove] });
+    return new Promise((resolve, reject) => {
+      this.#gate.push({
+        resolve: () => super.commit(batch).then(resolve),
+        reject,
+      });
+    });
+  }
+  waiting(): number {
+    return this.#gate.length;
+  }
+  release(): void {
+    for (const g of this.#gate.splice(0)) g.resolve();
+  }
+  fail(message: string): void {
+    for (const g of this.#gate.splice(0)) g.reject(new Error(message));
+  }
+}
+
+async function until(cond: () => boolean, ms = 2000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error("condition not reached");
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+async function withServer(fn: (port: number, store: GatedStore) => Promise<void>): Promise<void> {
+  const store = new GatedStore();
+  const server = createServer({ port: 0, logLevel: "silent", storeInstance: store });
+  await server.start();
+  try {
+    await fn(server.port, store);
+  } finally {
+    store.release();
+    await server.stop();
+  }
+}
+
+describe("acknowledgements wait for the store", () => {
+  test("JOB_CREATED for background jobs is written only after the commit, one commit for a pipelined burst", async () => {
+    await withServer(async (port, store) => {
+      const c = await RawConn.connect(port);
+      const burst = [];
+      for (let i = 0; i < 100; i++) burst.push(packet(Cmd.SUBMIT_JOB_BG, "ack_fn", `u${i}`, `job ${i}`));
+      burst.push(packet(Cmd.ECHO_REQ, "after"));
+      c.send(Buffer.concat(burst));
+      await until(() => store.waiting() === 1);
+      await c.expectNothing(200);
+      assert.equal(store.batches.length, 1);
+      assert.equal(store.batches[0]!.add.length, 100);
+      store.release();
+      const handles = new Set<string>();
+      for (let i = 0; i < 100; i++) handles.add((await c.expectPacket(Cmd.JOB_CREATED)).body.toString("latin1"));
+      assert.equal(handles.size, 100);
+      // The echo was sent after the submits and is answered after them.
+      assert.equal((await c.expectPacket(Cmd.ECHO_RES)).body.toString(), "after");
+      c.close();
+    });
+  });
+
+  test("a failed commit refuses each submission with QUEUE_ERROR and no job is ever offered", async () => {
+    await withServer(async (port, store) => {
+      const c = await RawConn.connect(port);
+      const w = await RawConn.connect(port);
+      c.send(Buffer.concat([packet(Cmd.SUBMIT_JOB_BG, "fail_fn", "a", "x"), packet(Cmd.SUBMIT_JOB_BG, "fail_fn", "b", "y")]));
+      await until(() => store.waiting() === 1);
+      store.fail("disk full");
+      for (let i = 0; i < 2; i++) {
+        const e = await c.expectPacket(Cmd.ERROR);
+        assert.deepEqual(e.args, ["QUEUE_ERROR", "store: disk full"]);
+      }
+      w.sendPacket(Cmd.CAN_DO, "fail_fn");
+      w.sendPacket(Cmd.GRAB_JOB);
+      await w.expectPacket(Cmd.NO_JOB);
+      assert.equal(await c.adminList("status"), "fail_fn\t0\t0\t1\n.\n");
+      c.close();
+      w.close();
+    });
+  });
+
+  test("a coalesced submission of a job still being committed waits for the same acknowledgement", async () => {
+    await withServer(async (port, store) => {
+      const a = await RawConn.connect(port);
+      const b = await RawConn.connect(port);
+      a.sendPacket(Cmd.SUBMIT_JOB_BG, "co_fn", "same", "x");
+      await until(() => store.waiting() === 1);
+      b.sendPacket(Cmd.SUBMIT_JOB, "co_fn", "same", "x");
+      await b.expectNothing(100);
+      store.release();
+      const ha = (await a.expectPacket(Cmd.JOB_CREATED)).body.toString();
+      const hb = (await b.expectPacket(Cmd.JOB_CREATED)).body.toString();
+      assert.equal(ha, hb);
+      a.close();
+      b.close();
+    });
+  });
+
+  test("jobs in the store come back with their handles when the server restarts on it", async () => {
+    const store = new MemoryStore();
+    const first = createServer({ port: 0, logLevel: "silent", storeInstance: store });
+    await first.start();
+    const c = await RawConn.connect(first.port);
+    c.sendPacket(Cmd.SUBMIT_JOB_LOW_BG, "replay_fn", "r1", "payload");
+    const handle = (await c.expectPacket(Cmd.JOB_CREATED)).body.toString();
+    c.close();
+    await first.stop();
+    const second = createServer({ port: 0, logLevel: "silent", storeInstance: store });
+    await second.start();
+    try {
+      const w = await RawConn.connect(second.port);
+      w.sendPacket(Cmd.CAN_DO, "replay_fn");
+      w.sendPacket(Cmd.GRAB_JOB_UNIQ);
+      const job = await w.expectPacket(Cmd.JOB_ASSIGN_UNIQ);
+      assert.deepEqual(job.args, [handle, "replay_fn", "r1", "payload"]);
+      w.sendPacket(Cmd.WORK_COMPLETE, handle, "ok");
+      await until(() => store.size === 0);
+      w.close();
+    } finally {
+      await second.stop();
+    }
+  });
+});
