@@ -62,6 +62,7 @@ export class GearboxServer {
   #timerAt = Infinity;
   #sweep: ReturnType<typeof setInterval> | undefined;
   #refused = 0;
+  #flushScheduled = false;
   #draining = false;
   #drainTimer: ReturnType<typeof setTimeout> | undefined;
   #stopping: Promise<void> | undefined;
@@ -197,13 +198,26 @@ export class GearboxServer {
     socket.onData((chunk) => {
       const now = clock();
       for (const frame of conn.decode(chunk, now)) this.core.receive(id, frame, now);
-      this.#flush();
+      this.#flushSoon();
     });
     socket.onDrain(() => conn.drained());
     socket.onClose(() => {
       conn.closed = true;
       this.#connections.delete(id);
       this.core.close(id, clock());
+      this.#flush();
+    });
+  }
+
+  /**
+   * Flushes once after every socket read of this event-loop turn, so replies
+   * to one connection caused by several others go out in one write.
+   */
+  #flushSoon(): void {
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    setImmediate(() => {
+      this.#flushScheduled = false;
       this.#flush();
     });
   }
