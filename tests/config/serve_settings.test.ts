@@ -1,0 +1,54 @@
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { loadConfigFile, resolveSettings, settingsFromEnv } from "../../src/config/load_config.ts";
+import { ConfigError, SERVE_DEFAULTS, SERVE_OPTIONS } from "../../src/config/serve_options.ts";
+
+function file(text: string): string {
+  const p = join(mkdtempSync(join(tmpdir(), "gearbox-config-")), "serve.yaml");
+  writeFileSync(p, text);
+  return p;
+}
+
+describe("serve settings", () => {
+  test("every option has a default, a snake_case key and a help text", () => {
+    for (const o of SERVE_OPTIONS) {
+      assert.ok(o.prop in SERVE_DEFAULTS, `${o.key} has no default`);
+      assert.match(o.key, /^[a-z][a-z0-9_]*$/);
+      assert.ok(o.help.length > 10, `${o.key} needs help text`);
+    }
+  });
+
+  test("a YAML file sets keys, with merge keys, top level or under serve:", () => {
+    const a = loadConfigFile(file("base: &b\n  port: 5000\nserve:\n  <<: *b\n  max_packet_size: 2048\n  round_robin: true\n"));
+    assert.deepEqual(a, { port: 5000, maxPacketSize: 2048, roundRobin: true });
+    const b = loadConfigFile(file("listen: 0.0.0.0\nlog_level: DEBUG\n"));
+    assert.deepEqual(b, { listen: "0.0.0.0", logLevel: "debug" });
+  });
+
+  test("files < environment < flags, later layers winning", () => {
+    const s = resolveSettings([{ port: 1 }, { port: 2, wakeup: 3 }, { port: 4 }]);
+    assert.equal(s.port, 4);
+    assert.equal(s.wakeup, 3);
+    assert.equal(s.maxConnections, SERVE_DEFAULTS.maxConnections);
+  });
+
+  test("environment variables are GEARBOX_ plus the upper-case key", () => {
+    assert.deepEqual(settingsFromEnv({ GEARBOX_MAX_QUEUE: "10", GEARBOX_EXCEPTIONS: "true", HOME: "/x" }), { maxQueue: 10, exceptions: true });
+  });
+
+  test("errors name the file and the key", () => {
+    const bad = file("port: seventy\n");
+    assert.throws(() => loadConfigFile(bad), (e) => e instanceof ConfigError && e.message === `${bad}: port must be an integer, got "seventy"`);
+    const range = file("max_connections: 0\n");
+    assert.throws(() => loadConfigFile(range), /max_connections must be between 1 and/);
+    const unknown = file("prot: 1\n");
+    assert.throws(() => loadConfigFile(unknown), /unknown setting "prot"/);
+    const yaml = file("port: [1\n");
+    assert.throws(() => loadConfigFile(yaml), /not valid YAML/);
+    assert.throws(() => loadConfigFile("/nonexistent/serve.yaml"), /cannot read config file \(ENOENT\)/);
+    assert.throws(() => settingsFromEnv({ GEARBOX_WAKEUP_DELAY: "soon" }), /environment GEARBOX_WAKEUP_DELAY: wakeup_delay must be a number/);
+  });
+});
