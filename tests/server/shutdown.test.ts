@@ -13,24 +13,35 @@ function refused(port: number): Promise<boolean> {
   });
 }
 
-function exitOf(server: Awaited<ReturnType<typeof startGearbox>>): Promise<number | null> {
+type Server = Awaited<ReturnType<typeof startGearbox>>;
+
+function exitOf(server: Server): Promise<number | null> {
   const p = server.process;
   if (p.exitCode !== null) return Promise.resolve(p.exitCode);
   return new Promise((r) => p.once("exit", (code) => r(code)));
 }
 
+/** Runs a scenario and never leaks the server process, whatever the scenario did. */
+async function withServer(fn: (server: Server) => Promise<void>, extra: string[] = []): Promise<void> {
+  const server = await startGearbox({ extra });
+  try {
+    await fn(server);
+  } finally {
+    if (server.process.exitCode === null && server.process.signalCode === null) await server.stop("SIGKILL");
+  }
+}
+
 describe("stopping the server", () => {
-  test("admin shutdown answers OK and the process exits 0", async () => {
-    const server = await startGearbox();
-    const c = await RawConn.connect(server.port);
-    assert.equal(await c.adminLine("shutdown"), "OK\n");
-    assert.equal(await exitOf(server), 0);
-    c.close();
-  });
+  test("admin shutdown answers OK and the process exits 0", () =>
+    withServer(async (server) => {
+      const c = await RawConn.connect(server.port);
+      assert.equal(await c.adminLine("shutdown"), "OK\n");
+      assert.equal(await exitOf(server), 0);
+      c.close();
+    }));
 
   for (const how of ["shutdown graceful", "SIGUSR1"]) {
-    test(`${how} refuses new connections, lets the running job finish, then exits 0`, async () => {
-      const server = await startGearbox();
+    test(`${how} refuses new connections, lets the running job finish, then exits 0`, () => withServer(async (server) => {
       const client = await RawConn.connect(server.port);
       const worker = await RawConn.connect(server.port);
       worker.sendPacket(Cmd.CAN_DO, "drain_fn");
@@ -48,27 +59,21 @@ describe("stopping the server", () => {
       assert.equal(await exitOf(server), 0);
       client.close();
       worker.close();
-    });
+    }));
   }
 
-  test("SIGTERM stops at once with exit code 0 even with jobs queued", async () => {
-    const server = await startGearbox();
+  test("SIGTERM stops at once with exit code 0 even with jobs queued", () => withServer(async (server) => {
     const c = await RawConn.connect(server.port);
     c.sendPacket(Cmd.SUBMIT_JOB_BG, "term_fn", "", "x");
     await c.expectPacket(Cmd.JOB_CREATED);
     server.process.kill("SIGTERM");
     assert.equal(await exitOf(server), 0);
     await c.expectClosed();
-  });
+  }));
 
-  test("a disabled admin shutdown is refused with PERMISSION_DENIED", async () => {
-    const server = await startGearbox({ extra: ["--no-admin-shutdown"] });
-    try {
-      const c = await RawConn.connect(server.port);
-      assert.equal(await c.adminLine("shutdown"), "ERR PERMISSION_DENIED shutdown+is+disabled+on+this+server\r\n");
-      c.close();
-    } finally {
-      await server.stop();
-    }
-  });
+  test("a disabled admin shutdown is refused with PERMISSION_DENIED", () => withServer(async (server) => {
+    const c = await RawConn.connect(server.port);
+    assert.equal(await c.adminLine("shutdown"), "ERR PERMISSION_DENIED shutdown+is+disabled+on+this+server\r\n");
+    c.close();
+  }, ["--no-admin-shutdown"]));
 });
