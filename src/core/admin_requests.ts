@@ -81,7 +81,7 @@ const COMMANDS: Record<string, AdminHandler> = {
   cancel: (server, _peer, args) => {
     if (args.length < 2) return unknownCommand("cancel");
     if (args[0]!.toLowerCase() !== "job") return errLine("UNKNOWN_ERROR");
-    const job = server.jobs.get(args[1]!);
+    const job = server.job(args[1]!);
     if (!job || job.state === "persisting") return errLine("UNKNOWN_JOB");
     server.count("cancelled");
     // The worker of a running job may still report on it: drop that quietly.

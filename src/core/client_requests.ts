@@ -27,7 +27,7 @@ function submit(server: JobServer, peer: Peer, packet: Packet, now: number, kind
   const [name, unique] = packet.args as [string, string];
   const data = packet.data!;
   const o = server.options;
-  const bad = functionNameProblem(name, o.maxFunctionName);
+  const bad = server.functions.has(name) ? undefined : functionNameProblem(name, o.maxFunctionName);
   if (bad) {
     server.count("invalid_function_name");
     return server.error(peer, bad.code, bad.text);
@@ -64,10 +64,9 @@ function submit(server: JobServer, peer: Peer, packet: Packet, now: number, kind
   if (existing) {
     server.count("coalesced");
     if (!kind.background) {
-      existing.listeners.push(peer);
-      peer.listening.add(existing);
+      server.addListener(existing, peer);
     }
-    if (existing.state === "persisting") existing.pendingAcks.push({ peer, ack: server.hold(peer) });
+    if (existing.state === "persisting") server.awaitAck(existing, peer);
     else server.sendPacket(peer, Cmd.JOB_CREATED, [existing.handle]);
     return;
   }
@@ -77,15 +76,15 @@ function submit(server: JobServer, peer: Peer, packet: Packet, now: number, kind
     return server.error(peer, "QUEUE_ERROR", "Job queue is full");
   }
   // A job keeps its own copy: `packet.data` views the read chunk, which it would pin whole.
-  const job = server.newJob(fn, server.nextHandle(), unique, data.slice(), reducer, kind.priority, kind.background, now, key);
+  const id = server.nextId();
+  const job = server.newJob(fn, id, server.handleFor(id), unique, data.slice(), reducer, kind.priority, kind.background, now, key);
   server.count("submitted");
   if (kind.background) {
     job.runAt = runAt;
     server.persist(job, peer);
     return;
   }
-  job.listeners.push(peer);
-  peer.listening.add(job);
+  server.addListener(job, peer);
   server.sendPacket(peer, Cmd.JOB_CREATED, [job.handle]);
   server.schedule(job, now);
 }
@@ -96,7 +95,7 @@ function digest(data: Uint8Array): string {
 
 const getStatus: PacketHandler = (server, peer, packet) => {
   const handle = packet.args[0]!;
-  const job = server.jobs.get(handle);
+  const job = server.job(handle);
   if (!job) return server.sendPacket(peer, Cmd.STATUS_RES, [handle, "0", "0", "0", "0"]);
   const running = job.state === "running" ? "1" : "0";
   server.sendPacket(peer, Cmd.STATUS_RES, [handle, "1", running, job.numerator, job.denominator]);

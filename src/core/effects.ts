@@ -10,7 +10,7 @@ export type Effect =
   /** Write the job to the store, then call `JobServer.persisted` with the outcome. */
   | { kind: "persist"; job: StoredJob }
   /** The job ended (completed, failed, cancelled): delete it from the store. */
-  | { kind: "forget"; handle: string }
+  | { kind: "forget"; id: number }
   /** Close the connection once its pending output is written. */
   | { kind: "close"; conn: number; reason: string }
   /** Stop the server; `graceful` drains first. */

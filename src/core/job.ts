@@ -27,6 +27,8 @@ export type JobState = "persisting" | "scheduled" | "queued" | "running" | "done
 
 /** The stored form of a background job: what survives a restart. */
 export interface StoredJob {
+  /** Unique within a store's life (handles end in it); the store's key. */
+  id: number;
   handle: string;
   function: string;
   unique: string;
@@ -40,7 +42,8 @@ export interface StoredJob {
 }
 
 /** A live job. Queue links (`prev`/`next`) make removal from the middle O(1). */
-export interface Job {
+export interface Job extends StoredJob {
+  readonly id: number;
   readonly handle: string;
   readonly fn: FunctionRecord;
   readonly unique: string;
@@ -50,6 +53,8 @@ export interface Job {
   readonly reducer: string;
   readonly priority: Priority;
   readonly createdAt: number;
+  /** The function's name (the store's view of the job). */
+  readonly function: string;
   background: boolean;
   runAt: number;
   state: JobState;
@@ -69,22 +74,22 @@ export interface Job {
   next: Job | undefined;
 }
 
+/**
+ * Shared empty list for jobs nobody waits on: most background jobs never get
+ * a listener, and a million queued jobs should not carry two empty arrays each.
+ * Frozen, so a push by mistake throws instead of leaking between jobs.
+ */
+export const NOBODY: never[] = Object.freeze([]) as unknown as never[];
+
 /** A reply slot held in a peer's output until the store answers. */
 export interface PendingAck {
   bytes: Uint8Array | undefined;
 }
 
-/** The stored form of a job. */
+/**
+ * The stored form of a job: the job itself, seen through {@link StoredJob}.
+ * Stores copy what they keep at commit time; no second object per job.
+ */
 export function toStored(job: Job): StoredJob {
-  return {
-    handle: job.handle,
-    function: job.fn.name,
-    unique: job.unique,
-    data: job.data,
-    reducer: job.reducer,
-    priority: job.priority,
-    runAt: job.runAt,
-    createdAt: job.createdAt,
-    retries: job.retries,
-  };
+  return job;
 }

@@ -15,7 +15,7 @@ import { type CoreOptions, DEFAULT_CORE_OPTIONS } from "./core_options.ts";
 import { DeadlineHeap } from "./deadline_heap.ts";
 import type { Drained, Effect } from "./effects.ts";
 import { FunctionRecord } from "./functions.ts";
-import { type Job, type PendingAck, type Priority, type StoredJob, toStored } from "./job.ts";
+import { type Job, NOBODY, type PendingAck, type Priority, type StoredJob, toStored } from "./job.ts";
 import { Peer } from "./peer.ts";
 import { WORKER_HANDLERS } from "./worker_requests.ts";
 import { removeWorker, wake } from "./worker_scheduling.ts";
@@ -49,7 +49,8 @@ const NO_JOB_BYTES = encodePacket(Cmd.NO_JOB);
 export class JobServer {
   readonly options: CoreOptions;
   readonly functions = new Map<string, FunctionRecord>();
-  readonly jobs = new Map<string, Job>();
+  /** Live jobs by id (the number a handle ends in); see {@link job}. */
+  readonly jobs = new Map<number, Job>();
   readonly peers = new Map<number, Peer>();
   /** Event and error counters by cause, for the `counters` admin command and metrics. */
   readonly counters = new Map<string, number>();
@@ -145,41 +146,48 @@ export class JobServer {
     return this.#timers.peek();
   }
 
-  /** The store answered for a batch of `persist` effects. */
-  persisted(handles: readonly string[], error: string | undefined, now: number): void {
-    for (const handle of handles) {
-      const job = this.jobs.get(handle);
+  /** The store answered for a batch of `persist` effects (by job id). */
+  persisted(ids: readonly number[], error: string | undefined, now: number): void {
+    const touched = new Set<Peer>();
+    for (const id of ids) {
+      const job = this.jobs.get(id);
       if (!job || job.state !== "persisting") continue;
       const acks = job.pendingAcks;
-      job.pendingAcks = [];
+      job.pendingAcks = NOBODY;
       if (error !== undefined) {
         this.count("store_error");
         const bytes = encodePacket(Cmd.ERROR, ["QUEUE_ERROR", error]);
-        for (const { peer, ack } of acks) this.resolve(peer, ack, bytes);
+        for (const { peer, ack } of acks) {
+          peer.resolve(ack, bytes);
+          touched.add(peer);
+        }
         for (const l of job.listeners) l.listening.delete(job);
-        job.listeners = [];
+        job.listeners = NOBODY;
         this.removeJob(job);
         continue;
       }
       job.persisted = true;
       const created = encodePacket(Cmd.JOB_CREATED, [job.handle]);
-      for (const { peer, ack } of acks) this.resolve(peer, ack, created);
+      for (const { peer, ack } of acks) {
+        peer.resolve(ack, created);
+        touched.add(peer);
+      }
       this.schedule(job, now);
     }
+    for (const peer of touched) if (peer.release()) this.#dirty.add(peer);
   }
 
   /** Loads jobs from the store at start-up, before any connection. */
   restore(stored: readonly StoredJob[], now: number): void {
+    for (const s of stored) if (s.id > this.#seq) this.#seq = s.id;
     for (const s of stored) {
-      if (this.jobs.has(s.handle)) continue;
+      if (this.jobs.has(s.id)) continue;
       const fn = this.fn(s.function, true, true)!;
-      const job = this.newJob(fn, s.handle, s.unique, s.data, s.reducer, s.priority, true, s.createdAt);
+      const job = this.newJob(fn, s.id, s.handle, s.unique, s.data, s.reducer, s.priority, true, s.createdAt);
       job.runAt = s.runAt;
       job.retries = s.retries;
       job.persisted = true;
       this.schedule(job, now);
-      const n = trailingNumber(s.handle, this.options.handlePrefix);
-      if (n > this.#seq) this.#seq = n;
     }
   }
 
@@ -230,9 +238,6 @@ export class JobServer {
     return peer.hold();
   }
 
-  resolve(peer: Peer, ack: PendingAck, bytes: Uint8Array): void {
-    if (peer.resolve(ack, bytes)) this.#dirty.add(peer);
-  }
 
   effect(e: Effect): void {
     this.#effects.push(e);
@@ -259,13 +264,30 @@ export class JobServer {
     return rec;
   }
 
-  /** Allocates the next handle. */
-  nextHandle(): string {
-    return `${this.options.handlePrefix}:${++this.#seq}`;
+  /** Allocates the next job id; its handle is `<prefix>:<id>`. */
+  nextId(): number {
+    return ++this.#seq;
+  }
+
+  handleFor(id: number): string {
+    return `${this.options.handlePrefix}:${id}`;
+  }
+
+  /** The live job a handle names, whatever boot's prefix it carries. */
+  job(handle: string): Job | undefined {
+    const colon = handle.lastIndexOf(":");
+    if (colon === -1) return undefined;
+    const tail = handle.slice(colon + 1);
+    if (tail.length === 0 || tail.length > 15) return undefined;
+    const id = Number(tail);
+    if (!Number.isInteger(id)) return undefined;
+    const job = this.jobs.get(id);
+    return job !== undefined && job.handle === handle ? job : undefined;
   }
 
   newJob(
     fn: FunctionRecord,
+    id: number,
     handle: string,
     unique: string,
     data: Uint8Array,
@@ -276,6 +298,7 @@ export class JobServer {
     uniqueKey?: string,
   ): Job {
     const job: Job = {
+      id,
       handle,
       fn,
       unique,
@@ -290,15 +313,16 @@ export class JobServer {
       persisted: false,
       worker: undefined,
       assignment: 0,
-      listeners: [],
-      pendingAcks: [],
+      function: fn.name,
+      listeners: NOBODY,
+      pendingAcks: NOBODY,
       numerator: "0",
       denominator: "0",
       retries: 0,
       prev: undefined,
       next: undefined,
     };
-    this.jobs.set(handle, job);
+    this.jobs.set(id, job);
     if (job.uniqueKey !== undefined) fn.uniques.set(job.uniqueKey, job);
     fn.total++;
     return job;
@@ -306,8 +330,21 @@ export class JobServer {
 
   /** Asks the store to keep a new background job; replies wait for its answer. */
   persist(job: Job, submitter: Peer): void {
-    job.pendingAcks.push({ peer: submitter, ack: this.hold(submitter) });
+    this.awaitAck(job, submitter);
     this.effect({ kind: "persist", job: toStored(job) });
+  }
+
+  /** A submitter of a job still being committed waits for the same answer. */
+  awaitAck(job: Job, peer: Peer): void {
+    if (job.pendingAcks === NOBODY) job.pendingAcks = [];
+    job.pendingAcks.push({ peer, ack: peer.hold() });
+  }
+
+  /** A foreground client will receive every WORK_* packet of the job. */
+  addListener(job: Job, peer: Peer): void {
+    if (job.listeners === NOBODY) job.listeners = [];
+    job.listeners.push(peer);
+    peer.listening.add(job);
   }
 
   /** Makes a committed (or foreground) job runnable now or at its `runAt`. */
@@ -376,8 +413,8 @@ export class JobServer {
       job.fn.running--;
     }
     for (const l of job.listeners) l.listening.delete(job);
-    job.listeners = [];
-    if (job.persisted) this.effect({ kind: "forget", handle: job.handle });
+    job.listeners = NOBODY;
+    if (job.persisted) this.effect({ kind: "forget", id: job.id });
     this.removeJob(job);
   }
 
@@ -386,7 +423,7 @@ export class JobServer {
     if (job.state === "queued") job.fn.queue.remove(job);
     else if (job.state === "scheduled") job.fn.scheduled[job.priority]--;
     job.state = "done";
-    this.jobs.delete(job.handle);
+    this.jobs.delete(job.id);
     if (job.uniqueKey !== undefined && job.fn.uniques.get(job.uniqueKey) === job) job.fn.uniques.delete(job.uniqueKey);
     job.fn.total--;
   }
@@ -400,10 +437,4 @@ export class JobServer {
       this.removeJob(job);
     }
   }
-}
-
-function trailingNumber(handle: string, prefix: string): number {
-  if (!handle.startsWith(prefix + ":")) return 0;
-  const n = Number(handle.slice(prefix.length + 1));
-  return Number.isSafeInteger(n) ? n : 0;
 }

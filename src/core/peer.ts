@@ -75,20 +75,26 @@ export class Peer {
     return ack;
   }
 
-  /** Fills a reserved slot; returns true when held output became ready. */
-  resolve(ack: PendingAck, bytes: Uint8Array): boolean {
+  /** Fills a reserved slot; call {@link release} once after filling a batch. */
+  resolve(ack: PendingAck, bytes: Uint8Array): void {
     ack.bytes = bytes;
     this.unresolved--;
+  }
+
+  /** Moves the resolved prefix of held output to ready; returns true when any moved. */
+  release(): boolean {
     if (this.closed) return false;
     let i = 0;
-    for (; i < this.held.length; i++) {
-      const item = this.held[i]!;
+    const held = this.held;
+    for (; i < held.length; i++) {
+      const item = held[i]!;
       if (item instanceof Uint8Array) this.ready.push(item);
       else if (item.bytes !== undefined) this.ready.push(item.bytes);
       else break;
     }
     if (i === 0) return false;
-    this.held.splice(0, i);
+    // One splice per batch, not one per acknowledgement (that was quadratic).
+    this.held = i === held.length ? [] : held.slice(i);
     return true;
   }
 

@@ -84,7 +84,7 @@ const NOT_FOUND_TEXT: Record<number, string> = {
 /** The job a WORK_* packet names, if this worker holds it; otherwise answers for it. */
 function ownedJob(server: JobServer, peer: Peer, packet: Packet): Job | undefined {
   const handle = packet.args[0]!;
-  const job = server.jobs.get(handle);
+  const job = server.job(handle);
   if (job && job.worker === peer) return job;
   const i = peer.swallow.indexOf(handle);
   if (i !== -1) {

@@ -11,7 +11,7 @@ import type { StoredJob } from "../core/mod.ts";
 import type { JobStore, StoreBatch } from "../store/job_store.ts";
 
 export interface CommitOutcome {
-  added: string[];
+  added: number[];
   error: Error | undefined;
 }
 
@@ -35,8 +35,8 @@ export class StoreWriter {
     this.#schedule();
   }
 
-  remove(handle: string): void {
-    this.#next.remove.push(handle);
+  remove(id: number): void {
+    this.#next.remove.push(id);
     this.#schedule();
   }
 
@@ -64,7 +64,7 @@ export class StoreWriter {
     const batch = this.#next;
     this.#next = { add: [], remove: [] };
     if (batch.add.length === 0 && batch.remove.length === 0) return;
-    const added = batch.add.map((j) => j.handle);
+    const added = batch.add.map((j) => j.id);
     this.#inFlight = this.#store.commit(batch).then(
       () => {
         this.commits++;

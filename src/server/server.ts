@@ -236,7 +236,7 @@ export class GearboxServer {
           this.#writer.add(e.job);
           break;
         case "forget":
-          this.#writer.remove(e.handle);
+          this.#writer.remove(e.id);
           break;
         case "close": {
           const conn = this.#connections.get(e.conn);

@@ -9,10 +9,10 @@ import type { StoredJob } from "../core/job.ts";
 
 export type { StoredJob };
 
-/** One group commit: jobs to add and handles to delete, applied atomically. */
+/** One group commit: jobs to add and job ids to delete, applied atomically. */
 export interface StoreBatch {
   add: StoredJob[];
-  remove: string[];
+  remove: number[];
 }
 
 /** A durable home for background jobs. */

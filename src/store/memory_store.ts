@@ -9,15 +9,15 @@ import type { JobStore, StoreBatch, StoredJob } from "./job_store.ts";
 
 export class MemoryStore implements JobStore {
   readonly url = "memory:";
-  readonly #jobs = new Map<string, StoredJob>();
+  readonly #jobs = new Map<number, StoredJob>();
 
   open(): Promise<StoredJob[]> {
     return Promise.resolve([...this.#jobs.values()]);
   }
 
   commit(batch: StoreBatch): Promise<void> {
-    for (const job of batch.add) this.#jobs.set(job.handle, job);
-    for (const handle of batch.remove) this.#jobs.delete(handle);
+    for (const job of batch.add) this.#jobs.set(job.id, job);
+    for (const id of batch.remove) this.#jobs.delete(id);
     return Promise.resolve();
   }
 
