@@ -136,7 +136,7 @@ const COMMANDS: Record<string, AdminHandler> = {
     return listReply(rows);
   },
 
-  counters: (server) => listReply([...server.counters].sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => `${k}\t${v}`)),
+  counters: (server) => listReply([...server.counters, ["submitted", server.submitted] as const].sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => `${k}\t${v}`)),
 };
 
 /** Answers one admin text line. */

@@ -27,10 +27,13 @@ function submit(server: JobServer, peer: Peer, packet: Packet, now: number, kind
   const [name, unique] = packet.args as [string, string];
   const data = packet.data!;
   const o = server.options;
-  const bad = server.functions.has(name) ? undefined : functionNameProblem(name, o.maxFunctionName);
-  if (bad) {
-    server.count("invalid_function_name");
-    return server.error(peer, bad.code, bad.text);
+  let fn = server.functions.get(name);
+  if (!fn) {
+    const bad = functionNameProblem(name, o.maxFunctionName);
+    if (bad) {
+      server.count("invalid_function_name");
+      return server.error(peer, bad.code, bad.text);
+    }
   }
   if (unique.length > o.maxUnique) {
     server.count("unique_too_large");
@@ -53,7 +56,7 @@ function submit(server: JobServer, peer: Peer, packet: Packet, now: number, kind
   const reducer = kind.reduce ? packet.args[2]! : "";
   if (reducer.length > o.maxFunctionName) return server.error(peer, "ARGUMENT_TOO_LARGE", "Reducer name too large");
 
-  const fn = server.fn(name, true);
+  fn ??= server.fn(name, true);
   if (!fn) {
     server.count("function_table_full");
     return server.error(peer, "QUEUE_ERROR", "Too many functions");
@@ -78,7 +81,7 @@ function submit(server: JobServer, peer: Peer, packet: Packet, now: number, kind
   // A job keeps its own copy: `packet.data` views the read chunk, which it would pin whole.
   const id = server.nextId();
   const job = server.newJob(fn, id, server.handleFor(id), unique, data.slice(), reducer, kind.priority, kind.background, now, key);
-  server.count("submitted");
+  server.submitted++;
   if (kind.background) {
     job.runAt = runAt;
     server.persist(job, peer);

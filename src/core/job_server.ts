@@ -54,6 +54,8 @@ export class JobServer {
   readonly peers = new Map<number, Peer>();
   /** Event and error counters by cause, for the `counters` admin command and metrics. */
   readonly counters = new Map<string, number>();
+  /** Jobs created (kept out of `counters`: it is on the hot path). */
+  submitted = 0;
   #seq = 0;
   readonly #timers = new DeadlineHeap<Timer>();
   #effects: Effect[] = [];
