@@ -16,6 +16,7 @@ import { DeadlineHeap } from "./deadline_heap.ts";
 import type { Drained, Effect } from "./effects.ts";
 import { FunctionRecord } from "./functions.ts";
 import { type Job, NOBODY, type PendingAck, type Priority, type StoredJob, toStored } from "./job.ts";
+import { IdTable } from "./id_table.ts";
 import { Peer } from "./peer.ts";
 import { WORKER_HANDLERS } from "./worker_requests.ts";
 import { removeWorker, wake } from "./worker_scheduling.ts";
@@ -50,7 +51,7 @@ export class JobServer {
   readonly options: CoreOptions;
   readonly functions = new Map<string, FunctionRecord>();
   /** Live jobs by id (the number a handle ends in); see {@link job}. */
-  readonly jobs = new Map<number, Job>();
+  readonly jobs = new IdTable<Job>();
   readonly peers = new Map<number, Peer>();
   /** Event and error counters by cause, for the `counters` admin command and metrics. */
   readonly counters = new Map<string, number>();

@@ -5,11 +5,12 @@
  *
  * @module
  */
+import { IdTable } from "../core/id_table.ts";
 import type { JobStore, StoreBatch, StoredJob } from "./job_store.ts";
 
 export class MemoryStore implements JobStore {
   readonly url = "memory:";
-  readonly #jobs = new Map<number, StoredJob>();
+  readonly #jobs = new IdTable<StoredJob>();
 
   open(): Promise<StoredJob[]> {
     return Promise.resolve([...this.#jobs.values()]);
