@@ -62,7 +62,6 @@ export class GearboxServer {
   #timerAt = Infinity;
   #sweep: ReturnType<typeof setInterval> | undefined;
   #refused = 0;
-  #flushScheduled = false;
   #draining = false;
   #drainTimer: ReturnType<typeof setTimeout> | undefined;
   #stopping: Promise<void> | undefined;
@@ -198,7 +197,7 @@ export class GearboxServer {
     socket.onData((chunk) => {
       const now = clock();
       for (const frame of conn.decode(chunk, now)) this.core.receive(id, frame, now);
-      this.#flushSoon();
+      this.#flush();
     });
     socket.onDrain(() => conn.drained());
     socket.onClose(() => {
@@ -210,19 +209,10 @@ export class GearboxServer {
   }
 
   /**
-   * Flushes once after every socket read of this event-loop turn, so replies
-   * to one connection caused by several others go out in one write.
+   * Writes the core's output and carries out its effects, right after each
+   * read: replies go out with the least latency, while store writes of the
+   * whole loop turn still share one commit (the writer batches on its own).
    */
-  #flushSoon(): void {
-    if (this.#flushScheduled) return;
-    this.#flushScheduled = true;
-    setImmediate(() => {
-      this.#flushScheduled = false;
-      this.#flush();
-    });
-  }
-
-  /** Writes the core's output and carries out its effects. */
   #flush(): void {
     const drained: Drained = this.core.drain();
     const now = clock();
