@@ -19,8 +19,9 @@ export function wake(server: JobServer, fn: FunctionRecord, now: number): void {
   const limit = wakeup > 0 ? wakeup : n;
   let woken = 0;
   let remaining = false;
+  const start = fn.wakeCursor;
   for (let k = 0; k < n; k++) {
-    const w = workers[(fn.wakeCursor + k) % n]!;
+    const w = workers[(start + k) % n]!;
     if (!w.sleeping || w.noopSent) continue;
     if (woken === limit) {
       remaining = true;
@@ -29,7 +30,7 @@ export function wake(server: JobServer, fn: FunctionRecord, now: number): void {
     w.noopSent = true;
     server.sendNoop(w);
     woken++;
-    fn.wakeCursor = (fn.wakeCursor + k + 1) % n;
+    fn.wakeCursor = (start + k + 1) % n;
   }
   if (remaining && wakeupDelay >= 0 && !fn.rewakeArmed) {
     fn.rewakeArmed = true;
