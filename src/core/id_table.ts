@@ -20,6 +20,8 @@ export class IdTable<T> {
   readonly #pages = new Map<number, Page<T>>();
   #last: Page<T> | undefined;
   #lastNo = -1;
+  /** The newest page is kept even when empty: ids keep arriving there. */
+  #newestNo = -1;
   #size = 0;
 
   get size(): number {
@@ -50,6 +52,11 @@ export class IdTable<T> {
     if (!page) {
       page = { slots: new Array<T | undefined>(PAGE).fill(undefined), live: 0 };
       this.#pages.set(no, page);
+      if (no > this.#newestNo) {
+        const previous = this.#pages.get(this.#newestNo);
+        if (previous && previous.live === 0) this.#pages.delete(this.#newestNo);
+        this.#newestNo = no;
+      }
       this.#last = page;
       this.#lastNo = no;
     }
@@ -68,7 +75,7 @@ export class IdTable<T> {
     if (!page || page.slots[i] === undefined) return false;
     page.slots[i] = undefined;
     this.#size--;
-    if (--page.live === 0) {
+    if (--page.live === 0 && no !== this.#newestNo) {
       this.#pages.delete(no);
       if (this.#lastNo === no) {
         this.#last = undefined;
