@@ -385,17 +385,18 @@ export class JobServer {
   /** Takes a running job back from its worker; fails it when out of attempts. */
   requeue(job: Job, now: number, reason: string): void {
     if (job.state !== "running") return;
+    job.retries++;
+    if (this.options.jobRetries > 0 && job.retries >= this.options.jobRetries) {
+      this.count("retries_exhausted");
+      this.effect({ kind: "log", level: "info", message: "job failed: out of attempts", fields: { handle: job.handle, reason, attempts: job.retries } });
+      this.failJob(job); // finish() takes it from the worker
+      return;
+    }
     job.worker!.holding.delete(job);
     job.worker = undefined;
     job.fn.running--;
-    job.retries++;
     this.count("requeued");
     this.effect({ kind: "log", level: "debug", message: "job requeued", fields: { handle: job.handle, reason } });
-    if (this.options.jobRetries > 0 && job.retries >= this.options.jobRetries) {
-      this.count("retries_exhausted");
-      this.failJob(job);
-      return;
-    }
     job.numerator = "0";
     job.denominator = "0";
     this.enqueue(job, now);

@@ -42,5 +42,5 @@ export function unknownCommand(word: string): string {
 
 /** gearmand's reply to a command with too few arguments. */
 export function invalidArguments(command: string): string {
-  return errLine("INVALID_ARGUMENTS", "An incomplete set of arguments was sent to this command" + command);
+  return errLine("INVALID_ARGUMENTS", "An incomplete set of arguments was sent to this command " + command);
 }

@@ -196,7 +196,17 @@ export class GearboxServer {
     this.core.open(id, socket.remoteAddress, socket.remotePort);
     socket.onData((chunk) => {
       const now = clock();
-      for (const frame of conn.decode(chunk, now)) this.core.receive(id, frame, now);
+      try {
+        for (const frame of conn.decode(chunk, now)) this.core.receive(id, frame, now);
+      } catch (e) {
+        // A defect must cost one connection, never the process.
+        this.core.count("internal_error");
+        this.logger.error("internal error while handling a request; closing the connection", {
+          conn: id,
+          error: e instanceof Error ? (e.stack ?? e.message) : String(e),
+        });
+        socket.destroy();
+      }
       this.#flush();
     });
     socket.onDrain(() => conn.drained());
