@@ -55,6 +55,7 @@ export interface DecoderOptions extends Partial<DecoderLimits> {
 }
 
 const HEADER = 12;
+const EMPTY = new Uint8Array(0);
 const MAGIC_REQ = 0x00524551; // "\0REQ"
 const MAGIC_RES = 0x00524553; // "\0RES"
 
@@ -306,7 +307,13 @@ export function splitArguments(spec: CommandSpec, body: Uint8Array): Packet | un
   let start = 0;
   for (let i = 0; i < n - 1; i++) {
     const nul = body.indexOf(0, start);
-    if (nul === -1) return undefined;
+    if (nul === -1) {
+      // Perl's Gearman::Worker leaves out the separator before an empty
+      // result ("" or "0" results, empty WORK_DATA): read it as empty data.
+      if (spec.tail === undefined || i !== n - 2) return undefined;
+      args.push(latin1(body, start, body.length));
+      return { kind: "packet", code: spec.code, spec, args, data: EMPTY, size: body.length };
+    }
     args.push(latin1(body, start, nul));
     start = nul + 1;
   }
