@@ -1,0 +1,346 @@
+#!/usr/bin/env bash
+# Benchmark gearbox against Debian's gearmand with the same libgearman load
+# generator (scripts/bench/loadgen.c). Invoked by `npm run bench`.
+#
+#   npm run bench                      # full run: 3 s per phase, best of 3, ~2.5 min
+#   npm run bench -- --quick           # 1 s per phase, best of 2, ~40 s
+#   npm run bench -- --seconds 10      # longer phases
+#   npm run bench -- --repeat 5        # more alternating runs per scenario (best counts)
+#   npm run bench -- --only fg16,bg    # a subset (ids: fg1 fg16 fg16-64k pipelined bg)
+#   npm run bench -- --source          # gearbox from src/ via bun, not dist/gearbox
+#
+# Environment:
+#   GEARBOX_BENCH_CMD   command for the "gearbox" column; {port} is replaced by
+#                       the port, e.g. to check the harness with a second gearmand:
+#                       GEARBOX_BENCH_CMD='/usr/sbin/gearmand --port={port} --listen=127.0.0.1 --threads=0 --log-file=none'
+#   GEARMAND_BENCH_CMD  same for the "gearmand" column.
+#
+# Every run starts a fresh server on a free loopback port (never 4730). Each
+# scenario runs --repeat times per server, alternating which server goes first;
+# the table shows each server's best run. Progress goes to stderr, the table to
+# stdout (and, with every RESULT line, to scripts/bench/build/results-*.txt).
+set -uo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+BUILD="$HERE/build"
+LOADGEN="$BUILD/loadgen"
+
+SECS=""
+QUICK=0
+REPEAT=""
+ONLY=""
+FROM_SOURCE=0
+
+usage() {
+  sed -n '2,22p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+}
+
+while (($#)); do
+  case $1 in
+    --seconds) SECS=${2:-}; shift 2 || { usage >&2; exit 1; } ;;
+    --seconds=*) SECS=${1#*=}; shift ;;
+    --quick) QUICK=1; shift ;;
+    --repeat) REPEAT=${2:-}; shift 2 || { usage >&2; exit 1; } ;;
+    --repeat=*) REPEAT=${1#*=}; shift ;;
+    --only) ONLY=${2:-}; shift 2 || { usage >&2; exit 1; } ;;
+    --only=*) ONLY=${1#*=}; shift ;;
+    --source) FROM_SOURCE=1; shift ;;
+    -h|--help) usage; exit 0 ;;
+    *) echo "bench: unknown argument '$1'" >&2; usage >&2; exit 1 ;;
+  esac
+done
+
+if [[ -z $SECS ]]; then
+  if ((QUICK)); then SECS=1; else SECS=3; fi
+fi
+if [[ -z $REPEAT ]]; then
+  if ((QUICK)); then REPEAT=2; else REPEAT=3; fi
+fi
+[[ $REPEAT =~ ^[1-9][0-9]*$ ]] || { echo "bench: --repeat wants a positive integer, got '$REPEAT'" >&2; exit 1; }
+if ! [[ $SECS =~ ^[0-9]+([.][0-9]+)?$ ]] || [[ $SECS == 0 ]]; then
+  echo "bench: --seconds wants a positive number, got '$SECS'" >&2
+  exit 1
+fi
+# Background queue size: enough for several seconds of draining; gearmand's
+# submit rate drops as its queue grows (unique-id hash chains), so a fixed cap
+# keeps both servers at the same queue depth.
+if ((QUICK)); then BG_JOBS=30000; else BG_JOBS=100000; fi
+SECS_INT=${SECS%.*}
+
+log() { printf '[bench] %s\n' "$*" >&2; }
+die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
+
+# ----------------------------------------------------------------- build
+command -v cc >/dev/null || die "no C compiler (cc) found: sudo apt-get install build-essential"
+if ! printf '#include <libgearman/gearman.h>\n' | cc -E -x c - >/dev/null 2>&1; then
+  die "libgearman headers not found: sudo apt-get install libgearman-dev (and gearman-job-server for gearmand)"
+fi
+mkdir -p "$BUILD"
+if [[ ! -x $LOADGEN || $HERE/loadgen.c -nt $LOADGEN ]]; then
+  log "compiling $LOADGEN"
+  cc -O2 -Wall -Wextra -std=gnu11 -pthread -o "$LOADGEN.tmp" "$HERE/loadgen.c" -lgearman -lm \
+    || die "compiling loadgen.c failed (needs libgearman-dev: sudo apt-get install libgearman-dev)"
+  mv -f "$LOADGEN.tmp" "$LOADGEN"
+fi
+
+# ---------------------------------------------------------- the servers
+GEARMAND_NOTE=""
+if [[ -n ${GEARMAND_BENCH_CMD:-} ]]; then
+  GEARMAND_CMD=$GEARMAND_BENCH_CMD
+  GEARMAND_NOTE="gearmand column uses GEARMAND_BENCH_CMD"
+elif [[ -x /usr/sbin/gearmand ]]; then
+  GEARMAND_CMD="/usr/sbin/gearmand --port={port} --listen=127.0.0.1 --threads=0 --log-file=none"
+else
+  GEARMAND_CMD=""
+  GEARMAND_NOTE="gearmand not installed (sudo apt-get install gearman-job-server)"
+fi
+
+GEARBOX_NOTE=""
+GB_FLAGS="serve --port {port} --listen 127.0.0.1 --store memory: --log-level warn"
+if [[ -n ${GEARBOX_BENCH_CMD:-} ]]; then
+  GEARBOX_CMD=$GEARBOX_BENCH_CMD
+  GEARBOX_NOTE="gearbox column uses GEARBOX_BENCH_CMD"
+elif ((!FROM_SOURCE)) && [[ -x $ROOT/dist/gearbox ]]; then
+  GEARBOX_CMD="$(printf %q "$ROOT/dist/gearbox") $GB_FLAGS"
+elif [[ -x $ROOT/node_modules/.bin/bun ]]; then
+  GEARBOX_CMD="$(printf '%q %q' "$ROOT/node_modules/.bin/bun" "$ROOT/src/cli/main.ts") $GB_FLAGS"
+else
+  GEARBOX_CMD=""
+  GEARBOX_NOTE="no dist/gearbox and no node_modules/.bin/bun (run npm install / npm run build)"
+fi
+GEARMAND_VERSION=$( (${GEARMAND_CMD%% *} --version 2>/dev/null || true) | grep -m1 . | sed "s/ - .*//")
+GEARMAND_VERSION=${GEARMAND_VERSION:-version unknown}
+for c in "$GEARMAND_CMD" "$GEARBOX_CMD"; do
+  [[ -z $c || $c == *"{port}"* ]] || die "server command lacks the {port} placeholder: $c"
+done
+
+SERVERS=(gearmand gearbox)
+declare -A CMD=([gearmand]=$GEARMAND_CMD [gearbox]=$GEARBOX_CMD)
+declare -A DOWN=()         # server -> reason it is skipped from now on
+declare -A RES=()          # "row,server" -> best "jobs_per_s p50 p99"
+declare -A ERRS=()         # "row,server" -> 1 if a run failed
+declare -A PARTIAL_DRAIN=()
+NOTES=()
+
+SRV_PID=""
+LG_PID=""
+
+stop_server() {
+  local pid=$SRV_PID
+  [[ -n $pid ]] || return 0
+  SRV_PID=""
+  kill -TERM "$pid" 2>/dev/null
+  for _ in $(seq 60); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.05
+  done
+  kill -KILL "$pid" 2>/dev/null
+  wait "$pid" 2>/dev/null
+  return 0
+}
+
+cleanup() {
+  if [[ -n $LG_PID ]]; then kill -TERM "$LG_PID" 2>/dev/null; wait "$LG_PID" 2>/dev/null; fi
+  stop_server
+}
+trap cleanup EXIT
+trap 'log "interrupted"; exit 130' INT TERM HUP
+
+# start_server NAME LOGFILE: on success sets SRV_PID and SRV_PORT.
+start_server() {
+  local name=$1 logf=$2 tmpl=${CMD[$1]} port cmd
+  [[ -n $tmpl ]] || return 1
+  port=$("$LOADGEN" freeport) || return 1
+  [[ $port != 4730 ]] || port=$("$LOADGEN" freeport) || return 1
+  cmd=${tmpl//\{port\}/$port}
+  (cd "$ROOT" && exec bash -c "exec $cmd") >"$logf" 2>&1 &
+  SRV_PID=$!
+  SRV_PORT=$port
+  for _ in $(seq 200); do # up to ~20 s (bun from source starts slower)
+    if ! kill -0 "$SRV_PID" 2>/dev/null; then
+      wait "$SRV_PID" 2>/dev/null
+      SRV_PID=""
+      log "$name exited during startup: $(tail -n 3 "$logf" | tr '\n' ' ')"
+      return 1
+    fi
+    if "$LOADGEN" probe --port "$port" 2>/dev/null; then return 0; fi
+    sleep 0.1
+  done
+  log "$name did not listen on 127.0.0.1:$port within 20 s"
+  stop_server
+  return 1
+}
+
+field() { # field LINE KEY
+  local w
+  for w in $1; do
+    [[ $w == "$2="* ]] && { printf '%s' "${w#*=}"; return; }
+  done
+}
+
+# ------------------------------------------------------------- scenarios
+# id|mode|clients|workers|size|batch|jobs
+SCENARIOS=(
+  "fg1|fg|1|1|100|1|1000000"
+  "fg16|fg|16|4|100|1|1000000"
+  "fg16-64k|fg|16|4|65536|1|1000000"
+  "pipelined|pipelined|1|4|100|100|1000000"
+  "bg|bgsubmit|1|4|100|1000|$BG_JOBS"
+)
+declare -A LABEL=(
+  [fg1]="fg 1 client/1 worker, 100 B"
+  [fg16]="fg 16 clients/4 workers, 100 B"
+  [fg16-64k]="fg 16 clients/4 workers, 64 KiB"
+  [pipelined]="pipelined fg, batch 100, 4 workers, 100 B"
+  [bgsubmit]="bg submit, batch 1000, no workers, 100 B"
+  [drain]="bg drain, 4 workers, 100 B"
+)
+ROWS=()
+if [[ -n $ONLY ]]; then
+  for id in ${ONLY//,/ }; do
+    found=0
+    for s in "${SCENARIOS[@]}"; do [[ ${s%%|*} == "$id" ]] && found=1; done
+    ((found)) || die "unknown scenario '$id' in --only (ids: fg1 fg16 fg16-64k pipelined bg)"
+  done
+fi
+
+STAMP=$(date +%Y%m%d-%H%M%S)
+RAW="$BUILD/results-$STAMP.txt"
+: >"$RAW"
+T_START=$(date +%s)
+
+log "loadgen: $LOADGEN; ${SECS}s per phase, best of $REPEAT; $(nproc) CPUs; raw results in $RAW"
+[[ -n $GEARMAND_NOTE ]] && log "$GEARMAND_NOTE"
+[[ -n $GEARBOX_NOTE ]] && log "$GEARBOX_NOTE"
+for srv in "${SERVERS[@]}"; do
+  [[ -n ${CMD[$srv]} ]] || DOWN[$srv]="not available"
+done
+
+# run_once SERVER ID MODE CLIENTS WORKERS SIZE BATCH JOBS ROWS...: one loadgen
+# run against a fresh server; keeps the best jobs/s per row in RES.
+run_once() {
+  local srv=$1 id=$2 mode=$3 clients=$4 workers=$5 size=$6 batch=$7 jobs=$8 rep=$9
+  local logf="$BUILD/server-$srv-$id.log" out="$BUILD/loadgen-$srv-$id.out" err="$BUILD/loadgen-$srv-$id.err"
+  local rc msg line m r rate old
+  if [[ -n ${DOWN[$srv]:-} ]]; then
+    log "scenario $id: $srv skipped (${DOWN[$srv]})"
+    return
+  fi
+  if ! start_server "$srv" "$logf"; then
+    DOWN[$srv]="failed to start, see $logf"
+    NOTES+=("$srv failed to start (log: $logf); its column shows n/a")
+    return
+  fi
+  local args=("$mode" --port "$SRV_PORT" --clients "$clients" --workers "$workers" --size "$size"
+    --batch "$batch" --jobs "$jobs" --seconds "$SECS")
+  log "scenario $id run $rep/$REPEAT: $srv on 127.0.0.1:$SRV_PORT: loadgen ${args[*]}"
+  timeout -k 5 $((3 * SECS_INT + 60)) "$LOADGEN" "${args[@]}" >"$out" 2>"$err" &
+  LG_PID=$!
+  wait "$LG_PID"
+  rc=$?
+  LG_PID=""
+  if ! kill -0 "$SRV_PID" 2>/dev/null; then
+    NOTES+=("$srv died during scenario $id (log: $logf)")
+  fi
+  stop_server
+  sed "s/^/$srv $id run=$rep /" "$out" >>"$RAW"
+  grep '^loadgen: warning' "$err" >&2
+  if ((rc != 0)); then
+    msg=$(grep -m1 -v '^loadgen: warning' "$err")
+    [[ -n $msg ]] || msg="loadgen exit status $rc"
+    ((rc == 124 || rc == 137)) && msg="loadgen timed out"
+    NOTES+=("$srv / $id run $rep: $msg")
+    log "scenario $id: $srv FAILED: $msg"
+    shift 9
+    for r in "$@"; do ERRS[$r,$srv]=1; done
+  fi
+  while read -r line; do
+    [[ $line == RESULT* ]] || continue
+    m=$(field "$line" mode)
+    [[ $m == bgsubmit || $m == drain ]] && r=$m || r=$id
+    rate=$(field "$line" jobs_per_s)
+    old=${RES[$r,$srv]:-}
+    if [[ -z $old ]] || ((rate > ${old%% *})); then
+      RES[$r,$srv]="$rate $(field "$line" p50_ms) $(field "$line" p99_ms)"
+    fi
+    log "  $srv $r: $(field "$line" jobs) jobs in $(field "$line" seconds)s = $rate jobs/s, p50 $(field "$line" p50_ms) ms, p99 $(field "$line" p99_ms) ms"
+    if [[ $m == drain && $(field "$line" complete) == 0 ]]; then
+      PARTIAL_DRAIN[$srv]="$(field "$line" jobs) of $(field "$line" queued)"
+    fi
+  done <"$out"
+}
+
+for s in "${SCENARIOS[@]}"; do
+  IFS='|' read -r id mode clients workers size batch jobs <<<"$s"
+  if [[ -n $ONLY && ",$ONLY," != *",$id,"* ]]; then continue; fi
+  if [[ $mode == bgsubmit ]]; then rows=(bgsubmit drain); else rows=("$id"); fi
+  ROWS+=("${rows[@]}")
+  for ((rep = 1; rep <= REPEAT; rep++)); do
+    # Alternate who goes first so slow drifts in machine load hit both alike.
+    if ((rep % 2)); then order=(gearmand gearbox); else order=(gearbox gearmand); fi
+    for srv in "${order[@]}"; do
+      run_once "$srv" "$id" "$mode" "$clients" "$workers" "$size" "$batch" "$jobs" "$rep" "${rows[@]}"
+    done
+  done
+done
+for srv in "${SERVERS[@]}"; do
+  if [[ -n ${PARTIAL_DRAIN[$srv]:-} ]]; then
+    NOTES+=("$srv did not finish draining within ${SECS}s (e.g. ${PARTIAL_DRAIN[$srv]} jobs); drain jobs/s is over that window")
+  fi
+done
+
+# ------------------------------------------------------------------ table
+cell() { # the best result, else err if a run failed, else n/a
+  if [[ -n ${RES[$1,$2]:-} ]]; then printf '%s' "${RES[$1,$2]}"
+  elif [[ -n ${ERRS[$1,$2]:-} ]]; then printf 'err'
+  else printf 'n/a'; fi
+}
+cell_rate() { local v; v=$(cell "$1" "$2"); printf '%s' "${v%% *}"; }
+cell_lat() {
+  local v p50 p99
+  v=$(cell "$1" "$2")
+  if [[ $v == n/a || $v == err ]]; then printf '%s' "$v"; return; fi
+  read -r _ p50 p99 <<<"$v"
+  if [[ $p50 == - ]]; then printf -- '-'; else printf '%s / %s' "$p50" "$p99"; fi
+}
+ratio() {
+  local a b
+  a=$(cell_rate "$1" gearmand)
+  b=$(cell_rate "$1" gearbox)
+  if [[ $a =~ ^[0-9]+$ && $b =~ ^[0-9]+$ && $a != 0 ]]; then
+    awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", b / a }'
+  else
+    printf 'n/a'
+  fi
+}
+
+ELAPSED=$(($(date +%s) - T_START))
+{
+  echo
+  echo "gearbox vs gearmand: best of $REPEAT runs of ${SECS}s per phase, $(nproc) CPUs, $(date '+%Y-%m-%d %H:%M'), took ${ELAPSED}s"
+  echo
+  fmt='| %-42s | %15s | %14s | %9s | %21s | %21s |\n'
+  printf "$fmt" "scenario" "gearmand jobs/s" "gearbox jobs/s" "ratio g/g" "gearmand p50/p99 ms" "gearbox p50/p99 ms"
+  printf "$fmt" "$(printf -- '-%.0s' {1..42})" "$(printf -- '-%.0s' {1..15})" "$(printf -- '-%.0s' {1..14})" \
+    "$(printf -- '-%.0s' {1..9})" "$(printf -- '-%.0s' {1..21})" "$(printf -- '-%.0s' {1..21})"
+  for r in "${ROWS[@]}"; do
+    printf "$fmt" "${LABEL[$r]}" "$(cell_rate "$r" gearmand)" "$(cell_rate "$r" gearbox)" "$(ratio "$r")" \
+      "$(cell_lat "$r" gearmand)" "$(cell_lat "$r" gearbox)"
+  done
+  echo
+  echo "ratio = gearbox jobs/s / gearmand jobs/s (above 1.00: gearbox is faster)"
+  echo "gearmand: ${GEARMAND_CMD:-none} ($GEARMAND_VERSION)"
+  echo "gearbox:  ${GEARBOX_CMD:-none}"
+  [[ -n $GEARMAND_NOTE ]] && echo "note: $GEARMAND_NOTE"
+  [[ -n $GEARBOX_NOTE ]] && echo "note: $GEARBOX_NOTE"
+  for n in "${NOTES[@]}"; do echo "note: $n"; done
+} | tee -a "$RAW"
+
+# Non-zero only when nothing could be measured at all.
+for r in "${ROWS[@]}"; do
+  for srv in "${SERVERS[@]}"; do
+    [[ $(cell_rate "$r" "$srv") =~ ^[0-9]+$ ]] && exit 0
+  done
+done
+exit 1
