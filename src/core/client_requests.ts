@@ -78,9 +78,10 @@ function submit(server: JobServer, peer: Peer, packet: Packet, now: number, kind
     server.count("queue_full");
     return server.error(peer, "QUEUE_ERROR", "Job queue is full");
   }
-  // A job keeps its own copy: `packet.data` views the read chunk, which it would pin whole.
+  // A job keeps its own copy unless the decoder already made one: a view of
+  // the read chunk would pin the whole chunk.
   const id = server.nextId();
-  const job = server.newJob(fn, id, server.handleFor(id), unique, data.slice(), reducer, kind.priority, kind.background, now, key);
+  const job = server.newJob(fn, id, server.handleFor(id), unique, packet.owned ? data : data.slice(), reducer, kind.priority, kind.background, now, key);
   server.submitted++;
   if (kind.background) {
     job.runAt = runAt;

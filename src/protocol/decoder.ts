@@ -21,6 +21,11 @@ export interface Packet {
   readonly data: Uint8Array | undefined;
   /** Payload size in bytes, as declared in the header. */
   readonly size: number;
+  /**
+   * True when `data` lives in a buffer of its own (the packet spanned reads);
+   * false when it views the caller's chunk and must be copied to be kept.
+   */
+  owned: boolean;
 }
 
 /** One admin text line, without its line ending. */
@@ -149,7 +154,7 @@ export class Decoder {
               const code = u32(chunk, pos + 4);
               const body = chunk.subarray(pos + HEADER, pos + HEADER + size);
               pos += HEADER + size;
-              this.#emitPacket(out, magic, code, body);
+              this.#emitPacket(out, magic, code, body, false);
               continue;
             }
           }
@@ -173,7 +178,7 @@ export class Decoder {
           if (this.#bodyFill === this.#size) {
             const view = new DataView(this.#header.buffer);
             this.#state = State.Boundary;
-            this.#emitPacket(out, view.getUint32(0), this.#code, this.#body);
+            this.#emitPacket(out, view.getUint32(0), this.#code, this.#body, true);
             this.#body = new Uint8Array(0);
           }
           continue;
@@ -253,7 +258,7 @@ export class Decoder {
     }
     if (size === 0) {
       this.#state = State.Boundary;
-      this.#emitPacket(out, magic, code, new Uint8Array(0));
+      this.#emitPacket(out, magic, code, EMPTY, true);
       return;
     }
     this.#body = new Uint8Array(size);
@@ -267,7 +272,7 @@ export class Decoder {
     this.#skipFault = undefined;
   }
 
-  #emitPacket(out: Frame[], magic: number, code: number, body: Uint8Array): void {
+  #emitPacket(out: Frame[], magic: number, code: number, body: Uint8Array, owned: boolean): void {
     if (magic !== this.#expect) {
       if (magic === this.#other) {
         out.push({ kind: "fault", error: new ProtocolError("RESPONSE_MAGIC") });
@@ -286,6 +291,7 @@ export class Decoder {
       return;
     }
     const packet = splitArguments(spec, body);
+    if (packet) packet.owned = owned;
     out.push(packet ?? { kind: "fault", error: new ProtocolError("INVALID_PACKET", spec.name) });
   }
 
@@ -302,7 +308,7 @@ export function splitArguments(spec: CommandSpec, body: Uint8Array): Packet | un
   let data: Uint8Array | undefined;
   if (n === 0) {
     // Both reference servers ignore a stray payload on argument-less packets.
-    return { kind: "packet", code: spec.code, spec, args, data, size: body.length };
+    return { kind: "packet", code: spec.code, spec, args, data, size: body.length, owned: false };
   }
   let start = 0;
   for (let i = 0; i < n - 1; i++) {
@@ -312,14 +318,14 @@ export function splitArguments(spec: CommandSpec, body: Uint8Array): Packet | un
       // result ("" or "0" results, empty WORK_DATA): read it as empty data.
       if (spec.tail === undefined || i !== n - 2) return undefined;
       args.push(latin1(body, start, body.length));
-      return { kind: "packet", code: spec.code, spec, args, data: EMPTY, size: body.length };
+      return { kind: "packet", code: spec.code, spec, args, data: EMPTY, size: body.length, owned: false };
     }
     args.push(latin1(body, start, nul));
     start = nul + 1;
   }
   if (spec.tail !== undefined) data = body.subarray(start);
   else args.push(latin1(body, start, body.length));
-  return { kind: "packet", code: spec.code, spec, args, data, size: body.length };
+  return { kind: "packet", code: spec.code, spec, args, data, size: body.length, owned: false };
 }
 
 function u32(b: Uint8Array, at: number): number {
