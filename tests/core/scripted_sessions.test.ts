@@ -1,0 +1,244 @@
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { Cmd } from "../../src/protocol/commands.ts";
+import { CoreScript } from "../helpers/core_script.ts";
+
+const C = 1, W = 2, W2 = 3, C2 = 4, A = 9;
+
+function handleOf(s: CoreScript, conn: number): string {
+  const p = s.take(conn).find((x) => x.code === Cmd.JOB_CREATED);
+  assert.ok(p, "no JOB_CREATED");
+  return p.args[0]!;
+}
+
+describe("core: acknowledgements and the store", () => {
+  test("a background JOB_CREATED waits for the commit, and a pipelined echo waits behind it", () => {
+    const s = new CoreScript();
+    s.open(C);
+    s.holdCommits = true;
+    s.send(C, Cmd.SUBMIT_JOB_BG, "f", "", "x");
+    s.send(C, Cmd.ECHO_REQ, "after");
+    assert.deepEqual(s.seen(C), []);
+    s.commit();
+    assert.deepEqual(s.seen(C), [`${Cmd.JOB_CREATED}:H:t:1`, `${Cmd.ECHO_RES}:after`]);
+  });
+
+  test("a failed commit answers QUEUE_ERROR and the job never reaches a worker", () => {
+    const s = new CoreScript();
+    s.open(C, W);
+    s.holdCommits = true;
+    s.send(W, Cmd.CAN_DO, "f");
+    s.send(W, Cmd.PRE_SLEEP);
+    s.send(C, Cmd.SUBMIT_JOB_BG, "f", "", "x");
+    s.commit("disk full");
+    assert.deepEqual(s.seen(C), [`${Cmd.ERROR}:QUEUE_ERROR|disk full`]);
+    assert.deepEqual(s.seen(W), [], "no NOOP for a job that was refused");
+    s.send(W, Cmd.GRAB_JOB);
+    assert.deepEqual(s.seen(W), [`${Cmd.NO_JOB}:`]);
+    assert.equal(s.admin(A, "status"), "f\t0\t0\t1\n.\n");
+  });
+
+  test("restored jobs keep their handles and new handles continue after the highest id", () => {
+    const s = new CoreScript();
+    s.core.restore([
+      { id: 41, handle: "H:old:41", function: "f", unique: "u", data: new Uint8Array([1]), reducer: "", priority: 1, runAt: 0, createdAt: 0, retries: 2 },
+    ], s.now);
+    s.open(C, W);
+    s.send(C, Cmd.SUBMIT_JOB_BG, "f", "", "y");
+    assert.equal(handleOf(s, C), "H:t:42");
+    s.send(W, Cmd.CAN_DO, "f");
+    s.send(W, Cmd.GRAB_JOB_UNIQ);
+    assert.deepEqual(s.seen(W), [`${Cmd.JOB_ASSIGN_UNIQ}:H:old:41|f|u|\x01`]);
+    assert.equal(s.admin(A, "show jobs"), "H:old:41\t2\t0\t1\nH:t:42\t0\t0\t1\n.\n");
+  });
+});
+
+describe("core: time", () => {
+  test("CAN_DO_TIMEOUT runs one deadline per assignment and requeues to the tail", () => {
+    const s = new CoreScript();
+    s.open(C, W, W2);
+    s.send(W, Cmd.CAN_DO_TIMEOUT, "f", "2000");
+    for (const u of ["a", "b", "c"]) s.send(C, Cmd.SUBMIT_JOB_BG, "f", u, u);
+    s.take(C);
+    s.send(W, Cmd.GRAB_JOB);
+    s.advance(1000);
+    s.send(W, Cmd.GRAB_JOB);
+    assert.deepEqual(s.seen(W).map((x) => x.split("|")[0]), [`${Cmd.JOB_ASSIGN}:H:t:1`, `${Cmd.JOB_ASSIGN}:H:t:2`]);
+    s.advance(1001); // the first assignment is 2001 ms old, the second 1001 ms
+    assert.equal(s.admin(A, "status"), "f\t3\t1\t1\n.\n");
+    s.advance(1000);
+    assert.equal(s.admin(A, "status"), "f\t3\t0\t1\n.\n");
+    s.send(W, Cmd.WORK_COMPLETE, "H:t:1", "late");
+    assert.deepEqual(s.seen(W), [`${Cmd.ERROR}:JOB_NOT_FOUND|Job given in work result not found`]);
+    s.send(W2, Cmd.CAN_DO, "f");
+    for (let i = 0; i < 3; i++) s.send(W2, Cmd.GRAB_JOB);
+    // c was never taken, so it is now first; the timed-out ones follow in expiry order.
+    assert.deepEqual(s.seen(W2).map((x) => x.split("|")[0]), [`${Cmd.JOB_ASSIGN}:H:t:3`, `${Cmd.JOB_ASSIGN}:H:t:1`, `${Cmd.JOB_ASSIGN}:H:t:2`]);
+    assert.equal(s.admin(A, "show jobs"), "H:t:1\t1\t0\t1\nH:t:2\t1\t0\t1\nH:t:3\t0\t0\t1\n.\n");
+  });
+
+  test("CAN_DO_TIMEOUT raises values under a second to one second and refuses garbage", () => {
+    const s = new CoreScript();
+    s.open(C, W);
+    s.send(W, Cmd.CAN_DO_TIMEOUT, "f", "10");
+    s.send(C, Cmd.SUBMIT_JOB_BG, "f", "", "x");
+    s.send(W, Cmd.GRAB_JOB);
+    s.advance(999);
+    assert.equal(s.admin(A, "status"), "f\t1\t1\t1\n.\n");
+    s.advance(1);
+    assert.equal(s.admin(A, "status"), "f\t1\t0\t1\n.\n");
+    s.send(W, Cmd.CAN_DO_TIMEOUT, "g", "soon");
+    assert.deepEqual(s.seen(W).slice(-1), [`${Cmd.ERROR}:INVALID_ARGUMENT|CAN_DO_TIMEOUT needs a timeout in milliseconds`]);
+  });
+
+  test("an epoch job wakes its sleeping worker exactly when due, and a due LOW job is not starved by a future one", () => {
+    const s = new CoreScript();
+    s.open(C, W);
+    s.send(W, Cmd.CAN_DO, "f");
+    s.send(W, Cmd.PRE_SLEEP);
+    const due = Math.floor(s.now / 1000) + 5;
+    s.send(C, Cmd.SUBMIT_JOB_EPOCH, "f", "", String(due), "later");
+    assert.equal(s.admin(A, "prioritystatus"), "f\t0\t1\t0\t1\n.\n");
+    s.advance(due * 1000 - s.now - 1);
+    assert.deepEqual(s.seen(W), []);
+    s.send(C, Cmd.SUBMIT_JOB_LOW_BG, "f", "", "low");
+    assert.deepEqual(s.seen(W), [`${Cmd.NOOP}:`]);
+    s.send(W, Cmd.GRAB_JOB);
+    assert.deepEqual(s.seen(W), [`${Cmd.JOB_ASSIGN}:H:t:2|f|low`]);
+    s.send(W, Cmd.PRE_SLEEP);
+    s.advance(1);
+    assert.deepEqual(s.seen(W), [`${Cmd.NOOP}:`]);
+    s.send(W, Cmd.GRAB_JOB);
+    assert.deepEqual(s.seen(W), [`${Cmd.JOB_ASSIGN}:H:t:1|f|later`]);
+  });
+
+  test("epochs that are not numbers or more than ten years ahead are refused; past ones run now", () => {
+    const s = new CoreScript();
+    s.open(C);
+    s.send(C, Cmd.SUBMIT_JOB_EPOCH, "f", "", "abc", "x");
+    s.send(C, Cmd.SUBMIT_JOB_EPOCH, "f", "", String(Math.floor(s.now / 1000) + 11 * 365 * 86400), "x");
+    s.send(C, Cmd.SUBMIT_JOB_EPOCH, "f", "", "1", "x");
+    assert.deepEqual(s.seen(C), [
+      `${Cmd.ERROR}:INVALID_ARGUMENT|Epoch must be a Unix time in seconds`,
+      `${Cmd.ERROR}:INVALID_ARGUMENT|Epoch too far in the future`,
+      `${Cmd.JOB_CREATED}:H:t:1`,
+    ]);
+    assert.equal(s.admin(A, "prioritystatus"), "f\t0\t1\t0\t0\n.\n");
+  });
+
+  test("with wakeup 1 a job wakes one sleeper, and wakeup_delay wakes the next if it still waits", () => {
+    const s = new CoreScript({ wakeup: 1, wakeupDelay: 0.5 });
+    s.open(C, W, W2);
+    for (const w of [W, W2]) {
+      s.send(w, Cmd.CAN_DO, "f");
+      s.send(w, Cmd.PRE_SLEEP);
+    }
+    s.send(C, Cmd.SUBMIT_JOB_BG, "f", "", "x");
+    assert.deepEqual([s.seen(W), s.seen(W2)], [[`${Cmd.NOOP}:`], []]);
+    s.advance(499);
+    assert.deepEqual(s.seen(W2), []);
+    s.advance(1);
+    assert.deepEqual(s.seen(W2), [`${Cmd.NOOP}:`]);
+  });
+});
+
+describe("core: losing peers", () => {
+  test("job_retries 2 fails a foreground job with WORK_FAIL after its second lost worker", () => {
+    const s = new CoreScript({ jobRetries: 2 });
+    s.open(C, W, W2);
+    s.send(C, Cmd.SUBMIT_JOB, "f", "", "x");
+    const h = handleOf(s, C);
+    for (const w of [W, W2]) {
+      s.send(w, Cmd.CAN_DO, "f");
+      s.send(w, Cmd.GRAB_JOB);
+      s.close(w);
+    }
+    assert.deepEqual(s.seen(C), [`${Cmd.WORK_FAIL}:${h}`]);
+    assert.equal(s.admin(A, "show jobs"), ".\n");
+  });
+
+  test("a queued foreground job is dropped when its only client leaves; a running one finishes quietly", () => {
+    const s = new CoreScript();
+    s.open(C, C2, W);
+    s.send(C, Cmd.SUBMIT_JOB, "f", "", "queued");
+    s.close(C);
+    assert.equal(s.admin(A, "status"), "f\t0\t0\t0\n.\n");
+    s.send(C2, Cmd.SUBMIT_JOB, "f", "", "running");
+    const h = handleOf(s, C2);
+    s.send(W, Cmd.CAN_DO, "f");
+    s.send(W, Cmd.GRAB_JOB);
+    s.take(W);
+    s.close(C2);
+    s.send(W, Cmd.WORK_DATA, h, "d");
+    s.send(W, Cmd.WORK_COMPLETE, h, "r");
+    assert.deepEqual(s.seen(W), []);
+    assert.equal(s.admin(A, "status"), "f\t0\t0\t1\n.\n");
+  });
+
+  test("WORK_EXCEPTION reaches exception listeners as is and others as a plain WORK_FAIL; the worker's trailing WORK_FAIL is swallowed", () => {
+    const s = new CoreScript();
+    s.open(C, C2, W);
+    s.send(C2, Cmd.OPTION_REQ, "Exceptions");
+    assert.deepEqual(s.seen(C2), [`${Cmd.OPTION_RES}:Exceptions`]);
+    s.send(C, Cmd.SUBMIT_JOB, "f", "same", "x");
+    s.send(C2, Cmd.SUBMIT_JOB, "f", "same", "x");
+    const h = handleOf(s, C);
+    s.take(C2);
+    s.send(W, Cmd.CAN_DO, "f");
+    s.send(W, Cmd.GRAB_JOB);
+    s.take(W);
+    s.send(W, Cmd.WORK_EXCEPTION, h, "boom");
+    s.send(W, Cmd.WORK_FAIL, h);
+    assert.deepEqual(s.seen(C), [`${Cmd.WORK_FAIL}:${h}`]);
+    assert.deepEqual(s.seen(C2), [`${Cmd.WORK_EXCEPTION}:${h}|boom`]);
+    assert.deepEqual(s.seen(W), []);
+  });
+
+  test("cancelling a running job fails it for its clients and quietly drops the worker's late results", () => {
+    const s = new CoreScript();
+    s.open(C, W);
+    s.send(C, Cmd.SUBMIT_JOB, "f", "", "x");
+    const h = handleOf(s, C);
+    s.send(W, Cmd.CAN_DO, "f");
+    s.send(W, Cmd.GRAB_JOB);
+    s.take(W);
+    assert.equal(s.admin(A, `cancel job ${h}`), "OK\r\n");
+    s.send(W, Cmd.WORK_STATUS, h, "1", "2");
+    s.send(W, Cmd.WORK_COMPLETE, h, "late");
+    assert.deepEqual(s.seen(C), [`${Cmd.WORK_FAIL}:${h}`]);
+    assert.deepEqual(s.seen(W), []);
+    s.send(W, Cmd.WORK_COMPLETE, h, "again");
+    assert.deepEqual(s.seen(W), [`${Cmd.ERROR}:JOB_NOT_FOUND|Job given in work result not found`]);
+  });
+});
+
+describe("core: choosing jobs", () => {
+  test("round robin rotates a worker's functions after each assignment", () => {
+    const s = new CoreScript({ roundRobin: true });
+    s.open(C, W);
+    for (const f of ["a", "b", "c"]) s.send(W, Cmd.CAN_DO, f);
+    for (const [f, u] of [["a", "a1"], ["b", "b1"], ["a", "a2"], ["b", "b2"], ["c", "c1"]]) s.send(C, Cmd.SUBMIT_JOB_BG, f!, u!, u!);
+    for (let i = 0; i < 5; i++) s.send(W, Cmd.GRAB_JOB_UNIQ);
+    assert.deepEqual(s.take(W).map((p) => p.args[2]), ["c1", "b1", "a1", "b2", "a2"]);
+  });
+
+  test("a duplicate CAN_DO counts once and moves the function to the front", () => {
+    const s = new CoreScript();
+    s.open(W);
+    for (const f of ["a", "b", "a"]) s.send(W, Cmd.CAN_DO, f);
+    assert.equal(s.admin(W, "workers"), "2 127.0.0.1 - : a b\n.\n");
+    assert.equal(s.admin(W, "status"), "a\t0\t0\t1\nb\t0\t0\t1\n.\n");
+  });
+
+  test("the counters command reports causes", () => {
+    const s = new CoreScript();
+    s.open(C);
+    s.send(C, Cmd.SUBMIT_JOB_BG, "f", "", "x");
+    s.send(C, Cmd.OPTION_REQ, "nope");
+    s.send(C, Cmd.NOOP);
+    const c = s.admin(A, "counters");
+    assert.match(c, /^invalid_command\t1$/m);
+    assert.match(c, /^submitted\t1$/m);
+    assert.match(c, /^unknown_option\t1$/m);
+  });
+});
