@@ -143,6 +143,12 @@ export class Decoder {
       switch (this.#state) {
         case State.Boundary: {
           if (chunk[pos] !== 0 && this.#text) {
+            // 0x16 starts a TLS record; no admin command does. Refuse at once
+            // rather than wait for a newline that never comes.
+            if (chunk[pos] === 0x16) {
+              this.#fail(out, new ProtocolError("TLS_ON_PLAINTEXT", undefined, true));
+              return out;
+            }
             this.#state = State.Text;
             continue;
           }

@@ -15,7 +15,8 @@ export type ProtocolErrorCode =
   | "RESERVED_COMMAND"
   | "PACKET_TOO_LARGE"
   | "INVALID_PACKET"
-  | "LINE_TOO_LONG";
+  | "LINE_TOO_LONG"
+  | "TLS_ON_PLAINTEXT";
 
 const WIRE: Record<ProtocolErrorCode, { wireCode: string; text: string; fatal: boolean }> = {
   BAD_MAGIC: { wireCode: "INVALID_MAGIC", text: "Bad magic in packet header", fatal: true },
@@ -25,6 +26,7 @@ const WIRE: Record<ProtocolErrorCode, { wireCode: string; text: string; fatal: b
   PACKET_TOO_LARGE: { wireCode: "ARGUMENT_TOO_LARGE", text: "Packet larger than the server accepts", fatal: true },
   INVALID_PACKET: { wireCode: "INVALID_PACKET", text: "Packet has too few arguments for its type", fatal: false },
   LINE_TOO_LONG: { wireCode: "LINE_TOO_LONG", text: "Admin line longer than the server accepts", fatal: true },
+  TLS_ON_PLAINTEXT: { wireCode: "TLS_NOT_SUPPORTED", text: "TLS handshake on a plaintext port", fatal: true },
 };
 
 /** A decoding failure with a stable code and the reply it deserves. */
