@@ -127,6 +127,8 @@ export function listenBun(options: ListenOptions, onConnection: (socket: NetSock
       hostname: options.host,
       port: options.port,
       socket: {
+        // Plain Uint8Array chunks: Buffer's subarray and .buffer take slow paths.
+        binaryType: "uint8array",
         open(s: BunSocket) {
           s.setNoDelay(true);
           if (options.keepAliveMs && options.keepAliveMs > 0) s.setKeepAlive(true, options.keepAliveMs);
