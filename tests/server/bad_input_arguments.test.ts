@@ -71,6 +71,23 @@ describe("bad input: arguments", () => {
       c.close();
     }));
 
+  test("b18: an empty unique never coalesces; `-` coalesces identical workloads only (the documented rule)", () =>
+    withServer({}, async (_server, port) => {
+      const c = await RawConn.connect(port);
+      const submit = async (unique: string, data: string) => {
+        c.sendPacket(Cmd.SUBMIT_JOB_BG, "f18", unique, data);
+        return await created(c);
+      };
+      const e1 = await submit("", "x");
+      const e2 = await submit("", "x");
+      assert.notEqual(e1, e2);
+      const d1 = await submit("-", "same");
+      assert.equal(await submit("-", "same"), d1);
+      assert.notEqual(await submit("-", "other"), d1);
+      assert.equal(await c.adminList("show unique jobs"), "\n\n-\n-\n.\n");
+      c.close();
+    }));
+
   test("b19/b20: WORK_* with an unknown handle gets JOB_NOT_FOUND, with a handle over 64 bytes ARGUMENT_TOO_LARGE; status queries answer unknown", () =>
     withServer({}, async (server, port) => {
       const c = await RawConn.connect(port);
