@@ -13,10 +13,10 @@ import { handleAdminLine } from "./admin_requests.ts";
 import { CLIENT_HANDLERS } from "./client_requests.ts";
 import { type CoreOptions, DEFAULT_CORE_OPTIONS } from "./core_options.ts";
 import { DeadlineHeap } from "./deadline_heap.ts";
-import type { Drained, Effect } from "./effects.ts";
 import { FunctionRecord } from "./functions.ts";
-import { type Job, NOBODY, type PendingAck, type Priority, type StoredJob, toStored } from "./job.ts";
+import { type Job, NOBODY, type Priority, type StoredJob, toStored } from "./job.ts";
 import { IdTable } from "./id_table.ts";
+import { Outbox } from "./outbox.ts";
 import { Peer } from "./peer.ts";
 import { WORKER_HANDLERS } from "./worker_requests.ts";
 import { removeWorker, wake } from "./worker_scheduling.ts";
@@ -33,8 +33,6 @@ export type Timer =
 const HANDLERS: (PacketHandler | undefined)[] = [];
 for (const [code, h] of Object.entries({ ...CLIENT_HANDLERS, ...WORKER_HANDLERS })) HANDLERS[Number(code)] = h;
 
-const NOOP_BYTES = encodePacket(Cmd.NOOP);
-const NO_JOB_BYTES = encodePacket(Cmd.NO_JOB);
 
 /**
  * The sans-I/O Gearman job server.
@@ -47,7 +45,7 @@ const NO_JOB_BYTES = encodePacket(Cmd.NO_JOB);
  * const { output, effects } = core.drain();
  * ```
  */
-export class JobServer {
+export class JobServer extends Outbox {
   readonly options: CoreOptions;
   readonly functions = new Map<string, FunctionRecord>();
   /** Live jobs by id (the number a handle ends in); see {@link job}. */
@@ -59,10 +57,9 @@ export class JobServer {
   submitted = 0;
   #seq = 0;
   readonly #timers = new DeadlineHeap<Timer>();
-  #effects: Effect[] = [];
-  readonly #dirty = new Set<Peer>();
 
   constructor(options: Partial<CoreOptions> = {}) {
+    super();
     this.options = { ...DEFAULT_CORE_OPTIONS, ...options };
   }
 
@@ -79,7 +76,7 @@ export class JobServer {
     if (!peer) return;
     peer.closed = true;
     this.peers.delete(conn);
-    this.#dirty.delete(peer);
+    this.forgetOutput(peer);
     for (const job of [...peer.holding]) this.requeue(job, now, "worker disconnected");
     for (const ability of peer.abilities) removeWorker(ability.fn, peer);
     peer.abilities = [];
@@ -177,7 +174,7 @@ export class JobServer {
       }
       this.schedule(job, now);
     }
-    for (const peer of touched) if (peer.release()) this.#dirty.add(peer);
+    for (const peer of touched) this.release(peer);
   }
 
   /** Loads jobs from the store at start-up, before any connection. */
@@ -194,60 +191,9 @@ export class JobServer {
     }
   }
 
-  /** Output and effects produced since the last drain. */
-  drain(): Drained {
-    const output: Drained["output"] = [];
-    for (const peer of this.#dirty) {
-      if (peer.ready.length > 0) output.push([peer.id, peer.ready]);
-      peer.ready = [];
-    }
-    this.#dirty.clear();
-    const effects = this.#effects;
-    this.#effects = [];
-    return { output, effects };
-  }
-
   /** True when no job is persisting, queued, scheduled or running. */
   get idle(): boolean {
     return this.jobs.size === 0;
-  }
-
-  // ---- output -------------------------------------------------------------
-
-  /** Queues bytes for a connection, behind any reply still waiting for the store. */
-  send(peer: Peer, bytes: Uint8Array): void {
-    if (peer.push(bytes)) this.#dirty.add(peer);
-  }
-
-  sendPacket(peer: Peer, code: number, args: readonly string[], data?: Uint8Array): void {
-    this.send(peer, encodePacket(code, args, data));
-  }
-
-  /** An ERROR packet; the connection stays usable. */
-  error(peer: Peer, code: string, text: string): void {
-    this.sendPacket(peer, Cmd.ERROR, [code, text]);
-  }
-
-  sendNoJob(peer: Peer): void {
-    this.send(peer, NO_JOB_BYTES);
-  }
-
-  sendNoop(peer: Peer): void {
-    this.send(peer, NOOP_BYTES);
-  }
-
-  /** Reserves a reply slot that the store's answer fills in later. */
-  hold(peer: Peer): PendingAck {
-    return peer.hold();
-  }
-
-
-  effect(e: Effect): void {
-    this.#effects.push(e);
-  }
-
-  closeConnection(peer: Peer, reason: string): void {
-    this.effect({ kind: "close", conn: peer.id, reason });
   }
 
   count(cause: string, by = 1): void {
