@@ -10,7 +10,8 @@
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { Buffer } from "node:buffer";
-import { ROOT } from "./servers.ts";
+import { after, before } from "node:test";
+import { ROOT, type RunningServer, type TARGETS } from "./servers.ts";
 import { RawConn } from "./raw_conn.ts";
 
 export const PEER_DIR = `${ROOT}tests/interop/peers/`;
@@ -317,4 +318,35 @@ export async function listenersOf(port: number, unique: string): Promise<number>
   } finally {
     c.close();
   }
+}
+
+/** The server a suite runs against, once started. */
+export interface Served {
+  server: RunningServer | undefined;
+}
+
+/**
+ * Starts the target before the suite (unless it is skipped) and, after it,
+ * runs `cleanup`, kills every peer and stops the server. `onPort` receives
+ * the port the server listens on.
+ */
+export function serveTarget(
+  target: (typeof TARGETS)[number],
+  skip: string | false,
+  peers: Peers,
+  onPort: (port: number) => void,
+  cleanup?: () => void,
+): Served {
+  const served: Served = { server: undefined };
+  before(async () => {
+    if (skip) return;
+    served.server = await target.start();
+    onPort(served.server.port);
+  });
+  after(async () => {
+    cleanup?.();
+    await peers.killAll();
+    await served.server?.stop();
+  });
+  return served;
 }

@@ -4,11 +4,11 @@
  * text command per connection, prints the reply (dropping an `OK ` prefix)
  * and prints `ERR` replies on stderr as `Error: <rest of line>`, exiting 0.
  */
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { TARGETS, type RunningServer } from "../helpers/servers.ts";
+import { TARGETS } from "../helpers/servers.ts";
 import { RawConn } from "../helpers/raw_conn.ts";
-import { admin, MISSING, parseStatus, Peers, skipIf, statusOf, waitForStatus, waitUntil } from "../helpers/peers.ts";
+import { admin, MISSING, parseStatus, Peers, skipIf, statusOf, waitForStatus, waitUntil, serveTarget } from "../helpers/peers.ts";
 
 const T = { timeout: 20_000 };
 const CAN_DO = 1, SUBMIT_JOB = 7, JOB_CREATED = 8, GRAB_JOB = 9, JOB_ASSIGN = 11, SET_CLIENT_ID = 22;
@@ -20,19 +20,9 @@ for (const target of TARGETS) {
     const isGearmand = target.name === "gearmand";
     const peers = new Peers();
     const conns: RawConn[] = [];
-    let server: RunningServer | undefined;
     let port = 0;
-
-    before(async () => {
-      if (skip) return;
-      server = await target.start();
-      port = server.port;
-    });
-
-    after(async () => {
+    const served = serveTarget(target, skip, peers, (p) => (port = p), () => {
       for (const c of conns) c.close();
-      await peers.killAll();
-      await server?.stop();
     });
 
     const gearadmin = (...args: string[]) => peers.gearadmin(port, args).ok();
@@ -133,7 +123,7 @@ for (const target of TARGETS) {
 
     test("--getpid prints the server's process id", { ...T, skip }, async () => {
       const out = await gearadmin("--getpid");
-      assert.equal(out.stdout, `${server!.pid}\n`);
+      assert.equal(out.stdout, `${served.server!.pid}\n`);
     });
 
     test("--show-jobs lists queued background jobs as `H\\t0\\t0\\t1` and a running foreground job as `H\\t0\\t0\\t0`", { ...T, skip: skipCli }, async () => {

@@ -3,11 +3,11 @@
  * 1.1.20, libgearman): its client mode and its `-w` worker mode, against
  * every available server target.
  */
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
-import { TARGETS, type RunningServer } from "../helpers/servers.ts";
-import { admin, listenersOf, MISSING, Peers, skipIf, statusOf, waitForStatus, waitUntil } from "../helpers/peers.ts";
+import { TARGETS } from "../helpers/servers.ts";
+import { admin, listenersOf, MISSING, Peers, skipIf, statusOf, waitForStatus, waitUntil, serveTarget } from "../helpers/peers.ts";
 
 const T = { timeout: 20_000 };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -16,19 +16,8 @@ for (const target of TARGETS) {
   describe(`the gearman CLI against ${target.name}`, () => {
     const skip = skipIf(!target.available && `${target.name} is not installed`, MISSING.gearman);
     const peers = new Peers();
-    let server: RunningServer | undefined;
     let port = 0;
-
-    before(async () => {
-      if (skip) return;
-      server = await target.start();
-      port = server.port;
-    });
-
-    after(async () => {
-      await peers.killAll();
-      await server?.stop();
-    });
+    serveTarget(target, skip, peers, (p) => (port = p));
 
     /** Starts `gearman -w -f F... -- CMD` and waits until the server counts it for every function. */
     async function worker(fns: string[], args: string[]) {

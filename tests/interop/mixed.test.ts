@@ -4,10 +4,10 @@
  * the `gearman` CLI), through the same server, against every available
  * server target.
  */
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { TARGETS, type RunningServer } from "../helpers/servers.ts";
-import { MISSING, Peers, skipIf, waitForStatus } from "../helpers/peers.ts";
+import { TARGETS } from "../helpers/servers.ts";
+import { MISSING, Peers, serveTarget, skipIf, waitForStatus } from "../helpers/peers.ts";
 
 const T = { timeout: 25_000 };
 
@@ -18,19 +18,8 @@ for (const target of TARGETS) {
     const down = !target.available && `${target.name} is not installed`;
     const isGearmand = target.name === "gearmand";
     const peers = new Peers();
-    let server: RunningServer | undefined;
     let port = 0;
-
-    before(async () => {
-      if (down) return;
-      server = await target.start();
-      port = server.port;
-    });
-
-    after(async () => {
-      await peers.killAll();
-      await server?.stop();
-    });
+    serveTarget(target, down, peers, (p) => (port = p));
 
     const perlClient = (spec: Record<string, unknown>) => peers.perl("client.pl", port, { timeout: 8, ...spec });
     const phpClient = (spec: Record<string, unknown>) => peers.php("client.php", port, { timeout: 8, ...spec });

@@ -3,11 +3,11 @@
  * (libgearman-client-perl 2.004), through tests/interop/peers/client.pl and
  * worker.pl, against every available server target.
  */
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { TARGETS, type RunningServer } from "../helpers/servers.ts";
+import { TARGETS } from "../helpers/servers.ts";
 import { RawConn } from "../helpers/raw_conn.ts";
-import { listenersOf, MISSING, Peers, skipIf, statusOf, waitForStatus, waitUntil } from "../helpers/peers.ts";
+import { listenersOf, MISSING, Peers, skipIf, statusOf, waitForStatus, waitUntil, serveTarget } from "../helpers/peers.ts";
 
 const T = { timeout: 25_000 };
 
@@ -16,19 +16,8 @@ for (const target of TARGETS) {
     const skip = skipIf(!target.available && `${target.name} is not installed`, MISSING.perl);
     const isGearmand = target.name === "gearmand";
     const peers = new Peers();
-    let server: RunningServer | undefined;
     let port = 0;
-
-    before(async () => {
-      if (skip) return;
-      server = await target.start();
-      port = server.port;
-    });
-
-    after(async () => {
-      await peers.killAll();
-      await server?.stop();
-    });
+    serveTarget(target, skip, peers, (p) => (port = p));
 
     /** Starts worker.pl and waits until the server counts it for each function. */
     async function perlWorker(functions: Record<string, string>, count = 1) {

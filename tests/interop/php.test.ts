@@ -6,10 +6,10 @@
  * every connection, client and worker alike, so PHP clients always receive
  * WORK_EXCEPTION packets as such.
  */
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { TARGETS, type RunningServer } from "../helpers/servers.ts";
-import { MISSING, Peers, skipIf, waitForStatus } from "../helpers/peers.ts";
+import { TARGETS } from "../helpers/servers.ts";
+import { MISSING, Peers, skipIf, waitForStatus, serveTarget } from "../helpers/peers.ts";
 
 const T = { timeout: 25_000 };
 
@@ -19,19 +19,8 @@ for (const target of TARGETS) {
   describe(`PHP GearmanClient and GearmanWorker against ${target.name}`, () => {
     const skip = skipIf(!target.available && `${target.name} is not installed`, MISSING.php);
     const peers = new Peers();
-    let server: RunningServer | undefined;
     let port = 0;
-
-    before(async () => {
-      if (skip) return;
-      server = await target.start();
-      port = server.port;
-    });
-
-    after(async () => {
-      await peers.killAll();
-      await server?.stop();
-    });
+    serveTarget(target, skip, peers, (p) => (port = p));
 
     /** Starts worker.php and waits until the server counts it for each function. */
     async function phpWorker(functions: Record<string, string>, count = 1) {
