@@ -38,6 +38,16 @@ for (const target of TARGETS) {
   describe(`conformance: results and failures [${target.name}]`, availability(target), () => {
     const srv = useServer(target);
 
+    /** The job is gone after WORK_EXCEPTION, and the worker's trailing WORK_FAIL is swallowed (gearmand: ERROR). */
+    async function endedThenTrailingFail(c: RawConn, w: RawConn, h: string): Promise<void> {
+      c.sendPacket(Cmd.GET_STATUS, h);
+      await expectRes(c, Cmd.STATUS_RES, nul(h, "0", "0", "0", "0"));
+      w.sendPacket(Cmd.WORK_FAIL, h);
+      if (isGearbox(target)) await w.expectNothing(SILENCE_MS);
+      else await expectError(w, "JOB_NOT_FOUND", NOT_FOUND_RESULT); // gearmand, protocol.md §3.5
+      await c.expectNothing(SILENCE_MS);
+    }
+
     test("G21: WORK_EXCEPTION reaches a client without the exceptions option as WORK_FAIL with the bare handle and ends the job; a trailing WORK_FAIL is swallowed", () =>
       withConns(srv.port, async function g21ExceptionDowngraded(open) {
         const c = await open();
@@ -47,12 +57,7 @@ for (const target of TARGETS) {
         const fail = text(await expectRes(c, Cmd.WORK_FAIL));
         if (isGearbox(target)) assert.equal(fail, h);
         else assert.ok(fail === h || fail === `${h}\0`, `WORK_FAIL payload ${JSON.stringify(fail)} is h or h\\0 (tolerant, protocol.md §3.5)`);
-        c.sendPacket(Cmd.GET_STATUS, h);
-        await expectRes(c, Cmd.STATUS_RES, nul(h, "0", "0", "0", "0"));
-        w.sendPacket(Cmd.WORK_FAIL, h);
-        if (isGearbox(target)) await w.expectNothing(SILENCE_MS);
-        else await expectError(w, "JOB_NOT_FOUND", NOT_FOUND_RESULT); // gearmand, protocol.md §3.5
-        await c.expectNothing(SILENCE_MS);
+        await endedThenTrailingFail(c, w, h);
       }));
 
     test("G21: after OPTION_REQ exceptions a client receives WORK_EXCEPTION handle\\0data and the job ends", () =>
@@ -64,12 +69,7 @@ for (const target of TARGETS) {
         const h = await runningJob(c, w, "g21b_fn");
         w.sendPacket(Cmd.WORK_EXCEPTION, h, "boom");
         await expectRes(c, Cmd.WORK_EXCEPTION, nul(h, "boom"));
-        c.sendPacket(Cmd.GET_STATUS, h);
-        await expectRes(c, Cmd.STATUS_RES, nul(h, "0", "0", "0", "0"));
-        w.sendPacket(Cmd.WORK_FAIL, h);
-        if (isGearbox(target)) await w.expectNothing(SILENCE_MS);
-        else await expectError(w, "JOB_NOT_FOUND", NOT_FOUND_RESULT); // gearmand, protocol.md §3.5
-        await c.expectNothing(SILENCE_MS);
+        await endedThenTrailingFail(c, w, h);
       }));
 
     test("G22: OPTION_REQ is case-insensitive and echoed as sent; an unknown option gets ERROR UNKNOWN_OPTION", () =>
