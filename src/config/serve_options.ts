@@ -56,7 +56,7 @@ export interface ServeSettings {
 export const SERVE_DEFAULTS: ServeSettings = {
   port: 4730,
   listen: "127.0.0.1",
-  store: "memory:",
+  store: "sqlite:gearbox.db",
   logLevel: "info",
   logFormat: "text",
   jobRetries: 0,
@@ -90,7 +90,7 @@ const MAX_INT = 2 ** 31 - 1;
 export const SERVE_OPTIONS: readonly OptionSpec[] = [
   { key: "port", prop: "port", flag: "-p, --port <port>", type: "int", min: 0, max: 65535, help: "TCP port (0 picks a free one)" },
   { key: "listen", prop: "listen", flag: "-L, --listen <address>", type: "string", help: "address to bind; 0.0.0.0 exposes the server to the network" },
-  { key: "store", prop: "store", flag: "--store <url>", type: "string", help: "where background jobs are kept (memory:)" },
+  { key: "store", prop: "store", flag: "--store <url>", type: "string", help: "where background jobs are kept: sqlite:PATH (durable), sqlite:PATH?synchronous=NORMAL (faster, not power-loss safe) or memory: (lost on exit)" },
   { key: "log_level", prop: "logLevel", flag: "--log-level <level>", type: "level", help: "debug, info, warn, error or silent" },
   { key: "log_format", prop: "logFormat", flag: "--log-format <format>", type: "string", help: "text or json" },
   { key: "job_retries", prop: "jobRetries", flag: "-j, --job-retries <n>", type: "int", min: 0, max: MAX_INT, help: "attempts before a job whose worker keeps failing is dropped with WORK_FAIL; 0 = unlimited" },

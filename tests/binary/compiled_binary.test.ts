@@ -70,7 +70,7 @@ describe("the compiled binary", { skip }, () => {
   test("says when the port is already taken and exits 1", async () => {
     const server = await startGearbox();
     try {
-      const r = run(["serve", "--port", String(server.port), "--log-level", "silent"]);
+      const r = run(["serve", "--port", String(server.port), "--log-level", "silent", "--store", "memory:"]);
       assert.equal(r.status, 1);
       assert.match(r.stderr, /is already in use/);
     } finally {

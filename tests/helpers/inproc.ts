@@ -9,7 +9,7 @@ import { Cmd } from "../../src/protocol/commands.ts";
 import { RawConn } from "./raw_conn.ts";
 
 export async function withServer(options: ServerOptions, fn: (server: GearboxServer, port: number) => Promise<void>): Promise<void> {
-  const server = createServer({ port: 0, listen: "127.0.0.1", logLevel: "silent", ...options });
+  const server = createServer({ port: 0, listen: "127.0.0.1", logLevel: "silent", store: "memory:", ...options });
   await server.start();
   try {
     await fn(server, server.port);

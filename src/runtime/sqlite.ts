@@ -1,0 +1,39 @@
+/**
+ * SQLite through `node:sqlite`, embedded in the runtime on Bun and Deno
+ * alike (stack.md: as fast as bun:sqlite, no system library needed).
+ *
+ * @module
+ */
+import { DatabaseSync } from "node:sqlite";
+
+export type SqlValue = null | number | bigint | string | Uint8Array;
+
+/** A prepared statement. */
+export interface Statement {
+  run(...params: SqlValue[]): void;
+  all(...params: SqlValue[]): Record<string, SqlValue>[];
+  get(...params: SqlValue[]): Record<string, SqlValue> | undefined;
+}
+
+/** An open database file. */
+export interface Database {
+  exec(sql: string): void;
+  prepare(sql: string): Statement;
+  close(): void;
+}
+
+export function openDatabase(path: string): Database {
+  const db = new DatabaseSync(path);
+  return {
+    exec: (sql) => db.exec(sql),
+    prepare: (sql) => {
+      const st = db.prepare(sql);
+      return {
+        run: (...p) => void st.run(...p),
+        all: (...p) => st.all(...p) as Record<string, SqlValue>[],
+        get: (...p) => st.get(...p) as Record<string, SqlValue> | undefined,
+      };
+    },
+    close: () => db.close(),
+  };
+}

@@ -1,0 +1,27 @@
+/**
+ * The SQLite schema as numbered migrations, compiled into the binary (never
+ * read from disk at run time). `user_version` records how many have run;
+ * `application_id` marks the file as gearbox's so a foreign file is refused.
+ *
+ * @module
+ */
+
+/** "GBX1" as a 32-bit integer: PRAGMA application_id of a gearbox store. */
+export const APPLICATION_ID = 0x47425831;
+
+export const MIGRATIONS: readonly string[] = [
+  // 1: background jobs, keyed by an internal id (never by function+unique:
+  // gearmand's sqlite queue let two empty-unique jobs overwrite each other).
+  `CREATE TABLE job (
+     id          INTEGER PRIMARY KEY,
+     handle      TEXT    NOT NULL UNIQUE,
+     function    TEXT    NOT NULL,
+     uniq        TEXT    NOT NULL,
+     data        BLOB    NOT NULL,
+     reducer     TEXT    NOT NULL DEFAULT '',
+     priority    INTEGER NOT NULL,
+     run_after   INTEGER NOT NULL DEFAULT 0,
+     created_at  INTEGER NOT NULL,
+     retries     INTEGER NOT NULL DEFAULT 0
+   )`,
+];

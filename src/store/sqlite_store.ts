@@ -1,0 +1,129 @@
+/**
+ * Background jobs in an SQLite file: WAL, `synchronous=FULL` unless asked
+ * otherwise, one transaction per group commit. The server acknowledges a
+ * job only after `commit` returned, so an acknowledged job is on disk.
+ *
+ * @module
+ */
+import { type Database, openDatabase, type SqlValue } from "../runtime/sqlite.ts";
+import type { Priority } from "../core/job.ts";
+import { type JobStore, type StoreBatch, type StoredJob, StoreError } from "./job_store.ts";
+import { APPLICATION_ID, MIGRATIONS } from "./migrations.ts";
+
+export interface SqliteStoreOptions {
+  /** `NORMAL` is faster but an acknowledged job can be lost on power failure. */
+  synchronous?: "FULL" | "NORMAL";
+}
+
+export class SqliteStore implements JobStore {
+  readonly url: string;
+  readonly #path: string;
+  readonly #options: SqliteStoreOptions;
+  #db: Database | undefined;
+  #insert: ReturnType<Database["prepare"]> | undefined;
+  #delete: ReturnType<Database["prepare"]> | undefined;
+
+  constructor(path: string, options: SqliteStoreOptions = {}) {
+    this.#path = path;
+    this.#options = options;
+    this.url = `sqlite:${path}`;
+  }
+
+  open(): Promise<StoredJob[]> {
+    try {
+      const db = openDatabase(this.#path);
+      this.#db = db;
+      const appId = Number(db.prepare("PRAGMA application_id").get()?.application_id ?? 0);
+      const tables = Number(db.prepare("SELECT count(*) AS n FROM sqlite_schema").get()?.n ?? 0);
+      if (appId !== APPLICATION_ID && (appId !== 0 || tables > 0)) {
+        throw new StoreError("STORE_CORRUPT", `${this.#path} is not a gearbox store (application_id ${appId}, ${tables} schema objects); refusing to touch it`);
+      }
+      // One server per file: the exclusive lock taken by the first write
+      // transaction is held until close, so a second server fails fast.
+      db.exec(`PRAGMA busy_timeout=0; PRAGMA locking_mode=EXCLUSIVE; PRAGMA journal_mode=WAL; PRAGMA synchronous=${this.#options.synchronous ?? "FULL"};`);
+      db.exec("BEGIN IMMEDIATE; COMMIT;");
+      this.#migrate(db);
+      this.#insert = db.prepare(
+        "INSERT INTO job (id, handle, function, uniq, data, reducer, priority, run_after, created_at, retries) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      );
+      this.#delete = db.prepare("DELETE FROM job WHERE id = ?");
+      const rows = db.prepare("SELECT * FROM job ORDER BY id").all();
+      return Promise.resolve(rows.map(toJob));
+    } catch (e) {
+      this.#db?.close();
+      this.#db = undefined;
+      return Promise.reject(storeError(e, this.#path));
+    }
+  }
+
+  #migrate(db: Database): void {
+    const version = Number(db.prepare("PRAGMA user_version").get()?.user_version ?? 0);
+    if (version > MIGRATIONS.length) {
+      throw new StoreError("STORE_CORRUPT", `${this.#path} has schema version ${version}, newer than this gearbox (${MIGRATIONS.length})`);
+    }
+    for (let v = version; v < MIGRATIONS.length; v++) {
+      db.exec("BEGIN IMMEDIATE");
+      try {
+        db.exec(MIGRATIONS[v]!);
+        db.exec(`PRAGMA user_version=${v + 1}; PRAGMA application_id=${APPLICATION_ID};`);
+        db.exec("COMMIT");
+      } catch (e) {
+        db.exec("ROLLBACK");
+        throw e;
+      }
+    }
+  }
+
+  commit(batch: StoreBatch): Promise<void> {
+    const db = this.#db;
+    if (!db) return Promise.reject(new StoreError("STORE_UNAVAILABLE", "store is not open"));
+    try {
+      db.exec("BEGIN IMMEDIATE");
+      try {
+        for (const j of batch.add) {
+          this.#insert!.run(j.id, j.handle, j.function, j.unique, j.data, j.reducer, j.priority, j.runAt, j.createdAt, j.retries);
+        }
+        for (const id of batch.remove) this.#delete!.run(id);
+        db.exec("COMMIT");
+      } catch (e) {
+        db.exec("ROLLBACK");
+        throw e;
+      }
+      return Promise.resolve();
+    } catch (e) {
+      return Promise.reject(storeError(e, this.#path));
+    }
+  }
+
+  close(): Promise<void> {
+    this.#db?.close();
+    this.#db = undefined;
+    return Promise.resolve();
+  }
+}
+
+function toJob(r: Record<string, SqlValue>): StoredJob {
+  return {
+    id: Number(r.id),
+    handle: String(r.handle),
+    function: String(r.function),
+    unique: String(r.uniq),
+    data: r.data instanceof Uint8Array ? r.data : new Uint8Array(0),
+    reducer: String(r.reducer),
+    priority: Number(r.priority) as Priority,
+    runAt: Number(r.run_after),
+    createdAt: Number(r.created_at),
+    retries: Number(r.retries),
+  };
+}
+
+/** Maps SQLite's failures to store error codes with a sentence a person can act on. */
+function storeError(e: unknown, path: string): StoreError {
+  if (e instanceof StoreError) return e;
+  const message = e instanceof Error ? e.message : String(e);
+  if (/SQLITE_BUSY|database is locked/i.test(message)) return new StoreError("STORE_LOCKED", `${path} is locked by another process (another gearbox serve?)`);
+  if (/SQLITE_FULL|disk is full/i.test(message)) return new StoreError("STORE_FULL", `${path}: disk full`);
+  if (/SQLITE_NOTADB|file is not a database|malformed/i.test(message)) return new StoreError("STORE_CORRUPT", `${path} is not a usable SQLite database (${message})`);
+  if (/unable to open|SQLITE_CANTOPEN/i.test(message)) return new StoreError("STORE_UNAVAILABLE", `${path} cannot be opened (${message})`);
+  return new StoreError("STORE_UNAVAILABLE", `${path}: ${message}`);
+}

@@ -1,0 +1,56 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Cmd } from "../../src/protocol/commands.ts";
+import { RawConn } from "../helpers/raw_conn.ts";
+import { startGearbox } from "../helpers/servers.ts";
+
+test("acknowledged background jobs in the sqlite store survive SIGKILL and come back with their handles", async () => {
+  const db = join(mkdtempSync(join(tmpdir(), "gearbox-durable-")), "jobs.db");
+  const extra = ["--store", `sqlite:${db}`];
+  const first = await startGearbox({ extra });
+  const handles: string[] = [];
+  try {
+    const c = await RawConn.connect(first.port);
+    for (let i = 0; i < 50; i++) c.sendPacket(i % 2 ? Cmd.SUBMIT_JOB_BG : Cmd.SUBMIT_JOB_LOW_BG, "durable_fn", i % 5 === 0 ? "" : `u${i}`, `payload ${i}\0`);
+    for (let i = 0; i < 50; i++) handles.push((await c.expectPacket(Cmd.JOB_CREATED)).body.toString("latin1"));
+    c.close();
+  } finally {
+    await first.stop("SIGKILL");
+  }
+  const second = await startGearbox({ extra });
+  try {
+    const w = await RawConn.connect(second.port);
+    assert.equal(await w.adminList("status"), "durable_fn\t50\t0\t0\n.\n");
+    w.sendPacket(Cmd.CAN_DO, "durable_fn");
+    const seen = new Set<string>();
+    for (let i = 0; i < 50; i++) {
+      w.sendPacket(Cmd.GRAB_JOB_UNIQ);
+      const job = await w.expectPacket(Cmd.JOB_ASSIGN_UNIQ);
+      seen.add(job.args[0]!);
+      w.sendPacket(Cmd.WORK_COMPLETE, job.args[0]!, "done");
+    }
+    assert.deepEqual([...seen].sort(), [...handles].sort());
+    assert.equal(await w.adminList("status"), "durable_fn\t0\t0\t1\n.\n");
+    w.close();
+  } finally {
+    await second.stop("SIGTERM");
+  }
+  const third = await startGearbox({ extra });
+  // A second server on the same file must not replay (and run) the same jobs twice.
+  const { spawnSync } = await import("node:child_process");
+  const { gearboxCommand } = await import("../helpers/servers.ts");
+  const [cmd, ...pre] = gearboxCommand();
+  const twin = spawnSync(cmd!, [...pre, "serve", "--port", "0", "--store", `sqlite:${db}`, "--log-level", "silent"], { encoding: "utf8", timeout: 10_000 });
+  assert.equal(twin.status, 1);
+  assert.match(twin.stderr, /is locked by another process/);
+  try {
+    const a = await RawConn.connect(third.port);
+    assert.equal(await a.adminList("status"), ".\n", "completed jobs are gone from the store");
+    a.close();
+  } finally {
+    await third.stop();
+  }
+});

@@ -1,0 +1,91 @@
+/**
+ * The store port's contract, run against every implementation: what one
+ * commit adds or removes is there (or gone) after reopening, atomically.
+ */
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { JobStore, StoredJob } from "../../src/store/job_store.ts";
+import { MemoryStore } from "../../src/store/memory_store.ts";
+import { openStore } from "../../src/store/open_store.ts";
+import { SqliteStore } from "../../src/store/sqlite_store.ts";
+
+function job(id: number, over: Partial<StoredJob> = {}): StoredJob {
+  return { id, handle: `H:t.boot:${id}`, function: "f", unique: "", data: new Uint8Array([id & 0xff, 0, 0xff]), reducer: "", priority: 1, runAt: 0, createdAt: 1000 + id, retries: 0, ...over };
+}
+
+const dir = () => mkdtempSync(join(tmpdir(), "gearbox-store-"));
+
+/** Each implementation: how to make one, and how to get "the same store" again after closing. */
+const IMPLEMENTATIONS: { name: string; make: () => { fresh: () => JobStore; again: () => JobStore } }[] = [
+  { name: "memory", make: () => { const m = new MemoryStore(); return { fresh: () => m, again: () => m }; } },
+  { name: "sqlite", make: () => { const p = join(dir(), "jobs.db"); return { fresh: () => new SqliteStore(p), again: () => new SqliteStore(p) }; } },
+];
+
+for (const impl of IMPLEMENTATIONS) {
+  describe(`the ${impl.name} store`, () => {
+    test("gives back every committed job, byte for byte, after reopening", async () => {
+      const s = impl.make();
+      const a = s.fresh();
+      assert.deepEqual(await a.open(), []);
+      const all = Uint8Array.from({ length: 256 }, (_, i) => i);
+      await a.commit({ add: [job(1), job(2, { unique: "u", data: all, priority: 0, runAt: 5000, retries: 3, reducer: "r" })], remove: [] });
+      await a.close();
+      const b = s.again();
+      const back = await b.open();
+      assert.equal(back.length, 2);
+      assert.deepEqual({ ...back[1]!, data: [...back[1]!.data] }, { ...job(2, { unique: "u", priority: 0, runAt: 5000, retries: 3, reducer: "r" }), data: [...all] });
+      await b.close();
+    });
+
+    test("keeps two jobs with the same function and an empty unique (gearmand's sqlite queue lost one)", async () => {
+      const s = impl.make();
+      const a = s.fresh();
+      await a.open();
+      await a.commit({ add: [job(1), job(2)], remove: [] });
+      await a.close();
+      const b = s.again();
+      assert.deepEqual((await b.open()).map((j) => j.id), [1, 2]);
+      await b.close();
+    });
+
+    test("removes what a commit removes, and adds and removes in one commit together", async () => {
+      const s = impl.make();
+      const a = s.fresh();
+      await a.open();
+      await a.commit({ add: [job(1), job(2), job(3)], remove: [] });
+      await a.commit({ add: [job(4)], remove: [1, 3] });
+      await a.close();
+      const b = s.again();
+      assert.deepEqual((await b.open()).map((j) => j.id), [2, 4]);
+      await b.close();
+    });
+  });
+}
+
+describe("the sqlite store on bad files", () => {
+  test("refuses a file that is not SQLite, saying so, and leaves it untouched", async () => {
+    const p = join(dir(), "notes.db");
+    writeFileSync(p, "these are my notes, not a database\n".repeat(200));
+    await assert.rejects(new SqliteStore(p).open(), (e: Error & { code?: string }) => e.code === "STORE_CORRUPT" && /not a usable SQLite database/.test(e.message));
+  });
+
+  test("refuses an SQLite file that belongs to something else", async () => {
+    const p = join(dir(), "other.db");
+    const { DatabaseSync } = await import("node:sqlite");
+    const db = new DatabaseSync(p);
+    db.exec("CREATE TABLE customers (id INTEGER)");
+    db.close();
+    await assert.rejects(new SqliteStore(p).open(), (e: Error & { code?: string }) => e.code === "STORE_CORRUPT" && /is not a gearbox store/.test(e.message));
+  });
+
+  test("store URLs: sqlite:PATH, an explicit synchronous=NORMAL, and clear errors for the rest", () => {
+    assert.equal(openStore("sqlite:/tmp/x.db").url, "sqlite:/tmp/x.db");
+    assert.equal(openStore("sqlite:/tmp/x.db?synchronous=normal").url, "sqlite:/tmp/x.db");
+    assert.throws(() => openStore("sqlite:"), /needs a file path/);
+    assert.throws(() => openStore("sqlite:/tmp/x.db?synchronous=OFF"), /FULL or NORMAL/);
+    assert.throws(() => openStore("redis://x"), /unsupported store URL/);
+  });
+});
