@@ -1,0 +1,142 @@
+/**
+ * Durability under crashes: the server is killed with SIGKILL 20 times while
+ * 4 submitters and 2 workers run; after a final restart and drain, every
+ * acknowledged background job must have been completed (at least once).
+ * Duplicates (a job completed by a worker whose server died before the
+ * completion was committed) are counted and reported, not failed.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { connect, type Socket } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Cmd } from "../../src/protocol/commands.ts";
+import { packet } from "../helpers/raw_conn.ts";
+import { freePort, waitForPort } from "../helpers/free_port.ts";
+import { gearboxCommand } from "../helpers/servers.ts";
+
+const KILLS = Number(process.env.KILLS ?? 20);
+
+/** A connection that parses response packets and reports them to `onPacket`. */
+function open(port: number, onPacket: (code: number, args: string[]) => void, onClose: () => void): Socket {
+  const s = connect({ port, host: "127.0.0.1" });
+  let buf: Buffer = Buffer.alloc(0);
+  s.setNoDelay(true);
+  s.on("data", (d: Buffer) => {
+    buf = buf.length ? Buffer.concat([buf, d]) : d;
+    while (buf.length >= 12) {
+      const size = buf.readUInt32BE(8);
+      if (buf.length < 12 + size) break;
+      onPacket(buf.readUInt32BE(4), buf.toString("latin1", 12, 12 + size).split("\0"));
+      buf = buf.subarray(12 + size);
+    }
+  });
+  s.on("error", () => {});
+  s.on("close", onClose);
+  return s;
+}
+
+test(`acknowledged background jobs survive ${KILLS} SIGKILLs under load: none lost`, { timeout: 120_000 }, async () => {
+  const port = await freePort();
+  const db = join(mkdtempSync(join(tmpdir(), "gearbox-kill-")), "jobs.db");
+  const [cmd, ...pre] = gearboxCommand();
+  let server: ChildProcess | undefined;
+  const start = async () => {
+    server = spawn(cmd!, [...pre, "serve", "--port", String(port), "--store", `sqlite:${db}`, "--log-level", "error"], { stdio: "ignore" });
+    await waitForPort(port, 15_000);
+  };
+  const kill = async () => {
+    const s = server!;
+    const gone = new Promise((r) => s.once("exit", r));
+    s.kill("SIGKILL");
+    await gone;
+  };
+
+  const acked = new Set<string>();
+  const completed = new Map<string, number>();
+  let running = true;
+  let submitting = true;
+
+  // Submitters: pipeline 20 jobs at a time; a JOB_CREATED is the acknowledgement.
+  const submitter = (k: number) => new Promise<void>((done) => {
+    let n = 0;
+    const connectOnce = () => {
+      if (!submitting) return done();
+      const inFlight: string[] = [];
+      const s = open(port, (code) => {
+        if (code === Cmd.JOB_CREATED) {
+          acked.add(inFlight.shift()!);
+          if (inFlight.length === 0) send();
+        }
+      }, () => setTimeout(connectOnce, 50));
+      const send = () => {
+        if (!submitting) {
+          s.end();
+          return;
+        }
+        const batch = [];
+        for (let i = 0; i < 20; i++) {
+          const id = `s${k}-${n++}`;
+          inFlight.push(id);
+          batch.push(packet(Cmd.SUBMIT_JOB_BG, "kill_fn", id, id));
+        }
+        s.write(Buffer.concat(batch));
+      };
+      s.once("connect", send);
+    };
+    connectOnce();
+  });
+
+  // Workers: grab, complete, repeat; sleep when idle.
+  const worker = () => new Promise<void>((done) => {
+    const connectOnce = () => {
+      if (!running) return done();
+      const s: Socket = open(port, (code, args) => {
+        if (code === Cmd.JOB_ASSIGN_UNIQ) {
+          const id = args[2]!;
+          completed.set(id, (completed.get(id) ?? 0) + 1);
+          s.write(Buffer.concat([packet(Cmd.WORK_COMPLETE, args[0]!, "ok"), packet(Cmd.GRAB_JOB_UNIQ)]));
+        } else if (code === Cmd.NO_JOB) {
+          if (running) s.write(packet(Cmd.PRE_SLEEP));
+          else s.end();
+        } else if (code === Cmd.NOOP) {
+          s.write(packet(Cmd.GRAB_JOB_UNIQ));
+        }
+      }, () => setTimeout(connectOnce, 50));
+      s.once("connect", () => s.write(Buffer.concat([packet(Cmd.CAN_DO, "kill_fn"), packet(Cmd.GRAB_JOB_UNIQ)])));
+      // Re-poll now and then: a NOOP can be lost with a killed server.
+      const poll = setInterval(() => (s.destroyed ? clearInterval(poll) : s.write(packet(Cmd.GRAB_JOB_UNIQ))), 250);
+      s.once("close", () => clearInterval(poll));
+    };
+    connectOnce();
+  });
+
+  await start();
+  const tasks = [0, 1, 2, 3].map(submitter);
+  const workers = [worker(), worker()];
+  let seed = 7;
+  for (let i = 0; i < KILLS; i++) {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    await new Promise((r) => setTimeout(r, 250 + (seed % 350)));
+    await kill();
+    await start();
+  }
+  submitting = false;
+  await Promise.all(tasks);
+
+  // Drain: wait until every acknowledged job has been completed.
+  const deadline = Date.now() + 60_000;
+  while ([...acked].some((id) => !completed.has(id)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  running = false;
+  await kill();
+  await Promise.race([Promise.all(workers), new Promise((r) => setTimeout(r, 2000))]);
+
+  const lost = [...acked].filter((id) => !completed.has(id));
+  const duplicates = [...completed.values()].filter((n) => n > 1).length;
+  process.stderr.write(`kill test: ${KILLS} SIGKILLs, ${acked.size} jobs acknowledged, ${completed.size} completed, ${lost.length} lost, ${duplicates} completed more than once\n`);
+  assert.ok(acked.size > 1000, `only ${acked.size} jobs were acknowledged`);
+  assert.deepEqual(lost, []);
+});
