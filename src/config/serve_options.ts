@@ -49,6 +49,7 @@ export interface ServeSettings {
   minPartialRate: number;
   keepalive: number;
   drainTimeout: number;
+  completionCommitDelay: number;
   backlog: number;
   adminShutdown: boolean;
 }
@@ -81,6 +82,7 @@ export const SERVE_DEFAULTS: ServeSettings = {
   minPartialRate: 1024,
   keepalive: 60,
   drainTimeout: 60,
+  completionCommitDelay: 20,
   backlog: 511,
   adminShutdown: true,
 };
@@ -115,6 +117,7 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
   { key: "min_partial_rate", prop: "minPartialRate", flag: "--min-partial-rate <bytes/s>", type: "int", min: 0, max: MAX_INT, help: "slowest accepted progress of a half-sent packet after the timeout" },
   { key: "keepalive", prop: "keepalive", flag: "--keepalive <seconds>", type: "number", min: 0, max: 86400, help: "TCP keepalive idle time; 0 = off" },
   { key: "drain_timeout", prop: "drainTimeout", flag: "--drain-timeout <seconds>", type: "number", min: 0, max: 86400, help: "graceful shutdown waits this long for running and queued jobs; 0 = forever" },
+  { key: "completion_commit_delay", prop: "completionCommitDelay", flag: "--completion-commit-delay <ms>", type: "int", min: 0, max: 10_000, help: "deletes of finished jobs wait this long to share a commit (a crash before it re-runs them: at-least-once); 0 = commit at once" },
   { key: "backlog", prop: "backlog", flag: "--backlog <n>", type: "int", min: 1, max: 65535, help: "listen backlog" },
   { key: "admin_shutdown", prop: "adminShutdown", flag: "--no-admin-shutdown", type: "boolean", help: "refuse the admin shutdown command" },
 ];

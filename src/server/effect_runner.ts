@@ -19,15 +19,24 @@ export class StoreWriter {
   readonly #store: JobStore;
   readonly #onCommitted: (outcome: CommitOutcome) => void;
   #next: StoreBatch = { add: [], remove: [] };
-  #scheduled = false;
+  /** "now": a commit runs at the end of this loop turn; "later": after the completion delay. */
+  #scheduled: false | "now" | "later" = false;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  readonly #completionDelayMs: number;
   #inFlight: Promise<void> | undefined;
   /** Jobs per commit, for logs and benchmarks. */
   commits = 0;
   committedJobs = 0;
 
-  constructor(store: JobStore, onCommitted: (outcome: CommitOutcome) => void) {
+  /**
+   * `completionDelayMs`: how long deletes of finished jobs may wait for company.
+   * Nobody waits for them (a job finished but not yet deleted is at worst run
+   * again after a crash: at-least-once), so they need not cost an fsync each.
+   */
+  constructor(store: JobStore, onCommitted: (outcome: CommitOutcome) => void, completionDelayMs = 20) {
     this.#store = store;
     this.#onCommitted = onCommitted;
+    this.#completionDelayMs = completionDelayMs;
   }
 
   add(job: StoredJob): void {
@@ -41,25 +50,36 @@ export class StoreWriter {
   }
 
   get pending(): boolean {
-    return this.#scheduled || this.#inFlight !== undefined;
+    return this.#scheduled !== false || this.#inFlight !== undefined;
   }
 
   /** Resolves when everything queued so far is committed (or failed). */
   async flush(): Promise<void> {
     while (this.pending) {
       if (this.#inFlight) await this.#inFlight;
+      else if (this.#scheduled === "later") this.#run();
       else await new Promise((r) => setTimeout(r, 0));
     }
   }
 
   #schedule(): void {
-    if (this.#scheduled || this.#inFlight) return;
-    this.#scheduled = true;
-    // setImmediate runs after every socket read of this loop turn: one batch for all of them.
-    setImmediate(() => this.#run());
+    if (this.#inFlight) return; // the commit's completion schedules the rest
+    if (this.#next.add.length > 0 || this.#completionDelayMs <= 0) {
+      if (this.#scheduled === "now") return;
+      clearTimeout(this.#timer);
+      this.#scheduled = "now";
+      // setImmediate runs after every socket read of this loop turn: one batch for all of them.
+      setImmediate(() => this.#run());
+    } else if (this.#scheduled === false) {
+      this.#scheduled = "later";
+      this.#timer = setTimeout(() => this.#run(), this.#completionDelayMs);
+    }
   }
 
   #run(): void {
+    if (this.#scheduled === false) return;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
     this.#scheduled = false;
     const batch = this.#next;
     this.#next = { add: [], remove: [] };

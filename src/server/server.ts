@@ -99,7 +99,7 @@ export class GearboxServer {
       if (error) this.logger.limited("store_error", 5000, "error", "store commit failed", { error: error.message, jobs: added.length });
       this.core.persisted(added, error ? `store: ${error.message}` : undefined, clock());
       this.#flush();
-    });
+    }, settings.completionCommitDelay);
   }
 
   /** The bound port (useful with port 0). */
