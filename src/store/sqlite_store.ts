@@ -68,7 +68,7 @@ export class SqliteStore implements JobStore {
         db.exec(`PRAGMA user_version=${v + 1}; PRAGMA application_id=${APPLICATION_ID};`);
         db.exec("COMMIT");
       } catch (e) {
-        db.exec("ROLLBACK");
+        rollback(db);
         throw e;
       }
     }
@@ -86,7 +86,7 @@ export class SqliteStore implements JobStore {
         for (const id of batch.remove) this.#delete!.run(id);
         db.exec("COMMIT");
       } catch (e) {
-        db.exec("ROLLBACK");
+        rollback(db);
         throw e;
       }
       return Promise.resolve();
@@ -99,6 +99,19 @@ export class SqliteStore implements JobStore {
     this.#db?.close();
     this.#db = undefined;
     return Promise.resolve();
+  }
+}
+
+/**
+ * Rolls back after a failed statement. SQLite has often rolled back already
+ * (a failed COMMIT on a full disk does), so a "no transaction" error here is
+ * expected and must not hide the original one.
+ */
+function rollback(db: Database): void {
+  try {
+    db.exec("ROLLBACK");
+  } catch {
+    // nothing was open
   }
 }
 
