@@ -20,6 +20,14 @@ export interface OptionSpec {
   readonly max?: number;
 }
 
+/** Settings one function may override (config file, `functions: { NAME: {...} }`). */
+export interface FunctionSettings {
+  /** Lease in seconds on a grabbed job; 0 = none. */
+  grab_for?: number;
+  /** Queue limit; 0 = unlimited. */
+  max_queue?: number;
+}
+
 /** The resolved settings of a server. */
 export interface ServeSettings {
   port: number;
@@ -50,6 +58,9 @@ export interface ServeSettings {
   keepalive: number;
   drainTimeout: number;
   completionCommitDelay: number;
+  grabFor: number;
+  /** Per-function settings from the config file's `functions:` section. */
+  functions: Record<string, FunctionSettings>;
   backlog: number;
   adminShutdown: boolean;
 }
@@ -83,6 +94,8 @@ export const SERVE_DEFAULTS: ServeSettings = {
   keepalive: 60,
   drainTimeout: 60,
   completionCommitDelay: 20,
+  grabFor: 0,
+  functions: {},
   backlog: 511,
   adminShutdown: true,
 };
@@ -118,6 +131,7 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
   { key: "keepalive", prop: "keepalive", flag: "--keepalive <seconds>", type: "number", min: 0, max: 86400, help: "TCP keepalive idle time; 0 = off" },
   { key: "drain_timeout", prop: "drainTimeout", flag: "--drain-timeout <seconds>", type: "number", min: 0, max: 86400, help: "graceful shutdown waits this long for running and queued jobs; 0 = forever" },
   { key: "completion_commit_delay", prop: "completionCommitDelay", flag: "--completion-commit-delay <ms>", type: "int", min: 0, max: 10_000, help: "deletes of finished jobs wait this long to share a commit (a crash before it re-runs them: at-least-once); 0 = commit at once" },
+  { key: "grab_for", prop: "grabFor", flag: "--grab-for <seconds>", type: "number", min: 0, max: 30 * 86400, help: "lease on a grabbed job: when it ends the job is offered again and the old worker's results are refused; 0 = none (per function: functions.NAME.grab_for)" },
   { key: "backlog", prop: "backlog", flag: "--backlog <n>", type: "int", min: 1, max: 65535, help: "listen backlog" },
   { key: "admin_shutdown", prop: "adminShutdown", flag: "--no-admin-shutdown", type: "boolean", help: "refuse the admin shutdown command" },
 ];
@@ -169,12 +183,42 @@ export function settingsFromFile(doc: unknown, origin: string): Partial<ServeSet
   if (typeof section !== "object" || section === null) throw new ConfigError(`${origin}: serve must be a mapping`);
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(section)) {
+    if (key === "functions") {
+      out.functions = functionsFromFile(value, origin);
+      continue;
+    }
     const spec = SERVE_OPTIONS.find((o) => o.key === key);
     if (!spec) {
       if (key === "serve") continue;
-      throw new ConfigError(`${origin}: unknown setting ${JSON.stringify(key)} (known: ${SERVE_OPTIONS.map((o) => o.key).join(", ")})`);
+      throw new ConfigError(`${origin}: unknown setting ${JSON.stringify(key)} (known: ${SERVE_OPTIONS.map((o) => o.key).join(", ")}, functions)`);
     }
     out[spec.prop] = coerceOption(spec, value, origin);
   }
   return out as Partial<ServeSettings>;
+}
+
+const FUNCTION_KEYS: Record<keyof FunctionSettings, OptionSpec> = {
+  grab_for: { key: "grab_for", prop: "grabFor", flag: "", type: "number", min: 0, max: 30 * 86400, help: "" },
+  max_queue: { key: "max_queue", prop: "maxQueue", flag: "", type: "int", min: 0, max: MAX_INT, help: "" },
+};
+
+function functionsFromFile(doc: unknown, origin: string): Record<string, FunctionSettings> {
+  if (doc === null || doc === undefined) return {};
+  if (typeof doc !== "object" || Array.isArray(doc)) throw new ConfigError(`${origin}: functions must map function names to settings`);
+  const out: Record<string, FunctionSettings> = {};
+  for (const [name, settings] of Object.entries(doc)) {
+    // deno-lint-ignore no-control-regex
+    if (!/^[^\s\x00-\x1f\x7f]{1,512}$/.test(name)) throw new ConfigError(`${origin}: functions: ${JSON.stringify(name)} is not a valid function name`);
+    if (typeof settings !== "object" || settings === null || Array.isArray(settings)) {
+      throw new ConfigError(`${origin}: functions.${name} must be a mapping of settings`);
+    }
+    const fn: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(settings)) {
+      const spec = FUNCTION_KEYS[key as keyof FunctionSettings];
+      if (!spec) throw new ConfigError(`${origin}: functions.${name}: unknown setting ${JSON.stringify(key)} (known: ${Object.keys(FUNCTION_KEYS).join(", ")})`);
+      fn[key] = coerceOption(spec, value, `${origin}: functions.${name}`);
+    }
+    out[name] = fn as FunctionSettings;
+  }
+  return out;
 }

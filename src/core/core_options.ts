@@ -42,6 +42,14 @@ export interface CoreOptions {
   maxWorkerTimeoutMs: number;
   /** Whether `shutdown` is accepted on the admin protocol. */
   adminShutdown: boolean;
+  /**
+   * Lease on a grabbed job in ms (TheSchwartz's grab_for): when it ends the job
+   * is offered again and the old worker's results are refused. 0 = no lease.
+   * A worker's own CAN_DO_TIMEOUT takes precedence.
+   */
+  grabForMs: number;
+  /** Per-function overrides of `grabForMs`. */
+  functionGrabForMs: Readonly<Record<string, number>>;
 }
 
 export const DEFAULT_CORE_OPTIONS: CoreOptions = {
@@ -63,4 +71,6 @@ export const DEFAULT_CORE_OPTIONS: CoreOptions = {
   maxEpochAhead: 10 * 365 * 24 * 3600,
   maxWorkerTimeoutMs: 24 * 3600 * 1000,
   adminShutdown: true,
+  grabForMs: 0,
+  functionGrabForMs: {},
 };

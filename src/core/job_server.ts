@@ -27,7 +27,7 @@ export type PacketHandler = (server: JobServer, peer: Peer, packet: Packet, now:
 /** Something the core must do at a given time. */
 export type Timer =
   | { kind: "due"; job: Job }
-  | { kind: "timeout"; job: Job; assignment: number }
+  | { kind: "timeout"; job: Job; assignment: number; lease: boolean }
   | { kind: "rewake"; fn: FunctionRecord };
 
 const HANDLERS: (PacketHandler | undefined)[] = [];
@@ -124,8 +124,8 @@ export class JobServer extends Outbox {
           break;
         case "timeout":
           if (t.job.state === "running" && t.job.assignment === t.assignment) {
-            this.count("worker_timeout");
-            this.requeue(t.job, now, "worker timeout");
+            this.count(t.lease ? "lease_expired" : "worker_timeout");
+            this.requeue(t.job, now, t.lease ? "lease expired" : "worker timeout");
           }
           break;
         case "rewake":
@@ -324,8 +324,9 @@ export class JobServer extends Outbox {
     job.denominator = "0";
     job.fn.running++;
     peer.holding.add(job);
-    const timeout = peer.ability(job.fn)?.timeoutMs ?? 0;
-    if (timeout > 0) this.#timers.push(now + timeout, { kind: "timeout", job, assignment: job.assignment });
+    const own = peer.ability(job.fn)?.timeoutMs ?? 0;
+    const lease = own > 0 ? own : this.options.functionGrabForMs[job.fn.name] ?? this.options.grabForMs;
+    if (lease > 0) this.#timers.push(now + lease, { kind: "timeout", job, assignment: job.assignment, lease: own === 0 });
   }
 
   /** Takes a running job back from its worker; fails it when out of attempts. */

@@ -94,7 +94,17 @@ export class GearboxServer {
       maxFunctionsPerConnection: settings.maxFunctionsPerConnection,
       maxFunctions: settings.maxFunctions,
       adminShutdown: settings.adminShutdown,
+      grabForMs: settings.grabFor * 1000,
+      functionGrabForMs: Object.fromEntries(
+        Object.entries(settings.functions).filter(([, f]) => f.grab_for !== undefined).map(([name, f]) => [name, f.grab_for! * 1000]),
+      ),
     });
+    for (const [name, f] of Object.entries(settings.functions)) {
+      if (f.max_queue !== undefined) {
+        const rec = this.core.fn(name, true, true)!;
+        rec.maxQueue = [f.max_queue, f.max_queue, f.max_queue];
+      }
+    }
     this.#writer = new StoreWriter(this.store, ({ added, error }) => {
       if (error) this.logger.limited("store_error", 5000, "error", "store commit failed", { error: error.message, jobs: added.length });
       this.core.persisted(added, error ? `store: ${error.message}` : undefined, clock());

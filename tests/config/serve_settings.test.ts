@@ -28,6 +28,17 @@ describe("serve settings", () => {
     assert.deepEqual(b, { listen: "0.0.0.0", logLevel: "debug" });
   });
 
+  test("a functions: section sets per-function leases and queue limits, and names bad keys", () => {
+    assert.deepEqual(loadConfigFile(file("grab_for: 3600\nfunctions:\n  resize:\n    grab_for: 60\n    max_queue: 100\n")), {
+      grabFor: 3600,
+      functions: { resize: { grab_for: 60, max_queue: 100 } },
+    });
+    const bad = file("functions:\n  resize:\n    grab_four: 60\n");
+    assert.throws(() => loadConfigFile(bad), new RegExp(`${bad}: functions.resize: unknown setting "grab_four"`));
+    assert.throws(() => loadConfigFile(file("functions:\n  resize:\n    grab_for: -1\n")), /functions.resize: grab_for must be between 0 and/);
+    assert.throws(() => loadConfigFile(file("functions:\n  \"a b\": {}\n")), /"a b" is not a valid function name/);
+  });
+
   test("files < environment < flags, later layers winning", () => {
     const s = resolveSettings([{ port: 1 }, { port: 2, wakeup: 3 }, { port: 4 }]);
     assert.equal(s.port, 4);

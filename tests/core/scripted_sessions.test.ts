@@ -142,6 +142,40 @@ describe("core: time", () => {
   });
 });
 
+describe("core: leases", () => {
+  test("a lease (grab_for) re-offers a silent worker's job when it ends and refuses the late completion", () => {
+    const s = new CoreScript({ grabForMs: 5000, functionGrabForMs: { quick: 1000 } });
+    s.open(C, W, W2);
+    for (const f of ["slow", "quick"]) s.send(C, Cmd.SUBMIT_JOB_BG, f, "", f);
+    s.take(C);
+    s.send(W, Cmd.CAN_DO, "slow");
+    s.send(W, Cmd.CAN_DO, "quick");
+    s.send(W, Cmd.GRAB_JOB);
+    s.send(W, Cmd.GRAB_JOB);
+    s.take(W);
+    s.advance(1000);
+    assert.equal(s.admin(A, "status"), "quick\t1\t0\t1\nslow\t1\t1\t1\n.\n", "the per-function lease of quick ended first");
+    s.advance(4000);
+    assert.equal(s.admin(A, "status"), "quick\t1\t0\t1\nslow\t1\t0\t1\n.\n");
+    s.send(W, Cmd.WORK_COMPLETE, "H:t:1", "late");
+    assert.deepEqual(s.seen(W), [`${Cmd.ERROR}:JOB_NOT_FOUND|Job given in work result not found`]);
+    assert.match(s.admin(A, "counters"), /^lease_expired\t2$/m);
+  });
+
+  test("a worker's own CAN_DO_TIMEOUT takes precedence over the lease", () => {
+    const s = new CoreScript({ grabForMs: 1000 });
+    s.open(C, W);
+    s.send(C, Cmd.SUBMIT_JOB_BG, "f", "", "x");
+    s.send(W, Cmd.CAN_DO_TIMEOUT, "f", "3000");
+    s.send(W, Cmd.GRAB_JOB);
+    s.advance(2000);
+    assert.equal(s.admin(A, "status"), "f\t1\t1\t1\n.\n");
+    s.advance(1000);
+    assert.equal(s.admin(A, "status"), "f\t1\t0\t1\n.\n");
+    assert.match(s.admin(A, "counters"), /^worker_timeout\t1$/m);
+  });
+});
+
 describe("core: losing peers", () => {
   test("job_retries 2 fails a foreground job with WORK_FAIL after its second lost worker", () => {
     const s = new CoreScript({ jobRetries: 2 });
