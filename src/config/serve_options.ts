@@ -18,6 +18,8 @@ export interface OptionSpec {
   readonly help: string;
   readonly min?: number;
   readonly max?: number;
+  /** Allowed values of a string setting. */
+  readonly choices?: readonly string[];
 }
 
 /** Settings one function may override (config file, `functions: { NAME: {...} }`). */
@@ -26,6 +28,11 @@ export interface FunctionSettings {
   grab_for?: number;
   /** Queue limit; 0 = unlimited. */
   max_queue?: number;
+  max_retries?: number;
+  retry_delay?: number;
+  retry_backoff?: string;
+  retry_delay_max?: number;
+  retry_jitter?: number;
 }
 
 /** The resolved settings of a server. */
@@ -59,6 +66,11 @@ export interface ServeSettings {
   drainTimeout: number;
   completionCommitDelay: number;
   grabFor: number;
+  maxRetries: number;
+  retryDelay: number;
+  retryBackoff: string;
+  retryDelayMax: number;
+  retryJitter: number;
   /** Per-function settings from the config file's `functions:` section. */
   functions: Record<string, FunctionSettings>;
   backlog: number;
@@ -95,6 +107,11 @@ export const SERVE_DEFAULTS: ServeSettings = {
   drainTimeout: 60,
   completionCommitDelay: 20,
   grabFor: 0,
+  maxRetries: 0,
+  retryDelay: 0,
+  retryBackoff: "fixed",
+  retryDelayMax: 3600,
+  retryJitter: 0,
   functions: {},
   backlog: 511,
   adminShutdown: true,
@@ -132,6 +149,11 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
   { key: "drain_timeout", prop: "drainTimeout", flag: "--drain-timeout <seconds>", type: "number", min: 0, max: 86400, help: "graceful shutdown waits this long for running and queued jobs; 0 = forever" },
   { key: "completion_commit_delay", prop: "completionCommitDelay", flag: "--completion-commit-delay <ms>", type: "int", min: 0, max: 10_000, help: "deletes of finished jobs wait this long to share a commit (a crash before it re-runs them: at-least-once); 0 = commit at once" },
   { key: "grab_for", prop: "grabFor", flag: "--grab-for <seconds>", type: "number", min: 0, max: 30 * 86400, help: "lease on a grabbed job: when it ends the job is offered again and the old worker's results are refused; 0 = none (per function: functions.NAME.grab_for)" },
+  { key: "max_retries", prop: "maxRetries", flag: "--max-retries <n>", type: "int", min: 0, max: MAX_INT, help: "a background job that fails (WORK_FAIL, WORK_EXCEPTION) runs again this many times before it fails for good; 0 = fail at once, as gearmand" },
+  { key: "retry_delay", prop: "retryDelay", flag: "--retry-delay <seconds>", type: "number", min: 0, max: 30 * 86400, help: "delay before the first retry" },
+  { key: "retry_backoff", prop: "retryBackoff", flag: "--retry-backoff <kind>", type: "string", choices: ["fixed", "exponential"], help: "fixed, or exponential (the delay doubles with each failure)" },
+  { key: "retry_delay_max", prop: "retryDelayMax", flag: "--retry-delay-max <seconds>", type: "number", min: 0, max: 30 * 86400, help: "cap on the retry delay" },
+  { key: "retry_jitter", prop: "retryJitter", flag: "--retry-jitter <fraction>", type: "number", min: 0, max: 1, help: "random spread of the delay (0.2 = ±20%) so retries do not stampede" },
   { key: "backlog", prop: "backlog", flag: "--backlog <n>", type: "int", min: 1, max: 65535, help: "listen backlog" },
   { key: "admin_shutdown", prop: "adminShutdown", flag: "--no-admin-shutdown", type: "boolean", help: "refuse the admin shutdown command" },
 ];
@@ -159,6 +181,9 @@ export function coerceOption(spec: OptionSpec, raw: unknown, origin: string): un
       if (typeof raw === "string" && LEVEL_NAMES.includes(raw.toLowerCase())) return raw.toLowerCase();
       throw new ConfigError(`${where} must be one of ${LEVEL_NAMES.join(", ")}, got ${JSON.stringify(raw)}`);
     case "string":
+      if (spec.choices && !spec.choices.includes(String(raw))) {
+        throw new ConfigError(`${where} must be one of ${spec.choices.join(", ")}, got ${JSON.stringify(raw)}`);
+      }
       if (typeof raw === "string" || typeof raw === "number") return String(raw);
       throw new ConfigError(`${where} must be a string, got ${JSON.stringify(raw)}`);
     case "int":
@@ -200,6 +225,11 @@ export function settingsFromFile(doc: unknown, origin: string): Partial<ServeSet
 const FUNCTION_KEYS: Record<keyof FunctionSettings, OptionSpec> = {
   grab_for: { key: "grab_for", prop: "grabFor", flag: "", type: "number", min: 0, max: 30 * 86400, help: "" },
   max_queue: { key: "max_queue", prop: "maxQueue", flag: "", type: "int", min: 0, max: MAX_INT, help: "" },
+  max_retries: { key: "max_retries", prop: "maxRetries", flag: "", type: "int", min: 0, max: MAX_INT, help: "" },
+  retry_delay: { key: "retry_delay", prop: "retryDelay", flag: "", type: "number", min: 0, max: 30 * 86400, help: "" },
+  retry_backoff: { key: "retry_backoff", prop: "retryBackoff", flag: "", type: "string", choices: ["fixed", "exponential"], help: "" },
+  retry_delay_max: { key: "retry_delay_max", prop: "retryDelayMax", flag: "", type: "number", min: 0, max: 30 * 86400, help: "" },
+  retry_jitter: { key: "retry_jitter", prop: "retryJitter", flag: "", type: "number", min: 0, max: 1, help: "" },
 };
 
 function functionsFromFile(doc: unknown, origin: string): Record<string, FunctionSettings> {

@@ -5,6 +5,8 @@
  * @module
  */
 
+import { DEFAULT_RETRY_POLICY, type RetryPolicy } from "./retry_policy.ts";
+
 export interface CoreOptions {
   /** Handle prefix; handles are `<prefix>:<n>`. Should be restart-unique. */
   handlePrefix: string;
@@ -50,6 +52,12 @@ export interface CoreOptions {
   grabForMs: number;
   /** Per-function overrides of `grabForMs`. */
   functionGrabForMs: Readonly<Record<string, number>>;
+  /** What happens when a background job fails (WORK_FAIL or WORK_EXCEPTION). */
+  retry: RetryPolicy;
+  /** Per-function overrides of `retry`. */
+  functionRetry: Readonly<Record<string, Partial<RetryPolicy>>>;
+  /** Source of randomness for retry jitter (injected: the core reads none itself). */
+  random: () => number;
 }
 
 export const DEFAULT_CORE_OPTIONS: CoreOptions = {
@@ -73,4 +81,7 @@ export const DEFAULT_CORE_OPTIONS: CoreOptions = {
   adminShutdown: true,
   grabForMs: 0,
   functionGrabForMs: {},
+  retry: DEFAULT_RETRY_POLICY,
+  functionRetry: {},
+  random: () => 0.5,
 };

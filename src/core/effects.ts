@@ -9,6 +9,8 @@ import type { StoredJob } from "./job.ts";
 export type Effect =
   /** Write the job to the store, then call `JobServer.persisted` with the outcome. */
   | { kind: "persist"; job: StoredJob }
+  /** A stored job changed (a retry: its run time and failure count); nobody waits for it. */
+  | { kind: "update"; job: StoredJob }
   /** The job ended (completed, failed, cancelled): delete it from the store. */
   | { kind: "forget"; id: number }
   /** Close the connection once its pending output is written. */

@@ -18,6 +18,7 @@ import { type Job, NOBODY, type Priority, type StoredJob, toStored } from "./job
 import { IdTable } from "./id_table.ts";
 import { Outbox } from "./outbox.ts";
 import { Peer } from "./peer.ts";
+import { retryDelay } from "./retry_policy.ts";
 import { WORKER_HANDLERS } from "./worker_requests.ts";
 import { removeWorker, wake } from "./worker_scheduling.ts";
 
@@ -347,6 +348,28 @@ export class JobServer extends Outbox {
     job.numerator = "0";
     job.denominator = "0";
     this.enqueue(job, now);
+  }
+
+  /**
+   * A background job nobody waits for failed: if its policy allows, it runs
+   * again after the retry delay (and the store learns its new run time).
+   * Returns false when the job must fail for good.
+   */
+  retryLater(job: Job, now: number): boolean {
+    if (!job.background || job.listeners.length > 0 || job.state !== "running") return false;
+    const policy = { ...this.options.retry, ...this.options.functionRetry[job.fn.name] };
+    if (job.retries >= policy.maxRetries) return false;
+    job.worker!.holding.delete(job);
+    job.worker = undefined;
+    job.fn.running--;
+    job.retries++;
+    job.numerator = "0";
+    job.denominator = "0";
+    job.runAt = now + retryDelay(policy, job.retries, this.options.random);
+    this.count("retried");
+    if (job.persisted) this.effect({ kind: "update", job: toStored(job) });
+    this.schedule(job, now);
+    return true;
   }
 
   /** Ends a job with WORK_FAIL to every listener. */

@@ -127,16 +127,20 @@ const workComplete: PacketHandler = (server, peer, packet) => {
   server.finish(job);
 };
 
-const workFail: PacketHandler = (server, peer, packet) => {
+const workFail: PacketHandler = (server, peer, packet, now) => {
   const job = ownedJob(server, peer, packet);
   if (!job) return;
+  if (server.retryLater(job, now)) return;
   server.count("failed");
   server.failJob(job);
 };
 
-const workException: PacketHandler = (server, peer, packet) => {
+const workException: PacketHandler = (server, peer, packet, now) => {
   const job = ownedJob(server, peer, packet);
   if (!job) return;
+  // Perl workers follow WORK_EXCEPTION with WORK_FAIL: drop that quietly either way.
+  peer.swallowLater(job.handle);
+  if (server.retryLater(job, now)) return;
   server.count("failed");
   let exception: Uint8Array | undefined;
   let fail: Uint8Array | undefined;
@@ -145,7 +149,6 @@ const workException: PacketHandler = (server, peer, packet) => {
     if (l.exceptions) server.send(l, exception ??= encodePacket(Cmd.WORK_EXCEPTION, [job.handle], packet.data));
     else server.send(l, fail ??= encodePacket(Cmd.WORK_FAIL, [job.handle]));
   }
-  peer.swallowLater(job.handle);
   server.finish(job);
 };
 

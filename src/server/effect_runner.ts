@@ -18,7 +18,7 @@ export interface CommitOutcome {
 export class StoreWriter {
   readonly #store: JobStore;
   readonly #onCommitted: (outcome: CommitOutcome) => void;
-  #next: StoreBatch = { add: [], remove: [] };
+  #next: Required<StoreBatch> = { add: [], update: [], remove: [] };
   /** "now": a commit runs at the end of this loop turn; "later": after the completion delay. */
   #scheduled: false | "now" | "later" = false;
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -41,6 +41,12 @@ export class StoreWriter {
 
   add(job: StoredJob): void {
     this.#next.add.push(job);
+    this.#schedule();
+  }
+
+  /** A changed job; like deletes, it may wait for company (nobody waits for it). */
+  update(job: StoredJob): void {
+    this.#next.update.push(job);
     this.#schedule();
   }
 
@@ -82,8 +88,8 @@ export class StoreWriter {
     this.#timer = undefined;
     this.#scheduled = false;
     const batch = this.#next;
-    this.#next = { add: [], remove: [] };
-    if (batch.add.length === 0 && batch.remove.length === 0) return;
+    this.#next = { add: [], update: [], remove: [] };
+    if (batch.add.length === 0 && batch.update.length === 0 && batch.remove.length === 0) return;
     const added = batch.add.map((j) => j.id);
     this.#inFlight = this.#store.commit(batch).then(
       () => {
@@ -95,7 +101,7 @@ export class StoreWriter {
     ).then((error) => {
       this.#inFlight = undefined;
       this.#onCommitted({ added, error });
-      if (this.#next.add.length > 0 || this.#next.remove.length > 0) this.#schedule();
+      if (this.#next.add.length + this.#next.update.length + this.#next.remove.length > 0) this.#schedule();
     });
   }
 }

@@ -7,11 +7,11 @@
  * @module
  */
 import { JobServer } from "../core/mod.ts";
-import type { Drained } from "../core/mod.ts";
+import type { Drained, RetryPolicy } from "../core/mod.ts";
 import { Logger, gearmanVerbose } from "../log/logger.ts";
 import { listen, type NetListener, type NetSocket } from "../runtime/net.ts";
 import { bootId, hostname, now as clock, pid } from "../runtime/system.ts";
-import { SERVE_DEFAULTS, type ServeSettings } from "../config/serve_options.ts";
+import { type FunctionSettings, SERVE_DEFAULTS, type ServeSettings } from "../config/serve_options.ts";
 import type { JobStore } from "../store/job_store.ts";
 import { openStore } from "../store/open_store.ts";
 import { Connection } from "./connection.ts";
@@ -95,6 +95,15 @@ export class GearboxServer {
       maxFunctions: settings.maxFunctions,
       adminShutdown: settings.adminShutdown,
       grabForMs: settings.grabFor * 1000,
+      retry: {
+        maxRetries: settings.maxRetries,
+        delayMs: settings.retryDelay * 1000,
+        backoff: settings.retryBackoff === "exponential" ? "exponential" : "fixed",
+        maxDelayMs: settings.retryDelayMax * 1000,
+        jitter: settings.retryJitter,
+      },
+      functionRetry: Object.fromEntries(Object.entries(settings.functions).map(([name, f]) => [name, functionRetry(f)])),
+      random: Math.random,
       functionGrabForMs: Object.fromEntries(
         Object.entries(settings.functions).filter(([, f]) => f.grab_for !== undefined).map(([name, f]) => [name, f.grab_for! * 1000]),
       ),
@@ -248,6 +257,9 @@ export class GearboxServer {
         case "forget":
           this.#writer.remove(e.id);
           break;
+        case "update":
+          this.#writer.update(e.job);
+          break;
         case "close": {
           const conn = this.#connections.get(e.conn);
           if (conn) {
@@ -303,6 +315,17 @@ export class GearboxServer {
       }
     }
   }
+}
+
+/** The retry settings a function overrides, in the core's units. */
+function functionRetry(f: FunctionSettings): Partial<RetryPolicy> {
+  const out: Partial<RetryPolicy> = {};
+  if (f.max_retries !== undefined) out.maxRetries = f.max_retries;
+  if (f.retry_delay !== undefined) out.delayMs = f.retry_delay * 1000;
+  if (f.retry_backoff !== undefined) out.backoff = f.retry_backoff === "exponential" ? "exponential" : "fixed";
+  if (f.retry_delay_max !== undefined) out.maxDelayMs = f.retry_delay_max * 1000;
+  if (f.retry_jitter !== undefined) out.jitter = f.retry_jitter;
+  return out;
 }
 
 /** Creates a server (not started): the in-process server of Gearman::Server. */

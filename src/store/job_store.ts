@@ -12,6 +12,8 @@ export type { StoredJob };
 /** One group commit: jobs to add and job ids to delete, applied atomically. */
 export interface StoreBatch {
   add: StoredJob[];
+  /** Jobs whose run time or failure count changed (retries). */
+  update?: StoredJob[];
   remove: number[];
 }
 

@@ -18,6 +18,7 @@ export class MemoryStore implements JobStore {
 
   commit(batch: StoreBatch): Promise<void> {
     for (const job of batch.add) this.#jobs.set(job.id, job);
+    for (const job of batch.update ?? []) if (this.#jobs.has(job.id)) this.#jobs.set(job.id, job);
     for (const id of batch.remove) this.#jobs.delete(id);
     return Promise.resolve();
   }

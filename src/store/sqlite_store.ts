@@ -22,6 +22,7 @@ export class SqliteStore implements JobStore {
   #db: Database | undefined;
   #insert: ReturnType<Database["prepare"]> | undefined;
   #delete: ReturnType<Database["prepare"]> | undefined;
+  #update: ReturnType<Database["prepare"]> | undefined;
 
   constructor(path: string, options: SqliteStoreOptions = {}) {
     this.#path = path;
@@ -47,6 +48,7 @@ export class SqliteStore implements JobStore {
         "INSERT INTO job (id, handle, function, uniq, data, reducer, priority, run_after, created_at, retries) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
       );
       this.#delete = db.prepare("DELETE FROM job WHERE id = ?");
+      this.#update = db.prepare("UPDATE job SET run_after = ?, retries = ? WHERE id = ?");
       const rows = db.prepare("SELECT * FROM job ORDER BY id").all();
       return Promise.resolve(rows.map(toJob));
     } catch (e) {
@@ -83,6 +85,7 @@ export class SqliteStore implements JobStore {
         for (const j of batch.add) {
           this.#insert!.run(j.id, j.handle, j.function, j.unique, j.data, j.reducer, j.priority, j.runAt, j.createdAt, j.retries);
         }
+        for (const j of batch.update ?? []) this.#update!.run(j.runAt, j.retries, j.id);
         for (const id of batch.remove) this.#delete!.run(id);
         db.exec("COMMIT");
       } catch (e) {

@@ -176,6 +176,75 @@ describe("core: leases", () => {
   });
 });
 
+describe("core: retries of failed background jobs", () => {
+  test("a failed background job runs again after the delay until max_retries, then fails for good", () => {
+    const s = new CoreScript({ retry: { maxRetries: 2, delayMs: 1000, backoff: "exponential", maxDelayMs: 60_000, jitter: 0 } });
+    s.open(C, W);
+    s.send(C, Cmd.SUBMIT_JOB_BG, "f", "u", "x");
+    s.take(C);
+    s.send(W, Cmd.CAN_DO, "f");
+    const attempt = () => {
+      s.send(W, Cmd.GRAB_JOB);
+      assert.deepEqual(s.seen(W), [`${Cmd.JOB_ASSIGN}:H:t:1|f|x`]);
+      s.send(W, Cmd.WORK_FAIL, "H:t:1");
+    };
+    attempt();
+    assert.equal(s.admin(A, "show jobs"), "H:t:1\t1\t0\t1\n.\n", "kept, with one failure counted");
+    s.send(W, Cmd.PRE_SLEEP);
+    s.advance(999);
+    assert.deepEqual(s.seen(W), []);
+    s.advance(1);
+    assert.deepEqual(s.seen(W), [`${Cmd.NOOP}:`]);
+    attempt();
+    s.send(W, Cmd.GRAB_JOB);
+    assert.deepEqual(s.seen(W), [`${Cmd.NO_JOB}:`], "the second retry waits twice as long");
+    s.advance(2000);
+    attempt();
+    assert.equal(s.admin(A, "status"), "f\t0\t0\t1\n.\n", "out of retries: gone");
+    const c = s.admin(A, "counters");
+    assert.match(c, /^retried\t2$/m);
+    assert.match(c, /^failed\t1$/m);
+    assert.equal(s.effects.filter((e) => e.kind === "update").length, 2, "the store learns each retry");
+    assert.equal(s.effects.filter((e) => e.kind === "forget").length, 1);
+  });
+
+  test("an exception is retried too, and a Perl worker's trailing WORK_FAIL neither errs nor counts twice", () => {
+    const s = new CoreScript({ retry: { maxRetries: 1, delayMs: 0, backoff: "fixed", maxDelayMs: 0, jitter: 0 } });
+    s.open(C, W);
+    s.send(C, Cmd.SUBMIT_JOB_BG, "f", "", "x");
+    s.send(W, Cmd.CAN_DO, "f");
+    s.send(W, Cmd.GRAB_JOB);
+    s.take(W);
+    s.send(W, Cmd.WORK_EXCEPTION, "H:t:1", "boom");
+    s.send(W, Cmd.WORK_FAIL, "H:t:1");
+    assert.deepEqual(s.seen(W), []);
+    assert.equal(s.admin(A, "show jobs"), "H:t:1\t1\t0\t1\n.\n");
+  });
+
+  test("a job somebody waits for fails at once, as in gearmand, whatever the policy", () => {
+    const s = new CoreScript({ retry: { maxRetries: 3, delayMs: 0, backoff: "fixed", maxDelayMs: 0, jitter: 0 } });
+    s.open(C, W);
+    s.send(C, Cmd.SUBMIT_JOB, "f", "", "x");
+    const h = handleOf(s, C);
+    s.send(W, Cmd.CAN_DO, "f");
+    s.send(W, Cmd.GRAB_JOB);
+    s.send(W, Cmd.WORK_FAIL, h);
+    assert.deepEqual(s.seen(C), [`${Cmd.WORK_FAIL}:${h}`]);
+  });
+
+  test("per-function retry settings override the default", () => {
+    const s = new CoreScript({ functionRetry: { flaky: { maxRetries: 1 } } });
+    s.open(C, W);
+    for (const f of ["flaky", "solid"]) s.send(C, Cmd.SUBMIT_JOB_BG, f, "", f);
+    for (const f of ["flaky", "solid"]) s.send(W, Cmd.CAN_DO, f);
+    for (let i = 0; i < 2; i++) {
+      s.send(W, Cmd.GRAB_JOB);
+      s.send(W, Cmd.WORK_FAIL, s.take(W).find((p) => p.code === Cmd.JOB_ASSIGN)!.args[0]!);
+    }
+    assert.equal(s.admin(A, "status"), "flaky\t1\t0\t1\nsolid\t0\t0\t1\n.\n");
+  });
+});
+
 describe("core: losing peers", () => {
   test("job_retries 2 fails a foreground job with WORK_FAIL after its second lost worker", () => {
     const s = new CoreScript({ jobRetries: 2 });

@@ -54,3 +54,35 @@ test("acknowledged background jobs in the sqlite store survive SIGKILL and come 
     await third.stop();
   }
 });
+
+test("a retry scheduled by a failure survives SIGKILL with its delay and failure count", async () => {
+  const db = join(mkdtempSync(join(tmpdir(), "gearbox-retry-")), "jobs.db");
+  const extra = ["--store", `sqlite:${db}`, "--max-retries", "3", "--retry-delay", "60", "--completion-commit-delay", "0"];
+  const first = await startGearbox({ extra });
+  let handle = "";
+  try {
+    const c = await RawConn.connect(first.port);
+    c.sendPacket(Cmd.SUBMIT_JOB_BG, "retry_fn", "r1", "x");
+    handle = (await c.expectPacket(Cmd.JOB_CREATED)).body.toString("latin1");
+    c.sendPacket(Cmd.CAN_DO, "retry_fn");
+    c.sendPacket(Cmd.GRAB_JOB);
+    await c.expectPacket(Cmd.JOB_ASSIGN);
+    c.sendPacket(Cmd.WORK_FAIL, handle);
+    assert.equal(await c.adminList("show jobs"), `${handle}\t1\t0\t1\n.\n`);
+    await new Promise((r) => setTimeout(r, 200)); // let the update commit
+    c.close();
+  } finally {
+    await first.stop("SIGKILL");
+  }
+  const second = await startGearbox({ extra });
+  try {
+    const w = await RawConn.connect(second.port);
+    assert.equal(await w.adminList("show jobs"), `${handle}\t1\t0\t1\n.\n`);
+    w.sendPacket(Cmd.CAN_DO, "retry_fn");
+    w.sendPacket(Cmd.GRAB_JOB);
+    await w.expectPacket(Cmd.NO_JOB); // not due for a minute
+    w.close();
+  } finally {
+    await second.stop();
+  }
+});

@@ -51,6 +51,19 @@ for (const impl of IMPLEMENTATIONS) {
       await b.close();
     });
 
+    test("keeps a retried job's new run time and failure count", async () => {
+      const s = impl.make();
+      const a = s.fresh();
+      await a.open();
+      await a.commit({ add: [job(1), job(2)], remove: [] });
+      await a.commit({ add: [], update: [job(1, { runAt: 99_000, retries: 2 })], remove: [] });
+      await a.close();
+      const b = s.again();
+      const back = await b.open();
+      assert.deepEqual(back.map((j) => [j.id, j.runAt, j.retries]), [[1, 99_000, 2], [2, 0, 0]]);
+      await b.close();
+    });
+
     test("removes what a commit removes, and adds and removes in one commit together", async () => {
       const s = impl.make();
       const a = s.fresh();
