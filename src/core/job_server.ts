@@ -18,7 +18,7 @@ import { type Job, NOBODY, type Priority, type StoredJob, toStored } from "./job
 import { IdTable } from "./id_table.ts";
 import { Outbox } from "./outbox.ts";
 import { Peer } from "./peer.ts";
-import { retryDelay } from "./retry_policy.ts";
+import { retryDelay, type RetryPolicy } from "./retry_policy.ts";
 import { WORKER_HANDLERS } from "./worker_requests.ts";
 import { removeWorker, wake } from "./worker_scheduling.ts";
 
@@ -333,6 +333,16 @@ export class JobServer extends Outbox {
   /** Takes a running job back from its worker; fails it when out of attempts. */
   requeue(job: Job, now: number, reason: string): void {
     if (job.state !== "running") return;
+    // With a retry policy, a lost worker or an ended lease is a failure like
+    // any other (TheSchwartz); without one, gearmand's immediate requeue.
+    if (this.#retryPolicy(job)) {
+      this.effect({ kind: "log", level: "debug", message: "job failed", fields: { handle: job.handle, reason } });
+      if (!this.retryLater(job, now)) {
+        this.count("failed");
+        this.failJob(job);
+      }
+      return;
+    }
     job.retries++;
     if (this.options.jobRetries > 0 && job.retries >= this.options.jobRetries) {
       this.count("retries_exhausted");
@@ -356,9 +366,8 @@ export class JobServer extends Outbox {
    * Returns false when the job must fail for good.
    */
   retryLater(job: Job, now: number): boolean {
-    if (!job.background || job.listeners.length > 0 || job.state !== "running") return false;
-    const policy = { ...this.options.retry, ...this.options.functionRetry[job.fn.name] };
-    if (job.retries >= policy.maxRetries) return false;
+    const policy = this.#retryPolicy(job);
+    if (!policy || job.state !== "running" || job.retries >= policy.maxRetries) return false;
     job.worker!.holding.delete(job);
     job.worker = undefined;
     job.fn.running--;
@@ -370,6 +379,13 @@ export class JobServer extends Outbox {
     if (job.persisted) this.effect({ kind: "update", job: toStored(job) });
     this.schedule(job, now);
     return true;
+  }
+
+  /** The retry policy that applies to a job: only background jobs nobody waits for, with retries on. */
+  #retryPolicy(job: Job): RetryPolicy | undefined {
+    if (!job.background || job.listeners.length > 0) return undefined;
+    const policy = { ...this.options.retry, ...this.options.functionRetry[job.fn.name] };
+    return policy.maxRetries > 0 ? policy : undefined;
   }
 
   /** Ends a job with WORK_FAIL to every listener. */

@@ -232,6 +232,24 @@ describe("core: retries of failed background jobs", () => {
     assert.deepEqual(s.seen(C), [`${Cmd.WORK_FAIL}:${h}`]);
   });
 
+  test("with a retry policy a lost worker or an ended lease counts as a failure and waits for the delay", () => {
+    const s = new CoreScript({ grabForMs: 5000, retry: { maxRetries: 1, delayMs: 1000, backoff: "fixed", maxDelayMs: 60_000, jitter: 0 } });
+    s.open(C, W, W2);
+    s.send(C, Cmd.SUBMIT_JOB_BG, "f", "", "x");
+    s.send(W, Cmd.CAN_DO, "f");
+    s.send(W, Cmd.GRAB_JOB);
+    s.close(W);
+    s.send(W2, Cmd.CAN_DO, "f");
+    s.send(W2, Cmd.GRAB_JOB);
+    assert.deepEqual(s.seen(W2), [`${Cmd.NO_JOB}:`], "not offered again before the delay");
+    s.advance(1000);
+    s.send(W2, Cmd.GRAB_JOB);
+    assert.deepEqual(s.seen(W2), [`${Cmd.JOB_ASSIGN}:H:t:1|f|x`]);
+    s.advance(5000); // the lease ends: second failure, out of retries
+    assert.equal(s.admin(A, "status"), "f\t0\t0\t1\n.\n");
+    assert.match(s.admin(A, "counters"), /^failed\t1$/m);
+  });
+
   test("per-function retry settings override the default", () => {
     const s = new CoreScript({ functionRetry: { flaky: { maxRetries: 1 } } });
     s.open(C, W);
