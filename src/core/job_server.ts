@@ -18,7 +18,7 @@ import { type Job, NOBODY, type Priority, type StoredJob, toStored } from "./job
 import { IdTable } from "./id_table.ts";
 import { Outbox } from "./outbox.ts";
 import { Peer } from "./peer.ts";
-import { retryDelay, type RetryPolicy } from "./retry_policy.ts";
+import { requeue } from "./job_endings.ts";
 import { WORKER_HANDLERS } from "./worker_requests.ts";
 import { removeWorker, wake } from "./worker_scheduling.ts";
 
@@ -78,7 +78,7 @@ export class JobServer extends Outbox {
     peer.closed = true;
     this.peers.delete(conn);
     this.forgetOutput(peer);
-    for (const job of [...peer.holding]) this.requeue(job, now, "worker disconnected");
+    for (const job of [...peer.holding]) requeue(this, job, now, "worker disconnected");
     for (const ability of peer.abilities) removeWorker(ability.fn, peer);
     peer.abilities = [];
     for (const job of peer.listening) this.detachListener(job, peer);
@@ -126,7 +126,7 @@ export class JobServer extends Outbox {
         case "timeout":
           if (t.job.state === "running" && t.job.assignment === t.assignment) {
             this.count(t.lease ? "lease_expired" : "worker_timeout");
-            this.requeue(t.job, now, t.lease ? "lease expired" : "worker timeout");
+            requeue(this, t.job, now, t.lease ? "lease expired" : "worker timeout");
           }
           break;
         case "rewake":
@@ -328,71 +328,6 @@ export class JobServer extends Outbox {
     const own = peer.ability(job.fn)?.timeoutMs ?? 0;
     const lease = own > 0 ? own : this.options.functionGrabForMs[job.fn.name] ?? this.options.grabForMs;
     if (lease > 0) this.#timers.push(now + lease, { kind: "timeout", job, assignment: job.assignment, lease: own === 0 });
-  }
-
-  /** Takes a running job back from its worker; fails it when out of attempts. */
-  requeue(job: Job, now: number, reason: string): void {
-    if (job.state !== "running") return;
-    // With a retry policy, a lost worker or an ended lease is a failure like
-    // any other (TheSchwartz); without one, gearmand's immediate requeue.
-    if (this.#retryPolicy(job)) {
-      this.effect({ kind: "log", level: "debug", message: "job failed", fields: { handle: job.handle, reason } });
-      if (!this.retryLater(job, now)) {
-        this.count("failed");
-        this.failJob(job);
-      }
-      return;
-    }
-    job.retries++;
-    if (this.options.jobRetries > 0 && job.retries >= this.options.jobRetries) {
-      this.count("retries_exhausted");
-      this.effect({ kind: "log", level: "info", message: "job failed: out of attempts", fields: { handle: job.handle, reason, attempts: job.retries } });
-      this.failJob(job); // finish() takes it from the worker
-      return;
-    }
-    job.worker!.holding.delete(job);
-    job.worker = undefined;
-    job.fn.running--;
-    this.count("requeued");
-    this.effect({ kind: "log", level: "debug", message: "job requeued", fields: { handle: job.handle, reason } });
-    job.numerator = "0";
-    job.denominator = "0";
-    this.enqueue(job, now);
-  }
-
-  /**
-   * A background job nobody waits for failed: if its policy allows, it runs
-   * again after the retry delay (and the store learns its new run time).
-   * Returns false when the job must fail for good.
-   */
-  retryLater(job: Job, now: number): boolean {
-    const policy = this.#retryPolicy(job);
-    if (!policy || job.state !== "running" || job.retries >= policy.maxRetries) return false;
-    job.worker!.holding.delete(job);
-    job.worker = undefined;
-    job.fn.running--;
-    job.retries++;
-    job.numerator = "0";
-    job.denominator = "0";
-    job.runAt = now + retryDelay(policy, job.retries, this.options.random);
-    this.count("retried");
-    if (job.persisted) this.effect({ kind: "update", job: toStored(job) });
-    this.schedule(job, now);
-    return true;
-  }
-
-  /** The retry policy that applies to a job: only background jobs nobody waits for, with retries on. */
-  #retryPolicy(job: Job): RetryPolicy | undefined {
-    if (!job.background || job.listeners.length > 0) return undefined;
-    const policy = { ...this.options.retry, ...this.options.functionRetry[job.fn.name] };
-    return policy.maxRetries > 0 ? policy : undefined;
-  }
-
-  /** Ends a job with WORK_FAIL to every listener. */
-  failJob(job: Job): void {
-    const bytes = encodePacket(Cmd.WORK_FAIL, [job.handle]);
-    for (const l of job.listeners) this.send(l, bytes);
-    this.finish(job);
   }
 
   /** Removes a finished job everywhere and forgets it in the store. */

@@ -10,6 +10,7 @@ import { encodePacket } from "../protocol/encoder.ts";
 import type { Job } from "./job.ts";
 import type { JobServer, PacketHandler } from "./job_server.ts";
 import { functionNameProblem, leadingDigits } from "./names.ts";
+import { failJob, retryLater } from "./job_endings.ts";
 import type { Peer } from "./peer.ts";
 import { addAbility, hasWorkFor, removeAbility, takeJobFor } from "./worker_scheduling.ts";
 
@@ -130,9 +131,9 @@ const workComplete: PacketHandler = (server, peer, packet) => {
 const workFail: PacketHandler = (server, peer, packet, now) => {
   const job = ownedJob(server, peer, packet);
   if (!job) return;
-  if (server.retryLater(job, now)) return;
+  if (retryLater(server, job, now)) return;
   server.count("failed");
-  server.failJob(job);
+  failJob(server, job);
 };
 
 const workException: PacketHandler = (server, peer, packet, now) => {
@@ -140,7 +141,7 @@ const workException: PacketHandler = (server, peer, packet, now) => {
   if (!job) return;
   // Perl workers follow WORK_EXCEPTION with WORK_FAIL: drop that quietly either way.
   peer.swallowLater(job.handle);
-  if (server.retryLater(job, now)) return;
+  if (retryLater(server, job, now)) return;
   server.count("failed");
   let exception: Uint8Array | undefined;
   let fail: Uint8Array | undefined;

@@ -7,6 +7,7 @@
  */
 import type { FunctionRecord } from "./functions.ts";
 import { type Job, Priority } from "./job.ts";
+import { requeue } from "./job_endings.ts";
 import type { JobServer } from "./job_server.ts";
 import type { Peer } from "./peer.ts";
 
@@ -79,7 +80,7 @@ export function removeAbility(server: JobServer, peer: Peer, fn: FunctionRecord,
   if (i === -1) return;
   peer.abilities.splice(i, 1);
   removeWorker(fn, peer);
-  for (const job of [...peer.holding]) if (job.fn === fn) server.requeue(job, now, "CANT_DO");
+  for (const job of [...peer.holding]) if (job.fn === fn) requeue(server, job, now, "CANT_DO");
 }
 
 /** Forgets a connection as a worker of the function, keeping the wake rotation in range. */
