@@ -4,10 +4,9 @@
  *
  * @module
  */
-import { createHash } from "node:crypto";
 import { Cmd } from "../protocol/commands.ts";
 import type { Packet } from "../protocol/decoder.ts";
-import { Priority } from "./job.ts";
+import { Priority, uniqueKeyOf } from "./job.ts";
 import type { JobServer, PacketHandler } from "./job_server.ts";
 import { functionNameProblem, sanitizeClientId } from "./names.ts";
 import type { Peer } from "./peer.ts";
@@ -61,8 +60,7 @@ function submit(server: JobServer, peer: Peer, packet: Packet, now: number, kind
     server.count("function_table_full");
     return server.error(peer, "QUEUE_ERROR", "Too many functions");
   }
-  // "-" coalesces on the workload; the stored unique stays "-".
-  const key = unique === "" ? undefined : unique === "-" ? "-\0" + digest(data) : unique;
+  const key = uniqueKeyOf(unique, data);
   const existing = key === undefined ? undefined : fn.uniques.get(key);
   if (existing) {
     server.count("coalesced");
@@ -93,9 +91,6 @@ function submit(server: JobServer, peer: Peer, packet: Packet, now: number, kind
   server.schedule(job, now);
 }
 
-function digest(data: Uint8Array): string {
-  return createHash("sha256").update(data).digest("base64");
-}
 
 const getStatus: PacketHandler = (server, peer, packet) => {
   const handle = packet.args[0]!;

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { createHash } from "node:crypto";
 import type { FunctionRecord } from "./functions.ts";
 import type { Peer } from "./peer.ts";
 
@@ -92,4 +93,15 @@ export interface PendingAck {
  */
 export function toStored(job: Job): StoredJob {
   return job;
+}
+
+/**
+ * The coalescing key of a unique: none for an empty unique (never coalesces),
+ * the workload's digest for "-" (identical workloads coalesce; the stored
+ * unique stays "-"), else the unique itself.
+ */
+export function uniqueKeyOf(unique: string, data: Uint8Array): string | undefined {
+  if (unique === "") return undefined;
+  if (unique === "-") return "-\0" + createHash("sha256").update(data).digest("base64");
+  return unique;
 }

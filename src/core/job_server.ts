@@ -14,7 +14,7 @@ import { CLIENT_HANDLERS } from "./client_requests.ts";
 import { type CoreOptions, DEFAULT_CORE_OPTIONS } from "./core_options.ts";
 import { DeadlineHeap } from "./deadline_heap.ts";
 import { FunctionRecord } from "./functions.ts";
-import { type Job, NOBODY, type Priority, type StoredJob, toStored } from "./job.ts";
+import { type Job, NOBODY, type Priority, type StoredJob, toStored, uniqueKeyOf } from "./job.ts";
 import { IdTable } from "./id_table.ts";
 import { Outbox } from "./outbox.ts";
 import { Peer } from "./peer.ts";
@@ -78,9 +78,11 @@ export class JobServer extends Outbox {
     peer.closed = true;
     this.peers.delete(conn);
     this.forgetOutput(peer);
-    for (const job of [...peer.holding]) requeue(this, job, now, "worker disconnected");
+    // Unregister first: the requeue below wakes workers, and a closing one
+    // must not use up that wake-up.
     for (const ability of peer.abilities) removeWorker(ability.fn, peer);
     peer.abilities = [];
+    for (const job of [...peer.holding]) requeue(this, job, now, "worker disconnected");
     for (const job of peer.listening) this.detachListener(job, peer);
     peer.listening.clear();
   }
@@ -184,7 +186,7 @@ export class JobServer extends Outbox {
     for (const s of stored) {
       if (this.jobs.has(s.id)) continue;
       const fn = this.fn(s.function, true, true)!;
-      const job = this.newJob(fn, s.id, s.handle, s.unique, s.data, s.reducer, s.priority, true, s.createdAt);
+      const job = this.newJob(fn, s.id, s.handle, s.unique, s.data, s.reducer, s.priority, true, s.createdAt, uniqueKeyOf(s.unique, s.data));
       job.runAt = s.runAt;
       job.retries = s.retries;
       job.persisted = true;
@@ -290,7 +292,10 @@ export class JobServer extends Outbox {
     job.pendingAcks.push({ peer, ack: peer.hold() });
   }
 
-  /** A foreground client will receive every WORK_* packet of the job. */
+  /**
+   * A foreground client will receive every WORK_* packet of the job, once per
+   * submission (as gearmand does: a client that submitted twice waits twice).
+   */
   addListener(job: Job, peer: Peer): void {
     if (job.listeners === NOBODY) job.listeners = [];
     job.listeners.push(peer);
@@ -353,10 +358,9 @@ export class JobServer extends Outbox {
     job.fn.total--;
   }
 
-  /** A client stops waiting; a foreground job nobody waits for is dropped if not started. */
+  /** A client stops waiting (every submission of it); a foreground job nobody waits for is dropped if not started. */
   detachListener(job: Job, peer: Peer): void {
-    const i = job.listeners.indexOf(peer);
-    if (i !== -1) job.listeners.splice(i, 1);
+    if (job.listeners.includes(peer)) job.listeners = job.listeners.filter((l) => l !== peer);
     if (job.listeners.length === 0 && !job.background && job.state === "queued") {
       this.count("abandoned");
       this.removeJob(job);

@@ -200,7 +200,10 @@ export class Decoder {
           const nl = chunk.indexOf(0x0a, pos);
           const end = nl === -1 ? len : nl;
           const piece = chunk.subarray(pos, end);
-          if (this.#lineLength + piece.length > this.#limits.maxAdminLine + 1) {
+          // One byte over the cap is allowed only for the \r of a \r\n ending.
+          const total = this.#lineLength + piece.length;
+          const max = this.#limits.maxAdminLine;
+          if (total > max + 1 || (total === max + 1 && piece.length > 0 && piece[piece.length - 1] !== 0x0d)) {
             this.#fail(out, new ProtocolError("LINE_TOO_LONG", `over ${this.#limits.maxAdminLine} bytes`, true));
             return out;
           }
@@ -239,7 +242,9 @@ export class Decoder {
       this.#fail(out, new ProtocolError("BAD_MAGIC"));
       return;
     }
-    if (code === 0) {
+    // Same order of verdicts as #emitPacket, so a packet gets the same answer
+    // whole or split: a response magic is skipped whatever its type.
+    if (code === 0 && magic === this.#expect) {
       this.#fail(out, new ProtocolError("RESERVED_COMMAND"));
       return;
     }

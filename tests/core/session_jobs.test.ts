@@ -248,7 +248,7 @@ describe("core session: clients that leave, and results from the wrong worker", 
     assert.deepEqual(s.take(C2), ["JOB_CREATED H:t:1", "WORK_COMPLETE H:t:1\0r"]);
   });
 
-  test.todo("a client that submitted the same unique twice and leaves drops the queued job (bug: kept and later assigned)", () => {
+  test("a client that submitted the same unique twice and leaves drops the queued job", () => {
     const s = new CoreSession().open(C, W);
     s.send(C, "SUBMIT_JOB", "f", "u", "x");
     s.send(C, "SUBMIT_JOB", "f", "u", "x");

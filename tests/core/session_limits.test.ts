@@ -111,7 +111,7 @@ describe("core session: restore", () => {
     assert.deepEqual(s.take(C), ["STATUS_RES H:t:3\x000\x000\x000\x000", "STATUS_RES H:old:3\x001\x000\x000\x000"]);
   });
 
-  test.todo("a restored '-' job still coalesces with a resubmission of the same data (bug: it gets a new handle)", () => {
+  test("a restored '-' job still coalesces with a resubmission of the same data", () => {
     const s = new CoreSession().open();
     s.restore([stored(3, "f", "-", "same", 1), stored(4, "f", "-", "other", 1)]);
     s.open(C);

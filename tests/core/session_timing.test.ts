@@ -228,7 +228,7 @@ describe("core session: waking workers", () => {
     assert.deepEqual([s.take(W), s.take(W2)], [["NO_JOB"], []]);
   });
 
-  test.todo("a closing worker does not use up the wake-up of a job it held (bug: with wakeup=1 the NOOP goes to the closed connection)", () => {
+  test("a closing worker does not use up the wake-up of a job it held", () => {
     const s = new CoreSession({ wakeup: 1, wakeupDelay: -1 }).open(C, W, W2);
     s.canDo(W, "f");
     s.canDo(W2, "f");
