@@ -18,13 +18,13 @@ import {
 } from "../protocol/admin_text.ts";
 import type { FunctionRecord } from "./functions.ts";
 import type { JobServer } from "./job_server.ts";
-import { functionNameProblem } from "./names.ts";
+import { functionNameProblem, listingField } from "./names.ts";
 import type { Peer } from "./peer.ts";
 
 type AdminHandler = (server: JobServer, peer: Peer, args: string[], now: number) => string;
 
-function sortedFunctions(server: JobServer): FunctionRecord[] {
-  return [...server.functions.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+function sortedFunctions(server: JobServer): readonly FunctionRecord[] {
+  return server.functions.sorted();
 }
 
 function workerAddress(peer: Peer | undefined): string {
@@ -73,7 +73,7 @@ const COMMANDS: Record<string, AdminHandler> = {
       ));
     }
     if (what === "unique jobs") {
-      return listReply([...server.jobs.values()].filter((j) => j.state !== "persisting").map((j) => j.unique));
+      return listReply([...server.jobs.values()].filter((j) => j.state !== "persisting").map((j) => listingField(j.unique)));
     }
     return errLine("UNKNOWN_SHOW_ARGUMENTS");
   },
@@ -101,8 +101,7 @@ const COMMANDS: Record<string, AdminHandler> = {
 
   drop: (server, _peer, args) => {
     if (args.length < 2 || args[0]!.toLowerCase() !== "function") return invalidArguments("drop");
-    const wanted = args[1]!.toLowerCase();
-    const fn = [...server.functions.values()].find((f) => f.name.toLowerCase() === wanted);
+    const fn = server.functions.findIgnoringCase(args[1]!);
     if (!fn) return "ERR function not found\r\n";
     if (fn.workers.length > 0 || fn.running > 0) return "ERR there are still connected workers or executing clients\r\n";
     if (fn.total > 0) return "ERR there are still queued jobs\r\n";
@@ -124,14 +123,14 @@ const COMMANDS: Record<string, AdminHandler> = {
 
   jobs: (server) =>
     listReply([...server.jobs.values()].filter((j) => j.state !== "persisting").map((j) =>
-      `${j.fn.name}\t${j.unique}\t${workerAddress(j.worker)}\t${j.listeners.length}`
+      `${j.fn.name}\t${listingField(j.unique)}\t${workerAddress(j.worker)}\t${j.listeners.length}`
     )),
 
   clients: (server) => {
     const rows: string[] = [];
     for (const p of server.peers.values()) {
       rows.push(`${p.address}:${p.port}`);
-      for (const j of p.listening) rows.push(`\t${j.fn.name}\t${j.unique}\t${workerAddress(j.worker)}`);
+      for (const j of p.listening) rows.push(`\t${j.fn.name}\t${listingField(j.unique)}\t${workerAddress(j.worker)}`);
     }
     return listReply(rows);
   },

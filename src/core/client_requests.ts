@@ -61,7 +61,7 @@ function submit(server: JobServer, peer: Peer, packet: Packet, now: number, kind
     return server.error(peer, "QUEUE_ERROR", "Too many functions");
   }
   const key = uniqueKeyOf(unique, data);
-  const existing = key === undefined ? undefined : fn.uniques.get(key);
+  const existing = key === undefined ? undefined : server.uniques.get(fn, key);
   if (existing) {
     server.count("coalesced");
     if (!kind.background) {
@@ -102,14 +102,11 @@ const getStatus: PacketHandler = (server, peer, packet) => {
 
 const getStatusUnique: PacketHandler = (server, peer, packet) => {
   const unique = packet.args[0]!;
-  if (unique !== "" && unique.length <= server.options.maxUnique) {
-    for (const fn of server.functions.values()) {
-      const job = fn.uniques.get(unique);
-      if (!job) continue;
-      const running = job.state === "running" ? "1" : "0";
-      const waiting = String(job.listeners.length);
-      return server.sendPacket(peer, Cmd.STATUS_RES_UNIQUE, [unique, "1", running, job.numerator, job.denominator, waiting]);
-    }
+  const job = unique !== "" && unique.length <= server.options.maxUnique ? server.uniques.any(unique) : undefined;
+  if (job) {
+    const running = job.state === "running" ? "1" : "0";
+    const waiting = String(job.listeners.length);
+    return server.sendPacket(peer, Cmd.STATUS_RES_UNIQUE, [unique, "1", running, job.numerator, job.denominator, waiting]);
   }
   server.sendPacket(peer, Cmd.STATUS_RES_UNIQUE, [unique, "0", "0", "0", "0", "0"]);
 };

@@ -1,11 +1,10 @@
 /**
  * Function records: per-function queues, the workers that can do it, the
- * queue limits, and the unique-id index used for coalescing.
+ * queue limits.
  *
  * @module
  */
 import { JobQueue } from "./job_queue.ts";
-import type { Job } from "./job.ts";
 import type { Peer } from "./peer.ts";
 
 /** Everything the server knows about one function name. */
@@ -14,8 +13,6 @@ export class FunctionRecord {
   readonly queue = new JobQueue();
   /** Connections that registered the function, in registration order. */
   readonly workers: Peer[] = [];
-  /** Live jobs by coalescing key. */
-  readonly uniques = new Map<string, Job>();
   /** Jobs in the table: persisting, scheduled, queued and running. */
   total = 0;
   running = 0;

@@ -14,6 +14,8 @@ import { CLIENT_HANDLERS } from "./client_requests.ts";
 import { type CoreOptions, DEFAULT_CORE_OPTIONS } from "./core_options.ts";
 import { DeadlineHeap } from "./deadline_heap.ts";
 import { FunctionRecord } from "./functions.ts";
+import { FunctionTable } from "./function_table.ts";
+import { UniqueIndex } from "./unique_index.ts";
 import { type Job, NOBODY, type Priority, type StoredJob, toStored, uniqueKeyOf } from "./job.ts";
 import { IdTable } from "./id_table.ts";
 import { Outbox } from "./outbox.ts";
@@ -48,7 +50,9 @@ for (const [code, h] of Object.entries({ ...CLIENT_HANDLERS, ...WORKER_HANDLERS 
  */
 export class JobServer extends Outbox {
   readonly options: CoreOptions;
-  readonly functions = new Map<string, FunctionRecord>();
+  readonly functions = new FunctionTable();
+  /** Live jobs by coalescing key, for coalescing and GET_STATUS_UNIQUE. */
+  readonly uniques = new UniqueIndex();
   /** Live jobs by id (the number a handle ends in); see {@link job}. */
   readonly jobs = new IdTable<Job>();
   readonly peers = new Map<number, Peer>();
@@ -275,7 +279,7 @@ export class JobServer extends Outbox {
       next: undefined,
     };
     this.jobs.set(id, job);
-    if (job.uniqueKey !== undefined) fn.uniques.set(job.uniqueKey, job);
+    if (job.uniqueKey !== undefined) this.uniques.add(job);
     fn.total++;
     return job;
   }
@@ -354,7 +358,7 @@ export class JobServer extends Outbox {
     else if (job.state === "scheduled") job.fn.scheduled[job.priority]--;
     job.state = "done";
     this.jobs.delete(job.id);
-    if (job.uniqueKey !== undefined && job.fn.uniques.get(job.uniqueKey) === job) job.fn.uniques.delete(job.uniqueKey);
+    if (job.uniqueKey !== undefined) this.uniques.remove(job);
     job.fn.total--;
   }
 
