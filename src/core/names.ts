@@ -19,11 +19,38 @@ export function functionNameProblem(name: string, max: number): { code: string; 
   return undefined;
 }
 
-/** A client id made safe for the `workers` listing: truncated, control bytes replaced. */
+/**
+ * A client id made safe for the `workers` listing (`FD IP ID : FUNCTIONS`):
+ * truncated, and whitespace and control bytes replaced, so an id can neither
+ * add rows nor words (gearmand keeps spaces; reliability.md b16 rules).
+ * Built char by char: a slice would keep a 1 MiB id alive behind 127 bytes.
+ */
 export function sanitizeClientId(id: string, max: number): string {
+  const n = Math.min(id.length, max);
+  if (n === 0) return "-";
+  const codes = new Array<number>(n);
+  for (let i = 0; i < n; i++) {
+    const c = id.charCodeAt(i);
+    codes[i] = c <= 0x20 || c === 0x7f ? 0x3f : c;
+  }
+  let out = "";
+  for (let i = 0; i < n; i += 4096) out += String.fromCharCode(...codes.slice(i, i + 4096));
+  return out;
+}
+
+/**
+ * A unique as one field of a line-based admin listing: tab, CR, LF and other
+ * control bytes are written as `\t`, `\r`, `\n`, `\xHH`, and a unique that
+ * is a lone `.` (the end-of-list line) as `\x2e`. Other uniques print as sent,
+ * as gearmand prints them.
+ */
+export function listingField(text: string): string {
+  if (text === ".") return "\\x2e";
   // deno-lint-ignore no-control-regex
-  const clean = id.slice(0, max).replace(/[\x00-\x1f\x7f]/g, "?");
-  return clean.length === 0 ? "-" : clean;
+  if (!/[\x00-\x1f\x7f]/.test(text)) return text;
+  // deno-lint-ignore no-control-regex
+  return text.replace(/[\x00-\x1f\x7f]/g, (c) =>
+    c === "\t" ? "\\t" : c === "\n" ? "\\n" : c === "\r" ? "\\r" : "\\x" + c.charCodeAt(0).toString(16).padStart(2, "0"));
 }
 
 /** Parses a non-negative decimal the way gearmand's atoi does for status numbers ("7x" → 7, "abc" → 0). */

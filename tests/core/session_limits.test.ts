@@ -161,13 +161,13 @@ describe("core session: names and ids", () => {
     ]);
   });
 
-  test("SET_CLIENT_ID is truncated to 127 bytes, control bytes become ?, and empty means -", () => {
+  test("SET_CLIENT_ID is truncated to 127 bytes, whitespace and control bytes become ?, and empty means -", () => {
     const s = new CoreSession().open(W, A);
     const row = () => s.admin(A, "workers").split("\n")[0];
     s.send(W, "SET_CLIENT_ID", "id with space");
-    assert.equal(row(), "11 127.0.0.1 id with space :");
+    assert.equal(row(), "11 127.0.0.1 id?with?space :");
     s.send(W, "SET_CLIENT_ID", "evil\nfake 0 row\r\0x\x7f");
-    assert.equal(row(), "11 127.0.0.1 evil?fake 0 row??x? :");
+    assert.equal(row(), "11 127.0.0.1 evil?fake?0?row??x? :");
     s.send(W, "SET_CLIENT_ID", "x".repeat(200));
     assert.equal(row(), `11 127.0.0.1 ${"x".repeat(127)} :`);
     s.send(W, "SET_CLIENT_ID", "");
