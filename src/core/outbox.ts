@@ -24,6 +24,7 @@ export class Outbox {
     for (const peer of this.#dirty) {
       if (peer.ready.length > 0) output.push([peer.id, peer.ready]);
       peer.ready = [];
+      peer.readyBytes = 0;
     }
     this.#dirty.clear();
     const effects = this.#effects;

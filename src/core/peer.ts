@@ -38,8 +38,11 @@ export class Peer {
   readonly swallow: string[] = [];
   /** Output ready to write now. */
   ready: Uint8Array[] = [];
+  readyBytes = 0;
   /** Output queued behind the first unresolved acknowledgement. */
   held: (Uint8Array | PendingAck)[] = [];
+  /** Bytes in `held` (acknowledgements not yet filled count as nothing). */
+  heldBytes = 0;
   unresolved = 0;
   closed = false;
 
@@ -61,9 +64,11 @@ export class Peer {
     if (this.closed) return false;
     if (this.unresolved > 0) {
       this.held.push(bytes);
+      this.heldBytes += bytes.length;
       return false;
     }
     this.ready.push(bytes);
+    this.readyBytes += bytes.length;
     return true;
   }
 
@@ -85,17 +90,29 @@ export class Peer {
   release(): boolean {
     if (this.closed) return false;
     let i = 0;
+    let moved = 0;
     const held = this.held;
     for (; i < held.length; i++) {
       const item = held[i]!;
-      if (item instanceof Uint8Array) this.ready.push(item);
-      else if (item.bytes !== undefined) this.ready.push(item.bytes);
-      else break;
+      if (item instanceof Uint8Array) {
+        this.ready.push(item);
+        moved += item.length;
+        this.heldBytes -= item.length;
+      } else if (item.bytes !== undefined) {
+        this.ready.push(item.bytes);
+        moved += item.bytes.length;
+      } else break;
     }
     if (i === 0) return false;
+    this.readyBytes += moved;
     // One splice per batch, not one per acknowledgement (that was quadratic).
     this.held = i === held.length ? [] : held.slice(i);
     return true;
+  }
+
+  /** Output the core holds for this connection: ready to write or waiting for the store. */
+  get pendingBytes(): number {
+    return this.readyBytes + this.heldBytes;
   }
 
   ability(fn: FunctionRecord): Ability | undefined {

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { readFileSync } from "node:fs";
 import { hostname as osHostname } from "node:os";
 
 export function hostname(): string {
@@ -37,4 +38,19 @@ export function onSignals(signals: NodeJS.Signals[], handler: (signal: NodeJS.Si
 /** A short id that differs between process starts (handles stay unique across restarts). */
 export function bootId(): string {
   return (Date.now() % 1_679_616).toString(36).padStart(4, "0") + Math.floor(Math.random() * 1296).toString(36).padStart(2, "0");
+}
+
+/**
+ * The soft limit on open file descriptors (RLIMIT_NOFILE), where the system
+ * tells it (Linux /proc); undefined elsewhere.
+ */
+export function openFileLimit(): number | undefined {
+  try {
+    const limits = readFileSync("/proc/self/limits", "utf8");
+    const m = /^Max open files\s+(\d+|unlimited)/m.exec(limits);
+    if (!m || m[1] === "unlimited") return undefined;
+    return Number(m[1]);
+  } catch {
+    return undefined;
+  }
 }

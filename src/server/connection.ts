@@ -13,7 +13,7 @@ import type { NetSocket } from "../runtime/net.ts";
 export interface ConnectionLimits {
   maxPacketBody: number;
   maxAdminLine: number;
-  /** Unread output above which the connection's input is paused. */
+  /** Unread output (in the core and the socket) above which the connection's input is paused. */
   maxOutputBuffer: number;
   /** Output above this is not buffered: the connection is dropped. */
   hardOutputBuffer: number;
@@ -33,6 +33,13 @@ export class Connection {
   partialBytesAtStart = 0;
   /** When output went over the cap (input paused), if it is over now. */
   stalledSince: number | undefined;
+  /**
+   * Frames already decoded but not yet handed to the core because this
+   * connection's output is over the cap: a pipeline of cheap requests with
+   * large replies (admin listings) must wait for the client to read, not
+   * build every reply first. At most one read's worth while paused.
+   */
+  backlog: Frame[] = [];
   closing = false;
   closed = false;
 
@@ -50,39 +57,57 @@ export class Connection {
     const frames = this.decoder.push(chunk);
     if (frames.length > 0) this.greeted = true;
     if (this.decoder.pendingBytes > 0) {
-      if (frames.length > 0 || this.partialSince === undefined) {
-        this.partialSince = now;
-        this.partialBytesAtStart = this.bytesIn - this.decoder.pendingBytes;
-      }
+      if (frames.length > 0 || this.partialSince === undefined) this.#startPartial(now);
     } else {
       this.partialSince = undefined;
     }
     return frames;
   }
 
+  /** Keeps frames for later; packet data viewing the read chunk is copied. */
+  defer(frames: Frame[], from: number): void {
+    for (let i = from; i < frames.length; i++) {
+      const f = frames[i]!;
+      if (f.kind === "packet" && !f.owned && f.data !== undefined) {
+        this.backlog.push({ ...f, data: f.data.slice(), owned: true });
+      } else {
+        this.backlog.push(f);
+      }
+    }
+  }
+
   /**
    * Writes the chunks as one write. Returns false when the output is over
    * the hard cap and the connection must be dropped.
    */
-  write(chunks: Uint8Array[], now: number): boolean {
+  write(chunks: Uint8Array[]): boolean {
     if (this.closed) return true;
     const bytes = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
     this.socket.write(bytes);
-    const buffered = this.socket.bufferedBytes;
-    if (buffered > this.#limits.hardOutputBuffer) return false;
-    if (buffered > this.#limits.maxOutputBuffer && this.stalledSince === undefined) {
-      this.stalledSince = now;
-      this.socket.pause();
-    }
-    return true;
+    return this.socket.bufferedBytes <= this.#limits.hardOutputBuffer;
   }
 
-  /** The socket drained its output: take input again. */
-  drained(): void {
-    if (this.stalledSince !== undefined && this.socket.bufferedBytes <= this.#limits.maxOutputBuffer) {
-      this.stalledSince = undefined;
-      if (!this.closing) this.socket.resume();
-    }
+  /** True when unread output (socket plus `corePending` bytes the core holds) is over the cap. */
+  over(corePending: number): boolean {
+    return this.socket.bufferedBytes + corePending > this.#limits.maxOutputBuffer;
+  }
+
+  /** Output went over the cap: stop reading until it is read. */
+  stall(now: number): void {
+    if (this.stalledSince !== undefined) return;
+    this.stalledSince = now;
+    this.socket.pause();
+  }
+
+  /**
+   * Output is under the cap again: take input again. A half-received packet
+   * was not the client's fault while we did not read, so its clock restarts.
+   */
+  unstall(now: number): void {
+    if (this.stalledSince === undefined) return;
+    this.stalledSince = undefined;
+    if (this.partialSince !== undefined) this.#startPartial(now);
+    if (!this.closing) this.socket.resume();
   }
 
   /** Stops reading and closes once written output is flushed. */
@@ -90,5 +115,10 @@ export class Connection {
     if (this.closing) return;
     this.closing = true;
     this.socket.end();
+  }
+
+  #startPartial(now: number): void {
+    this.partialSince = now;
+    this.partialBytesAtStart = this.bytesIn - this.decoder.pendingBytes;
   }
 }

@@ -8,9 +8,10 @@
  */
 import { JobServer } from "../core/mod.ts";
 import type { Drained, RetryPolicy } from "../core/mod.ts";
+import type { Frame } from "../protocol/decoder.ts";
 import { Logger, gearmanVerbose } from "../log/logger.ts";
 import { listen, type NetListener, type NetSocket } from "../runtime/net.ts";
-import { bootId, hostname, now as clock, pid } from "../runtime/system.ts";
+import { bootId, hostname, now as clock, openFileLimit, pid } from "../runtime/system.ts";
 import { type FunctionSettings, SERVE_DEFAULTS, type ServeSettings } from "../config/serve_options.ts";
 import type { JobStore } from "../store/job_store.ts";
 import { openStore } from "../store/open_store.ts";
@@ -36,6 +37,8 @@ export interface ServerStats {
 }
 
 const SWEEP_MS = 1000;
+/** Descriptors kept free for the listener, the store's files, the runtime and logs. */
+const FD_RESERVE = 32;
 
 /**
  * A Gearman job server.
@@ -56,6 +59,12 @@ export class GearboxServer {
   readonly store: JobStore;
   readonly #writer: StoreWriter;
   readonly #connections = new Map<number, Connection>();
+  /** Connections whose input is paused because their output is over the cap. */
+  readonly #stalled = new Set<Connection>();
+  #resumeTimer: ReturnType<typeof setTimeout> | undefined;
+  /** max_connections, lowered when the file-descriptor limit is smaller. */
+  #maxConnections: number;
+  #fdLimited: number | undefined;
   #listener: NetListener | undefined;
   #nextId = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -74,6 +83,7 @@ export class GearboxServer {
     const settings: ServeSettings = { ...SERVE_DEFAULTS };
     for (const [k, v] of Object.entries(rest)) if (v !== undefined) (settings as unknown as Record<string, unknown>)[k] = v;
     this.settings = settings;
+    this.#maxConnections = settings.maxConnections;
     this.logger = logger ?? new Logger({ level: settings.logLevel, format: settings.logFormat === "json" ? "json" : "text" });
     this.store = storeInstance ?? openStore(settings.store);
     const prefix = settings.jobHandlePrefix || `H:${hostname().slice(0, 24)}.${bootId()}`;
@@ -146,6 +156,7 @@ export class GearboxServer {
       { host: this.settings.listen, port: this.settings.port, backlog: this.settings.backlog, keepAliveMs: this.settings.keepalive * 1000 },
       (socket) => this.#accept(socket),
     );
+    this.#limitConnectionsToFiles();
     this.#sweep = setInterval(() => this.#sweepConnections(), SWEEP_MS);
     this.logger.info("listening", { address: `${this.settings.listen}:${this.port}`, store: this.store.url, version: VERSION });
   }
@@ -179,6 +190,7 @@ export class GearboxServer {
     clearInterval(this.#sweep);
     clearTimeout(this.#timer);
     clearTimeout(this.#drainTimer);
+    clearTimeout(this.#resumeTimer);
     if (!this.#draining) await this.#listener?.close();
     await this.#writer.flush();
     for (const c of this.#connections.values()) c.socket.end();
@@ -189,17 +201,42 @@ export class GearboxServer {
     this.#resolveDone();
   }
 
+  /**
+   * Keeps max_connections under the process's file-descriptor limit, so that
+   * a flood is refused by us (one log line per interval) rather than by
+   * accept() failing with EMFILE, which the runtime retries in a busy loop.
+   */
+  #limitConnectionsToFiles(): void {
+    const files = openFileLimit();
+    if (files === undefined) return;
+    const reserve = Math.min(FD_RESERVE, Math.floor(files / 2));
+    const room = Math.max(1, files - reserve);
+    if (this.settings.maxConnections <= room) return;
+    this.logger.warn("max_connections lowered to stay under the open file descriptor limit (raise `ulimit -n` to serve more)", {
+      max_connections: this.settings.maxConnections,
+      now: room,
+      fd_limit: files,
+    });
+    this.#fdLimited = files;
+    this.#maxConnections = room;
+  }
+
   #checkDrained(): void {
     if (this.#draining && this.core.idle && !this.#writer.pending) void this.stop();
   }
 
   #accept(socket: NetSocket): void {
-    if (this.#stopping || this.#connections.size >= this.settings.maxConnections) {
+    if (this.#stopping || this.#connections.size >= this.#maxConnections) {
       this.#refused++;
       this.core.count("connections_refused");
-      this.logger.limited("max_connections", 10_000, "warn", "connection refused: too many connections", {
-        max: this.settings.maxConnections,
-      });
+      if (this.#fdLimited === undefined) {
+        this.logger.limited("max_connections", 10_000, "warn", "connection refused: too many connections", { max: this.#maxConnections });
+      } else {
+        this.logger.limited("max_connections", 10_000, "warn", "connection refused: too many connections for the open file descriptor limit (EMFILE avoided)", {
+          max: this.#maxConnections,
+          fd_limit: this.#fdLimited,
+        });
+      }
       socket.destroy();
       return;
     }
@@ -215,27 +252,81 @@ export class GearboxServer {
     this.core.open(id, socket.remoteAddress, socket.remotePort);
     socket.onData((chunk) => {
       const now = clock();
-      try {
-        for (const frame of conn.decode(chunk, now)) this.core.receive(id, frame, now);
-      } catch (e) {
-        // A defect must cost one connection, never the process.
-        this.core.count("internal_error");
-        this.logger.error("internal error while handling a request; closing the connection", {
-          conn: id,
-          error: e instanceof Error ? (e.stack ?? e.message) : String(e),
-        });
-        socket.destroy();
-      }
+      const frames = conn.decode(chunk, now);
+      if (conn.stalledSince !== undefined) conn.defer(frames, 0);
+      else this.#feed(conn, frames, now);
       this.#flush();
     });
-    socket.onDrain(() => conn.drained());
+    socket.onDrain(() => {
+      if (conn.stalledSince !== undefined) this.#flush();
+    });
     socket.onClose(() => {
       conn.closed = true;
       this.#connections.delete(id);
+      this.#stalled.delete(conn);
       this.core.close(id, clock());
       this.#flush();
     });
   }
+
+  /**
+   * Hands frames to the core in order until this connection's output goes
+   * over the cap; the rest wait in its backlog until the client reads.
+   */
+  #feed(conn: Connection, frames: Frame[], now: number): void {
+    const peer = this.core.peers.get(conn.id);
+    for (let i = 0; i < frames.length; i++) {
+      try {
+        this.core.receive(conn.id, frames[i]!, now);
+      } catch (e) {
+        // A defect must cost one connection, never the process.
+        this.core.count("internal_error");
+        this.logger.error("internal error while handling a request; closing the connection", {
+          conn: conn.id,
+          error: e instanceof Error ? (e.stack ?? e.message) : String(e),
+        });
+        conn.socket.destroy();
+        return;
+      }
+      if (i + 1 < frames.length && conn.over(peer?.pendingBytes ?? 0)) {
+        conn.defer(frames, i + 1);
+        this.#stall(conn, now);
+        return;
+      }
+    }
+  }
+
+  #stall(conn: Connection, now: number): void {
+    conn.stall(now);
+    this.#stalled.add(conn);
+  }
+
+  /**
+   * Stalled connections whose output fell under the cap take input again,
+   * backlog first, in a later turn of the event loop: a client that pipelined
+   * many large listings gets one per turn, and everybody else a turn between.
+   */
+  #scheduleResume(): void {
+    if (this.#resumeTimer !== undefined || this.#stopping || !this.#resumable().length) return;
+    this.#resumeTimer = setTimeout(() => {
+      this.#resumeTimer = undefined;
+      const now = clock();
+      for (const conn of this.#resumable()) {
+        this.#stalled.delete(conn);
+        if (conn.closed) continue;
+        conn.unstall(now);
+        const backlog = conn.backlog;
+        conn.backlog = [];
+        this.#feed(conn, backlog, now);
+      }
+      this.#flush();
+    }, 0);
+  }
+
+  #resumable(): Connection[] {
+    return [...this.#stalled].filter((c) => c.closed || !c.over(this.core.peers.get(c.id)?.pendingBytes ?? 0));
+  }
+
 
   /**
    * Writes the core's output and carries out its effects, right after each
@@ -243,11 +334,20 @@ export class GearboxServer {
    * whole loop turn still share one commit (the writer batches on its own).
    */
   #flush(): void {
-    const drained: Drained = this.core.drain();
     const now = clock();
+    this.#writeOutput(now);
+    if (this.#stalled.size > 0) this.#scheduleResume();
+    this.#armTimer();
+    this.#checkDrained();
+  }
+
+  #writeOutput(now: number): void {
+    const drained: Drained = this.core.drain();
     for (const [id, chunks] of drained.output) {
       const conn = this.#connections.get(id);
-      if (conn && !conn.write(chunks, now)) this.#drop(conn, "output buffer over the hard cap");
+      if (!conn) continue;
+      if (!conn.write(chunks)) this.#drop(conn, "output buffer over the hard cap");
+      else if (conn.over(this.core.peers.get(id)?.pendingBytes ?? 0)) this.#stall(conn, now);
     }
     for (const e of drained.effects) {
       switch (e.kind) {
@@ -278,8 +378,6 @@ export class GearboxServer {
           break;
       }
     }
-    this.#armTimer();
-    this.#checkDrained();
   }
 
   #armTimer(): void {
@@ -305,13 +403,16 @@ export class GearboxServer {
     const now = clock();
     const s = this.settings;
     for (const conn of this.#connections.values()) {
-      if (s.handshakeTimeout > 0 && !conn.greeted && now - conn.openedAt > s.handshakeTimeout * 1000) {
+      if (conn.stalledSince !== undefined) {
+        // We are not reading: a half-sent packet is ours to wait for, not the client's fault.
+        if (s.outputStallTimeout > 0 && now - conn.stalledSince > s.outputStallTimeout * 1000) {
+          this.#drop(conn, "output not read before the stall timeout");
+        }
+      } else if (s.handshakeTimeout > 0 && !conn.greeted && now - conn.openedAt > s.handshakeTimeout * 1000) {
         this.#drop(conn, "no request before the handshake timeout");
       } else if (s.partialPacketTimeout > 0 && conn.partialSince !== undefined && now - conn.partialSince > s.partialPacketTimeout * 1000) {
         const rate = (conn.bytesIn - conn.partialBytesAtStart) / ((now - conn.partialSince) / 1000);
         if (rate < s.minPartialRate) this.#drop(conn, "half-sent packet too slow");
-      } else if (s.outputStallTimeout > 0 && conn.stalledSince !== undefined && now - conn.stalledSince > s.outputStallTimeout * 1000) {
-        this.#drop(conn, "output not read before the stall timeout");
       }
     }
   }
