@@ -1,0 +1,186 @@
+/**
+ * Probes for the rules every bad-input case must keep (reliability.md (b),
+ * R1–R7): an event-loop lag meter (R1: never blocked > 100 ms), a bystander
+ * connection echoing on a beat (R2: other connections unaffected), a log
+ * capture (R5: few lines, never the payload), counter deltas (R7) and the
+ * RSS of another process (for the floods).
+ */
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { createServer, type GearboxServer, Logger, MemoryStore, type ServerOptions } from "../../mod.ts";
+import { Cmd } from "../../src/protocol/commands.ts";
+import { assertAlive } from "./inproc.ts";
+import { RawConn } from "./raw_conn.ts";
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Resident set size of a process in MiB, from /proc (NaN once it is gone). */
+export function rssMiB(pid: number | "self" = "self"): number {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return m ? Number(m[1]) / 1024 : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+/** This process's soft limit on open files (from /proc; Infinity when unknown or unlimited). */
+export function openFileLimit(): number {
+  try {
+    const m = /^Max open files\s+(\d+|unlimited)/m.exec(readFileSync("/proc/self/limits", "utf8"));
+    return m && m[1] !== "unlimited" ? Number(m[1]) : Infinity;
+  } catch {
+    return Infinity;
+  }
+}
+
+/** Measures how late a 10 ms timer fires: the longest time the event loop was blocked. */
+export class LoopLag {
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #last = 0;
+  max = 0;
+
+  start(): this {
+    this.#last = performance.now();
+    this.#timer = setInterval(() => {
+      const t = performance.now();
+      this.max = Math.max(this.max, t - this.#last - 10);
+      this.#last = t;
+    }, 10);
+    return this;
+  }
+
+  stop(): number {
+    clearInterval(this.#timer);
+    return this.max;
+  }
+}
+
+/** A well-behaved client that sends an echo, waits for it, and repeats; records each round trip. */
+export class Bystander {
+  readonly latencies: number[] = [];
+  error: Error | undefined;
+  #stop = false;
+  #loop: Promise<void> = Promise.resolve();
+  #conn: RawConn | undefined;
+
+  static async start(port: number, pauseMs = 5): Promise<Bystander> {
+    const b = new Bystander();
+    b.#conn = await RawConn.connect(port);
+    b.#loop = b.#run(pauseMs);
+    return b;
+  }
+
+  async #run(pauseMs: number): Promise<void> {
+    const c = this.#conn!;
+    try {
+      for (let i = 0; !this.#stop; i++) {
+        const t0 = performance.now();
+        c.sendPacket(Cmd.ECHO_REQ, `b${i}`);
+        const p = await c.expectPacket(Cmd.ECHO_RES, 2000);
+        if (p.body.toString() !== `b${i}`) throw new Error(`bystander got ${p.body.toString()} for b${i}`);
+        this.latencies.push(performance.now() - t0);
+        await sleep(pauseMs);
+      }
+    } catch (e) {
+      this.error = e as Error;
+    }
+  }
+
+  /** Stops and returns the round trips (p99, max) and the error if an echo was lost or late past 2 s. */
+  async stop(): Promise<{ count: number; p99: number; max: number; error: Error | undefined }> {
+    this.#stop = true;
+    await this.#loop;
+    this.#conn?.close();
+    const s = [...this.latencies].sort((a, b) => a - b);
+    return { count: s.length, p99: s[Math.min(s.length - 1, Math.floor(s.length * 0.99))] ?? 0, max: s.at(-1) ?? 0, error: this.error };
+  }
+}
+
+/** A logger that keeps every line (JSON, debug level) for R5 checks. */
+export function captureLogger(): { logger: Logger; lines: string[] } {
+  const lines: string[] = [];
+  return { logger: new Logger({ level: "debug", format: "json", write: (l) => lines.push(l) }), lines };
+}
+
+/** Everything a probed test can look at while and after it runs. */
+export interface Probe {
+  server: GearboxServer;
+  port: number;
+  store: MemoryStore;
+  /** Log lines written since the probe started (server start-up lines excluded). */
+  logs(): string[];
+  /** How much a counter moved since the probe started. */
+  delta(cause: string): number;
+}
+
+export interface ProbeLimits {
+  /** R1: longest event-loop stall allowed, ms. */
+  maxLagMs?: number;
+  /** R2: bystander echo p99, ms (reliability.md (e) R1: 50 ms). */
+  p99Ms?: number;
+  /** R3: the store must hold exactly this many jobs afterwards (default: as many as before). */
+  storeSize?: number;
+}
+
+/**
+ * Runs `fn` against an in-process server with a bystander echoing, the loop
+ * lag meter on and logs captured; afterwards asserts R1 (a fresh connection's
+ * echo is answered within 1 s, no stall over 100 ms), R2 (the bystander never
+ * failed, p99 within bound) and R3 (store unchanged unless told otherwise).
+ */
+export async function withProbe(options: ServerOptions, fn: (p: Probe) => Promise<void>, limits: ProbeLimits = {}): Promise<void> {
+  const { logger, lines } = captureLogger();
+  const store = new MemoryStore();
+  const server = createServer({ port: 0, listen: "127.0.0.1", storeInstance: store, logger, ...options });
+  await server.start();
+  const port = server.port;
+  const from = lines.length;
+  const base = new Map(server.core.counters);
+  const storeBefore = store.size;
+  // Collect what earlier tests in this process left behind, so their garbage is not timed as this server's stall.
+  (globalThis as { Bun?: { gc(full: boolean): void } }).Bun?.gc(true);
+  const lag = new LoopLag().start();
+  let bystander: Bystander | undefined;
+  try {
+    bystander = await Bystander.start(port);
+    await fn({
+      server,
+      port,
+      store,
+      logs: () => lines.slice(from),
+      delta: (cause) => (server.core.counters.get(cause) ?? 0) - (base.get(cause) ?? 0),
+    });
+    const echo = await bystander.stop();
+    bystander = undefined;
+    const maxLag = lag.stop();
+    await assertAlive(port);
+    assert.ok(maxLag <= (limits.maxLagMs ?? 100), `R1: the event loop was blocked for ${maxLag.toFixed(0)} ms`);
+    assert.ok(!echo.error, `R2: the bystander connection failed: ${echo.error?.message}`);
+    assert.ok(echo.count > 0, "R2: the bystander got no echo at all");
+    assert.ok(echo.p99 <= (limits.p99Ms ?? 50), `R2: bystander echo p99 ${echo.p99.toFixed(1)} ms (max ${echo.max.toFixed(1)} ms, ${echo.count} echoes)`);
+    assert.equal(store.size, limits.storeSize ?? storeBefore, "R3: the store changed");
+  } finally {
+    lag.stop();
+    await bystander?.stop().catch(() => {});
+    await server.stop();
+  }
+}
+
+/**
+ * R5: at most `perCause` log lines for each distinct message+reason, and no
+ * line carries `canary` (payload bytes must never be logged).
+ */
+export function assertQuietLogs(lines: string[], perCause: number, canary: string): void {
+  const byCause = new Map<string, number>();
+  for (const l of lines) {
+    assert.ok(!l.includes(canary), `R5: a log line carries the payload: ${l.slice(0, 300)}`);
+    let key = l;
+    try {
+      const j = JSON.parse(l) as { msg?: string; reason?: string };
+      key = `${j.msg} ${j.reason ?? ""}`;
+    } catch { /* text line: whole line is the key */ }
+    byCause.set(key, (byCause.get(key) ?? 0) + 1);
+  }
+  for (const [cause, n] of byCause) assert.ok(n <= perCause, `R5: ${n} log lines for "${cause}" (at most ${perCause})`);
+}
