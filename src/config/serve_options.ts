@@ -33,6 +33,8 @@ export interface FunctionSettings {
   retry_backoff?: string;
   retry_delay_max?: number;
   retry_jitter?: number;
+  keep_failed_for?: number;
+  keep_exit_status_for?: number;
 }
 
 /** The resolved settings of a server. */
@@ -71,6 +73,9 @@ export interface ServeSettings {
   retryBackoff: string;
   retryDelayMax: number;
   retryJitter: number;
+  keepFailedFor: number;
+  keepExitStatusFor: number;
+  maxEndedJobs: number;
   /** Per-function settings from the config file's `functions:` section. */
   functions: Record<string, FunctionSettings>;
   backlog: number;
@@ -106,6 +111,9 @@ export const SERVE_DEFAULTS: ServeSettings = {
   keepalive: 60,
   drainTimeout: 60,
   completionCommitDelay: 20,
+  keepFailedFor: 7 * 86400,
+  keepExitStatusFor: 0,
+  maxEndedJobs: 10_000,
   grabFor: 0,
   maxRetries: 0,
   retryDelay: 0,
@@ -154,6 +162,9 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
   { key: "retry_backoff", prop: "retryBackoff", flag: "--retry-backoff <kind>", type: "string", choices: ["fixed", "exponential"], help: "fixed, or exponential (the delay doubles with each failure)" },
   { key: "retry_delay_max", prop: "retryDelayMax", flag: "--retry-delay-max <seconds>", type: "number", min: 0, max: 30 * 86400, help: "cap on the retry delay" },
   { key: "retry_jitter", prop: "retryJitter", flag: "--retry-jitter <fraction>", type: "number", min: 0, max: 1, help: "random spread of the delay (0.2 = ±20%) so retries do not stampede" },
+  { key: "keep_failed_for", prop: "keepFailedFor", flag: "--keep-failed-for <seconds>", type: "number", min: 0, max: 3650 * 86400, help: "how long a background job that failed for good stays in the dead set (payload and failure log kept, `gearbox jobs retry` brings it back); 0 = forget at once (per function: functions.NAME.keep_failed_for)" },
+  { key: "keep_exit_status_for", prop: "keepExitStatusFor", flag: "--keep-exit-status-for <seconds>", type: "number", min: 0, max: 3650 * 86400, help: "how long a completed background job's exit status is kept (TheSchwartz); 0 = not kept (per function: functions.NAME.keep_exit_status_for)" },
+  { key: "max_ended_jobs", prop: "maxEndedJobs", flag: "--max-ended-jobs <n>", type: "int", min: 0, max: 10_000_000, help: "ended jobs kept at most (dead set and exit statuses, in memory and in the store); the oldest go first" },
   { key: "backlog", prop: "backlog", flag: "--backlog <n>", type: "int", min: 1, max: 65535, help: "listen backlog" },
   { key: "admin_shutdown", prop: "adminShutdown", flag: "--no-admin-shutdown", type: "boolean", help: "refuse the admin shutdown command" },
 ];
@@ -230,6 +241,8 @@ const FUNCTION_KEYS: Record<keyof FunctionSettings, OptionSpec> = {
   retry_backoff: { key: "retry_backoff", prop: "retryBackoff", flag: "", type: "string", choices: ["fixed", "exponential"], help: "" },
   retry_delay_max: { key: "retry_delay_max", prop: "retryDelayMax", flag: "", type: "number", min: 0, max: 30 * 86400, help: "" },
   retry_jitter: { key: "retry_jitter", prop: "retryJitter", flag: "", type: "number", min: 0, max: 1, help: "" },
+  keep_failed_for: { key: "keep_failed_for", prop: "keepFailedFor", flag: "", type: "number", min: 0, max: 3650 * 86400, help: "" },
+  keep_exit_status_for: { key: "keep_exit_status_for", prop: "keepExitStatusFor", flag: "", type: "number", min: 0, max: 3650 * 86400, help: "" },
 };
 
 function functionsFromFile(doc: unknown, origin: string): Record<string, FunctionSettings> {

@@ -5,8 +5,7 @@
  *
  * @module
  */
-import { encodePacket, encodeText } from "../protocol/encoder.ts";
-import { Cmd } from "../protocol/commands.ts";
+import { encodeText } from "../protocol/encoder.ts";
 import {
   adminTokens,
   errLine,
@@ -19,6 +18,7 @@ import {
 import type { FunctionRecord } from "./functions.ts";
 import type { JobServer } from "./job_server.ts";
 import { functionNameProblem, listingField } from "./names.ts";
+import { cancelLive, jobCommand } from "./job_admin.ts";
 import type { Peer } from "./peer.ts";
 
 type AdminHandler = (server: JobServer, peer: Peer, args: string[], now: number) => string;
@@ -83,12 +83,7 @@ const COMMANDS: Record<string, AdminHandler> = {
     if (args[0]!.toLowerCase() !== "job") return errLine("UNKNOWN_ERROR");
     const job = server.job(args[1]!);
     if (!job || job.state === "persisting") return errLine("UNKNOWN_JOB");
-    server.count("cancelled");
-    // The worker of a running job may still report on it: drop that quietly.
-    job.worker?.swallowLater(job.handle);
-    const fail = encodePacket(Cmd.WORK_FAIL, [job.handle]);
-    for (const l of job.listeners) server.send(l, fail);
-    server.finish(job);
+    cancelLive(server, job);
     return OK_CRLF;
   },
 
@@ -134,6 +129,8 @@ const COMMANDS: Record<string, AdminHandler> = {
     }
     return listReply(rows);
   },
+
+  job: (server, _peer, args, now) => jobCommand(server, args, now),
 
   counters: (server) => listReply([...server.counters, ["submitted", server.submitted] as const].sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => `${k}\t${v}`)),
 };

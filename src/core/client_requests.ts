@@ -6,91 +6,122 @@
  */
 import { Cmd } from "../protocol/commands.ts";
 import type { Packet } from "../protocol/decoder.ts";
-import { Priority, uniqueKeyOf } from "./job.ts";
+import type { FunctionRecord } from "./functions.ts";
+import { type Job, Priority, uniqueKeyOf } from "./job.ts";
 import type { JobServer, PacketHandler } from "./job_server.ts";
 import { functionNameProblem, sanitizeClientId } from "./names.ts";
 import type { Peer } from "./peer.ts";
 
-interface SubmitKind {
+/** What a SUBMIT_* packet type means. */
+export interface SubmitKind {
   priority: Priority;
   background: boolean;
   epoch?: boolean;
   reduce?: boolean;
 }
 
-function submitHandler(kind: SubmitKind): PacketHandler {
-  return (server, peer, packet, now) => submit(server, peer, packet, now, kind);
+/** A submission that passed every check, ready to become a job. */
+export interface Submission {
+  fn: FunctionRecord;
+  unique: string;
+  /** Coalescing key (see {@link uniqueKeyOf}). */
+  key: string | undefined;
+  data: Uint8Array;
+  owned: boolean;
+  reducer: string;
+  runAt: number;
+  kind: SubmitKind;
 }
 
-function submit(server: JobServer, peer: Peer, packet: Packet, now: number, kind: SubmitKind): void {
+/** Why a submission is refused: the ERROR to answer and the counter to bump. */
+export interface Refusal {
+  code: string;
+  text: string;
+  count: string;
+}
+
+function submitHandler(kind: SubmitKind): PacketHandler {
+  return (server, peer, packet, now) => {
+    const sub = checkSubmission(server, packet, now, kind);
+    if ("code" in sub) {
+      server.count(sub.count);
+      return server.error(peer, sub.code, sub.text);
+    }
+    submit(server, peer, sub, now);
+  };
+}
+
+/** Checks a SUBMIT_* packet (names, sizes, epoch, queue limit) without changing anything but the function table. */
+export function checkSubmission(server: JobServer, packet: Packet, now: number, kind: SubmitKind): Submission | Refusal {
   const [name, unique] = packet.args as [string, string];
   const data = packet.data!;
   const o = server.options;
   let fn = server.functions.get(name);
   if (!fn) {
     const bad = functionNameProblem(name, o.maxFunctionName);
-    if (bad) {
-      server.count("invalid_function_name");
-      return server.error(peer, bad.code, bad.text);
-    }
+    if (bad) return { ...bad, count: "invalid_function_name" };
   }
-  if (unique.length > o.maxUnique) {
-    server.count("unique_too_large");
-    return server.error(peer, "ARGUMENT_TOO_LARGE", "Unique value too large");
-  }
+  if (unique.length > o.maxUnique) return { code: "ARGUMENT_TOO_LARGE", text: "Unique value too large", count: "unique_too_large" };
   let runAt = 0;
   if (kind.epoch) {
     const epoch = packet.args[2]!;
     if (!/^\s*-?\d{1,15}\s*$/.test(epoch)) {
-      server.count("invalid_epoch");
-      return server.error(peer, "INVALID_ARGUMENT", "Epoch must be a Unix time in seconds");
+      return { code: "INVALID_ARGUMENT", text: "Epoch must be a Unix time in seconds", count: "invalid_epoch" };
     }
     const seconds = Number(epoch);
     if (seconds * 1000 > now + o.maxEpochAhead * 1000) {
-      server.count("invalid_epoch");
-      return server.error(peer, "INVALID_ARGUMENT", "Epoch too far in the future");
+      return { code: "INVALID_ARGUMENT", text: "Epoch too far in the future", count: "invalid_epoch" };
     }
     runAt = seconds * 1000 > now ? seconds * 1000 : 0;
   }
   const reducer = kind.reduce ? packet.args[2]! : "";
-  if (reducer.length > o.maxFunctionName) return server.error(peer, "ARGUMENT_TOO_LARGE", "Reducer name too large");
-
+  if (reducer.length > o.maxFunctionName) return { code: "ARGUMENT_TOO_LARGE", text: "Reducer name too large", count: "reducer_too_large" };
   fn ??= server.fn(name, true);
-  if (!fn) {
-    server.count("function_table_full");
-    return server.error(peer, "QUEUE_ERROR", "Too many functions");
-  }
+  if (!fn) return { code: "QUEUE_ERROR", text: "Too many functions", count: "function_table_full" };
   const key = uniqueKeyOf(unique, data);
-  const existing = key === undefined ? undefined : server.uniques.get(fn, key);
+  if (key === undefined || !server.uniques.get(fn, key)) {
+    const limit = fn.maxQueue[kind.priority]!;
+    if (limit > 0 && fn.total >= limit) return { code: "QUEUE_ERROR", text: "Job queue is full", count: "queue_full" };
+  }
+  return { fn, unique, key, data, owned: packet.owned, reducer, runAt, kind };
+}
+
+/** The live job a submission coalesces with, if any. */
+export function coalesced(server: JobServer, sub: Submission): Job | undefined {
+  return sub.key === undefined ? undefined : server.uniques.get(sub.fn, sub.key);
+}
+
+/** Makes the job of a checked submission (state `persisting`; the caller persists or schedules it). */
+export function createJob(server: JobServer, sub: Submission, now: number): Job {
+  // A job keeps its own copy unless the decoder already made one: a view of
+  // the read chunk would pin the whole chunk.
+  const id = server.nextId();
+  const data = sub.owned ? sub.data : sub.data.slice();
+  const job = server.newJob(sub.fn, id, server.handleFor(id), sub.unique, data, sub.reducer, sub.kind.priority, sub.kind.background, now, sub.key);
+  job.runAt = sub.runAt;
+  server.submitted++;
+  return job;
+}
+
+function submit(server: JobServer, peer: Peer, sub: Submission, now: number): void {
+  const existing = coalesced(server, sub);
   if (existing) {
     server.count("coalesced");
-    if (!kind.background) {
-      server.addListener(existing, peer);
-    }
+    if (!sub.kind.background) server.addListener(existing, peer);
     if (existing.state === "persisting") server.awaitAck(existing, peer);
     else server.sendPacket(peer, Cmd.JOB_CREATED, [existing.handle]);
     return;
   }
-  const limit = fn.maxQueue[kind.priority]!;
-  if (limit > 0 && fn.total >= limit) {
-    server.count("queue_full");
-    return server.error(peer, "QUEUE_ERROR", "Job queue is full");
-  }
-  // A job keeps its own copy unless the decoder already made one: a view of
-  // the read chunk would pin the whole chunk.
-  const id = server.nextId();
-  const job = server.newJob(fn, id, server.handleFor(id), unique, packet.owned ? data : data.slice(), reducer, kind.priority, kind.background, now, key);
-  server.submitted++;
-  if (kind.background) {
-    job.runAt = runAt;
+  const job = createJob(server, sub, now);
+  if (sub.kind.background) {
     server.persist(job, peer);
     return;
   }
+  job.runAt = 0;
   server.addListener(job, peer);
   server.sendPacket(peer, Cmd.JOB_CREATED, [job.handle]);
   server.schedule(job, now);
 }
-
 
 const getStatus: PacketHandler = (server, peer, packet) => {
   const handle = packet.args[0]!;
@@ -117,6 +148,10 @@ const optionReq: PacketHandler = (server, peer, packet) => {
     peer.exceptions = true;
     return server.sendPacket(peer, Cmd.OPTION_RES, [option]);
   }
+  if (option.toLowerCase() === "reliable") {
+    peer.reliable = true;
+    return server.sendPacket(peer, Cmd.OPTION_RES, [option]);
+  }
   server.count("unknown_option");
   server.error(peer, "UNKNOWN_OPTION", "Server does not recognize given option");
 };
@@ -127,6 +162,14 @@ const echoReq: PacketHandler = (server, peer, packet) => {
 
 const setClientId: PacketHandler = (server, peer, packet) => {
   peer.clientId = sanitizeClientId(packet.args[0]!, server.options.maxClientId);
+};
+
+/** The background SUBMIT_* types by code: what WORK_REPLACE may carry. */
+export const BACKGROUND_SUBMITS: Readonly<Record<number, SubmitKind>> = {
+  [Cmd.SUBMIT_JOB_BG]: { priority: Priority.Normal, background: true },
+  [Cmd.SUBMIT_JOB_HIGH_BG]: { priority: Priority.High, background: true },
+  [Cmd.SUBMIT_JOB_LOW_BG]: { priority: Priority.Low, background: true },
+  [Cmd.SUBMIT_JOB_EPOCH]: { priority: Priority.Normal, background: true, epoch: true },
 };
 
 /** Client-side packet handlers by code. */

@@ -56,6 +56,17 @@ export interface CoreOptions {
   retry: RetryPolicy;
   /** Per-function overrides of `retry`. */
   functionRetry: Readonly<Record<string, Partial<RetryPolicy>>>;
+  /** How long a failed background job stays in the dead set, in ms; 0 = not kept. */
+  keepFailedForMs: number;
+  /** How long a completed background job's exit status is kept, in ms; 0 = not kept (TheSchwartz's default). */
+  keepExitStatusForMs: number;
+  /** Per-function overrides of the two above. */
+  functionKeep: Readonly<Record<string, { failedMs?: number; exitStatusMs?: number }>>;
+  /** Ended jobs kept at most (the oldest go first). */
+  maxEndedJobs: number;
+  /** Entries of a job's failure log kept (the oldest go first), and bytes per message. */
+  maxFailureLog: number;
+  maxFailureMessage: number;
   /** Source of randomness for retry jitter (injected: the core reads none itself). */
   random: () => number;
 }
@@ -83,5 +94,11 @@ export const DEFAULT_CORE_OPTIONS: CoreOptions = {
   functionGrabForMs: {},
   retry: DEFAULT_RETRY_POLICY,
   functionRetry: {},
+  keepFailedForMs: 7 * 24 * 3600 * 1000,
+  keepExitStatusForMs: 0,
+  functionKeep: {},
+  maxEndedJobs: 10_000,
+  maxFailureLog: 20,
+  maxFailureMessage: 1024,
   random: () => 0.5,
 };

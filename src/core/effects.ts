@@ -11,6 +11,11 @@ export type Effect =
   | { kind: "persist"; job: StoredJob }
   /** A stored job changed (a retry: its run time and failure count); nobody waits for it. */
   | { kind: "update"; job: StoredJob }
+  /**
+   * Add jobs and delete one in the same transaction (WORK_REPLACE), then
+   * call `JobServer.persisted` with the added ids.
+   */
+  | { kind: "replace"; remove: number | undefined; add: StoredJob[] }
   /** The job ended (completed, failed, cancelled): delete it from the store. */
   | { kind: "forget"; id: number }
   /** Close the connection once its pending output is written. */

@@ -22,9 +22,32 @@ export const PRIORITY_NAMES = ["high", "normal", "low"] as const;
  * - `scheduled`: committed, but not runnable before `runAt`.
  * - `queued`: waiting in its function's priority queue.
  * - `running`: assigned to a worker.
- * - `done`: removed from every table (completed, failed, cancelled or dropped).
+ * - `done`: removed from every live table (completed, failed, cancelled or
+ *   dropped); a background job may still be kept as ended (see {@link Ended}).
  */
 export type JobState = "persisting" | "scheduled" | "queued" | "running" | "done";
+
+/** One entry of a job's failure log (TheSchwartz's `error` rows). */
+export interface Failure {
+  /** Unix time in ms. */
+  at: number;
+  message: string;
+}
+
+/**
+ * How a background job ended, kept for a while after it left the queue:
+ * failed jobs form the dead set (they can be retried), completed ones keep
+ * their exit status for `keep_exit_status_for`.
+ */
+export interface Ended {
+  outcome: "completed" | "failed";
+  /** 0 for completed; 1 for a failure unless the worker gave another. */
+  exitStatus: number;
+  /** Unix time in ms. */
+  at: number;
+  /** The record is forgotten at this Unix time in ms. */
+  deleteAfter: number;
+}
 
 /** The stored form of a background job: what survives a restart. */
 export interface StoredJob {
@@ -40,6 +63,10 @@ export interface StoredJob {
   runAt: number;
   createdAt: number;
   retries: number;
+  /** Oldest first; empty for most jobs. */
+  failures: readonly Failure[];
+  /** Set once the job ended and is kept (dead set, exit status); undefined while live. */
+  ended: Ended | undefined;
 }
 
 /** A live job. Queue links (`prev`/`next`) make removal from the middle O(1). */
@@ -71,6 +98,8 @@ export interface Job extends StoredJob {
   numerator: string;
   denominator: string;
   retries: number;
+  failures: Failure[];
+  ended: Ended | undefined;
   prev: Job | undefined;
   next: Job | undefined;
 }

@@ -1,65 +1,132 @@
 /**
- * How a running job stops running without completing: requeued (gearmand:
- * at once, `job_retries` bounding attempts), retried after a delay
- * (TheSchwartz's rule, when a retry policy applies), or failed for good.
+ * How a running job stops running: completed; requeued (gearmand: at once,
+ * `job_retries` bounding attempts); retried after a delay (TheSchwartz's
+ * rule, when a retry policy applies); declined; or ended as failed. Every
+ * failure goes into the job's failure log, and a background job that ends
+ * may be kept (dead set, exit status) instead of forgotten.
  *
  * @module
  */
 import { Cmd } from "../protocol/commands.ts";
 import { encodePacket } from "../protocol/encoder.ts";
-import { type Job, toStored } from "./job.ts";
+import { type Job, NOBODY, toStored } from "./job.ts";
 import type { JobServer } from "./job_server.ts";
 import { retryDelay, type RetryPolicy } from "./retry_policy.ts";
 
-/** Takes a running job back from its worker; fails it when out of attempts. */
+/** How a failure reached the server, for listeners and the failure log. */
+export interface FailureReport {
+  message: string;
+  /** Exit status when the job fails for good (default 1). */
+  exitStatus?: number;
+  /** No retry, whatever the policy (the worker's permanent failure). */
+  permanent?: boolean;
+  /** WORK_EXCEPTION payload for listeners that asked for exceptions. */
+  exception?: Uint8Array;
+}
+
+/** Takes a running job back from its worker (lost worker, lease, CANT_DO). */
 export function requeue(server: JobServer, job: Job, now: number, reason: string): void {
   if (job.state !== "running") return;
   // With a retry policy, a lost worker or an ended lease is a failure like
   // any other (TheSchwartz); without one, gearmand's immediate requeue.
-  if (retryPolicy(server, job)) {
-    server.effect({ kind: "log", level: "debug", message: "job failed", fields: { handle: job.handle, reason } });
-    if (!retryLater(server, job, now)) {
-      server.count("failed");
-      failJob(server, job);
-    }
-    return;
-  }
+  if (retryPolicy(server, job)) return jobFailed(server, job, now, { message: reason });
+  recordFailure(server, job, now, reason);
   job.retries++;
   if (server.options.jobRetries > 0 && job.retries >= server.options.jobRetries) {
     server.count("retries_exhausted");
     server.effect({ kind: "log", level: "info", message: "job failed: out of attempts", fields: { handle: job.handle, reason, attempts: job.retries } });
-    failJob(server, job); // finish() takes it from the worker
+    failJob(server, job, now, { message: reason });
     return;
   }
-  job.worker!.holding.delete(job);
-  job.worker = undefined;
-  job.fn.running--;
+  release(job);
   server.count("requeued");
   server.effect({ kind: "log", level: "debug", message: "job requeued", fields: { handle: job.handle, reason } });
-  job.numerator = "0";
-  job.denominator = "0";
   server.enqueue(job, now);
 }
 
+/** A running job failed: logged, then retried later if its policy allows, else ended as failed. */
+export function jobFailed(server: JobServer, job: Job, now: number, report: FailureReport): void {
+  if (job.state !== "running") return;
+  recordFailure(server, job, now, report.message);
+  const policy = report.permanent ? undefined : retryPolicy(server, job);
+  if (policy && job.retries < policy.maxRetries) {
+    release(job);
+    job.retries++;
+    job.runAt = now + retryDelay(policy, job.retries, server.options.random);
+    server.count("retried");
+    server.effect({ kind: "log", level: "debug", message: "job will be retried", fields: { handle: job.handle, reason: report.message, at: job.runAt } });
+    if (job.persisted) server.effect({ kind: "update", job: toStored(job) });
+    server.schedule(job, now);
+    return;
+  }
+  server.count(report.permanent ? "failed_permanently" : "failed");
+  failJob(server, job, now, report);
+}
+
+/** The worker declined the job: back to the queue at `runAt`, not a failure (TheSchwartz's `declined`). */
+export function declineJob(server: JobServer, job: Job, now: number, runAt: number): void {
+  if (job.state !== "running") return;
+  release(job);
+  job.runAt = runAt > now ? runAt : 0;
+  server.count("declined");
+  if (job.persisted) server.effect({ kind: "update", job: toStored(job) });
+  server.schedule(job, now);
+}
+
+/** The job completed: listeners were told by the caller; kept with exit status 0 when so configured. */
+export function completeJob(server: JobServer, job: Job, now: number): void {
+  server.count("completed");
+  endJob(server, job, now, "completed", 0);
+}
+
+/** Ends a job as failed: WORK_FAIL (or WORK_EXCEPTION) to every listener, then the dead set or gone. */
+export function failJob(server: JobServer, job: Job, now: number, report: FailureReport): void {
+  let fail: Uint8Array | undefined;
+  let exception: Uint8Array | undefined;
+  for (const l of job.listeners) {
+    // Listeners without the option get a plain WORK_FAIL (without gearmand's stray NUL).
+    if (report.exception !== undefined && l.exceptions) server.send(l, exception ??= encodePacket(Cmd.WORK_EXCEPTION, [job.handle], report.exception));
+    else server.send(l, fail ??= encodePacket(Cmd.WORK_FAIL, [job.handle]));
+  }
+  endJob(server, job, now, "failed", report.exitStatus ?? 1);
+}
+
 /**
- * A background job nobody waits for failed: if its policy allows, it runs
- * again after the retry delay (and the store learns its new run time).
- * Returns false when the job must fail for good.
+ * Takes an ended job out of the live tables. A stored background job is
+ * kept as ended for its function's keep time (its store row is updated, not
+ * deleted); anything else is forgotten.
  */
-export function retryLater(server: JobServer, job: Job, now: number): boolean {
-  const policy = retryPolicy(server, job);
-  if (!policy || job.state !== "running" || job.retries >= policy.maxRetries) return false;
+function endJob(server: JobServer, job: Job, now: number, outcome: "completed" | "failed", exitStatus: number): void {
+  const o = server.options;
+  const keep = o.functionKeep[job.fn.name];
+  const keepMs = outcome === "failed" ? keep?.failedMs ?? o.keepFailedForMs : keep?.exitStatusMs ?? o.keepExitStatusForMs;
+  if (!job.background || !job.persisted || keepMs <= 0 || o.maxEndedJobs <= 0) return server.finish(job);
+  server.retire(job);
+  job.ended = { outcome, exitStatus, at: now, deleteAfter: now + keepMs };
+  server.effect({ kind: "update", job: toStored(job) });
+  for (const old of server.ended.add(job)) {
+    server.count("ended_evicted");
+    server.effect({ kind: "forget", id: old.id });
+  }
+  server.at(job.ended.deleteAfter, { kind: "expire", job });
+}
+
+/** Appends to the job's failure log, bounded in entries and message size. */
+function recordFailure(server: JobServer, job: Job, now: number, message: string): void {
+  const o = server.options;
+  if (o.maxFailureLog <= 0) return;
+  if (job.failures === NOBODY) job.failures = [];
+  job.failures.push({ at: now, message: message.length > o.maxFailureMessage ? message.slice(0, o.maxFailureMessage) : message });
+  if (job.failures.length > o.maxFailureLog) job.failures.splice(0, job.failures.length - o.maxFailureLog);
+}
+
+/** Detaches a running job from its worker. */
+function release(job: Job): void {
   job.worker!.holding.delete(job);
   job.worker = undefined;
   job.fn.running--;
-  job.retries++;
   job.numerator = "0";
   job.denominator = "0";
-  job.runAt = now + retryDelay(policy, job.retries, server.options.random);
-  server.count("retried");
-  if (job.persisted) server.effect({ kind: "update", job: toStored(job) });
-  server.schedule(job, now);
-  return true;
 }
 
 /** The retry policy that applies to a job: only background jobs nobody waits for, with retries on. */
@@ -69,9 +136,7 @@ function retryPolicy(server: JobServer, job: Job): RetryPolicy | undefined {
   return policy.maxRetries > 0 ? policy : undefined;
 }
 
-/** Ends a job with WORK_FAIL to every listener. */
-export function failJob(server: JobServer, job: Job): void {
-  const bytes = encodePacket(Cmd.WORK_FAIL, [job.handle]);
-  for (const l of job.listeners) server.send(l, bytes);
-  server.finish(job);
+/** A worker's failure payload as a log message: UTF-8 text, invalid bytes replaced. */
+export function failureText(data: Uint8Array): string {
+  return new TextDecoder("utf-8", { fatal: false }).decode(data);
 }

@@ -64,4 +64,9 @@ export class JobQueue {
       for (let j = list.head; j; j = j.next) yield j;
     }
   }
+
+  /** The jobs of one priority, oldest first (a walk: for rare, operator-sized uses). */
+  *list(priority: number): Generator<Job> {
+    for (let j = this.#lists[priority]!.head; j; j = j.next) yield j;
+  }
 }

@@ -16,6 +16,9 @@ import { DeadlineHeap } from "./deadline_heap.ts";
 import { FunctionRecord } from "./functions.ts";
 import { FunctionTable } from "./function_table.ts";
 import { UniqueIndex } from "./unique_index.ts";
+import { EndedJobs } from "./ended_jobs.ts";
+import { Replacements } from "./replacements.ts";
+import { RELIABLE_HANDLERS } from "./reliable_requests.ts";
 import { type Job, NOBODY, type Priority, type StoredJob, toStored, uniqueKeyOf } from "./job.ts";
 import { IdTable } from "./id_table.ts";
 import { Outbox } from "./outbox.ts";
@@ -31,10 +34,11 @@ export type PacketHandler = (server: JobServer, peer: Peer, packet: Packet, now:
 export type Timer =
   | { kind: "due"; job: Job }
   | { kind: "timeout"; job: Job; assignment: number; lease: boolean }
-  | { kind: "rewake"; fn: FunctionRecord };
+  | { kind: "rewake"; fn: FunctionRecord }
+  | { kind: "expire"; job: Job };
 
 const HANDLERS: (PacketHandler | undefined)[] = [];
-for (const [code, h] of Object.entries({ ...CLIENT_HANDLERS, ...WORKER_HANDLERS })) HANDLERS[Number(code)] = h;
+for (const [code, h] of Object.entries({ ...CLIENT_HANDLERS, ...WORKER_HANDLERS, ...RELIABLE_HANDLERS })) HANDLERS[Number(code)] = h;
 
 
 /**
@@ -51,6 +55,9 @@ for (const [code, h] of Object.entries({ ...CLIENT_HANDLERS, ...WORKER_HANDLERS 
 export class JobServer extends Outbox {
   readonly options: CoreOptions;
   readonly functions = new FunctionTable();
+  /** Background jobs that ended and are kept: the dead set and kept exit statuses. */
+  readonly ended: EndedJobs;
+  readonly #replacements = new Replacements();
   /** Live jobs by coalescing key, for coalescing and GET_STATUS_UNIQUE. */
   readonly uniques = new UniqueIndex();
   /** Live jobs by id (the number a handle ends in); see {@link job}. */
@@ -66,6 +73,7 @@ export class JobServer extends Outbox {
   constructor(options: Partial<CoreOptions> = {}) {
     super();
     this.options = { ...DEFAULT_CORE_OPTIONS, ...options };
+    this.ended = new EndedJobs(this.options.maxEndedJobs);
   }
 
   // ---- inputs -------------------------------------------------------------
@@ -139,6 +147,12 @@ export class JobServer extends Outbox {
           t.fn.rewakeArmed = false;
           if (t.fn.queue.size > 0) wake(this, t.fn, now);
           break;
+        case "expire":
+          if (t.job.ended !== undefined && t.job.ended.deleteAfter <= now && this.ended.remove(t.job)) {
+            this.count("ended_expired");
+            this.effect({ kind: "forget", id: t.job.id });
+          }
+          break;
       }
     }
   }
@@ -181,19 +195,33 @@ export class JobServer extends Outbox {
       }
       this.schedule(job, now);
     }
+    for (const peer of this.#replacements.settle(this, ids, error)) touched.add(peer);
     for (const peer of touched) this.release(peer);
+  }
+
+  /** Replaces a running job with new background jobs in one store transaction (WORK_REPLACE). */
+  replace(old: Job, created: Job[], handles: string[], peer: Peer): void {
+    this.#replacements.start(this, old, created, handles, peer);
   }
 
   /** Loads jobs from the store at start-up, before any connection. */
   restore(stored: readonly StoredJob[], now: number): void {
     for (const s of stored) if (s.id > this.#seq) this.#seq = s.id;
     for (const s of stored) {
-      if (this.jobs.has(s.id)) continue;
+      if (this.jobs.has(s.id) || this.ended.get(s.id)) continue;
       const fn = this.fn(s.function, true, true)!;
       const job = this.newJob(fn, s.id, s.handle, s.unique, s.data, s.reducer, s.priority, true, s.createdAt, uniqueKeyOf(s.unique, s.data));
       job.runAt = s.runAt;
       job.retries = s.retries;
+      if (s.failures.length > 0) job.failures = [...s.failures];
       job.persisted = true;
+      if (s.ended) {
+        this.removeJob(job);
+        job.ended = { ...s.ended };
+        for (const old of this.ended.add(job)) this.effect({ kind: "forget", id: old.id });
+        this.at(job.ended.deleteAfter, { kind: "expire", job });
+        continue;
+      }
       this.schedule(job, now);
     }
   }
@@ -275,6 +303,8 @@ export class JobServer extends Outbox {
       numerator: "0",
       denominator: "0",
       retries: 0,
+      failures: NOBODY,
+      ended: undefined,
       prev: undefined,
       next: undefined,
     };
@@ -341,6 +371,12 @@ export class JobServer extends Outbox {
 
   /** Removes a finished job everywhere and forgets it in the store. */
   finish(job: Job): void {
+    this.retire(job);
+    if (job.persisted) this.effect({ kind: "forget", id: job.id });
+  }
+
+  /** Removes a finished job from its worker, its listeners and the live tables. */
+  retire(job: Job): void {
     if (job.state === "running") {
       job.worker!.holding.delete(job);
       job.worker = undefined;
@@ -348,8 +384,34 @@ export class JobServer extends Outbox {
     }
     for (const l of job.listeners) l.listening.delete(job);
     job.listeners = NOBODY;
-    if (job.persisted) this.effect({ kind: "forget", id: job.id });
     this.removeJob(job);
+  }
+
+  /**
+   * Puts a kept ended job (a failed one, typically) back in its queue, as
+   * it was submitted, with a fresh retry count. Undefined when it cannot
+   * be: its unique is taken by a live job again.
+   */
+  revive(job: Job, now: number): string | undefined {
+    if (job.ended === undefined || this.ended.get(job.id) !== job) return "not an ended job";
+    if (job.uniqueKey !== undefined && this.uniques.get(job.fn, job.uniqueKey)) return "a live job holds its unique";
+    this.ended.remove(job);
+    job.ended = undefined;
+    job.retries = 0;
+    job.runAt = 0;
+    this.jobs.set(job.id, job);
+    if (job.uniqueKey !== undefined) this.uniques.add(job);
+    job.fn.total++;
+    this.effect({ kind: "update", job: toStored(job) });
+    this.schedule(job, now);
+    return undefined;
+  }
+
+  /** Forgets a kept ended job now (operator purge or cancel). */
+  forgetEnded(job: Job): boolean {
+    if (!this.ended.remove(job)) return false;
+    this.effect({ kind: "forget", id: job.id });
+    return true;
   }
 
   /** Drops a job from the tables (no store effect). */

@@ -16,6 +16,14 @@
  * - **sleeping worker**: sent PRE_SLEEP; gets one NOOP when work arrives.
  * - **requeue**: a running job goes back to the tail of its queue when its worker is
  *   lost, says CANT_DO, or overruns its CAN_DO_TIMEOUT; `job_retries` bounds attempts.
+ * - **lease** (grabbed_until): how long a worker may hold a job (`grab_for` or its
+ *   CAN_DO_TIMEOUT); when it ends the job is offered again and late results are refused.
+ * - **retry policy**: TheSchwartz's rule for background jobs nobody waits for: a failure
+ *   schedules the job again after a delay (run_after) until `max_retries` failures.
+ * - **failure log**: time and message of every failure of a job (bounded).
+ * - **dead set / ended job**: a background job that failed for good (or completed, with
+ *   `keep_exit_status_for`) kept with its exit status until its keep time ends.
+ * - **coalesce prefix**: a worker may grab only jobs whose unique starts with a prefix.
  *
  * Job states
  * ```
@@ -26,6 +34,12 @@
  *                  ERROR to submitter)                        └──── (runAt≤now)   │
  *   done  <── WORK_COMPLETE / WORK_FAIL / WORK_EXCEPTION / cancel / retries used ─┘
  *   done  <── last listener of a queued foreground job left
+ *
+ *   running ─(failure, policy allows)─> scheduled (run_after = now + delay)
+ *   running ─(WORK_DECLINE run_after)─> scheduled, no failure counted
+ *   running ─(failed for good)─> ended "failed" (dead set) ─(job retry)─> queued
+ *   running ─(WORK_REPLACE, after its commit)─> done, replacements persisted
+ *   ended ─(keep time over / purge / max_ended_jobs)─> forgotten
  * ```
  * Acknowledgements: JOB_CREATED for a background job is written only after the store
  * committed it; later replies to the same connection wait behind it, so replies never

@@ -22,6 +22,8 @@ export class Peer {
   readonly port: number;
   clientId = "-";
   exceptions: boolean;
+  /** OPTION_REQ "reliable": the worker may use gearbox's reliable-queue packets. */
+  reliable = false;
   /** Most recently registered first (gearmand's order). */
   abilities: Ability[] = [];
   sleeping = false;

@@ -10,7 +10,7 @@ import { encodePacket } from "../protocol/encoder.ts";
 import type { Job } from "./job.ts";
 import type { JobServer, PacketHandler } from "./job_server.ts";
 import { functionNameProblem, leadingDigits } from "./names.ts";
-import { failJob, retryLater } from "./job_endings.ts";
+import { completeJob, failureText, jobFailed } from "./job_endings.ts";
 import type { Peer } from "./peer.ts";
 import { addAbility, hasWorkFor, removeAbility, takeJobFor } from "./worker_scheduling.ts";
 
@@ -68,12 +68,17 @@ function grabHandler(reply: "plain" | "uniq" | "all"): PacketHandler {
     const job = takeJobFor(server, peer);
     if (!job) return server.sendNoJob(peer);
     server.assign(job, peer, now);
-    const fn = job.fn.name;
-    if (reply === "plain") server.sendPacket(peer, Cmd.JOB_ASSIGN, [job.handle, fn], job.data);
-    else if (reply === "all" && job.reducer !== "") {
-      server.sendPacket(peer, Cmd.JOB_ASSIGN_ALL, [job.handle, fn, job.unique, job.reducer], job.data);
-    } else server.sendPacket(peer, Cmd.JOB_ASSIGN_UNIQ, [job.handle, fn, job.unique], job.data);
+    sendAssignment(server, peer, job, reply);
   };
+}
+
+/** JOB_ASSIGN, JOB_ASSIGN_UNIQ or JOB_ASSIGN_ALL, as the grab asked. */
+export function sendAssignment(server: JobServer, peer: Peer, job: Job, reply: "plain" | "uniq" | "all"): void {
+  const fn = job.fn.name;
+  if (reply === "plain") server.sendPacket(peer, Cmd.JOB_ASSIGN, [job.handle, fn], job.data);
+  else if (reply === "all" && job.reducer !== "") {
+    server.sendPacket(peer, Cmd.JOB_ASSIGN_ALL, [job.handle, fn, job.unique, job.reducer], job.data);
+  } else server.sendPacket(peer, Cmd.JOB_ASSIGN_UNIQ, [job.handle, fn, job.unique], job.data);
 }
 
 const NOT_FOUND_TEXT: Record<number, string> = {
@@ -83,7 +88,7 @@ const NOT_FOUND_TEXT: Record<number, string> = {
 };
 
 /** The job a WORK_* packet names, if this worker holds it; otherwise answers for it. */
-function ownedJob(server: JobServer, peer: Peer, packet: Packet): Job | undefined {
+export function ownedJob(server: JobServer, peer: Peer, packet: Packet): Job | undefined {
   const handle = packet.args[0]!;
   const job = server.job(handle);
   if (job && job.worker === peer) return job;
@@ -120,20 +125,17 @@ function relay(code: number): PacketHandler {
   };
 }
 
-const workComplete: PacketHandler = (server, peer, packet) => {
+const workComplete: PacketHandler = (server, peer, packet, now) => {
   const job = ownedJob(server, peer, packet);
   if (!job) return;
-  server.count("completed");
   if (job.listeners.length > 0) forward(server, job, encodePacket(Cmd.WORK_COMPLETE, [job.handle], packet.data));
-  server.finish(job);
+  completeJob(server, job, now);
 };
 
 const workFail: PacketHandler = (server, peer, packet, now) => {
   const job = ownedJob(server, peer, packet);
   if (!job) return;
-  if (retryLater(server, job, now)) return;
-  server.count("failed");
-  failJob(server, job);
+  jobFailed(server, job, now, { message: "WORK_FAIL" });
 };
 
 const workException: PacketHandler = (server, peer, packet, now) => {
@@ -141,16 +143,8 @@ const workException: PacketHandler = (server, peer, packet, now) => {
   if (!job) return;
   // Perl workers follow WORK_EXCEPTION with WORK_FAIL: drop that quietly either way.
   peer.swallowLater(job.handle);
-  if (retryLater(server, job, now)) return;
-  server.count("failed");
-  let exception: Uint8Array | undefined;
-  let fail: Uint8Array | undefined;
-  for (const l of job.listeners) {
-    // Listeners without the option get a plain WORK_FAIL (without gearmand's stray NUL).
-    if (l.exceptions) server.send(l, exception ??= encodePacket(Cmd.WORK_EXCEPTION, [job.handle], packet.data));
-    else server.send(l, fail ??= encodePacket(Cmd.WORK_FAIL, [job.handle]));
-  }
-  server.finish(job);
+  const data = packet.data ?? new Uint8Array(0);
+  jobFailed(server, job, now, { message: failureText(data), exception: packet.owned ? data : data.slice() });
 };
 
 /** Worker-side packet handlers by code. */

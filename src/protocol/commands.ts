@@ -71,6 +71,13 @@ export const Cmd = {
   JOB_ASSIGN_ALL: 40,
   GET_STATUS_UNIQUE: 41,
   STATUS_RES_UNIQUE: 42,
+  // gearbox's reliable-queue extension: a worker switches it on with
+  // OPTION_REQ "reliable"; other connections get INVALID_COMMAND for these.
+  WORK_DECLINE: 100,
+  WORK_PERMANENT_FAIL: 101,
+  WORK_REPLACE: 102,
+  WORK_REPLACED: 103,
+  GRAB_JOB_COALESCE: 104,
 } as const;
 
 const SUBMIT = ["function", "unique"];
@@ -119,14 +126,19 @@ export const COMMANDS: readonly (CommandSpec | undefined)[] = (() => {
     spec(40, "JOB_ASSIGN_ALL", "response", ["handle", "function", "unique", "reducer"], "data"),
     spec(41, "GET_STATUS_UNIQUE", "request", ["unique"]),
     spec(42, "STATUS_RES_UNIQUE", "response", ["unique", "known", "running", "numerator", "denominator", "waiting"]),
+    spec(100, "WORK_DECLINE", "request", ["handle", "run_after"]),
+    spec(101, "WORK_PERMANENT_FAIL", "request", ["handle", "exit_status"], "message"),
+    spec(102, "WORK_REPLACE", "request", ["handle"], "jobs"),
+    spec(103, "WORK_REPLACED", "response", ["handle"], "handles"),
+    spec(104, "GRAB_JOB_COALESCE", "request", ["prefix"]),
   ];
   const table: (CommandSpec | undefined)[] = [];
   for (const row of rows) table[row.code] = row;
   return Object.freeze(table);
 })();
 
-/** Highest packet code the protocol defines. */
-export const MAX_COMMAND = 42;
+/** Highest packet code defined (gearbox's extension included). */
+export const MAX_COMMAND = 104;
 
 /** Name of a packet code, or `UNKNOWN(n)`. */
 export function commandName(code: number): string {

@@ -50,6 +50,13 @@ export class StoreWriter {
     this.#schedule();
   }
 
+  /** New jobs and the job they replace, in the same commit (never split across two). */
+  replace(remove: number | undefined, jobs: readonly StoredJob[]): void {
+    this.#next.add.push(...jobs);
+    if (remove !== undefined) this.#next.remove.push(remove);
+    this.#schedule();
+  }
+
   remove(id: number): void {
     this.#next.remove.push(id);
     this.#schedule();

@@ -114,6 +114,13 @@ export class GearboxServer {
       },
       functionRetry: Object.fromEntries(Object.entries(settings.functions).map(([name, f]) => [name, functionRetry(f)])),
       random: Math.random,
+      keepFailedForMs: settings.keepFailedFor * 1000,
+      keepExitStatusForMs: settings.keepExitStatusFor * 1000,
+      maxEndedJobs: settings.maxEndedJobs,
+      functionKeep: Object.fromEntries(Object.entries(settings.functions).map(([name, f]) => [name, {
+        failedMs: f.keep_failed_for === undefined ? undefined : f.keep_failed_for * 1000,
+        exitStatusMs: f.keep_exit_status_for === undefined ? undefined : f.keep_exit_status_for * 1000,
+      }])),
       functionGrabForMs: Object.fromEntries(
         Object.entries(settings.functions).filter(([, f]) => f.grab_for !== undefined).map(([name, f]) => [name, f.grab_for! * 1000]),
       ),
@@ -359,6 +366,9 @@ export class GearboxServer {
           break;
         case "update":
           this.#writer.update(e.job);
+          break;
+        case "replace":
+          this.#writer.replace(e.remove, e.add);
           break;
         case "close": {
           const conn = this.#connections.get(e.conn);

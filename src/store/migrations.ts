@@ -24,4 +24,12 @@ export const MIGRATIONS: readonly string[] = [
      created_at  INTEGER NOT NULL,
      retries     INTEGER NOT NULL DEFAULT 0
    )`,
+  // 2: TheSchwartz's job model: the failure log (JSON, NULL when empty) and,
+  // for jobs that ended but are kept, outcome, exit status and expiry. An
+  // ended row stays in this table so a failed job can be retried as it was.
+  `ALTER TABLE job ADD COLUMN failures TEXT;
+   ALTER TABLE job ADD COLUMN outcome TEXT;
+   ALTER TABLE job ADD COLUMN exit_status INTEGER;
+   ALTER TABLE job ADD COLUMN ended_at INTEGER;
+   ALTER TABLE job ADD COLUMN delete_after INTEGER`,
 ];

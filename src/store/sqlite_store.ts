@@ -45,10 +45,12 @@ export class SqliteStore implements JobStore {
       db.exec("BEGIN IMMEDIATE; COMMIT;");
       this.#migrate(db);
       this.#insert = db.prepare(
-        "INSERT INTO job (id, handle, function, uniq, data, reducer, priority, run_after, created_at, retries) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO job (id, handle, function, uniq, data, reducer, priority, run_after, created_at, retries, failures, outcome, exit_status, ended_at, delete_after) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
       );
       this.#delete = db.prepare("DELETE FROM job WHERE id = ?");
-      this.#update = db.prepare("UPDATE job SET run_after = ?, retries = ? WHERE id = ?");
+      this.#update = db.prepare(
+        "UPDATE job SET run_after = ?, retries = ?, failures = ?, outcome = ?, exit_status = ?, ended_at = ?, delete_after = ? WHERE id = ?",
+      );
       const rows = db.prepare("SELECT * FROM job ORDER BY id").all();
       return Promise.resolve(rows.map(toJob));
     } catch (e) {
@@ -83,9 +85,16 @@ export class SqliteStore implements JobStore {
       db.exec("BEGIN IMMEDIATE");
       try {
         for (const j of batch.add) {
-          this.#insert!.run(j.id, j.handle, j.function, j.unique, j.data, j.reducer, j.priority, j.runAt, j.createdAt, j.retries);
+          const e = j.ended;
+          this.#insert!.run(
+            j.id, j.handle, j.function, j.unique, j.data, j.reducer, j.priority, j.runAt, j.createdAt, j.retries,
+            failuresText(j), e?.outcome ?? null, e?.exitStatus ?? null, e?.at ?? null, e?.deleteAfter ?? null,
+          );
         }
-        for (const j of batch.update ?? []) this.#update!.run(j.runAt, j.retries, j.id);
+        for (const j of batch.update ?? []) {
+          const e = j.ended;
+          this.#update!.run(j.runAt, j.retries, failuresText(j), e?.outcome ?? null, e?.exitStatus ?? null, e?.at ?? null, e?.deleteAfter ?? null, j.id);
+        }
         for (const id of batch.remove) this.#delete!.run(id);
         db.exec("COMMIT");
       } catch (e) {
@@ -130,7 +139,26 @@ function toJob(r: Record<string, SqlValue>): StoredJob {
     runAt: Number(r.run_after),
     createdAt: Number(r.created_at),
     retries: Number(r.retries),
+    failures: typeof r.failures === "string" ? parseFailures(r.failures) : [],
+    ended: r.outcome === "completed" || r.outcome === "failed"
+      ? { outcome: r.outcome, exitStatus: Number(r.exit_status ?? 0), at: Number(r.ended_at ?? 0), deleteAfter: Number(r.delete_after ?? 0) }
+      : undefined,
   };
+}
+
+function failuresText(j: StoredJob): string | null {
+  return j.failures.length === 0 ? null : JSON.stringify(j.failures);
+}
+
+/** A failure log that does not parse is kept as one entry saying so, never a reason to refuse the job. */
+function parseFailures(text: string): StoredJob["failures"] {
+  try {
+    const v: unknown = JSON.parse(text);
+    if (Array.isArray(v)) return v.map((f) => ({ at: Number(f?.at ?? 0), message: String(f?.message ?? "") }));
+  } catch {
+    // fall through
+  }
+  return [{ at: 0, message: "(unreadable failure log in the store)" }];
 }
 
 /** Maps SQLite's failures to store error codes with a sentence a person can act on. */

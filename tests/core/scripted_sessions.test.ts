@@ -41,7 +41,7 @@ describe("core: acknowledgements and the store", () => {
   test("restored jobs keep their handles and new handles continue after the highest id", () => {
     const s = new CoreScript();
     s.core.restore([
-      { id: 41, handle: "H:old:41", function: "f", unique: "u", data: new Uint8Array([1]), reducer: "", priority: 1, runAt: 0, createdAt: 0, retries: 2 },
+      { id: 41, handle: "H:old:41", function: "f", unique: "u", data: new Uint8Array([1]), reducer: "", priority: 1, runAt: 0, createdAt: 0, retries: 2, failures: [], ended: undefined },
     ], s.now);
     s.open(C, W);
     s.send(C, Cmd.SUBMIT_JOB_BG, "f", "", "y");
@@ -200,12 +200,13 @@ describe("core: retries of failed background jobs", () => {
     assert.deepEqual(s.seen(W), [`${Cmd.NO_JOB}:`], "the second retry waits twice as long");
     s.advance(2000);
     attempt();
-    assert.equal(s.admin(A, "status"), "f\t0\t0\t1\n.\n", "out of retries: gone");
+    assert.equal(s.admin(A, "status"), "f\t0\t0\t1\n.\n", "out of retries: out of the queue");
     const c = s.admin(A, "counters");
     assert.match(c, /^retried\t2$/m);
     assert.match(c, /^failed\t1$/m);
-    assert.equal(s.effects.filter((e) => e.kind === "update").length, 2, "the store learns each retry");
-    assert.equal(s.effects.filter((e) => e.kind === "forget").length, 1);
+    const updates = s.effects.filter((e) => e.kind === "update");
+    assert.equal(updates.length, 3, "the store learns each retry, then the end");
+    assert.equal(s.effects.filter((e) => e.kind === "forget").length, 0, "a failed job is kept in the dead set");
   });
 
   test("an exception is retried too, and a Perl worker's trailing WORK_FAIL neither errs nor counts twice", () => {

@@ -220,7 +220,10 @@ describe("core session: a job's life", () => {
     s.send(W3, "GRAB_JOB");
     assert.deepEqual(s.take(W3), ["NO_JOB"]);
     assert.equal(s.status(), "f\t0\t0\t1\ng\t0\t0\t1\n.\n");
-    assert.deepEqual(s.takeEffects("forget").map((e) => e.id), [2], "the background job leaves the store");
+    assert.deepEqual(s.takeEffects("forget"), [], "the failed background job stays in the store, in the dead set");
+    const dead = s.takeEffects("update").at(-1)!.job;
+    assert.deepEqual([dead.id, dead.ended?.outcome, dead.ended?.exitStatus], [2, "failed", 1]);
+    assert.deepEqual(dead.failures.map((f) => f.message), ["worker disconnected", "worker disconnected"], "one failure log entry per lost worker");
   });
 });
 

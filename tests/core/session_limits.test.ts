@@ -19,6 +19,8 @@ function stored(id: number, fn: string, unique: string, data: string, priority: 
     runAt: 0,
     createdAt: T0 - 60_000,
     retries: 0,
+    failures: [],
+    ended: undefined,
     ...more,
   };
 }

@@ -50,10 +50,11 @@ function sample(spec: CommandSpec): { fields: string[]; data: string | undefined
 }
 
 describe("decoder: every packet type round-trips", () => {
-  test("the command table has the 41 protocol types (1..42 without 5)", () => {
+  test("the command table has the 41 protocol types (1..42 without 5) and gearbox's extension (100..104)", () => {
     const codes = allSpecs().map((s) => s.code);
-    assert.deepEqual(codes, Array.from({ length: 42 }, (_, i) => i + 1).filter((c) => c !== 5));
-    assert.equal(MAX_COMMAND, 42);
+    const gearman = Array.from({ length: 42 }, (_, i) => i + 1).filter((c) => c !== 5);
+    assert.deepEqual(codes, [...gearman, 100, 101, 102, 103, 104]);
+    assert.equal(MAX_COMMAND, 104);
   });
 
   for (const spec of allSpecs()) {

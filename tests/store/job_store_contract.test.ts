@@ -13,7 +13,7 @@ import { openStore } from "../../src/store/open_store.ts";
 import { SqliteStore } from "../../src/store/sqlite_store.ts";
 
 function job(id: number, over: Partial<StoredJob> = {}): StoredJob {
-  return { id, handle: `H:t.boot:${id}`, function: "f", unique: "", data: new Uint8Array([id & 0xff, 0, 0xff]), reducer: "", priority: 1, runAt: 0, createdAt: 1000 + id, retries: 0, ...over };
+  return { id, handle: `H:t.boot:${id}`, function: "f", unique: "", data: new Uint8Array([id & 0xff, 0, 0xff]), reducer: "", priority: 1, runAt: 0, createdAt: 1000 + id, retries: 0, failures: [], ended: undefined, ...over };
 }
 
 const dir = () => mkdtempSync(join(tmpdir(), "gearbox-store-"));
