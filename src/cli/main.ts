@@ -7,6 +7,7 @@
 import { Command } from "commander";
 import { VERSION } from "../server/server.ts";
 import { addServeCommand } from "./serve.ts";
+import { addJobsCommand } from "./jobs.ts";
 
 export function buildProgram(): Command {
   // The name is set explicitly: argv[1] of a compiled binary is a virtual path.
@@ -16,6 +17,7 @@ export function buildProgram(): Command {
     .version(VERSION, "-V, --version")
     .showHelpAfterError("(run with --help for usage)");
   addServeCommand(program);
+  addJobsCommand(program);
   return program;
 }
 

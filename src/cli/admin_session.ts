@@ -1,0 +1,103 @@
+/**
+ * One admin text connection for the command-line tools: send a line, read
+ * a one-line or a listed reply (rows then `.`), with a deadline per reply.
+ * Works against gearbox and gearmand alike.
+ *
+ * @module
+ */
+import { dial, type DialedSocket } from "../runtime/tcp_dial.ts";
+
+/** The server answered `ERR code text`. */
+export class AdminError extends Error {
+  readonly code: string;
+  constructor(code: string, text: string) {
+    super(text === "" ? code : `${code}: ${text}`);
+    this.name = "AdminError";
+    this.code = code;
+  }
+}
+
+/** Parses `host:port` (port defaults to 4730; `[v6]:port` accepted). */
+export function parseServer(spec: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]+))(?::(\d{1,5}))?$/.exec(spec.trim());
+  const port = Number(m?.[3] ?? 4730);
+  if (!m || port < 1 || port > 65535) throw new Error(`bad server address ${JSON.stringify(spec)} (expected host:port)`);
+  return { host: m[1] ?? m[2]!, port };
+}
+
+export class AdminSession {
+  readonly #socket: DialedSocket;
+  readonly #timeoutMs: number;
+  #buffer = "";
+  #closed: Error | undefined;
+  #wake: (() => void) | undefined;
+
+  private constructor(socket: DialedSocket, timeoutMs: number) {
+    this.#socket = socket;
+    this.#timeoutMs = timeoutMs;
+    socket.onData((chunk) => {
+      this.#buffer += new TextDecoder("latin1").decode(chunk);
+      this.#wake?.();
+    });
+    socket.onClose((e) => {
+      this.#closed = e ?? new Error("the server closed the connection");
+      this.#wake?.();
+    });
+  }
+
+  static async open(server: string, timeoutMs = 5000): Promise<AdminSession> {
+    const { host, port } = parseServer(server);
+    return new AdminSession(await dial(host, port, timeoutMs), timeoutMs);
+  }
+
+  /** A command answered by one line (`OK ...`); `ERR` lines throw {@link AdminError}. */
+  async line(command: string): Promise<string> {
+    this.#socket.write(command + "\n");
+    return errorOrValue(await this.#readLine());
+  }
+
+  /** A command answered by rows ending in `.`. */
+  async list(command: string): Promise<string[]> {
+    this.#socket.write(command + "\n");
+    const rows: string[] = [];
+    for (;;) {
+      const row = await this.#readLine();
+      if (rows.length === 0 && row.startsWith("ERR ")) errorOrValue(row);
+      if (row === ".") return rows;
+      rows.push(row);
+    }
+  }
+
+  close(): void {
+    this.#socket.close();
+  }
+
+  async #readLine(): Promise<string> {
+    const deadline = Date.now() + this.#timeoutMs;
+    for (;;) {
+      const nl = this.#buffer.indexOf("\n");
+      if (nl !== -1) {
+        const line = this.#buffer.slice(0, nl).replace(/\r$/, "");
+        this.#buffer = this.#buffer.slice(nl + 1);
+        return line;
+      }
+      if (this.#closed) throw this.#closed;
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`no reply within ${this.#timeoutMs} ms`);
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, left);
+        this.#wake = () => {
+          clearTimeout(t);
+          resolve();
+        };
+      });
+      this.#wake = undefined;
+    }
+  }
+}
+
+function errorOrValue(line: string): string {
+  if (!line.startsWith("ERR ")) return line;
+  const [, code = "", text = ""] = /^ERR (\S+) ?(.*)$/.exec(line) ?? [];
+  throw new AdminError(code, text.replaceAll("+", " "));
+}

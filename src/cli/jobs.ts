@@ -1,0 +1,133 @@
+/**
+ * `gearbox jobs`: the operator's view of a gearbox server's reliable queue,
+ * over the `job` admin command: list jobs by function and state, show one
+ * with its failure log and exit status, retry failed ones, cancel, purge.
+ * Tables on a terminal, `--json` for tools. Exit status: 0 done, 1 the
+ * server refused (unknown job, not failed...), 2 unreachable or bad usage.
+ *
+ * @module
+ */
+import { type Command, Option } from "commander";
+import Table from "cli-table3";
+import { AdminError, AdminSession } from "./admin_session.ts";
+
+interface Common {
+  server: string;
+  timeout: string;
+  json?: boolean;
+}
+
+const STATES = ["queued", "scheduled", "running", "failed", "completed", "all"];
+const LIST_COLUMNS = ["handle", "function", "state", "priority", "retries", "run_at", "created_at", "unique"] as const;
+
+export function addJobsCommand(program: Command): void {
+  const jobs = program
+    .command("jobs")
+    .description("list, show, retry, cancel and purge jobs on a gearbox server (dead set, failure log, exit status)");
+  const common = (c: Command) =>
+    c.option("-s, --server <host:port>", "the gearbox server", "127.0.0.1:4730")
+      .option("--timeout <ms>", "connect and reply deadline", "5000")
+      .option("--json", "JSON instead of a table");
+
+  common(jobs.command("list").description("jobs by state and function"))
+    .addOption(new Option("--state <state>", "queued, scheduled, running, failed, completed or all").choices(STATES).default("all"))
+    .option("-f, --function <name>", "only this function")
+    .option("--limit <n>", "at most this many rows", "1000")
+    .action((o: Common & { state: string; function?: string; limit: string }) =>
+      run(o, async (admin) => {
+        const args = [`state=${o.state}`, `limit=${o.limit}`];
+        if (o.function) args.push(`function=${o.function}`);
+        const rows = (await admin.list(`job list ${args.join(" ")}`)).map(parseListRow);
+        if (o.json) return print(JSON.stringify(rows, null, 2));
+        if (rows.length === 0) return print(`no ${o.state === "all" ? "" : o.state + " "}jobs`);
+        const t = table(["HANDLE", "FUNCTION", "STATE", "PRIORITY", "RETRIES", "RUN AT", "CREATED", "UNIQUE"]);
+        for (const r of rows) t.push([r.handle, r.function, r.state, r.priority, r.retries, time(r.run_at), time(r.created_at), r.unique]);
+        print(t.toString());
+      }));
+
+  common(jobs.command("show").description("one job: state, exit status, failure log").argument("<handle>"))
+    .action((handle: string, o: Common) =>
+      run(o, async (admin) => {
+        const rows = await admin.list(`job show ${handle}`);
+        const fields: Record<string, string> = {};
+        const failures: { at: number; message: string }[] = [];
+        for (const row of rows) {
+          const [key, ...rest] = row.split("\t");
+          if (key === "failure") failures.push({ at: Number(rest[0]), message: rest.slice(1).join("\t") });
+          else fields[key!] = rest.join("\t");
+        }
+        if (o.json) return print(JSON.stringify({ ...fields, failures }, null, 2));
+        const t = table(["FIELD", "VALUE"]);
+        for (const [k, v] of Object.entries(fields)) t.push([k, /(_at|after)$/.test(k) ? time(Number(v)) : v]);
+        print(t.toString());
+        if (failures.length === 0) return print("no failures");
+        const f = table(["#", "WHEN", "MESSAGE"]);
+        failures.forEach((x, i) => f.push([i + 1, time(x.at), x.message]));
+        print(f.toString());
+      }));
+
+  common(jobs.command("retry").description("put failed jobs back in their queue").argument("[handle]"))
+    .option("--all", "every failed job (of --function, if given)")
+    .option("-f, --function <name>", "with --all: only this function")
+    .action((handle: string | undefined, o: Common & { all?: boolean; function?: string }) =>
+      run(o, async (admin) => {
+        if (!handle && !o.all) throw new UsageError("give a handle or --all");
+        const line = handle ? `job retry ${handle}` : `job retry all${o.function ? ` function=${o.function}` : ""}`;
+        report(o, "retried", await admin.line(line));
+      }));
+
+  common(jobs.command("cancel").description("cancel a live job (its clients get WORK_FAIL) or forget an ended one").argument("<handle>"))
+    .action((handle: string, o: Common) => run(o, async (admin) => report(o, "cancelled", await admin.line(`job cancel ${handle}`))));
+
+  common(jobs.command("purge").description("drop a function's waiting jobs (or, with --failed, its dead set)").argument("<function>"))
+    .option("--failed", "purge the dead set instead of the queue")
+    .action((fn: string, o: Common & { failed?: boolean }) =>
+      run(o, async (admin) => report(o, "purged", await admin.line(`job purge ${fn} state=${o.failed ? "failed" : "queued"}`))));
+}
+
+class UsageError extends Error {}
+
+/** Opens a session, runs the action, maps failures to an exit status and one clear line. */
+async function run(o: Common, action: (admin: AdminSession) => Promise<void>): Promise<void> {
+  let admin: AdminSession | undefined;
+  try {
+    admin = await AdminSession.open(o.server, Number(o.timeout) || 5000);
+    await action(admin);
+  } catch (e) {
+    const message = e instanceof Error ? e.message : String(e);
+    process.stderr.write(`gearbox jobs: ${message}\n`);
+    process.exitCode = e instanceof AdminError ? 1 : 2;
+  } finally {
+    admin?.close();
+  }
+}
+
+function report(o: Common, verb: string, reply: string): void {
+  const n = Number(/^OK (\d+)/.exec(reply)?.[1] ?? 0);
+  print(o.json ? JSON.stringify({ [verb]: n }) : `${verb} ${n} job${n === 1 ? "" : "s"}`);
+}
+
+function parseListRow(row: string): Record<(typeof LIST_COLUMNS)[number], string | number> & Record<string, string | number> {
+  const cells = row.split("\t");
+  const out: Record<string, string | number> = {};
+  LIST_COLUMNS.forEach((c, i) => {
+    const v = cells[i] ?? "";
+    out[c] = c === "retries" || c.endsWith("_at") ? Number(v) : v;
+  });
+  return out as ReturnType<typeof parseListRow>;
+}
+
+function table(head: string[]): Table.Table {
+  // Colour only for people: no ANSI codes in pipes or with NO_COLOR.
+  const colour = process.stdout.isTTY === true && !process.env.NO_COLOR;
+  return new Table({ head, style: { head: colour ? ["cyan"] : [], border: colour ? ["grey"] : [] } });
+}
+
+function time(ms: number | string): string {
+  const n = Number(ms);
+  return n > 0 ? new Date(n).toISOString().replace("T", " ").replace(/\.\d+Z$/, "Z") : "-";
+}
+
+function print(text: string): void {
+  process.stdout.write(text + "\n");
+}

@@ -1,0 +1,42 @@
+/**
+ * Outbound TCP for command-line tools: connect with a deadline, then bytes
+ * in and out. `node:net` works the same on Bun and Deno.
+ *
+ * @module
+ */
+import { connect } from "node:net";
+
+export interface DialedSocket {
+  write(bytes: Uint8Array | string): void;
+  onData(cb: (chunk: Uint8Array) => void): void;
+  /** Called once, with the error when the connection failed or broke. */
+  onClose(cb: (error: Error | undefined) => void): void;
+  close(): void;
+}
+
+/** Connects to host:port, or rejects after `timeoutMs` with a message that names the address. */
+export function dial(host: string, port: number, timeoutMs: number): Promise<DialedSocket> {
+  return new Promise((resolve, reject) => {
+    const sock = connect({ host, port });
+    sock.setNoDelay(true);
+    let failure: Error | undefined;
+    const timer = setTimeout(() => {
+      sock.destroy();
+      reject(new Error(`${host}:${port}: no connection within ${timeoutMs} ms`));
+    }, timeoutMs);
+    sock.once("error", (e) => {
+      failure = e;
+      clearTimeout(timer);
+      reject(new Error(`${host}:${port}: ${e.message}`));
+    });
+    sock.once("connect", () => {
+      clearTimeout(timer);
+      resolve({
+        write: (bytes) => void sock.write(bytes),
+        onData: (cb) => void sock.on("data", (d: Uint8Array) => cb(d)),
+        onClose: (cb) => void sock.once("close", () => cb(failure)),
+        close: () => void sock.destroy(),
+      });
+    });
+  });
+}
