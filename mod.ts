@@ -1,7 +1,21 @@
 /**
- * gearbox: a Gearman-compatible job server you can also embed.
+ * gearbox: a Gearman-compatible job server you can also embed, and a
+ * client, worker and admin library for any Gearman server.
  *
- * @example
+ * @example Client and worker
+ * ```ts
+ * import { Client, Worker } from "./mod.ts";
+ * const worker = new Worker({ servers: ["127.0.0.1:4730"] });
+ * worker.register("reverse", (job) => [...job.data].reverse().join(""));
+ * void worker.work();
+ * const client = new Client({ servers: ["127.0.0.1:4730"] });
+ * const req = await client.submitJob("reverse", "hello");
+ * console.log(req.state, req.result); // COMPLETE olleh
+ * client.close();
+ * await worker.stop();
+ * ```
+ *
+ * @example Embedded server
  * ```ts
  * import { createServer } from "./mod.ts";
  * const server = createServer({ port: 0, logLevel: "warn" });
@@ -17,3 +31,18 @@ export type { ServeSettings } from "./src/config/serve_options.ts";
 export type { JobStore, StoreBatch, StoredJob } from "./src/store/job_store.ts";
 export { MemoryStore } from "./src/store/memory_store.ts";
 export { Logger } from "./src/log/logger.ts";
+export { Client, type ClientOptions, type JobSpec, type SubmitOptions } from "./src/client/client.ts";
+export { Worker, type JobHandler, type RegisterOptions, type WorkerOptions } from "./src/client/worker.ts";
+export { type ReplacementJob, WorkerJob } from "./src/client/worker_job.ts";
+export { JobRequest, type JobState, type JobStatus, type JobUpdate, type Priority } from "./src/client/job_request.ts";
+export {
+  AdminClient,
+  type AdminClientOptions,
+  AdminError,
+  type FunctionStatus,
+  type PriorityStatus,
+  type ShownJob,
+  type WorkerInfo,
+} from "./src/client/admin_client.ts";
+export { ClientError, type ClientErrorCode } from "./src/client/client_error.ts";
+export { bytesEncoder, type DataEncoder, jsonEncoder, textEncoder } from "./src/client/data_encoder.ts";

@@ -9,7 +9,7 @@
  */
 import { type Command, Option } from "commander";
 import Table from "cli-table3";
-import { AdminError, AdminSession } from "./admin_session.ts";
+import { AdminError, AdminSession } from "../client/admin_session.ts";
 
 interface Common {
   server: string;

@@ -6,6 +6,7 @@
  * @module
  */
 import { dial, type DialedSocket } from "../runtime/tcp_dial.ts";
+import { parseServer } from "./server_list.ts";
 
 /** The server answered `ERR code text`. */
 export class AdminError extends Error {
@@ -17,14 +18,7 @@ export class AdminError extends Error {
   }
 }
 
-/** Parses `host:port` (port defaults to 4730; `[v6]:port` accepted). */
-export function parseServer(spec: string): { host: string; port: number } {
-  const m = /^(?:\[([^\]]+)\]|([^:]+))(?::(\d{1,5}))?$/.exec(spec.trim());
-  const port = Number(m?.[3] ?? 4730);
-  if (!m || port < 1 || port > 65535) throw new Error(`bad server address ${JSON.stringify(spec)} (expected host:port)`);
-  return { host: m[1] ?? m[2]!, port };
-}
-
+/** One admin connection; see the module doc. */
 export class AdminSession {
   readonly #socket: DialedSocket;
   readonly #timeoutMs: number;
@@ -66,6 +60,19 @@ export class AdminSession {
       if (row === ".") return rows;
       rows.push(row);
     }
+  }
+
+  /**
+   * Any command, its reply shape guessed as gearadmin does: a first line of
+   * `OK`/`ERR` is the whole reply, anything else is rows up to `.`.
+   */
+  async raw(command: string): Promise<{ lines: string[]; listed: boolean }> {
+    this.#socket.write(command + "\n");
+    const first = await this.#readLine();
+    if (/^(OK|ERR)( |$)/.test(first)) return { lines: [first], listed: false };
+    const lines: string[] = [];
+    for (let row = first; row !== "."; row = await this.#readLine()) lines.push(row);
+    return { lines, listed: true };
   }
 
   close(): void {

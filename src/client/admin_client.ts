@@ -1,0 +1,188 @@
+/**
+ * Typed access to the admin text protocol (`gearadmin`'s reach) of gearbox,
+ * gearmand or Gearman::Server: each reply parsed into objects.
+ *
+ * @module
+ */
+import { AdminError, AdminSession } from "./admin_session.ts";
+import { ClientError } from "./client_error.ts";
+import { parseServer } from "./server_list.ts";
+
+/** One row of `status`. */
+export interface FunctionStatus {
+  function: string;
+  /** Jobs of the function the server holds, running ones included (gearmand's "total"). */
+  queued: number;
+  running: number;
+  /** Workers that registered the function. */
+  workers: number;
+}
+
+/** One row of `prioritystatus`: jobs waiting per priority. */
+export interface PriorityStatus {
+  function: string;
+  high: number;
+  normal: number;
+  low: number;
+  workers: number;
+}
+
+/** One row of `workers`. */
+export interface WorkerInfo {
+  fd: string;
+  address: string;
+  clientId: string;
+  functions: string[];
+}
+
+/** One row of `show jobs`. */
+export interface ShownJob {
+  handle: string;
+  retries: number;
+  ignoreJob: boolean;
+  /** gearmand's `job_queued` column. */
+  jobQueued: boolean;
+}
+
+/** Options for {@link AdminClient}. */
+export interface AdminClientOptions {
+  /** `host:port` (default `127.0.0.1:4730`). */
+  server?: string;
+  /** Deadline for the connect and for each reply (default 5000 ms). */
+  timeoutMs?: number;
+}
+
+/**
+ * The admin protocol, typed. Connects on first use; `ERR` replies throw
+ * {@link AdminError}.
+ *
+ * @example
+ * ```ts
+ * import { AdminClient } from "./mod.ts";
+ * const admin = new AdminClient({ server: "127.0.0.1:4730" });
+ * for (const f of await admin.status()) console.log(f.function, f.queued, f.running, f.workers);
+ * admin.close();
+ * ```
+ */
+export class AdminClient {
+  readonly server: string;
+  readonly #timeoutMs: number;
+  #session: Promise<AdminSession> | undefined;
+
+  constructor(options: AdminClientOptions = {}) {
+    this.server = parseServer(options.server ?? "127.0.0.1:4730").key;
+    this.#timeoutMs = options.timeoutMs ?? 5000;
+  }
+
+  async status(): Promise<FunctionStatus[]> {
+    return (await this.#list("status")).map((row) => {
+      const [fn = "", queued, running, workers] = row.split("\t");
+      return { function: fn, queued: Number(queued), running: Number(running), workers: Number(workers) };
+    });
+  }
+
+  async priorityStatus(): Promise<PriorityStatus[]> {
+    return (await this.#list("prioritystatus")).map((row) => {
+      const [fn = "", high, normal, low, workers] = row.split("\t");
+      return { function: fn, high: Number(high), normal: Number(normal), low: Number(low), workers: Number(workers) };
+    });
+  }
+
+  async workers(): Promise<WorkerInfo[]> {
+    return (await this.#list("workers")).map((row) => {
+      const m = /^(\S+) (\S+) (\S*) ?:(.*)$/.exec(row);
+      if (!m) throw new ClientError("BAD_RESPONSE", `${this.server}: unexpected workers row ${JSON.stringify(row)}`);
+      return { fd: m[1]!, address: m[2]!, clientId: m[3]!, functions: m[4]!.split(" ").filter((f) => f !== "") };
+    });
+  }
+
+  async showJobs(): Promise<ShownJob[]> {
+    return (await this.#list("show jobs")).map((row) => {
+      const [handle = "", retries, ignore, queued] = row.split("\t");
+      return { handle, retries: Number(retries), ignoreJob: ignore === "1", jobQueued: queued === "1" };
+    });
+  }
+
+  async showUniqueJobs(): Promise<string[]> {
+    return await this.#list("show unique jobs");
+  }
+
+  async version(): Promise<string> {
+    return okValue(await this.#line("version"));
+  }
+
+  async getPid(): Promise<number> {
+    return Number(okValue(await this.#line("getpid")));
+  }
+
+  async verbose(): Promise<string> {
+    return okValue(await this.#line("verbose"));
+  }
+
+  /** Sets the queue limit of `fn` (one value for all priorities, or high/normal/low); no value removes it. */
+  async maxQueue(fn: string, ...limits: number[]): Promise<void> {
+    if (limits.length !== 0 && limits.length !== 1 && limits.length !== 3) {
+      throw new ClientError("INVALID_ARGUMENT", "maxQueue takes 0, 1 or 3 limits");
+    }
+    await this.#line(["maxqueue", fn, ...limits.map(String)].join(" "));
+  }
+
+  /** Cancels a queued job; false when the server does not know it. */
+  async cancelJob(handle: string): Promise<boolean> {
+    try {
+      await this.#line(`cancel job ${handle}`);
+      return true;
+    } catch (e) {
+      if (e instanceof AdminError) return false;
+      throw e;
+    }
+  }
+
+  async createFunction(fn: string): Promise<void> {
+    await this.#line(`create function ${fn}`);
+  }
+
+  async dropFunction(fn: string): Promise<void> {
+    await this.#line(`drop function ${fn}`);
+  }
+
+  /** Asks the server to stop (`graceful`: after running jobs end). */
+  async shutdown(graceful = false): Promise<void> {
+    await this.#line(graceful ? "shutdown graceful" : "shutdown");
+  }
+
+  /** Any admin command; rows for listed replies, one line otherwise. */
+  async command(line: string): Promise<{ lines: string[]; listed: boolean }> {
+    return await (await this.#open()).raw(line);
+  }
+
+  close(): void {
+    const s = this.#session;
+    this.#session = undefined;
+    s?.then((session) => session.close(), () => {});
+  }
+
+  #open(): Promise<AdminSession> {
+    if (!this.#session) {
+      this.#session = AdminSession.open(this.server, this.#timeoutMs).catch((e) => {
+        this.#session = undefined;
+        throw new ClientError("UNREACHABLE", (e as Error).message);
+      });
+    }
+    return this.#session;
+  }
+
+  async #list(command: string): Promise<string[]> {
+    return await (await this.#open()).list(command);
+  }
+
+  async #line(command: string): Promise<string> {
+    return await (await this.#open()).line(command);
+  }
+}
+
+function okValue(line: string): string {
+  return line.replace(/^OK ?/, "");
+}
+
+export { AdminError };

@@ -1,0 +1,155 @@
+/**
+ * One binary Gearman connection from the client side: packets out, packets
+ * in. Servers answer a connection's requests in the order they were sent, so
+ * replies (JOB_CREATED, STATUS_RES, OPTION_RES, NO_JOB, JOB_ASSIGN*, ERROR...)
+ * are matched to a FIFO of waiters; everything else (WORK_* updates, NOOP)
+ * goes to the owner's packet handler.
+ *
+ * @module
+ */
+import { Cmd } from "../protocol/commands.ts";
+import { Decoder, type Packet } from "../protocol/decoder.ts";
+import { encodePacket } from "../protocol/encoder.ts";
+import { dial, type DialedSocket } from "../runtime/tcp_dial.ts";
+import { ClientError } from "./client_error.ts";
+import type { ServerAddress } from "./server_list.ts";
+
+/** Packet types that answer a request, in request order. */
+const REPLIES: ReadonlySet<number> = new Set([
+  Cmd.JOB_CREATED,
+  Cmd.OPTION_RES,
+  Cmd.STATUS_RES,
+  Cmd.STATUS_RES_UNIQUE,
+  Cmd.ECHO_RES,
+  Cmd.ERROR,
+  Cmd.NO_JOB,
+  Cmd.JOB_ASSIGN,
+  Cmd.JOB_ASSIGN_UNIQ,
+  Cmd.JOB_ASSIGN_ALL,
+  Cmd.WORK_REPLACED,
+]);
+
+interface Waiter {
+  resolve(packet: Packet): void;
+  reject(error: Error): void;
+  /** Stands for a request that some servers answer with ERROR and others not at all. */
+  optionalError?: boolean;
+  /** Told about the ERROR that answered an `optionalError` waiter. */
+  refused?: (packet: Packet) => void;
+}
+
+/** Options for {@link PacketConnection.open}. */
+export interface PacketConnectionOptions {
+  connectTimeoutMs: number;
+  /** Largest packet accepted from the server. */
+  maxPacketBody?: number;
+  /** Called with every packet that is not a reply. */
+  onPacket: (packet: Packet) => void;
+  /** Called once when the connection ends, with the reason unless `close()` ended it. */
+  onClose: (error: Error | undefined) => void;
+}
+
+/** A connected Gearman socket that speaks `\0REQ` and hears `\0RES`. */
+export class PacketConnection {
+  readonly server: ServerAddress;
+  readonly #socket: DialedSocket;
+  readonly #decoder: Decoder;
+  readonly #waiters: Waiter[] = [];
+  readonly #options: PacketConnectionOptions;
+  #closed = false;
+
+  private constructor(server: ServerAddress, socket: DialedSocket, options: PacketConnectionOptions) {
+    this.server = server;
+    this.#socket = socket;
+    this.#options = options;
+    this.#decoder = new Decoder({ expect: "RES", text: false, maxPacketBody: options.maxPacketBody });
+    socket.onData((chunk) => this.#receive(chunk));
+    socket.onClose((error) => this.#end(error ?? new ClientError("CONNECTION_LOST", `${server.key}: the server closed the connection`)));
+  }
+
+  /** Connects, or rejects with `UNREACHABLE` naming the server. */
+  static async open(server: ServerAddress, options: PacketConnectionOptions): Promise<PacketConnection> {
+    try {
+      return new PacketConnection(server, await dial(server.host, server.port, options.connectTimeoutMs), options);
+    } catch (e) {
+      throw new ClientError("UNREACHABLE", (e as Error).message);
+    }
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Sends a packet that has no reply (CAN_DO, WORK_*, PRE_SLEEP...). */
+  send(code: number, args: readonly string[] = [], data?: Uint8Array): void {
+    if (!this.#closed) this.#socket.write(encodePacket(code, args, data, "REQ"));
+  }
+
+  /** Sends a request and resolves with its reply, ERROR included; rejects if the connection ends first. */
+  request(code: number, args: readonly string[] = [], data?: Uint8Array): Promise<Packet> {
+    if (this.#closed) return Promise.reject(new ClientError("CONNECTION_LOST", `${this.server.key}: connection closed`));
+    return new Promise((resolve, reject) => {
+      this.#waiters.push({ resolve, reject });
+      this.#socket.write(encodePacket(code, args, data, "REQ"));
+    });
+  }
+
+  /**
+   * Sends a packet that gearmand answers with ERROR while other servers stay
+   * silent (a WORK_FAIL after WORK_EXCEPTION): an ERROR in its place in the
+   * reply order goes to `refused` (if given), any other reply belongs to the
+   * next waiter. Also for the extension's packets that answer only failures.
+   */
+  sendMaybeRefused(code: number, args: readonly string[], data?: Uint8Array, refused?: (packet: Packet) => void): void {
+    if (this.#closed) return;
+    this.#waiters.push({ resolve: () => {}, reject: () => {}, optionalError: true, refused });
+    this.#socket.write(encodePacket(code, args, data, "REQ"));
+  }
+
+  /** Closes the socket; pending requests reject with `CONNECTION_LOST`. */
+  close(): void {
+    this.#end(undefined);
+    this.#socket.close();
+  }
+
+  #receive(chunk: Uint8Array): void {
+    for (const frame of this.#decoder.push(chunk)) {
+      if (frame.kind !== "packet") {
+        if (frame.kind === "fault" && frame.error.fatal) {
+          const error = new ClientError("BAD_RESPONSE", `${this.server.key}: ${frame.error.message}`);
+          this.#end(error);
+          this.#socket.close();
+          return;
+        }
+        continue;
+      }
+      if (!frame.owned && frame.data !== undefined) {
+        (frame as { data: Uint8Array }).data = frame.data.slice();
+        frame.owned = true;
+      }
+      if (!REPLIES.has(frame.code)) {
+        this.#options.onPacket(frame);
+        continue;
+      }
+      while (this.#waiters[0]?.optionalError && frame.code !== Cmd.ERROR) this.#waiters.shift();
+      const waiter = this.#waiters.shift();
+      if (waiter === undefined) continue;
+      if (waiter.optionalError) waiter.refused?.(frame);
+      else waiter.resolve(frame);
+    }
+  }
+
+  #end(error: Error | undefined): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    const reason = error ?? new ClientError("CONNECTION_LOST", `${this.server.key}: connection closed`);
+    for (const w of this.#waiters.splice(0)) w.reject(reason);
+    this.#options.onClose(error);
+  }
+}
+
+/** The `ClientError` an ERROR reply stands for. */
+export function serverError(packet: Packet, server: ServerAddress): ClientError {
+  const [code = "", text = ""] = packet.args;
+  return new ClientError("SERVER_ERROR", `${server.key}: ${code}${text ? `: ${text}` : ""}`, code);
+}

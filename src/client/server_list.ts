@@ -1,0 +1,77 @@
+/**
+ * The servers a client or worker talks to, and the order in which a request
+ * tries them: by a hash of its unique when it has one (so duplicates meet on
+ * the same server and coalesce), else round robin; servers that refused a
+ * connection recently go to the back of the line until their back-off ends.
+ *
+ * @module
+ */
+import { ClientError } from "./client_error.ts";
+
+/** A parsed `host:port`. */
+export interface ServerAddress {
+  readonly host: string;
+  readonly port: number;
+  /** `host:port` as given back in messages and maps. */
+  readonly key: string;
+}
+
+/** Parses `host:port` (port defaults to 4730; `[v6]:port` accepted). */
+export function parseServer(spec: string): ServerAddress {
+  const m = /^(?:\[([^\]]+)\]|([^:\s]+))(?::(\d{1,5}))?$/.exec(spec.trim());
+  const port = Number(m?.[3] ?? 4730);
+  if (!m || port < 1 || port > 65535) {
+    throw new ClientError("INVALID_ARGUMENT", `bad server address ${JSON.stringify(spec)} (expected host:port)`);
+  }
+  const host = m[1] ?? m[2]!;
+  return { host, port, key: host.includes(":") ? `[${host}]:${port}` : `${host}:${port}` };
+}
+
+/** Splits comma-separated lists too, so `--server a:1,b:2` and repeated flags both work. */
+export function parseServers(specs: readonly string[] | undefined): ServerAddress[] {
+  const list = (specs ?? ["127.0.0.1:4730"]).flatMap((s) => s.split(",")).filter((s) => s.trim() !== "");
+  if (list.length === 0) throw new ClientError("INVALID_ARGUMENT", "no server given");
+  return list.map(parseServer);
+}
+
+/** How long a server that refused a connection goes to the back of the line. */
+const DOWN_FOR_MS = 2_000;
+
+/** Orders servers for each attempt of a request. */
+export class ServerList {
+  readonly servers: readonly ServerAddress[];
+  #next = 0;
+  readonly #downUntil = new Map<string, number>();
+
+  constructor(servers: readonly ServerAddress[]) {
+    this.servers = servers;
+  }
+
+  /** Where a request starts: a stable hash of its unique, or the next server in turn. */
+  start(unique: string): number {
+    if (unique === "") return this.#next++ % this.servers.length;
+    let h = 2166136261;
+    for (let i = 0; i < unique.length; i++) h = Math.imul(h ^ unique.charCodeAt(i), 16777619);
+    return (h >>> 0) % this.servers.length;
+  }
+
+  /**
+   * The server for the next attempt of a request that starts at `start`: the
+   * first one it has not tried that is up, else the first untried one, else
+   * (every server tried) the next in turn after its start.
+   */
+  pick(start: number, tried: readonly string[], now: number): ServerAddress {
+    const n = this.servers.length;
+    const rotated = Array.from({ length: n }, (_, i) => this.servers[(start + i) % n]!);
+    const fresh = rotated.filter((s) => !tried.includes(s.key));
+    return fresh.find((s) => (this.#downUntil.get(s.key) ?? 0) <= now) ?? fresh[0] ?? rotated[tried.length % n]!;
+  }
+
+  markDown(server: ServerAddress, now: number): void {
+    this.#downUntil.set(server.key, now + DOWN_FOR_MS);
+  }
+
+  markUp(server: ServerAddress): void {
+    this.#downUntil.delete(server.key);
+  }
+}
