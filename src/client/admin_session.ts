@@ -46,13 +46,13 @@ export class AdminSession {
 
   /** A command answered by one line (`OK ...`); `ERR` lines throw {@link AdminError}. */
   async line(command: string): Promise<string> {
-    this.#socket.write(command + "\n");
+    this.#socket.write(command + "\r\n");
     return errorOrValue(await this.#readLine());
   }
 
   /** A command answered by rows ending in `.`. */
   async list(command: string): Promise<string[]> {
-    this.#socket.write(command + "\n");
+    this.#socket.write(command + "\r\n");
     const rows: string[] = [];
     for (;;) {
       const row = await this.#readLine();
@@ -67,7 +67,7 @@ export class AdminSession {
    * `OK`/`ERR` is the whole reply, anything else is rows up to `.`.
    */
   async raw(command: string): Promise<{ lines: string[]; listed: boolean }> {
-    this.#socket.write(command + "\n");
+    this.#socket.write(command + "\r\n");
     const first = await this.#readLine();
     if (/^(OK|ERR)( |$)/.test(first)) return { lines: [first], listed: false };
     const lines: string[] = [];

@@ -53,6 +53,8 @@ interface Registration<T> {
 interface Link {
   conn: PacketConnection;
   reliable: boolean;
+  /** The server refused GRAB_JOB_UNIQ (Gearman::Server): grab with plain GRAB_JOB. */
+  plainGrab: boolean;
   /** A NOOP arrived since the last grab. */
   woke: boolean;
   wake: (() => void) | undefined;
@@ -141,7 +143,7 @@ export class Worker<T = string> {
     const max = this.#options.reconnectMaxMs ?? 10_000;
     let delay = min;
     while (!this.#stopping) {
-      const link: Link = { conn: undefined as unknown as PacketConnection, reliable: false, woke: false, wake: undefined };
+      const link: Link = { conn: undefined as unknown as PacketConnection, reliable: false, plainGrab: false, woke: false, wake: undefined };
       try {
         link.conn = await PacketConnection.open(server, {
           connectTimeoutMs: this.#options.connectTimeoutMs ?? 5000,
@@ -204,9 +206,13 @@ export class Worker<T = string> {
         this.#coalesce = undefined;
         const reply = prefix !== undefined && link.reliable
           ? await link.conn.request(Cmd.GRAB_JOB_COALESCE, [wireText(prefix)])
-          : await link.conn.request(Cmd.GRAB_JOB_UNIQ);
+          : await link.conn.request(link.plainGrab ? Cmd.GRAB_JOB : Cmd.GRAB_JOB_UNIQ);
         if (reply.code === Cmd.JOB_ASSIGN_UNIQ || reply.code === Cmd.JOB_ASSIGN) {
           await this.#run(link, reply);
+          continue;
+        }
+        if (reply.code === Cmd.ERROR && prefix === undefined && !link.plainGrab) {
+          link.plainGrab = true;
           continue;
         }
         if (prefix !== undefined && reply.code === Cmd.NO_JOB) continue; // nothing to coalesce: a normal grab next

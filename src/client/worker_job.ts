@@ -132,7 +132,7 @@ export class WorkerJob<T> {
       this.#ended = false;
       throw serverError(reply, this.#ctx.conn.server);
     }
-    const handles = reply.args[1] ?? "";
+    const handles = Buffer.from(reply.data ?? new Uint8Array(0)).toString("latin1");
     return handles === "" ? [] : handles.split(" ");
   }
 

@@ -4,7 +4,7 @@
  * sources under Bun) and Debian's gearmand, the reference.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { freePort, waitForPort } from "./free_port.ts";
 
@@ -14,12 +14,14 @@ export interface ServerOptions {
   workerWakeup?: number;
   exceptions?: boolean;
   roundRobin?: boolean;
+  /** Listen on this port instead of a free one (to restart a server where it was). */
+  port?: number;
   /** Raw extra arguments for this server only. */
   extra?: string[];
 }
 
 export interface RunningServer {
-  readonly name: "gearbox" | "gearmand";
+  readonly name: "gearbox" | "gearmand" | "perl-gearmand";
   readonly port: number;
   readonly pid: number;
   readonly process: ChildProcess;
@@ -74,7 +76,7 @@ async function launch(name: RunningServer["name"], cmd: string[], port: number):
 
 /** Starts `gearbox serve` on a free port with the memory store. */
 export async function startGearbox(options: ServerOptions = {}): Promise<RunningServer> {
-  const port = await freePort();
+  const port = options.port ?? await freePort();
   const args = ["serve", "--port", String(port), "--listen", "127.0.0.1", "--store", "memory:", "--log-level", "warn"];
   if (options.jobRetries !== undefined) args.push("--job-retries", String(options.jobRetries));
   if (options.workerWakeup !== undefined) args.push("--wakeup", String(options.workerWakeup));
@@ -86,7 +88,7 @@ export async function startGearbox(options: ServerOptions = {}): Promise<Running
 
 /** Starts Debian's gearmand (in-memory queue, no threads) on a free port. */
 export async function startGearmand(options: ServerOptions = {}): Promise<RunningServer> {
-  const port = await freePort();
+  const port = options.port ?? await freePort();
   const args = [`--port=${port}`, "--listen=127.0.0.1", "--threads=0", "--log-file=none", "--verbose=ERROR"];
   if (options.jobRetries !== undefined) args.push(`--job-retries=${options.jobRetries}`);
   if (options.workerWakeup !== undefined) args.push(`--worker-wakeup=${options.workerWakeup}`);
@@ -94,6 +96,21 @@ export async function startGearmand(options: ServerOptions = {}): Promise<Runnin
   if (options.roundRobin) args.push("--round-robin");
   args.push(...(options.extra ?? []));
   return await launch("gearmand", ["/usr/sbin/gearmand", ...args], port);
+}
+
+/** True when Perl's Gearman::Server (Debian's gearman-server, /usr/bin/gearmand) is installed. */
+export const HAVE_PERL_GEARMAND = (() => {
+  try {
+    return readFileSync("/usr/bin/gearmand", "latin1").startsWith("#!/usr/bin/perl");
+  } catch {
+    return false;
+  }
+})();
+
+/** Starts Perl's Gearman::Server on a free port. */
+export async function startPerlGearmand(): Promise<RunningServer> {
+  const port = await freePort();
+  return await launch("perl-gearmand", ["perl", "/usr/bin/gearmand", "-p", String(port), "-L", "127.0.0.1"], port);
 }
 
 /** The targets a conformance or interop suite runs against. */

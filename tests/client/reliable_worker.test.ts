@@ -1,0 +1,178 @@
+/**
+ * gearbox's reliable-queue extension through the Worker API (issue 4):
+ * decline, permanent failure with exit status, atomic replaceWith and
+ * coalescing grabs, against a gearbox server started by the test.
+ */
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { AdminClient, Client, ClientError, Worker } from "../../mod.ts";
+import { type RunningServer, startGearbox } from "../helpers/servers.ts";
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+describe("the worker's reliable-queue calls on gearbox", () => {
+  let server: RunningServer;
+  let addr: string;
+  let admin: AdminClient;
+  let client: Client;
+  const workers: Worker[] = [];
+
+  before(async () => {
+    server = await startGearbox();
+    addr = `127.0.0.1:${server.port}`;
+    admin = new AdminClient({ server: addr });
+    client = new Client({ servers: [addr] });
+  });
+  after(async () => {
+    await Promise.all(workers.map((w) => w.stop()));
+    admin.close();
+    client.close();
+    await server.stop();
+  });
+
+  function work(setup: (w: Worker) => void): Worker {
+    const w = new Worker({ servers: [addr] });
+    setup(w);
+    void w.work();
+    workers.push(w);
+    return w;
+  }
+
+  /** `job show` as key → value (failure rows collected apart). */
+  async function show(handle: string): Promise<{ fields: Map<string, string>; failures: string[] }> {
+    const { lines } = await admin.command(`job show ${handle}`);
+    const fields = new Map<string, string>();
+    const failures: string[] = [];
+    for (const row of lines) {
+      const [k = "", ...v] = row.split("\t");
+      if (k === "failure") failures.push(v[1]!);
+      else fields.set(k, v.join("\t"));
+    }
+    return { fields, failures };
+  }
+
+  async function until(what: string, cond: () => boolean | Promise<boolean>): Promise<void> {
+    for (let i = 0; i < 200; i++) {
+      if (await cond()) return;
+      await sleep(20);
+    }
+    assert.fail(`timed out waiting until ${what}`);
+  }
+
+  test("a declined job comes back to the queue without counting as a failure", async () => {
+    const seen: number[] = [];
+    work((w) =>
+      w.register("decline_fn", (job) => {
+        seen.push(Date.now());
+        assert.equal(job.reliable, true);
+        if (seen.length === 1) return job.decline();
+        return "second time lucky";
+      })
+    );
+    const req = await client.submitJob("decline_fn", "x", { timeoutMs: 5000 });
+    assert.equal(req.state, "COMPLETE");
+    assert.equal(req.result, "second time lucky");
+    assert.equal(seen.length, 2);
+  });
+
+  test("decline(runAfter) holds the job back until then", async () => {
+    let runs = 0;
+    let handle = "";
+    work((w) =>
+      w.register("later_fn", (job) => {
+        handle = job.handle;
+        if (++runs === 1) job.decline(new Date(Date.now() + 60_000));
+      })
+    );
+    await client.submitJob("later_fn", "x", { background: true });
+    await until("the job was declined", () => runs === 1 && handle !== "");
+    await sleep(200);
+    assert.equal(runs, 1, "not offered again before run_after");
+    const { fields, failures } = await show(handle);
+    assert.equal(failures.length, 0);
+    assert.match(fields.get("state") ?? "", /scheduled|queued/);
+  });
+
+  test("permanentFailure ends the job for good with its exit status and message", async () => {
+    let runs = 0;
+    work((w) => w.register("perm_fn", (job) => { runs++; job.permanentFailure("no such account", 3); }));
+    const req = await client.submitJob("perm_fn", "x", { timeoutMs: 5000 });
+    assert.equal(req.state, "FAILED");
+    assert.equal(req.exception, "no such account");
+    await sleep(100);
+    assert.equal(runs, 1, "no retry");
+  });
+
+  test("permanentFailure of a background job keeps the exit status in the dead set", async () => {
+    let handle = "";
+    work((w) => w.register("perm_bg_fn", (job) => { handle = job.handle; job.permanentFailure("gone", 7); }));
+    await client.submitJob("perm_bg_fn", "x", { background: true });
+    await until("the job failed", async () => handle !== "" && (await show(handle)).fields.get("state") === "failed");
+    const { fields, failures } = await show(handle);
+    assert.equal(fields.get("exit_status"), "7");
+    assert.deepEqual(failures, ["gone"]);
+  });
+
+  test("replaceWith ends the job and creates its replacements, which then run", async () => {
+    const ran: string[] = [];
+    let handles: string[] = [];
+    work((w) => {
+      w.register("split_fn", async (job) => {
+        handles = await job.replaceWith(job.data.split(",").map((part) => ({ function: "part_fn", data: part })));
+      });
+      w.register("part_fn", (job) => { ran.push(job.data); });
+    });
+    const req = await client.submitJob("split_fn", "a,b,c", { timeoutMs: 5000 });
+    assert.equal(req.state, "COMPLETE");
+    // The client may hear of the replacement before the worker reads WORK_REPLACED.
+    await until("the worker has the new handles", () => handles.length === 3);
+    assert.equal(new Set(handles).size, 3);
+    await until("the parts ran", () => ran.length === 3);
+    assert.deepEqual(ran.sort(), ["a", "b", "c"]);
+  });
+
+  test("a refused replaceWith changes nothing and the handler can still finish the job", async () => {
+    let error: unknown;
+    work((w) =>
+      w.register("bad_split_fn", async (job) => {
+        try {
+          await job.replaceWith([{ function: "", data: "x" }]);
+        } catch (e) {
+          error = e;
+        }
+        return "kept";
+      })
+    );
+    const req = await client.submitJob("bad_split_fn", "x", { timeoutMs: 5000 });
+    assert.ok(error instanceof ClientError);
+    assert.equal(error.code, "INVALID_ARGUMENT");
+    assert.equal(req.result, "kept");
+  });
+
+  test("a coalesce key makes the worker take the same key's jobs next", async () => {
+    for (const unique of ["acct-1:a", "acct-2:b", "acct-1:c", "acct-2:d"]) {
+      await client.submitJob("coalesce_fn", unique, { unique, background: true });
+    }
+    const order: string[] = [];
+    work((w) => w.register("coalesce_fn", (job) => { order.push(job.unique); }, { coalesce: (job) => job.unique.split(":")[0] + ":" }));
+    await until("all four ran", () => order.length === 4);
+    assert.deepEqual(order, ["acct-1:a", "acct-1:c", "acct-2:b", "acct-2:d"]);
+  });
+
+  test("calls after the job ended are refused", async () => {
+    let late: unknown;
+    work((w) =>
+      w.register("ended_fn", (job) => {
+        job.decline();
+        try {
+          job.sendData("too late");
+        } catch (e) {
+          late = e;
+        }
+      })
+    );
+    await client.submitJob("ended_fn", "x", { background: true });
+    await until("the handler ran", () => late !== undefined);
+    assert.equal((late as ClientError).code, "INVALID_STATE");
+  });
+});
