@@ -8,8 +8,8 @@
  * @module
  */
 import { type Command, Option } from "commander";
-import Table from "cli-table3";
 import { AdminError, AdminSession } from "../client/admin_session.ts";
+import { print, table, time } from "./output.ts";
 
 interface Common {
   server: string;
@@ -115,19 +115,4 @@ function parseListRow(row: string): Record<(typeof LIST_COLUMNS)[number], string
     out[c] = c === "retries" || c.endsWith("_at") ? Number(v) : v;
   });
   return out as ReturnType<typeof parseListRow>;
-}
-
-function table(head: string[]): Table.Table {
-  // Colour only for people: no ANSI codes in pipes or with NO_COLOR.
-  const colour = process.stdout.isTTY === true && !process.env.NO_COLOR;
-  return new Table({ head, style: { head: colour ? ["cyan"] : [], border: colour ? ["grey"] : [] } });
-}
-
-function time(ms: number | string): string {
-  const n = Number(ms);
-  return n > 0 ? new Date(n).toISOString().replace("T", " ").replace(/\.\d+Z$/, "Z") : "-";
-}
-
-function print(text: string): void {
-  process.stdout.write(text + "\n");
 }

@@ -8,6 +8,9 @@ import { Command } from "commander";
 import { VERSION } from "../server/server.ts";
 import { addServeCommand } from "./serve.ts";
 import { addJobsCommand } from "./jobs.ts";
+import { addSubmitCommand } from "./submit.ts";
+import { addWorkCommand } from "./work.ts";
+import { addAdminCommands } from "./admin.ts";
 
 export function buildProgram(): Command {
   // The name is set explicitly: argv[1] of a compiled binary is a virtual path.
@@ -18,6 +21,9 @@ export function buildProgram(): Command {
     .showHelpAfterError("(run with --help for usage)");
   addServeCommand(program);
   addJobsCommand(program);
+  addSubmitCommand(program);
+  addWorkCommand(program);
+  addAdminCommands(program);
   return program;
 }
 

@@ -142,6 +142,8 @@ export class Worker<T = string> {
     const min = this.#options.reconnectMinMs ?? 100;
     const max = this.#options.reconnectMaxMs ?? 10_000;
     let delay = min;
+    let failures = 0;
+    let lastReport = 0;
     while (!this.#stopping) {
       const link: Link = { conn: undefined as unknown as PacketConnection, reliable: false, plainGrab: false, woke: false, wake: undefined };
       try {
@@ -156,13 +158,18 @@ export class Worker<T = string> {
           onClose: () => link.wake?.(),
         });
       } catch (e) {
-        this.#report(e as Error);
+        // The first failure is news; after that, one line a minute while the server stays away.
+        if (failures++ === 0 || Date.now() - lastReport >= 60_000) {
+          lastReport = Date.now();
+          this.#report(new ClientError("UNREACHABLE", `${(e as Error).message} (attempt ${failures}; retrying with back-off up to ${max} ms)`));
+        }
         await this.#pause(delay);
         delay = Math.min(delay * 2, max);
         continue;
       }
       try {
         await this.#setup(link);
+        failures = 0;
         delay = min;
         this.#links.add(link);
         await this.#grabLoop(link);

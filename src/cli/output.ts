@@ -1,0 +1,33 @@
+/**
+ * How the command-line tools print: aligned tables (colour only for people
+ * at a terminal, never with NO_COLOR), times as UTC, one line per message.
+ *
+ * @module
+ */
+import Table from "cli-table3";
+
+/** A table with these column heads. */
+export function table(head: string[]): Table.Table {
+  const colour = process.stdout.isTTY === true && !process.env.NO_COLOR;
+  return new Table({ head, style: { head: colour ? ["cyan"] : [], border: colour ? ["grey"] : [] } });
+}
+
+/** Milliseconds since the epoch as `YYYY-MM-DD HH:MM:SSZ`, or `-` for none. */
+export function time(ms: number | string): string {
+  const n = Number(ms);
+  return n > 0 ? new Date(n).toISOString().replace("T", " ").replace(/\.\d+Z$/, "Z") : "-";
+}
+
+export function print(text: string): void {
+  process.stdout.write(text + "\n");
+}
+
+/** One line on stderr, prefixed with the command that speaks. */
+export function warn(command: string, text: string): void {
+  process.stderr.write(`gearbox ${command}: ${text}\n`);
+}
+
+/** `--server` values: repeated flags and comma lists, collected. */
+export function collectServers(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), ...value.split(",").map((s) => s.trim()).filter((s) => s !== "")];
+}

@@ -1,0 +1,109 @@
+/**
+ * `gearbox work FUNC -- COMMAND ARGS...`: a worker like `gearman -w` that
+ * runs a program per job: the workload on its stdin, its stdout the result,
+ * a non-zero exit a failure whose message is its stderr. The job's handle,
+ * function and unique are in GEARBOX_HANDLE, GEARBOX_FUNCTION and
+ * GEARBOX_UNIQUE. SIGINT/SIGTERM let the running job finish, then exit.
+ *
+ * @module
+ */
+import { type Command } from "commander";
+import { bytesEncoder, textEncoder } from "../client/data_encoder.ts";
+import { Worker } from "../client/worker.ts";
+import { runCommand } from "../runtime/run_command.ts";
+import { collectServers, warn } from "./output.ts";
+
+interface WorkFlags {
+  server?: string[];
+  count?: string;
+  timeout?: string;
+  clientId?: string;
+  verbose?: boolean;
+}
+
+/** The longest stderr tail that becomes a failure message. */
+const MAX_MESSAGE = 4096;
+
+export function addWorkCommand(program: Command): void {
+  program
+    .command("work")
+    .description("run COMMAND for each job of FUNCTION: workload on stdin, stdout is the result, non-zero exit fails with stderr")
+    .argument("<function>", "the function to register (comma-separate several)")
+    .argument("<command...>", "the program and its arguments (put -- before it)")
+    .option("-s, --server <host:port>", "a server to work for (repeat or comma-separate: all of them)", collectServers)
+    .option("-c, --count <n>", "exit after this many jobs")
+    .option("-t, --timeout <seconds>", "register with CAN_DO_TIMEOUT and kill the program after this long")
+    .option("--client-id <id>", "the id `gearadmin --workers` shows")
+    .option("-v, --verbose", "log each job's outcome to stderr")
+    .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 64))
+    .action(async (functions: string, command: string[], flags: WorkFlags) => {
+      process.exitCode = await work(functions.split(",").filter((f) => f !== ""), command, flags);
+    });
+}
+
+async function work(functions: string[], command: string[], flags: WorkFlags): Promise<number> {
+  const count = flags.count === undefined ? Infinity : Number(flags.count);
+  const timeoutS = flags.timeout === undefined ? undefined : Number(flags.timeout);
+  if (!(count >= 1) || (count !== Infinity && !Number.isInteger(count))) return usage(`--count must be a whole number from 1, got ${flags.count}`);
+  if (timeoutS !== undefined && !(timeoutS > 0)) return usage(`--timeout must be a positive number of seconds, got ${flags.timeout}`);
+  if (functions.length === 0) return usage("no function given");
+  let worker: Worker<Uint8Array>;
+  try {
+    worker = new Worker<Uint8Array>({
+      servers: flags.server,
+      encoder: bytesEncoder,
+      clientId: flags.clientId,
+      onError: (e) => warn("work", e.message),
+    });
+  } catch (e) {
+    return usage((e as Error).message);
+  }
+  let done = 0;
+  const timeoutMs = timeoutS === undefined ? undefined : Math.round(timeoutS * 1000);
+  for (const fn of functions) {
+    worker.register(fn, async (job) => {
+      const started = Date.now();
+      try {
+        const r = await runCommand(command, job.data, {
+          timeoutMs,
+          env: { GEARBOX_HANDLE: job.handle, GEARBOX_FUNCTION: job.function, GEARBOX_UNIQUE: job.unique },
+        });
+        const ms = Date.now() - started;
+        if (r.status === 0) {
+          if (flags.verbose) warn("work", `${job.handle} ${fn}: ok in ${ms} ms`);
+          return r.stdout;
+        }
+        const how = r.status === null ? `killed by ${r.signal}` : `exit status ${r.status}`;
+        const stderr = textEncoder.decode(r.stderr).trim();
+        const message = stderr === "" ? `${command[0]}: ${how}` : stderr.slice(-MAX_MESSAGE);
+        if (flags.verbose) warn("work", `${job.handle} ${fn}: ${how} in ${ms} ms`);
+        throw new Error(message);
+      } catch (e) {
+        if (/^cannot run /.test((e as Error).message)) {
+          // A program that cannot start is a setup error, not the job's fault: leave without
+          // answering, so the server gives the job back to the queue, and say why.
+          warn("work", `${(e as Error).message}; exiting, ${job.handle} goes back to the queue`);
+          process.exit(1);
+        }
+        throw e;
+      } finally {
+        if (++done >= count) void worker.stop();
+      }
+    }, { timeoutMs });
+  }
+  const stop = () => void worker.stop();
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
+  try {
+    await worker.work();
+  } finally {
+    process.off("SIGINT", stop);
+    process.off("SIGTERM", stop);
+  }
+  return 0;
+}
+
+function usage(message: string): number {
+  warn("work", message);
+  return 64;
+}
