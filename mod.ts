@@ -46,3 +46,4 @@ export {
 } from "./src/client/admin_client.ts";
 export { ClientError, type ClientErrorCode } from "./src/client/client_error.ts";
 export { bytesEncoder, type DataEncoder, jsonEncoder, textEncoder } from "./src/client/data_encoder.ts";
+export { defineWorker, type WorkerModule, type WorkerModuleJob } from "./src/driver/worker_module.ts";

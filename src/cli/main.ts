@@ -11,6 +11,7 @@ import { addJobsCommand } from "./jobs.ts";
 import { addSubmitCommand } from "./submit.ts";
 import { addWorkCommand } from "./work.ts";
 import { addAdminCommands } from "./admin.ts";
+import { addDriveCommand } from "./drive.ts";
 
 export function buildProgram(): Command {
   // The name is set explicitly: argv[1] of a compiled binary is a virtual path.
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   addSubmitCommand(program);
   addWorkCommand(program);
   addAdminCommands(program);
+  addDriveCommand(program);
   return program;
 }
 

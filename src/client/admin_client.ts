@@ -153,7 +153,7 @@ export class AdminClient {
 
   /** Any admin command; rows for listed replies, one line otherwise. */
   async command(line: string): Promise<{ lines: string[]; listed: boolean }> {
-    return await (await this.#open()).raw(line);
+    return await this.#recovering(async (s) => await s.raw(line));
   }
 
   close(): void {
@@ -173,11 +173,21 @@ export class AdminClient {
   }
 
   async #list(command: string): Promise<string[]> {
-    return await (await this.#open()).list(command);
+    return await this.#recovering(async (s) => await s.list(command));
   }
 
   async #line(command: string): Promise<string> {
-    return await (await this.#open()).line(command);
+    return await this.#recovering(async (s) => await s.line(command));
+  }
+
+  /** A broken or silent connection is dropped, so the next call connects afresh (a restarted server). */
+  async #recovering<R>(call: (s: AdminSession) => Promise<R>): Promise<R> {
+    try {
+      return await call(await this.#open());
+    } catch (e) {
+      if (!(e instanceof AdminError)) this.close();
+      throw e;
+    }
   }
 }
 

@@ -27,6 +27,8 @@ export interface RegisterOptions<T> {
    * with the prefix this returns (TheSchwartz's coalesce key), if any.
    */
   coalesce?: (job: WorkerJob<T>) => string | undefined;
+  /** This function's payload encoding, instead of the worker's. */
+  encoder?: DataEncoder<T>;
 }
 
 /** Options for {@link Worker}. */
@@ -244,10 +246,11 @@ export class Worker<T = string> {
       link.conn.send(Cmd.WORK_FAIL, [handle]); // unregistered while the grab was under way
       return;
     }
-    const ctx = { conn: link.conn, encoder: this.#encoder, reliable: link.reliable, refused: (e: Error) => this.#report(e) };
+    const encoder = reg.options.encoder ?? this.#encoder;
+    const ctx = { conn: link.conn, encoder, reliable: link.reliable, refused: (e: Error) => this.#report(e) };
     let data: T;
     try {
-      data = this.#encoder.decode(assign.data ?? new Uint8Array(0));
+      data = encoder.decode(assign.data ?? new Uint8Array(0));
     } catch (e) {
       new WorkerJob<T>(handle, fn, fromWire(uniqueWire), undefined as T, ctx).fail(new Error(`the workload does not decode: ${(e as Error).message}`));
       return;

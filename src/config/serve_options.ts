@@ -9,10 +9,10 @@
 
 export type OptionType = "int" | "number" | "string" | "boolean" | "level";
 
-export interface OptionSpec {
-  /** Key in the config file (snake_case) and in {@link ServeSettings} (camelCase). */
+export interface OptionSpec<P extends string = keyof ServeSettings> {
+  /** Key in the config file (snake_case) and in the settings object (camelCase). */
   readonly key: string;
-  readonly prop: keyof ServeSettings;
+  readonly prop: P;
   readonly flag: string;
   readonly type: OptionType;
   readonly help: string;
@@ -181,7 +181,7 @@ export class ConfigError extends Error {
 const LEVEL_NAMES = ["debug", "info", "warn", "error", "silent"];
 
 /** Checks and converts one value; `origin` names the file or flag for the error. */
-export function coerceOption(spec: OptionSpec, raw: unknown, origin: string): unknown {
+export function coerceOption(spec: OptionSpec<string>, raw: unknown, origin: string): unknown {
   const where = `${origin}: ${spec.key}`;
   switch (spec.type) {
     case "boolean":

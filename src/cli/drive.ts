@@ -1,0 +1,149 @@
+/**
+ * `gearbox drive`: the worker supervisor. Settings come from YAML files
+ * (`--config`, several allowed), `GEARBOX_DRIVE_*` variables and flags, in
+ * that order; the structured sections (worker_options,
+ * job_runtime_attributes, jobs) are flags too, as JSON. The hidden
+ * subcommand `__worker` is what each supervised process runs.
+ *
+ * @module
+ */
+import { appendFileSync, rmSync, writeFileSync } from "node:fs";
+import type { Command } from "commander";
+import {
+  ConfigError,
+  DRIVE_DEFAULTS,
+  DRIVE_OPTIONS,
+  type DriveSettings,
+  driveSetting,
+  driveSettingsFromEnv,
+  jsonValue,
+  loadDriveFile,
+  merge,
+} from "../config/drive_options.ts";
+import { runChild } from "../driver/child.ts";
+import { Driver } from "../driver/driver.ts";
+import { loadJobs } from "../driver/loader.ts";
+import { type Level, Logger } from "../log/logger.ts";
+import { selfCommand } from "../runtime/load.ts";
+import { spawnDetached } from "../runtime/process.ts";
+import { onSignals } from "../runtime/system.ts";
+import { collectServers } from "./output.ts";
+
+const STRUCTURED_FLAGS: [flag: string, key: string, help: string][] = [
+  ["--worker-options <json>", "worker_options", "options per worker module (GLOBAL for all), as JSON"],
+  ["--job-runtime-attributes <json>", "job_runtime_attributes", "min/max processes per job or group, as JSON"],
+  ["--jobs <json>", "jobs", "command jobs {NAME: {command: [...], min_processes, max_processes, timeout}}, as JSON"],
+];
+
+export function addDriveCommand(program: Command): void {
+  const cmd = program
+    .command("drive")
+    .description("supervise worker processes: scale them with the queues, restart, log, and answer on a console")
+    .option("-c, --config <file...>", "YAML config file(s); later files override earlier ones")
+    .option("-s, --server <host:port>", "a job server to watch and work for (repeat or comma-separate)", collectServers)
+    .option("-n, --namespaces <path...>", "worker modules: .ts/.js files or directories of them");
+  for (const spec of DRIVE_OPTIONS) {
+    const def = DRIVE_DEFAULTS[spec.prop];
+    cmd.option(spec.flag, spec.type === "boolean" ? spec.help : `${spec.help} (default: ${JSON.stringify(def)})`);
+  }
+  for (const [flag, , help] of STRUCTURED_FLAGS) cmd.option(flag, help);
+  cmd.addHelpText("after", `
+Every flag is also a config-file key (snake_case, e.g. max_idle_time) and an environment
+variable (GEARBOX_DRIVE_MAX_IDLE_TIME). Precedence: file < environment < flag.
+Console (default 127.0.0.1:47300): status, status json, show JOB, set_min_processes,
+set_max_processes, set_processes, kill PID..., killall JOB...|*, quit, shutdown, help.`);
+  cmd.action(async (_o, command: Command) => {
+    process.exitCode = await drive(command);
+  });
+
+  program
+    .command("__worker", { hidden: true })
+    .description("a supervised worker process (run by gearbox drive)")
+    .action(async () => {
+      const spec = process.env.GEARBOX_WORKER_SPEC;
+      if (!spec) {
+        process.stderr.write("gearbox __worker: run by gearbox drive only\n");
+        process.exitCode = 64;
+        return;
+      }
+      try {
+        process.exitCode = await runChild(spec);
+      } catch (e) {
+        process.stderr.write(`worker process failed: ${(e as Error).message}\n`);
+        process.exitCode = 1;
+      }
+      // A module may leave handles open; the worker is done.
+      process.exit(process.exitCode);
+    });
+}
+
+function settingsFrom(command: Command): DriveSettings {
+  const o = command.opts();
+  let layers: Partial<DriveSettings> = {};
+  for (const file of (o.config as string[] | undefined) ?? []) layers = merge(layers, loadDriveFile(file));
+  layers = merge(layers, driveSettingsFromEnv(process.env));
+  if (o.server) layers = merge(layers, driveSetting("server", o.server, "flag --server"));
+  if (o.namespaces) layers = merge(layers, driveSetting("namespaces", o.namespaces, "flag --namespaces"));
+  for (const spec of DRIVE_OPTIONS) {
+    if (command.getOptionValueSource(spec.prop) !== "cli") continue;
+    layers = merge(layers, driveSetting(spec.key, o[spec.prop], `flag ${spec.flag.split(" ")[0]}`));
+  }
+  for (const [flag, key] of STRUCTURED_FLAGS) {
+    const prop = key.replace(/_(\w)/g, (_, c: string) => c.toUpperCase());
+    if (o[prop] !== undefined) layers = merge(layers, driveSetting(key, jsonValue(o[prop], `flag ${flag.split(" ")[0]}`), `flag ${flag.split(" ")[0]}`));
+  }
+  return { ...DRIVE_DEFAULTS, ...layers };
+}
+
+async function drive(command: Command): Promise<number> {
+  let settings: DriveSettings;
+  try {
+    settings = settingsFrom(command);
+  } catch (e) {
+    process.stderr.write(`gearbox drive: ${(e as Error).message}\n`);
+    return e instanceof ConfigError ? 2 : 1;
+  }
+  if (settings.daemonize) {
+    const argv = [...selfCommand(), ...process.argv.slice(2).filter((a) => a !== "--daemonize")];
+    const pid = spawnDetached(argv, { GEARBOX_DRIVE_DAEMONIZE: "false" });
+    process.stdout.write(`gearbox drive: running as pid ${pid}\n`);
+    return 0;
+  }
+  const logger = new Logger({
+    level: settings.loglevel as Level,
+    format: settings.loglayout as "text" | "json",
+    write: settings.logfile ? (line) => appendFileSync(settings.logfile, line + "\n") : undefined,
+  });
+  let jobs;
+  try {
+    jobs = await loadJobs(settings);
+  } catch (e) {
+    process.stderr.write(`gearbox drive: ${(e as Error).message}\n`);
+    return 2;
+  }
+  if (jobs.length === 0) {
+    process.stderr.write("gearbox drive: no jobs: give --namespaces (worker modules) or jobs: in a config file\n");
+    return 2;
+  }
+  const driver = new Driver({ settings, jobs, logger });
+  try {
+    await driver.start();
+  } catch (e) {
+    process.stderr.write(`gearbox drive: ${(e as Error).message}\n`);
+    return 1;
+  }
+  if (settings.pidfile) writeFileSync(settings.pidfile, `${process.pid}\n`);
+  let signals = 0;
+  const off = onSignals(["SIGTERM", "SIGINT"], (signal) => {
+    if (++signals > 1) {
+      logger.warn("second signal: exiting without draining", { signal });
+      process.exit(1);
+    }
+    logger.info("signal: draining", { signal });
+    void driver.stop();
+  });
+  await driver.done;
+  off();
+  if (settings.pidfile) rmSync(settings.pidfile, { force: true });
+  return 0;
+}

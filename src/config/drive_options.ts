@@ -1,0 +1,243 @@
+/**
+ * Every setting of `gearbox drive`: scalar keys in one table (each is a
+ * config-file key, a flag and an environment variable), and the structured
+ * sections (`worker_options`, `job_runtime_attributes`, `jobs`) validated
+ * here too. Errors name the key and the file or flag it came from.
+ *
+ * @module
+ */
+import { readFileSync } from "node:fs";
+import { parse } from "yaml";
+import { coerceOption, ConfigError, type OptionSpec } from "./serve_options.ts";
+
+/** A command job: a program run per job, workload on stdin. */
+export interface CommandJobConfig {
+  command: string[];
+  /** Functions it registers (default: the job's name). */
+  functions?: string[];
+  min_processes?: number;
+  max_processes?: number;
+  /** Seconds a job may run before its process is killed. */
+  timeout?: number;
+}
+
+/** Overrides for a job or process group, without touching its code. */
+export interface RuntimeAttributes {
+  min_processes?: number;
+  max_processes?: number;
+}
+
+export interface DriveSettings {
+  server: string[];
+  namespaces: string[];
+  interval: number;
+  maxIdleTime: number;
+  consolePort: number;
+  consoleHost: string;
+  consoleToken: string;
+  logfile: string;
+  loglevel: string;
+  loglayout: string;
+  drainTimeout: number;
+  restartDelay: number;
+  restartDelayMax: number;
+  crashLoopAfter: number;
+  stableAfter: number;
+  unknownJobCommand: string;
+  daemonize: boolean;
+  pidfile: string;
+  workerOptions: Record<string, Record<string, unknown>>;
+  jobRuntimeAttributes: Record<string, RuntimeAttributes>;
+  jobs: Record<string, CommandJobConfig>;
+}
+
+export const DRIVE_DEFAULTS: DriveSettings = {
+  server: ["127.0.0.1:4730"],
+  namespaces: [],
+  interval: 5,
+  maxIdleTime: 60,
+  consolePort: 47300,
+  consoleHost: "127.0.0.1",
+  consoleToken: "",
+  logfile: "",
+  loglevel: "info",
+  loglayout: "text",
+  drainTimeout: 30,
+  restartDelay: 1,
+  restartDelayMax: 60,
+  crashLoopAfter: 5,
+  stableAfter: 30,
+  unknownJobCommand: "",
+  daemonize: false,
+  pidfile: "",
+  workerOptions: {},
+  jobRuntimeAttributes: {},
+  jobs: {},
+};
+
+type Scalar = Exclude<keyof DriveSettings, "server" | "namespaces" | "workerOptions" | "jobRuntimeAttributes" | "jobs">;
+
+/** Scalar settings: key, flag, type, bounds, help. */
+export const DRIVE_OPTIONS: readonly OptionSpec<Scalar>[] = [
+  { key: "interval", prop: "interval", flag: "--interval <seconds>", type: "number", min: 0.05, max: 3600, help: "how often the observer reads queue depth from the servers and scales" },
+  { key: "max_idle_time", prop: "maxIdleTime", flag: "--max-idle-time <seconds>", type: "number", min: 0, max: 86400 * 30, help: "a process above min that had no job this long is stopped; 0 = never" },
+  { key: "console_port", prop: "consolePort", flag: "--console-port <port>", type: "int", min: 0, max: 65535, help: "management console port (0 picks a free one)" },
+  { key: "console_host", prop: "consoleHost", flag: "--console-host <address>", type: "string", help: "management console address; keep it on loopback unless a token is set" },
+  { key: "console_token", prop: "consoleToken", flag: "--console-token <token>", type: "string", help: "if set, a console connection must send `auth TOKEN` first" },
+  { key: "logfile", prop: "logfile", flag: "--logfile <path>", type: "string", help: "append the log here instead of stderr" },
+  { key: "loglevel", prop: "loglevel", flag: "--loglevel <level>", type: "level", help: "debug, info, warn, error or silent" },
+  { key: "loglayout", prop: "loglayout", flag: "--loglayout <layout>", type: "string", choices: ["text", "json"], help: "text (one readable line per event) or json" },
+  { key: "drain_timeout", prop: "drainTimeout", flag: "--drain-timeout <seconds>", type: "number", min: 0, max: 86400, help: "on SIGTERM, children get this long to finish their job before SIGKILL" },
+  { key: "restart_delay", prop: "restartDelay", flag: "--restart-delay <seconds>", type: "number", min: 0, max: 3600, help: "first delay before a crashed process is replaced; doubles with each crash in a row" },
+  { key: "restart_delay_max", prop: "restartDelayMax", flag: "--restart-delay-max <seconds>", type: "number", min: 0, max: 86400, help: "longest delay between restarts" },
+  { key: "crash_loop_after", prop: "crashLoopAfter", flag: "--crash-loop-after <n>", type: "int", min: 1, max: 1000, help: "crashes in a row (each before stable_after) that put a job in the crash-loop state" },
+  { key: "stable_after", prop: "stableAfter", flag: "--stable-after <seconds>", type: "number", min: 0, max: 86400, help: "a process that lived this long resets its job's crash count" },
+  { key: "unknown_job_command", prop: "unknownJobCommand", flag: "--unknown-job-command <command>", type: "string", help: "shell command run (with GEARBOX_FUNCTION, GEARBOX_QUEUED set) when queued jobs have no configured worker" },
+  { key: "daemonize", prop: "daemonize", flag: "--daemonize", type: "boolean", help: "detach from the terminal (use with --logfile and --pidfile)" },
+  { key: "pidfile", prop: "pidfile", flag: "--pidfile <path>", type: "string", help: "write the driver's pid here" },
+];
+
+/** A non-empty string, or an error naming `where`. */
+function text(raw: unknown, where: string): string {
+  if (typeof raw !== "string" || raw === "") throw new ConfigError(`${where} must be a non-empty string, got ${JSON.stringify(raw)}`);
+  return raw;
+}
+
+function list(raw: unknown, where: string): string[] {
+  if (typeof raw === "string") return raw.split(",").map((s) => s.trim()).filter((s) => s !== "");
+  if (!Array.isArray(raw)) throw new ConfigError(`${where} must be a list (or a comma-separated string), got ${JSON.stringify(raw)}`);
+  return raw.map((v, i) => text(v, `${where}[${i}]`));
+}
+
+function mapping(raw: unknown, where: string): Record<string, unknown> {
+  if (raw === null || raw === undefined) return {};
+  if (typeof raw !== "object" || Array.isArray(raw)) throw new ConfigError(`${where} must be a mapping, got ${JSON.stringify(raw)}`);
+  return raw as Record<string, unknown>;
+}
+
+function count(raw: unknown, where: string): number {
+  if (typeof raw !== "number" || !Number.isInteger(raw) || raw < 0 || raw > 10_000) {
+    throw new ConfigError(`${where} must be a whole number from 0 to 10000, got ${JSON.stringify(raw)}`);
+  }
+  return raw;
+}
+
+function attributes(raw: unknown, where: string): RuntimeAttributes {
+  const out: RuntimeAttributes = {};
+  for (const [k, v] of Object.entries(mapping(raw, where))) {
+    if (k === "min_processes" || k === "max_processes") out[k] = count(v, `${where}.${k}`);
+    else throw new ConfigError(`${where}: unknown key ${JSON.stringify(k)} (known: min_processes, max_processes)`);
+  }
+  if (out.min_processes !== undefined && out.max_processes !== undefined && out.min_processes > out.max_processes) {
+    throw new ConfigError(`${where}: min_processes (${out.min_processes}) is above max_processes (${out.max_processes})`);
+  }
+  return out;
+}
+
+function commandJob(raw: unknown, where: string): CommandJobConfig {
+  const m = mapping(raw, where);
+  if (m.command === undefined) throw new ConfigError(`${where}.command is missing (a list: [program, args...])`);
+  const job: CommandJobConfig = { command: Array.isArray(m.command) ? list(m.command, `${where}.command`) : ["sh", "-c", text(m.command, `${where}.command`)] };
+  for (const [k, v] of Object.entries(m)) {
+    if (k === "command") continue;
+    if (k === "functions") job.functions = list(v, `${where}.functions`);
+    else if (k === "min_processes" || k === "max_processes") job[k] = count(v, `${where}.${k}`);
+    else if (k === "timeout") {
+      if (typeof v !== "number" || !(v > 0)) throw new ConfigError(`${where}.timeout must be a positive number of seconds, got ${JSON.stringify(v)}`);
+      job.timeout = v;
+    } else throw new ConfigError(`${where}: unknown key ${JSON.stringify(k)} (known: command, functions, min_processes, max_processes, timeout)`);
+  }
+  attributes({ min_processes: job.min_processes, max_processes: job.max_processes }, where); // min ≤ max
+  return job;
+}
+
+/** The structured sections, validated. */
+function structured(key: string, raw: unknown, origin: string): Partial<DriveSettings> {
+  const where = `${origin}: ${key}`;
+  switch (key) {
+    case "server":
+      return { server: list(raw, where) };
+    case "namespaces":
+      return { namespaces: list(raw, where) };
+    case "worker_options": {
+      const out: Record<string, Record<string, unknown>> = {};
+      for (const [mod, opts] of Object.entries(mapping(raw, where))) out[mod] = mapping(opts, `${where}.${mod}`);
+      return { workerOptions: out };
+    }
+    case "job_runtime_attributes": {
+      const out: Record<string, RuntimeAttributes> = {};
+      for (const [job, attrs] of Object.entries(mapping(raw, where))) out[job] = attributes(attrs, `${where}.${job}`);
+      return { jobRuntimeAttributes: out };
+    }
+    case "jobs": {
+      const out: Record<string, CommandJobConfig> = {};
+      for (const [name, job] of Object.entries(mapping(raw, where))) out[name] = commandJob(job, `${where}.${name}`);
+      return { jobs: out };
+    }
+  }
+  throw new ConfigError(`${where}: unknown setting`);
+}
+
+const STRUCTURED = ["server", "namespaces", "worker_options", "job_runtime_attributes", "jobs"];
+
+/** One setting from a file, an environment variable or a flag. */
+export function driveSetting(key: string, raw: unknown, origin: string): Partial<DriveSettings> {
+  if (STRUCTURED.includes(key)) return structured(key, raw, origin);
+  const spec = DRIVE_OPTIONS.find((o) => o.key === key);
+  if (!spec) {
+    throw new ConfigError(`${origin}: unknown setting ${JSON.stringify(key)} (known: ${[...STRUCTURED, ...DRIVE_OPTIONS.map((o) => o.key)].join(", ")})`);
+  }
+  return { [spec.prop]: coerceOption(spec, raw, origin) } as Partial<DriveSettings>;
+}
+
+/** Reads one YAML file (top level, or under `drive:`). */
+export function loadDriveFile(path: string): Partial<DriveSettings> {
+  let doc: unknown;
+  try {
+    doc = parse(readFileSync(path, "utf8"), { merge: true });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new ConfigError(`${path}: ${code ? `cannot read config file (${code})` : `not valid YAML: ${(e as Error).message.split("\n")[0]}`}`);
+  }
+  if (doc === null || doc === undefined) return {};
+  const top = mapping(doc, path);
+  const section = mapping(top.drive ?? top, `${path}: drive`);
+  let out: Partial<DriveSettings> = {};
+  for (const [key, value] of Object.entries(section)) {
+    if (key === "drive") continue;
+    out = merge(out, driveSetting(key, value, path));
+  }
+  return out;
+}
+
+/** Later layers win; structured mappings merge by key, lists are replaced. */
+export function merge(base: Partial<DriveSettings>, over: Partial<DriveSettings>): Partial<DriveSettings> {
+  const out: Partial<DriveSettings> = { ...base, ...over };
+  if (base.workerOptions && over.workerOptions) out.workerOptions = { ...base.workerOptions, ...over.workerOptions };
+  if (base.jobRuntimeAttributes && over.jobRuntimeAttributes) out.jobRuntimeAttributes = { ...base.jobRuntimeAttributes, ...over.jobRuntimeAttributes };
+  if (base.jobs && over.jobs) out.jobs = { ...base.jobs, ...over.jobs };
+  return out;
+}
+
+/** Settings from `GEARBOX_DRIVE_<KEY>` variables (structured ones as JSON). */
+export function driveSettingsFromEnv(env: Record<string, string | undefined>): Partial<DriveSettings> {
+  let out: Partial<DriveSettings> = {};
+  for (const key of [...STRUCTURED, ...DRIVE_OPTIONS.map((o) => o.key)]) {
+    const name = `GEARBOX_DRIVE_${key.toUpperCase()}`;
+    const v = env[name];
+    if (v === undefined || v === "") continue;
+    out = merge(out, driveSetting(key, STRUCTURED.includes(key) && /^[[{]/.test(v.trim()) ? jsonValue(v, `environment ${name}`) : v, `environment ${name}`));
+  }
+  return out;
+}
+
+/** A flag or variable holding JSON, or an error naming it. */
+export function jsonValue(raw: string, origin: string): unknown {
+  try {
+    return JSON.parse(raw);
+  } catch (e) {
+    throw new ConfigError(`${origin}: not valid JSON: ${(e as Error).message}`);
+  }
+}
+
+export { ConfigError };

@@ -1,0 +1,387 @@
+/**
+ * `gearbox drive`'s supervisor: owns the job groups and their processes,
+ * runs the observer every interval (queue depth from every server → a
+ * scaling decision per job, logged with its reason), replaces crashed
+ * processes with growing delays, kills a process whose job overran its
+ * timeout, logs every start, stop and line of output, and drains on stop.
+ *
+ * @module
+ */
+import { randomBytes } from "node:crypto";
+import { AdminClient } from "../client/admin_client.ts";
+import type { DriveSettings } from "../config/drive_options.ts";
+import type { Logger } from "../log/logger.ts";
+import { selfCommand } from "../runtime/load.ts";
+import { listen, type NetListener } from "../runtime/net.ts";
+import { type ChildExit, spawnChild } from "../runtime/process.ts";
+import { runCommand } from "../runtime/run_command.ts";
+import { type ConsoleTarget, startConsole } from "./console.ts";
+import type { ChildReport, ChildSpec, JobDefinition } from "./job_definition.ts";
+import { JobGroup, type RestartPolicy, type WorkerProcess } from "./job_group.ts";
+import { decideScale } from "./scaling.ts";
+
+export interface DriverOptions {
+  settings: DriveSettings;
+  jobs: JobDefinition[];
+  logger: Logger;
+}
+
+export class Driver implements ConsoleTarget {
+  readonly #settings: DriveSettings;
+  readonly #log: Logger;
+  readonly #groups: JobGroup[];
+  readonly #policy: RestartPolicy;
+  readonly #admins: AdminClient[];
+  readonly #token = randomBytes(16).toString("hex");
+  readonly #waiting = new Map<string, number>();
+  readonly #timers = new Set<ReturnType<typeof setTimeout>>();
+  #report: NetListener | undefined;
+  #console: NetListener | undefined;
+  #observer: ReturnType<typeof setInterval> | undefined;
+  #stopping: Promise<void> | undefined;
+  #resolveDone!: () => void;
+  /** Resolves when the driver has stopped. */
+  readonly done = new Promise<void>((r) => this.#resolveDone = r);
+
+  constructor(options: DriverOptions) {
+    this.#settings = options.settings;
+    this.#log = options.logger;
+    this.#groups = options.jobs.map((d) => new JobGroup(d));
+    this.#policy = {
+      restartDelayMs: options.settings.restartDelay * 1000,
+      restartDelayMaxMs: options.settings.restartDelayMax * 1000,
+      crashLoopAfter: options.settings.crashLoopAfter,
+      stableAfterMs: options.settings.stableAfter * 1000,
+    };
+    this.#admins = options.settings.server.map((server) => new AdminClient({ server, timeoutMs: 5000 }));
+  }
+
+  /** The console's port (after start). */
+  get consolePort(): number | undefined {
+    return this.#console?.port;
+  }
+
+  async start(): Promise<void> {
+    this.#report = await listen({ host: "127.0.0.1", port: 0 }, (socket) => {
+      let buffer = "";
+      let pid: number | undefined;
+      socket.onData((chunk) => {
+        buffer += new TextDecoder().decode(chunk);
+        let nl: number;
+        while ((nl = buffer.indexOf("\n")) !== -1) {
+          const line = buffer.slice(0, nl);
+          buffer = buffer.slice(nl + 1);
+          let r: ChildReport;
+          try {
+            r = JSON.parse(line);
+          } catch {
+            continue;
+          }
+          if (r.event === "hello") pid = r.token === this.#token ? r.pid : undefined;
+          if (pid !== undefined) this.#onReport(pid, r);
+        }
+        if (buffer.length > 65536) socket.destroy();
+      });
+    });
+    const s = this.#settings;
+    this.#console = await startConsole(this, { host: s.consoleHost, port: s.consolePort, token: s.consoleToken });
+    this.#log.info("driver started", {
+      jobs: this.#groups.map((g) => `${g.name}[${g.min}..${g.max}]`).join(" "),
+      servers: s.server.join(","),
+      console: `${this.#console.host}:${this.#console.port}`,
+      interval_s: s.interval,
+    });
+    for (const g of this.#groups) this.#reconcile(g, Date.now());
+    this.#observer = setInterval(() => void this.#observe(), s.interval * 1000);
+    void this.#observe();
+  }
+
+  /** Drains: every process finishes its job (up to drain_timeout), then the driver stops. */
+  stop(): Promise<void> {
+    this.#stopping ??= this.#drain();
+    return this.#stopping;
+  }
+
+  // ---- the console's view ----
+
+  groups(): readonly JobGroup[] {
+    return this.#groups;
+  }
+
+  groupState(g: JobGroup): string {
+    return g.state(this.#policy);
+  }
+
+  setProcesses(job: string, min: number | undefined, max: number | undefined): string | undefined {
+    const g = this.#groups.find((x) => x.name === job)!;
+    const newMin = min ?? g.min;
+    const newMax = max ?? g.max;
+    if (newMin > newMax) return `min ${newMin} would be above max ${newMax}`;
+    g.min = newMin;
+    g.max = newMax;
+    this.#log.info("processes changed from the console", { job, min: newMin, max: newMax });
+    this.#reconcile(g, Date.now());
+    return undefined;
+  }
+
+  kill(pids: number[]): number[] {
+    const unknown: number[] = [];
+    for (const pid of pids) {
+      const found = this.#processOf(pid);
+      if (!found) unknown.push(pid);
+      else this.#stopProcess(found.group, found.process, "killed from the console");
+    }
+    return unknown;
+  }
+
+  killall(jobs: string[]): string[] {
+    const all = jobs.includes("*");
+    const unknown = all ? [] : jobs.filter((j) => !this.#groups.some((g) => g.name === j));
+    for (const g of this.#groups) {
+      if (!all && !jobs.includes(g.name)) continue;
+      for (const p of g.processes.values()) this.#stopProcess(g, p, "killall from the console");
+    }
+    return unknown;
+  }
+
+  shutdown(): void {
+    this.#log.info("shutdown from the console");
+    void this.stop();
+  }
+
+  statusJson(): unknown {
+    const now = Date.now();
+    return {
+      jobs: this.#groups.map((g) => ({
+        name: g.name,
+        functions: g.def.functions,
+        kind: g.def.kind,
+        min: g.min,
+        max: g.max,
+        current: g.current,
+        state: g.state(this.#policy),
+        crashes: g.crashes,
+        waiting: g.def.functions.reduce((n, f) => n + (this.#waiting.get(f) ?? 0), 0),
+        lastrun: g.lastrun,
+        lasterror: g.lasterror,
+        lasterror_msg: g.lasterrorMsg,
+        processes: [...g.processes.values()].map((p) => ({
+          pid: p.pid,
+          state: p.state,
+          started: p.startedAt,
+          uptime_ms: now - p.startedAt,
+          jobs_done: p.jobsDone,
+          job: p.jobHandle ?? null,
+        })),
+      })),
+    };
+  }
+
+  // ---- processes ----
+
+  #start(g: JobGroup, reason: string): void {
+    const spec: ChildSpec = { job: { ...g.def, min: g.min, max: g.max }, servers: this.#settings.server, report: `127.0.0.1:${this.#report!.port}`, token: this.#token };
+    let pid = 0;
+    let handle;
+    try {
+      handle = spawnChild({
+        argv: [...selfCommand(), "__worker"],
+        env: { GEARBOX_WORKER_SPEC: JSON.stringify(spec) },
+        onStdoutLine: (line) => this.#log.info(line, { job: g.name, pid, stream: "stdout" }),
+        onStderrLine: (line) => this.#log.info(line, { job: g.name, pid, stream: "stderr" }),
+      });
+    } catch (e) {
+      this.#log.error("cannot start a worker process", { job: g.name, error: (e as Error).message });
+      return;
+    }
+    pid = handle.pid;
+    const now = Date.now();
+    const p: WorkerProcess = { pid, handle, startedAt: now, state: "starting", idleSince: now, jobsDone: 0, stopRequested: false };
+    g.processes.set(pid, p);
+    g.started++;
+    this.#log.info("process started", { job: g.name, pid, reason });
+    void handle.exited.then((exit) => this.#onExit(g, p, exit));
+  }
+
+  #onExit(g: JobGroup, p: WorkerProcess, exit: ChildExit): void {
+    const now = Date.now();
+    const how = exit.signal ? `signal ${exit.signal}` : `exit code ${exit.code}`;
+    const delay = g.exited(p.pid, now, this.#policy);
+    const lived = `${((now - p.startedAt) / 1000).toFixed(1)}s`;
+    if (delay === undefined) {
+      this.#log.info("process stopped", { job: g.name, pid: p.pid, how, lived });
+      if (this.#stopping) return;
+    } else {
+      g.lasterror = now;
+      g.lasterrorMsg = `process ${p.pid} died (${how}) after ${lived}`;
+      const fields = { job: g.name, pid: p.pid, how, lived, crashes: g.crashes, restart_in_s: delay / 1000 };
+      if (g.crashLooping(this.#policy)) this.#log.error("crash loop: process died again", fields);
+      else this.#log.warn("process died", fields);
+      if (this.#stopping) return;
+    }
+    this.#later(Math.max(g.notBefore - now, 0), () => this.#reconcile(g, Date.now()));
+  }
+
+  #stopProcess(g: JobGroup, p: WorkerProcess, reason: string): void {
+    if (p.stopRequested) return;
+    p.stopRequested = true;
+    p.state = "stopping";
+    this.#log.info("stopping process", { job: g.name, pid: p.pid, reason });
+    p.handle.kill("SIGTERM");
+  }
+
+  #processOf(pid: number): { group: JobGroup; process: WorkerProcess } | undefined {
+    for (const group of this.#groups) {
+      const process = group.processes.get(pid);
+      if (process) return { group, process };
+    }
+    return undefined;
+  }
+
+  #onReport(pid: number, r: ChildReport): void {
+    const found = this.#processOf(pid);
+    if (!found) return;
+    const { group: g, process: p } = found;
+    const now = Date.now();
+    if (p.state === "starting") p.state = "idle";
+    if (r.event === "start") {
+      if (!p.stopRequested) p.state = "busy";
+      p.jobHandle = r.handle;
+      p.jobStartedAt = now;
+      return;
+    }
+    if (r.event === "done" || r.event === "fail") {
+      if (!p.stopRequested) p.state = "idle";
+      p.jobHandle = undefined;
+      p.jobStartedAt = undefined;
+      p.idleSince = now;
+      p.jobsDone++;
+      g.lastrun = now;
+      if (r.event === "fail") {
+        g.lasterror = now;
+        g.lasterrorMsg = r.message.slice(0, 1000);
+      }
+    }
+  }
+
+  // ---- the observer ----
+
+  async #observe(): Promise<void> {
+    if (this.#stopping) return;
+    const waiting = new Map<string, number>();
+    let reached = 0;
+    await Promise.all(this.#admins.map(async (admin) => {
+      try {
+        for (const row of await admin.status()) {
+          waiting.set(row.function, (waiting.get(row.function) ?? 0) + Math.max(row.queued - row.running, 0));
+        }
+        reached++;
+      } catch (e) {
+        this.#log.limited(`server:${admin.server}`, 60_000, "warn", "cannot read status from a server", { server: admin.server, error: (e as Error).message });
+      }
+    }));
+    if (this.#stopping) return;
+    if (reached > 0) {
+      this.#waiting.clear();
+      for (const [f, n] of waiting) this.#waiting.set(f, n);
+      this.#unknownJobs(waiting);
+    }
+    const now = Date.now();
+    for (const g of this.#groups) {
+      if (g.noteStability(now, this.#policy)) this.#log.info("job is stable again", { job: g.name });
+      this.#timeouts(g, now);
+      this.#reconcile(g, now);
+    }
+  }
+
+  #reconcile(g: JobGroup, now: number): void {
+    if (this.#stopping) return;
+    const live = [...g.processes.values()].filter((p) => !p.stopRequested);
+    const decision = decideScale({
+      min: g.min,
+      max: g.max,
+      current: live.length,
+      busy: live.filter((p) => p.state === "busy").length,
+      waiting: g.def.functions.reduce((n, f) => n + (this.#waiting.get(f) ?? 0), 0),
+      idle: live.filter((p) => p.state === "idle").map((p) => ({ pid: p.pid, idleMs: now - p.idleSince })),
+      busyPids: live.filter((p) => p.state !== "idle").map((p) => p.pid),
+      maxIdleMs: this.#settings.maxIdleTime * 1000,
+    });
+    if (decision.reason === "") return;
+    for (const pid of decision.stop) this.#stopProcess(g, g.processes.get(pid)!, decision.reason);
+    if (decision.start === 0) return;
+    if (now < g.notBefore) {
+      this.#log.limited(`delay:${g.name}`, 5_000, "debug", "start delayed after a crash", { job: g.name, in_ms: g.notBefore - now });
+      return;
+    }
+    // While a job keeps crashing, one process at a time: a crash loop must not become a fork bomb.
+    const n = g.crashes > 0 ? 1 : decision.start;
+    this.#log.info("scaling", { job: g.name, decision: decision.reason });
+    for (let i = 0; i < n; i++) this.#start(g, decision.reason);
+  }
+
+  #timeouts(g: JobGroup, now: number): void {
+    const limit = g.def.timeoutMs;
+    if (limit === undefined) return;
+    for (const p of g.processes.values()) {
+      if (p.state !== "busy" || p.jobStartedAt === undefined || now - p.jobStartedAt <= limit) continue;
+      g.lasterror = now;
+      g.lasterrorMsg = `job ${p.jobHandle} ran over ${limit / 1000} s; process ${p.pid} killed`;
+      this.#log.warn("job timeout: killing its process", { job: g.name, pid: p.pid, handle: p.jobHandle, limit_s: limit / 1000 });
+      p.stopRequested = true;
+      p.state = "stopping";
+      p.handle.kill("SIGKILL");
+    }
+  }
+
+  #unknownJobs(waiting: Map<string, number>): void {
+    const known = new Set(this.#groups.flatMap((g) => g.def.functions));
+    for (const [fn, n] of waiting) {
+      if (n === 0 || known.has(fn)) continue;
+      this.#log.limited(`unknown:${fn}`, 60_000, "warn", "unknown_job: queued jobs that no configured job handles", { function: fn, queued: n });
+      const hook = this.#settings.unknownJobCommand;
+      if (hook !== "") {
+        void runCommand(["sh", "-c", hook], new Uint8Array(0), { env: { GEARBOX_FUNCTION: fn, GEARBOX_QUEUED: String(n) }, timeoutMs: 30_000 })
+          .then((r) => {
+            if (r.status !== 0) this.#log.warn("unknown_job_command failed", { function: fn, status: r.status ?? r.signal ?? "?" });
+          }, (e) => this.#log.warn("unknown_job_command cannot run", { error: (e as Error).message }));
+      }
+    }
+  }
+
+  #later(ms: number, fn: () => void): void {
+    const t = setTimeout(() => {
+      this.#timers.delete(t);
+      fn();
+    }, ms);
+    this.#timers.add(t);
+  }
+
+  async #drain(): Promise<void> {
+    clearInterval(this.#observer);
+    for (const t of this.#timers) clearTimeout(t);
+    const all = this.#groups.flatMap((g) => [...g.processes.values()].map((p) => ({ g, p })));
+    this.#log.info("draining", { processes: all.length, timeout_s: this.#settings.drainTimeout });
+    for (const { g, p } of all) this.#stopProcess(g, p, "driver stopping");
+    const exits = Promise.all(all.map(({ p }) => p.handle.exited));
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timedOut = await Promise.race([
+      exits.then(() => false),
+      new Promise<boolean>((r) => timer = setTimeout(() => r(true), this.#settings.drainTimeout * 1000)),
+    ]);
+    clearTimeout(timer);
+    if (timedOut) {
+      for (const { g, p } of all) {
+        if (!g.processes.has(p.pid)) continue;
+        this.#log.warn("drain timeout: killing", { job: g.name, pid: p.pid });
+        p.handle.kill("SIGKILL");
+      }
+      await exits;
+    }
+    await this.#console?.close();
+    await this.#report?.close();
+    for (const a of this.#admins) a.close();
+    this.#log.info("driver stopped");
+    this.#resolveDone();
+  }
+}

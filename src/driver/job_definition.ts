@@ -1,0 +1,44 @@
+/**
+ * One supervised job as the driver sees it: the functions its processes
+ * register, how many processes it may have, and what a process runs (a
+ * command per job, or a module's handlers). A process group of a module is
+ * one definition with several functions.
+ *
+ * @module
+ */
+
+export interface JobDefinition {
+  /** The name the console and the log use: a command job's name, a module job's function, or a group's prefixed name. */
+  name: string;
+  functions: string[];
+  min: number;
+  max: number;
+  /** A job running longer than this kills its process. */
+  timeoutMs: number | undefined;
+  kind: "command" | "module";
+  /** Command jobs: the program and its arguments. */
+  command?: string[];
+  /** Module jobs: the module file, the prefix, and the module's job names this process runs. */
+  module?: string;
+  prefix?: string;
+  members?: string[];
+  /** Module jobs: worker_options of the module (merged over GLOBAL). */
+  options?: Record<string, unknown>;
+}
+
+/** What a worker process is told (as JSON in its environment). */
+export interface ChildSpec {
+  job: JobDefinition;
+  servers: string[];
+  /** Where the child reports its jobs (`host:port` of the driver's report listener). */
+  report: string;
+  /** Proves to the listener that the report comes from a child of this driver. */
+  token: string;
+}
+
+/** What a child tells the driver, one JSON object per line. */
+export type ChildReport =
+  | { event: "hello"; token: string; pid: number }
+  | { event: "start"; function: string; handle: string }
+  | { event: "done"; function: string }
+  | { event: "fail"; function: string; message: string };
