@@ -147,7 +147,9 @@ function commandJob(raw: unknown, where: string): CommandJobConfig {
       job.timeout = v;
     } else throw new ConfigError(`${where}: unknown key ${JSON.stringify(k)} (known: command, functions, min_processes, max_processes, timeout)`);
   }
-  attributes({ min_processes: job.min_processes, max_processes: job.max_processes }, where); // min ≤ max
+  if (job.min_processes !== undefined && job.max_processes !== undefined && job.min_processes > job.max_processes) {
+    throw new ConfigError(`${where}: min_processes (${job.min_processes}) is above max_processes (${job.max_processes})`);
+  }
   return job;
 }
 

@@ -9,71 +9,13 @@
  */
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { connect } from "node:net";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { AdminClient, Client, type JobRequest } from "../../mod.ts";
-import { freePort, waitForPort } from "../helpers/free_port.ts";
 import { Peers, waitUntil } from "../helpers/peers.ts";
-import { gearboxCommand, type RunningServer, startGearbox } from "../helpers/servers.ts";
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-/** One console command; resolves with the reply lines before the closing `.`. */
-function consoleCommand(port: number, command: string): Promise<string[]> {
-  return new Promise((resolve, reject) => {
-    const s = connect(port, "127.0.0.1");
-    let buf = "";
-    const timer = setTimeout(() => {
-      s.destroy();
-      reject(new Error(`console: no reply to ${command}: ${JSON.stringify(buf)}`));
-    }, 5000);
-    s.on("data", (d) => {
-      buf += d.toString();
-      const lines = buf.split("\n");
-      const end = lines.indexOf(".");
-      if (end !== -1) {
-        clearTimeout(timer);
-        s.end("quit\n");
-        resolve(lines.slice(0, end));
-      }
-    });
-    s.on("error", (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-    s.write(command + "\n");
-  });
-}
-
-interface JobStatus {
-  name: string;
-  min: number;
-  max: number;
-  current: number;
-  state: string;
-  lastrun: number;
-  lasterror: number;
-  lasterror_msg: string;
-  processes: { pid: number; state: string }[];
-}
-
-async function jobStatus(port: number, job: string): Promise<JobStatus> {
-  const [line] = await consoleCommand(port, "status json");
-  const found = (JSON.parse(line!) as { jobs: JobStatus[] }).jobs.find((j) => j.name === job);
-  assert.ok(found, `job ${job} in status json`);
-  return found;
-}
-
-async function waitForJob(port: number, job: string, what: string, pred: (s: JobStatus) => boolean, timeoutMs = 15_000): Promise<JobStatus> {
-  let last: JobStatus | undefined;
-  await waitUntil(`${job}: ${what}`, async () => {
-    last = await jobStatus(port, job);
-    return pred(last) || JSON.stringify({ current: last.current, state: last.state, processes: last.processes });
-  }, timeoutMs, 100);
-  return last!;
-}
+import { gearboxCommand, startGearbox } from "../helpers/servers.ts";
+import { consoleCommand, jobStatus, type JobStatus, sleep, startDriver, waitForJob } from "../helpers/drive.ts";
 
 const KINDS = [
   {
@@ -124,30 +66,6 @@ export default {
     },
   },
 ];
-
-async function startDriver(peers: Peers, server: RunningServer, dir: string, extra: Record<string, unknown>) {
-  const consolePort = await freePort();
-  const logfile = join(dir, "drive.log");
-  const config = join(dir, "drive.json.yaml");
-  writeFileSync(config, JSON.stringify({
-    server: [`127.0.0.1:${server.port}`],
-    interval: 0.2,
-    max_idle_time: 1.5,
-    console_port: consolePort,
-    logfile,
-    loglevel: "debug",
-    restart_delay: 0.2,
-    restart_delay_max: 1,
-    crash_loop_after: 3,
-    stable_after: 5,
-    drain_timeout: 10,
-    ...extra,
-  }));
-  const [bin, ...pre] = gearboxCommand();
-  const driver = peers.start(bin!, [...pre, "drive", "--config", config], { lifetimeMs: 120_000 });
-  await waitForPort(consolePort, 15_000);
-  return { driver, consolePort, logfile, log: () => readFileSync(logfile, "utf8") };
-}
 
 for (const k of KINDS) {
   describe(`gearbox drive with a ${k.kind}`, () => {

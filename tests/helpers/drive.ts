@@ -1,0 +1,95 @@
+/**
+ * Helpers for the `gearbox drive` suites: start the compiled driver with a
+ * config, talk to its console, wait for a job's state.
+ */
+import assert from "node:assert/strict";
+import { connect } from "node:net";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { freePort, waitForPort } from "./free_port.ts";
+import { type Peers, waitUntil } from "./peers.ts";
+import { gearboxCommand, type RunningServer } from "./servers.ts";
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** One console command (after `auth TOKEN` when given); resolves with its reply lines before the closing `.`. */
+export function consoleCommand(port: number, command: string, token?: string): Promise<string[]> {
+  return new Promise((resolve, reject) => {
+    const s = connect(port, "127.0.0.1");
+    let buf = "";
+    const timer = setTimeout(() => {
+      s.destroy();
+      reject(new Error(`console: no reply to ${command}: ${JSON.stringify(buf)}`));
+    }, 5000);
+    const skip = token === undefined ? 0 : 1;
+    s.on("data", (d) => {
+      buf += d.toString();
+      const lines = buf.split("\n");
+      const ends = lines.flatMap((l, i) => (l === "." ? [i] : []));
+      if (ends.length > skip) {
+        clearTimeout(timer);
+        s.end("quit\n");
+        resolve(lines.slice(skip === 0 ? 0 : ends[0]! + 1, ends[skip]));
+      }
+    });
+    s.on("error", (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    s.write((token === undefined ? "" : `auth ${token}\n`) + command + "\n");
+  });
+}
+
+export interface JobStatus {
+  name: string;
+  min: number;
+  max: number;
+  current: number;
+  state: string;
+  lastrun: number;
+  lasterror: number;
+  lasterror_msg: string;
+  processes: { pid: number; state: string }[];
+}
+
+export async function jobStatus(port: number, job: string): Promise<JobStatus> {
+  const [line] = await consoleCommand(port, "status json");
+  const found = (JSON.parse(line!) as { jobs: JobStatus[] }).jobs.find((j) => j.name === job);
+  assert.ok(found, `job ${job} in status json`);
+  return found;
+}
+
+export async function waitForJob(port: number, job: string, what: string, pred: (s: JobStatus) => boolean, timeoutMs = 15_000): Promise<JobStatus> {
+  let last: JobStatus | undefined;
+  await waitUntil(`${job}: ${what}`, async () => {
+    last = await jobStatus(port, job);
+    return pred(last) || JSON.stringify({ current: last.current, state: last.state, processes: last.processes });
+  }, timeoutMs, 100);
+  return last!;
+}
+
+/** Starts `gearbox drive` with fast test settings (over which `extra` wins), plus extra flags. */
+export async function startDriver(peers: Peers, server: RunningServer, dir: string, extra: Record<string, unknown>, flags: string[] = []) {
+  const consolePort = await freePort();
+  const logfile = join(dir, "drive.log");
+  const config = join(dir, "drive.json.yaml");
+  writeFileSync(config, JSON.stringify({
+    server: [`127.0.0.1:${server.port}`],
+    interval: 0.2,
+    max_idle_time: 1.5,
+    console_port: consolePort,
+    logfile,
+    loglevel: "debug",
+    restart_delay: 0.2,
+    restart_delay_max: 1,
+    crash_loop_after: 3,
+    stable_after: 5,
+    drain_timeout: 10,
+    ...extra,
+  }));
+  const [bin, ...pre] = gearboxCommand();
+  const driver = peers.start(bin!, [...pre, "drive", "--config", config, ...flags], { lifetimeMs: 120_000 });
+  await waitForPort(consolePort, 15_000);
+  return { driver, consolePort, logfile, log: () => readFileSync(logfile, "utf8") };
+}
+
