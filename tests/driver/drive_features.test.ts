@@ -136,6 +136,31 @@ describe("gearbox drive features", () => {
     await waitUntil("the pidfile is removed", () => !existsSync(pidfile), 15_000);
   });
 
+  test("after the job server restarts, the driver reads its queues again and the workers take jobs again", { timeout: 60_000 }, async () => {
+    const own = await startGearbox();
+    const port = own.port;
+    let restarted: RunningServer | undefined;
+    const c = new Client({ servers: [`127.0.0.1:${port}`] });
+    try {
+      const { driver, consolePort, log } = await startDriver(peers, own, dir, { jobs: { echo_job: { command: ["sh", "-c", "sleep 0.3; cat"], min_processes: 1, max_processes: 2 } }, max_idle_time: 0 });
+      await waitForJob(consolePort, "echo_job", "up", (s) => s.processes.some((p) => p.state === "idle"));
+      assert.equal((await c.submitJob("echo_job", "before", { timeoutMs: 5000 })).result, "before");
+      await own.stop("SIGKILL");
+      await waitUntil("the driver notices", () => /cannot read status from a server/.test(log()), 10_000);
+      restarted = await startGearbox({ port });
+      // Jobs queued on the new server: the driver must read its queue to start a second process.
+      await c.submitMultipleJobs(Array.from({ length: 6 }, (_, i) => ({ function: "echo_job", data: `bg${i}`, background: true })));
+      await waitForJob(consolePort, "echo_job", "scaled on the restarted server", (s) => s.current === 2);
+      assert.equal((await c.submitJob("echo_job", "after", { timeoutMs: 15_000 })).result, "after");
+      driver.kill("SIGTERM");
+      assert.equal((await driver.waitExit(20_000)).code, 0);
+    } finally {
+      c.close();
+      await restarted?.stop();
+      await own.stop();
+    }
+  });
+
   test("the shipped example config and worker module run as the README says", { timeout: 60_000 }, async () => {
     const consolePort = await freePort();
     const logfile = join(dir, "example.log");
