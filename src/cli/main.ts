@@ -12,6 +12,7 @@ import { addSubmitCommand } from "./submit.ts";
 import { addWorkCommand } from "./work.ts";
 import { addAdminCommands } from "./admin.ts";
 import { addDriveCommand } from "./drive.ts";
+import { addTopCommand } from "./top.ts";
 
 export function buildProgram(): Command {
   // The name is set explicitly: argv[1] of a compiled binary is a virtual path.
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   addWorkCommand(program);
   addAdminCommands(program);
   addDriveCommand(program);
+  addTopCommand(program);
   return program;
 }
 

@@ -44,6 +44,26 @@ export interface ShownJob {
   jobQueued: boolean;
 }
 
+/** One row of gearbox's `functions` (gearbox only). */
+export interface FunctionDetail {
+  function: string;
+  /** Waiting (due) jobs per priority. */
+  high: number;
+  normal: number;
+  low: number;
+  /** Jobs waiting for their run-after time. */
+  scheduled: number;
+  running: number;
+  workers: number;
+  /** Jobs that ended since the server saw the function first (counters: take differences). */
+  completed: number;
+  failed: number;
+  /** Failed jobs kept in the dead set. */
+  dead: number;
+  /** When the oldest waiting job was submitted (ms since the epoch), or 0. */
+  oldestQueuedAt: number;
+}
+
 /** Options for {@link AdminClient}. */
 export interface AdminClientOptions {
   /** `host:port` (default `127.0.0.1:4730`). */
@@ -93,6 +113,19 @@ export class AdminClient {
       const m = /^(\S+) (\S+) (\S*) ?:(.*)$/.exec(row);
       if (!m) throw new ClientError("BAD_RESPONSE", `${this.server}: unexpected workers row ${JSON.stringify(row)}`);
       return { fd: m[1]!, address: m[2]!, clientId: m[3]!, functions: m[4]!.split(" ").filter((f) => f !== "") };
+    });
+  }
+
+  /** gearbox's per-function detail; other servers answer ERR (an {@link AdminError}). */
+  async functions(): Promise<FunctionDetail[]> {
+    return (await this.#list("functions")).map((row) => {
+      const [fn = "", ...n] = row.split("\t");
+      const v = n.map(Number);
+      return {
+        function: fn,
+        high: v[0]!, normal: v[1]!, low: v[2]!, scheduled: v[3]!, running: v[4]!, workers: v[5]!,
+        completed: v[6]!, failed: v[7]!, dead: v[8]!, oldestQueuedAt: v[9]!,
+      };
     });
   }
 

@@ -62,6 +62,14 @@ export class AdminSession {
     }
   }
 
+  /** A command whose every reply ends with a `.` line, errors included (the driver's console). */
+  async block(command: string): Promise<string[]> {
+    this.#socket.write(command + "\r\n");
+    const rows: string[] = [];
+    for (let row = await this.#readLine(); row !== "."; row = await this.#readLine()) rows.push(row);
+    return rows;
+  }
+
   /**
    * Any command, its reply shape guessed as gearadmin does: a first line of
    * `OK`/`ERR` is the whole reply, anything else is rows up to `.`.

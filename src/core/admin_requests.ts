@@ -132,6 +132,18 @@ const COMMANDS: Record<string, AdminHandler> = {
 
   job: (server, _peer, args, now) => jobCommand(server, args, now),
 
+  // gearbox: one row per function with what `gearbox top` shows (see README).
+  functions: (server) => {
+    const dead = new Map<string, number>();
+    for (const j of server.ended.values()) if (j.ended?.outcome === "failed") dead.set(j.fn.name, (dead.get(j.fn.name) ?? 0) + 1);
+    return listReply(sortedFunctions(server).map((f) => {
+      const q = f.queue.counts();
+      const oldest = Math.min(...[0, 1, 2].map((p) => f.queue.first(p)?.createdAt ?? Infinity));
+      const scheduled = f.scheduled[0] + f.scheduled[1] + f.scheduled[2];
+      return [f.name, q[0], q[1], q[2], scheduled, f.running, f.workers.length, f.completed, f.failed, dead.get(f.name) ?? 0, Number.isFinite(oldest) ? oldest : 0].join("\t");
+    }));
+  },
+
   counters: (server) => listReply([...server.counters, ["submitted", server.submitted] as const].sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => `${k}\t${v}`)),
 };
 

@@ -20,6 +20,9 @@ export class FunctionRecord {
   readonly scheduled: [number, number, number] = [0, 0, 0];
   /** Queue limits for high, normal, low submissions; 0 means unlimited. */
   maxQueue: [number, number, number];
+  /** Jobs of the function that ended, since the record was made (the TUI's throughput). */
+  completed = 0;
+  failed = 0;
   /** Rotates the first worker woken so successive jobs wake different workers. */
   wakeCursor = 0;
   /** A delayed re-wake is armed. */

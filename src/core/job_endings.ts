@@ -98,6 +98,7 @@ export function failJob(server: JobServer, job: Job, now: number, report: Failur
  */
 function endJob(server: JobServer, job: Job, now: number, outcome: "completed" | "failed", exitStatus: number): void {
   const o = server.options;
+  job.fn[outcome]++;
   const keep = o.functionKeep[job.fn.name];
   const keepMs = outcome === "failed" ? keep?.failedMs ?? o.keepFailedForMs : keep?.exitStatusMs ?? o.keepExitStatusForMs;
   if (!job.background || !job.persisted || keepMs <= 0 || o.maxEndedJobs <= 0) return server.finish(job);

@@ -22,12 +22,14 @@ export interface ConsoleTarget {
   killall(jobs: string[]): string[];
   shutdown(): void;
   statusJson(): unknown;
+  events(since: number): readonly unknown[];
 }
 
 const HELP = [
   "status                          jobs: name min max current state lastrun lasterror lasterror_msg",
   "status json                     the same (and every process) as one JSON line",
   "show JOB                        one job and its processes (pid state started jobs)",
+  "events [SEQ]                    what the driver did after event SEQ, one JSON line each",
   "set_min_processes JOB N",
   "set_max_processes JOB N",
   "set_processes JOB MIN MAX",
@@ -99,6 +101,11 @@ export function answer(target: ConsoleTarget, cmd: string, args: string[]): stri
     case "status":
       if (args[0] === "json") return [JSON.stringify(target.statusJson())];
       return target.groups().map((g) => statusLine(target, g));
+    case "events": {
+      const since = args[0] === undefined ? 0 : Number(args[0]);
+      if (!Number.isInteger(since) || since < 0) return ["ERR invalid_value: events [SEQ]"];
+      return target.events(since).map((e) => JSON.stringify(e));
+    }
     case "show": {
       const g = find(args[0]);
       if (!g) return [`ERR invalid_job_name: ${args[0] ?? "(none)"}`];

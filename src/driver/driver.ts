@@ -15,10 +15,15 @@ import { selfCommand } from "../runtime/load.ts";
 import { listen, type NetListener } from "../runtime/net.ts";
 import { type ChildExit, spawnChild } from "../runtime/process.ts";
 import { runCommand } from "../runtime/run_command.ts";
+import { processRss } from "../runtime/system.ts";
+import type { DriverEvent } from "../client/driver_console.ts";
 import { type ConsoleTarget, startConsole } from "./console.ts";
 import type { ChildReport, ChildSpec, JobDefinition } from "./job_definition.ts";
 import { JobGroup, type RestartPolicy, type WorkerProcess } from "./job_group.ts";
 import { decideScale } from "./scaling.ts";
+
+/** Events kept for the console. */
+const MAX_EVENTS = 500;
 
 export interface DriverOptions {
   settings: DriveSettings;
@@ -35,6 +40,9 @@ export class Driver implements ConsoleTarget {
   readonly #token = randomBytes(16).toString("hex");
   readonly #waiting = new Map<string, number>();
   readonly #timers = new Set<ReturnType<typeof setTimeout>>();
+  /** The last events, for the console's `events` (and `gearbox top`). */
+  readonly #events: DriverEvent[] = [];
+  #eventSeq = 0;
   #report: NetListener | undefined;
   #console: NetListener | undefined;
   #observer: ReturnType<typeof setInterval> | undefined;
@@ -120,6 +128,7 @@ export class Driver implements ConsoleTarget {
     g.min = newMin;
     g.max = newMax;
     this.#log.info("processes changed from the console", { job, min: newMin, max: newMax });
+    this.#event("console", job, `min ${newMin}, max ${newMax}`);
     this.#reconcile(g, Date.now());
     return undefined;
   }
@@ -172,9 +181,19 @@ export class Driver implements ConsoleTarget {
           uptime_ms: now - p.startedAt,
           jobs_done: p.jobsDone,
           job: p.jobHandle ?? null,
+          rss_bytes: processRss(p.pid) ?? null,
         })),
       })),
     };
+  }
+
+  events(since: number): DriverEvent[] {
+    return this.#events.filter((e) => e.seq > since);
+  }
+
+  #event(kind: DriverEvent["kind"], job: string, text: string): void {
+    this.#events.push({ seq: ++this.#eventSeq, at: Date.now(), job, kind, text });
+    if (this.#events.length > MAX_EVENTS) this.#events.splice(0, this.#events.length - MAX_EVENTS);
   }
 
   // ---- processes ----
@@ -200,6 +219,7 @@ export class Driver implements ConsoleTarget {
     g.processes.set(pid, p);
     g.started++;
     this.#log.info("process started", { job: g.name, pid, reason });
+    this.#event("start", g.name, `pid ${pid} started`);
     void handle.exited.then((exit) => this.#onExit(g, p, exit));
   }
 
@@ -210,6 +230,7 @@ export class Driver implements ConsoleTarget {
     const lived = `${((now - p.startedAt) / 1000).toFixed(1)}s`;
     if (delay === undefined) {
       this.#log.info("process stopped", { job: g.name, pid: p.pid, how, lived });
+      this.#event("stop", g.name, `pid ${p.pid} stopped (${how}) after ${lived}`);
       if (this.#stopping) return;
     } else {
       g.lasterror = now;
@@ -217,6 +238,7 @@ export class Driver implements ConsoleTarget {
       const fields = { job: g.name, pid: p.pid, how, lived, crashes: g.crashes, restart_in_s: delay / 1000 };
       if (g.crashLooping(this.#policy)) this.#log.error("crash loop: process died again", fields);
       else this.#log.warn("process died", fields);
+      this.#event(g.crashLooping(this.#policy) ? "crash-loop" : "died", g.name, `pid ${p.pid} died (${how}) after ${lived}; restart in ${delay / 1000} s`);
       if (this.#stopping) return;
     }
     this.#later(Math.max(g.notBefore - now, 0), () => this.#reconcile(g, Date.now()));
@@ -227,6 +249,7 @@ export class Driver implements ConsoleTarget {
     p.stopRequested = true;
     p.state = "stopping";
     this.#log.info("stopping process", { job: g.name, pid: p.pid, reason });
+    this.#event("stop", g.name, `stopping pid ${p.pid}: ${reason}`);
     p.handle.kill("SIGTERM");
   }
 
@@ -317,6 +340,7 @@ export class Driver implements ConsoleTarget {
     // While a job keeps crashing, one process at a time: a crash loop must not become a fork bomb.
     const n = g.crashes > 0 ? 1 : decision.start;
     this.#log.info("scaling", { job: g.name, decision: decision.reason });
+    this.#event("scale", g.name, decision.reason);
     for (let i = 0; i < n; i++) this.#start(g, decision.reason);
   }
 
@@ -328,6 +352,7 @@ export class Driver implements ConsoleTarget {
       g.lasterror = now;
       g.lasterrorMsg = `job ${p.jobHandle} ran over ${limit / 1000} s; process ${p.pid} killed`;
       this.#log.warn("job timeout: killing its process", { job: g.name, pid: p.pid, handle: p.jobHandle, limit_s: limit / 1000 });
+      this.#event("timeout", g.name, `pid ${p.pid} killed: ${p.jobHandle} ran over ${limit / 1000} s`);
       p.stopRequested = true;
       p.state = "stopping";
       p.handle.kill("SIGKILL");

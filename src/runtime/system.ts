@@ -54,3 +54,13 @@ export function openFileLimit(): number | undefined {
     return undefined;
   }
 }
+
+/** Resident memory of a process in bytes, where the system tells it (Linux /proc); undefined elsewhere. */
+export function processRss(pid: number): number | undefined {
+  try {
+    const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return m ? Number(m[1]) * 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,102 @@
+/**
+ * A client for `gearbox drive`'s management console: one command, the
+ * reply lines up to `.`, `ERR` lines as errors; `status json` and `events`
+ * parsed. Used by `gearbox top` and by tools.
+ *
+ * @module
+ */
+import { AdminSession } from "./admin_session.ts";
+import { ClientError } from "./client_error.ts";
+
+/** A driver's job as `status json` gives it. */
+export interface DriverJob {
+  name: string;
+  functions: string[];
+  kind: "command" | "module";
+  min: number;
+  max: number;
+  current: number;
+  state: "ok" | "restarting" | "crash-loop";
+  crashes: number;
+  waiting: number;
+  lastrun: number;
+  lasterror: number;
+  lasterror_msg: string;
+  processes: { pid: number; state: string; started: number; uptime_ms: number; jobs_done: number; job: string | null; rss_bytes?: number | null }[];
+}
+
+/** Something the driver did (`events`). */
+export interface DriverEvent {
+  seq: number;
+  at: number;
+  job: string;
+  kind: "scale" | "start" | "stop" | "died" | "crash-loop" | "timeout" | "console";
+  text: string;
+}
+
+/**
+ * The console of one driver.
+ *
+ * @example
+ * ```ts
+ * const driver = new DriverConsole({ address: "127.0.0.1:47300" });
+ * for (const job of await driver.status()) console.log(job.name, job.current, job.state);
+ * driver.close();
+ * ```
+ */
+export class DriverConsole {
+  readonly address: string;
+  readonly #token: string | undefined;
+  readonly #timeoutMs: number;
+  #session: Promise<AdminSession> | undefined;
+
+  constructor(options: { address: string; token?: string; timeoutMs?: number }) {
+    this.address = options.address;
+    this.#token = options.token;
+    this.#timeoutMs = options.timeoutMs ?? 5000;
+  }
+
+  /** Any command; resolves with its reply lines, rejects on `ERR`. */
+  async command(line: string): Promise<string[]> {
+    try {
+      const session = await this.#open();
+      const rows = await session.block(line);
+      if (rows[0]?.startsWith("ERR ")) throw new ClientError("SERVER_ERROR", `${this.address}: ${rows[0].slice(4)}`, rows[0].split(/[\s:]/)[1]);
+      return rows;
+    } catch (e) {
+      if (!(e instanceof ClientError && e.code === "SERVER_ERROR")) this.close();
+      throw e;
+    }
+  }
+
+  async status(): Promise<DriverJob[]> {
+    const [line] = await this.command("status json");
+    return (JSON.parse(line ?? "{}") as { jobs?: DriverJob[] }).jobs ?? [];
+  }
+
+  /** Events after `since` (a seq number), oldest first. */
+  async events(since: number): Promise<DriverEvent[]> {
+    return (await this.command(`events ${since}`)).map((l) => JSON.parse(l) as DriverEvent);
+  }
+
+  close(): void {
+    const s = this.#session;
+    this.#session = undefined;
+    s?.then((x) => x.close(), () => {});
+  }
+
+  #open(): Promise<AdminSession> {
+    this.#session ??= (async () => {
+      const s = await AdminSession.open(this.address, this.#timeoutMs);
+      if (this.#token !== undefined) {
+        const reply = await s.block(`auth ${this.#token}`);
+        if (reply[0] !== "OK") throw new ClientError("SERVER_ERROR", `${this.address}: console refused the token`);
+      }
+      return s;
+    })().catch((e) => {
+      this.#session = undefined;
+      throw e instanceof ClientError ? e : new ClientError("UNREACHABLE", (e as Error).message);
+    });
+    return this.#session;
+  }
+}

@@ -1,0 +1,100 @@
+/**
+ * What `gearbox top` reads, each call one round of polling: every server's
+ * queues (gearbox's `functions` where it answers, else `status` and
+ * `prioritystatus`, as gearmand), every driver's `status json` and new
+ * `events`, and the selected function's failures and scheduled jobs. A
+ * server that does not answer is reported down, never as empty.
+ *
+ * @module
+ */
+import { AdminClient } from "../../src/client/admin_client.ts";
+import { DriverConsole } from "../../src/client/driver_console.ts";
+import type { Detail, DriverView, QueueRow, ServerView } from "../state.ts";
+
+export class Sources {
+  readonly admins: AdminClient[];
+  readonly consoles: DriverConsole[];
+  readonly #lastSeq = new Map<string, number>();
+  /** Servers that refused `functions` once are asked the gearmand way from then on. */
+  readonly #plain = new Set<string>();
+
+  constructor(servers: string[], consoles: string[], token: string | undefined, timeoutMs: number) {
+    this.admins = servers.map((server) => new AdminClient({ server, timeoutMs }));
+    this.consoles = consoles.map((address) => new DriverConsole({ address, token, timeoutMs }));
+  }
+
+  async servers(now: () => number): Promise<ServerView[]> {
+    return await Promise.all(this.admins.map(async (admin): Promise<ServerView> => {
+      try {
+        if (!this.#plain.has(admin.server)) {
+          try {
+            const rows: QueueRow[] = (await admin.functions()).map((f) => ({
+              ...f,
+              queued: f.high + f.normal + f.low + f.scheduled,
+            }));
+            return { address: admin.server, up: true, at: now(), gearbox: true, rows };
+          } catch (e) {
+            if ((e as { name?: string }).name !== "AdminError") throw e;
+            this.#plain.add(admin.server);
+          }
+        }
+        const status = await admin.status();
+        const prio = await admin.priorityStatus().catch(() => []);
+        const rows: QueueRow[] = status.map((s) => {
+          const p = prio.find((x) => x.function === s.function);
+          return { function: s.function, queued: Math.max(s.queued - s.running, 0), running: s.running, workers: s.workers, high: p?.high, normal: p?.normal, low: p?.low };
+        });
+        return { address: admin.server, up: true, at: now(), gearbox: false, rows };
+      } catch (e) {
+        return { address: admin.server, up: false, error: (e as Error).message, at: now(), gearbox: false, rows: [] };
+      }
+    }));
+  }
+
+  async drivers(now: () => number, onEvents: (driver: string, events: Awaited<ReturnType<DriverConsole["events"]>>) => void): Promise<DriverView[]> {
+    return await Promise.all(this.consoles.map(async (c): Promise<DriverView> => {
+      try {
+        const jobs = await c.status();
+        const events = await c.events(this.#lastSeq.get(c.address) ?? 0);
+        if (events.length > 0) {
+          // A restarted driver numbers from 1 again: take what it has.
+          this.#lastSeq.set(c.address, events.at(-1)!.seq);
+          onEvents(c.address, events);
+        }
+        return { address: c.address, up: true, at: now(), jobs };
+      } catch (e) {
+        return { address: c.address, up: false, error: (e as Error).message, at: now(), jobs: [] };
+      }
+    }));
+  }
+
+  /** Recent failures (with messages) and scheduled jobs of `fn`, from the gearbox servers. */
+  async detail(fn: string): Promise<Detail> {
+    const detail: Detail = { function: fn, failures: [], scheduled: [] };
+    for (const admin of this.admins) {
+      if (this.#plain.has(admin.server)) continue;
+      try {
+        const failed = (await admin.command(`job list state=failed function=${fn} limit=10`)).lines.filter((l) => l.includes("\t"));
+        for (const row of failed) {
+          const handle = row.split("\t")[0]!;
+          const shown = (await admin.command(`job show ${handle}`)).lines;
+          const last = shown.filter((l) => l.startsWith("failure\t")).at(-1)?.split("\t");
+          detail.failures.push({ handle, at: Number(last?.[1] ?? 0), message: last?.slice(2).join("\t") ?? "" });
+        }
+        const scheduled = (await admin.command(`job list state=scheduled function=${fn} limit=10`)).lines.filter((l) => l.includes("\t"));
+        for (const row of scheduled) {
+          const cells = row.split("\t");
+          detail.scheduled.push({ handle: cells[0]!, runAt: Number(cells[5] ?? 0) });
+        }
+      } catch (e) {
+        detail.error = `${admin.server}: ${(e as Error).message}`;
+      }
+    }
+    return detail;
+  }
+
+  close(): void {
+    for (const a of this.admins) a.close();
+    for (const c of this.consoles) c.close();
+  }
+}

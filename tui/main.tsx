@@ -1,0 +1,30 @@
+/**
+ * `gearbox top`'s entry, imported lazily by src/cli/top.ts so Ink and React
+ * load only for this subcommand.
+ *
+ * @module
+ */
+import { render } from "ink";
+import { App } from "./components/app.tsx";
+import { Sources } from "./data/pollers.ts";
+
+export interface TopOptions {
+  servers: string[];
+  consoles: string[];
+  token?: string;
+  intervalMs: number;
+  readOnly: boolean;
+}
+
+/** Runs the UI until the person quits; resolves then. */
+export async function runTop(options: TopOptions): Promise<void> {
+  const sources = new Sources(options.servers, options.consoles, options.token, Math.max(options.intervalMs * 2, 2000));
+  const colour = !process.env.NO_COLOR && process.stdout.isTTY === true;
+  const app = render(<App sources={sources} intervalMs={options.intervalMs} readOnly={options.readOnly} colour={colour} />, {
+    exitOnCtrlC: false,
+    maxFps: 10,
+    incrementalRendering: true,
+  });
+  await app.waitUntilExit();
+  sources.close();
+}

@@ -1,0 +1,9 @@
+/**
+ * Stands in for `react-devtools-core`, which Ink imports only when DEV=true.
+ * `bun build --compile` must resolve every import; the real package is not a
+ * dependency (stack.md), so tsconfig's `paths` points here.
+ */
+export default {
+  initialize(): void {},
+  connectToDevTools(): void {},
+};
