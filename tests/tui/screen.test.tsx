@@ -12,7 +12,7 @@ import { App } from "../../tui/components/app.tsx";
 import { Sources } from "../../tui/data/pollers.ts";
 import { initialState, reduce, type State } from "../../tui/state.ts";
 import type { DriverJob } from "../../src/client/driver_console.ts";
-import { Client } from "../../mod.ts";
+import { AdminClient, Client, Worker } from "../../mod.ts";
 import { type RunningServer, startGearbox } from "../helpers/servers.ts";
 import { waitUntil } from "../helpers/peers.ts";
 
@@ -126,6 +126,43 @@ describe("the live app against a gearbox server", () => {
       await waitUntil("the filter applies", () => (!/app_alpha/.test(lastFrame() ?? "") && /filter: beta/.test(lastFrame() ?? "")) || (lastFrame() ?? ""), 5000);
       stdin.write("K");
       await waitUntil("K is refused", () => /read-only: K is disabled/.test(lastFrame() ?? ""), 5000);
+    } finally {
+      unmount();
+      sources.close();
+    }
+  });
+});
+
+describe("the live app's detail and retry", () => {
+  let server: RunningServer;
+  before(async () => {
+    server = await startGearbox();
+  });
+  after(() => server?.stop());
+
+  test("Enter shows the selected function's failures with messages and its scheduled jobs; R puts failed jobs back", async () => {
+    const addr = `127.0.0.1:${server.port}`;
+    const client = new Client({ servers: [addr] });
+    const worker = new Worker({ servers: [addr] });
+    worker.register("detail_fn", () => { throw new Error("thumbnail service said 503"); });
+    void worker.work();
+    await client.submitJob("detail_fn", "a", { background: true });
+    const later = await client.submitJob("detail_fn", "b", { runAt: new Date(Date.now() + 3_600_000) });
+    const admin = new AdminClient({ server: addr });
+    await waitUntil("the job failed into the dead set", async () => (await admin.functions()).find((f) => f.function === "detail_fn")?.dead === 1, 5000);
+    admin.close();
+    await worker.stop();
+    client.close();
+    const sources = new Sources([addr], [], undefined, 2000);
+    const { lastFrame, stdin, unmount } = render(<App sources={sources} intervalMs={200} readOnly={false} colour={false} />);
+    try {
+      await waitUntil("the function shows with a dead job", () => /detail_fn\s+1\s.*\s1\s*│/.test(lastFrame() ?? "") || (lastFrame() ?? ""), 5000);
+      stdin.write("\r");
+      await waitUntil("the detail shows", () => /thumbnail service said 503/.test(lastFrame() ?? "") && lastFrame()!.includes(later.handle!) || (lastFrame() ?? ""), 5000);
+      assert.match(lastFrame()!, /Recent failures \(1\)/);
+      assert.match(lastFrame()!, /Scheduled \(1\)/);
+      stdin.write("R");
+      await waitUntil("R reports the retry", () => /detail_fn: 1 failed job back in the queue/.test(lastFrame() ?? "") || (lastFrame() ?? ""), 5000);
     } finally {
       unmount();
       sources.close();

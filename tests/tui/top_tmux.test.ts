@@ -61,6 +61,20 @@ describe("gearbox top in a terminal", { skip: haveCommand("tmux") ? false : "tmu
     await waitUntil("the screen shows two processes", () => /tui_slow\s+1\s+2\s+2\s+/.test(screen()) || screen(), 10_000, 200);
     assert.match((await consoleCommand(consolePort, "events 0")).join("\n"), /"kind":"console".*min 1, max 2/);
 
+    // K on a process row kills that process; the driver replaces it.
+    const victim = Number(/pid (\d+)/.exec(screen())![1]);
+    tmux("send-keys", "-t", "top", "j");
+    tmux("send-keys", "-t", "top", "K");
+    await waitUntil("the status line reports the kill", () => new RegExp(`killed pid ${victim} of tui_slow`).test(screen()) || screen(), 5000, 100);
+    await waitForJob(consolePort, "tui_slow", "the killed process replaced", (s) => s.current === 2 && !s.processes.some((p) => p.pid === victim));
+
+    // A smaller terminal: the screen follows, nothing wider than it.
+    tmux("resize-window", "-t", "top", "-x", "80", "-y", "24");
+    await waitUntil("the screen fits 80 columns", () => {
+      const lines = screen().split("\n").filter((l) => l !== "");
+      return (lines.length > 0 && lines.every((l) => l.length <= 80) && /Queues/.test(screen()) && /Events/.test(screen())) || screen();
+    }, 5000, 100);
+
     tmux("send-keys", "-t", "top", "q");
     await waitUntil("top quits", () => tmux("has-session", "-t", "top").status !== 0, 10_000, 100);
   });
