@@ -32,4 +32,28 @@ export const MIGRATIONS: readonly string[] = [
    ALTER TABLE job ADD COLUMN exit_status INTEGER;
    ALTER TABLE job ADD COLUMN ended_at INTEGER;
    ALTER TABLE job ADD COLUMN delete_after INTEGER`,
+  // 3: no UNIQUE index on handle. Handles are unique by construction (boot id
+  // and job id), and keeping a text index in step cost every insert about a
+  // tenth of its time. SQLite cannot drop a constraint, so the table is rebuilt.
+  `CREATE TABLE job_v3 (
+     id          INTEGER PRIMARY KEY,
+     handle      TEXT    NOT NULL,
+     function    TEXT    NOT NULL,
+     uniq        TEXT    NOT NULL,
+     data        BLOB    NOT NULL,
+     reducer     TEXT    NOT NULL DEFAULT '',
+     priority    INTEGER NOT NULL,
+     run_after   INTEGER NOT NULL DEFAULT 0,
+     created_at  INTEGER NOT NULL,
+     retries     INTEGER NOT NULL DEFAULT 0,
+     failures    TEXT,
+     outcome     TEXT,
+     exit_status INTEGER,
+     ended_at    INTEGER,
+     delete_after INTEGER
+   );
+   INSERT INTO job_v3 SELECT id, handle, function, uniq, data, reducer, priority, run_after, created_at, retries,
+     failures, outcome, exit_status, ended_at, delete_after FROM job;
+   DROP TABLE job;
+   ALTER TABLE job_v3 RENAME TO job`,
 ];
