@@ -9,8 +9,8 @@
  */
 import type { DriverEvent, DriverJob } from "../src/client/driver_console.ts";
 
-/** One function on one server. Optional fields are gearbox-only (`functions`). */
-export interface QueueRow {
+/** What the queues panel counts for a function; optional fields only some servers tell. */
+export interface QueueCounts {
   function: string;
   queued: number;
   running: number;
@@ -19,9 +19,13 @@ export interface QueueRow {
   normal?: number;
   low?: number;
   scheduled?: number;
+  dead?: number;
+}
+
+/** One function on one server. Optional fields are gearbox-only (`functions`). */
+export interface QueueRow extends QueueCounts {
   completed?: number;
   failed?: number;
-  dead?: number;
   oldestQueuedAt?: number;
 }
 
@@ -189,16 +193,7 @@ function nextThroughput(prev: State["throughput"], servers: ServerView[], now: n
 }
 
 /** One function over every server, as the queues panel shows it. */
-export interface FunctionTotals {
-  function: string;
-  queued: number;
-  running: number;
-  workers: number;
-  high?: number;
-  normal?: number;
-  low?: number;
-  scheduled?: number;
-  dead?: number;
+export interface FunctionTotals extends QueueCounts {
   oldestAgeMs?: number;
   rate?: number;
   samples: number[];
