@@ -27,7 +27,10 @@ const CODECS: Record<Codec, DataEncoder<unknown>> = {
 export async function runChild(specJson: string): Promise<number> {
   const spec = JSON.parse(specJson) as ChildSpec;
   const job = spec.job;
-  const report = await openReport(spec);
+  // The report socket doubles as a lifeline: when the driver is gone (even
+  // SIGKILLed), its workers finish their job and exit instead of lingering.
+  let onDriverGone = () => {};
+  const report = await openReport(spec, () => onDriverGone());
   const worker = new Worker<unknown>({
     servers: spec.servers,
     clientId: `gearbox-drive:${job.name}:${process.pid}`,
@@ -59,6 +62,10 @@ export async function runChild(specJson: string): Promise<number> {
     }
   }
   const stop = () => void worker.stop();
+  onDriverGone = () => {
+    process.stderr.write("the driver is gone: finishing the current job and exiting\n");
+    stop();
+  };
   process.once("SIGTERM", stop);
   process.once("SIGINT", stop);
   await worker.work();
@@ -100,11 +107,19 @@ async function commandExists(program: string): Promise<boolean> {
   return r?.status === 0;
 }
 
-async function openReport(spec: ChildSpec): Promise<DialedSocket | undefined> {
+async function openReport(spec: ChildSpec, onLost: () => void): Promise<DialedSocket | undefined> {
   const [host, port] = [spec.report.slice(0, spec.report.lastIndexOf(":")), Number(spec.report.slice(spec.report.lastIndexOf(":") + 1))];
   try {
     const socket = await dial(host, port, 5000);
-    socket.onClose(() => {});
+    let closing = false;
+    socket.onClose(() => {
+      if (!closing) onLost();
+    });
+    const close = socket.close.bind(socket);
+    socket.close = () => {
+      closing = true;
+      close();
+    };
     socket.write(JSON.stringify({ event: "hello", token: spec.token, pid: process.pid } satisfies ChildReport) + "\n");
     return socket;
   } catch (e) {

@@ -161,6 +161,21 @@ describe("gearbox drive features", () => {
     }
   });
 
+  test("when the driver is SIGKILLed its worker processes notice and exit instead of lingering", { timeout: 60_000 }, async () => {
+    const { driver, consolePort } = await startDriver(peers, server, dir, { jobs: { orphan_job: { command: ["cat"], min_processes: 2, max_processes: 2 } } });
+    const pids = (await waitForJob(consolePort, "orphan_job", "two processes", (s) => s.processes.length === 2 && s.processes.every((p) => p.state === "idle"))).processes.map((p) => p.pid);
+    driver.kill("SIGKILL");
+    const alive = (pid: number) => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    await waitUntil("the orphaned workers exit", () => pids.every((p) => !alive(p)) || `still alive: ${pids.filter(alive).join(" ")}`, 10_000);
+  });
+
   test("the shipped example config and worker module run as the README says", { timeout: 60_000 }, async () => {
     const consolePort = await freePort();
     const logfile = join(dir, "example.log");
