@@ -47,3 +47,5 @@ export {
 export { ClientError, type ClientErrorCode } from "./src/client/client_error.ts";
 export { bytesEncoder, type DataEncoder, jsonEncoder, textEncoder } from "./src/client/data_encoder.ts";
 export { defineWorker, type WorkerModule, type WorkerModuleJob } from "./src/driver/worker_module.ts";
+export { type DriverEvent, type DriverJob, DriverConsole } from "./src/client/driver_console.ts";
+export { type FunctionDetail } from "./src/client/admin_client.ts";
