@@ -71,6 +71,9 @@ export class Sources {
   /** Recent failures (with messages) and scheduled jobs of `fn`, from the gearbox servers. */
   async detail(fn: string): Promise<Detail> {
     const detail: Detail = { function: fn, failures: [], scheduled: [] };
+    if (this.admins.every((a) => this.#plain.has(a.server))) {
+      detail.error = "failures and scheduled jobs come from gearbox servers; these servers do not keep them";
+    }
     for (const admin of this.admins) {
       if (this.#plain.has(admin.server)) continue;
       try {
