@@ -8,9 +8,9 @@
  * @module
  */
 import { type Command } from "commander";
-import { bytesEncoder, textEncoder } from "../client/data_encoder.ts";
+import { bytesEncoder } from "../client/data_encoder.ts";
 import { Worker } from "../client/worker.ts";
-import { runCommand } from "../runtime/run_command.ts";
+import { failureMessage, howEnded, runForJob } from "../driver/command_job.ts";
 import { collectServers, warn } from "./output.ts";
 
 interface WorkFlags {
@@ -20,9 +20,6 @@ interface WorkFlags {
   clientId?: string;
   verbose?: boolean;
 }
-
-/** The longest stderr tail that becomes a failure message. */
-const MAX_MESSAGE = 4096;
 
 export function addWorkCommand(program: Command): void {
   program
@@ -64,20 +61,14 @@ async function work(functions: string[], command: string[], flags: WorkFlags): P
     worker.register(fn, async (job) => {
       const started = Date.now();
       try {
-        const r = await runCommand(command, job.data, {
-          timeoutMs,
-          env: { GEARBOX_HANDLE: job.handle, GEARBOX_FUNCTION: job.function, GEARBOX_UNIQUE: job.unique },
-        });
+        const r = await runForJob(command, job, { timeoutMs });
         const ms = Date.now() - started;
         if (r.status === 0) {
           if (flags.verbose) warn("work", `${job.handle} ${fn}: ok in ${ms} ms`);
           return r.stdout;
         }
-        const how = r.status === null ? `killed by ${r.signal}` : `exit status ${r.status}`;
-        const stderr = textEncoder.decode(r.stderr).trim();
-        const message = stderr === "" ? `${command[0]}: ${how}` : stderr.slice(-MAX_MESSAGE);
-        if (flags.verbose) warn("work", `${job.handle} ${fn}: ${how} in ${ms} ms`);
-        throw new Error(message);
+        if (flags.verbose) warn("work", `${job.handle} ${fn}: ${howEnded(r)} in ${ms} ms`);
+        throw new Error(failureMessage(command, r, "stderr"));
       } catch (e) {
         if (/^cannot run /.test((e as Error).message)) {
           // A program that cannot start is a setup error, not the job's fault: leave without

@@ -7,12 +7,13 @@
  *
  * @module
  */
-import { Buffer } from "node:buffer";
 import { bytesEncoder, type DataEncoder, jsonEncoder, textEncoder } from "../client/data_encoder.ts";
 import { Worker } from "../client/worker.ts";
 import type { WorkerJob } from "../client/worker_job.ts";
 import { importFile } from "../runtime/load.ts";
 import { runCommand } from "../runtime/run_command.ts";
+import { parseServer } from "../client/server_list.ts";
+import { failureMessage, runForJob } from "./command_job.ts";
 import { dial, type DialedSocket } from "../runtime/tcp_dial.ts";
 import type { ChildReport, ChildSpec, JobDefinition } from "./job_definition.ts";
 import { type Codec, type WorkerModule, workerModuleOf } from "./worker_module.ts";
@@ -30,7 +31,10 @@ export async function runChild(specJson: string): Promise<number> {
   // The report socket doubles as a lifeline: when the driver is gone (even
   // SIGKILLed), its workers finish their job and exit instead of lingering.
   let onDriverGone = () => {};
-  const report = await openReport(spec, () => onDriverGone());
+  let finished = false;
+  const report = await openReport(spec, () => {
+    if (!finished) onDriverGone();
+  });
   const worker = new Worker<unknown>({
     servers: spec.servers,
     clientId: `gearbox-drive:${job.name}:${process.pid}`,
@@ -70,6 +74,7 @@ export async function runChild(specJson: string): Promise<number> {
   process.once("SIGINT", stop);
   await worker.work();
   await mod?.end?.(job.options ?? {});
+  finished = true;
   report?.close();
   return 0;
 }
@@ -90,16 +95,11 @@ function reported(report: DialedSocket | undefined, handler: (job: WorkerJob<unk
   };
 }
 
-/** A command job: workload on stdin, stdout the result, stderr passed on line by line to the log. */
+/** A command job: stderr is passed on as it comes, so the driver logs it line by line. */
 async function runJobCommand(job: JobDefinition, j: WorkerJob<Uint8Array>): Promise<Uint8Array> {
-  const r = await runCommand(job.command!, j.data, {
-    env: { GEARBOX_HANDLE: j.handle, GEARBOX_FUNCTION: j.function, GEARBOX_UNIQUE: j.unique },
-    onStderr: (chunk) => process.stderr.write(chunk),
-  });
+  const r = await runForJob(job.command!, j, { onStderr: (chunk) => process.stderr.write(chunk) });
   if (r.status === 0) return r.stdout;
-  const stderr = Buffer.from(r.stderr).toString("utf8").trim();
-  const how = r.status === null ? `killed by ${r.signal}` : `exit status ${r.status}`;
-  throw new Error(stderr === "" ? `${job.command![0]}: ${how}` : `${stderr.split("\n").at(-1)} (${how})`);
+  throw new Error(failureMessage(job.command!, r, "lastLine"));
 }
 
 async function commandExists(program: string): Promise<boolean> {
@@ -108,18 +108,10 @@ async function commandExists(program: string): Promise<boolean> {
 }
 
 async function openReport(spec: ChildSpec, onLost: () => void): Promise<DialedSocket | undefined> {
-  const [host, port] = [spec.report.slice(0, spec.report.lastIndexOf(":")), Number(spec.report.slice(spec.report.lastIndexOf(":") + 1))];
+  const { host, port } = parseServer(spec.report);
   try {
     const socket = await dial(host, port, 5000);
-    let closing = false;
-    socket.onClose(() => {
-      if (!closing) onLost();
-    });
-    const close = socket.close.bind(socket);
-    socket.close = () => {
-      closing = true;
-      close();
-    };
+    socket.onClose(() => onLost());
     socket.write(JSON.stringify({ event: "hello", token: spec.token, pid: process.pid } satisfies ChildReport) + "\n");
     return socket;
   } catch (e) {

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { LineSplitter } from "../runtime/line_splitter.ts";
 import { listen, type NetListener, type NetSocket } from "../runtime/net.ts";
 import type { JobGroup } from "./job_group.ts";
 
@@ -56,39 +57,36 @@ export async function startConsole(
 }
 
 function serveConnection(socket: NetSocket, target: ConsoleTarget, token: string): void {
-  let buffer = "";
   let authed = token === "";
   const send = (lines: string[]) => socket.write(new TextEncoder().encode(lines.map((l) => l + "\n").join("") + ".\n"));
-  socket.onData((chunk) => {
-    buffer += new TextDecoder().decode(chunk);
-    if (buffer.length > MAX_LINE && !buffer.includes("\n")) {
-      send(["ERR line_too_long"]);
+  const lines = new LineSplitter((raw) => {
+    const line = raw.trim();
+    if (line === "") return;
+    const [command = "", ...args] = line.split(/\s+/);
+    const cmd = command.toLowerCase();
+    if (cmd === "quit") {
+      lines.stop();
       socket.end();
       return;
     }
-    let nl: number;
-    while ((nl = buffer.indexOf("\n")) !== -1) {
-      const line = buffer.slice(0, nl).trim();
-      buffer = buffer.slice(nl + 1);
-      if (line === "") continue;
-      const [command = "", ...args] = line.split(/\s+/);
-      const cmd = command.toLowerCase();
-      if (cmd === "quit") {
-        socket.end();
-        return;
-      }
-      if (cmd === "auth") {
-        authed = token !== "" && args[0] === token;
-        send([authed ? "OK" : "ERR auth_failed"]);
-        continue;
-      }
-      if (!authed) {
-        send(["ERR auth_required: send `auth TOKEN` first"]);
-        continue;
-      }
-      send(answer(target, cmd, args));
+    if (cmd === "auth") {
+      authed = token !== "" && args[0] === token;
+      send([authed ? "OK" : "ERR auth_failed"]);
+      return;
     }
+    if (!authed) {
+      send(["ERR auth_required: send `auth TOKEN` first"]);
+      return;
+    }
+    send(answer(target, cmd, args));
+  }, {
+    maxLine: MAX_LINE,
+    onOverflow: () => {
+      send(["ERR line_too_long"]);
+      socket.end();
+    },
   });
+  socket.onData((chunk) => lines.push(chunk));
 }
 
 /** The reply lines of one command (without the closing `.`). */

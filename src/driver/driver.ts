@@ -12,6 +12,7 @@ import { AdminClient } from "../client/admin_client.ts";
 import type { DriveSettings } from "../config/drive_options.ts";
 import type { Logger } from "../log/logger.ts";
 import { selfCommand } from "../runtime/load.ts";
+import { LineSplitter } from "../runtime/line_splitter.ts";
 import { listen, type NetListener } from "../runtime/net.ts";
 import { type ChildExit, spawnChild } from "../runtime/process.ts";
 import { runCommand } from "../runtime/run_command.ts";
@@ -71,25 +72,18 @@ export class Driver implements ConsoleTarget {
 
   async start(): Promise<void> {
     this.#report = await listen({ host: "127.0.0.1", port: 0 }, (socket) => {
-      let buffer = "";
       let pid: number | undefined;
-      socket.onData((chunk) => {
-        buffer += new TextDecoder().decode(chunk);
-        let nl: number;
-        while ((nl = buffer.indexOf("\n")) !== -1) {
-          const line = buffer.slice(0, nl);
-          buffer = buffer.slice(nl + 1);
-          let r: ChildReport;
-          try {
-            r = JSON.parse(line);
-          } catch {
-            continue;
-          }
-          if (r.event === "hello") pid = r.token === this.#token ? r.pid : undefined;
-          if (pid !== undefined) this.#onReport(pid, r);
+      const lines = new LineSplitter((line) => {
+        let r: ChildReport;
+        try {
+          r = JSON.parse(line);
+        } catch {
+          return;
         }
-        if (buffer.length > 65536) socket.destroy();
-      });
+        if (r.event === "hello") pid = r.token === this.#token ? r.pid : undefined;
+        if (pid !== undefined) this.#onReport(pid, r);
+      }, { maxLine: 65536, onOverflow: () => socket.destroy() });
+      socket.onData((chunk) => lines.push(chunk));
     });
     const s = this.#settings;
     this.#console = await startConsole(this, { host: s.consoleHost, port: s.consolePort, token: s.consoleToken });
@@ -170,7 +164,7 @@ export class Driver implements ConsoleTarget {
         current: g.current,
         state: g.state(this.#policy),
         crashes: g.crashes,
-        waiting: g.def.functions.reduce((n, f) => n + (this.#waiting.get(f) ?? 0), 0),
+        waiting: this.#waitingFor(g),
         lastrun: g.lastrun,
         lasterror: g.lasterror,
         lasterror_msg: g.lasterrorMsg,
@@ -325,7 +319,7 @@ export class Driver implements ConsoleTarget {
       max: g.max,
       current: live.length,
       busy: live.filter((p) => p.state === "busy").length,
-      waiting: g.def.functions.reduce((n, f) => n + (this.#waiting.get(f) ?? 0), 0),
+      waiting: this.#waitingFor(g),
       idle: live.filter((p) => p.state === "idle").map((p) => ({ pid: p.pid, idleMs: now - p.idleSince })),
       busyPids: live.filter((p) => p.state !== "idle").map((p) => p.pid),
       maxIdleMs: this.#settings.maxIdleTime * 1000,
@@ -342,6 +336,11 @@ export class Driver implements ConsoleTarget {
     this.#log.info("scaling", { job: g.name, decision: decision.reason });
     this.#event("scale", g.name, decision.reason);
     for (let i = 0; i < n; i++) this.#start(g, decision.reason);
+  }
+
+  /** Jobs of the group's functions waiting on the servers, as the last poll saw them. */
+  #waitingFor(g: JobGroup): number {
+    return g.def.functions.reduce((n, f) => n + (this.#waiting.get(f) ?? 0), 0);
   }
 
   #timeouts(g: JobGroup, now: number): void {

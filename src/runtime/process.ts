@@ -7,6 +7,7 @@
  * @module
  */
 import { spawn as nodeSpawn } from "node:child_process";
+import { LineSplitter } from "./line_splitter.ts";
 
 /** How a child ended. */
 export interface ChildExit {
@@ -96,7 +97,7 @@ export function spawnChild(options: SpawnOptions): ChildHandle {
 }
 
 async function readLines(stream: ReadableStream<Uint8Array>, onLine: (line: string) => void): Promise<void> {
-  const splitter = new LineSplitter(onLine);
+  const splitter = new LineSplitter(onLine, { maxLine: MAX_LINE });
   const reader = stream.getReader();
   try {
     for (;;) {
@@ -109,38 +110,9 @@ async function readLines(stream: ReadableStream<Uint8Array>, onLine: (line: stri
 }
 
 function splitNodeLines(stream: NodeJS.ReadableStream, onLine: (line: string) => void): void {
-  const splitter = new LineSplitter(onLine);
+  const splitter = new LineSplitter(onLine, { maxLine: MAX_LINE });
   stream.on("data", (d: Uint8Array) => splitter.push(d));
   stream.on("end", () => splitter.end());
-}
-
-class LineSplitter {
-  readonly #decoder = new TextDecoder();
-  readonly #onLine: (line: string) => void;
-  #buffer = "";
-
-  constructor(onLine: (line: string) => void) {
-    this.#onLine = onLine;
-  }
-
-  push(chunk: Uint8Array): void {
-    this.#buffer += this.#decoder.decode(chunk, { stream: true });
-    let nl: number;
-    while ((nl = this.#buffer.indexOf("\n")) !== -1) {
-      this.#onLine(this.#buffer.slice(0, nl).replace(/\r$/, ""));
-      this.#buffer = this.#buffer.slice(nl + 1);
-    }
-    while (this.#buffer.length > MAX_LINE) {
-      this.#onLine(this.#buffer.slice(0, MAX_LINE));
-      this.#buffer = this.#buffer.slice(MAX_LINE);
-    }
-  }
-
-  end(): void {
-    this.#buffer += this.#decoder.decode();
-    if (this.#buffer !== "") this.#onLine(this.#buffer);
-    this.#buffer = "";
-  }
 }
 
 /** Starts this program again detached from the terminal (for --daemonize); returns the new pid. */

@@ -3,9 +3,9 @@
  * config, talk to its console, wait for a job's state.
  */
 import assert from "node:assert/strict";
-import { connect } from "node:net";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { AdminSession } from "../../src/client/admin_session.ts";
 import { freePort, waitForPort } from "./free_port.ts";
 import { type Peers, waitUntil } from "./peers.ts";
 import { gearboxCommand, type RunningServer } from "./servers.ts";
@@ -13,31 +13,14 @@ import { gearboxCommand, type RunningServer } from "./servers.ts";
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** One console command (after `auth TOKEN` when given); resolves with its reply lines before the closing `.`. */
-export function consoleCommand(port: number, command: string, token?: string): Promise<string[]> {
-  return new Promise((resolve, reject) => {
-    const s = connect(port, "127.0.0.1");
-    let buf = "";
-    const timer = setTimeout(() => {
-      s.destroy();
-      reject(new Error(`console: no reply to ${command}: ${JSON.stringify(buf)}`));
-    }, 5000);
-    const skip = token === undefined ? 0 : 1;
-    s.on("data", (d) => {
-      buf += d.toString();
-      const lines = buf.split("\n");
-      const ends = lines.flatMap((l, i) => (l === "." ? [i] : []));
-      if (ends.length > skip) {
-        clearTimeout(timer);
-        s.end("quit\n");
-        resolve(lines.slice(skip === 0 ? 0 : ends[0]! + 1, ends[skip]));
-      }
-    });
-    s.on("error", (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-    s.write((token === undefined ? "" : `auth ${token}\n`) + command + "\n");
-  });
+export async function consoleCommand(port: number, command: string, token?: string): Promise<string[]> {
+  const session = await AdminSession.open(`127.0.0.1:${port}`);
+  try {
+    if (token !== undefined) await session.block(`auth ${token}`);
+    return await session.block(command);
+  } finally {
+    session.close();
+  }
 }
 
 export interface JobStatus {

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { AdminClient } from "../../src/client/admin_client.ts";
+import { AdminClient, AdminError } from "../../src/client/admin_client.ts";
 import { DriverConsole } from "../../src/client/driver_console.ts";
 import type { Detail, DriverView, QueueRow, ServerView } from "../state.ts";
 
@@ -34,7 +34,7 @@ export class Sources {
             }));
             return { address: admin.server, up: true, at: now(), gearbox: true, rows };
           } catch (e) {
-            if ((e as { name?: string }).name !== "AdminError") throw e;
+            if (!(e instanceof AdminError)) throw e;
             this.#plain.add(admin.server);
           }
         }
