@@ -9,8 +9,8 @@
 import type { FunctionRecord } from "./functions.ts";
 
 export class FunctionTable extends Map<string, FunctionRecord> {
-  /** Records by lower-cased name; several names may differ only in case. */
-  readonly #lower = new Map<string, FunctionRecord[]>();
+  /** Records by lower-cased name: the record, or (rarely) all the names that differ only in case. */
+  readonly #lower = new Map<string, FunctionRecord | FunctionRecord[]>();
   #sorted: FunctionRecord[] | undefined;
 
   override set(name: string, rec: FunctionRecord): this {
@@ -19,8 +19,9 @@ export class FunctionTable extends Map<string, FunctionRecord> {
     super.set(name, rec);
     const key = name.toLowerCase();
     const same = this.#lower.get(key);
-    if (same) same.push(rec);
-    else this.#lower.set(key, [rec]);
+    if (same === undefined) this.#lower.set(key, rec);
+    else if (Array.isArray(same)) same.push(rec);
+    else this.#lower.set(key, [same, rec]);
     this.#sorted = undefined;
     return this;
   }
@@ -41,7 +42,8 @@ export class FunctionTable extends Map<string, FunctionRecord> {
 
   /** The first record whose name equals `name` ignoring case (gearmand's `drop function`). */
   findIgnoringCase(name: string): FunctionRecord | undefined {
-    return super.get(name) ?? this.#lower.get(name.toLowerCase())?.[0];
+    const same = this.#lower.get(name.toLowerCase());
+    return super.get(name) ?? (Array.isArray(same) ? same[0] : same);
   }
 
   /** Records sorted by name (byte order), cached until the table changes. */
@@ -52,9 +54,10 @@ export class FunctionTable extends Map<string, FunctionRecord> {
   #unindex(name: string, rec: FunctionRecord): void {
     const key = name.toLowerCase();
     const same = this.#lower.get(key);
-    if (!same) return;
-    const rest = same.filter((r) => r !== rec);
-    if (rest.length === 0) this.#lower.delete(key);
-    else this.#lower.set(key, rest);
+    if (same === rec) this.#lower.delete(key);
+    else if (Array.isArray(same)) {
+      const rest = same.filter((r) => r !== rec);
+      this.#lower.set(key, rest.length === 1 ? rest[0]! : rest);
+    }
   }
 }

@@ -19,7 +19,7 @@ export class FunctionRecord {
   /** Scheduled (not yet due) jobs per priority; they count as queued in admin output. */
   readonly scheduled: [number, number, number] = [0, 0, 0];
   /** Queue limits for high, normal, low submissions; 0 means unlimited. */
-  maxQueue: [number, number, number];
+  maxQueue: readonly [number, number, number];
   /** Jobs of the function that ended, since the record was made (the TUI's throughput). */
   completed = 0;
   failed = 0;
@@ -28,7 +28,7 @@ export class FunctionRecord {
   /** A delayed re-wake is armed. */
   rewakeArmed = false;
 
-  constructor(name: string, maxQueue: [number, number, number]) {
+  constructor(name: string, maxQueue: readonly [number, number, number]) {
     this.name = name;
     this.maxQueue = maxQueue;
   }

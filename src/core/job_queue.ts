@@ -31,9 +31,15 @@ class Fifo {
   }
 }
 
-/** Three FIFOs (high, normal, low) of runnable jobs. */
+/**
+ * The lists of every queue that never held a job, shared: a function made by
+ * `create function` or CAN_DO costs no FIFOs (the table holds up to 100,000).
+ */
+const EMPTY: readonly Fifo[] = Object.freeze([new Fifo(), new Fifo(), new Fifo()]);
+
+/** Three FIFOs (high, normal, low) of runnable jobs, made on the first push. */
 export class JobQueue {
-  readonly #lists = [new Fifo(), new Fifo(), new Fifo()];
+  #lists: readonly Fifo[] = EMPTY;
 
   /** Queued jobs per priority. */
   counts(): [number, number, number] {
@@ -46,6 +52,7 @@ export class JobQueue {
 
   /** Appends at the tail of the job's priority (new and requeued jobs alike). */
   push(job: Job): void {
+    if (this.#lists === EMPTY) this.#lists = [new Fifo(), new Fifo(), new Fifo()];
     this.#lists[job.priority]!.push(job);
   }
 

@@ -68,11 +68,15 @@ export class JobServer extends Outbox {
   /** Jobs created (kept out of `counters`: it is on the hot path). */
   submitted = 0;
   #seq = 0;
+  /** One limits tuple shared by every function without its own (admin `maxqueue` replaces, never edits, it). */
+  #defaultMaxQueue!: readonly [number, number, number];
   readonly #timers = new DeadlineHeap<Timer>();
 
   constructor(options: Partial<CoreOptions> = {}) {
     super();
     this.options = { ...DEFAULT_CORE_OPTIONS, ...options };
+    const q = this.options.maxQueue;
+    this.#defaultMaxQueue = Object.freeze([q, q, q] as const);
     this.ended = new EndedJobs(this.options.maxEndedJobs);
   }
 
@@ -241,8 +245,7 @@ export class JobServer extends Outbox {
   fn(name: string, create: boolean, force = false): FunctionRecord | undefined {
     let rec = this.functions.get(name);
     if (!rec && create && (force || this.functions.size < this.options.maxFunctions)) {
-      const q = this.options.maxQueue;
-      rec = new FunctionRecord(name, [q, q, q]);
+      rec = new FunctionRecord(name, this.#defaultMaxQueue);
       this.functions.set(name, rec);
     }
     return rec;
