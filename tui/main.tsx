@@ -19,8 +19,11 @@ export interface TopOptions {
 /** Runs the UI until the person quits; resolves then. */
 export async function runTop(options: TopOptions): Promise<void> {
   const sources = new Sources(options.servers, options.consoles, options.token, Math.max(options.intervalMs * 2, 2000));
-  const colour = !process.env.NO_COLOR && process.stdout.isTTY === true;
+  const terminal = process.stdout.isTTY === true;
+  const colour = !process.env.NO_COLOR && terminal;
   const app = render(<App sources={sources} intervalMs={options.intervalMs} readOnly={options.readOnly} colour={colour} />, {
+    // Ink turns live redrawing off when CI is set; on a terminal top must stay live wherever it runs.
+    interactive: terminal,
     exitOnCtrlC: false,
     maxFps: 10,
     incrementalRendering: true,

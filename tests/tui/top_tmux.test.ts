@@ -44,7 +44,8 @@ describe("gearbox top in a terminal", { skip: haveCommand("tmux") ? false : "tmu
     client.close();
 
     const cmd = [...gearboxCommand(), "top", "-s", `127.0.0.1:${server.port}`, "-C", `127.0.0.1:${consolePort}`, "-i", "0.5"].map((a) => `'${a}'`).join(" ");
-    const started = tmux("new-session", "-d", "-s", "top", "-x", "120", "-y", "40", `exec ${cmd}`);
+    // CI=true as CI machines set it: Ink would then draw nothing until exit, top must not.
+    const started = tmux("new-session", "-d", "-s", "top", "-x", "120", "-y", "40", "-e", "CI=true", `exec ${cmd}`);
     assert.equal(started.status, 0, started.stderr);
 
     await waitUntil("the queues show", () => /tui_slow\s+\d+\s+\d+\/\d+\/\d+\s+1\s+1/.test(screen()) || screen(), 20_000, 200);
