@@ -54,6 +54,12 @@ export class LoopLag {
     clearInterval(this.#timer);
     return this.max;
   }
+
+  /** Forgets what was measured so far. */
+  reset(): void {
+    this.#last = performance.now();
+    this.max = 0;
+  }
 }
 
 /** A well-behaved client that sends an echo, waits for it, and repeats; records each round trip. */
@@ -61,6 +67,7 @@ export class Bystander {
   readonly latencies: number[] = [];
   error: Error | undefined;
   #stop = false;
+  #epoch = 0;
   #loop: Promise<void> = Promise.resolve();
   #conn: RawConn | undefined;
 
@@ -74,17 +81,25 @@ export class Bystander {
   async #run(pauseMs: number): Promise<void> {
     const c = this.#conn!;
     try {
-      for (let i = 0; !this.#stop; i++) {
+      // Stopping waits for at least one measured echo, so a short window still has a round trip.
+      for (let i = 0; !this.#stop || this.latencies.length === 0; i++) {
         const t0 = performance.now();
+        const epoch = this.#epoch;
         c.sendPacket(Cmd.ECHO_REQ, `b${i}`);
         const p = await c.expectPacket(Cmd.ECHO_RES, 2000);
         if (p.body.toString() !== `b${i}`) throw new Error(`bystander got ${p.body.toString()} for b${i}`);
-        this.latencies.push(performance.now() - t0);
+        if (epoch === this.#epoch) this.latencies.push(performance.now() - t0);
         await sleep(pauseMs);
       }
     } catch (e) {
       this.error = e as Error;
     }
+  }
+
+  /** Forgets the round trips so far, and the one in flight. */
+  reset(): void {
+    this.latencies.length = 0;
+    this.#epoch++;
   }
 
   /** Stops and returns the round trips (p99, max) and the error if an echo was lost or late past 2 s. */
@@ -112,6 +127,12 @@ export interface Probe {
   logs(): string[];
   /** How much a counter moved since the probe started. */
   delta(cause: string): number;
+  /**
+   * Starts R1/R2 measuring afresh after a test's set-up, which runs in this
+   * same process: the set-up's own client work and garbage are not the stall
+   * of the requests under test.
+   */
+  measureFromHere(): void;
 }
 
 export interface ProbeLimits {
@@ -121,6 +142,11 @@ export interface ProbeLimits {
   p99Ms?: number;
   /** R3: the store must hold exactly this many jobs afterwards (default: as many as before). */
   storeSize?: number;
+}
+
+/** A full collection where the runtime offers one (Bun), so earlier garbage is not timed later. */
+function collectGarbage(): void {
+  (globalThis as { Bun?: { gc(full: boolean): void } }).Bun?.gc(true);
 }
 
 /**
@@ -139,7 +165,7 @@ export async function withProbe(options: ServerOptions, fn: (p: Probe) => Promis
   const base = new Map(server.core.counters);
   const storeBefore = store.size;
   // Collect what earlier tests in this process left behind, so their garbage is not timed as this server's stall.
-  (globalThis as { Bun?: { gc(full: boolean): void } }).Bun?.gc(true);
+  collectGarbage();
   const lag = new LoopLag().start();
   let bystander: Bystander | undefined;
   try {
@@ -150,6 +176,11 @@ export async function withProbe(options: ServerOptions, fn: (p: Probe) => Promis
       store,
       logs: () => lines.slice(from),
       delta: (cause) => (server.core.counters.get(cause) ?? 0) - (base.get(cause) ?? 0),
+      measureFromHere: () => {
+        collectGarbage();
+        lag.reset();
+        bystander?.reset();
+      },
     });
     const echo = await bystander.stop();
     bystander = undefined;

@@ -39,6 +39,7 @@ describe("bad input: requests whose cost grows with the server's state", () => {
     withProbe({ maxFunctions: FUNCTIONS }, async (p) => {
       const c = await RawConn.connect(p.port);
       await fillFunctionTable(p, c);
+      p.measureFromHere();
       c.send("drop function no_such_fn\r\n".repeat(1000));
       for (let i = 0; i < 1000; i++) assert.equal(await c.readUntil("\n", 30_000), "ERR function not found\r\n");
       c.close();
@@ -49,6 +50,7 @@ describe("bad input: requests whose cost grows with the server's state", () => {
       const c = await RawConn.connect(p.port);
       await fillFunctionTable(p, c);
       c.close();
+      p.measureFromHere();
       const deaf = connect({ port: p.port, host: "127.0.0.1" });
       deaf.on("error", () => {});
       await new Promise<void>((r) => deaf.once("connect", () => r()));
@@ -65,6 +67,7 @@ describe("bad input: requests whose cost grows with the server's state", () => {
     withProbe({ maxFunctions: FUNCTIONS }, async (p) => {
       const c = await RawConn.connect(p.port);
       await fillFunctionTable(p, c);
+      p.measureFromHere();
       c.send(Buffer.concat(Array.from({ length: 1000 }, () => packet(Cmd.GET_STATUS_UNIQUE, "no-such-unique"))));
       for (let i = 0; i < 1000; i++) assert.equal((await c.expectPacket(Cmd.STATUS_RES_UNIQUE, 30_000)).args[1], "0");
       c.close();
