@@ -343,12 +343,15 @@ function u32(b: Uint8Array, at: number): number {
   return ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
 }
 
+/**
+ * Buffer's native latin1 slice works on any Uint8Array in Bun and Deno and
+ * makes one flat string: char-by-char concatenation made a rope of many
+ * cells, kept alive as long as the string (a queued job's unique).
+ */
+const latin1Slice = (Buffer.prototype as { latin1Slice?: (this: Uint8Array, start: number, end: number) => string }).latin1Slice;
+
 function latin1(bytes: Uint8Array, start: number, end: number): string {
   if (end === start) return "";
-  if (end - start < 24) {
-    let s = "";
-    for (let i = start; i < end; i++) s += String.fromCharCode(bytes[i]!);
-    return s;
-  }
+  if (latin1Slice) return latin1Slice.call(bytes, start, end);
   return Buffer.from(bytes.buffer, bytes.byteOffset + start, end - start).toString("latin1");
 }
