@@ -97,7 +97,8 @@ export function createJob(server: JobServer, sub: Submission, now: number): Job 
   // the read chunk would pin the whole chunk.
   const id = server.nextId();
   const data = sub.owned ? sub.data : sub.data.slice();
-  const job = server.newJob(sub.fn, id, server.handleFor(id), sub.unique, data, sub.reducer, sub.kind.priority, sub.kind.background, now, sub.key);
+  const job = server.newJob(sub.fn, id, undefined, sub.unique, data, sub.kind.priority, sub.kind.background, now, sub.key);
+  if (sub.reducer !== "") job.reducer = sub.reducer;
   job.runAt = sub.runAt;
   server.submitted++;
   return job;

@@ -5,6 +5,7 @@
  * @module
  */
 
+import type { PayloadSource } from "./job.ts";
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from "./retry_policy.ts";
 
 export interface CoreOptions {
@@ -69,6 +70,13 @@ export interface CoreOptions {
   maxFailureMessage: number;
   /** Source of randomness for retry jitter (injected: the core reads none itself). */
   random: () => number;
+  /**
+   * The store's read-back of committed payloads (injected, like `random`).
+   * Without one, every payload stays in memory until its job ends.
+   */
+  payloads: PayloadSource | undefined;
+  /** Payload bytes of committed jobs held in memory; past it they are read back from `payloads` when assigned. */
+  maxPayloadMemory: number;
 }
 
 export const DEFAULT_CORE_OPTIONS: CoreOptions = {
@@ -101,4 +109,6 @@ export const DEFAULT_CORE_OPTIONS: CoreOptions = {
   maxFailureLog: 20,
   maxFailureMessage: 1024,
   random: () => 0.5,
+  payloads: undefined,
+  maxPayloadMemory: 16 * 1024 * 1024,
 };

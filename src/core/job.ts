@@ -56,7 +56,11 @@ export interface StoredJob {
   handle: string;
   function: string;
   unique: string;
-  data: Uint8Array;
+  /**
+   * The workload. A store that can read payloads back by id (see
+   * {@link PayloadSource}) may leave it out of what it replays.
+   */
+  data: Uint8Array | undefined;
   reducer: string;
   priority: Priority;
   /** Not runnable before this Unix time in ms (0: at once). */
@@ -69,39 +73,193 @@ export interface StoredJob {
   ended: Ended | undefined;
 }
 
-/** A live job. Queue links (`prev`/`next`) make removal from the middle O(1). */
-export interface Job extends StoredJob {
-  readonly id: number;
-  readonly handle: string;
-  readonly fn: FunctionRecord;
-  readonly unique: string;
-  /** Coalescing key inside the function, or undefined for an empty unique. */
-  readonly uniqueKey: string | undefined;
-  readonly data: Uint8Array;
-  readonly reducer: string;
-  readonly priority: Priority;
-  readonly createdAt: number;
-  /** The function's name (the store's view of the job). */
-  readonly function: string;
-  background: boolean;
-  runAt: number;
-  state: JobState;
-  /** True once the store holds it; a finished persisted job must be forgotten there. */
-  persisted: boolean;
-  worker: Peer | undefined;
-  /** Increments on every assignment so stale timeout deadlines can be told apart. */
-  assignment: number;
-  /** Foreground clients waiting for WORK_* packets. */
+/**
+ * Reads a committed job's workload back from the store, so the core need not
+ * hold every queued payload in memory. Synchronous: the embedded store answers
+ * a point read in microseconds, and the core runs no I/O of its own.
+ */
+export interface PayloadSource {
+  /** The job's workload, or undefined when the store no longer has it. Throws on a store error. */
+  payload(id: number): Uint8Array | undefined;
+}
+
+/** What few jobs need: waiters, progress, a reducer, a failure history, an ending. */
+interface JobExtras {
   listeners: Peer[];
-  /** Submitters waiting for JOB_CREATED while the job is persisting. */
-  pendingAcks: { peer: Peer; ack: PendingAck }[];
   numerator: string;
   denominator: string;
+  reducer: string;
   retries: number;
   failures: Failure[];
   ended: Ended | undefined;
-  prev: Job | undefined;
-  next: Job | undefined;
+}
+
+const STATES: readonly JobState[] = ["persisting", "scheduled", "queued", "running", "done"];
+const STATE_BITS: Record<JobState, number> = { persisting: 0, scheduled: 1, queued: 2, running: 3, done: 4 };
+const BACKGROUND = 1 << 3;
+const PERSISTED = 1 << 4;
+const PRIORITY_SHIFT = 5;
+
+/**
+ * A live job. A million of them may wait in memory, so it keeps thirteen
+ * slots: the handle is its boot's prefix plus the id, the name comes from the
+ * function record, the unique from its coalescing key, the state, priority
+ * and flags share one number, and what few jobs need lives in `#more`.
+ * Queue links (`prev`/`next`) make removal from the middle O(1).
+ */
+export class Job implements StoredJob {
+  readonly id: number;
+  readonly fn: FunctionRecord;
+  /** Coalescing key inside the function, or undefined for an empty unique. */
+  readonly uniqueKey: string | undefined;
+  /** The workload; undefined once a committed job left it to the store (see {@link PayloadSource}). */
+  data: Uint8Array | undefined;
+  /** The handle's part before the id: this boot's prefix, or an earlier boot's for a replayed job. */
+  readonly prefix: string;
+  readonly createdAt: number;
+  /** Not runnable before this Unix time in ms (0: at once). */
+  runAt = 0;
+  worker: Peer | undefined = undefined;
+  /** Increments on every assignment so stale timeout deadlines can be told apart. */
+  assignment = 0;
+  prev: Job | undefined = undefined;
+  next: Job | undefined = undefined;
+  #bits: number;
+  #more: JobExtras | undefined = undefined;
+
+  constructor(
+    fn: FunctionRecord,
+    id: number,
+    prefix: string,
+    uniqueKey: string | undefined,
+    data: Uint8Array | undefined,
+    priority: Priority,
+    background: boolean,
+    createdAt: number,
+  ) {
+    this.id = id;
+    this.fn = fn;
+    this.uniqueKey = uniqueKey;
+    this.data = data;
+    this.prefix = prefix;
+    this.createdAt = createdAt;
+    this.#bits = (priority << PRIORITY_SHIFT) | (background ? BACKGROUND : 0);
+  }
+
+  get handle(): string {
+    return `${this.prefix}:${this.id}`;
+  }
+
+  /** The function's name (the store's view of the job). */
+  get function(): string {
+    return this.fn.name;
+  }
+
+  /** The unique as submitted: "-" for a workload-digest key (see {@link uniqueKeyOf}). */
+  get unique(): string {
+    const k = this.uniqueKey;
+    return k === undefined ? "" : k.startsWith(DIGEST_KEY) ? "-" : k;
+  }
+
+  get priority(): Priority {
+    return this.#bits >> PRIORITY_SHIFT;
+  }
+
+  get state(): JobState {
+    return STATES[this.#bits & 7]!;
+  }
+
+  set state(s: JobState) {
+    this.#bits = (this.#bits & ~7) | STATE_BITS[s];
+  }
+
+  get background(): boolean {
+    return (this.#bits & BACKGROUND) !== 0;
+  }
+
+  set background(b: boolean) {
+    this.#bits = b ? this.#bits | BACKGROUND : this.#bits & ~BACKGROUND;
+  }
+
+  /** True once the store holds it; a finished persisted job must be forgotten there. */
+  get persisted(): boolean {
+    return (this.#bits & PERSISTED) !== 0;
+  }
+
+  set persisted(b: boolean) {
+    this.#bits = b ? this.#bits | PERSISTED : this.#bits & ~PERSISTED;
+  }
+
+  #extras(): JobExtras {
+    return this.#more ??= {
+      listeners: NOBODY,
+      numerator: "0",
+      denominator: "0",
+      reducer: "",
+      retries: 0,
+      failures: NOBODY,
+      ended: undefined,
+    };
+  }
+
+  /** Foreground clients waiting for WORK_* packets. */
+  get listeners(): Peer[] {
+    return this.#more?.listeners ?? NOBODY;
+  }
+
+  set listeners(v: Peer[]) {
+    if (v !== NOBODY || this.#more) this.#extras().listeners = v;
+  }
+
+  get numerator(): string {
+    return this.#more?.numerator ?? "0";
+  }
+
+  set numerator(v: string) {
+    if (v !== "0" || this.#more) this.#extras().numerator = v;
+  }
+
+  get denominator(): string {
+    return this.#more?.denominator ?? "0";
+  }
+
+  set denominator(v: string) {
+    if (v !== "0" || this.#more) this.#extras().denominator = v;
+  }
+
+  get reducer(): string {
+    return this.#more?.reducer ?? "";
+  }
+
+  set reducer(v: string) {
+    if (v !== "" || this.#more) this.#extras().reducer = v;
+  }
+
+  get retries(): number {
+    return this.#more?.retries ?? 0;
+  }
+
+  set retries(v: number) {
+    if (v !== 0 || this.#more) this.#extras().retries = v;
+  }
+
+  /** Oldest first; empty for most jobs. */
+  get failures(): Failure[] {
+    return this.#more?.failures ?? NOBODY;
+  }
+
+  set failures(v: Failure[]) {
+    if (v !== NOBODY || this.#more) this.#extras().failures = v;
+  }
+
+  /** Set once the job ended and is kept (dead set, exit status); undefined while live. */
+  get ended(): Ended | undefined {
+    return this.#more?.ended;
+  }
+
+  set ended(v: Ended | undefined) {
+    if (v !== undefined || this.#more) this.#extras().ended = v;
+  }
 }
 
 /**
@@ -124,6 +282,9 @@ export function toStored(job: Job): StoredJob {
   return job;
 }
 
+/** Starts the key of a "-" unique; a unique cannot hold a NUL, so no other key does. */
+const DIGEST_KEY = "-\0";
+
 /**
  * The coalescing key of a unique: none for an empty unique (never coalesces),
  * the workload's digest for "-" (identical workloads coalesce; the stored
@@ -131,6 +292,6 @@ export function toStored(job: Job): StoredJob {
  */
 export function uniqueKeyOf(unique: string, data: Uint8Array): string | undefined {
   if (unique === "") return undefined;
-  if (unique === "-") return "-\0" + createHash("sha256").update(data).digest("base64");
+  if (unique === "-") return DIGEST_KEY + createHash("sha256").update(data).digest("base64");
   return unique;
 }

@@ -98,6 +98,16 @@ function findJob(server: JobServer, handle: string | undefined): Job | undefined
   return ended?.handle === handle ? ended : undefined;
 }
 
+/** The workload's size, read back from the store when only the store holds it ("-" if it cannot say). */
+function payloadSize(server: JobServer, job: Job): number | string {
+  if (job.data !== undefined) return job.data.byteLength;
+  try {
+    return server.options.payloads?.payload(job.id)?.byteLength ?? "-";
+  } catch {
+    return "-";
+  }
+}
+
 function show(server: JobServer, args: string[]): string {
   const job = findJob(server, args[0]);
   if (!job) return errLine("UNKNOWN_JOB");
@@ -114,7 +124,7 @@ function show(server: JobServer, args: string[]): string {
     ["created_at", job.createdAt],
     ["worker", job.worker ? `${job.worker.address}:${job.worker.port}` : "-"],
     ["waiting_clients", job.listeners.length],
-    ["data_bytes", job.data.length],
+    ["data_bytes", payloadSize(server, job)],
     ["exit_status", e ? e.exitStatus : "-"],
     ["ended_at", e ? e.at : 0],
     ["delete_after", e ? e.deleteAfter : 0],

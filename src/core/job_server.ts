@@ -19,11 +19,11 @@ import { UniqueIndex } from "./unique_index.ts";
 import { EndedJobs } from "./ended_jobs.ts";
 import { Replacements } from "./replacements.ts";
 import { RELIABLE_HANDLERS } from "./reliable_requests.ts";
-import { type Job, NOBODY, type Priority, type StoredJob, toStored, uniqueKeyOf } from "./job.ts";
+import { Job, NOBODY, type PendingAck, type Priority, type StoredJob, toStored, uniqueKeyOf } from "./job.ts";
 import { IdTable } from "./id_table.ts";
 import { Outbox } from "./outbox.ts";
 import { Peer } from "./peer.ts";
-import { requeue } from "./job_endings.ts";
+import { jobFailed, requeue } from "./job_endings.ts";
 import { WORKER_HANDLERS } from "./worker_requests.ts";
 import { removeWorker, wake } from "./worker_scheduling.ts";
 
@@ -36,6 +36,8 @@ export type Timer =
   | { kind: "timeout"; job: Job; assignment: number; lease: boolean }
   | { kind: "rewake"; fn: FunctionRecord }
   | { kind: "expire"; job: Job };
+
+const EMPTY = new Uint8Array(0);
 
 const HANDLERS: (PacketHandler | undefined)[] = [];
 for (const [code, h] of Object.entries({ ...CLIENT_HANDLERS, ...WORKER_HANDLERS, ...RELIABLE_HANDLERS })) HANDLERS[Number(code)] = h;
@@ -59,7 +61,7 @@ export class JobServer extends Outbox {
   readonly ended: EndedJobs;
   readonly #replacements = new Replacements();
   /** Live jobs by coalescing key, for coalescing and GET_STATUS_UNIQUE. */
-  readonly uniques = new UniqueIndex();
+  readonly uniques = new UniqueIndex((id) => this.jobs.get(id));
   /** Live jobs by id (the number a handle ends in); see {@link job}. */
   readonly jobs = new IdTable<Job>();
   readonly peers = new Map<number, Peer>();
@@ -71,6 +73,12 @@ export class JobServer extends Outbox {
   /** One limits tuple shared by every function without its own (admin `maxqueue` replaces, never edits, it). */
   #defaultMaxQueue!: readonly [number, number, number];
   readonly #timers = new DeadlineHeap<Timer>();
+  /** Handle prefixes of replayed jobs, one string per earlier boot. */
+  readonly #prefixes = new Map<string, string>();
+  /** Submitters waiting for JOB_CREATED of a job still being committed. */
+  readonly #acks = new Map<Job, { peer: Peer; ack: PendingAck }[]>();
+  /** Payload bytes of committed jobs still held in memory (see `maxPayloadMemory`). */
+  #payloadBytes = 0;
 
   constructor(options: Partial<CoreOptions> = {}) {
     super();
@@ -177,8 +185,8 @@ export class JobServer extends Outbox {
     for (const id of ids) {
       const job = this.jobs.get(id);
       if (!job || job.state !== "persisting") continue;
-      const acks = job.pendingAcks;
-      job.pendingAcks = NOBODY;
+      const acks = this.#acks.get(job) ?? NOBODY;
+      this.#acks.delete(job);
       if (error !== undefined) {
         this.count("store_error");
         const bytes = encodePacket(Cmd.ERROR, ["QUEUE_ERROR", error]);
@@ -192,6 +200,7 @@ export class JobServer extends Outbox {
         continue;
       }
       job.persisted = true;
+      this.#holdOrLeavePayload(job);
       const created = encodePacket(Cmd.JOB_CREATED, [job.handle]);
       for (const { peer, ack } of acks) {
         peer.resolve(ack, created);
@@ -208,17 +217,28 @@ export class JobServer extends Outbox {
     this.#replacements.start(this, old, created, handles, peer);
   }
 
-  /** Loads jobs from the store at start-up, before any connection. */
-  restore(stored: readonly StoredJob[], now: number): void {
-    for (const s of stored) if (s.id > this.#seq) this.#seq = s.id;
+  /**
+   * Loads jobs from the store at start-up, before any connection; returns how
+   * many. Takes them one at a time, so a million rows are never all in memory
+   * twice.
+   */
+  restore(stored: Iterable<StoredJob>, now: number): number {
+    let count = 0;
     for (const s of stored) {
+      count++;
+      if (s.id > this.#seq) this.#seq = s.id;
       if (this.jobs.has(s.id) || this.ended.get(s.id)) continue;
+      if (s.data === undefined && (this.options.payloads === undefined || s.unique === "-")) {
+        throw new Error(`the store replayed job ${s.id} without its workload`);
+      }
       const fn = this.fn(s.function, true, true)!;
-      const job = this.newJob(fn, s.id, s.handle, s.unique, s.data, s.reducer, s.priority, true, s.createdAt, uniqueKeyOf(s.unique, s.data));
+      const job = this.newJob(fn, s.id, this.#replayedPrefix(s.handle), s.unique, s.data, s.priority, true, s.createdAt, uniqueKeyOf(s.unique, s.data ?? EMPTY));
+      if (s.reducer !== "") job.reducer = s.reducer;
       job.runAt = s.runAt;
       job.retries = s.retries;
       if (s.failures.length > 0) job.failures = [...s.failures];
       job.persisted = true;
+      this.#holdOrLeavePayload(job);
       if (s.ended) {
         this.removeJob(job);
         job.ended = { ...s.ended };
@@ -228,6 +248,61 @@ export class JobServer extends Outbox {
       }
       this.schedule(job, now);
     }
+    return count;
+  }
+
+  /** One shared prefix string per earlier boot, taken from a replayed handle. */
+  #replayedPrefix(handle: string): string {
+    const colon = handle.lastIndexOf(":");
+    const prefix = colon === -1 ? this.options.handlePrefix : handle.slice(0, colon);
+    if (prefix === this.options.handlePrefix) return this.options.handlePrefix;
+    let shared = this.#prefixes.get(prefix);
+    if (shared === undefined) this.#prefixes.set(prefix, shared = prefix);
+    return shared;
+  }
+
+  /**
+   * A committed job keeps its workload in memory while committed payloads
+   * take no more than `maxPayloadMemory` bytes; past that it leaves it to the
+   * store, which gives it back when a worker takes the job.
+   */
+  #holdOrLeavePayload(job: Job): void {
+    const data = job.data;
+    if (data === undefined || this.options.payloads === undefined) return;
+    if (this.#payloadBytes + data.byteLength <= this.options.maxPayloadMemory) this.#payloadBytes += data.byteLength;
+    else job.data = undefined;
+  }
+
+  /** Forgets a committed job's workload in memory (it ended, or it is only kept as ended). */
+  #leavePayload(job: Job): void {
+    if (job.data === undefined || !job.persisted || this.options.payloads === undefined) return;
+    this.#payloadBytes -= job.data.byteLength;
+    job.data = undefined;
+  }
+
+  /** Payload bytes of committed jobs held in memory. */
+  get payloadBytes(): number {
+    return this.#payloadBytes;
+  }
+
+  /**
+   * The workload of a job a worker was just given. When the store cannot give
+   * it back, the job fails like a failed run (retried if its policy allows),
+   * and the answer is undefined.
+   */
+  payloadOf(job: Job, now: number): Uint8Array | undefined {
+    if (job.data !== undefined) return job.data;
+    let error = "the store no longer has it";
+    try {
+      const data = this.options.payloads?.payload(job.id);
+      if (data !== undefined) return data;
+    } catch (e) {
+      error = e instanceof Error ? e.message : String(e);
+    }
+    this.count("payload_unavailable");
+    this.effect({ kind: "log", level: "error", message: "job workload unreadable", fields: { handle: job.handle, error } });
+    jobFailed(this, job, now, { message: `workload unreadable: ${error}` });
+    return undefined;
   }
 
   /** True when no job is persisting, queued, scheduled or running. */
@@ -256,10 +331,6 @@ export class JobServer extends Outbox {
     return ++this.#seq;
   }
 
-  handleFor(id: number): string {
-    return `${this.options.handlePrefix}:${id}`;
-  }
-
   /** The live job a handle names, whatever boot's prefix it carries. */
   job(handle: string): Job | undefined {
     const colon = handle.lastIndexOf(":");
@@ -269,48 +340,22 @@ export class JobServer extends Outbox {
     const id = Number(tail);
     if (!Number.isInteger(id)) return undefined;
     const job = this.jobs.get(id);
-    return job !== undefined && job.handle === handle ? job : undefined;
+    return job !== undefined && job.prefix.length === colon && handle.startsWith(job.prefix) && String(id) === tail ? job : undefined;
   }
 
+  /** Makes a job (state `persisting`) and enters it in the live tables; `prefix` defaults to this boot's. */
   newJob(
     fn: FunctionRecord,
     id: number,
-    handle: string,
+    prefix: string | undefined,
     unique: string,
-    data: Uint8Array,
-    reducer: string,
+    data: Uint8Array | undefined,
     priority: Priority,
     background: boolean,
     now: number,
     uniqueKey?: string,
   ): Job {
-    const job: Job = {
-      id,
-      handle,
-      fn,
-      unique,
-      uniqueKey: uniqueKey ?? (unique === "" ? undefined : unique),
-      data,
-      reducer,
-      priority,
-      createdAt: now,
-      background,
-      runAt: 0,
-      state: "persisting",
-      persisted: false,
-      worker: undefined,
-      assignment: 0,
-      function: fn.name,
-      listeners: NOBODY,
-      pendingAcks: NOBODY,
-      numerator: "0",
-      denominator: "0",
-      retries: 0,
-      failures: NOBODY,
-      ended: undefined,
-      prev: undefined,
-      next: undefined,
-    };
+    const job = new Job(fn, id, prefix ?? this.options.handlePrefix, uniqueKey ?? (unique === "" ? undefined : unique), data, priority, background, now);
     this.jobs.set(id, job);
     if (job.uniqueKey !== undefined) this.uniques.add(job);
     fn.total++;
@@ -325,8 +370,9 @@ export class JobServer extends Outbox {
 
   /** A submitter of a job still being committed waits for the same answer. */
   awaitAck(job: Job, peer: Peer): void {
-    if (job.pendingAcks === NOBODY) job.pendingAcks = [];
-    job.pendingAcks.push({ peer, ack: peer.hold() });
+    const acks = this.#acks.get(job);
+    if (acks) acks.push({ peer, ack: peer.hold() });
+    else this.#acks.set(job, [{ peer, ack: peer.hold() }]);
   }
 
   /**
@@ -422,6 +468,7 @@ export class JobServer extends Outbox {
     if (job.state === "queued") job.fn.queue.remove(job);
     else if (job.state === "scheduled") job.fn.scheduled[job.priority]--;
     job.state = "done";
+    this.#leavePayload(job);
     this.jobs.delete(job.id);
     if (job.uniqueKey !== undefined) this.uniques.remove(job);
     job.fn.total--;

@@ -23,7 +23,7 @@ import { declineJob, failureText, jobFailed } from "./job_endings.ts";
 import type { Job } from "./job.ts";
 import type { JobServer, PacketHandler } from "./job_server.ts";
 import type { Peer } from "./peer.ts";
-import { ownedJob, sendAssignment } from "./worker_requests.ts";
+import { assignAndSend, ownedJob } from "./worker_requests.ts";
 
 /** Jobs one WORK_REPLACE may create. */
 const MAX_REPLACEMENTS = 1000;
@@ -104,8 +104,7 @@ const grabJobCoalesce: PacketHandler = (server, peer, packet, now) => {
   if (prefix === "") return server.error(peer, "INVALID_ARGUMENT", "GRAB_JOB_COALESCE needs a prefix");
   const job = findCoalescing(peer, prefix);
   if (!job) return server.sendNoJob(peer);
-  server.assign(job, peer, now);
-  sendAssignment(server, peer, job, "uniq");
+  assignAndSend(server, peer, job, "uniq", now);
 };
 
 /** The first queued job, by priority then registration order, whose unique starts with `prefix`. */

@@ -67,18 +67,24 @@ function grabHandler(reply: "plain" | "uniq" | "all"): PacketHandler {
     peer.noopSent = false;
     const job = takeJobFor(server, peer);
     if (!job) return server.sendNoJob(peer);
-    server.assign(job, peer, now);
-    sendAssignment(server, peer, job, reply);
+    assignAndSend(server, peer, job, reply, now);
   };
 }
 
-/** JOB_ASSIGN, JOB_ASSIGN_UNIQ or JOB_ASSIGN_ALL, as the grab asked. */
-export function sendAssignment(server: JobServer, peer: Peer, job: Job, reply: "plain" | "uniq" | "all"): void {
+/**
+ * Hands a job to the worker: JOB_ASSIGN, JOB_ASSIGN_UNIQ or JOB_ASSIGN_ALL,
+ * as the grab asked. If the store cannot give the workload back, the job
+ * fails (see {@link JobServer.payloadOf}) and the worker gets NO_JOB.
+ */
+export function assignAndSend(server: JobServer, peer: Peer, job: Job, reply: "plain" | "uniq" | "all", now: number): void {
+  server.assign(job, peer, now);
+  const data = server.payloadOf(job, now);
+  if (data === undefined) return server.sendNoJob(peer);
   const fn = job.fn.name;
-  if (reply === "plain") server.sendPacket(peer, Cmd.JOB_ASSIGN, [job.handle, fn], job.data);
+  if (reply === "plain") server.sendPacket(peer, Cmd.JOB_ASSIGN, [job.handle, fn], data);
   else if (reply === "all" && job.reducer !== "") {
-    server.sendPacket(peer, Cmd.JOB_ASSIGN_ALL, [job.handle, fn, job.unique, job.reducer], job.data);
-  } else server.sendPacket(peer, Cmd.JOB_ASSIGN_UNIQ, [job.handle, fn, job.unique], job.data);
+    server.sendPacket(peer, Cmd.JOB_ASSIGN_ALL, [job.handle, fn, job.unique, job.reducer], data);
+  } else server.sendPacket(peer, Cmd.JOB_ASSIGN_UNIQ, [job.handle, fn, job.unique], data);
 }
 
 const NOT_FOUND_TEXT: Record<number, string> = {

@@ -13,6 +13,8 @@ export interface Statement {
   run(...params: SqlValue[]): void;
   all(...params: SqlValue[]): Record<string, SqlValue>[];
   get(...params: SqlValue[]): Record<string, SqlValue> | undefined;
+  /** Rows one at a time, for results too big to hold at once. */
+  iterate(...params: SqlValue[]): IterableIterator<Record<string, SqlValue>>;
 }
 
 /** An open database file. */
@@ -32,6 +34,7 @@ export function openDatabase(path: string): Database {
         run: (...p) => void st.run(...p),
         all: (...p) => st.all(...p) as Record<string, SqlValue>[],
         get: (...p) => st.get(...p) as Record<string, SqlValue> | undefined,
+        iterate: (...p) => st.iterate(...p) as IterableIterator<Record<string, SqlValue>>,
       };
     },
     close: () => db.close(),

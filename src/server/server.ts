@@ -114,6 +114,8 @@ export class GearboxServer {
       },
       functionRetry: Object.fromEntries(Object.entries(settings.functions).map(([name, f]) => [name, functionRetry(f)])),
       random: Math.random,
+      payloads: this.store.payload ? { payload: (id) => this.store.payload!(id) } : undefined,
+      maxPayloadMemory: settings.maxPayloadMemory,
       keepFailedForMs: settings.keepFailedFor * 1000,
       keepExitStatusForMs: settings.keepExitStatusFor * 1000,
       maxEndedJobs: settings.maxEndedJobs,
@@ -155,9 +157,8 @@ export class GearboxServer {
   /** Replays the store into the core, then listens. */
   async start(): Promise<void> {
     const t0 = clock();
-    const jobs = await this.store.open();
-    this.core.restore(jobs, clock());
-    if (jobs.length > 0) this.logger.info("store replayed", { jobs: jobs.length, ms: clock() - t0, store: this.store.url });
+    const jobs = this.core.restore(await this.store.open(), clock());
+    if (jobs > 0) this.logger.info("store replayed", { jobs, ms: clock() - t0, store: this.store.url });
     this.#flush();
     this.#listener = await listen(
       { host: this.settings.listen, port: this.settings.port, backlog: this.settings.backlog, keepAliveMs: this.settings.keepalive * 1000 },

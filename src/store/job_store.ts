@@ -5,9 +5,9 @@
  *
  * @module
  */
-import type { StoredJob } from "../core/job.ts";
+import type { PayloadSource, StoredJob } from "../core/job.ts";
 
-export type { StoredJob };
+export type { PayloadSource, StoredJob };
 
 /** One group commit: jobs to add and job ids to delete, applied atomically. */
 export interface StoreBatch {
@@ -21,8 +21,16 @@ export interface StoreBatch {
 export interface JobStore {
   /** A short description for logs (`memory:`, `sqlite:/path`). */
   readonly url: string;
-  /** Opens the store and returns every job it holds, oldest first. */
-  open(): Promise<StoredJob[]>;
+  /**
+   * Opens the store and gives every job it holds, oldest first, to be taken
+   * once. A store with `payload` may leave workloads out of it.
+   */
+  open(): Promise<Iterable<StoredJob>>;
+  /**
+   * Reads a committed workload back by id; a store that has it lets the
+   * server keep payloads out of memory (see `--max-payload-memory`).
+   */
+  payload?: PayloadSource["payload"];
   /** Applies a batch atomically; rejects with {@link StoreError} when it could not. */
   commit(batch: StoreBatch): Promise<void>;
   close(): Promise<void>;

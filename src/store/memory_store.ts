@@ -12,7 +12,7 @@ export class MemoryStore implements JobStore {
   readonly url = "memory:";
   readonly #jobs = new IdTable<StoredJob>();
 
-  open(): Promise<StoredJob[]> {
+  open(): Promise<Iterable<StoredJob>> {
     return Promise.resolve([...this.#jobs.values()]);
   }
 

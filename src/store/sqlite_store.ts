@@ -25,6 +25,7 @@ export class SqliteStore implements JobStore {
   #insertMany: ReturnType<Database["prepare"]> | undefined;
   #delete: ReturnType<Database["prepare"]> | undefined;
   #update: ReturnType<Database["prepare"]> | undefined;
+  #payload: ReturnType<Database["prepare"]> | undefined;
 
   constructor(path: string, options: SqliteStoreOptions = {}) {
     this.#path = path;
@@ -32,7 +33,7 @@ export class SqliteStore implements JobStore {
     this.url = `sqlite:${path}`;
   }
 
-  open(): Promise<StoredJob[]> {
+  open(): Promise<Iterable<StoredJob>> {
     try {
       const db = openDatabase(this.#path);
       this.#db = db;
@@ -52,13 +53,31 @@ export class SqliteStore implements JobStore {
       this.#update = db.prepare(
         "UPDATE job SET run_after = ?, retries = ?, failures = ?, outcome = ?, exit_status = ?, ended_at = ?, delete_after = ? WHERE id = ?",
       );
-      const rows = db.prepare("SELECT * FROM job ORDER BY id").all();
-      return Promise.resolve(rows.map(toJob));
+      this.#payload = db.prepare("SELECT data FROM job WHERE id = ?");
+      // Workloads stay on disk (see `payload`), except where the coalescing key is their digest.
+      const rows = db.prepare(`SELECT ${REPLAY_COLUMNS}, CASE WHEN uniq = '-' THEN data END AS data FROM job ORDER BY id`);
+      return Promise.resolve(this.#replay(rows));
     } catch (e) {
       this.#db?.close();
       this.#db = undefined;
       return Promise.reject(storeError(e, this.#path));
     }
+  }
+
+  /** Streams the replayed rows, so a million jobs are never all held as rows at once. */
+  *#replay(rows: ReturnType<Database["prepare"]>): Generator<StoredJob> {
+    try {
+      for (const r of rows.iterate()) yield toJob(r);
+    } catch (e) {
+      throw storeError(e, this.#path);
+    }
+  }
+
+  /** A committed job's workload, read back by id (the core's {@link PayloadSource}). */
+  payload(id: number): Uint8Array | undefined {
+    const row = this.#payload?.get(id);
+    if (row === undefined) return undefined;
+    return row.data instanceof Uint8Array ? row.data : new Uint8Array(0); // an empty blob may read back as NULL
   }
 
   #migrate(db: Database): void {
@@ -139,7 +158,8 @@ function toJob(r: Record<string, SqlValue>): StoredJob {
     handle: String(r.handle),
     function: String(r.function),
     unique: String(r.uniq),
-    data: r.data instanceof Uint8Array ? r.data : new Uint8Array(0),
+    // Replay reads the workload only for "-" uniques (see `open`); an empty blob may read back as NULL.
+    data: r.data instanceof Uint8Array ? r.data : r.uniq === "-" ? new Uint8Array(0) : undefined,
     reducer: String(r.reducer),
     priority: Number(r.priority) as Priority,
     runAt: Number(r.run_after),
@@ -159,6 +179,7 @@ function toJob(r: Record<string, SqlValue>): StoredJob {
  */
 const WAL_CHECKPOINT_PAGES = 10_000;
 
+const REPLAY_COLUMNS = "id, handle, function, uniq, reducer, priority, run_after, created_at, retries, failures, outcome, exit_status, ended_at, delete_after";
 const INSERT_COLUMNS = "id, handle, function, uniq, data, reducer, priority, run_after, created_at, retries, failures, outcome, exit_status, ended_at, delete_after";
 const ROW = Array(15).fill("?").join(", ");
 /** Rows per multi-row INSERT (15 parameters each, well under SQLite's limit). */
@@ -167,9 +188,13 @@ const INSERT_CHUNK = 32;
 function pushRow(params: SqlValue[], j: StoredJob): void {
   const e = j.ended;
   params.push(
-    j.id, j.handle, j.function, j.unique, j.data, j.reducer, j.priority, j.runAt, j.createdAt, j.retries,
+    j.id, j.handle, j.function, j.unique, j.data ?? missingWorkload(j), j.reducer, j.priority, j.runAt, j.createdAt, j.retries,
     failuresText(j), e?.outcome ?? null, e?.exitStatus ?? null, e?.at ?? null, e?.deleteAfter ?? null,
   );
+}
+
+function missingWorkload(j: StoredJob): never {
+  throw new StoreError("STORE_UNAVAILABLE", `job ${j.id} reached the store without its workload`);
 }
 
 function failuresText(j: StoredJob): string | null {

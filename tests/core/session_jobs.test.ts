@@ -54,7 +54,7 @@ describe("core session: a job's life", () => {
     const [persist] = s.takeEffects("persist");
     assert.ok(persist);
     assert.deepEqual(
-      [persist.job.id, persist.job.handle, persist.job.function, persist.job.unique, Buffer.from(persist.job.data).toString(), persist.job.runAt],
+      [persist.job.id, persist.job.handle, persist.job.function, persist.job.unique, Buffer.from(persist.job.data!).toString(), persist.job.runAt],
       [1, "H:t:1", "f", "u", "x", 0],
     );
     assert.deepEqual(s.held, [1]);

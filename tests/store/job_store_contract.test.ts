@@ -18,6 +18,11 @@ function job(id: number, over: Partial<StoredJob> = {}): StoredJob {
 
 const dir = () => mkdtempSync(join(tmpdir(), "gearbox-store-"));
 
+/** Opens a store and takes what it replays, with each workload it left on disk read back. */
+async function replay(store: JobStore): Promise<StoredJob[]> {
+  return Array.from(await store.open(), (j) => ({ ...j, data: j.data ?? store.payload!(j.id) }));
+}
+
 /** Each implementation: how to make one, and how to get "the same store" again after closing. */
 const IMPLEMENTATIONS: { name: string; make: () => { fresh: () => JobStore; again: () => JobStore } }[] = [
   { name: "memory", make: () => { const m = new MemoryStore(); return { fresh: () => m, again: () => m }; } },
@@ -29,14 +34,14 @@ for (const impl of IMPLEMENTATIONS) {
     test("gives back every committed job, byte for byte, after reopening", async () => {
       const s = impl.make();
       const a = s.fresh();
-      assert.deepEqual(await a.open(), []);
+      assert.deepEqual(await replay(a), []);
       const all = Uint8Array.from({ length: 256 }, (_, i) => i);
       await a.commit({ add: [job(1), job(2, { unique: "u", data: all, priority: 0, runAt: 5000, retries: 3, reducer: "r" })], remove: [] });
       await a.close();
       const b = s.again();
-      const back = await b.open();
+      const back = await replay(b);
       assert.equal(back.length, 2);
-      assert.deepEqual({ ...back[1]!, data: [...back[1]!.data] }, { ...job(2, { unique: "u", priority: 0, runAt: 5000, retries: 3, reducer: "r" }), data: [...all] });
+      assert.deepEqual({ ...back[1]!, data: [...back[1]!.data!] }, { ...job(2, { unique: "u", priority: 0, runAt: 5000, retries: 3, reducer: "r" }), data: [...all] });
       await b.close();
     });
 
@@ -47,7 +52,7 @@ for (const impl of IMPLEMENTATIONS) {
       await a.commit({ add: [job(1), job(2)], remove: [] });
       await a.close();
       const b = s.again();
-      assert.deepEqual((await b.open()).map((j) => j.id), [1, 2]);
+      assert.deepEqual((await replay(b)).map((j) => j.id), [1, 2]);
       await b.close();
     });
 
@@ -59,7 +64,7 @@ for (const impl of IMPLEMENTATIONS) {
       await a.commit({ add: [], update: [job(1, { runAt: 99_000, retries: 2 })], remove: [] });
       await a.close();
       const b = s.again();
-      const back = await b.open();
+      const back = await replay(b);
       assert.deepEqual(back.map((j) => [j.id, j.runAt, j.retries]), [[1, 99_000, 2], [2, 0, 0]]);
       await b.close();
     });
@@ -72,11 +77,40 @@ for (const impl of IMPLEMENTATIONS) {
       await a.commit({ add: [job(4)], remove: [1, 3] });
       await a.close();
       const b = s.again();
-      assert.deepEqual((await b.open()).map((j) => j.id), [2, 4]);
+      assert.deepEqual((await replay(b)).map((j) => j.id), [2, 4]);
       await b.close();
     });
   });
 }
+
+describe("the sqlite store keeps workloads on disk", () => {
+  test("a replay leaves workloads out, and each reads back by id, byte for byte; an unknown id reads as undefined", async () => {
+    const p = join(dir(), "jobs.db");
+    const a = new SqliteStore(p);
+    await a.open();
+    const big = Uint8Array.from({ length: 70_000 }, (_, i) => i % 251);
+    await a.commit({ add: [job(1, { data: big }), job(2, { data: new Uint8Array(0) })], remove: [] });
+    await a.close();
+    const b = new SqliteStore(p);
+    const back = Array.from(await b.open());
+    assert.deepEqual(back.map((j) => [j.id, j.data]), [[1, undefined], [2, undefined]]);
+    assert.deepEqual(b.payload(1), big);
+    assert.deepEqual(b.payload(2), new Uint8Array(0));
+    assert.equal(b.payload(3), undefined);
+    await b.close();
+  });
+
+  test("a \"-\" unique's workload is replayed, since its digest is the job's coalescing key", async () => {
+    const p = join(dir(), "jobs.db");
+    const a = new SqliteStore(p);
+    await a.open();
+    await a.commit({ add: [job(1, { unique: "-", data: new Uint8Array([7, 8]) }), job(2, { unique: "-", data: new Uint8Array(0) })], remove: [] });
+    await a.close();
+    const b = new SqliteStore(p);
+    assert.deepEqual(Array.from(await b.open(), (j) => [j.unique, j.data]), [["-", new Uint8Array([7, 8])], ["-", new Uint8Array(0)]]);
+    await b.close();
+  });
+});
 
 describe("the sqlite store on bad files", () => {
   test("refuses a file that is not SQLite, saying so, and leaves it untouched", async () => {

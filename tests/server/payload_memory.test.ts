@@ -1,0 +1,117 @@
+/**
+ * Payloads of committed background jobs beyond --max-payload-memory stay in
+ * the SQLite store and are read back when a worker takes the job: workers
+ * must get every workload byte for byte, before and after a restart, and a
+ * workload the store cannot give back fails its job instead of sending a
+ * wrong one.
+ */
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Cmd } from "../../src/protocol/commands.ts";
+import { SqliteStore } from "../../src/store/sqlite_store.ts";
+import { counter, withServer } from "../helpers/inproc.ts";
+import { type RawPacket, RawConn } from "../helpers/raw_conn.ts";
+
+/** A workload of about 100 bytes with NULs and high bytes, different for each i. */
+function workload(i: number): Buffer {
+  return Buffer.concat([Buffer.from(`job ${i}\0`, "latin1"), Buffer.from(Array.from({ length: 90 }, (_, k) => (i * 7 + k * 13) & 0xff))]);
+}
+
+/** The data of a JOB_ASSIGN_UNIQ: everything after its third NUL. */
+function assignedData(p: RawPacket): Buffer {
+  let at = 0;
+  for (let n = 0; n < 3; n++) at = p.body.indexOf(0, at) + 1;
+  return Buffer.from(p.body.subarray(at));
+}
+
+/** Grabs `n` jobs and completes them; returns workload by unique. */
+async function takeJobs(w: RawConn, n: number): Promise<Map<string, Buffer>> {
+  const got = new Map<string, Buffer>();
+  for (let i = 0; i < n; i++) {
+    w.sendPacket(Cmd.GRAB_JOB_UNIQ);
+    const p = await w.expectPacket(Cmd.JOB_ASSIGN_UNIQ);
+    got.set(p.args[2]!, assignedData(p));
+    w.sendPacket(Cmd.WORK_COMPLETE, p.args[0]!, "");
+  }
+  w.sendPacket(Cmd.ECHO_REQ, "sync"); // the completions are read before the caller closes
+  await w.expectPacket(Cmd.ECHO_RES);
+  return got;
+}
+
+const tempDir = () => mkdtempSync(join(tmpdir(), "gearbox-payload-"));
+
+describe("payloads kept on disk", () => {
+  test("past --max-payload-memory, workloads stay in the store and every worker gets its own, byte for byte, before and after a restart", async () => {
+    const dir = tempDir();
+    const store = `sqlite:${join(dir, "jobs.db")}`;
+    try {
+      let digestHandle = "";
+      await withServer({ store, maxPayloadMemory: 250 }, async (server, port) => {
+        const c = await RawConn.connect(port);
+        for (let i = 0; i < 20; i++) c.sendPacket(Cmd.SUBMIT_JOB_BG, "pm", `u${i}`, workload(i));
+        c.sendPacket(Cmd.SUBMIT_JOB_BG, "pm", "-", workload(99));
+        for (let i = 0; i < 20; i++) await c.expectPacket(Cmd.JOB_CREATED);
+        digestHandle = (await c.expectPacket(Cmd.JOB_CREATED)).body.toString("latin1");
+        assert.ok(server.core.payloadBytes <= 250, `${server.core.payloadBytes} payload bytes held in memory`);
+        assert.equal([...server.core.jobs.values()].filter((j) => j.data !== undefined).length, 2, "two 98-byte workloads fit in 250 bytes");
+        c.sendPacket(Cmd.CAN_DO, "pm");
+        const got = await takeJobs(c, 10);
+        for (let i = 0; i < 10; i++) assert.deepEqual(got.get(`u${i}`), workload(i), `u${i}`);
+        assert.equal(counter(server, "payload_unavailable"), 0);
+        c.close();
+      });
+      await withServer({ store, maxPayloadMemory: 0 }, async (server, port) => {
+        const c = await RawConn.connect(port);
+        // The "-" job's key is its workload's digest, so the replay read that workload: a resubmission coalesces.
+        c.sendPacket(Cmd.SUBMIT_JOB_BG, "pm", "-", workload(99));
+        assert.equal((await c.expectPacket(Cmd.JOB_CREATED)).body.toString("latin1"), digestHandle);
+        assert.equal(server.core.payloadBytes, 0);
+        c.sendPacket(Cmd.CAN_DO, "pm");
+        const got = await takeJobs(c, 11);
+        for (let i = 10; i < 20; i++) assert.deepEqual(got.get(`u${i}`), workload(i), `u${i} after the restart`);
+        assert.deepEqual(got.get("-"), workload(99));
+        c.close();
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("a workload the store cannot give back fails its job: the worker gets NO_JOB, the failure log says why, and a retry once the store reads again delivers it", async () => {
+    const dir = tempDir();
+    let broken = true;
+    const store = new (class extends SqliteStore {
+      override payload(id: number): Uint8Array | undefined {
+        if (broken) throw new Error("disk I/O error");
+        return super.payload(id);
+      }
+    })(join(dir, "jobs.db"));
+    try {
+      await withServer({ storeInstance: store, maxPayloadMemory: 0 }, async (server, port) => {
+        const c = await RawConn.connect(port);
+        c.sendPacket(Cmd.SUBMIT_JOB_BG, "pm", "lost", workload(1));
+        const handle = (await c.expectPacket(Cmd.JOB_CREATED)).body.toString("latin1");
+        c.sendPacket(Cmd.CAN_DO, "pm");
+        c.sendPacket(Cmd.GRAB_JOB_UNIQ);
+        await c.expectPacket(Cmd.NO_JOB);
+        assert.equal(counter(server, "payload_unavailable"), 1);
+        const shown = await c.adminList(`job show ${handle}`);
+        assert.match(shown, /^state\tfailed$/m);
+        assert.match(shown, /^failure\t\d+\tworkload unreadable: disk I\/O error$/m);
+        broken = false;
+        assert.equal(await c.adminLine(`job retry ${handle}`), "OK 1\n");
+        c.sendPacket(Cmd.GRAB_JOB_UNIQ);
+        const p = await c.expectPacket(Cmd.JOB_ASSIGN_UNIQ);
+        assert.equal(p.args[0], handle);
+        assert.deepEqual(assignedData(p), workload(1));
+        c.close();
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
