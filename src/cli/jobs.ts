@@ -58,7 +58,7 @@ export function addJobsCommand(program: Command): void {
         }
         if (o.json) return print(JSON.stringify({ ...fields, failures }, null, 2));
         const t = table(["FIELD", "VALUE"]);
-        for (const [k, v] of Object.entries(fields)) t.push([k, /(_at|after)$/.test(k) ? time(Number(v)) : v]);
+        for (const [k, v] of Object.entries(fields)) t.push([k, /(_at|after|until)$/.test(k) ? time(Number(v)) : v]);
         print(t.toString());
         if (failures.length === 0) return print("no failures");
         const f = table(["#", "WHEN", "MESSAGE"]);

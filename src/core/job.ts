@@ -92,6 +92,7 @@ interface JobExtras {
   retries: number;
   failures: Failure[];
   ended: Ended | undefined;
+  grabbedUntil: number;
 }
 
 const STATES: readonly JobState[] = ["persisting", "scheduled", "queued", "running", "done"];
@@ -199,6 +200,7 @@ export class Job implements StoredJob {
       retries: 0,
       failures: NOBODY,
       ended: undefined,
+      grabbedUntil: 0,
     };
   }
 
@@ -259,6 +261,15 @@ export class Job implements StoredJob {
 
   set ended(v: Ended | undefined) {
     if (v !== undefined || this.#more) this.#extras().ended = v;
+  }
+
+  /** While running under a lease (TheSchwartz's grabbed_until): when it ends, Unix time in ms; 0 = no lease. */
+  get grabbedUntil(): number {
+    return this.#more?.grabbedUntil ?? 0;
+  }
+
+  set grabbedUntil(v: number) {
+    if (v !== 0 || this.#more) this.#extras().grabbedUntil = v;
   }
 }
 

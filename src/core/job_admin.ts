@@ -123,6 +123,7 @@ function show(server: JobServer, args: string[]): string {
     ["run_at", job.runAt],
     ["created_at", job.createdAt],
     ["worker", job.worker ? `${job.worker.address}:${job.worker.port}` : "-"],
+    ["grabbed_until", job.state === "running" ? job.grabbedUntil : 0],
     ["waiting_clients", job.listeners.length],
     ["data_bytes", payloadSize(server, job)],
     ["exit_status", e ? e.exitStatus : "-"],

@@ -415,6 +415,7 @@ export class JobServer extends Outbox {
     peer.holding.add(job);
     const own = peer.ability(job.fn)?.timeoutMs ?? 0;
     const lease = own > 0 ? own : this.options.functionGrabForMs[job.fn.name] ?? this.options.grabForMs;
+    job.grabbedUntil = lease > 0 ? now + lease : 0;
     if (lease > 0) this.#timers.push(now + lease, { kind: "timeout", job, assignment: job.assignment, lease: own === 0 });
   }
 

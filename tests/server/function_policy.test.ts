@@ -23,8 +23,11 @@ test("per-function settings from the config file: a queue limit and a lease that
     const hung = await RawConn.connect(server.port);
     const healthy = await RawConn.connect(server.port);
     hung.sendPacket(Cmd.CAN_DO, "leased");
+    const grabbedAt = Date.now();
     hung.sendPacket(Cmd.GRAB_JOB);
     await hung.expectPacket(Cmd.JOB_ASSIGN);
+    const until = Number(/^grabbed_until\t(\d+)$/m.exec(await c.adminList(`job show ${h}`))?.[1]);
+    assert.ok(until >= grabbedAt + 1000 && until <= Date.now() + 1000, `grabbed_until ${until} is the grab time plus grab_for`);
     healthy.sendPacket(Cmd.CAN_DO, "leased");
     healthy.sendPacket(Cmd.PRE_SLEEP);
     const t0 = Date.now();
