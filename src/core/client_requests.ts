@@ -94,9 +94,11 @@ export function coalesced(server: JobServer, sub: Submission): Job | undefined {
 /** Makes the job of a checked submission (state `persisting`; the caller persists or schedules it). */
 export function createJob(server: JobServer, sub: Submission, now: number): Job {
   // A job keeps its own copy unless the decoder already made one: a view of
-  // the read chunk would pin the whole chunk.
+  // the read chunk would pin the whole chunk. A background job bound for a
+  // store that reads payloads back keeps the view only until the commit,
+  // which copies it if the job holds on to its workload (most leave it).
   const id = server.nextId();
-  const data = sub.owned ? sub.data : sub.data.slice();
+  const data = sub.owned || (sub.kind.background && server.options.payloads !== undefined) ? sub.data : sub.data.slice();
   const job = server.newJob(sub.fn, id, undefined, sub.unique, data, sub.kind.priority, sub.kind.background, now, sub.key);
   if (sub.reducer !== "") job.reducer = sub.reducer;
   job.runAt = sub.runAt;

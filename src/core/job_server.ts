@@ -269,8 +269,12 @@ export class JobServer extends Outbox {
   #holdOrLeavePayload(job: Job): void {
     const data = job.data;
     if (data === undefined || this.options.payloads === undefined) return;
-    if (this.#payloadBytes + data.byteLength <= this.options.maxPayloadMemory) this.#payloadBytes += data.byteLength;
-    else job.data = undefined;
+    if (this.#payloadBytes + data.byteLength <= this.options.maxPayloadMemory) {
+      this.#payloadBytes += data.byteLength;
+      job.data = data.slice(); // its own bytes: the submission may view a whole read chunk
+    } else {
+      job.data = undefined;
+    }
   }
 
   /** Forgets a committed job's workload in memory (it ended, or it is only kept as ended). */

@@ -20,9 +20,10 @@ export class SqliteStore implements JobStore {
   readonly #path: string;
   readonly #options: SqliteStoreOptions;
   #db: Database | undefined;
-  #insert: ReturnType<Database["prepare"]> | undefined;
+  #insertFresh: ReturnType<Database["prepare"]> | undefined;
   /** One statement for {@link INSERT_CHUNK} rows: a call per row costs more than the row. */
-  #insertMany: ReturnType<Database["prepare"]> | undefined;
+  #insertFreshMany: ReturnType<Database["prepare"]> | undefined;
+  #insertFull: ReturnType<Database["prepare"]> | undefined;
   #delete: ReturnType<Database["prepare"]> | undefined;
   #update: ReturnType<Database["prepare"]> | undefined;
   #payload: ReturnType<Database["prepare"]> | undefined;
@@ -47,8 +48,9 @@ export class SqliteStore implements JobStore {
       db.exec(`PRAGMA busy_timeout=0; PRAGMA locking_mode=EXCLUSIVE; PRAGMA journal_mode=WAL; PRAGMA synchronous=${this.#options.synchronous ?? "FULL"}; PRAGMA wal_autocheckpoint=${WAL_CHECKPOINT_PAGES};`);
       db.exec("BEGIN IMMEDIATE; COMMIT;");
       this.#migrate(db);
-      this.#insert = db.prepare(`INSERT INTO job (${INSERT_COLUMNS}) VALUES (${ROW})`);
-      this.#insertMany = db.prepare(`INSERT INTO job (${INSERT_COLUMNS}) VALUES ${Array(INSERT_CHUNK).fill(`(${ROW})`).join(", ")}`);
+      this.#insertFresh = db.prepare(`INSERT INTO job (${FRESH_COLUMNS}) VALUES (${FRESH_ROW})`);
+      this.#insertFreshMany = db.prepare(`INSERT INTO job (${FRESH_COLUMNS}) VALUES ${Array(INSERT_CHUNK).fill(`(${FRESH_ROW})`).join(", ")}`);
+      this.#insertFull = db.prepare(`INSERT INTO job (${FULL_COLUMNS}) VALUES (${FULL_ROW})`);
       this.#delete = db.prepare("DELETE FROM job WHERE id = ?");
       this.#update = db.prepare(
         "UPDATE job SET run_after = ?, retries = ?, failures = ?, outcome = ?, exit_status = ?, ended_at = ?, delete_after = ? WHERE id = ?",
@@ -104,18 +106,22 @@ export class SqliteStore implements JobStore {
     try {
       db.exec("BEGIN IMMEDIATE");
       try {
-        const add = batch.add;
-        let i = 0;
-        for (; i + INSERT_CHUNK <= add.length; i += INSERT_CHUNK) {
-          const params: SqlValue[] = [];
-          for (let k = i; k < i + INSERT_CHUNK; k++) pushRow(params, add[k]!);
-          this.#insertMany!.run(...params);
+        // New jobs have no retries, failures or ending: their rows bind 9 values, not 15, 32 rows a statement.
+        let params: SqlValue[] = [];
+        let rows = 0;
+        for (const j of batch.add) {
+          if (j.retries !== 0 || j.failures.length > 0 || j.ended !== undefined) {
+            this.#insertFull!.run(...fullRow(j));
+            continue;
+          }
+          pushFreshRow(params, j);
+          if (++rows === INSERT_CHUNK) {
+            this.#insertFreshMany!.run(...params);
+            params = [];
+            rows = 0;
+          }
         }
-        for (; i < add.length; i++) {
-          const params: SqlValue[] = [];
-          pushRow(params, add[i]!);
-          this.#insert!.run(...params);
-        }
+        for (let k = 0; k < rows; k++) this.#insertFresh!.run(...params.slice(k * FRESH_WIDTH, (k + 1) * FRESH_WIDTH));
         for (const j of batch.update ?? []) {
           const e = j.ended;
           this.#update!.run(j.runAt, j.retries, failuresText(j), e?.outcome ?? null, e?.exitStatus ?? null, e?.at ?? null, e?.deleteAfter ?? null, j.id);
@@ -180,17 +186,25 @@ function toJob(r: Record<string, SqlValue>): StoredJob {
 const WAL_CHECKPOINT_PAGES = 10_000;
 
 const REPLAY_COLUMNS = "id, handle, function, uniq, reducer, priority, run_after, created_at, retries, failures, outcome, exit_status, ended_at, delete_after";
-const INSERT_COLUMNS = "id, handle, function, uniq, data, reducer, priority, run_after, created_at, retries, failures, outcome, exit_status, ended_at, delete_after";
-const ROW = Array(15).fill("?").join(", ");
-/** Rows per multi-row INSERT (15 parameters each, well under SQLite's limit). */
+/** A new job's columns; the rest keep their defaults (no retries, no failures, not ended). */
+const FRESH_COLUMNS = "id, handle, function, uniq, data, reducer, priority, run_after, created_at";
+const FRESH_WIDTH = 9;
+const FRESH_ROW = Array(FRESH_WIDTH).fill("?").join(", ");
+const FULL_COLUMNS = `${FRESH_COLUMNS}, retries, failures, outcome, exit_status, ended_at, delete_after`;
+const FULL_ROW = Array(15).fill("?").join(", ");
+/** Rows per multi-row INSERT (9 parameters each, well under SQLite's limit). */
 const INSERT_CHUNK = 32;
 
-function pushRow(params: SqlValue[], j: StoredJob): void {
+function pushFreshRow(params: SqlValue[], j: StoredJob): void {
+  params.push(j.id, j.handle, j.function, j.unique, j.data ?? missingWorkload(j), j.reducer, j.priority, j.runAt, j.createdAt);
+}
+
+function fullRow(j: StoredJob): SqlValue[] {
   const e = j.ended;
-  params.push(
+  return [
     j.id, j.handle, j.function, j.unique, j.data ?? missingWorkload(j), j.reducer, j.priority, j.runAt, j.createdAt, j.retries,
     failuresText(j), e?.outcome ?? null, e?.exitStatus ?? null, e?.at ?? null, e?.deleteAfter ?? null,
-  );
+  ];
 }
 
 function missingWorkload(j: StoredJob): never {
