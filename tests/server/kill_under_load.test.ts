@@ -3,7 +3,9 @@
  * 4 submitters and 2 workers run; after a final restart and drain, every
  * acknowledged background job must have been completed (at least once).
  * Duplicates (a job completed by a worker whose server died before the
- * completion was committed) are counted and reported, not failed.
+ * completion was committed) are counted and reported, not failed. Every
+ * workload is left to the store (--max-payload-memory 0), so each
+ * assignment reads it back from disk; it must be the job's own.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -45,7 +47,7 @@ test(`acknowledged background jobs survive ${KILLS} SIGKILLs under load: none lo
   const [cmd, ...pre] = gearboxCommand();
   let server: ChildProcess | undefined;
   const start = async () => {
-    server = spawn(cmd!, [...pre, "serve", "--port", String(port), "--store", `sqlite:${db}`, "--log-level", "error"], { stdio: "ignore" });
+    server = spawn(cmd!, [...pre, "serve", "--port", String(port), "--store", `sqlite:${db}`, "--max-payload-memory", "0", "--log-level", "error"], { stdio: "ignore" });
     await waitForPort(port, 15_000);
   };
   const kill = async () => {
@@ -57,6 +59,7 @@ test(`acknowledged background jobs survive ${KILLS} SIGKILLs under load: none lo
 
   const acked = new Set<string>();
   const completed = new Map<string, number>();
+  const wrongWorkloads: string[] = [];
   let running = true;
   let submitting = true;
 
@@ -97,6 +100,7 @@ test(`acknowledged background jobs survive ${KILLS} SIGKILLs under load: none lo
       const s: Socket = open(port, (code, args) => {
         if (code === Cmd.JOB_ASSIGN_UNIQ) {
           const id = args[2]!;
+          if (args[3] !== id) wrongWorkloads.push(`${id} got ${JSON.stringify(args.slice(3).join("\0"))}`);
           completed.set(id, (completed.get(id) ?? 0) + 1);
           s.write(Buffer.concat([packet(Cmd.WORK_COMPLETE, args[0]!, "ok"), packet(Cmd.GRAB_JOB_UNIQ)]));
         } else if (code === Cmd.NO_JOB) {
@@ -139,4 +143,5 @@ test(`acknowledged background jobs survive ${KILLS} SIGKILLs under load: none lo
   process.stderr.write(`kill test: ${KILLS} SIGKILLs, ${acked.size} jobs acknowledged, ${completed.size} completed, ${lost.length} lost, ${duplicates} completed more than once\n`);
   assert.ok(acked.size > 1000, `only ${acked.size} jobs were acknowledged`);
   assert.deepEqual(lost, []);
+  assert.deepEqual(wrongWorkloads, [], "every workload read back from the store is the job's own");
 });
