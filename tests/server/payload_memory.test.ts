@@ -57,7 +57,7 @@ describe("payloads kept on disk", () => {
         for (let i = 0; i < 20; i++) await c.expectPacket(Cmd.JOB_CREATED);
         digestHandle = (await c.expectPacket(Cmd.JOB_CREATED)).body.toString("latin1");
         assert.ok(server.core.payloadBytes <= 250, `${server.core.payloadBytes} payload bytes held in memory`);
-        assert.equal([...server.core.jobs.values()].filter((j) => j.data !== undefined).length, 2, "two 98-byte workloads fit in 250 bytes");
+        assert.equal([...server.core.jobs.values()].filter((j) => j.data !== undefined).length, 2, "two of the 96-byte workloads fit in 250 bytes");
         c.sendPacket(Cmd.CAN_DO, "pm");
         const got = await takeJobs(c, 10);
         for (let i = 0; i < 10; i++) assert.deepEqual(got.get(`u${i}`), workload(i), `u${i}`);
@@ -70,6 +70,7 @@ describe("payloads kept on disk", () => {
         c.sendPacket(Cmd.SUBMIT_JOB_BG, "pm", "-", workload(99));
         assert.equal((await c.expectPacket(Cmd.JOB_CREATED)).body.toString("latin1"), digestHandle);
         assert.equal(server.core.payloadBytes, 0);
+        assert.match(await c.adminList(`job show ${digestHandle}`), /^data_bytes\t97$/m, "job show reads the size back from the store");
         c.sendPacket(Cmd.CAN_DO, "pm");
         const got = await takeJobs(c, 11);
         for (let i = 10; i < 20; i++) assert.deepEqual(got.get(`u${i}`), workload(i), `u${i} after the restart`);
