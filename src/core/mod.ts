@@ -45,10 +45,15 @@
  * committed it; later replies to the same connection wait behind it, so replies never
  * overtake each other.
  *
+ * Workloads: once committed, a job keeps its workload in memory only while committed
+ * workloads take less than `maxPayloadMemory`; otherwise the core asks the injected
+ * `payloads` port (the store's synchronous read-back) when a worker takes the job. A
+ * workload the store cannot give back fails that run like a WORK_FAIL would.
+ *
  * @module
  */
 export { JobServer, type PacketHandler } from "./job_server.ts";
 export { type CoreOptions, DEFAULT_CORE_OPTIONS } from "./core_options.ts";
 export type { Drained, Effect } from "./effects.ts";
-export { Priority, type StoredJob } from "./job.ts";
+export { type PayloadSource, Priority, type StoredJob } from "./job.ts";
 export { DEFAULT_RETRY_POLICY, type RetryPolicy } from "./retry_policy.ts";
