@@ -144,7 +144,13 @@ const COMMANDS: Record<string, AdminHandler> = {
     }));
   },
 
-  counters: (server) => listReply([...server.counters, ["submitted", server.submitted] as const].sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => `${k}\t${v}`)),
+  // Two gauges ride along: jobs created, and workload bytes of stored jobs held in memory (see max_payload_memory).
+  counters: (server) =>
+    listReply(
+      [...server.counters, ["submitted", server.submitted] as const, ["payload_memory_bytes", server.payloadBytes] as const]
+        .sort(([a], [b]) => (a < b ? -1 : 1))
+        .map(([k, v]) => `${k}\t${v}`),
+    ),
 };
 
 /** Answers one admin text line. */

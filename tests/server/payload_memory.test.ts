@@ -57,6 +57,7 @@ describe("payloads kept on disk", () => {
         for (let i = 0; i < 20; i++) await c.expectPacket(Cmd.JOB_CREATED);
         digestHandle = (await c.expectPacket(Cmd.JOB_CREATED)).body.toString("latin1");
         assert.ok(server.core.payloadBytes <= 250, `${server.core.payloadBytes} payload bytes held in memory`);
+        assert.match(await c.adminList("counters"), new RegExp(`^payload_memory_bytes\t${server.core.payloadBytes}$`, "m"), "operators see it in `counters`");
         assert.equal([...server.core.jobs.values()].filter((j) => j.data !== undefined).length, 2, "two of the 96-byte workloads fit in 250 bytes");
         c.sendPacket(Cmd.CAN_DO, "pm");
         const got = await takeJobs(c, 10);
