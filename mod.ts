@@ -28,11 +28,12 @@
  */
 export { createServer, GearboxServer, type ServerOptions, VERSION } from "./src/server/server.ts";
 export type { ServeSettings } from "./src/config/serve_options.ts";
-export type { JobStore, StoreBatch, StoredJob } from "./src/store/job_store.ts";
+export type { JobStore, PayloadSource, StoreBatch, StoredJob } from "./src/store/job_store.ts";
 export { MemoryStore } from "./src/store/memory_store.ts";
 export { Logger } from "./src/log/logger.ts";
 export { Client, type ClientOptions, type JobSpec, type SubmitOptions } from "./src/client/client.ts";
 export { Worker, type JobHandler, type RegisterOptions, type WorkerOptions } from "./src/client/worker.ts";
+export type { GearmanConnectionOptions } from "./src/client/packet_connection.ts";
 export { type ReplacementJob, WorkerJob } from "./src/client/worker_job.ts";
 export { JobRequest, type JobState, type JobStatus, type JobUpdate, type Priority } from "./src/client/job_request.ts";
 export {

@@ -12,24 +12,14 @@ import type { Packet } from "../protocol/decoder.ts";
 import { ClientError } from "./client_error.ts";
 import { type DataEncoder, textEncoder } from "./data_encoder.ts";
 import { JobRequest, type JobStatus, type Priority } from "./job_request.ts";
-import { PacketConnection, serverError } from "./packet_connection.ts";
+import { type GearmanConnectionOptions, PacketConnection, serverError } from "./packet_connection.ts";
 import { type ServerAddress, ServerList, parseServers } from "./server_list.ts";
 import { epochSeconds, submitPacket, wireText } from "./submit_packet.ts";
 
 /** Options for {@link Client}. */
-export interface ClientOptions<T> {
-  /** `host:port` of each server (default `127.0.0.1:4730`). */
-  servers?: readonly string[];
-  /** Sent with SET_CLIENT_ID, so `gearadmin --workers` can tell connections apart. */
-  clientId?: string;
-  /** How payloads become bytes (default UTF-8 text). */
-  encoder?: DataEncoder<T>;
-  /** Deadline for one TCP connect (default 5000 ms). */
-  connectTimeoutMs?: number;
+export interface ClientOptions<T> extends GearmanConnectionOptions<T> {
   /** Default for requests: servers tried before a request fails (default 3). */
   maxConnectionAttempts?: number;
-  /** Largest packet accepted from a server (default 16 MiB). */
-  maxPacketBody?: number;
 }
 
 /** Options of one submission. */

@@ -12,6 +12,7 @@ import { Decoder, type Packet } from "../protocol/decoder.ts";
 import { encodePacket } from "../protocol/encoder.ts";
 import { dial, type DialedSocket } from "../runtime/tcp_dial.ts";
 import { ClientError } from "./client_error.ts";
+import type { DataEncoder } from "./data_encoder.ts";
 import type { ServerAddress } from "./server_list.ts";
 
 /** Packet types that answer a request, in request order. */
@@ -36,6 +37,20 @@ interface Waiter {
   optionalError?: boolean;
   /** Told about the ERROR that answered an `optionalError` waiter. */
   refused?: (packet: Packet) => void;
+}
+
+/** What a `Client` and a `Worker` are both told about their servers and payloads. */
+export interface GearmanConnectionOptions<T> {
+  /** `host:port` of each server (default `127.0.0.1:4730`). */
+  servers?: readonly string[];
+  /** Sent with SET_CLIENT_ID, so `gearadmin --workers` can tell connections apart. */
+  clientId?: string;
+  /** How payloads become bytes (default UTF-8 text). */
+  encoder?: DataEncoder<T>;
+  /** Deadline for one TCP connect (default 5000 ms). */
+  connectTimeoutMs?: number;
+  /** Largest packet accepted from a server (default 16 MiB). */
+  maxPacketBody?: number;
 }
 
 /** Options for {@link PacketConnection.open}. */

@@ -10,7 +10,7 @@ import { Cmd } from "../protocol/commands.ts";
 import type { Packet } from "../protocol/decoder.ts";
 import { ClientError } from "./client_error.ts";
 import { type DataEncoder, textEncoder } from "./data_encoder.ts";
-import { PacketConnection } from "./packet_connection.ts";
+import { type GearmanConnectionOptions, PacketConnection } from "./packet_connection.ts";
 import { type ServerAddress, parseServers } from "./server_list.ts";
 import { fromWire, wireText } from "./submit_packet.ts";
 import { WorkerJob } from "./worker_job.ts";
@@ -32,17 +32,11 @@ export interface RegisterOptions<T> {
 }
 
 /** Options for {@link Worker}. */
-export interface WorkerOptions<T> {
-  servers?: readonly string[];
-  /** Sent with SET_CLIENT_ID (shown by `gearadmin --workers`). */
-  clientId?: string;
-  encoder?: DataEncoder<T>;
-  connectTimeoutMs?: number;
+export interface WorkerOptions<T> extends GearmanConnectionOptions<T> {
   /** First reconnect delay after a server went away (default 100 ms), doubled up to `reconnectMaxMs`. */
   reconnectMinMs?: number;
   /** Longest reconnect delay (default 10 000 ms). */
   reconnectMaxMs?: number;
-  maxPacketBody?: number;
   /** Told about connection problems and refused packets; the worker carries on. */
   onError?: (error: Error) => void;
 }

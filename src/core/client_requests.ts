@@ -99,7 +99,7 @@ export function createJob(server: JobServer, sub: Submission, now: number): Job 
   // which copies it if the job holds on to its workload (most leave it).
   const id = server.nextId();
   const data = sub.owned || (sub.kind.background && server.options.payloads !== undefined) ? sub.data : sub.data.slice();
-  const job = server.newJob(sub.fn, id, undefined, sub.unique, data, sub.kind.priority, sub.kind.background, now, sub.key);
+  const job = server.newJob(sub.fn, id, undefined, sub.key, data, sub.kind.priority, sub.kind.background, now);
   if (sub.reducer !== "") job.reducer = sub.reducer;
   job.runAt = sub.runAt;
   server.submitted++;

@@ -232,7 +232,7 @@ export class JobServer extends Outbox {
         throw new Error(`the store replayed job ${s.id} without its workload`);
       }
       const fn = this.fn(s.function, true, true)!;
-      const job = this.newJob(fn, s.id, this.#replayedPrefix(s.handle), s.unique, s.data, s.priority, true, s.createdAt, uniqueKeyOf(s.unique, s.data ?? EMPTY));
+      const job = this.newJob(fn, s.id, this.#replayedPrefix(s.handle), uniqueKeyOf(s.unique, s.data ?? EMPTY), s.data, s.priority, true, s.createdAt);
       if (s.reducer !== "") job.reducer = s.reducer;
       job.runAt = s.runAt;
       job.retries = s.retries;
@@ -271,7 +271,8 @@ export class JobServer extends Outbox {
     if (data === undefined || this.options.payloads === undefined) return;
     if (this.#payloadBytes + data.byteLength <= this.options.maxPayloadMemory) {
       this.#payloadBytes += data.byteLength;
-      job.data = data.slice(); // its own bytes: the submission may view a whole read chunk
+      // Its own bytes: a submission may view a whole read chunk, which it would pin.
+      if (data.byteLength !== data.buffer.byteLength) job.data = data.slice();
     } else {
       job.data = undefined;
     }
@@ -347,19 +348,21 @@ export class JobServer extends Outbox {
     return job !== undefined && job.prefix.length === colon && handle.startsWith(job.prefix) && String(id) === tail ? job : undefined;
   }
 
-  /** Makes a job (state `persisting`) and enters it in the live tables; `prefix` defaults to this boot's. */
+  /**
+   * Makes a job (state `persisting`) and enters it in the live tables;
+   * `prefix` defaults to this boot's, `uniqueKey` comes from {@link uniqueKeyOf}.
+   */
   newJob(
     fn: FunctionRecord,
     id: number,
     prefix: string | undefined,
-    unique: string,
+    uniqueKey: string | undefined,
     data: Uint8Array | undefined,
     priority: Priority,
     background: boolean,
     now: number,
-    uniqueKey?: string,
   ): Job {
-    const job = new Job(fn, id, prefix ?? this.options.handlePrefix, uniqueKey ?? (unique === "" ? undefined : unique), data, priority, background, now);
+    const job = new Job(fn, id, prefix ?? this.options.handlePrefix, uniqueKey, data, priority, background, now);
     this.jobs.set(id, job);
     if (job.uniqueKey !== undefined) this.uniques.add(job);
     fn.total++;

@@ -200,11 +200,11 @@ function pushFreshRow(params: SqlValue[], j: StoredJob): void {
 }
 
 function fullRow(j: StoredJob): SqlValue[] {
+  const row: SqlValue[] = [];
+  pushFreshRow(row, j);
   const e = j.ended;
-  return [
-    j.id, j.handle, j.function, j.unique, j.data ?? missingWorkload(j), j.reducer, j.priority, j.runAt, j.createdAt, j.retries,
-    failuresText(j), e?.outcome ?? null, e?.exitStatus ?? null, e?.at ?? null, e?.deleteAfter ?? null,
-  ];
+  row.push(j.retries, failuresText(j), e?.outcome ?? null, e?.exitStatus ?? null, e?.at ?? null, e?.deleteAfter ?? null);
+  return row;
 }
 
 function missingWorkload(j: StoredJob): never {
