@@ -8,6 +8,8 @@
 #   npm run bench -- --repeat 5        # more alternating runs per scenario (best counts)
 #   npm run bench -- --only fg16,bg    # a subset (ids: fg1 fg16 fg16-64k pipelined bg)
 #   npm run bench -- --source          # gearbox from src/ via bun, not dist/gearbox
+#   npm run bench -- --durable         # both servers keep jobs in SQLite (fresh files per run)
+#   npm run bench -- --durable=gearbox # gearbox in SQLite against gearmand in memory
 #
 # Environment:
 #   GEARBOX_BENCH_CMD   command for the "gearbox" column; {port} is replaced by
@@ -31,9 +33,10 @@ QUICK=0
 REPEAT=""
 ONLY=""
 FROM_SOURCE=0
+DURABLE=""
 
 usage() {
-  sed -n '2,22p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  sed -n '2,23p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 while (($#)); do
@@ -46,6 +49,9 @@ while (($#)); do
     --only) ONLY=${2:-}; shift 2 || { usage >&2; exit 1; } ;;
     --only=*) ONLY=${1#*=}; shift ;;
     --source) FROM_SOURCE=1; shift ;;
+    --durable) DURABLE=both; shift ;;
+    --durable=both|--durable=gearbox) DURABLE=${1#*=}; shift ;;
+    --durable=*) echo "bench: --durable takes 'both' or 'gearbox', got '${1#*=}'" >&2; exit 1 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "bench: unknown argument '$1'" >&2; usage >&2; exit 1 ;;
   esac
@@ -85,12 +91,19 @@ if [[ ! -x $LOADGEN || $HERE/loadgen.c -nt $LOADGEN ]]; then
 fi
 
 # ---------------------------------------------------------- the servers
+# --durable: SQLite files named by port in a directory removed at exit, so
+# every run starts from an empty store.
+STORE_DIR=""
+if [[ -n $DURABLE ]]; then
+  STORE_DIR=$(mktemp -d "${TMPDIR:-/tmp}/gearbox-bench-XXXXXX") || die "cannot make a temporary directory"
+fi
 GEARMAND_NOTE=""
 if [[ -n ${GEARMAND_BENCH_CMD:-} ]]; then
   GEARMAND_CMD=$GEARMAND_BENCH_CMD
   GEARMAND_NOTE="gearmand column uses GEARMAND_BENCH_CMD"
 elif [[ -x /usr/sbin/gearmand ]]; then
   GEARMAND_CMD="/usr/sbin/gearmand --port={port} --listen=127.0.0.1 --threads=0 --log-file=none"
+  [[ $DURABLE == both ]] && GEARMAND_CMD+=" -q libsqlite3 --libsqlite3-db=$STORE_DIR/gearmand-{port}.db"
 else
   GEARMAND_CMD=""
   GEARMAND_NOTE="gearmand not installed (sudo apt-get install gearman-job-server)"
@@ -98,6 +111,8 @@ fi
 
 GEARBOX_NOTE=""
 GB_FLAGS="serve --port {port} --listen 127.0.0.1 --store memory: --log-level warn"
+GB_STORE="--store sqlite:$STORE_DIR/gearbox-{port}.db"
+[[ -n $DURABLE ]] && GB_FLAGS=${GB_FLAGS/--store memory:/$GB_STORE}
 if [[ -n ${GEARBOX_BENCH_CMD:-} ]]; then
   GEARBOX_CMD=$GEARBOX_BENCH_CMD
   GEARBOX_NOTE="gearbox column uses GEARBOX_BENCH_CMD"
@@ -143,6 +158,7 @@ stop_server() {
 cleanup() {
   if [[ -n $LG_PID ]]; then kill -TERM "$LG_PID" 2>/dev/null; wait "$LG_PID" 2>/dev/null; fi
   stop_server
+  [[ -z $STORE_DIR ]] || rm -rf "$STORE_DIR"
 }
 trap cleanup EXIT
 trap 'log "interrupted"; exit 130' INT TERM HUP
