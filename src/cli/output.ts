@@ -6,10 +6,27 @@
  */
 import Table from "cli-table3";
 
-/** A table with these column heads. */
+/**
+ * A table with these column heads: one rule under the heads and none between
+ * rows, so a long listing stays one line per row (as `ps` and `kubectl` print).
+ */
 export function table(head: string[]): Table.Table {
   const colour = process.stdout.isTTY === true && !process.env.NO_COLOR;
-  return new Table({ head, style: { head: colour ? ["cyan"] : [], border: colour ? ["grey"] : [] } });
+  const t = new Table({ head, style: { head: colour ? ["cyan"] : [], border: colour ? ["grey"] : [] } });
+  const render = t.toString.bind(t);
+  t.toString = () => withoutRowRules(render());
+  return t;
+}
+
+/** Drops every row rule after the first (the one under the heads); colour codes may wrap a rule. */
+export function withoutRowRules(text: string): string {
+  let seen = false;
+  return text.split("\n").filter((line) => {
+    if (!line.replace(/\x1b\[[0-9;]*m/g, "").startsWith("├")) return true;
+    if (seen) return false;
+    seen = true;
+    return true;
+  }).join("\n");
 }
 
 /** Milliseconds since the epoch as `YYYY-MM-DD HH:MM:SSZ`, or `-` for none. */

@@ -220,6 +220,7 @@ for (const target of ADMIN_TARGETS) {
         assert.match(utf8(status), /FUNCTION\s*│\s*QUEUED\s*│\s*RUNNING\s*│\s*WORKERS/);
         assert.match(utf8(status), /thumbnail\s*│\s*1\s*│\s*0\s*│\s*0/);
         assert.match(utf8(status), /resize\s*│\s*0\s*│\s*0\s*│\s*1/);
+        assert.equal(utf8(status).split("\n").filter((l) => l.startsWith("├")).length, 1, "one rule, under the heads");
         const json = JSON.parse((await gearbox(["status", "-s", s, "--json"]).ok(10_000)).stdout);
         assert.deepEqual(json.find((r: { function: string }) => r.function === "thumbnail"), { function: "thumbnail", queued: 1, running: 0, workers: 0 });
         const prio = JSON.parse((await gearbox(["status", "--priority", "-s", s, "--json"]).ok(10_000)).stdout);
