@@ -8,11 +8,12 @@
  */
 import { type Command } from "commander";
 import { AdminClient, AdminError } from "../client/admin_client.ts";
+import { positiveInteger } from "./arguments.ts";
 import { collectServers, print, table, warn } from "./output.ts";
 
 interface AdminFlags {
   server?: string[];
-  timeout: string;
+  timeout: number;
   json?: boolean;
 }
 
@@ -45,7 +46,7 @@ const LISTINGS: Record<string, { columns: string[]; rows: (admin: AdminClient) =
 export function addAdminCommands(program: Command): void {
   const common = (c: Command) =>
     c.option("-s, --server <host:port>", "a server to ask (repeat or comma-separate for several)", collectServers)
-      .option("--timeout <ms>", "connect and reply deadline", "5000")
+      .option("--timeout <ms>", "connect and reply deadline", positiveInteger, 5000)
       .option("--json", "JSON instead of a table")
       .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 64));
 
@@ -73,7 +74,7 @@ async function run(command: string, flags: AdminFlags): Promise<void> {
   for (const server of servers) {
     let admin: AdminClient;
     try {
-      admin = new AdminClient({ server, timeoutMs: Number(flags.timeout) || 5000 });
+      admin = new AdminClient({ server, timeoutMs: flags.timeout });
     } catch (e) {
       warn("admin", (e as Error).message);
       process.exitCode = 64;

@@ -3,19 +3,22 @@
  * over the `job` admin command: list jobs by function and state, show one
  * with its failure log and exit status, retry failed ones, cancel, purge.
  * Tables on a terminal, `--json` for tools. Exit status: 0 done, 1 the
- * server refused (unknown job, not failed...), 2 unreachable or bad usage.
+ * server refused (unknown job, not failed...), 2 unreachable, 64 bad usage.
  *
  * @module
  */
 import { type Command, Option } from "commander";
 import { AdminError, AdminSession } from "../client/admin_session.ts";
+import { positiveInteger } from "./arguments.ts";
 import { print, table, time } from "./output.ts";
 
 interface Common {
   server: string;
-  timeout: string;
+  timeout: number;
   json?: boolean;
 }
+
+const USAGE = 64;
 
 const STATES = ["queued", "scheduled", "running", "failed", "completed", "all"];
 const LIST_COLUMNS = ["handle", "function", "state", "priority", "retries", "run_at", "created_at", "unique"] as const;
@@ -23,17 +26,19 @@ const LIST_COLUMNS = ["handle", "function", "state", "priority", "retries", "run
 export function addJobsCommand(program: Command): void {
   const jobs = program
     .command("jobs")
-    .description("list, show, retry, cancel and purge jobs on a gearbox server (dead set, failure log, exit status)");
+    .description("list, show, retry, cancel and purge jobs on a gearbox server (dead set, failure log, exit status)")
+    .addHelpText("after", "\nExit status: 0 done, 1 the server refused (unknown job, not failed, ...), 2 server unreachable, 64 bad usage.");
   const common = (c: Command) =>
     c.option("-s, --server <host:port>", "the gearbox server", "127.0.0.1:4730")
-      .option("--timeout <ms>", "connect and reply deadline", "5000")
-      .option("--json", "JSON instead of a table");
+      .option("--timeout <ms>", "connect and reply deadline", positiveInteger, 5000)
+      .option("--json", "JSON instead of a table")
+      .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : USAGE));
 
   common(jobs.command("list").description("jobs by state and function"))
     .addOption(new Option("--state <state>", "queued, scheduled, running, failed, completed or all").choices(STATES).default("all"))
     .option("-f, --function <name>", "only this function")
-    .option("--limit <n>", "at most this many rows", "1000")
-    .action((o: Common & { state: string; function?: string; limit: string }) =>
+    .option("--limit <n>", "at most this many rows", positiveInteger, 1000)
+    .action((o: Common & { state: string; function?: string; limit: number }) =>
       run(o, async (admin) => {
         const args = [`state=${o.state}`, `limit=${o.limit}`];
         if (o.function) args.push(`function=${o.function}`);
@@ -69,12 +74,12 @@ export function addJobsCommand(program: Command): void {
   common(jobs.command("retry").description("put failed jobs back in their queue").argument("[handle]"))
     .option("--all", "every failed job (of --function, if given)")
     .option("-f, --function <name>", "with --all: only this function")
-    .action((handle: string | undefined, o: Common & { all?: boolean; function?: string }) =>
-      run(o, async (admin) => {
-        if (!handle && !o.all) throw new UsageError("give a handle or --all");
-        const line = handle ? `job retry ${handle}` : `job retry all${o.function ? ` function=${o.function}` : ""}`;
-        report(o, "retried", await admin.line(line));
-      }));
+    .action((handle: string | undefined, o: Common & { all?: boolean; function?: string }) => {
+      if (!handle && !o.all) return usage("give a handle or --all");
+      if (handle && (o.all || o.function)) return usage("give a handle, or --all (with --function), not both");
+      const line = handle ? `job retry ${handle}` : `job retry all${o.function ? ` function=${o.function}` : ""}`;
+      return run(o, async (admin) => report(o, "retried", await admin.line(line)));
+    });
 
   common(jobs.command("cancel").description("cancel a live job (its clients get WORK_FAIL) or forget an ended one").argument("<handle>"))
     .action((handle: string, o: Common) => run(o, async (admin) => report(o, "cancelled", await admin.line(`job cancel ${handle}`))));
@@ -85,13 +90,17 @@ export function addJobsCommand(program: Command): void {
       run(o, async (admin) => report(o, "purged", await admin.line(`job purge ${fn} state=${o.failed ? "failed" : "queued"}`))));
 }
 
-class UsageError extends Error {}
+/** Refuses a command line before any connection is made. */
+function usage(message: string): void {
+  process.stderr.write(`gearbox jobs: ${message}\n`);
+  process.exitCode = USAGE;
+}
 
 /** Opens a session, runs the action, maps failures to an exit status and one clear line. */
 async function run(o: Common, action: (admin: AdminSession) => Promise<void>): Promise<void> {
   let admin: AdminSession | undefined;
   try {
-    admin = await AdminSession.open(o.server, Number(o.timeout) || 5000);
+    admin = await AdminSession.open(o.server, o.timeout);
     await action(admin);
   } catch (e) {
     const message = e instanceof Error ? e.message : String(e);

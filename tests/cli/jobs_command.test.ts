@@ -67,4 +67,20 @@ describe("gearbox jobs", () => {
     assert.equal(unreachable.status, 2);
     assert.match(unreachable.stderr, /127\.0\.0\.1:1/);
   });
+
+  test("refuses a bad command line with exit 64 before it connects", () => {
+    // Port 1 has no server: a command that tried to connect would exit 2.
+    const cases: [string[], RegExp][] = [
+      [["retry"], /give a handle or --all/],
+      [["retry", "H:x:1", "--all"], /not both/],
+      [["list", "--limit", "0"], /--limit.*at least 1/],
+      [["list", "--timeout", "soon"], /--timeout.*at least 1/],
+      [["list", "--state", "lost"], /--state/],
+    ];
+    for (const [args, message] of cases) {
+      const r = jobs(1, ...args);
+      assert.equal(r.status, 64, `${args.join(" ")}: ${r.stderr}`);
+      assert.match(r.stderr, message);
+    }
+  });
 });
