@@ -56,4 +56,9 @@ export const MIGRATIONS: readonly string[] = [
      failures, outcome, exit_status, ended_at, delete_after FROM job;
    DROP TABLE job;
    ALTER TABLE job_v3 RENAME TO job`,
+  // 4: CRC-32s of a row's unchanging columns and of its workload (see
+  // row_checksum.ts), so a damaged file is refused or a damaged workload
+  // fails its job, never delivered. NULL in rows written before.
+  `ALTER TABLE job ADD COLUMN meta_crc INTEGER;
+   ALTER TABLE job ADD COLUMN data_crc INTEGER`,
 ];
