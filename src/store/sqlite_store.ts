@@ -6,10 +6,13 @@
  * @module
  */
 import { type Database, openDatabase, type SqlValue } from "../runtime/sqlite.ts";
-import type { Priority } from "../core/job.ts";
 import { type JobStore, type StoreBatch, type StoredJob, StoreError } from "./job_store.ts";
+import {
+  dataIntact, FRESH_COLUMNS, FRESH_ROW, FRESH_WIDTH, FULL_COLUMNS, FULL_ROW, fullRow, INSERT_CHUNK, metaIntact, pushFreshRow, REPLAY_COLUMNS, toJob, UPDATE_SQL,
+  updateRow,
+} from "./job_rows.ts";
 import { APPLICATION_ID, MIGRATIONS } from "./migrations.ts";
-import { dataChecksum, freshMetaChecksum, metaChecksum, type RowState } from "./row_checksum.ts";
+import { startError, storeError } from "./sqlite_errors.ts";
 
 export interface SqliteStoreOptions {
   /** `NORMAL` is faster but an acknowledged job can be lost on power failure. */
@@ -54,9 +57,7 @@ export class SqliteStore implements JobStore {
       this.#insertFreshMany = db.prepare(`INSERT INTO job (${FRESH_COLUMNS}) VALUES ${Array(INSERT_CHUNK).fill(`(${FRESH_ROW})`).join(", ")}`);
       this.#insertFull = db.prepare(`INSERT INTO job (${FULL_COLUMNS}) VALUES (${FULL_ROW})`);
       this.#delete = db.prepare("DELETE FROM job WHERE id = ?");
-      this.#update = db.prepare(
-        "UPDATE job SET run_after = ?, retries = ?, failures = ?, outcome = ?, exit_status = ?, ended_at = ?, delete_after = ?, meta_crc = ? WHERE id = ?",
-      );
+      this.#update = db.prepare(UPDATE_SQL);
       this.#payload = db.prepare("SELECT data, data_crc FROM job WHERE id = ?");
       // Workloads stay on disk (see `payload`), except where the coalescing key is their digest.
       const rows = db.prepare(`SELECT ${REPLAY_COLUMNS}, CASE WHEN uniq = '-' THEN data END AS data, data_crc FROM job ORDER BY id`);
@@ -79,7 +80,7 @@ export class SqliteStore implements JobStore {
     try {
       for (const r of rows.iterate()) {
         const job = toJob(r);
-        if (intact(job, r)) yield job;
+        if (metaIntact(r) && (job.data === undefined || dataIntact(job.data, r.data_crc))) yield job;
         else damaged.push(job.id);
       }
     } catch (e) {
@@ -106,7 +107,7 @@ export class SqliteStore implements JobStore {
     const row = this.#payload?.get(id);
     if (row === undefined) return undefined;
     const data = row.data instanceof Uint8Array ? row.data : new Uint8Array(0); // an empty blob may read back as NULL
-    if (row.data_crc !== null && row.data_crc !== undefined && Number(row.data_crc) !== dataChecksum(data)) {
+    if (!dataIntact(data, row.data_crc)) {
       throw new StoreError("STORE_CORRUPT", `the workload of job ${id} fails its checksum (${this.#path} is damaged)`);
     }
     return data;
@@ -152,10 +153,7 @@ export class SqliteStore implements JobStore {
           }
         }
         for (let k = 0; k < rows; k++) this.#insertFresh!.run(...params.slice(k * FRESH_WIDTH, (k + 1) * FRESH_WIDTH));
-        for (const j of batch.update ?? []) {
-          const state = rowState(j);
-          this.#update!.run(state[6], ...state.slice(8), metaChecksum(state), j.id); // run_after, then retries to delete_after
-        }
+        for (const j of batch.update ?? []) this.#update!.run(...updateRow(j));
         for (const id of batch.remove) this.#delete!.run(id);
         db.exec("COMMIT");
       } catch (e) {
@@ -188,112 +186,9 @@ function rollback(db: Database): void {
   }
 }
 
-function toJob(r: Record<string, SqlValue>): StoredJob {
-  return {
-    id: Number(r.id),
-    handle: String(r.handle),
-    function: String(r.function),
-    unique: String(r.uniq),
-    // Replay reads the workload only for "-" uniques (see `open`); an empty blob may read back as NULL.
-    data: r.data instanceof Uint8Array ? r.data : r.uniq === "-" ? new Uint8Array(0) : undefined,
-    reducer: String(r.reducer),
-    priority: Number(r.priority) as Priority,
-    runAt: Number(r.run_after),
-    createdAt: Number(r.created_at),
-    retries: Number(r.retries),
-    failures: typeof r.failures === "string" ? parseFailures(r.failures) : [],
-    ended: r.outcome === "completed" || r.outcome === "failed"
-      ? { outcome: r.outcome, exitStatus: Number(r.exit_status ?? 0), at: Number(r.ended_at ?? 0), deleteAfter: Number(r.delete_after ?? 0) }
-      : undefined,
-  };
-}
-
 /**
  * WAL pages between automatic checkpoints (SQLite's default is 1000, about
  * 4 MB): each checkpoint copies pages into the database and syncs it inside
  * some commit, so fewer, larger ones keep submit acknowledgements steadier.
  */
 const WAL_CHECKPOINT_PAGES = 10_000;
-
-/** The columns of a {@link RowState}, in its order. */
-const STATE_COLUMNS = ["id", "handle", "function", "uniq", "reducer", "priority", "run_after", "created_at", "retries", "failures", "outcome", "exit_status", "ended_at", "delete_after"];
-const REPLAY_COLUMNS = `${STATE_COLUMNS.join(", ")}, meta_crc`;
-/** A new job's columns; the rest keep their defaults (no retries, no failures, not ended). */
-const FRESH_COLUMNS = "id, handle, function, uniq, data, reducer, priority, run_after, created_at, meta_crc, data_crc";
-const FRESH_WIDTH = 11;
-const FRESH_ROW = Array(FRESH_WIDTH).fill("?").join(", ");
-const FULL_COLUMNS = `${FRESH_COLUMNS}, retries, failures, outcome, exit_status, ended_at, delete_after`;
-const FULL_ROW = Array(17).fill("?").join(", ");
-/** Rows per multi-row INSERT (11 parameters each, well under SQLite's limit). */
-const INSERT_CHUNK = 32;
-
-function pushFreshRow(params: SqlValue[], j: StoredJob): void {
-  const data = j.data ?? missingWorkload(j);
-  const meta = freshMetaChecksum(j.id, j.handle, j.function, j.unique, j.reducer, j.priority, j.runAt, j.createdAt);
-  params.push(j.id, j.handle, j.function, j.unique, data, j.reducer, j.priority, j.runAt, j.createdAt, meta, dataChecksum(data));
-}
-
-/** A job's replayed columns as the store binds them. */
-function rowState(j: StoredJob): RowState {
-  const e = j.ended;
-  return [j.id, j.handle, j.function, j.unique, j.reducer, j.priority, j.runAt, j.createdAt, j.retries, failuresText(j), e?.outcome ?? null, e?.exitStatus ?? null, e?.at ?? null, e?.deleteAfter ?? null];
-}
-
-/** A replayed row's {@link RowState} values, as read. */
-function stateOf(r: Record<string, SqlValue>): SqlValue[] {
-  return [r.id!, r.handle!, r.function!, r.uniq!, r.reducer!, r.priority!, r.run_after!, r.created_at!, r.retries!, r.failures!, r.outcome!, r.exit_status!, r.ended_at!, r.delete_after!];
-}
-
-/** Whether a replayed row matches its checksums (rows from before migration 4 have none). */
-function intact(job: StoredJob, r: Record<string, SqlValue>): boolean {
-  if (r.meta_crc !== null && r.meta_crc !== undefined && Number(r.meta_crc) !== metaChecksum(stateOf(r))) return false;
-  if (job.data !== undefined && r.data_crc !== null && r.data_crc !== undefined && Number(r.data_crc) !== dataChecksum(job.data)) return false;
-  return true;
-}
-
-const DAMAGED_ADVICE = 'Refusing to start; the file was not changed. See "A damaged store file" in the README.';
-
-function fullRow(j: StoredJob): SqlValue[] {
-  const state = rowState(j);
-  const data = j.data ?? missingWorkload(j);
-  return [j.id, j.handle, j.function, j.unique, data, j.reducer, j.priority, j.runAt, j.createdAt, metaChecksum(state), dataChecksum(data), ...state.slice(8)];
-}
-
-function missingWorkload(j: StoredJob): never {
-  throw new StoreError("STORE_UNAVAILABLE", `job ${j.id} reached the store without its workload`);
-}
-
-function failuresText(j: StoredJob): string | null {
-  return j.failures.length === 0 ? null : JSON.stringify(j.failures);
-}
-
-/** A failure log that does not parse is kept as one entry saying so, never a reason to refuse the job. */
-function parseFailures(text: string): StoredJob["failures"] {
-  try {
-    const v: unknown = JSON.parse(text);
-    if (Array.isArray(v)) return v.map((f) => ({ at: Number(f?.at ?? 0), message: String(f?.message ?? "") }));
-  } catch {
-    // fall through
-  }
-  return [{ at: 0, message: "(unreadable failure log in the store)" }];
-}
-
-/** Maps SQLite's failures to store error codes with a sentence a person can act on. */
-/** A failure to open or replay: a damaged file also says that nothing was written and where to read on. */
-function startError(e: unknown, path: string): StoreError {
-  const err = storeError(e, path);
-  const foreign = err.message.includes("is not a gearbox store");
-  if (err.code === "STORE_CORRUPT" && !foreign && !err.message.includes(DAMAGED_ADVICE)) err.message += `. ${DAMAGED_ADVICE}`;
-  return err;
-}
-
-function storeError(e: unknown, path: string): StoreError {
-  if (e instanceof StoreError) return e;
-  const message = e instanceof Error ? e.message : String(e);
-  if (/SQLITE_BUSY|database is locked/i.test(message)) return new StoreError("STORE_LOCKED", `${path} is locked by another process (another gearbox serve?)`);
-  if (/SQLITE_FULL|disk is full/i.test(message)) return new StoreError("STORE_FULL", `${path}: disk full`);
-  if (/SQLITE_NOTADB|file is not a database/i.test(message)) return new StoreError("STORE_CORRUPT", `${path} is not a usable SQLite database (${message})`);
-  if (/SQLITE_CORRUPT|malformed/i.test(message)) return new StoreError("STORE_CORRUPT", `${path} is damaged (${message})`);
-  if (/unable to open|SQLITE_CANTOPEN/i.test(message)) return new StoreError("STORE_UNAVAILABLE", `${path} cannot be opened (${message})`);
-  return new StoreError("STORE_UNAVAILABLE", `${path}: ${message}`);
-}
