@@ -13,6 +13,7 @@ import { addWorkCommand } from "./work.ts";
 import { addAdminCommands } from "./admin.ts";
 import { addDriveCommand } from "./drive.ts";
 import { addTopCommand } from "./top.ts";
+import { addStoreCommand } from "./store.ts";
 
 export function buildProgram(): Command {
   // The name is set explicitly: argv[1] of a compiled binary is a virtual path.
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
     .showHelpAfterError("(run with --help for usage)");
   addServeCommand(program);
   addJobsCommand(program);
+  addStoreCommand(program);
   addSubmitCommand(program);
   addWorkCommand(program);
   addAdminCommands(program);

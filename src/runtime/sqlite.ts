@@ -24,8 +24,9 @@ export interface Database {
   close(): void;
 }
 
-export function openDatabase(path: string): Database {
-  const db = new DatabaseSync(path);
+/** `readOnly`: never write the file (the tools that read a damaged store use it). */
+export function openDatabase(path: string, options: { readOnly?: boolean } = {}): Database {
+  const db = new DatabaseSync(path, { readOnly: options.readOnly ?? false });
   return {
     exec: (sql) => db.exec(sql),
     prepare: (sql) => {

@@ -10,11 +10,12 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { copyFileSync, mkdtempSync, readFileSync, statSync, truncateSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { StoredJob } from "../../src/store/job_store.ts";
 import { SqliteStore } from "../../src/store/sqlite_store.ts";
+import { checkStore, healthy as healthyReport, type ScanReport, salvageStore } from "../../src/store/store_salvage.ts";
 import { gearboxCommand } from "../helpers/servers.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "gearbox-damaged-"));
@@ -128,6 +129,56 @@ async function judge(path: string, what: string): Promise<{ refused?: string; ba
   return { badWorkloads };
 }
 
+/** The damaging fixtures, each a function that makes one from a fresh copy. */
+const DAMAGE: { name: string; make: () => string }[] = [
+  { name: "cut to half", make: () => cut(0.5) },
+  { name: "cut to 0.9", make: () => cut(0.9) },
+  { name: "one workload flipped", make: () => flipWorkload(100) },
+  { name: "one function renamed", make: () => renameFunction(101) },
+  ...Array.from({ length: 20 }, (_, i) => ({ name: `random flips, seed ${i + 1}`, make: () => randomFlips(i + 1).path })),
+];
+
+function cut(keep: number): string {
+  const p = copy();
+  truncateSync(p, Math.floor(statSync(p).size * keep / 4096) * 4096);
+  return p;
+}
+
+function flipWorkload(id: number): string {
+  const p = copy();
+  const marker = Buffer.from(`payload-${id}-`);
+  const at = readFileSync(p).indexOf(marker);
+  assert.ok(at > 0, `the fixture holds job ${id}'s workload`);
+  flip(p, [at + marker.length + 3]);
+  return p;
+}
+
+function renameFunction(id: number): string {
+  const p = copy();
+  const bytes = readFileSync(p);
+  const at = bytes.indexOf(Buffer.from(`H:damage.boot:${id}`));
+  const fn = bytes.indexOf(Buffer.from("report"), at);
+  assert.ok(at > 0 && fn > at && fn - at < 40, `job ${id}'s row holds its handle, then its function`);
+  bytes[fn] = "d".charCodeAt(0); // "report" becomes "deport", a valid name nobody submitted
+  writeFileSync(p, bytes);
+  return p;
+}
+
+function randomFlips(seed: number): { path: string; offsets: number[] } {
+  const rnd = random(1000 + seed);
+  const size = statSync(healthy).size;
+  const offsets = Array.from({ length: 1 + Math.floor(rnd() * 8) }, () => Math.floor(rnd() * size));
+  const path = copy();
+  flip(path, offsets);
+  return { path, offsets };
+}
+
+/** Whether a job the salvage left out is one the report names or an id range it says it could not read. */
+function accountedFor(r: ScanReport, id: number): boolean {
+  if (r.damagedRows.some((j) => j.id === id) || r.damagedWorkloads.some((j) => j.id === id)) return true;
+  return r.unreadable.some((g) => id > g.after && (g.before === null || id < g.before));
+}
+
 describe("a damaged sqlite store", () => {
   test("the healthy copy opens with every job and workload as committed", async () => {
     assert.deepEqual(await judge(copy(), "undamaged copy"), { badWorkloads: [] });
@@ -143,41 +194,23 @@ describe("a damaged sqlite store", () => {
 
   test("a file cut short is refused, and the reason says it is damaged", async () => {
     for (const keep of [0.5, 0.9]) {
-      const p = copy();
-      truncateSync(p, Math.floor(statSync(p).size * keep / 4096) * 4096);
-      assert.match((await judge(p, `cut to ${keep}`)).refused ?? "", /damaged|malformed/, `cut to ${keep} of its size`);
+      assert.match((await judge(cut(keep), `cut to ${keep}`)).refused ?? "", /damaged|malformed/, `cut to ${keep} of its size`);
     }
   });
 
   test("a flipped byte in one workload fails that job's workload read and leaves the others intact", async () => {
-    const p = copy();
-    const marker = Buffer.from("payload-100-");
-    const at = readFileSync(p).indexOf(marker);
-    assert.ok(at > 0, "the fixture holds job 100's workload");
-    flip(p, [at + marker.length + 3]);
-    assert.deepEqual(await judge(p, "workload flip"), { badWorkloads: [100] });
+    assert.deepEqual(await judge(flipWorkload(100), "workload flip"), { badWorkloads: [100] });
   });
 
   test("a changed function name is refused, naming the job row", async () => {
-    const p = copy();
-    const bytes = readFileSync(p);
-    const at = bytes.indexOf(Buffer.from("H:damage.boot:101"));
-    const fn = bytes.indexOf(Buffer.from("report"), at);
-    assert.ok(at > 0 && fn > at && fn - at < 40, "job 101's row holds its handle, then its function");
-    bytes[fn] = "d".charCodeAt(0); // "report" becomes "deport", a valid name nobody submitted
-    writeFileSync(p, bytes);
-    assert.match((await judge(p, "function renamed")).refused ?? "", /job rows 101 fail their checksum/);
+    assert.match((await judge(renameFunction(101), "function renamed")).refused ?? "", /job rows 101 fail their checksum/);
   });
 
   test("20 seeded fixtures of random byte flips: each refused, or opened with nothing wrong", async () => {
-    const size = statSync(healthy).size;
     const outcomes = { refused: 0, opened: 0, badWorkloads: 0 };
     for (let seed = 1; seed <= 20; seed++) {
-      const rnd = random(1000 + seed);
-      const offsets = Array.from({ length: 1 + Math.floor(rnd() * 8) }, () => Math.floor(rnd() * size));
-      const p = copy();
-      flip(p, offsets);
-      const r = await judge(p, `seed ${seed}, flips at ${offsets.join(",")}`);
+      const { path, offsets } = randomFlips(seed);
+      const r = await judge(path, `seed ${seed}, flips at ${offsets.join(",")}`);
       if (r.refused) outcomes.refused++;
       else outcomes.opened++;
       outcomes.badWorkloads += r.badWorkloads.length;
@@ -196,5 +229,85 @@ describe("a damaged sqlite store", () => {
     assert.equal(r.status, 1, r.stderr);
     assert.match(r.stderr, /is damaged .*Refusing to start; the file was not changed/);
     assert.ok(readFileSync(p).equals(before), "the damaged file is byte for byte as it was");
+  });
+});
+
+describe("gearbox store check and salvage", () => {
+  test("check finds nothing wrong in the healthy file, and names the job whose workload or row fails", () => {
+    assert.ok(healthyReport(checkStore(copy())));
+    assert.deepEqual(checkStore(flipWorkload(100)).damagedWorkloads, [{ id: 100, handle: "H:damage.boot:100", function: "mail.send", unique: "" }]);
+    assert.deepEqual(checkStore(renameFunction(101)).damagedRows.map((j) => [j.id, j.function]), [[101, "deport"]]);
+  });
+
+  test("salvage copies every intact job of each damaged fixture, exactly, and accounts for each job it leaves", async () => {
+    const summary: string[] = [];
+    for (const d of DAMAGE) {
+      const from = d.make();
+      const to = `${from}.salvaged`;
+      let result;
+      try {
+        result = await salvageStore(from, to);
+      } catch (e) {
+        // Only a file SQLite cannot read at all may fail, and it leaves nothing behind.
+        assert.equal((e as { code?: string }).code, "STORE_CORRUPT", `${d.name}: ${(e as Error).message}`);
+        assert.ok(!existsSync(to), `${d.name}: no empty store is left behind`);
+        summary.push(`${d.name}: unreadable`);
+        continue;
+      }
+      const { report, copied } = result;
+      assert.equal(copied, report.intact, d.name);
+      const store = new SqliteStore(to);
+      const jobs = [...(await store.open())];
+      try {
+        assert.equal(jobs.length, copied, `${d.name}: the new store replays what was copied`);
+        for (const j of jobs) {
+          const want = ledger.get(j.id);
+          assert.ok(want, `${d.name}: job ${j.id} was committed`);
+          assert.deepEqual(fields(j), fields(want), `${d.name}: job ${j.id} as committed`);
+          assert.deepEqual(j.data ?? store.payload(j.id), want.data, `${d.name}: job ${j.id}'s workload`);
+        }
+      } finally {
+        await store.close();
+      }
+      const kept = new Set(jobs.map((j) => j.id));
+      for (const id of ledger.keys()) {
+        if (!kept.has(id)) assert.ok(accountedFor(report, id), `${d.name}: job ${id} was left out without a word`);
+      }
+      summary.push(`${d.name}: ${copied}/${ledger.size}`);
+    }
+    console.log(`salvaged: ${summary.join("; ")}`);
+  });
+
+  test("a file SQLite cannot read at all fails the check and leaves no salvage file", async () => {
+    const p = copy();
+    const bytes = readFileSync(p);
+    bytes.fill(0, 0, 100);
+    writeFileSync(p, bytes);
+    assert.throws(() => checkStore(p), (e: Error & { code?: string }) => e.code === "STORE_CORRUPT");
+    await assert.rejects(salvageStore(p, `${p}.salvaged`));
+    assert.ok(!existsSync(`${p}.salvaged`));
+  });
+
+  test("the commands: exit 0 for a healthy file, 1 with a table for damage, 2 for an unreadable file, 64 for a salvage over a file", () => {
+    const [cmd, ...pre] = gearboxCommand();
+    const run = (...args: string[]) => spawnSync(cmd!, [...pre, "store", ...args], { encoding: "utf8", timeout: 20_000, env: { ...process.env, NO_COLOR: "1" } });
+    const fine = run("check", copy());
+    assert.deepEqual([fine.status, /no damage found/.test(fine.stdout)], [0, true], fine.stderr);
+    const damaged = flipWorkload(100);
+    const found = run("check", damaged);
+    assert.equal(found.status, 1, found.stderr);
+    assert.match(found.stdout, /100\s*│\s*workload\s*│\s*H:damage\.boot:100\s*│\s*mail\.send/);
+    assert.match(found.stdout, /gearbox store salvage /);
+    const json = JSON.parse(run("check", damaged, "--json").stdout);
+    assert.equal(json.healthy, false);
+    const zeroed = copy();
+    writeFileSync(zeroed, Buffer.alloc(4096));
+    assert.equal(run("check", zeroed).status, 2);
+    assert.equal(run("salvage", damaged, copy()).status, 64, "never writes over an existing file");
+    const to = `${damaged}.new`;
+    const salvaged = run("salvage", damaged, to);
+    assert.equal(salvaged.status, 1, salvaged.stderr);
+    assert.match(salvaged.stdout, new RegExp(`copied ${ledger.size - 1} jobs into .*; 1 damaged job left behind`));
+    assert.equal(run("check", to).status, 0);
   });
 });

@@ -1,0 +1,106 @@
+/**
+ * `gearbox store check FILE` and `gearbox store salvage FILE NEW`: what an
+ * operator runs on a store file that `gearbox serve` refused as damaged (or
+ * on a backup, to trust it). Both read the file read-only and never change
+ * it; salvage writes the jobs it can still read into a new store file.
+ * Exit status: 0 nothing wrong, 1 damage found (check) or jobs left behind
+ * (salvage), 2 the file could not be read at all, 64 bad usage.
+ *
+ * @module
+ */
+import { existsSync } from "node:fs";
+import type { Command } from "commander";
+import { checkStore, healthy, salvageStore, type ScanReport } from "../store/store_salvage.ts";
+import { print, table, warn } from "./output.ts";
+
+const EXIT = { ok: 0, damaged: 1, unreadable: 2, usage: 64 } as const;
+
+export function addStoreCommand(program: Command): void {
+  const store = program
+    .command("store")
+    .description("check a store file for damage, or salvage what it still holds into a new one (the server must be stopped)")
+    .addHelpText("after", "\nExit status: 0 nothing wrong, 1 damage found or jobs left behind, 2 the file cannot be read, 64 bad usage.");
+
+  store.command("check")
+    .description("read every job in a store file and report damaged pages, rows and workloads")
+    .argument("<file>", "the SQLite store file")
+    .option("--json", "the report as JSON")
+    .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : EXIT.usage))
+    .action((file: string, o: { json?: boolean }) => {
+      const report = attempt(() => checkStore(file, progress));
+      if (!report) return;
+      if (o.json) print(JSON.stringify({ healthy: healthy(report), ...report }, null, 2));
+      else printReport(file, report, `gearbox store salvage ${file} ${file.replace(/(\.db)?$/, "-salvaged.db")}`);
+      process.exitCode = healthy(report) ? EXIT.ok : EXIT.damaged;
+    });
+
+  store.command("salvage")
+    .description("copy every job a damaged store file still holds intact into a new store file")
+    .argument("<file>", "the damaged store file (read, never changed)")
+    .argument("<new>", "the store file to create (must not exist)")
+    .option("--keep-damaged", "also copy jobs that fail their checksum, as they read")
+    .option("--json", "the report as JSON")
+    .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : EXIT.usage))
+    .action(async (file: string, to: string, o: { keepDamaged?: boolean; json?: boolean }) => {
+      if (existsSync(to)) {
+        warn("store", `${to} exists; give a new file name (salvage never writes over a file)`);
+        process.exitCode = EXIT.usage;
+        return;
+      }
+      if (!existsSync(file)) {
+        warn("store", `${file} does not exist`);
+        process.exitCode = EXIT.unreadable;
+        return;
+      }
+      let result;
+      try {
+        result = await salvageStore(file, to, { keepDamaged: o.keepDamaged }, progress);
+      } catch (e) {
+        warn("store", e instanceof Error ? e.message : String(e));
+        process.exitCode = EXIT.unreadable;
+        return;
+      }
+      const { report, copied } = result;
+      const left = o.keepDamaged ? 0 : report.damagedRows.length + report.damagedWorkloads.length;
+      if (o.json) print(JSON.stringify({ copied, leftBehind: left, ...report }, null, 2));
+      else {
+        printReport(file, report, undefined);
+        print(`copied ${copied} job${copied === 1 ? "" : "s"} into ${to}${left > 0 ? `; ${left} damaged job${left === 1 ? "" : "s"} left behind (listed above)` : ""}`);
+        print(`start the server on it with: gearbox serve --store sqlite:${to}`);
+      }
+      process.exitCode = left > 0 || report.unreadable.length > 0 ? EXIT.damaged : EXIT.ok;
+    });
+}
+
+/** Runs a check, turning a file that cannot be read at all into exit 2 and one line. */
+function attempt(run: () => ScanReport): ScanReport | undefined {
+  try {
+    return run();
+  } catch (e) {
+    warn("store", e instanceof Error ? e.message : String(e));
+    process.exitCode = EXIT.unreadable;
+    return undefined;
+  }
+}
+
+function progress(rows: number): void {
+  if (rows % 100_000 === 0) process.stderr.write(`gearbox store: ${rows} rows read\n`);
+}
+
+function printReport(file: string, r: ScanReport, advice: string | undefined): void {
+  print(`${file}: ${r.intact} intact job${r.intact === 1 ? "" : "s"}`);
+  print(r.pageProblems.length === 0 ? "pages: consistent" : `pages: damaged (${r.pageProblems.join("; ")})`);
+  for (const g of r.unreadable) print(`unreadable: job ids after ${g.after < 0 ? "the start" : g.after} ${g.before === null ? "to the end" : `and before ${g.before}`}`);
+  const damaged = [
+    ...r.damagedRows.map((j) => ({ ...j, what: "row" })),
+    ...r.damagedWorkloads.map((j) => ({ ...j, what: "workload" })),
+  ].sort((a, b) => a.id - b.id);
+  if (damaged.length > 0) {
+    print(`${damaged.length} job${damaged.length === 1 ? "" : "s"} failing a checksum (what the row says may itself be wrong):`);
+    const t = table(["ID", "FAILS", "HANDLE", "FUNCTION", "UNIQUE"]);
+    for (const d of damaged) t.push([d.id, d.what, d.handle, d.function, d.unique]);
+    print(t.toString());
+  }
+  if (!healthy(r) && advice) print(`to copy what is intact into a new file: ${advice}`);
+  if (healthy(r)) print("no damage found");
+}
