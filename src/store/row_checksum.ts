@@ -22,19 +22,24 @@ import type { SqlValue } from "../runtime/sqlite.ts";
  */
 export type RowState = readonly [number, string, string, string, string, number, number, number, number, string | null, string | null, number | null, number | null, number | null];
 
-// The row checksum is 32-bit FNV-1a over the values, typed: a string char by
-// char (latin1 codes, as every name and unique on the wire), a number as its
-// low and high 32 bits, NULL as its own step, and an end mark after each
-// value. Each step is a bijection of the running hash, so any one changed
-// character or number always changes it. It costs a third of a microsecond
-// for a typical row, a third of zlib's CRC over the same values made text.
+// The row checksum is 32-bit FNV-1a over the values, typed: a string as its
+// length and then its UTF-16 units two at a time, a number as its low and
+// high 32 bits, NULL as its own step, and an end mark after each value. Each
+// step is a bijection of the running hash, so any one changed character or
+// number always changes it. A typical row takes about 0.2 µs, a quarter of
+// zlib's CRC over the same values made text.
 const FNV_OFFSET = 0x811c9dc5;
 const FNV_PRIME = 0x01000193;
 const END = 0x100; // above every latin1 code: no value's bytes can fake a boundary
 const NULL = 0x101;
 
+/** The length first, then two UTF-16 units a step (a step is still a bijection of the hash), then the end mark. */
 function mixString(h: number, s: string): number {
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), FNV_PRIME);
+  const n = s.length;
+  h = Math.imul(h ^ n, FNV_PRIME);
+  let i = 0;
+  for (; i + 1 < n; i += 2) h = Math.imul(h ^ (s.charCodeAt(i) | (s.charCodeAt(i + 1) << 16)), FNV_PRIME);
+  if (i < n) h = Math.imul(h ^ s.charCodeAt(i), FNV_PRIME);
   return Math.imul(h ^ END, FNV_PRIME);
 }
 
