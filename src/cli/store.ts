@@ -1,16 +1,20 @@
 /**
- * `gearbox store check FILE` and `gearbox store salvage FILE NEW`: what an
- * operator runs on a store file that `gearbox serve` refused as damaged (or
- * on a backup, to trust it). Both read the file read-only and never change
- * it; salvage writes the jobs it can still read into a new store file.
- * Exit status: 0 nothing wrong, 1 damage found (check) or jobs left behind
- * (salvage), 2 the file could not be read at all, 64 bad usage.
+ * `gearbox store backup NAME`: a running server copies its store into NAME
+ * in its backup directory. `gearbox store check FILE` and `gearbox store
+ * salvage FILE NEW`: what an operator runs on a store file that `gearbox
+ * serve` refused as damaged (or on a backup, to trust it). Both read the file
+ * read-only and never change it; salvage writes the jobs it can still read
+ * into a new store file. Exit status: 0 done and nothing wrong, 1 damage
+ * found (check), jobs left behind (salvage) or the server refused (backup),
+ * 2 the file or server could not be reached, 64 bad usage.
  *
  * @module
  */
 import { existsSync } from "node:fs";
 import type { Command } from "commander";
+import { AdminError, AdminSession } from "../client/admin_session.ts";
 import { checkStore, healthy, salvageStore, type ScanReport } from "../store/store_salvage.ts";
+import { positiveInteger } from "./arguments.ts";
 import { print, table, warn } from "./output.ts";
 
 const EXIT = { ok: 0, damaged: 1, unreadable: 2, usage: 64 } as const;
@@ -18,8 +22,36 @@ const EXIT = { ok: 0, damaged: 1, unreadable: 2, usage: 64 } as const;
 export function addStoreCommand(program: Command): void {
   const store = program
     .command("store")
-    .description("check a store file for damage, or salvage what it still holds into a new one (the server must be stopped)")
-    .addHelpText("after", "\nExit status: 0 nothing wrong, 1 damage found or jobs left behind, 2 the file cannot be read, 64 bad usage.");
+    .description("back up a running server's store; check a store file for damage, or salvage what it still holds (server stopped)")
+    .addHelpText("after", "\nExit status: 0 done and nothing wrong, 1 damage found, jobs left behind or the server refused, 2 file or server unreachable, 64 bad usage.");
+
+  store.command("backup")
+    .description("have a running gearbox copy its SQLite store, while it serves, into NAME in its backup_dir")
+    .argument("<name>", "the new file's name in the server's backup directory (no directory part)")
+    .option("-s, --server <host:port>", "the gearbox server", "127.0.0.1:4730")
+    .option("--timeout <ms>", "how long to wait for the copy to finish", positiveInteger, 600_000)
+    .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : EXIT.usage))
+    .action(async (name: string, o: { server: string; timeout: number }) => {
+      let admin: AdminSession | undefined;
+      const t0 = Date.now();
+      // A million jobs take several seconds: say it is still going.
+      const ticker = setInterval(() => process.stderr.write(`gearbox store: backup still running (${Math.round((Date.now() - t0) / 1000)} s)\n`), 5000);
+      try {
+        admin = await AdminSession.open(o.server, o.timeout);
+        const [, jobs = "0", damaged = "0"] = (await admin.line(`store backup ${name}`)).split(" ");
+        print(`backed up ${jobs} job${jobs === "1" ? "" : "s"} into ${name} in the server's backup directory`);
+        if (damaged !== "0") {
+          warn("store", `${damaged} damaged row${damaged === "1" ? " was" : "s were"} left out: run gearbox store check on the server's file after stopping it`);
+          process.exitCode = EXIT.damaged;
+        }
+      } catch (e) {
+        warn("store", e instanceof Error ? e.message : String(e));
+        process.exitCode = e instanceof AdminError ? EXIT.damaged : EXIT.unreadable;
+      } finally {
+        clearInterval(ticker);
+        admin?.close();
+      }
+    });
 
   store.command("check")
     .description("read every job in a store file and report damaged pages, rows and workloads")

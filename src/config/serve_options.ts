@@ -77,6 +77,7 @@ export interface ServeSettings {
   keepExitStatusFor: number;
   maxEndedJobs: number;
   maxPayloadMemory: number;
+  backupDir: string;
   /** Per-function settings from the config file's `functions:` section. */
   functions: Record<string, FunctionSettings>;
   backlog: number;
@@ -116,6 +117,7 @@ export const SERVE_DEFAULTS: ServeSettings = {
   keepExitStatusFor: 0,
   maxEndedJobs: 10_000,
   maxPayloadMemory: 16 * 1024 * 1024,
+  backupDir: "",
   grabFor: 0,
   maxRetries: 0,
   retryDelay: 0,
@@ -168,6 +170,7 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
   { key: "keep_exit_status_for", prop: "keepExitStatusFor", flag: "--keep-exit-status-for <seconds>", type: "number", min: 0, max: 3650 * 86400, help: "how long a completed background job's exit status is kept (TheSchwartz); 0 = not kept (per function: functions.NAME.keep_exit_status_for)" },
   { key: "max_ended_jobs", prop: "maxEndedJobs", flag: "--max-ended-jobs <n>", type: "int", min: 0, max: 10_000_000, help: "ended jobs kept at most (dead set and exit statuses, in memory and in the store); the oldest go first" },
   { key: "max_payload_memory", prop: "maxPayloadMemory", flag: "--max-payload-memory <bytes>", type: "int", min: 0, max: 2 ** 52, help: "workload bytes of stored background jobs kept in memory; past it they stay on disk and are read back when a worker takes the job (the SQLite store; the memory store keeps every payload)" },
+  { key: "backup_dir", prop: "backupDir", flag: "--backup-dir <dir>", type: "string", help: "directory where admin `store backup NAME` (gearbox store backup) writes copies of the running SQLite store; empty = backups are off" },
   { key: "backlog", prop: "backlog", flag: "--backlog <n>", type: "int", min: 1, max: 65535, help: "listen backlog" },
   { key: "admin_shutdown", prop: "adminShutdown", flag: "--no-admin-shutdown", type: "boolean", help: "refuse the admin shutdown command" },
 ];

@@ -1,7 +1,7 @@
 /**
  * The admin text protocol on the job port: gearmand 1.1.20's commands with
  * byte-exact replies, Gearman::Server's `shutdown`, `jobs` and `clients`, and
- * gearbox's `counters`.
+ * gearbox's `counters`, `functions`, `job ...` and `store backup`.
  *
  * @module
  */
@@ -22,6 +22,11 @@ import { cancelLive, jobCommand } from "./job_admin.ts";
 import type { Peer } from "./peer.ts";
 
 type AdminHandler = (server: JobServer, peer: Peer, args: string[], now: number) => string;
+
+/** A handler's answer when the reply slot was held for the edge to fill in later. */
+const HELD = "";
+/** A file name without a directory part, that cannot be "." or "..". */
+const BACKUP_NAME = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/;
 
 function sortedFunctions(server: JobServer): readonly FunctionRecord[] {
   return server.functions.sorted();
@@ -132,6 +137,16 @@ const COMMANDS: Record<string, AdminHandler> = {
 
   job: (server, _peer, args, now) => jobCommand(server, args, now),
 
+  // gearbox: `store backup NAME` copies the running store into NAME in the
+  // server's backup directory; the reply waits until the copy is done.
+  store: (server, peer, args) => {
+    if (args[0]?.toLowerCase() !== "backup" || args.length !== 2) return errLine("INVALID_ARGUMENTS", "usage: store backup NAME");
+    const name = args[1]!;
+    if (!BACKUP_NAME.test(name)) return errLine("INVALID_ARGUMENT", "a backup name is letters, digits, '.', '_' and '-', not starting with '.'");
+    server.effect({ kind: "backup", conn: peer.id, name, reply: server.hold(peer) });
+    return HELD;
+  },
+
   // gearbox: one row per function with what `gearbox top` shows (see README).
   functions: (server) => {
     const dead = new Map<string, number>();
@@ -160,5 +175,5 @@ export function handleAdminLine(server: JobServer, peer: Peer, line: string, now
   const handler = Object.hasOwn(COMMANDS, word.toLowerCase()) ? COMMANDS[word.toLowerCase()] : undefined;
   server.count("admin_commands");
   const reply = handler ? handler(server, peer, tokens.slice(1), now) : unknownCommand(word);
-  server.send(peer, encodeText(reply));
+  if (reply !== HELD) server.send(peer, encodeText(reply));
 }

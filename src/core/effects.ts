@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { StoredJob } from "./job.ts";
+import type { PendingAck, StoredJob } from "./job.ts";
 
 export type Effect =
   /** Write the job to the store, then call `JobServer.persisted` with the outcome. */
@@ -20,6 +20,11 @@ export type Effect =
   | { kind: "forget"; id: number }
   /** Close the connection once its pending output is written. */
   | { kind: "close"; conn: number; reason: string }
+  /**
+   * Copy the store into `name` in the backup directory (admin `store backup`),
+   * then answer through `JobServer.answer(conn, reply, text)`.
+   */
+  | { kind: "backup"; conn: number; name: string; reply: PendingAck }
   /** Stop the server; `graceful` drains first. */
   | { kind: "shutdown"; graceful: boolean }
   /** A line for the log (the core has no logger of its own). */

@@ -212,6 +212,14 @@ export class JobServer extends Outbox {
     for (const peer of touched) this.release(peer);
   }
 
+  /** Fills a reply slot the edge was asked to answer (a `backup` effect); a closed connection is skipped. */
+  answer(conn: number, reply: PendingAck, text: string): void {
+    const peer = this.peers.get(conn);
+    if (!peer) return;
+    peer.resolve(reply, encodeText(text));
+    this.release(peer);
+  }
+
   /** Replaces a running job with new background jobs in one store transaction (WORK_REPLACE). */
   replace(old: Job, created: Job[], handles: string[], peer: Peer): void {
     this.#replacements.start(this, old, created, handles, peer);

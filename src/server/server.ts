@@ -7,7 +7,8 @@
  * @module
  */
 import { JobServer } from "../core/mod.ts";
-import type { Drained, RetryPolicy } from "../core/mod.ts";
+import type { Drained, PendingAck, RetryPolicy } from "../core/mod.ts";
+import { errLine } from "../protocol/admin_text.ts";
 import type { Frame } from "../protocol/decoder.ts";
 import { Logger, gearmanVerbose } from "../log/logger.ts";
 import { listen, type NetListener, type NetSocket } from "../runtime/net.ts";
@@ -15,6 +16,8 @@ import { bootId, hostname, now as clock, openFileLimit, pid } from "../runtime/s
 import { type FunctionSettings, SERVE_DEFAULTS, type ServeSettings } from "../config/serve_options.ts";
 import type { JobStore } from "../store/job_store.ts";
 import { openStore } from "../store/open_store.ts";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { Connection } from "./connection.ts";
 import { StoreWriter } from "./effect_runner.ts";
 
@@ -72,6 +75,7 @@ export class GearboxServer {
   #sweep: ReturnType<typeof setInterval> | undefined;
   #refused = 0;
   #draining = false;
+  #backingUp = false;
   #drainTimer: ReturnType<typeof setTimeout> | undefined;
   #stopping: Promise<void> | undefined;
   #resolveDone!: () => void;
@@ -379,6 +383,9 @@ export class GearboxServer {
           }
           break;
         }
+        case "backup":
+          void this.#backup(e.conn, e.name, e.reply);
+          break;
         case "shutdown":
           this.logger.info(e.graceful ? "admin requested graceful shutdown" : "admin requested shutdown");
           if (e.graceful) void this.drain();
@@ -388,6 +395,37 @@ export class GearboxServer {
           this.logger.log(e.level, e.message, e.fields);
           break;
       }
+    }
+  }
+
+  /** Copies the store into the backup directory while serving, then answers the admin command. */
+  async #backup(conn: number, name: string, reply: PendingAck): Promise<void> {
+    this.core.answer(conn, reply, await this.#backupReply(name));
+    this.#flush();
+  }
+
+  async #backupReply(name: string): Promise<string> {
+    const dir = this.settings.backupDir;
+    if (dir === "") return errLine("BACKUP_DISABLED", "backups are off: set backup_dir (--backup-dir)");
+    if (!this.store.backup) return errLine("BACKUP_UNSUPPORTED", `the ${this.store.url} store has nothing on disk to back up`);
+    if (this.#backingUp) return errLine("BACKUP_BUSY", "a backup is already running");
+    const path = join(dir, name);
+    if (existsSync(path)) return errLine("BACKUP_EXISTS", `${name} already exists in the backup directory`);
+    this.#backingUp = true;
+    const t0 = clock();
+    this.logger.info("store backup started", { path });
+    try {
+      const r = await this.store.backup(path);
+      const fields = { path, jobs: r.jobs, damaged_rows_left_out: r.damaged, seconds: ((clock() - t0) / 1000).toFixed(2) };
+      if (r.damaged > 0) this.logger.error("store backup written without damaged rows", fields);
+      else this.logger.info("store backup written", fields);
+      return `OK ${r.jobs} ${r.damaged}\n`;
+    } catch (e) {
+      const message = e instanceof Error ? e.message : String(e);
+      this.logger.error("store backup failed", { path, error: message });
+      return errLine("BACKUP_FAILED", message);
+    } finally {
+      this.#backingUp = false;
     }
   }
 

@@ -17,6 +17,14 @@ export interface StoreBatch {
   remove: number[];
 }
 
+/** What a backup wrote. */
+export interface BackupResult {
+  /** Jobs in the copy (queued, scheduled, running and ended ones kept for the dead set). */
+  jobs: number;
+  /** Rows left out because they failed their checksum (the live store has them damaged). */
+  damaged: number;
+}
+
 /** A durable home for background jobs. */
 export interface JobStore {
   /** A short description for logs (`memory:`, `sqlite:/path`). */
@@ -31,6 +39,12 @@ export interface JobStore {
    * server keep payloads out of memory (see `--max-payload-memory`).
    */
   payload?: PayloadSource["payload"];
+  /**
+   * Copies the store, while it keeps serving, into a new store file at
+   * `path` (which must not exist): the jobs that existed when the copy began
+   * and still exist when it ends, in their state at the end.
+   */
+  backup?(path: string): Promise<BackupResult>;
   /** Applies a batch atomically; rejects with {@link StoreError} when it could not. */
   commit(batch: StoreBatch): Promise<void>;
   close(): Promise<void>;

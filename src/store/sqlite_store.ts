@@ -6,7 +6,9 @@
  * @module
  */
 import { type Database, openDatabase, type SqlValue } from "../runtime/sqlite.ts";
-import { type JobStore, type StoreBatch, type StoredJob, StoreError } from "./job_store.ts";
+import { existsSync, rmSync } from "node:fs";
+import { type BackupResult, type JobStore, type StoreBatch, type StoredJob, StoreError } from "./job_store.ts";
+import { type ChangeLog, copyRunningStore } from "./sqlite_backup.ts";
 import {
   dataIntact, FRESH_COLUMNS, FRESH_ROW, FRESH_WIDTH, FULL_COLUMNS, FULL_ROW, fullRow, INSERT_CHUNK, metaIntact, pushFreshRow, REPLAY_COLUMNS, toJob, UPDATE_SQL,
   updateRow,
@@ -31,6 +33,8 @@ export class SqliteStore implements JobStore {
   #delete: ReturnType<Database["prepare"]> | undefined;
   #update: ReturnType<Database["prepare"]> | undefined;
   #payload: ReturnType<Database["prepare"]> | undefined;
+  /** Set while a backup runs: what commits change, for the copy to catch up with. */
+  #changes: ChangeLog | undefined;
 
   constructor(path: string, options: SqliteStoreOptions = {}) {
     this.#path = path;
@@ -153,9 +157,14 @@ export class SqliteStore implements JobStore {
           }
         }
         for (let k = 0; k < rows; k++) this.#insertFresh!.run(...params.slice(k * FRESH_WIDTH, (k + 1) * FRESH_WIDTH));
-        for (const j of batch.update ?? []) this.#update!.run(...updateRow(j));
+        const updates = (batch.update ?? []).map(updateRow);
+        for (const u of updates) this.#update!.run(...u);
         for (const id of batch.remove) this.#delete!.run(id);
         db.exec("COMMIT");
+        if (this.#changes) {
+          for (const u of updates) this.#changes.updates.push(u);
+          for (const id of batch.remove) this.#changes.removes.push(id);
+        }
       } catch (e) {
         rollback(db);
         throw e;
@@ -163,6 +172,30 @@ export class SqliteStore implements JobStore {
       return Promise.resolve();
     } catch (e) {
       return Promise.reject(storeError(e, this.#path));
+    }
+  }
+
+  /** See {@link JobStore.backup} and sqlite_backup.ts. One at a time. */
+  async backup(path: string): Promise<BackupResult> {
+    const db = this.#db;
+    if (!db) throw new StoreError("STORE_UNAVAILABLE", "store is not open");
+    if (this.#changes) throw new StoreError("STORE_UNAVAILABLE", "a backup is already running");
+    if (existsSync(path)) throw new StoreError("STORE_UNAVAILABLE", `${path} exists; a backup never writes over a file`);
+    const target = new SqliteStore(path);
+    await target.open();
+    const log: ChangeLog = { updates: [], removes: [] };
+    this.#changes = log;
+    let done = false;
+    try {
+      const result = await copyRunningStore(db, target.#db!, log, () => new Promise((r) => setTimeout(r, 0)));
+      done = true;
+      return result;
+    } catch (e) {
+      throw storeError(e, path);
+    } finally {
+      this.#changes = undefined;
+      await target.close();
+      if (!done) for (const suffix of ["", "-wal", "-shm"]) rmSync(`${path}${suffix}`, { force: true });
     }
   }
 
