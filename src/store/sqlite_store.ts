@@ -6,7 +6,7 @@
  * @module
  */
 import { type Database, openDatabase, type SqlValue } from "../runtime/sqlite.ts";
-import { existsSync, rmSync } from "node:fs";
+import { existsSync, renameSync, rmSync } from "node:fs";
 import { type BackupResult, type JobStore, type StoreBatch, type StoredJob, StoreError } from "./job_store.ts";
 import { type ChangeLog, copyRunningStore } from "./sqlite_backup.ts";
 import {
@@ -175,19 +175,27 @@ export class SqliteStore implements JobStore {
     }
   }
 
-  /** See {@link JobStore.backup} and sqlite_backup.ts. One at a time. */
+  /**
+   * See {@link JobStore.backup} and sqlite_backup.ts. One at a time. The copy
+   * is written as `PATH.partial` and renamed to PATH once complete, so a
+   * backup cut short (a crash, a full disk) never looks like a whole one.
+   */
   async backup(path: string): Promise<BackupResult> {
     const db = this.#db;
     if (!db) throw new StoreError("STORE_UNAVAILABLE", "store is not open");
     if (this.#changes) throw new StoreError("STORE_UNAVAILABLE", "a backup is already running");
     if (existsSync(path)) throw new StoreError("STORE_UNAVAILABLE", `${path} exists; a backup never writes over a file`);
-    const target = new SqliteStore(path);
-    await target.open();
+    const partial = `${path}.partial`;
+    removeStore(partial); // left by a backup that was cut short
     const log: ChangeLog = { updates: [], removes: [] };
-    this.#changes = log;
+    const target = new SqliteStore(partial);
     let done = false;
     try {
+      await target.open();
+      this.#changes = log;
       const result = await copyRunningStore(db, target.#db!, log, () => new Promise((r) => setTimeout(r, 0)));
+      await target.close(); // checkpoints: the whole copy is in the one file
+      renameSync(partial, path);
       done = true;
       return result;
     } catch (e) {
@@ -195,7 +203,7 @@ export class SqliteStore implements JobStore {
     } finally {
       this.#changes = undefined;
       await target.close();
-      if (!done) for (const suffix of ["", "-wal", "-shm"]) rmSync(`${path}${suffix}`, { force: true });
+      if (!done) removeStore(partial);
     }
   }
 
@@ -225,3 +233,8 @@ function rollback(db: Database): void {
  * some commit, so fewer, larger ones keep submit acknowledgements steadier.
  */
 const WAL_CHECKPOINT_PAGES = 10_000;
+
+/** Deletes a store file with its WAL and shared-memory files. */
+function removeStore(path: string): void {
+  for (const suffix of ["", "-wal", "-shm"]) rmSync(`${path}${suffix}`, { force: true });
+}

@@ -7,7 +7,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createServer, MemoryStore } from "../../mod.ts";
@@ -210,4 +210,35 @@ describe("store backup", () => {
       await server.stop();
     }
   });
+
+  test("a backup that fills its disk fails cleanly: an error reply, no file left behind, the server serving on", { skip: tinyDisk() ? false : "needs root to mount a small tmpfs", timeout: 60_000 }, async () => {
+    const { db } = dirs();
+    const small = tinyDisk()!;
+    const { logger } = captureLogger();
+    const server = createServer({ port: 0, listen: "127.0.0.1", storeInstance: new SqliteStore(db), backupDir: small, logger });
+    await server.start();
+    try {
+      const c = await RawConn.connect(server.port);
+      const workload = "x".repeat(1000);
+      for (let i = 0; i < 3000; i++) c.sendPacket(Cmd.SUBMIT_JOB_BG, "f", "", workload);
+      for (let i = 0; i < 3000; i++) await c.expectPacket(Cmd.JOB_CREATED);
+      assert.match(await c.adminLine("store backup full.db", 30_000), /^ERR BACKUP_FAILED .*(full|space)/i);
+      assert.deepEqual(readdirSync(small), [], "neither the copy nor its .partial is left");
+      c.sendPacket(Cmd.ECHO_REQ, "alive");
+      assert.equal((await c.expectPacket(Cmd.ECHO_RES)).body.toString(), "alive");
+      c.close();
+    } finally {
+      await server.stop();
+      spawnSync("umount", [small]);
+    }
+  });
 });
+
+let tiny: string | undefined | null = null;
+/** A 1 MiB tmpfs for a backup directory that fills up (root only; undefined otherwise). */
+function tinyDisk(): string | undefined {
+  if (tiny !== null) return tiny;
+  const dir = mkdtempSync(join(tmpdir(), "gearbox-tiny-backup-"));
+  tiny = process.getuid?.() === 0 && spawnSync("mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", dir]).status === 0 ? dir : undefined;
+  return tiny;
+}
