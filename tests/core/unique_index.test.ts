@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import type { FunctionRecord } from "../../src/core/functions.ts";
 import type { Job } from "../../src/core/job.ts";
 import { UniqueIndex } from "../../src/core/unique_index.ts";
+import { mulberry32 as random } from "../helpers/prng.ts";
 
 const fnA = { name: "a" } as FunctionRecord;
 const fnB = { name: "b" } as FunctionRecord;
@@ -27,15 +28,6 @@ function indexed() {
   };
 }
 
-/** A deterministic generator (mulberry32), so a failure repeats. */
-function random(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe("the unique index", () => {
   test("finds a job by function and key, and by key alone; the same key in two functions are two jobs", () => {

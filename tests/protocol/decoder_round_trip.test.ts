@@ -4,6 +4,7 @@ import { Buffer } from "node:buffer";
 import { argumentCount, COMMANDS, type CommandSpec, MAX_COMMAND } from "../../src/protocol/commands.ts";
 import { Decoder, type Frame } from "../../src/protocol/decoder.ts";
 import { encodePacket } from "../../src/protocol/encoder.ts";
+import { mulberry32 as prng } from "../helpers/prng.ts";
 
 const bytes = (s: string) => Buffer.from(s, "latin1");
 const req = (code: number, args: string[], data?: string) =>
@@ -27,17 +28,6 @@ function feed(pieces: Uint8Array[], decoder = new Decoder()): unknown[] {
   return out;
 }
 
-/** Deterministic PRNG (mulberry32). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function allSpecs(): CommandSpec[] {
   return COMMANDS.filter((s): s is CommandSpec => s !== undefined);

@@ -17,20 +17,10 @@ import type { StoredJob } from "../../src/store/job_store.ts";
 import { SqliteStore } from "../../src/store/sqlite_store.ts";
 import { checkStore, healthy as healthyReport, type ScanReport, salvageStore } from "../../src/store/store_salvage.ts";
 import { gearboxCommand } from "../helpers/servers.ts";
+import { mulberry32 as random } from "../helpers/prng.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "gearbox-damaged-"));
 
-/** A small deterministic generator, so a failing fixture can be rebuilt from its seed. */
-function random(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 /** What the store must give back for each job id: the committed fields and workload. */
 const ledger = new Map<number, StoredJob>();
