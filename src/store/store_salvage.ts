@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { closeSync, copyFileSync, existsSync, fstatSync, mkdtempSync, openSync, readSync, rmSync, truncateSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Buffer } from "node:buffer";
@@ -91,24 +91,36 @@ export function* scanStore(path: string, progress?: (rows: number) => void): Gen
  */
 function readable(path: string): { path: string; note?: string; discard: () => void } {
   const none = { path, discard: () => {} };
-  let header: Buffer;
+  const header = Buffer.alloc(100);
   let size: number;
   try {
-    header = readFileSync(path).subarray(0, 100);
-    size = statSync(path).size;
+    const fd = openSync(path, "r");
+    try {
+      if (readSync(fd, header, 0, 100, 0) < 100) return none;
+      size = fstatSync(fd).size;
+    } finally {
+      closeSync(fd);
+    }
   } catch {
     return none; // opening it will say why
   }
-  if (header.length < 100 || header.subarray(0, 16).toString("latin1") !== "SQLite format 3\0") return none;
+  if (header.subarray(0, 16).toString("latin1") !== "SQLite format 3\0") return none;
   const pageSize = header.readUInt16BE(16) === 1 ? 65536 : header.readUInt16BE(16);
   const pages = header.readUInt32BE(28);
   const present = Math.floor(size / pageSize);
   if (pageSize < 512 || present >= pages) return none;
   const dir = mkdtempSync(join(tmpdir(), "gearbox-salvage-"));
   const copy = join(dir, "store.db");
-  const bytes = readFileSync(path).subarray(0, present * pageSize);
-  bytes.writeUInt32BE(present, 28);
-  writeFileSync(copy, bytes);
+  copyFileSync(path, copy);
+  truncateSync(copy, present * pageSize);
+  const count = Buffer.alloc(4);
+  count.writeUInt32BE(present);
+  const fd = openSync(copy, "r+");
+  try {
+    writeSync(fd, count, 0, 4, 28);
+  } finally {
+    closeSync(fd);
+  }
   if (existsSync(`${path}-wal`)) copyFileSync(`${path}-wal`, `${copy}-wal`);
   return { path: copy, note: `the file is shorter than its header says: ${present} of ${pages} pages`, discard: () => rmSync(dir, { recursive: true, force: true }) };
 }
