@@ -10,7 +10,7 @@
 import { type Command, Option } from "commander";
 import { AdminError, AdminSession } from "../client/admin_session.ts";
 import { positiveInteger } from "./arguments.ts";
-import { print, table, time } from "./output.ts";
+import { print, printable, table, time } from "./output.ts";
 
 interface Common {
   server: string;
@@ -46,7 +46,7 @@ export function addJobsCommand(program: Command): void {
         if (o.json) return print(JSON.stringify(rows, null, 2));
         if (rows.length === 0) return print(`no ${o.state === "all" ? "" : o.state + " "}jobs`);
         const t = table(["HANDLE", "FUNCTION", "STATE", "PRIORITY", "RETRIES", "RUN AT", "CREATED", "UNIQUE"]);
-        for (const r of rows) t.push([r.handle, r.function, r.state, r.priority, r.retries, time(r.run_at), time(r.created_at), r.unique]);
+        for (const r of rows) t.push([printable(String(r.handle)), printable(String(r.function)), r.state, r.priority, r.retries, time(r.run_at), time(r.created_at), printable(String(r.unique))]);
         print(t.toString());
       }));
 
@@ -63,11 +63,11 @@ export function addJobsCommand(program: Command): void {
         }
         if (o.json) return print(JSON.stringify({ ...fields, failures }, null, 2));
         const t = table(["FIELD", "VALUE"]);
-        for (const [k, v] of Object.entries(fields)) t.push([k, /(_at|after|until)$/.test(k) ? time(Number(v)) : v]);
+        for (const [k, v] of Object.entries(fields)) t.push([k, /(_at|after|until)$/.test(k) ? time(Number(v)) : printable(v)]);
         print(t.toString());
         if (failures.length === 0) return print("no failures");
         const f = table(["#", "WHEN", "MESSAGE"]);
-        failures.forEach((x, i) => f.push([i + 1, time(x.at), x.message]));
+        failures.forEach((x, i) => f.push([i + 1, time(x.at), printable(x.message)]));
         print(f.toString());
       }));
 

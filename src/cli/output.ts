@@ -29,6 +29,16 @@ export function withoutRowRules(text: string): string {
   }).join("\n");
 }
 
+/**
+ * Text safe to put on a terminal: control characters (C0, DEL and C1, which
+ * some terminals take as escape sequences) shown as `\xHH`. Names and uniques
+ * are bytes a client chose, or a damaged file holds.
+ */
+export function printable(text: string): string {
+  // deno-lint-ignore no-control-regex
+  return text.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => "\\x" + c.charCodeAt(0).toString(16).padStart(2, "0"));
+}
+
 /** Milliseconds since the epoch as `YYYY-MM-DD HH:MM:SSZ`, or `-` for none. */
 export function time(ms: number | string): string {
   const n = Number(ms);

@@ -15,7 +15,7 @@ import type { Command } from "commander";
 import { AdminError, AdminSession } from "../client/admin_session.ts";
 import { checkStore, healthy, salvageStore, type ScanReport } from "../store/store_salvage.ts";
 import { positiveInteger } from "./arguments.ts";
-import { print, table, warn } from "./output.ts";
+import { print, printable, table, warn } from "./output.ts";
 
 const EXIT = { ok: 0, damaged: 1, unreadable: 2, usage: 64 } as const;
 
@@ -130,7 +130,7 @@ function printReport(file: string, r: ScanReport, advice: string | undefined): v
   if (damaged.length > 0) {
     print(`${damaged.length} job${damaged.length === 1 ? "" : "s"} failing a checksum (what the row says may itself be wrong):`);
     const t = table(["ID", "FAILS", "HANDLE", "FUNCTION", "UNIQUE"]);
-    for (const d of damaged) t.push([d.id, d.what, d.handle, d.function, d.unique]);
+    for (const d of damaged) t.push([d.id, d.what, printable(d.handle), printable(d.function), printable(d.unique)]);
     print(t.toString());
   }
   if (!healthy(r) && advice) print(`to copy what is intact into a new file: ${advice}`);

@@ -4,7 +4,7 @@
  */
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { withoutRowRules } from "../../src/cli/output.ts";
+import { printable, withoutRowRules } from "../../src/cli/output.ts";
 
 describe("command-line tables", () => {
   test("keep the rule under the heads and drop the rules between rows", () => {
@@ -21,5 +21,10 @@ describe("command-line tables", () => {
   test("leave a cell that merely contains the rule character alone", () => {
     const drawn = ["│ A │", "├───┤", "│ ├ │"].join("\n");
     assert.equal(withoutRowRules(drawn), drawn);
+  });
+
+  test("show control characters as \\xHH, C1 included, and leave the rest alone", () => {
+    assert.equal(printable("img-1 \xe9t\xe9"), "img-1 \xe9t\xe9");
+    assert.equal(printable("a\x1b[2Jb\x9b1mc\x7f"), "a\\x1b[2Jb\\x9b1mc\\x7f");
   });
 });
