@@ -14,9 +14,8 @@ import { Logger, gearmanVerbose } from "../log/logger.ts";
 import { listen, type NetListener, type NetSocket } from "../runtime/net.ts";
 import { bootId, hostname, now as clock, openFileLimit, pid } from "../runtime/system.ts";
 import { type FunctionSettings, SERVE_DEFAULTS, type ServeSettings } from "../config/serve_options.ts";
-import type { JobStore } from "../store/job_store.ts";
+import { type JobStore, StoreError } from "../store/job_store.ts";
 import { openStore } from "../store/open_store.ts";
-import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { Connection } from "./connection.ts";
 import { StoreWriter } from "./effect_runner.ts";
@@ -75,7 +74,6 @@ export class GearboxServer {
   #sweep: ReturnType<typeof setInterval> | undefined;
   #refused = 0;
   #draining = false;
-  #backingUp = false;
   #drainTimer: ReturnType<typeof setTimeout> | undefined;
   #stopping: Promise<void> | undefined;
   #resolveDone!: () => void;
@@ -408,10 +406,7 @@ export class GearboxServer {
     const dir = this.settings.backupDir;
     if (dir === "") return errLine("BACKUP_DISABLED", "backups are off: set backup_dir (--backup-dir)");
     if (!this.store.backup) return errLine("BACKUP_UNSUPPORTED", `the ${this.store.url} store has nothing on disk to back up`);
-    if (this.#backingUp) return errLine("BACKUP_BUSY", "a backup is already running");
     const path = join(dir, name);
-    if (existsSync(path)) return errLine("BACKUP_EXISTS", `${name} already exists in the backup directory`);
-    this.#backingUp = true;
     const t0 = clock();
     this.logger.info("store backup started", { path });
     try {
@@ -422,10 +417,9 @@ export class GearboxServer {
       return `OK ${r.jobs} ${r.damaged}\n`;
     } catch (e) {
       const message = e instanceof Error ? e.message : String(e);
-      this.logger.error("store backup failed", { path, error: message });
-      return errLine("BACKUP_FAILED", message);
-    } finally {
-      this.#backingUp = false;
+      const code = e instanceof StoreError && (e.code === "BACKUP_BUSY" || e.code === "BACKUP_EXISTS") ? e.code : "BACKUP_FAILED";
+      this.logger.log(code === "BACKUP_FAILED" ? "error" : "warn", "store backup refused or failed", { path, code, error: message });
+      return errLine(code, message);
     }
   }
 

@@ -10,6 +10,11 @@ import type { Priority } from "../core/job.ts";
 import { type StoredJob, StoreError } from "./job_store.ts";
 import { dataChecksum, freshMetaChecksum, metaChecksum, type RowState } from "./row_checksum.ts";
 
+/** A workload column as read: an empty blob may read back as NULL. */
+export function workloadOf(value: SqlValue | undefined): Uint8Array {
+  return value instanceof Uint8Array ? value : new Uint8Array(0);
+}
+
 /** A read row as a job (its workload only where the row carried one). */
 export function toJob(r: Record<string, SqlValue>): StoredJob {
   return {
@@ -18,7 +23,7 @@ export function toJob(r: Record<string, SqlValue>): StoredJob {
     function: String(r.function),
     unique: String(r.uniq),
     // Replay reads the workload only for "-" uniques (see `open`); an empty blob may read back as NULL.
-    data: r.data instanceof Uint8Array ? r.data : r.uniq === "-" ? new Uint8Array(0) : undefined,
+    data: r.data instanceof Uint8Array || r.uniq === "-" ? workloadOf(r.data) : undefined,
     reducer: String(r.reducer),
     priority: Number(r.priority) as Priority,
     runAt: Number(r.run_after),

@@ -52,7 +52,7 @@ export interface JobStore {
 
 /** Store failures carry a code so the server can answer and count them. */
 export class StoreError extends Error {
-  readonly code: "STORE_UNAVAILABLE" | "STORE_FULL" | "STORE_CORRUPT" | "STORE_LOCKED" | "BAD_STORE_URL";
+  readonly code: "STORE_UNAVAILABLE" | "STORE_FULL" | "STORE_CORRUPT" | "STORE_LOCKED" | "BAD_STORE_URL" | "BACKUP_BUSY" | "BACKUP_EXISTS";
   constructor(code: StoreError["code"], message: string) {
     super(message);
     this.name = "StoreError";

@@ -13,7 +13,8 @@
  */
 import type { Database, SqlValue } from "../runtime/sqlite.ts";
 import type { BackupResult } from "./job_store.ts";
-import { dataIntact, FULL_COLUMNS, FULL_ROW, metaIntact, UPDATE_SQL } from "./job_rows.ts";
+import { dataIntact, FULL_COLUMNS, FULL_ROW, metaIntact, UPDATE_SQL, workloadOf } from "./job_rows.ts";
+import { transaction } from "./sqlite_file.ts";
 
 /** What the live store committed while a copy ran: update rows (as {@link UPDATE_SQL} binds them) and removed ids. */
 export interface ChangeLog {
@@ -37,7 +38,7 @@ export async function copyRunningStore(source: Database, target: Database, log: 
     if (rows.length === 0) break;
     transaction(target, () => {
       for (const r of rows) {
-        const data = r.data instanceof Uint8Array ? r.data : new Uint8Array(0); // an empty blob may read back as NULL
+        const data = workloadOf(r.data);
         if (!metaIntact(r) || !dataIntact(data, r.data_crc)) {
           damaged++;
           continue;
@@ -57,19 +58,4 @@ export async function copyRunningStore(source: Database, target: Database, log: 
   });
   const jobs = Number(target.prepare("SELECT count(*) AS n FROM job").get()?.n ?? 0);
   return { jobs, damaged };
-}
-
-function transaction(db: Database, body: () => void): void {
-  db.exec("BEGIN IMMEDIATE");
-  try {
-    body();
-    db.exec("COMMIT");
-  } catch (e) {
-    try {
-      db.exec("ROLLBACK");
-    } catch {
-      // SQLite rolled back already
-    }
-    throw e;
-  }
 }

@@ -6,13 +6,14 @@
  * @module
  */
 import { type Database, openDatabase, type SqlValue } from "../runtime/sqlite.ts";
-import { existsSync, renameSync, rmSync } from "node:fs";
+import { existsSync, renameSync } from "node:fs";
 import { type BackupResult, type JobStore, type StoreBatch, type StoredJob, StoreError } from "./job_store.ts";
 import { type ChangeLog, copyRunningStore } from "./sqlite_backup.ts";
 import {
   dataIntact, FRESH_COLUMNS, FRESH_ROW, FRESH_WIDTH, FULL_COLUMNS, FULL_ROW, fullRow, INSERT_CHUNK, metaIntact, pushFreshRow, REPLAY_COLUMNS, toJob, UPDATE_SQL,
-  updateRow,
+  updateRow, workloadOf,
 } from "./job_rows.ts";
+import { pageProblems, removeStore, transaction } from "./sqlite_file.ts";
 import { APPLICATION_ID, MIGRATIONS } from "./migrations.ts";
 import { startError, storeError } from "./sqlite_errors.ts";
 
@@ -98,8 +99,8 @@ export class SqliteStore implements JobStore {
 
   /** Refuses a file whose pages SQLite finds inconsistent, before anything is written to it. */
   #check(db: Database): void {
-    const problems = db.prepare("PRAGMA quick_check(5)").all().map((r) => String(Object.values(r)[0]));
-    if (problems.length === 1 && problems[0] === "ok") return;
+    const problems = pageProblems(db, 5);
+    if (problems.length === 0) return;
     throw new StoreError("STORE_CORRUPT", `${this.#path} is damaged (quick_check: ${problems.join("; ")})`);
   }
 
@@ -110,7 +111,7 @@ export class SqliteStore implements JobStore {
   payload(id: number): Uint8Array | undefined {
     const row = this.#payload?.get(id);
     if (row === undefined) return undefined;
-    const data = row.data instanceof Uint8Array ? row.data : new Uint8Array(0); // an empty blob may read back as NULL
+    const data = workloadOf(row.data);
     if (!dataIntact(data, row.data_crc)) {
       throw new StoreError("STORE_CORRUPT", `the workload of job ${id} fails its checksum (${this.#path} is damaged)`);
     }
@@ -123,15 +124,10 @@ export class SqliteStore implements JobStore {
       throw new StoreError("STORE_CORRUPT", `${this.#path} has schema version ${version}, newer than this gearbox (${MIGRATIONS.length})`);
     }
     for (let v = version; v < MIGRATIONS.length; v++) {
-      db.exec("BEGIN IMMEDIATE");
-      try {
+      transaction(db, () => {
         db.exec(MIGRATIONS[v]!);
         db.exec(`PRAGMA user_version=${v + 1}; PRAGMA application_id=${APPLICATION_ID};`);
-        db.exec("COMMIT");
-      } catch (e) {
-        rollback(db);
-        throw e;
-      }
+      });
     }
   }
 
@@ -139,8 +135,8 @@ export class SqliteStore implements JobStore {
     const db = this.#db;
     if (!db) return Promise.reject(new StoreError("STORE_UNAVAILABLE", "store is not open"));
     try {
-      db.exec("BEGIN IMMEDIATE");
-      try {
+      let updates: SqlValue[][] = [];
+      transaction(db, () => {
         // New jobs have no retries, failures or ending: their rows bind 11 values, not 17, 32 rows a statement.
         let params: SqlValue[] = [];
         let rows = 0;
@@ -157,17 +153,13 @@ export class SqliteStore implements JobStore {
           }
         }
         for (let k = 0; k < rows; k++) this.#insertFresh!.run(...params.slice(k * FRESH_WIDTH, (k + 1) * FRESH_WIDTH));
-        const updates = (batch.update ?? []).map(updateRow);
+        updates = (batch.update ?? []).map(updateRow);
         for (const u of updates) this.#update!.run(...u);
         for (const id of batch.remove) this.#delete!.run(id);
-        db.exec("COMMIT");
-        if (this.#changes) {
-          for (const u of updates) this.#changes.updates.push(u);
-          for (const id of batch.remove) this.#changes.removes.push(id);
-        }
-      } catch (e) {
-        rollback(db);
-        throw e;
+      });
+      if (this.#changes) {
+        for (const u of updates) this.#changes.updates.push(u);
+        for (const id of batch.remove) this.#changes.removes.push(id);
       }
       return Promise.resolve();
     } catch (e) {
@@ -183,8 +175,8 @@ export class SqliteStore implements JobStore {
   async backup(path: string): Promise<BackupResult> {
     const db = this.#db;
     if (!db) throw new StoreError("STORE_UNAVAILABLE", "store is not open");
-    if (this.#changes) throw new StoreError("STORE_UNAVAILABLE", "a backup is already running");
-    if (existsSync(path)) throw new StoreError("STORE_UNAVAILABLE", `${path} exists; a backup never writes over a file`);
+    if (this.#changes) throw new StoreError("BACKUP_BUSY", "a backup is already running");
+    if (existsSync(path)) throw new StoreError("BACKUP_EXISTS", `${path} exists; a backup never writes over a file`);
     const partial = `${path}.partial`;
     removeStore(partial); // left by a backup that was cut short
     const log: ChangeLog = { updates: [], removes: [] };
@@ -215,26 +207,8 @@ export class SqliteStore implements JobStore {
 }
 
 /**
- * Rolls back after a failed statement. SQLite has often rolled back already
- * (a failed COMMIT on a full disk does), so a "no transaction" error here is
- * expected and must not hide the original one.
- */
-function rollback(db: Database): void {
-  try {
-    db.exec("ROLLBACK");
-  } catch {
-    // nothing was open
-  }
-}
-
-/**
  * WAL pages between automatic checkpoints (SQLite's default is 1000, about
  * 4 MB): each checkpoint copies pages into the database and syncs it inside
  * some commit, so fewer, larger ones keep submit acknowledgements steadier.
  */
 const WAL_CHECKPOINT_PAGES = 10_000;
-
-/** Deletes a store file with its WAL and shared-memory files. */
-function removeStore(path: string): void {
-  for (const suffix of ["", "-wal", "-shm"]) rmSync(`${path}${suffix}`, { force: true });
-}

@@ -13,9 +13,10 @@ import { join } from "node:path";
 import { Buffer } from "node:buffer";
 import { type Database, openDatabase, type SqlValue } from "../runtime/sqlite.ts";
 import { type StoredJob, StoreError } from "./job_store.ts";
-import { dataIntact, metaIntact, STATE_COLUMNS, toJob } from "./job_rows.ts";
+import { dataIntact, metaIntact, STATE_COLUMNS, toJob, workloadOf } from "./job_rows.ts";
 import { APPLICATION_ID } from "./migrations.ts";
 import { storeError } from "./sqlite_errors.ts";
+import { pageProblems, removeStore } from "./sqlite_file.ts";
 import { SqliteStore } from "./sqlite_store.ts";
 
 /** A job the scan found damaged, with what its row still says (to resubmit it by hand). */
@@ -130,8 +131,7 @@ function* scan(db: Database, path: string, progress?: (rows: number) => void): G
   if (appId !== APPLICATION_ID) throw new StoreError("STORE_CORRUPT", `${path} is not a gearbox store (application_id ${appId})`);
   const report: ScanReport = { pageProblems: [], intact: 0, damagedRows: [], damagedWorkloads: [], unreadable: [] };
   try {
-    const checked = db.prepare("PRAGMA quick_check(20)").all().map((r) => String(Object.values(r)[0]));
-    if (!(checked.length === 1 && checked[0] === "ok")) report.pageProblems = checked;
+    report.pageProblems = pageProblems(db, 20);
   } catch (e) {
     if (!unreadable(e)) throw e;
     report.pageProblems = [(e as Error).message]; // too damaged to finish the check: read what rows remain all the same
@@ -150,7 +150,7 @@ function* scan(db: Database, path: string, progress?: (rows: number) => void): G
     try {
       for (const r of rows.iterate(after)) {
         const job = toJob(r);
-        job.data ??= new Uint8Array(0); // an empty blob may read back as NULL
+        job.data = workloadOf(r.data);
         after = job.id;
         const verdict = judge(r, job);
         if (verdict === "intact") report.intact++;
@@ -219,7 +219,7 @@ export async function salvageStore(from: string, to: string, options: { keepDama
   } finally {
     await target.close();
     // A file that could not be read at all leaves no empty store behind to be mistaken for a salvage.
-    if (!done) for (const suffix of ["", "-wal", "-shm"]) rmSync(`${to}${suffix}`, { force: true });
+    if (!done) removeStore(to);
   }
 }
 
