@@ -197,29 +197,34 @@ export class Client<T = string> {
         this.#servers.markDown(server, Date.now());
         continue;
       }
-      let reply: Packet;
       try {
-        reply = await link.conn.request(code, args, req.data);
+        // The reply is handled synchronously (see PacketConnection.request):
+        // the job's WORK_* packets may follow JOB_CREATED in the same read.
+        await link.conn.request(code, args, req.data, (reply) => this.#answered(req, link, server, reply));
       } catch (e) {
         lastError = e as Error;
         continue;
       }
-      if (req.ended) return;
-      if (reply.code === Cmd.ERROR) {
-        req.record({ type: "failed", exception: undefined, error: serverError(reply, server) }, Date.now());
-        return;
-      }
-      const handle = reply.args[0]!;
-      req.server = server.key;
-      if (!req.background) {
-        const list = link.byHandle.get(handle);
-        if (list) list.push(req as JobRequest<unknown>);
-        else link.byHandle.set(handle, [req as JobRequest<unknown>]);
-        this.#linkOf.set(req as JobRequest<unknown>, link);
-      }
-      req.record({ type: "created", handle }, Date.now());
       return;
     }
+  }
+
+  /** The server answered a submission: the job is registered for its WORK_* packets before they can arrive. */
+  #answered(req: JobRequest<T>, link: Link, server: ServerAddress, reply: Packet): void {
+    if (req.ended) return;
+    if (reply.code === Cmd.ERROR) {
+      req.record({ type: "failed", exception: undefined, error: serverError(reply, server) }, Date.now());
+      return;
+    }
+    const handle = reply.args[0]!;
+    req.server = server.key;
+    if (!req.background) {
+      const list = link.byHandle.get(handle);
+      if (list) list.push(req as JobRequest<unknown>);
+      else link.byHandle.set(handle, [req as JobRequest<unknown>]);
+      this.#linkOf.set(req as JobRequest<unknown>, link);
+    }
+    req.record({ type: "created", handle }, Date.now());
   }
 
   #forget(req: JobRequest<T>): void {
@@ -245,6 +250,7 @@ export class Client<T = string> {
     const conn = await PacketConnection.open(server, {
       connectTimeoutMs: this.#options.connectTimeoutMs ?? 5000,
       maxPacketBody: this.#options.maxPacketBody,
+      replyTimeoutMs: this.#options.replyTimeoutMs,
       onPacket: (packet) => this.#onPacket(byHandle, packet),
       onClose: () => this.#lost(server, byHandle),
     });

@@ -11,6 +11,8 @@ export type ClientErrorCode =
   | "UNREACHABLE"
   /** A connection broke while a reply was awaited. */
   | "CONNECTION_LOST"
+  /** The server did not answer a request within `replyTimeoutMs`; the connection was closed. */
+  | "TIMEOUT"
   /** The server answered with an ERROR packet (`serverCode` says which). */
   | "SERVER_ERROR"
   /** The server sent bytes that are not a Gearman response. */

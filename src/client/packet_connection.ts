@@ -32,6 +32,12 @@ const REPLIES: ReadonlySet<number> = new Set([
 
 interface Waiter {
   resolve(packet: Packet): void;
+  /**
+   * Runs with the reply before any later packet of the same read is
+   * dispatched, so the requester can register what the reply names (a
+   * handle) before that job's WORK_* packets arrive.
+   */
+  onReply?: (packet: Packet) => void;
   reject(error: Error): void;
   /** Stands for a request that some servers answer with ERROR and others not at all. */
   optionalError?: boolean;
@@ -51,13 +57,25 @@ export interface GearmanConnectionOptions<T> {
   connectTimeoutMs?: number;
   /** Largest packet accepted from a server (default 16 MiB). */
   maxPacketBody?: number;
+  /**
+   * How long a request (SUBMIT_JOB*, GET_STATUS, GRAB_JOB*, OPTION_REQ...)
+   * waits for the server's reply before the connection is declared broken
+   * (default 30 000 ms; 0 = no bound). A durable server answers a submission
+   * after its store commits, usually within milliseconds.
+   */
+  replyTimeoutMs?: number;
 }
+
+/** Default for {@link GearmanConnectionOptions.replyTimeoutMs}. */
+export const DEFAULT_REPLY_TIMEOUT_MS = 30_000;
 
 /** Options for {@link PacketConnection.open}. */
 export interface PacketConnectionOptions {
   connectTimeoutMs: number;
   /** Largest packet accepted from the server. */
   maxPacketBody?: number;
+  /** See {@link GearmanConnectionOptions.replyTimeoutMs}. */
+  replyTimeoutMs?: number;
   /** Called with every packet that is not a reply. */
   onPacket: (packet: Packet) => void;
   /** Called once when the connection ends, with the reason unless `close()` ended it. */
@@ -72,6 +90,7 @@ export class PacketConnection {
   readonly #waiters: Waiter[] = [];
   readonly #options: PacketConnectionOptions;
   #closed = false;
+  #replyTimer: ReturnType<typeof setTimeout> | undefined;
 
   private constructor(server: ServerAddress, socket: DialedSocket, options: PacketConnectionOptions) {
     this.server = server;
@@ -100,11 +119,18 @@ export class PacketConnection {
     if (!this.#closed) this.#socket.write(encodePacket(code, args, data, "REQ"));
   }
 
-  /** Sends a request and resolves with its reply, ERROR included; rejects if the connection ends first. */
-  request(code: number, args: readonly string[] = [], data?: Uint8Array): Promise<Packet> {
+  /**
+   * Sends a request and resolves with its reply, ERROR included; rejects if
+   * the connection ends first. `onReply` runs synchronously with the reply,
+   * before packets that followed it in the same read: a JOB_CREATED and the
+   * job's WORK_COMPLETE can arrive together, and an `await` would resume only
+   * after the WORK_COMPLETE was dispatched.
+   */
+  request(code: number, args: readonly string[] = [], data?: Uint8Array, onReply?: (packet: Packet) => void): Promise<Packet> {
     if (this.#closed) return Promise.reject(new ClientError("CONNECTION_LOST", `${this.server.key}: connection closed`));
     return new Promise((resolve, reject) => {
-      this.#waiters.push({ resolve, reject });
+      this.#waiters.push({ resolve, reject, onReply });
+      this.#armReplyDeadline();
       this.#socket.write(encodePacket(code, args, data, "REQ"));
     });
   }
@@ -117,6 +143,7 @@ export class PacketConnection {
    */
   sendMaybeRefused(code: number, args: readonly string[], data?: Uint8Array, refused?: (packet: Packet) => void): void {
     if (this.#closed) return;
+    // No reply deadline: on servers that stay silent this waiter is never answered.
     this.#waiters.push({ resolve: () => {}, reject: () => {}, optionalError: true, refused });
     this.#socket.write(encodePacket(code, args, data, "REQ"));
   }
@@ -149,14 +176,49 @@ export class PacketConnection {
       while (this.#waiters[0]?.optionalError && frame.code !== Cmd.ERROR) this.#waiters.shift();
       const waiter = this.#waiters.shift();
       if (waiter === undefined) continue;
+      this.#replied();
       if (waiter.optionalError) waiter.refused?.(frame);
-      else waiter.resolve(frame);
+      else {
+        waiter.onReply?.(frame);
+        waiter.resolve(frame);
+      }
     }
+  }
+
+  /**
+   * A server that stops answering while requests wait (hung, or a peer that
+   * vanished without a FIN) is declared broken after `replyTimeoutMs`, so no
+   * request waits forever; WORK_* results are not replies and have no such
+   * bound (a job may run for hours).
+   */
+  #armReplyDeadline(): void {
+    if (this.#replyTimer !== undefined || this.#options.replyTimeoutMs === 0) return;
+    const ms = this.#options.replyTimeoutMs ?? DEFAULT_REPLY_TIMEOUT_MS;
+    this.#replyTimer = setTimeout(() => {
+      this.#replyTimer = undefined;
+      if (!this.#awaitingReply()) return;
+      this.#end(new ClientError("TIMEOUT", `${this.server.key}: no reply within ${ms} ms; the connection is closed`));
+      this.#socket.close();
+    }, ms);
+  }
+
+  /** A reply arrived: the deadline restarts for the next waiting request, if any. */
+  #replied(): void {
+    if (this.#replyTimer === undefined) return;
+    clearTimeout(this.#replyTimer);
+    this.#replyTimer = undefined;
+    if (this.#awaitingReply()) this.#armReplyDeadline();
+  }
+
+  #awaitingReply(): boolean {
+    return this.#waiters.some((w) => !w.optionalError);
   }
 
   #end(error: Error | undefined): void {
     if (this.#closed) return;
     this.#closed = true;
+    if (this.#replyTimer !== undefined) clearTimeout(this.#replyTimer);
+    this.#replyTimer = undefined;
     const reason = error ?? new ClientError("CONNECTION_LOST", `${this.server.key}: connection closed`);
     for (const w of this.#waiters.splice(0)) w.reject(reason);
     this.#options.onClose(error);

@@ -19,6 +19,9 @@ export function dial(host: string, port: number, timeoutMs: number): Promise<Dia
   return new Promise((resolve, reject) => {
     const sock = connect({ host, port });
     sock.setNoDelay(true);
+    // A peer that vanishes without a FIN (host down, cable cut) is noticed by
+    // the kernel's probes instead of leaving a wait on this socket forever.
+    sock.setKeepAlive(true, 60_000);
     let failure: Error | undefined;
     const timer = setTimeout(() => {
       sock.destroy();
