@@ -32,7 +32,8 @@ export type { JobStore, PayloadSource, StoreBatch, StoredJob } from "./src/store
 export { MemoryStore } from "./src/store/memory_store.ts";
 export { Logger } from "./src/log/logger.ts";
 export { Client, type ClientOptions, type JobSpec, type SubmitOptions } from "./src/client/client.ts";
-export { Worker, type JobHandler, type RegisterOptions, type WorkerOptions } from "./src/client/worker.ts";
+export { type JobEnd, type JobHandler, type RegisterOptions, Worker, type WorkerOptions } from "./src/client/worker.ts";
+export { JobFailure } from "./src/client/job_failure.ts";
 export type { GearmanConnectionOptions } from "./src/client/packet_connection.ts";
 export { type ReplacementJob, WorkerJob } from "./src/client/worker_job.ts";
 export { JobRequest, type JobState, type JobStatus, type JobUpdate, type Priority } from "./src/client/job_request.ts";

@@ -39,6 +39,23 @@ export interface WorkerOptions<T> extends GearmanConnectionOptions<T> {
   reconnectMaxMs?: number;
   /** Told about connection problems and refused packets; the worker carries on. */
   onError?: (error: Error) => void;
+  /**
+   * Told when a job ends, however it ended: the handler's result or throw,
+   * a workload that did not decode, or a function no longer registered.
+   */
+  onJobEnd?: (end: JobEnd) => void;
+}
+
+/** How one job ended, for {@link WorkerOptions.onJobEnd}. */
+export interface JobEnd {
+  function: string;
+  handle: string;
+  /** `failed` for a throw, `job.fail()`, `permanentFailure` or an undecodable workload; otherwise `complete` (a decline or replaceWith included). */
+  outcome: "complete" | "failed";
+  /** The failure's message. */
+  message?: string;
+  /** The exit status a failure carried, if any. */
+  exitStatus?: number;
 }
 
 interface Registration<T> {
@@ -146,6 +163,7 @@ export class Worker<T = string> {
         link.conn = await PacketConnection.open(server, {
           connectTimeoutMs: this.#options.connectTimeoutMs ?? 5000,
           maxPacketBody: this.#options.maxPacketBody,
+          replyTimeoutMs: this.#options.replyTimeoutMs,
           onPacket: (p) => {
             if (p.code !== Cmd.NOOP) return;
             link.woke = true;
@@ -238,6 +256,7 @@ export class Worker<T = string> {
     const reg = this.#functions.get(fn);
     if (!reg) {
       link.conn.send(Cmd.WORK_FAIL, [handle]); // unregistered while the grab was under way
+      this.#ended({ function: fn, handle, outcome: "failed", message: "the function is no longer registered" });
       return;
     }
     const encoder = reg.options.encoder ?? this.#encoder;
@@ -246,20 +265,32 @@ export class Worker<T = string> {
     try {
       data = encoder.decode(assign.data ?? new Uint8Array(0));
     } catch (e) {
-      new WorkerJob<T>(handle, fn, fromWire(uniqueWire), undefined as T, ctx).fail(new Error(`the workload does not decode: ${(e as Error).message}`));
+      const error = new Error(`the workload does not decode: ${(e as Error).message}`);
+      new WorkerJob<T>(handle, fn, fromWire(uniqueWire), undefined as T, ctx).abort(error);
+      this.#ended({ function: fn, handle, outcome: "failed", message: error.message });
       return;
     }
     const job = new WorkerJob<T>(handle, fn, assign.code === Cmd.JOB_ASSIGN_UNIQ ? fromWire(uniqueWire) : "", data, ctx);
     this.#busy = true;
     try {
       job.complete((await reg.handler(job)) ?? undefined);
+      this.#ended({ function: fn, handle, outcome: job.failure ? "failed" : "complete", ...job.failure });
     } catch (e) {
-      job.fail(e);
+      job.abort(e);
+      this.#ended({ function: fn, handle, outcome: "failed", ...(job.failure ?? { message: String(e) }) });
     } finally {
       this.#busy = false;
     }
     try {
       this.#coalesce = reg.options.coalesce?.(job);
+    } catch (e) {
+      this.#report(e as Error);
+    }
+  }
+
+  #ended(end: JobEnd): void {
+    try {
+      this.#options.onJobEnd?.(end);
     } catch (e) {
       this.#report(e as Error);
     }

@@ -10,6 +10,7 @@ import { Cmd } from "../protocol/commands.ts";
 import { encodePacket } from "../protocol/encoder.ts";
 import { ClientError } from "./client_error.ts";
 import type { DataEncoder } from "./data_encoder.ts";
+import { exitStatusOf } from "./job_failure.ts";
 import type { Priority } from "./job_request.ts";
 import { type PacketConnection, serverError } from "./packet_connection.ts";
 import { epochSeconds, submitPacket } from "./submit_packet.ts";
@@ -52,6 +53,7 @@ export class WorkerJob<T> {
   readonly data: T;
   readonly #ctx: WorkerJobContext<T>;
   #ended = false;
+  #failure: { message: string; exitStatus?: number } | undefined;
 
   constructor(handle: string, fn: string, unique: string, data: T, ctx: WorkerJobContext<T>) {
     this.handle = handle;
@@ -69,6 +71,11 @@ export class WorkerJob<T> {
   /** True when the server speaks gearbox's extension (decline, permanentFailure, replaceWith). */
   get reliable(): boolean {
     return this.#ctx.reliable;
+  }
+
+  /** How the job failed, once it did (by `fail`, a throw, or `permanentFailure`). */
+  get failure(): { message: string; exitStatus?: number } | undefined {
+    return this.#failure;
   }
 
   /** True once the job's outcome was sent; later calls are refused. */
@@ -110,6 +117,7 @@ export class WorkerJob<T> {
     this.#extension("permanentFailure");
     if (!Number.isInteger(exitStatus) || exitStatus < 1) throw new ClientError("INVALID_ARGUMENT", "exitStatus must be an integer from 1");
     this.#ended = true;
+    this.#failure = { message, exitStatus };
     const payload = Buffer.from(message, "utf8");
     this.#ctx.conn.sendMaybeRefused(Cmd.WORK_PERMANENT_FAIL, [this.handle, String(exitStatus)], payload, (p) => this.#refused(p));
   }
@@ -145,15 +153,41 @@ export class WorkerJob<T> {
   }
 
   /**
-   * @internal The worker reports a throw: WORK_EXCEPTION with the message,
-   * then WORK_FAIL for servers where an exception does not end the job
-   * (Gearman::Server); gearmand refuses that WORK_FAIL, gearbox swallows it.
+   * Fails the job with `message`, keeping `exitStatus` (an integer from 1) if
+   * this failure turns out to be the last. On gearbox the server's retry
+   * policy decides what happens next (WORK_FAIL_EXIT); other servers cannot
+   * keep an exit status and get WORK_EXCEPTION with the message, then
+   * WORK_FAIL. Throwing a {@link JobFailure} from the handler does the same.
    */
-  fail(error: unknown): void {
+  fail(message: string, exitStatus = 1): void {
+    this.#live("fail");
+    if (!Number.isInteger(exitStatus) || exitStatus < 1 || exitStatus > 999_999_999) {
+      throw new ClientError("INVALID_ARGUMENT", "exitStatus must be an integer from 1");
+    }
+    this.#failed(message, exitStatus);
+  }
+
+  /** @internal The worker reports a handler's throw (or a workload that does not decode). */
+  abort(error: unknown): void {
     if (this.#ended) return;
+    this.#failed(error instanceof Error ? error.message : String(error), exitStatusOf(error));
+  }
+
+  /**
+   * WORK_FAIL_EXIT where the exit status can be kept; otherwise WORK_EXCEPTION
+   * with the message, then WORK_FAIL for servers where an exception does not
+   * end the job (Gearman::Server); gearmand refuses that WORK_FAIL, gearbox
+   * swallows it.
+   */
+  #failed(message: string, exitStatus: number | undefined): void {
     this.#ended = true;
-    const message = error instanceof Error ? error.message : String(error);
-    this.#ctx.conn.send(Cmd.WORK_EXCEPTION, [this.handle], Buffer.from(message, "utf8"));
+    this.#failure = exitStatus === undefined ? { message } : { message, exitStatus };
+    const payload = Buffer.from(message, "utf8");
+    if (exitStatus !== undefined && this.#ctx.reliable) {
+      this.#ctx.conn.sendMaybeRefused(Cmd.WORK_FAIL_EXIT, [this.handle, String(exitStatus)], payload, (p) => this.#refused(p));
+      return;
+    }
+    this.#ctx.conn.send(Cmd.WORK_EXCEPTION, [this.handle], payload);
     this.#ctx.conn.sendMaybeRefused(Cmd.WORK_FAIL, [this.handle]);
   }
 

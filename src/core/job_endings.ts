@@ -41,6 +41,8 @@ export function requeue(server: JobServer, job: Job, now: number, reason: string
   release(job);
   server.count("requeued");
   server.effect({ kind: "log", level: "debug", message: "job requeued", fields: { handle: job.handle, reason } });
+  // The failure log and attempt count are stored too, so a crash does not forget them.
+  if (job.persisted) server.effect({ kind: "update", job: toStored(job) });
   server.enqueue(job, now);
 }
 

@@ -8,6 +8,9 @@
  * - WORK_DECLINE handle, run_after: not now; back to the queue at run_after
  *   (Unix seconds, 0 = now), not counted as a failure.
  * - WORK_PERMANENT_FAIL handle, exit_status, message: failed for good, no retry.
+ * - WORK_FAIL_EXIT handle, exit_status, message: a failure like WORK_EXCEPTION
+ *   (retried by the job's policy) that keeps the worker's exit status if it
+ *   is the last (TheSchwartz's `failed($msg, $exit_status)`).
  * - WORK_REPLACE handle, packets: ends the job and creates the background
  *   jobs encoded in the payload in one store transaction; answered with
  *   WORK_REPLACED handle, new handles (space-separated) after the commit.
@@ -47,17 +50,20 @@ const workDecline: PacketHandler = (server, peer, packet, now) => {
   declineJob(server, job, now, seconds * 1000);
 };
 
-const workPermanentFail: PacketHandler = (server, peer, packet, now) => {
-  const job = ownedJob(server, peer, packet);
-  if (!job) return;
-  const status = packet.args[1]!.trim();
-  if (!/^\d{1,9}$/.test(status) || Number(status) === 0) {
-    return server.error(peer, "INVALID_ARGUMENT", "exit_status must be an integer from 1");
-  }
-  const data = packet.data ?? new Uint8Array(0);
-  peer.swallowLater(job.handle);
-  jobFailed(server, job, now, { message: failureText(data), exitStatus: Number(status), permanent: true, exception: data.slice() });
-};
+/** WORK_PERMANENT_FAIL and WORK_FAIL_EXIT: a failure with the worker's exit status and message. */
+function failureWithExit(permanent: boolean): PacketHandler {
+  return (server, peer, packet, now) => {
+    const job = ownedJob(server, peer, packet);
+    if (!job) return;
+    const status = packet.args[1]!.trim();
+    if (!/^\d{1,9}$/.test(status) || Number(status) === 0) {
+      return server.error(peer, "INVALID_ARGUMENT", "exit_status must be an integer from 1");
+    }
+    const data = packet.data ?? new Uint8Array(0);
+    peer.swallowLater(job.handle);
+    jobFailed(server, job, now, { message: failureText(data), exitStatus: Number(status), permanent, exception: data.slice() });
+  };
+}
 
 const workReplace: PacketHandler = (server, peer, packet, now) => {
   const job = ownedJob(server, peer, packet);
@@ -120,7 +126,8 @@ function findCoalescing(peer: Peer, prefix: string): Job | undefined {
 /** Extension packet handlers by code. */
 export const RELIABLE_HANDLERS: Record<number, PacketHandler> = {
   [Cmd.WORK_DECLINE]: extension(workDecline),
-  [Cmd.WORK_PERMANENT_FAIL]: extension(workPermanentFail),
+  [Cmd.WORK_PERMANENT_FAIL]: extension(failureWithExit(true)),
+  [Cmd.WORK_FAIL_EXIT]: extension(failureWithExit(false)),
   [Cmd.WORK_REPLACE]: extension(workReplace),
   [Cmd.GRAB_JOB_COALESCE]: extension(grabJobCoalesce),
 };

@@ -78,6 +78,7 @@ export const Cmd = {
   WORK_REPLACE: 102,
   WORK_REPLACED: 103,
   GRAB_JOB_COALESCE: 104,
+  WORK_FAIL_EXIT: 105,
 } as const;
 
 const SUBMIT = ["function", "unique"];
@@ -131,6 +132,7 @@ export const COMMANDS: readonly (CommandSpec | undefined)[] = (() => {
     spec(102, "WORK_REPLACE", "request", ["handle"], "jobs"),
     spec(103, "WORK_REPLACED", "response", ["handle"], "handles"),
     spec(104, "GRAB_JOB_COALESCE", "request", ["prefix"]),
+    spec(105, "WORK_FAIL_EXIT", "request", ["handle", "exit_status"], "message"),
   ];
   const table: (CommandSpec | undefined)[] = [];
   for (const row of rows) table[row.code] = row;
@@ -138,7 +140,7 @@ export const COMMANDS: readonly (CommandSpec | undefined)[] = (() => {
 })();
 
 /** Highest packet code defined (gearbox's extension included). */
-export const MAX_COMMAND = 104;
+export const MAX_COMMAND = 105;
 
 /** Name of a packet code, or `UNKNOWN(n)`. */
 export function commandName(code: number): string {

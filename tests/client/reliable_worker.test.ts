@@ -5,7 +5,7 @@
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { AdminClient, Client, ClientError, Worker } from "../../mod.ts";
+import { AdminClient, Client, ClientError, JobFailure, Worker } from "../../mod.ts";
 import { type RunningServer, startGearbox } from "../helpers/servers.ts";
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -113,6 +113,33 @@ describe("the worker's reliable-queue calls on gearbox", () => {
     assert.deepEqual(failures, ["gone"]);
   });
 
+  test("a thrown JobFailure's exit status is kept, and plain throws keep 1", async () => {
+    const handles = new Map<string, string>();
+    work((w) =>
+      w.register("exit_fn", (job) => {
+        handles.set(job.data, job.handle);
+        if (job.data === "seven") throw new JobFailure("exited 7", 7);
+        if (job.data === "fail") return job.fail("no disk", 4);
+        throw new Error("plain");
+      })
+    );
+    for (const data of ["seven", "fail", "plain"]) await client.submitJob("exit_fn", data, { background: true });
+    const expected: Record<string, string[]> = { seven: ["7", "exited 7"], fail: ["4", "no disk"], plain: ["1", "plain"] };
+    for (const [data, [status, message]] of Object.entries(expected)) {
+      await until(`${data} failed`, async () => handles.has(data) && (await show(handles.get(data)!)).fields.get("state") === "failed");
+      const { fields, failures } = await show(handles.get(data)!);
+      assert.equal(fields.get("exit_status"), status, data);
+      assert.deepEqual(failures, [message], data);
+    }
+  });
+
+  test("job.fail reaches a waiting client as the worker's exception", async () => {
+    work((w) => w.register("fail_fg_fn", (job) => job.fail("quota exceeded", 5)));
+    const req = await client.submitJob("fail_fg_fn", "x", { timeoutMs: 5000 });
+    assert.equal(req.state, "FAILED");
+    assert.equal(req.exception, "quota exceeded");
+  });
+
   test("replaceWith ends the job and creates its replacements, which then run", async () => {
     const ran: string[] = [];
     let handles: string[] = [];
@@ -174,5 +201,45 @@ describe("the worker's reliable-queue calls on gearbox", () => {
     await client.submitJob("ended_fn", "x", { background: true });
     await until("the handler ran", () => late !== undefined);
     assert.equal((late as ClientError).code, "INVALID_STATE");
+  });
+});
+
+describe("exit statuses with a retry policy on gearbox", () => {
+  let server: RunningServer;
+  let addr: string;
+  before(async () => {
+    server = await startGearbox({ extra: ["--max-retries", "1", "--retry-delay", "0"] });
+    addr = `127.0.0.1:${server.port}`;
+  });
+  after(() => server.stop());
+
+  test("a failure with an exit status is retried, and the last failure's exit status is the job's", async () => {
+    const admin = new AdminClient({ server: addr });
+    const client = new Client({ servers: [addr] });
+    const worker = new Worker({ servers: [addr] });
+    let runs = 0;
+    let handle = "";
+    worker.register("retry_exit_fn", (job) => {
+      handle = job.handle;
+      runs++;
+      throw new JobFailure(`run ${runs}`, 6 + runs);
+    });
+    const working = worker.work();
+    try {
+      await client.submitJob("retry_exit_fn", "x", { background: true });
+      let lines: string[] = [];
+      for (let i = 0; i < 250 && !lines.includes("state\tfailed"); i++) {
+        await sleep(20);
+        if (handle) lines = (await admin.command(`job show ${handle}`)).lines;
+      }
+      assert.equal(runs, 2, "one retry");
+      assert.ok(lines.includes("exit_status\t8"), lines.join("\n"));
+      assert.deepEqual(lines.filter((l) => l.startsWith("failure\t")).map((l) => l.split("\t")[2]), ["run 1", "run 2"]);
+    } finally {
+      await worker.stop();
+      await working;
+      client.close();
+      admin.close();
+    }
   });
 });

@@ -251,6 +251,57 @@ describe("core: retries of failed background jobs", () => {
     assert.match(s.admin(A, "counters"), /^failed\t1$/m);
   });
 
+  test("without a retry policy a lost worker and an ended lease still store the failure log and the attempt count", () => {
+    const s = new CoreScript({ grabForMs: 1000 });
+    s.open(C, W, W2);
+    s.send(C, Cmd.SUBMIT_JOB_BG, "f", "", "x");
+    s.send(W, Cmd.CAN_DO, "f");
+    s.send(W, Cmd.GRAB_JOB);
+    const stored = () => {
+      const u = s.effects.filter((e) => e.kind === "update").at(-1) as { job: { retries: number; failures: { message: string }[] } } | undefined;
+      return u ? { retries: u.job.retries, failures: u.job.failures.map((f) => f.message) } : undefined;
+    };
+    s.close(W);
+    assert.deepEqual(stored(), { retries: 1, failures: ["worker disconnected"] });
+    s.send(W2, Cmd.CAN_DO, "f");
+    s.send(W2, Cmd.GRAB_JOB);
+    s.advance(1000);
+    assert.equal(stored()?.retries, 2);
+    assert.equal(stored()?.failures.length, 2);
+    assert.match(stored()!.failures[1]!, /lease/);
+  });
+
+  test("WORK_FAIL_EXIT is retried by the policy and the last failure keeps its exit status", () => {
+    const s = new CoreScript({ retry: { maxRetries: 1, delayMs: 0, backoff: "fixed", maxDelayMs: 0, jitter: 0 } });
+    s.open(C, W);
+    s.send(C, Cmd.SUBMIT_JOB_BG, "f", "", "x");
+    s.send(W, Cmd.OPTION_REQ, "reliable");
+    s.send(W, Cmd.CAN_DO, "f");
+    s.send(W, Cmd.GRAB_JOB);
+    s.send(W, Cmd.WORK_FAIL_EXIT, "H:t:1", "7", "first try");
+    s.advance(1);
+    s.send(W, Cmd.GRAB_JOB);
+    assert.ok(s.take(W).some((p) => p.code === Cmd.JOB_ASSIGN), "offered again after the first failure");
+    s.send(W, Cmd.WORK_FAIL_EXIT, "H:t:1", "9", "second try");
+    const show = s.admin(A, "job show H:t:1");
+    assert.match(show, /^state\tfailed$/m);
+    assert.match(show, /^exit_status\t9$/m);
+    assert.deepEqual([...show.matchAll(/^failure\t\d+\t(.*)$/gm)].map((m) => m[1]), ["first try", "second try"]);
+  });
+
+  test("WORK_FAIL_EXIT with exit status 0 is refused and the job keeps running", () => {
+    const s = new CoreScript();
+    s.open(C, W);
+    s.send(C, Cmd.SUBMIT_JOB_BG, "f", "", "x");
+    s.send(W, Cmd.OPTION_REQ, "reliable");
+    s.send(W, Cmd.CAN_DO, "f");
+    s.send(W, Cmd.GRAB_JOB);
+    s.take(W);
+    s.send(W, Cmd.WORK_FAIL_EXIT, "H:t:1", "0", "nope");
+    assert.deepEqual(s.seen(W), [`${Cmd.ERROR}:INVALID_ARGUMENT|exit_status must be an integer from 1`]);
+    assert.equal(s.admin(A, "status"), "f\t1\t1\t1\n.\n");
+  });
+
   test("per-function retry settings override the default", () => {
     const s = new CoreScript({ functionRetry: { flaky: { maxRetries: 1 } } });
     s.open(C, W);

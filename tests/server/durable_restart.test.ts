@@ -86,3 +86,38 @@ test("a retry scheduled by a failure survives SIGKILL with its delay and failure
     await second.stop();
   }
 });
+
+test("without a retry policy a lost worker's failure and attempt count survive SIGKILL", async () => {
+  const db = join(mkdtempSync(join(tmpdir(), "gearbox-lost-")), "jobs.db");
+  const extra = ["--store", `sqlite:${db}`];
+  const first = await startGearbox({ extra });
+  let handle = "";
+  try {
+    const c = await RawConn.connect(first.port);
+    c.sendPacket(Cmd.SUBMIT_JOB_BG, "lost_fn", "l1", "x");
+    handle = (await c.expectPacket(Cmd.JOB_CREATED)).body.toString("latin1");
+    const w = await RawConn.connect(first.port);
+    w.sendPacket(Cmd.CAN_DO, "lost_fn");
+    w.sendPacket(Cmd.GRAB_JOB);
+    await w.expectPacket(Cmd.JOB_ASSIGN);
+    w.close();
+    // Wait until the server has taken the job back from the lost worker...
+    for (let i = 0; i < 500 && await c.adminList("status") !== "lost_fn\t1\t0\t0\n.\n"; i++) await new Promise((r) => setTimeout(r, 10));
+    // ...then a later acknowledged submission proves that requeue's update is committed (commits are in order).
+    c.sendPacket(Cmd.SUBMIT_JOB_BG, "marker_fn", "", "m");
+    await c.expectPacket(Cmd.JOB_CREATED);
+    c.close();
+  } finally {
+    await first.stop("SIGKILL");
+  }
+  const second = await startGearbox({ extra });
+  try {
+    const a = await RawConn.connect(second.port);
+    const shown = await a.adminList(`job show ${handle}`);
+    assert.match(shown, /^retries\t1$/m);
+    assert.match(shown, /^failure\t\d+\tworker disconnected$/m);
+    a.close();
+  } finally {
+    await second.stop();
+  }
+});
