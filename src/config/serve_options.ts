@@ -138,7 +138,7 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
   { key: "log_level", prop: "logLevel", flag: "--log-level <level>", type: "level", help: "debug, info, warn, error or silent" },
   { key: "log_format", prop: "logFormat", flag: "--log-format <format>", type: "string", help: "text or json" },
   { key: "job_retries", prop: "jobRetries", flag: "-j, --job-retries <n>", type: "int", min: 0, max: MAX_INT, help: "attempts before a job whose worker keeps failing is dropped with WORK_FAIL; 0 = unlimited" },
-  { key: "wakeup", prop: "wakeup", flag: "-w, --wakeup <n>", type: "int", min: -1, max: MAX_INT, help: "sleeping workers woken per queued job; -1 or 0 = all" },
+  { key: "wakeup", prop: "wakeup", flag: "-w, --wakeup <n>", type: "int", min: -1, max: MAX_INT, help: "sleeping workers woken per queued job; -1 = all, 0 = none (workers must poll)" },
   { key: "wakeup_delay", prop: "wakeupDelay", flag: "--wakeup-delay <seconds>", type: "number", min: -1, max: 3600, help: "wake more workers after this delay if the job still waits; -1 = never" },
   { key: "round_robin", prop: "roundRobin", flag: "-R, --round-robin", type: "boolean", help: "rotate a worker's functions after each assignment" },
   { key: "exceptions", prop: "exceptions", flag: "--exceptions", type: "boolean", help: "turn the exceptions option on for every connection" },

@@ -19,7 +19,7 @@ export interface CoreOptions {
   verbose: string;
   /** Max attempts before a job that keeps losing its worker is failed; 0 = unlimited. */
   jobRetries: number;
-  /** Sleeping workers woken per queued job; 0 or negative = all. */
+  /** Sleeping workers woken per queued job; -1 = all, 0 = none (Gearman::Server). */
   wakeup: number;
   /** Seconds before waking more workers for a job still queued; negative = never. */
   wakeupDelay: number;

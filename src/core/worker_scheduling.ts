@@ -11,12 +11,16 @@ import { requeue } from "./job_endings.ts";
 import type { JobServer } from "./job_server.ts";
 import type { Peer } from "./peer.ts";
 
-/** Sends NOOP to sleeping workers of the function (at most `wakeup` per call). */
+/**
+ * Sends NOOP to sleeping workers of the function: at most `wakeup` per call,
+ * all of them for -1, none for 0 (Gearman::Server's meaning: workers are
+ * expected to poll, and latency does not matter).
+ */
 export function wake(server: JobServer, fn: FunctionRecord, now: number): void {
   const workers = fn.workers;
   const n = workers.length;
-  if (n === 0) return;
   const { wakeup, wakeupDelay } = server.options;
+  if (n === 0 || wakeup === 0) return;
   const limit = wakeup > 0 ? wakeup : n;
   let woken = 0;
   let remaining = false;

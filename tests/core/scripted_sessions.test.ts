@@ -126,6 +126,31 @@ describe("core: time", () => {
     assert.equal(s.admin(A, "prioritystatus"), "f\t0\t1\t0\t0\n.\n");
   });
 
+  test("with wakeup 0 no sleeper is woken, even after wakeup_delay, and a polling worker still gets the job", () => {
+    const s = new CoreScript({ wakeup: 0, wakeupDelay: 0.5 });
+    s.open(C, W, W2);
+    for (const w of [W, W2]) {
+      s.send(w, Cmd.CAN_DO, "f");
+      s.send(w, Cmd.PRE_SLEEP);
+    }
+    s.send(C, Cmd.SUBMIT_JOB_BG, "f", "", "x");
+    s.advance(5000);
+    assert.deepEqual([s.seen(W), s.seen(W2)], [[], []]);
+    s.send(W, Cmd.GRAB_JOB);
+    assert.deepEqual(s.seen(W), [`${Cmd.JOB_ASSIGN}:H:t:1|f|x`]);
+  });
+
+  test("with wakeup -1 a job wakes every sleeper", () => {
+    const s = new CoreScript({ wakeup: -1 });
+    s.open(C, W, W2);
+    for (const w of [W, W2]) {
+      s.send(w, Cmd.CAN_DO, "f");
+      s.send(w, Cmd.PRE_SLEEP);
+    }
+    s.send(C, Cmd.SUBMIT_JOB_BG, "f", "", "x");
+    assert.deepEqual([s.seen(W), s.seen(W2)], [[`${Cmd.NOOP}:`], [`${Cmd.NOOP}:`]]);
+  });
+
   test("with wakeup 1 a job wakes one sleeper, and wakeup_delay wakes the next if it still waits", () => {
     const s = new CoreScript({ wakeup: 1, wakeupDelay: 0.5 });
     s.open(C, W, W2);
