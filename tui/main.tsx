@@ -24,6 +24,9 @@ export async function runTop(options: TopOptions): Promise<void> {
   const app = render(<App sources={sources} intervalMs={options.intervalMs} readOnly={options.readOnly} colour={colour} />, {
     // Ink turns live redrawing off when CI is set; on a terminal top must stay live wherever it runs.
     interactive: terminal,
+    // Draw on the alternate screen, as top(1) does: on quit the terminal gets back what it showed
+    // before, with the cursor, instead of the last frame with the shell prompt glued to its end.
+    alternateScreen: terminal,
     exitOnCtrlC: false,
     maxFps: 10,
     incrementalRendering: true,

@@ -133,6 +133,38 @@ describe("the live app against a gearbox server", () => {
   });
 });
 
+describe("the live app with keys that arrive together", () => {
+  let server: RunningServer;
+  before(async () => {
+    server = await startGearbox();
+  });
+  after(() => server?.stop());
+
+  // As a paste or key repeat over ssh delivers them: several keys in one stdin write.
+  test("jj in one write moves the selection two rows, and an arrow with letters in one write moves once per key", async () => {
+    const client = new Client({ servers: [`127.0.0.1:${server.port}`] });
+    for (const fn of ["multi_a", "multi_b", "multi_c", "multi_d", "multi_e"]) await client.submitJob(fn, "x", { background: true });
+    client.close();
+    const sources = new Sources([`127.0.0.1:${server.port}`], [], undefined, 2000);
+    const { lastFrame, stdin, unmount } = render(<App sources={sources} intervalMs={200} readOnly colour={false} />);
+    const frame = () => lastFrame() ?? "";
+    try {
+      await waitUntil("the functions show", () => /multi_e/.test(frame()) || frame(), 5000);
+      stdin.write("jj");
+      // Enter opens the detail of the selected function: the row the keys moved to, by name.
+      stdin.write("\r");
+      await waitUntil("two rows down: multi_c", () => /Detail: multi_c /.test(frame()) || frame(), 5000);
+      stdin.write("\r");
+      stdin.write("kk");
+      stdin.write("\x1b[Bjj\r");
+      await waitUntil("back up two, then three down and Enter, all from one write: multi_d", () => /Detail: multi_d /.test(frame()) || frame(), 5000);
+    } finally {
+      unmount();
+      sources.close();
+    }
+  });
+});
+
 describe("the live app's detail and retry", () => {
   let server: RunningServer;
   before(async () => {

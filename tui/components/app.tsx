@@ -1,14 +1,15 @@
 /**
  * The live app: owns the state (the pure reducer), polls the sources every
- * interval without overlapping rounds, maps keys through the pure keymap,
- * carries out effects and shows their result in the status line.
+ * interval without overlapping rounds, maps keys through the pure keymap
+ * (every key of a chunk, in order), carries out effects and shows their
+ * result in the status line.
  */
 import { useApp, useInput, useWindowSize } from "ink";
 import { useEffect, useReducer, useRef } from "react";
 import { perform } from "../data/actions.ts";
 import type { Sources } from "../data/pollers.ts";
 import type { DriverEvent } from "../../src/client/driver_console.ts";
-import { commandFor } from "../keymap.ts";
+import { commandFor, type KeyInfo, keysOf } from "../keymap.ts";
 import { type Action, initialState, reduce, selectedFunction } from "../state.ts";
 import { Screen } from "./screen.tsx";
 
@@ -70,19 +71,32 @@ export function App({ sources, intervalMs, readOnly, colour }: AppProps) {
     };
   }, [state.showDetail, fn, state.servers]);
 
-  useInput((input, key) => {
+  // One key press; false once it quits, so keys after q in the same chunk do nothing.
+  const press = (input: string, key: KeyInfo): boolean => {
     const s = current.current;
     const cmd = commandFor(input, key, { editingFilter: s.editingFilter, help: s.help, readOnly: s.readOnly });
-    if (!cmd) return;
-    if (cmd.kind === "action") return act(cmd.action);
-    if (cmd.kind === "refused") return act({ type: "status", text: cmd.reason, error: true, now: Date.now() });
+    if (!cmd) return true;
+    if (cmd.kind === "action") {
+      act(cmd.action);
+      return true;
+    }
+    if (cmd.kind === "refused") {
+      act({ type: "status", text: cmd.reason, error: true, now: Date.now() });
+      return true;
+    }
     if (cmd.effect === "quit") {
       sources.close();
       exit();
-      return;
+      return false;
     }
     act({ type: "status", text: "…", error: false, now: Date.now() });
     void perform(cmd.effect, s, sources).then((r) => act({ type: "status", ...r, now: Date.now() }));
+    return true;
+  };
+
+  // Keys that arrive in one read (paste, key repeat over ssh) come as one input: each acts, in order.
+  useInput((input, key) => {
+    for (const k of keysOf(input, key)) if (!press(k.input, k.key)) return;
   });
 
   return <Screen state={state} colour={colour} />;
