@@ -27,6 +27,7 @@
  * @module
  */
 export { createServer, GearboxServer, type ServerOptions, VERSION } from "./src/server/server.ts";
+export type { InProcessServer, StartedWorker } from "./src/server/in_process.ts";
 export type { ServeSettings } from "./src/config/serve_options.ts";
 export type { JobStore, PayloadSource, StoreBatch, StoredJob } from "./src/store/job_store.ts";
 export { MemoryStore } from "./src/store/memory_store.ts";
@@ -35,6 +36,7 @@ export { Client, type ClientOptions, type JobSpec, type SubmitOptions } from "./
 export { type JobEnd, type JobHandler, type RegisterOptions, Worker, type WorkerOptions } from "./src/client/worker.ts";
 export { JobFailure } from "./src/client/job_failure.ts";
 export type { GearmanConnectionOptions } from "./src/client/packet_connection.ts";
+export type { ServerAddress, ServerSpec } from "./src/client/server_list.ts";
 export { type ReplacementJob, WorkerJob } from "./src/client/worker_job.ts";
 export { JobRequest, type JobState, type JobStatus, type JobUpdate, type Priority } from "./src/client/job_request.ts";
 export {

@@ -13,7 +13,7 @@ import { encodePacket } from "../protocol/encoder.ts";
 import { dial, type DialedSocket } from "../runtime/tcp_dial.ts";
 import { ClientError } from "./client_error.ts";
 import type { DataEncoder } from "./data_encoder.ts";
-import type { ServerAddress } from "./server_list.ts";
+import type { ServerAddress, ServerSpec } from "./server_list.ts";
 
 /** Packet types that answer a request, in request order. */
 const REPLIES: ReadonlySet<number> = new Set([
@@ -47,8 +47,8 @@ interface Waiter {
 
 /** What a `Client` and a `Worker` are both told about their servers and payloads. */
 export interface GearmanConnectionOptions<T> {
-  /** `host:port` of each server (default `127.0.0.1:4730`). */
-  servers?: readonly string[];
+  /** `host:port` of each server (default `127.0.0.1:4730`), or an embedded server's `toInProcessServer()`. */
+  servers?: readonly ServerSpec[];
   /** Sent with SET_CLIENT_ID, so `gearadmin --workers` can tell connections apart. */
   clientId?: string;
   /** How payloads become bytes (default UTF-8 text). */
@@ -104,7 +104,8 @@ export class PacketConnection {
   /** Connects, or rejects with `UNREACHABLE` naming the server. */
   static async open(server: ServerAddress, options: PacketConnectionOptions): Promise<PacketConnection> {
     try {
-      return new PacketConnection(server, await dial(server.host, server.port, options.connectTimeoutMs), options);
+      const socket = server.dial ? await server.dial() : await dial(server.host, server.port, options.connectTimeoutMs);
+      return new PacketConnection(server, socket, options);
     } catch (e) {
       throw new ClientError("UNREACHABLE", (e as Error).message);
     }

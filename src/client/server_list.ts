@@ -6,15 +6,21 @@
  *
  * @module
  */
+import type { DialedSocket } from "../runtime/tcp_dial.ts";
 import { ClientError } from "./client_error.ts";
 
-/** A parsed `host:port`. */
+/** A parsed `host:port`, or a server reached another way. */
 export interface ServerAddress {
   readonly host: string;
   readonly port: number;
   /** `host:port` as given back in messages and maps. */
   readonly key: string;
+  /** Connects without TCP (an embedded server's `toInProcessServer()`). */
+  dial?(): Promise<DialedSocket>;
 }
+
+/** A server as `host:port` text, or an address object such as `server.toInProcessServer()`. */
+export type ServerSpec = string | ServerAddress;
 
 /** Parses `host:port` (port defaults to 4730; `[v6]:port` accepted). */
 export function parseServer(spec: string): ServerAddress {
@@ -28,10 +34,10 @@ export function parseServer(spec: string): ServerAddress {
 }
 
 /** Splits comma-separated lists too, so `--server a:1,b:2` and repeated flags both work. */
-export function parseServers(specs: readonly string[] | undefined): ServerAddress[] {
-  const list = (specs ?? ["127.0.0.1:4730"]).flatMap((s) => s.split(",")).filter((s) => s.trim() !== "");
+export function parseServers(specs: readonly ServerSpec[] | undefined): ServerAddress[] {
+  const list = (specs ?? ["127.0.0.1:4730"]).flatMap((s): ServerSpec[] => typeof s === "string" ? s.split(",").filter((t) => t.trim() !== "") : [s]);
   if (list.length === 0) throw new ClientError("INVALID_ARGUMENT", "no server given");
-  return list.map(parseServer);
+  return list.map((s) => typeof s === "string" ? parseServer(s) : s);
 }
 
 /** How long a server that refused a connection goes to the back of the line. */

@@ -12,6 +12,8 @@ import { errLine } from "../protocol/admin_text.ts";
 import type { Frame } from "../protocol/decoder.ts";
 import { Logger, gearmanVerbose } from "../log/logger.ts";
 import { listen, type NetListener, type NetSocket } from "../runtime/net.ts";
+import { spawnOnSocket } from "../runtime/piped_child.ts";
+import { type InProcessServer, socketPair, type StartedWorker, wireChild } from "./in_process.ts";
 import { bootId, hostname, now as clock, openFileLimit, pid } from "../runtime/system.ts";
 import { type FunctionSettings, SERVE_DEFAULTS, type ServeSettings } from "../config/serve_options.ts";
 import { type JobStore, StoreError } from "../store/job_store.ts";
@@ -69,6 +71,7 @@ export class GearboxServer {
   #fdLimited: number | undefined;
   #listener: NetListener | undefined;
   #nextId = 0;
+  #inProcessCount = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #timerAt = Infinity;
   #sweep: ReturnType<typeof setInterval> | undefined;
@@ -154,6 +157,46 @@ export class GearboxServer {
       commits: this.#writer.commits,
       committedJobs: this.#writer.committedJobs,
     };
+  }
+
+  /**
+   * A server address for `Client`/`Worker` `servers` that connects in
+   * process, with no TCP port (Gearman::Server's `to_inprocess_server`).
+   *
+   * @example
+   * ```ts
+   * const client = new Client({ servers: [server.toInProcessServer()] });
+   * ```
+   */
+  toInProcessServer(): InProcessServer {
+    const key = `in-process:${++this.#inProcessCount}`;
+    return {
+      host: "in-process",
+      port: 0,
+      key,
+      dial: () => {
+        if (this.#stopping) return Promise.reject(new Error(`${key}: the server is stopping`));
+        const pair = socketPair("[in-process]");
+        this.#accept(pair.serverSide);
+        return Promise.resolve(pair.clientSide);
+      },
+    };
+  }
+
+  /**
+   * Starts a worker program whose stdin and stdout are its connection to
+   * this server (Gearman::Server's `start_worker`): no port, no address.
+   * The child gets `GEARMAN_WORKER_USE_STDIO=1`, which Perl's Gearman::Worker
+   * understands; its stderr is this process's.
+   */
+  async startWorker(argv: readonly string[], env: Record<string, string> = {}): Promise<StartedWorker> {
+    const child = await spawnOnSocket(argv, { ...env, GEARMAN_WORKER_USE_STDIO: "1" });
+    const pair = socketPair(`[worker ${child.pid}]`);
+    this.#accept(pair.serverSide);
+    wireChild(pair, child);
+    this.logger.info("worker process started", { pid: child.pid, command: argv.join(" ") });
+    void child.exited.then((code) => this.logger.info("worker process exited", { pid: child.pid, code }));
+    return { pid: child.pid, exited: child.exited, kill: (signal = "SIGTERM") => child.kill(signal) };
   }
 
   /** Replays the store into the core, then listens. */
