@@ -21,7 +21,7 @@ import {
   merge,
 } from "../config/drive_options.ts";
 import { runChild } from "../driver/child.ts";
-import { Driver } from "../driver/driver.ts";
+import { Supervisor } from "../driver/driver.ts";
 import { loadJobs } from "../driver/loader.ts";
 import { type Level, Logger } from "../log/logger.ts";
 import { selfCommand } from "../runtime/load.ts";
@@ -50,8 +50,11 @@ export function addDriveCommand(program: Command): void {
   cmd.addHelpText("after", `
 Every flag is also a config-file key (snake_case, e.g. max_idle_time) and an environment
 variable (GEARBOX_DRIVE_MAX_IDLE_TIME). Precedence: file < environment < flag.
-Console (default 127.0.0.1:47300): status, status json, show JOB, set_min_processes,
-set_max_processes, set_processes, kill PID..., killall JOB...|*, quit, shutdown, help.`);
+Console (default 127.0.0.1:47300; --console-port 0 turns it off, auto picks a free port):
+status, status json, show JOB, events, set_min_processes, set_max_processes,
+set_processes, kill PID..., killall JOB...|*, quit, shutdown, help.
+A job's timeout fails that job ("timed out after N s", exit status 124); a module's
+process then exits and is replaced. A command job that exits N fails with exit status N.`);
   cmd.action(async (_o, command: Command) => {
     process.exitCode = await drive(command);
   });
@@ -125,7 +128,7 @@ async function drive(command: Command): Promise<number> {
     process.stderr.write("gearbox drive: no jobs: give --namespaces (worker modules) or jobs: in a config file\n");
     return 2;
   }
-  const driver = new Driver({ settings, jobs, logger });
+  const driver = new Supervisor({ settings, jobs, logger });
   try {
     await driver.start();
   } catch (e) {

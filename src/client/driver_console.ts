@@ -16,8 +16,11 @@ export interface DriverJob {
   min: number;
   max: number;
   current: number;
-  state: "ok" | "restarting" | "crash-loop";
+  /** `failing`: the job's processes are fine, but its last job failed. */
+  state: "ok" | "failing" | "restarting" | "crash-loop";
   crashes: number;
+  /** Jobs that failed since the last one that succeeded. */
+  failures_in_row?: number;
   waiting: number;
   lastrun: number;
   lasterror: number;

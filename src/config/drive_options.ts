@@ -32,7 +32,8 @@ export interface DriveSettings {
   namespaces: string[];
   interval: number;
   maxIdleTime: number;
-  consolePort: number;
+  /** 0 = no console; `auto` = a free port (the log says which). */
+  consolePort: number | "auto";
   consoleHost: string;
   consoleToken: string;
   logfile: string;
@@ -80,8 +81,8 @@ type Scalar = Exclude<keyof DriveSettings, "server" | "namespaces" | "workerOpti
 /** Scalar settings: key, flag, type, bounds, help. */
 export const DRIVE_OPTIONS: readonly OptionSpec<Scalar>[] = [
   { key: "interval", prop: "interval", flag: "--interval <seconds>", type: "number", min: 0.05, max: 3600, help: "how often the observer reads queue depth from the servers and scales" },
-  { key: "max_idle_time", prop: "maxIdleTime", flag: "--max-idle-time <seconds>", type: "number", min: 0, max: 86400 * 30, help: "a process above min that had no job this long is stopped; 0 = never" },
-  { key: "console_port", prop: "consolePort", flag: "--console-port <port>", type: "int", min: 0, max: 65535, help: "management console port (0 picks a free one)" },
+  { key: "max_idle_time", prop: "maxIdleTime", flag: "--max-idle-time <seconds>", type: "number", min: 0, max: 86400 * 30, help: "a process above min that had no job this long is stopped when nothing waits; 0 = at once (Gearman::Driver's default; gearbox's is 60)" },
+  { key: "console_port", prop: "consolePort", flag: "--console-port <port>", type: "int", min: 0, max: 65535, help: "management console port; 0 = no console (as Gearman::Driver), auto = a free port, named in the log" },
   { key: "console_host", prop: "consoleHost", flag: "--console-host <address>", type: "string", help: "management console address; keep it on loopback unless a token is set" },
   { key: "console_token", prop: "consoleToken", flag: "--console-token <token>", type: "string", help: "if set, a console connection must send `auth TOKEN` first" },
   { key: "logfile", prop: "logfile", flag: "--logfile <path>", type: "string", help: "append the log here instead of stderr" },
@@ -188,6 +189,14 @@ export function driveSetting(key: string, raw: unknown, origin: string): Partial
   const spec = DRIVE_OPTIONS.find((o) => o.key === key);
   if (!spec) {
     throw new ConfigError(`${origin}: unknown setting ${JSON.stringify(key)} (known: ${[...STRUCTURED, ...DRIVE_OPTIONS.map((o) => o.key)].join(", ")})`);
+  }
+  if (key === "console_port") {
+    if (typeof raw === "string" && raw.trim().toLowerCase() === "auto") return { consolePort: "auto" };
+    try {
+      return { consolePort: coerceOption(spec, raw, origin) as number };
+    } catch (e) {
+      throw new ConfigError(`${(e as Error).message} (or auto: a free port)`);
+    }
   }
   return { [spec.prop]: coerceOption(spec, raw, origin) } as Partial<DriveSettings>;
 }

@@ -5,8 +5,16 @@
  * start and end to the driver over a loopback socket (never over stdout,
  * which is the job's own to write). SIGTERM lets the running job finish.
  *
+ * A job's `timeout` is enforced here, so that it is a failure of that job
+ * (retried as the server's policy says) rather than a lost worker: a
+ * command is killed and the job fails; a module's handler cannot be
+ * cancelled, so the job fails and the process exits once the failure is
+ * sent, and the driver replaces it. The driver's SIGKILL is only the
+ * backstop for a process whose event loop is blocked.
+ *
  * @module
  */
+import { constants as osConstants } from "node:os";
 import { bytesEncoder, type DataEncoder, jsonEncoder, textEncoder } from "../client/data_encoder.ts";
 import { Worker } from "../client/worker.ts";
 import type { WorkerJob } from "../client/worker_job.ts";
@@ -16,13 +24,43 @@ import { parseServer } from "../client/server_list.ts";
 import { failureMessage, runForJob } from "./command_job.ts";
 import { dial, type DialedSocket } from "../runtime/tcp_dial.ts";
 import type { ChildReport, ChildSpec, JobDefinition } from "./job_definition.ts";
-import { type Codec, type WorkerModule, workerModuleOf } from "./worker_module.ts";
+import { type Codec, type DecodeFunction, type EncodeFunction, type WorkerModule, workerModuleOf } from "./worker_module.ts";
 
 const CODECS: Record<Codec, DataEncoder<unknown>> = {
   text: textEncoder as DataEncoder<unknown>,
   json: jsonEncoder,
   bytes: bytesEncoder as DataEncoder<unknown>,
 };
+
+/** The exit status a timed-out job keeps (as timeout(1) exits). */
+export const TIMEOUT_EXIT_STATUS = 124;
+
+/** A job's failure with the exit status to keep (the worker library sends it with the failure). */
+class JobFailed extends Error {
+  readonly exitStatus: number;
+  constructor(message: string, exitStatus: number) {
+    super(message);
+    this.exitStatus = exitStatus;
+  }
+}
+
+/**
+ * A workload the job's decoder refused. The worker library fails a job
+ * whose workload does not decode before any handler runs; decoding into
+ * this instead lets the handler wrapper fail it, so the driver hears of it.
+ */
+class Undecodable {
+  readonly error: unknown;
+  constructor(error: unknown) {
+    this.error = error;
+  }
+}
+
+/** The numeric `exitStatus` an error carries, if any. */
+function exitStatusOf(e: unknown): number | undefined {
+  const v = (e as { exitStatus?: unknown } | null | undefined)?.exitStatus;
+  return typeof v === "number" && Number.isInteger(v) && v >= 1 ? v : undefined;
+}
 
 /** Runs the worker process described by `specJson`; resolves with its exit status. */
 export async function runChild(specJson: string): Promise<number> {
@@ -35,25 +73,63 @@ export async function runChild(specJson: string): Promise<number> {
   const report = await openReport(spec, () => {
     if (!finished) onDriverGone();
   });
+  const send = (r: ChildReport) => report?.write(JSON.stringify(r) + "\n");
   const worker = new Worker<unknown>({
     servers: spec.servers,
     clientId: `gearbox-drive:${job.name}:${process.pid}`,
     encoder: bytesEncoder as DataEncoder<unknown>,
     onError: (e) => process.stderr.write(`worker: ${e.message}\n`),
   });
+  const stop = () => void worker.stop();
+  /** Set when a job timed out: the process exits once the failure is sent. */
+  let retired = false;
+  const retire = (reason: string) => {
+    if (retired) return;
+    retired = true;
+    send({ event: "retire", reason });
+    process.stderr.write(`${reason}: failing the job and exiting (a handler cannot be cancelled)\n`);
+    stop();
+  };
   let mod: WorkerModule | undefined;
   if (job.kind === "module") {
-    mod = workerModuleOf(await importFile(job.module!), job.module!);
-    await mod.begin?.(job.options ?? {});
+    const options = job.options ?? {};
+    try {
+      mod = workerModuleOf(await importFile(job.module!), job.module!);
+      await mod.begin?.(options);
+    } catch (e) {
+      // A begin() that throws with an exitStatus ends the process with it.
+      process.stderr.write(`worker process failed: ${e instanceof Error ? e.message : String(e)}\n`);
+      finished = true;
+      report?.close();
+      return exitStatusOf(e) ?? 1;
+    }
     for (const member of job.members!) {
       const def = mod.jobs[member]!;
-      const decoder = CODECS[def.decode ?? "text"];
-      const encoder = CODECS[def.encode ?? def.decode ?? "text"];
-      const codec: DataEncoder<unknown> = { decode: (b) => decoder.decode(b), encode: (v) => encoder.encode(v) };
-      worker.register(job.prefix + member, reported(report, (j) => def.handler(j, job.options ?? {})), {
-        encoder: codec,
-        timeoutMs: def.timeout === undefined ? undefined : def.timeout * 1000,
-      });
+      const decode = decoderOf(def.decode, options);
+      const encode = encoderOf(def.encode ?? (typeof def.decode === "string" ? def.decode : "text"), options);
+      const codec: DataEncoder<unknown> = {
+        decode: (b) => {
+          try {
+            return decode(b);
+          } catch (e) {
+            return new Undecodable(e);
+          }
+        },
+        encode,
+      };
+      const limitMs = def.timeout === undefined ? undefined : def.timeout * 1000;
+      const run = (j: WorkerJob<unknown>) => {
+        if (j.data instanceof Undecodable) {
+          const e = j.data.error;
+          throw new Error(`the workload does not decode: ${e instanceof Error ? e.message : String(e)}`);
+        }
+        return def.handler(j, options);
+      };
+      worker.register(
+        job.prefix + member,
+        reported(send, limitMs === undefined ? run : (j) => withTimeout(limitMs, () => run(j), () => retire(`job ${j.handle} timed out after ${limitMs / 1000} s`))),
+        { encoder: codec },
+      );
     }
   } else {
     const program = job.command!;
@@ -62,10 +138,9 @@ export async function runChild(specJson: string): Promise<number> {
       return 127;
     }
     for (const fn of job.functions) {
-      worker.register(fn, reported(report, (j) => runJobCommand(job, j as WorkerJob<Uint8Array>)), { timeoutMs: job.timeoutMs });
+      worker.register(fn, reported(send, (j) => runJobCommand(job, j as WorkerJob<Uint8Array>)));
     }
   }
-  const stop = () => void worker.stop();
   onDriverGone = () => {
     process.stderr.write("the driver is gone: finishing the current job and exiting\n");
     stop();
@@ -73,15 +148,47 @@ export async function runChild(specJson: string): Promise<number> {
   process.once("SIGTERM", stop);
   process.once("SIGINT", stop);
   await worker.work();
-  await mod?.end?.(job.options ?? {});
+  // After a timeout the handler still runs: end() could wait on it, so it is skipped.
+  if (!retired) await mod?.end?.(job.options ?? {});
   finished = true;
   report?.close();
   return 0;
 }
 
+function decoderOf(d: Codec | DecodeFunction | undefined, options: Record<string, unknown>): (b: Uint8Array) => unknown {
+  if (typeof d === "function") return (b) => d(b, options);
+  return CODECS[d ?? "text"].decode;
+}
+
+function encoderOf(e: Codec | EncodeFunction, options: Record<string, unknown>): (v: unknown) => Uint8Array {
+  if (typeof e !== "function") return CODECS[e].encode;
+  return (v) => {
+    const out = e(v, options);
+    if (typeof out === "string") return textEncoder.encode(out);
+    if (out instanceof Uint8Array) return out;
+    throw new Error(`the job's encode function returned ${typeof out}, not a string or Uint8Array`);
+  };
+}
+
+/** Runs `run`; after `limitMs` calls `onTimeout` and rejects with the timeout failure (the run itself goes on). */
+function withTimeout(limitMs: number, run: () => unknown, onTimeout: () => void): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      onTimeout();
+      reject(new JobFailed(`timed out after ${limitMs / 1000} s`, TIMEOUT_EXIT_STATUS));
+    }, limitMs);
+    Promise.resolve().then(run).then((v) => {
+      clearTimeout(timer);
+      resolve(v);
+    }, (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+  });
+}
+
 /** Wraps a handler so the driver hears of each job's start and end. */
-function reported(report: DialedSocket | undefined, handler: (job: WorkerJob<unknown>) => unknown) {
-  const send = (r: ChildReport) => report?.write(JSON.stringify(r) + "\n");
+function reported(send: (r: ChildReport) => void, handler: (job: WorkerJob<unknown>) => unknown) {
   return async (job: WorkerJob<unknown>) => {
     send({ event: "start", function: job.function, handle: job.handle });
     try {
@@ -89,17 +196,34 @@ function reported(report: DialedSocket | undefined, handler: (job: WorkerJob<unk
       send({ event: "done", function: job.function });
       return result;
     } catch (e) {
-      send({ event: "fail", function: job.function, message: e instanceof Error ? e.message : String(e) });
+      const exitStatus = exitStatusOf(e);
+      const message = e instanceof Error ? e.message : String(e);
+      send({ event: "fail", function: job.function, handle: job.handle, message, ...(exitStatus === undefined ? {} : { exitStatus }) });
       throw e;
     }
   };
 }
 
-/** A command job: stderr is passed on as it comes, so the driver logs it line by line. */
+/**
+ * A command job: stderr is passed on as it comes, so the driver logs it line
+ * by line. A program that does not exit 0 fails the job with its exit status
+ * (128 + the signal's number when a signal ended it, as a shell says).
+ */
 async function runJobCommand(job: JobDefinition, j: WorkerJob<Uint8Array>): Promise<Uint8Array> {
-  const r = await runForJob(job.command!, j, { onStderr: (chunk) => process.stderr.write(chunk) });
+  const started = Date.now();
+  const r = await runForJob(job.command!, j, { onStderr: (chunk) => process.stderr.write(chunk), timeoutMs: job.timeoutMs });
   if (r.status === 0) return r.stdout;
-  throw new Error(failureMessage(job.command!, r, "lastLine"));
+  if (job.timeoutMs !== undefined && r.signal === "SIGKILL" && Date.now() - started >= job.timeoutMs) {
+    throw new JobFailed(`timed out after ${job.timeoutMs / 1000} s`, TIMEOUT_EXIT_STATUS);
+  }
+  throw new JobFailed(failureMessage(job.command!, r, "lastLine"), exitStatusOfCommand(r.status, r.signal));
+}
+
+/** A program's exit status as a shell reports it: its own, or 128 + the signal's number. */
+export function exitStatusOfCommand(status: number | null, signal: string | null): number {
+  if (status !== null) return status;
+  const n = signal === null ? undefined : (osConstants.signals as Record<string, number>)[signal];
+  return 128 + (n ?? 0);
 }
 
 async function commandExists(program: string): Promise<boolean> {

@@ -1,14 +1,16 @@
 /**
  * `gearbox drive`'s supervisor: owns the job groups and their processes,
- * runs the observer every interval (queue depth from every server → a
+ * runs the observer every interval (jobs waiting on every server → a
  * scaling decision per job, logged with its reason), replaces crashed
  * processes with growing delays, kills a process whose job overran its
- * timeout, logs every start, stop and line of output, and drains on stop.
+ * timeout and that did not end it itself, logs every start, stop and line
+ * of output, and drains on stop.
  *
  * @module
  */
 import { randomBytes } from "node:crypto";
 import { AdminClient } from "../client/admin_client.ts";
+import { AdminError } from "../client/admin_session.ts";
 import type { DriveSettings } from "../config/drive_options.ts";
 import type { Logger } from "../log/logger.ts";
 import { selfCommand } from "../runtime/load.ts";
@@ -26,13 +28,21 @@ import { decideScale } from "./scaling.ts";
 /** Events kept for the console. */
 const MAX_EVENTS = 500;
 
-export interface DriverOptions {
+/**
+ * How long past its timeout a job's process may take to fail the job and
+ * exit by itself before the driver SIGKILLs it (its event loop is blocked).
+ */
+const BACKSTOP_GRACE_MS = 3000;
+
+export interface SupervisorOptions {
   settings: DriveSettings;
   jobs: JobDefinition[];
   logger: Logger;
+  /** The command a worker process runs (default: this program again with `__worker`). */
+  childCommand?: readonly string[];
 }
 
-export class Driver implements ConsoleTarget {
+export class Supervisor implements ConsoleTarget {
   readonly #settings: DriveSettings;
   readonly #log: Logger;
   readonly #groups: JobGroup[];
@@ -40,6 +50,10 @@ export class Driver implements ConsoleTarget {
   readonly #admins: AdminClient[];
   readonly #token = randomBytes(16).toString("hex");
   readonly #waiting = new Map<string, number>();
+  /** Servers that answered ERR to `functions` (not gearbox): read with `status`. */
+  readonly #statusOnly = new Set<AdminClient>();
+  readonly #childCommand: readonly string[];
+  #started = false;
   readonly #timers = new Set<ReturnType<typeof setTimeout>>();
   /** The last events, for the console's `events` (and `gearbox top`). */
   readonly #events: DriverEvent[] = [];
@@ -52,10 +66,11 @@ export class Driver implements ConsoleTarget {
   /** Resolves when the driver has stopped. */
   readonly done = new Promise<void>((r) => this.#resolveDone = r);
 
-  constructor(options: DriverOptions) {
+  constructor(options: SupervisorOptions) {
     this.#settings = options.settings;
     this.#log = options.logger;
     this.#groups = options.jobs.map((d) => new JobGroup(d));
+    this.#childCommand = options.childCommand ?? [...selfCommand(), "__worker"];
     this.#policy = {
       restartDelayMs: options.settings.restartDelay * 1000,
       restartDelayMaxMs: options.settings.restartDelayMax * 1000,
@@ -65,12 +80,27 @@ export class Driver implements ConsoleTarget {
     this.#admins = options.settings.server.map((server) => new AdminClient({ server, timeoutMs: 5000 }));
   }
 
-  /** The console's port (after start). */
+  /** The console's port (after start; undefined when the console is off). */
   get consolePort(): number | undefined {
     return this.#console?.port;
   }
 
+  /** Adds a job (before or after start); throws when its name is taken or min is above max. */
+  addJob(def: JobDefinition): JobGroup {
+    if (this.#groups.some((g) => g.name === def.name)) throw new Error(`job ${def.name} is defined twice`);
+    if (def.min > def.max) throw new Error(`job ${def.name}: min processes (${def.min}) above max (${def.max})`);
+    const g = new JobGroup(def);
+    this.#groups.push(g);
+    if (this.#started && !this.#stopping) {
+      this.#log.info("job added", { job: g.name, min: g.min, max: g.max });
+      this.#reconcile(g, Date.now());
+    }
+    return g;
+  }
+
   async start(): Promise<void> {
+    if (this.#started) throw new Error("the driver is already started");
+    this.#started = true;
     this.#report = await listen({ host: "127.0.0.1", port: 0 }, (socket) => {
       let pid: number | undefined;
       const lines = new LineSplitter((line) => {
@@ -86,11 +116,20 @@ export class Driver implements ConsoleTarget {
       socket.onData((chunk) => lines.push(chunk));
     });
     const s = this.#settings;
-    this.#console = await startConsole(this, { host: s.consoleHost, port: s.consolePort, token: s.consoleToken });
+    // console_port 0 turns the console off, as in Gearman::Driver; `auto` asks for a free port.
+    if (s.consolePort !== 0) {
+      const port = s.consolePort === "auto" ? 0 : s.consolePort;
+      try {
+        this.#console = await startConsole(this, { host: s.consoleHost, port, token: s.consoleToken });
+      } catch (e) {
+        await this.#report.close();
+        throw e;
+      }
+    }
     this.#log.info("driver started", {
       jobs: this.#groups.map((g) => `${g.name}[${g.min}..${g.max}]`).join(" "),
       servers: s.server.join(","),
-      console: `${this.#console.host}:${this.#console.port}`,
+      console: this.#console ? `${this.#console.host}:${this.#console.port}` : "off",
       interval_s: s.interval,
     });
     for (const g of this.#groups) this.#reconcile(g, Date.now());
@@ -168,6 +207,7 @@ export class Driver implements ConsoleTarget {
         lastrun: g.lastrun,
         lasterror: g.lasterror,
         lasterror_msg: g.lasterrorMsg,
+        failures_in_row: g.failuresInRow,
         processes: [...g.processes.values()].map((p) => ({
           pid: p.pid,
           state: p.state,
@@ -198,7 +238,7 @@ export class Driver implements ConsoleTarget {
     let handle;
     try {
       handle = spawnChild({
-        argv: [...selfCommand(), "__worker"],
+        argv: this.#childCommand,
         env: { GEARBOX_WORKER_SPEC: JSON.stringify(spec) },
         onStdoutLine: (line) => this.#log.info(line, { job: g.name, pid, stream: "stdout" }),
         onStderrLine: (line) => this.#log.info(line, { job: g.name, pid, stream: "stderr" }),
@@ -220,16 +260,17 @@ export class Driver implements ConsoleTarget {
   #onExit(g: JobGroup, p: WorkerProcess, exit: ChildExit): void {
     const now = Date.now();
     const how = exit.signal ? `signal ${exit.signal}` : `exit code ${exit.code}`;
+    const status = exit.code === null ? {} : { exit_status: exit.code };
     const delay = g.exited(p.pid, now, this.#policy);
     const lived = `${((now - p.startedAt) / 1000).toFixed(1)}s`;
     if (delay === undefined) {
-      this.#log.info("process stopped", { job: g.name, pid: p.pid, how, lived });
+      this.#log.info("process stopped", { job: g.name, pid: p.pid, how, ...status, lived });
       this.#event("stop", g.name, `pid ${p.pid} stopped (${how}) after ${lived}`);
       if (this.#stopping) return;
     } else {
       g.lasterror = now;
       g.lasterrorMsg = `process ${p.pid} died (${how}) after ${lived}`;
-      const fields = { job: g.name, pid: p.pid, how, lived, crashes: g.crashes, restart_in_s: delay / 1000 };
+      const fields = { job: g.name, pid: p.pid, how, ...status, lived, crashes: g.crashes, restart_in_s: delay / 1000 };
       if (g.crashLooping(this.#policy)) this.#log.error("crash loop: process died again", fields);
       else this.#log.warn("process died", fields);
       this.#event(g.crashLooping(this.#policy) ? "crash-loop" : "died", g.name, `pid ${p.pid} died (${how}) after ${lived}; restart in ${delay / 1000} s`);
@@ -267,6 +308,15 @@ export class Driver implements ConsoleTarget {
       p.jobStartedAt = now;
       return;
     }
+    if (r.event === "retire") {
+      // The process failed a timed-out job and exits on purpose: not a crash; replaced at once.
+      this.#log.warn("job timeout: the process fails the job and exits", { job: g.name, pid, handle: p.jobHandle ?? "-", reason: r.reason });
+      this.#event("timeout", g.name, `pid ${pid} exits: ${r.reason}`);
+      p.stopRequested = true;
+      p.state = "stopping";
+      p.retiredAt = now;
+      return;
+    }
     if (r.event === "done" || r.event === "fail") {
       if (!p.stopRequested) p.state = "idle";
       p.jobHandle = undefined;
@@ -274,9 +324,14 @@ export class Driver implements ConsoleTarget {
       p.idleSince = now;
       p.jobsDone++;
       g.lastrun = now;
-      if (r.event === "fail") {
+      if (r.event === "done") g.failuresInRow = 0;
+      else {
+        const exit = r.exitStatus === undefined ? "" : ` (exit status ${r.exitStatus})`;
+        const message = r.message.includes(`exit status ${r.exitStatus}`) ? r.message : r.message + exit;
         g.lasterror = now;
-        g.lasterrorMsg = r.message.slice(0, 1000);
+        g.lasterrorMsg = message.slice(0, 1000);
+        g.failuresInRow++;
+        this.#log.info("job failed", { job: g.name, pid, function: r.function, handle: r.handle ?? "-", ...(r.exitStatus === undefined ? {} : { exit_status: r.exitStatus }), message: r.message.slice(0, 1000) });
       }
     }
   }
@@ -289,9 +344,7 @@ export class Driver implements ConsoleTarget {
     let reached = 0;
     await Promise.all(this.#admins.map(async (admin) => {
       try {
-        for (const row of await admin.status()) {
-          waiting.set(row.function, (waiting.get(row.function) ?? 0) + Math.max(row.queued - row.running, 0));
-        }
+        for (const [fn, n] of await this.#waitingOn(admin)) waiting.set(fn, (waiting.get(fn) ?? 0) + n);
         reached++;
       } catch (e) {
         this.#log.limited(`server:${admin.server}`, 60_000, "warn", "cannot read status from a server", { server: admin.server, error: (e as Error).message });
@@ -309,6 +362,28 @@ export class Driver implements ConsoleTarget {
       this.#timeouts(g, now);
       this.#reconcile(g, now);
     }
+  }
+
+  /**
+   * Jobs waiting to run now, per function, on one server: gearbox's
+   * `functions` counts due jobs apart from scheduled ones (a job to run in
+   * an hour needs no process now); other servers' `status` has no
+   * scheduled jobs to tell apart (queued minus running).
+   */
+  async #waitingOn(admin: AdminClient): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    if (!this.#statusOnly.has(admin)) {
+      try {
+        for (const f of await admin.functions()) out.set(f.function, f.high + f.normal + f.low);
+        return out;
+      } catch (e) {
+        if (!(e instanceof AdminError)) throw e;
+        this.#statusOnly.add(admin);
+        this.#log.info("the server has no `functions` command: reading `status` (queued minus running)", { server: admin.server });
+      }
+    }
+    for (const row of await admin.status()) out.set(row.function, Math.max(row.queued - row.running, 0));
+    return out;
   }
 
   #reconcile(g: JobGroup, now: number): void {
@@ -343,14 +418,28 @@ export class Driver implements ConsoleTarget {
     return g.def.functions.reduce((n, f) => n + (this.#waiting.get(f) ?? 0), 0);
   }
 
+  /**
+   * The backstop: a process fails its own timed-out job and exits; one
+   * that has not done so well after the timeout has a blocked event loop,
+   * and is SIGKILLed (the server then sees a lost worker, not a failure).
+   */
   #timeouts(g: JobGroup, now: number): void {
     const limit = g.def.timeoutMs;
     if (limit === undefined) return;
     for (const p of g.processes.values()) {
-      if (p.state !== "busy" || p.jobStartedAt === undefined || now - p.jobStartedAt <= limit) continue;
+      if (p.killed) continue;
+      if (p.retiredAt !== undefined && now - p.retiredAt > BACKSTOP_GRACE_MS) {
+        p.killed = true;
+        this.#log.warn("a process that said it exits after a timeout did not: killing it", { job: g.name, pid: p.pid });
+        p.handle.kill("SIGKILL");
+        continue;
+      }
+      if (p.jobStartedAt === undefined || p.state === "idle" || now - p.jobStartedAt <= limit + BACKSTOP_GRACE_MS) continue;
+      p.killed = true;
       g.lasterror = now;
-      g.lasterrorMsg = `job ${p.jobHandle} ran over ${limit / 1000} s; process ${p.pid} killed`;
-      this.#log.warn("job timeout: killing its process", { job: g.name, pid: p.pid, handle: p.jobHandle, limit_s: limit / 1000 });
+      g.lasterrorMsg = `job ${p.jobHandle} ran over ${limit / 1000} s and its process did not end it; process ${p.pid} killed`;
+      g.failuresInRow++;
+      this.#log.warn("job timeout: the process did not end the job, killing it", { job: g.name, pid: p.pid, handle: p.jobHandle, limit_s: limit / 1000 });
       this.#event("timeout", g.name, `pid ${p.pid} killed: ${p.jobHandle} ran over ${limit / 1000} s`);
       p.stopRequested = true;
       p.state = "stopping";

@@ -13,7 +13,11 @@ export interface JobDefinition {
   functions: string[];
   min: number;
   max: number;
-  /** A job running longer than this kills its process. */
+  /**
+   * A job running longer than this fails (`timed out after N s`): a command
+   * is killed, a module's process exits after failing the job (a handler
+   * cannot be cancelled) and is replaced.
+   */
   timeoutMs: number | undefined;
   kind: "command" | "module";
   /** Command jobs: the program and its arguments. */
@@ -36,9 +40,14 @@ export interface ChildSpec {
   token: string;
 }
 
-/** What a child tells the driver, one JSON object per line. */
+/**
+ * What a child tells the driver, one JSON object per line. `retire`: the
+ * process is about to exit on purpose (a job of its timed out), so its exit
+ * is not a crash and it is replaced at once.
+ */
 export type ChildReport =
   | { event: "hello"; token: string; pid: number }
   | { event: "start"; function: string; handle: string }
   | { event: "done"; function: string }
-  | { event: "fail"; function: string; message: string };
+  | { event: "fail"; function: string; handle?: string; message: string; exitStatus?: number }
+  | { event: "retire"; reason: string };

@@ -23,8 +23,12 @@ export interface WorkerProcess {
   jobHandle?: string;
   jobStartedAt?: number;
   jobsDone: number;
-  /** The driver asked it to stop: its exit is not a crash. */
+  /** The driver asked it to stop (or it said it exits on purpose): its exit is not a crash. */
   stopRequested: boolean;
+  /** SIGKILLed for overrunning its job's timeout. */
+  killed?: boolean;
+  /** When it said it exits on purpose after a job's timeout. */
+  retiredAt?: number;
 }
 
 /** Crash accounting and restart delays, as the settings say. */
@@ -43,6 +47,8 @@ export class JobGroup {
   lastrun = 0;
   lasterror = 0;
   lasterrorMsg = "";
+  /** Jobs that failed since the last one that succeeded (a timeout and a decode failure included). */
+  failuresInRow = 0;
   /** Unexpected exits in a row of processes that died young. */
   crashes = 0;
   /** No start before this time (a restart delay after a crash). */
@@ -70,8 +76,11 @@ export class JobGroup {
     return this.crashes >= policy.crashLoopAfter;
   }
 
-  state(policy: RestartPolicy): "ok" | "restarting" | "crash-loop" {
-    return this.crashLooping(policy) ? "crash-loop" : this.crashes > 0 ? "restarting" : "ok";
+  /** Process trouble first (crash-loop, restarting), then `failing` while its last job failed. */
+  state(policy: RestartPolicy): "ok" | "failing" | "restarting" | "crash-loop" {
+    if (this.crashLooping(policy)) return "crash-loop";
+    if (this.crashes > 0) return "restarting";
+    return this.failuresInRow > 0 ? "failing" : "ok";
   }
 
   /**

@@ -6,7 +6,8 @@
  *
  * Rules: want = busy + waiting, kept between min and max. Start the
  * difference. Above want, with nothing waiting, stop processes idle for
- * max_idle_time, never going under min. Above max (lowered from the
+ * max_idle_time (0: at once, as Gearman::Driver), never going under min.
+ * Above max (lowered from the
  * console), stop the surplus, idle ones first, then busy ones (which finish
  * their job before they exit).
  *
@@ -27,7 +28,7 @@ export interface ScaleInput {
   idle: readonly { pid: number; idleMs: number }[];
   /** Processes running a job (stopped last: they finish the job first). */
   busyPids: readonly number[];
-  /** 0 = never stop for idleness. */
+  /** How long a process above min may be idle; 0 = none at all (stopped at once). */
   maxIdleMs: number;
 }
 
@@ -53,11 +54,12 @@ export function decideScale(s: ScaleInput): ScaleDecision {
     const stop = [...byIdle.map((p) => p.pid), ...s.busyPids].slice(0, surplus);
     return { start: 0, stop, reason: `above max: ${seen}; stopping ${stop.length} (idle first; busy ones finish their job)` };
   }
-  if (s.waiting === 0 && s.maxIdleMs > 0 && s.current > s.min) {
+  if (s.waiting === 0 && s.current > s.min) {
     const stale = byIdle.filter((p) => p.idleMs >= s.maxIdleMs);
     const stop = stale.slice(0, s.current - s.min).map((p) => p.pid);
     if (stop.length > 0) {
-      return { start: 0, stop, reason: `idle: ${seen}; stopping ${stop.length} idle over ${Math.round(s.maxIdleMs / 1000)} s` };
+      const over = s.maxIdleMs === 0 ? "with no job (max_idle_time 0)" : `idle over ${Math.round(s.maxIdleMs / 1000)} s`;
+      return { start: 0, stop, reason: `idle: ${seen}; stopping ${stop.length} ${over}` };
     }
   }
   return { start: 0, stop: [], reason: "" };

@@ -8,8 +8,21 @@
  */
 import type { WorkerJob } from "../client/worker_job.ts";
 
-/** How a job's payload is read or its result written: built in, or your own function. */
+/** The built-in ways to read a workload or write a result. */
 export type Codec = "text" | "json" | "bytes";
+
+/**
+ * Your own decoder (Gearman::Driver's `Decode` method): the workload's bytes
+ * in, what the handler gets as `job.data` out. A throw fails the job.
+ */
+export type DecodeFunction = (workload: Uint8Array, options: Record<string, unknown>) => unknown;
+
+/**
+ * Your own encoder (Gearman::Driver's `Encode` method): what the handler
+ * returned (or passed to `sendData`/`sendWarning`) in, the bytes to send
+ * out; a string is sent as UTF-8.
+ */
+export type EncodeFunction = (result: unknown, options: Record<string, unknown>) => Uint8Array | string;
 
 /** One job of a module. */
 export interface WorkerModuleJob {
@@ -19,11 +32,15 @@ export interface WorkerModuleJob {
   max_processes?: number;
   /** Jobs with the same group run in the same processes. */
   process_group?: string;
-  /** How the workload is decoded (default text). */
-  decode?: Codec;
-  /** How the result is encoded (default: as `decode`). */
-  encode?: Codec;
-  /** Seconds a job may run before its process is killed (also sent as CAN_DO_TIMEOUT). */
+  /** How the workload is decoded: text (default), json, bytes, or your own function. */
+  decode?: Codec | DecodeFunction;
+  /** How the result is encoded: text, json, bytes, or your own function (default: as a named `decode`, else text). */
+  encode?: Codec | EncodeFunction;
+  /**
+   * Seconds a job may run. Then it fails (`timed out after N s`, exit status
+   * 124, retried as the server's policy says) and its process, whose handler
+   * cannot be cancelled, exits and is replaced.
+   */
   timeout?: number;
 }
 
@@ -46,6 +63,12 @@ export interface WorkerModule {
  * export default defineWorker({
  *   jobs: {
  *     reverse: { min_processes: 1, max_processes: 4, handler: (job) => [...job.data].reverse().join("") },
+ *     // Your own codec: key=value lines in, a count out.
+ *     count: {
+ *       decode: (bytes) => new TextDecoder().decode(bytes).split("\n").filter((l) => l.includes("=")),
+ *       encode: (n) => `${n} pairs`,
+ *       handler: (job) => job.data.length,
+ *     },
  *   },
  * });
  * ```
@@ -53,6 +76,8 @@ export interface WorkerModule {
 export function defineWorker(module: WorkerModule): WorkerModule {
   return module;
 }
+
+const CODECS: readonly Codec[] = ["text", "json", "bytes"];
 
 /** Reads a module's export (default, or a `jobs` named export), or says what is wrong. */
 export function workerModuleOf(exports: Record<string, unknown>, path: string): WorkerModule {
@@ -63,7 +88,10 @@ export function workerModuleOf(exports: Record<string, unknown>, path: string): 
   for (const [name, job] of Object.entries(m.jobs)) {
     if (typeof job?.handler !== "function") throw new Error(`${path}: jobs.${name}.handler must be a function`);
     for (const k of ["decode", "encode"] as const) {
-      if (job[k] !== undefined && !["text", "json", "bytes"].includes(job[k]!)) throw new Error(`${path}: jobs.${name}.${k} must be text, json or bytes`);
+      const v = job[k];
+      if (v !== undefined && typeof v !== "function" && !CODECS.includes(v as Codec)) {
+        throw new Error(`${path}: jobs.${name}.${k} must be text, json, bytes or a function`);
+      }
     }
   }
   return m as WorkerModule;

@@ -27,11 +27,12 @@ export default {
       timeout: 1,
       handler: async (job: { data: string }) => {
         if (job.data === "hang") await sleep(30_000);
-        if (job.data === "slow") await sleep(20_000);
         if (job.data === "bad") throw new Error("input is not an image");
         return "ok";
       },
     },
+    // No timeout: only the drain timeout ends it.
+    long: { handler: async () => { await sleep(20_000); return "late"; } },
     a: { process_group: "pair", handler: () => "from a" },
     b: { process_group: "pair", max_processes: 2, handler: () => "from b" },
   },
@@ -57,23 +58,29 @@ describe("gearbox drive features", () => {
     client = new Client({ servers: [`127.0.0.1:${server.port}`] });
   });
 
-  test("a job that overruns its timeout gets exactly its own process killed, and a failing job sets lasterror", { timeout: 60_000 }, async () => {
+  test("a job that overruns its timeout fails, only its own process exits and is replaced, and a failing job sets lasterror", { timeout: 60_000 }, async () => {
     const { driver, consolePort, log } = await startDriver(peers, server, dir, { namespaces: [join(dir, "t.ts")], max_idle_time: 0 });
     const before = await waitForJob(consolePort, "t.run", "two processes", (s) => s.processes.length === 2 && s.processes.every((p) => p.state === "idle"));
     const bad = await client.submitJob("t.run", "bad", { timeoutMs: 10_000 });
     assert.equal(bad.state, "FAILED");
     const failed = await waitForJob(consolePort, "t.run", "lasterror set", (s) => s.lasterror_msg === "input is not an image");
     assert.ok(failed.lasterror > 0 && failed.lastrun > 0);
+    assert.equal(failed.state, "failing", "the console's state says the last job failed");
 
-    void client.submitJob("t.run", "hang", { timeoutMs: 10_000 });
+    const hang = client.submitJob("t.run", "hang", { timeoutMs: 10_000 });
     const busy = await waitForJob(consolePort, "t.run", "a busy process", (s) => s.processes.some((p) => p.state === "busy"));
     const hung = busy.processes.find((p) => p.state === "busy")!.pid;
     const other = busy.processes.find((p) => p.pid !== hung)!.pid;
-    await waitUntil("the hung process is killed", () => new RegExp(`job timeout: killing its process job="t\\.run" pid=${hung}`).test(log()), 10_000);
+    const t0 = Date.now();
+    // The client hears of the failure at the timeout, not when a waiting time of its own runs out.
+    assert.equal((await hang).state, "FAILED");
+    assert.ok(Date.now() - t0 < 5000, `failed ${Date.now() - t0} ms after it started`);
+    await waitUntil("the hung process exits", () => new RegExp(`job timeout: the process fails the job and exits job="t\\.run" pid=${hung}`).test(log()), 10_000);
     const after = await waitForJob(consolePort, "t.run", "replaced", (s) => s.processes.length === 2 && !s.processes.some((p) => p.pid === hung));
     assert.ok(after.processes.some((p) => p.pid === other), "the other process was left alone");
     assert.ok(before.processes.some((p) => p.pid === other));
-    assert.match(after.lasterror_msg, new RegExp(`ran over 1 s; process ${hung} killed`));
+    assert.equal(after.lasterror_msg, "timed out after 1 s (exit status 124)");
+    assert.doesNotMatch(log(), new RegExp(`process died job="t\\.run" pid=${hung}`), "leaving after a timeout is not a crash");
 
     // A process group: two functions, one set of processes.
     const pair = await jobStatus(consolePort, "t.pair");
@@ -87,14 +94,14 @@ describe("gearbox drive features", () => {
 
   test("a job that outlives the drain timeout is killed, and the driver still exits", { timeout: 60_000 }, async () => {
     const { driver, consolePort, log } = await startDriver(peers, server, dir, { namespaces: [join(dir, "t.ts")], drain_timeout: 1, max_idle_time: 0 });
-    await waitForJob(consolePort, "t.run", "two processes", (s) => s.processes.length === 2);
-    void client.submitJob("t.run", "slow", { background: true });
-    await waitForJob(consolePort, "t.run", "a busy process", (s) => s.processes.some((p) => p.state === "busy"));
+    await waitForJob(consolePort, "t.long", "one process", (s) => s.processes.length === 1);
+    void client.submitJob("t.long", "slow", { background: true });
+    await waitForJob(consolePort, "t.long", "a busy process", (s) => s.processes.some((p) => p.state === "busy"));
     const t0 = Date.now();
     driver.kill("SIGTERM");
     assert.equal((await driver.waitExit(15_000)).code, 0);
     assert.ok(Date.now() - t0 < 8000, `exited ${Date.now() - t0} ms after SIGTERM`);
-    assert.match(log(), /WARN  drain timeout: killing job="t\.run" pid=\d+/);
+    assert.match(log(), /WARN  drain timeout: killing job="t\.long" pid=\d+/);
   });
 
   test("queued jobs that no configured job handles are logged as unknown_job and run the hook", { timeout: 60_000 }, async () => {
@@ -142,7 +149,7 @@ describe("gearbox drive features", () => {
     let restarted: RunningServer | undefined;
     const c = new Client({ servers: [`127.0.0.1:${port}`] });
     try {
-      const { driver, consolePort, log } = await startDriver(peers, own, dir, { jobs: { echo_job: { command: ["sh", "-c", "sleep 0.3; cat"], min_processes: 1, max_processes: 2 } }, max_idle_time: 0 });
+      const { driver, consolePort, log } = await startDriver(peers, own, dir, { jobs: { echo_job: { command: ["sh", "-c", "sleep 0.3; cat"], min_processes: 1, max_processes: 2 } }, max_idle_time: 3600 });
       await waitForJob(consolePort, "echo_job", "up", (s) => s.processes.some((p) => p.state === "idle"));
       assert.equal((await c.submitJob("echo_job", "before", { timeoutMs: 5000 })).result, "before");
       await own.stop("SIGKILL");

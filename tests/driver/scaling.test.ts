@@ -19,7 +19,13 @@ const cases: [string, Partial<ScaleInput>, { start: number; stop: number[]; reas
   ],
   ["idle but not long enough: keep", { current: 3, idle: [{ pid: 1, idleMs: 100 }, { pid: 2, idleMs: 4999 }, { pid: 3, idleMs: 0 }] }, { start: 0, stop: [], reason: /^$/ }],
   ["idle while jobs wait: keep (they are about to grab)", { current: 3, waiting: 1, idle: [{ pid: 1, idleMs: 60000 }, { pid: 2, idleMs: 60000 }, { pid: 3, idleMs: 60000 }] }, { start: 0, stop: [], reason: /^$/ }],
-  ["max_idle_time 0: never stop for idleness", { current: 3, maxIdleMs: 0, idle: [{ pid: 1, idleMs: 1e9 }, { pid: 2, idleMs: 1e9 }, { pid: 3, idleMs: 1e9 }] }, { start: 0, stop: [], reason: /^$/ }],
+  [
+    "max_idle_time 0 (Gearman::Driver's meaning): spare processes with no job stop at once, down to min",
+    { current: 3, maxIdleMs: 0, idle: [{ pid: 1, idleMs: 0 }, { pid: 2, idleMs: 5 }, { pid: 3, idleMs: 0 }] },
+    { start: 0, stop: [2, 1], reason: /^idle: .*stopping 2 with no job \(max_idle_time 0\)/ },
+  ],
+  ["max_idle_time 0: the idle spare stops, the busy process keeps running its job", { min: 0, current: 2, busy: 1, maxIdleMs: 0, idle: [{ pid: 1, idleMs: 0 }], busyPids: [2] }, { start: 0, stop: [1], reason: /^idle: .*stopping 1/ }],
+  ["max_idle_time 0 at min: nothing stops", { maxIdleMs: 0 }, { start: 0, stop: [], reason: /^$/ }],
   [
     "max lowered below current: stop idle first, then busy",
     { max: 1, min: 0, current: 3, busy: 2, idle: [{ pid: 7, idleMs: 10 }], busyPids: [8, 9] },

@@ -3,10 +3,9 @@
  * config, talk to its console, wait for a job's state.
  */
 import assert from "node:assert/strict";
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { AdminSession } from "../../src/client/admin_session.ts";
-import { freePort, waitForPort } from "./free_port.ts";
 import { type Peers, waitUntil } from "./peers.ts";
 import { gearboxCommand, type RunningServer } from "./servers.ts";
 
@@ -51,16 +50,20 @@ export async function waitForJob(port: number, job: string, what: string, pred: 
   return last!;
 }
 
-/** Starts `gearbox drive` with fast test settings (over which `extra` wins), plus extra flags. */
+/**
+ * Starts `gearbox drive` with fast test settings (over which `extra` wins),
+ * plus extra flags. The console listens on a free port the driver picks
+ * (`console_port: auto`), read from its "driver started" log line; 0 when
+ * the console is off.
+ */
 export async function startDriver(peers: Peers, server: RunningServer, dir: string, extra: Record<string, unknown>, flags: string[] = []) {
-  const consolePort = await freePort();
   const logfile = join(dir, "drive.log");
   const config = join(dir, "drive.json.yaml");
   writeFileSync(config, JSON.stringify({
     server: [`127.0.0.1:${server.port}`],
     interval: 0.2,
     max_idle_time: 1.5,
-    console_port: consolePort,
+    console_port: "auto",
     logfile,
     loglevel: "debug",
     restart_delay: 0.2,
@@ -70,9 +73,17 @@ export async function startDriver(peers: Peers, server: RunningServer, dir: stri
     drain_timeout: 10,
     ...extra,
   }));
+  // Suites start several drivers with one logfile: only this driver's lines count.
+  const before = existsSync(logfile) ? readFileSync(logfile, "utf8").length : 0;
   const [bin, ...pre] = gearboxCommand();
   const driver = peers.start(bin!, [...pre, "drive", "--config", config, ...flags], { lifetimeMs: 120_000 });
-  await waitForPort(consolePort, 15_000);
+  let consolePort = 0;
+  await waitUntil("the driver has started", () => {
+    if (!driver.running) throw new Error(`the driver exited: ${driver.stderr}`);
+    const m = /driver started .*console="(?:[^"]*:(\d+)|off)"/.exec(existsSync(logfile) ? readFileSync(logfile, "utf8").slice(before) : "");
+    if (!m) return false;
+    consolePort = m[1] === undefined ? 0 : Number(m[1]);
+    return true;
+  }, 15_000, 50);
   return { driver, consolePort, logfile, log: () => readFileSync(logfile, "utf8") };
 }
-
