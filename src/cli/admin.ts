@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { EXIT } from "./exit_status.ts";
 import { type Command } from "commander";
 import { AdminClient, AdminError } from "../client/admin_client.ts";
 import { positiveInteger } from "./arguments.ts";
@@ -47,24 +48,24 @@ export function addAdminCommands(program: Command): void {
   const common = (c: Command) =>
     c.option("-s, --server <host:port>", "a server to ask (repeat or comma-separate for several)", collectServers)
       .option("--timeout <ms>", "connect and reply deadline", positiveInteger, 5000)
-      .option("--json", "JSON instead of a table")
-      .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 64));
+      .option("--json", "JSON instead of a table");
 
   common(program.command("status").description("functions with queued and running jobs and available workers (gearadmin --status)"))
     .option("--priority", "queued jobs per priority (prioritystatus)")
-    .action((flags: AdminFlags & { priority?: boolean }) => run(flags.priority ? "prioritystatus" : "status", flags));
+    .action((flags: AdminFlags & { priority?: boolean }) => run("status", flags.priority ? "prioritystatus" : "status", flags));
 
   common(program.command("workers").description("connected workers and their functions (gearadmin --workers)"))
-    .action((flags: AdminFlags) => run("workers", flags));
+    .action((flags: AdminFlags) => run("workers", "workers", flags));
 
   common(
     program.command("admin")
       .description("any admin command (version, getpid, maxqueue F N, cancel job H, show jobs, create function F, ...)")
       .argument("<command...>", "the admin command and its arguments"),
-  ).action((words: string[], flags: AdminFlags) => run(words.join(" "), flags));
+  ).action((words: string[], flags: AdminFlags) => run("admin", words.join(" "), flags));
 }
 
-async function run(command: string, flags: AdminFlags): Promise<void> {
+/** Runs one admin command on every server; `name` is the subcommand that speaks in messages. */
+async function run(name: string, command: string, flags: AdminFlags): Promise<void> {
   const servers = flags.server ?? ["127.0.0.1:4730"];
   const listing = LISTINGS[command.toLowerCase()];
   const several = servers.length > 1;
@@ -76,8 +77,8 @@ async function run(command: string, flags: AdminFlags): Promise<void> {
     try {
       admin = new AdminClient({ server, timeoutMs: flags.timeout });
     } catch (e) {
-      warn("admin", (e as Error).message);
-      process.exitCode = 64;
+      warn(name, (e as Error).message);
+      process.exitCode = EXIT.usage;
       return;
     }
     try {
@@ -90,9 +91,9 @@ async function run(command: string, flags: AdminFlags): Promise<void> {
       }
     } catch (e) {
       const unreachable = !(e instanceof AdminError);
-      warn("admin", `${admin.server}: ${unreachable ? "" : "refused: "}${(e as Error).message}`);
+      warn(name, withServer(admin.server, (e as Error).message, !unreachable));
       results.push({ server: admin.server, error: (e as Error).message });
-      exit = Math.max(exit, unreachable ? 2 : 1);
+      exit = Math.max(exit, unreachable ? EXIT.unreachable : EXIT.failed);
     } finally {
       admin.close();
     }
@@ -100,4 +101,10 @@ async function run(command: string, flags: AdminFlags): Promise<void> {
   if (flags.json) print(JSON.stringify(results, null, 2));
   else if (shown.length > 0) print(shown.toString());
   process.exitCode = exit;
+}
+
+/** `server: [refused: ]message`, naming the server once even when the message already starts with it. */
+export function withServer(server: string, message: string, refused: boolean): string {
+  const rest = message.startsWith(`${server}: `) ? message.slice(server.length + 2) : message;
+  return `${server}: ${refused ? "refused: " : ""}${rest}`;
 }

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { EXIT } from "./exit_status.ts";
 import { appendFileSync, rmSync, writeFileSync } from "node:fs";
 import type { Command } from "commander";
 import {
@@ -66,7 +67,7 @@ process then exits and is replaced. A command job that exits N fails with exit s
       const spec = process.env.GEARBOX_WORKER_SPEC;
       if (!spec) {
         process.stderr.write("gearbox __worker: run by gearbox drive only\n");
-        process.exitCode = 64;
+        process.exitCode = EXIT.usage;
         return;
       }
       try {
@@ -104,7 +105,7 @@ async function drive(command: Command): Promise<number> {
     settings = settingsFrom(command);
   } catch (e) {
     process.stderr.write(`gearbox drive: ${(e as Error).message}\n`);
-    return e instanceof ConfigError ? 2 : 1;
+    return e instanceof ConfigError ? EXIT.config : EXIT.failed;
   }
   if (settings.daemonize) {
     const argv = [...selfCommand(), ...process.argv.slice(2).filter((a) => a !== "--daemonize")];
@@ -122,11 +123,11 @@ async function drive(command: Command): Promise<number> {
     jobs = await loadJobs(settings);
   } catch (e) {
     process.stderr.write(`gearbox drive: ${(e as Error).message}\n`);
-    return 2;
+    return EXIT.config;
   }
   if (jobs.length === 0) {
     process.stderr.write("gearbox drive: no jobs: give --namespaces (worker modules) or jobs: in a config file\n");
-    return 2;
+    return EXIT.config;
   }
   const driver = new Supervisor({ settings, jobs, logger });
   try {

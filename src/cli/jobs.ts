@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { EXIT } from "./exit_status.ts";
 import { type Command, Option } from "commander";
 import { AdminError, AdminSession } from "../client/admin_session.ts";
 import { positiveInteger } from "./arguments.ts";
@@ -18,7 +19,6 @@ interface Common {
   json?: boolean;
 }
 
-const USAGE = 64;
 
 const STATES = ["queued", "scheduled", "running", "failed", "completed", "all"];
 const LIST_COLUMNS = ["handle", "function", "state", "priority", "retries", "run_at", "created_at", "unique"] as const;
@@ -31,8 +31,7 @@ export function addJobsCommand(program: Command): void {
   const common = (c: Command) =>
     c.option("-s, --server <host:port>", "the gearbox server", "127.0.0.1:4730")
       .option("--timeout <ms>", "connect and reply deadline", positiveInteger, 5000)
-      .option("--json", "JSON instead of a table")
-      .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : USAGE));
+      .option("--json", "JSON instead of a table");
 
   common(jobs.command("list").description("jobs by state and function"))
     .addOption(new Option("--state <state>", "queued, scheduled, running, failed, completed or all").choices(STATES).default("all"))
@@ -93,7 +92,7 @@ export function addJobsCommand(program: Command): void {
 /** Refuses a command line before any connection is made. */
 function usage(message: string): void {
   process.stderr.write(`gearbox jobs: ${message}\n`);
-  process.exitCode = USAGE;
+  process.exitCode = EXIT.usage;
 }
 
 /** Opens a session, runs the action, maps failures to an exit status and one clear line. */
@@ -105,7 +104,7 @@ async function run(o: Common, action: (admin: AdminSession) => Promise<void>): P
   } catch (e) {
     const message = e instanceof Error ? e.message : String(e);
     process.stderr.write(`gearbox jobs: ${message}\n`);
-    process.exitCode = e instanceof AdminError ? 1 : 2;
+    process.exitCode = e instanceof AdminError ? EXIT.failed : EXIT.unreachable;
   } finally {
     admin?.close();
   }

@@ -14,6 +14,7 @@ import { addAdminCommands } from "./admin.ts";
 import { addDriveCommand } from "./drive.ts";
 import { addTopCommand } from "./top.ts";
 import { addStoreCommand } from "./store.ts";
+import { exitOnUsageError } from "./exit_status.ts";
 
 export function buildProgram(): Command {
   // The name is set explicitly: argv[1] of a compiled binary is a virtual path.
@@ -21,7 +22,9 @@ export function buildProgram(): Command {
     .name("gearbox")
     .description("Gearman-compatible job server, durable store, worker supervisor and terminal UI")
     .version(VERSION, "-V, --version")
-    .showHelpAfterError("(run with --help for usage)");
+    .showHelpAfterError("(run with --help for usage)")
+    // Set before the subcommands are added, so each inherits it: every parse error exits 64.
+    .exitOverride(exitOnUsageError);
   addServeCommand(program);
   addJobsCommand(program);
   addStoreCommand(program);

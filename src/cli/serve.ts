@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { EXIT } from "./exit_status.ts";
 import type { Command } from "commander";
 import { loadConfigFile, resolveSettings, settingsFromEnv } from "../config/load_config.ts";
 import { ConfigError, coerceOption, SERVE_DEFAULTS, SERVE_OPTIONS, type ServeSettings } from "../config/serve_options.ts";
@@ -46,7 +47,7 @@ async function serve(command: Command): Promise<number> {
   } catch (e) {
     if (e instanceof ConfigError) {
       process.stderr.write(`gearbox serve: ${e.message}\n`);
-      return 2;
+      return EXIT.config;
     }
     throw e;
   }
@@ -60,7 +61,7 @@ async function serve(command: Command): Promise<number> {
     else if (err.code === "EACCES") process.stderr.write(`gearbox serve: not allowed to listen on ${settings.listen}:${settings.port}\n`);
     else if (e instanceof StoreError) process.stderr.write(`gearbox serve: ${e.message}\n`);
     else process.stderr.write(`gearbox serve: cannot start: ${err.message}\n`);
-    return 1;
+    return EXIT.failed;
   }
   let signals = 0;
   const unhook = onSignals(["SIGTERM", "SIGINT", "SIGUSR1"], (signal) => {

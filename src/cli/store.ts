@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { EXIT as CLI_EXIT } from "./exit_status.ts";
 import { existsSync } from "node:fs";
 import type { Command } from "commander";
 import { AdminError, AdminSession } from "../client/admin_session.ts";
@@ -17,7 +18,8 @@ import { checkStore, healthy, salvageStore, type ScanReport } from "../store/sto
 import { positiveInteger } from "./arguments.ts";
 import { print, printable, table, warn } from "./output.ts";
 
-const EXIT = { ok: 0, damaged: 1, unreadable: 2, usage: 64 } as const;
+/** The CLI table (exit_status.ts) in this command's words: damaged is "failed", unreadable is "unreachable". */
+const EXIT = { ok: CLI_EXIT.ok, damaged: CLI_EXIT.failed, unreadable: CLI_EXIT.unreachable, usage: CLI_EXIT.usage } as const;
 
 export function addStoreCommand(program: Command): void {
   const store = program
@@ -30,7 +32,6 @@ export function addStoreCommand(program: Command): void {
     .argument("<name>", "the new file's name in the server's backup directory (no directory part)")
     .option("-s, --server <host:port>", "the gearbox server", "127.0.0.1:4730")
     .option("--timeout <ms>", "how long to wait for the copy to finish", positiveInteger, 600_000)
-    .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : EXIT.usage))
     .action(async (name: string, o: { server: string; timeout: number }) => {
       let admin: AdminSession | undefined;
       const t0 = Date.now();
@@ -57,7 +58,6 @@ export function addStoreCommand(program: Command): void {
     .description("read every job in a store file and report damaged pages, rows and workloads")
     .argument("<file>", "the SQLite store file")
     .option("--json", "the report as JSON")
-    .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : EXIT.usage))
     .action((file: string, o: { json?: boolean }) => {
       const report = attempt(() => checkStore(file, progress));
       if (!report) return;
@@ -72,7 +72,6 @@ export function addStoreCommand(program: Command): void {
     .argument("<new>", "the store file to create (must not exist)")
     .option("--keep-damaged", "also copy jobs that fail their checksum, as they read")
     .option("--json", "the report as JSON")
-    .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : EXIT.usage))
     .action(async (file: string, to: string, o: { keepDamaged?: boolean; json?: boolean }) => {
       if (existsSync(to)) {
         warn("store", `${to} exists; give a new file name (salvage never writes over a file)`);

@@ -13,10 +13,9 @@ import { Client } from "../client/client.ts";
 import { ClientError } from "../client/client_error.ts";
 import { bytesEncoder, textEncoder } from "../client/data_encoder.ts";
 import type { JobRequest, Priority } from "../client/job_request.ts";
+import { EXIT } from "./exit_status.ts";
 import { collectServers, print, warn } from "./output.ts";
 
-/** Exit statuses of `gearbox submit`, documented in README. */
-export const EXIT = { complete: 0, failed: 1, unreachable: 2, exception: 3, timeout: 4, refused: 5, usage: 64 } as const;
 
 interface SubmitFlags {
   server?: string[];
@@ -46,10 +45,9 @@ export function addSubmitCommand(program: Command): void {
     .option("--connect-timeout <ms>", "deadline for each TCP connect", "5000")
     .option("--json", "print the outcome as JSON instead of the raw result")
     .addHelpText("after", `
-Exit status: 0 complete (or queued, with --background), 1 the job failed (WORK_FAIL),
-2 no server reachable, 3 the worker raised an exception, 4 timed out,
-5 the server refused the job (e.g. queue full), 64 bad usage.`)
-    .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : EXIT.usage))
+Exit status: 0 complete (or queued, with --background), 1 the job failed (WORK_FAIL)
+or the server refused it (e.g. queue full), 2 no server reachable, 3 the worker raised
+an exception, 4 timed out, 64 bad usage.`)
     .action(async (fn: string, data: string | undefined, flags: SubmitFlags) => {
       process.exitCode = await submit(fn, data, flags);
     });
@@ -149,9 +147,7 @@ async function outcome(req: JobRequest<Uint8Array>, json: boolean): Promise<numb
   const code = req.timedOut
     ? EXIT.timeout
     : req.state === "COMPLETE" || (req.background && req.state === "CREATED")
-    ? EXIT.complete
-    : req.error?.code === "SERVER_ERROR"
-    ? EXIT.refused
+    ? EXIT.ok
     : req.error?.code === "UNREACHABLE"
     ? EXIT.unreachable
     : req.exception !== undefined
@@ -172,7 +168,7 @@ async function outcome(req: JobRequest<Uint8Array>, json: boolean): Promise<numb
     }));
     return code;
   }
-  if (code === EXIT.complete) {
+  if (code === EXIT.ok) {
     if (req.background) print(req.handle!);
     else await write(req.result ?? new Uint8Array(0));
   } else if (code === EXIT.timeout) warn("submit", `timed out waiting for ${req.handle ?? "the server"} (state ${req.state})`);

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { EXIT } from "./exit_status.ts";
 import type { Command } from "commander";
 import { collectServers } from "./output.ts";
 
@@ -24,17 +25,16 @@ export function addTopCommand(program: Command): void {
     .option("-i, --interval <seconds>", "refresh interval", "1")
     .option("--token <token>", "the drive console token, if it has one")
     .option("--read-only", "disable the keys that change things (+, -, K, R)")
-    .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 64))
     .action(async (flags: TopFlags) => {
       const interval = Number(flags.interval);
       if (!(interval >= 0.1 && interval <= 3600)) {
         process.stderr.write(`gearbox top: --interval must be between 0.1 and 3600 seconds, got ${flags.interval}\n`);
-        process.exitCode = 64;
+        process.exitCode = EXIT.usage;
         return;
       }
       if (!process.stdin.isTTY) {
         process.stderr.write("gearbox top: needs a terminal (stdin is not a TTY); use `gearbox status --json` for scripts\n");
-        process.exitCode = 64;
+        process.exitCode = EXIT.usage;
         return;
       }
       const { runTop } = await import("../../tui/main.tsx");

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { EXIT } from "./exit_status.ts";
 import { type Command } from "commander";
 import { bytesEncoder } from "../client/data_encoder.ts";
 import { Worker } from "../client/worker.ts";
@@ -32,7 +33,6 @@ export function addWorkCommand(program: Command): void {
     .option("-t, --timeout <seconds>", "register with CAN_DO_TIMEOUT and kill the program after this long")
     .option("--client-id <id>", "the id `gearadmin --workers` shows")
     .option("-v, --verbose", "log each job's outcome to stderr")
-    .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 64))
     .action(async (functions: string, command: string[], flags: WorkFlags) => {
       process.exitCode = await work(functions.split(",").filter((f) => f !== ""), command, flags);
     });
@@ -74,7 +74,7 @@ async function work(functions: string[], command: string[], flags: WorkFlags): P
           // A program that cannot start is a setup error, not the job's fault: leave without
           // answering, so the server gives the job back to the queue, and say why.
           warn("work", `${(e as Error).message}; exiting, ${job.handle} goes back to the queue`);
-          process.exit(1);
+          process.exit(EXIT.failed);
         }
         throw e;
       } finally {
@@ -96,5 +96,5 @@ async function work(functions: string[], command: string[], flags: WorkFlags): P
 
 function usage(message: string): number {
   warn("work", message);
-  return 64;
+  return EXIT.usage;
 }

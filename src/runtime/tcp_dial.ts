@@ -30,7 +30,7 @@ export function dial(host: string, port: number, timeoutMs: number): Promise<Dia
     sock.once("error", (e) => {
       failure = e;
       clearTimeout(timer);
-      reject(new Error(`${host}:${port}: ${e.message}`));
+      reject(new Error(`${host}:${port}: ${socketErrorText(e)}`));
     });
     sock.once("connect", () => {
       clearTimeout(timer);
@@ -42,4 +42,21 @@ export function dial(host: string, port: number, timeoutMs: number): Promise<Dia
       });
     });
   });
+}
+
+/** Words for the usual connect errors; node's own messages repeat the address. */
+const CONNECT_ERRORS: Record<string, string> = {
+  ECONNREFUSED: "connection refused (is the server running?)",
+  ECONNRESET: "connection reset by the server",
+  EHOSTUNREACH: "host unreachable",
+  ENETUNREACH: "network unreachable",
+  ENOTFOUND: "host name not found",
+  EAI_AGAIN: "host name lookup failed (try again)",
+  ETIMEDOUT: "connection timed out",
+  EADDRNOTAVAIL: "address not available",
+};
+
+function socketErrorText(e: Error): string {
+  const code = (e as NodeJS.ErrnoException).code;
+  return (code && CONNECT_ERRORS[code]) ?? e.message;
 }

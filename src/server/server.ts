@@ -205,10 +205,16 @@ export class GearboxServer {
     const jobs = this.core.restore(await this.store.open(), clock());
     if (jobs > 0) this.logger.info("store replayed", { jobs, ms: clock() - t0, store: this.store.url });
     this.#flush();
-    this.#listener = await listen(
-      { host: this.settings.listen, port: this.settings.port, backlog: this.settings.backlog, keepAliveMs: this.settings.keepalive * 1000 },
-      (socket) => this.#accept(socket),
-    );
+    try {
+      this.#listener = await listen(
+        { host: this.settings.listen, port: this.settings.port, backlog: this.settings.backlog, keepAliveMs: this.settings.keepalive * 1000 },
+        (socket) => this.#accept(socket),
+      );
+    } catch (e) {
+      // Nothing was served: a store file this start created goes again (a busy port leaves no gearbox.db).
+      await (this.store.discard?.() ?? this.store.close());
+      throw e;
+    }
     this.#limitConnectionsToFiles();
     this.#sweep = setInterval(() => this.#sweepConnections(), SWEEP_MS);
     this.logger.info("listening", { address: `${this.settings.listen}:${this.port}`, store: this.store.url, version: VERSION });

@@ -48,6 +48,12 @@ export interface JobStore {
   /** Applies a batch atomically; rejects with {@link StoreError} when it could not. */
   commit(batch: StoreBatch): Promise<void>;
   close(): Promise<void>;
+  /**
+   * Closes the store and removes what opening it created (a file that did
+   * not exist before): for a server that failed before it served, so a
+   * failed start leaves nothing behind.
+   */
+  discard?(): Promise<void>;
 }
 
 /** Store failures carry a code so the server can answer and count them. */

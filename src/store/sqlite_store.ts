@@ -36,6 +36,8 @@ export class SqliteStore implements JobStore {
   #payload: ReturnType<Database["prepare"]> | undefined;
   /** Set while a backup runs: what commits change, for the copy to catch up with. */
   #changes: ChangeLog | undefined;
+  /** The file did not exist before `open`. */
+  #created = false;
 
   constructor(path: string, options: SqliteStoreOptions = {}) {
     this.#path = path;
@@ -45,6 +47,7 @@ export class SqliteStore implements JobStore {
 
   open(): Promise<Iterable<StoredJob>> {
     try {
+      this.#created = !existsSync(this.#path);
       const db = openDatabase(this.#path);
       this.#db = db;
       const appId = Number(db.prepare("PRAGMA application_id").get()?.application_id ?? 0);
@@ -203,6 +206,11 @@ export class SqliteStore implements JobStore {
     this.#db?.close();
     this.#db = undefined;
     return Promise.resolve();
+  }
+
+  async discard(): Promise<void> {
+    await this.close();
+    if (this.#created) removeStore(this.#path);
   }
 }
 

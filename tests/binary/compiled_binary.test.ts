@@ -1,7 +1,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BINARY, haveCommand } from "../helpers/servers.ts";
@@ -11,8 +11,8 @@ import { roundTrip } from "../helpers/round_trip.ts";
 const built = existsSync(BINARY);
 const skip = built ? false : "dist/gearbox is not built (npm run build)";
 
-function run(args: string[]) {
-  return spawnSync(BINARY, args, { encoding: "utf8", timeout: 10_000 });
+function run(args: string[], options: { cwd?: string; env?: Record<string, string> } = {}) {
+  return spawnSync(BINARY, args, { encoding: "utf8", timeout: 10_000, cwd: options.cwd, env: { ...process.env, ...options.env } });
 }
 
 describe("the compiled binary", { skip }, () => {
@@ -52,9 +52,9 @@ describe("the compiled binary", { skip }, () => {
     }
   });
 
-  test("refuses a bad flag value naming the flag, with exit code 2", () => {
+  test("refuses a bad flag value naming the flag, with exit code 78 (configuration)", () => {
     const r = run(["serve", "--port", "99999"]);
-    assert.equal(r.status, 2);
+    assert.equal(r.status, 78);
     assert.match(r.stderr, /port must be between 0 and 65535/);
   });
 
@@ -63,18 +63,61 @@ describe("the compiled binary", { skip }, () => {
     const file = join(dir, "serve.yaml");
     writeFileSync(file, "port: 5000\nmax_packet_sise: 10\n");
     const r = run(["serve", "--config", file]);
-    assert.equal(r.status, 2);
+    assert.equal(r.status, 78);
     assert.match(r.stderr, new RegExp(`${file}: unknown setting "max_packet_sise"`));
   });
 
-  test("says when the port is already taken and exits 1", async () => {
+  test("says when the port is already taken, exits 1 and leaves no store file behind", async () => {
     const server = await startGearbox();
+    const dir = mkdtempSync(join(tmpdir(), "gearbox-busy-"));
     try {
-      const r = run(["serve", "--port", String(server.port), "--log-level", "silent", "--store", "memory:"]);
+      const r = run(["serve", "--port", String(server.port), "--log-level", "silent"], { cwd: dir });
       assert.equal(r.status, 1);
-      assert.match(r.stderr, /is already in use/);
+      assert.equal(r.stderr.trim(), `gearbox serve: 127.0.0.1:${server.port} is already in use`);
+      assert.deepEqual(readdirSync(dir), [], "the default gearbox.db was created and left behind");
     } finally {
       await server.stop();
+    }
+  });
+
+  test("every subcommand exits 64 for a command line it cannot parse, before it contacts anything", () => {
+    const commands = ["serve", "drive", "submit f", "work f -- cat", "status", "workers", "admin version", "jobs list", "store check x.db", "top"];
+    for (const c of commands) {
+      const [sub, ...rest] = c.split(" ");
+      const r = run([sub!, "--no-such-flag", ...rest]);
+      assert.equal(r.status, 64, `${c}: ${r.stderr}`);
+      assert.match(r.stderr, /unknown option '--no-such-flag'/, c);
+    }
+    const unknown = run(["no-such-command"]);
+    assert.equal(unknown.status, 64, unknown.stderr);
+  });
+
+  test("a bad setting in a file, the environment or a flag exits 78, for serve and drive alike", () => {
+    const dir = mkdtempSync(join(tmpdir(), "gearbox-config-"));
+    const file = join(dir, "bad.yaml");
+    writeFileSync(file, "interval: soon\nport: soon\n");
+    const cases: [string[], Record<string, string>][] = [
+      [["serve", "--config", file], {}],
+      [["serve"], { GEARBOX_WAKEUP: "many" }],
+      [["drive", "--config", file], {}],
+      [["drive", "--interval", "-3"], {}],
+    ];
+    for (const [args, env] of cases) {
+      const r = run(args, { cwd: dir, env });
+      assert.equal(r.status, 78, `${args.join(" ")} ${JSON.stringify(env)}: ${r.stderr}`);
+      assert.match(r.stderr, new RegExp(`^gearbox ${args[0]}: `), r.stderr);
+    }
+    assert.deepEqual(readdirSync(dir), ["bad.yaml"], "no store file created by a command that failed before serving");
+  });
+
+  test("a client command names itself and the unreachable server once", async () => {
+    const { freePort } = await import("../helpers/free_port.ts");
+    const port = await freePort();
+    for (const c of ["status", "workers", "admin", "jobs"]) {
+      const args = c === "admin" ? ["admin", "version"] : c === "jobs" ? ["jobs", "list"] : [c];
+      const r = run([...args, "-s", `127.0.0.1:${port}`]);
+      assert.equal(r.status, 2, `${c}: ${r.stderr}`);
+      assert.equal(r.stderr.trim(), `gearbox ${c}: 127.0.0.1:${port}: connection refused (is the server running?)`);
     }
   });
 });
