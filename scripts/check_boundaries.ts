@@ -1,5 +1,5 @@
 /**
- * Enforces architecture.md's import rules: only src/runtime/ names Bun,
+ * Enforces the import rules of docs/architecture.md §2: only src/runtime/ names Bun,
  * Deno, node:net, node:sqlite or process spawning; protocol/ and core/ do no
  * I/O and read no clock; tui/ never imports core/ or server/. Exits 1 with
  * one line per violation.

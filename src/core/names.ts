@@ -22,7 +22,7 @@ export function functionNameProblem(name: string, max: number): { code: string; 
 /**
  * A client id made safe for the `workers` listing (`FD IP ID : FUNCTIONS`):
  * truncated, and whitespace and control bytes replaced, so an id can neither
- * add rows nor words (gearmand keeps spaces; reliability.md b16 rules).
+ * add rows nor words (gearmand keeps spaces; docs/reliability.md b16).
  * Built char by char: a slice would keep a 1 MiB id alive behind 127 bytes.
  */
 export function sanitizeClientId(id: string, max: number): string {

@@ -1,6 +1,6 @@
 /**
  * The admin text protocol's lexical rules and reply shapes, as gearmand
- * 1.1.20 has them (protocol.md §4): space-separated tokens, case-insensitive
+ * 1.1.20 has them (docs/protocol.md §4): space-separated tokens, case-insensitive
  * command words, `\n` after lists and `OK value`, `\r\n` after bare `OK` and
  * every `ERR`.
  *

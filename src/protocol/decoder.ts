@@ -72,7 +72,7 @@ const enum State {
   Text,
 }
 
-/** Default limits (see protocol.md 1.4 and reliability.md (b)). */
+/** Default limits (see docs/protocol.md §1.4 and docs/reliability.md b6, b33). */
 export const DEFAULT_DECODER_LIMITS: DecoderLimits = {
   maxPacketBody: 16 * 1024 * 1024,
   maxAdminLine: 8 * 1024,

@@ -1,6 +1,6 @@
 /**
  * TCP through `node:net`: the transport on Deno (level with `Deno.listen`
- * there, stack.md) and the fallback everywhere else.
+ * there, docs/runtime.md §2) and the fallback everywhere else.
  *
  * @module
  */

@@ -1,8 +1,8 @@
 /**
  * Supervised child processes for `gearbox drive`: spawn, read stdout and
  * stderr line by line, signal, and learn how the child ended. Bun.spawn on
- * Bun, Deno.Command on Deno (stack.md: node:child_process misreports signals
- * there), node:child_process elsewhere.
+ * Bun, Deno.Command on Deno (docs/runtime.md §4: node:child_process misreports
+ * signals there), node:child_process elsewhere.
  *
  * @module
  */

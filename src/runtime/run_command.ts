@@ -1,8 +1,8 @@
 /**
  * Runs a program to completion: bytes on its stdin, its stdout and stderr
  * collected. For `gearbox work`, which runs one program per job.
- * `node:child_process` is fit for this on Bun and Deno alike (stack.md's
- * warning about it on Deno concerns supervising long-lived children).
+ * `node:child_process` is fit for this on Bun and Deno alike (the warning of
+ * docs/runtime.md §4 about it on Deno concerns supervising long-lived children).
  *
  * @module
  */

@@ -1,6 +1,6 @@
 /**
  * SQLite through `node:sqlite`, embedded in the runtime on Bun and Deno
- * alike (stack.md: as fast as bun:sqlite, no system library needed).
+ * alike (docs/runtime.md §3: as fast as bun:sqlite, no system library needed).
  *
  * @module
  */

@@ -1,5 +1,5 @@
 /**
- * Probes for the rules every bad-input case must keep (reliability.md (b),
+ * Probes for the rules every bad-input case must keep (docs/reliability.md §2,
  * R1–R7): an event-loop lag meter (R1: never blocked > 100 ms), a bystander
  * connection echoing on a beat (R2: other connections unaffected), a log
  * capture (R5: few lines, never the payload), counter deltas (R7) and the
@@ -138,7 +138,7 @@ export interface Probe {
 export interface ProbeLimits {
   /** R1: longest event-loop stall allowed, ms. */
   maxLagMs?: number;
-  /** R2: bystander echo p99, ms (reliability.md (e) R1: 50 ms). */
+  /** R2: bystander echo p99, ms (50 ms: docs/reliability.md R2 and goal M1). */
   p99Ms?: number;
   /** R3: the store must hold exactly this many jobs afterwards (default: as many as before). */
   storeSize?: number;

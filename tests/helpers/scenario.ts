@@ -1,5 +1,5 @@
 /**
- * Shared pieces of the socket-level conformance suite (protocol.md section 6):
+ * Shared pieces of the socket-level conformance suite (docs/protocol.md §6):
  * one server per describe block, connections that are always closed, exact
  * packet assertions, cross-connection synchronisation, and admin `status`
  * parsing. Every wait here is bounded.
@@ -219,7 +219,7 @@ export function availability(target: Target): { skip: string | false } {
 
 /**
  * Test options that skip a gearbox-only check on gearmand; `reason` must cite
- * the documented gearmand behaviour (protocol.md section).
+ * the documented gearmand behaviour (its docs/protocol.md section).
  */
 export function gearboxOnly(target: Target, reason: string): { skip: string | false } {
   return { skip: target.name === "gearmand" ? reason : false };

@@ -60,7 +60,7 @@ for (const target of TARGETS) {
 
     test("--status lists functions sorted by name", {
       ...T,
-      skip: skipIf(skip, isGearmand && "gearmand lists functions in hash order; sorting is a gearbox choice (protocol.md 4.2, 4.5)"),
+      skip: skipIf(skip, isGearmand && "gearmand lists functions in hash order; sorting is a gearbox choice (docs/protocol.md §4.2, §4.5)"),
     }, async () => {
       for (const f of ["adm_sort_zeta", "adm_sort_alpha", "adm_sort_mid", "ADM_SORT_UPPER"]) {
         assert.equal((await gearadmin("--create-function", f)).stdout, "OK\n");
@@ -72,7 +72,7 @@ for (const target of TARGETS) {
 
     test("a worker that registers the same function twice counts once in --status", { ...T, skip: skipCli }, async () => {
       // `gearman -w -f F -f F` really sends CAN_DO F twice on one connection.
-      // gearmand counts each registration (protocol.md 3.1); gearbox de-duplicates.
+      // gearmand counts each registration (docs/protocol.md §3.1); gearbox de-duplicates.
       const expected = isGearmand ? 2 : 1;
       peers.gearman(port, ["-w", "-f", "adm_dup", "-f", "adm_dup", "--", "cat"]);
       await waitForStatus(port, "adm_dup", { workers: expected });
@@ -163,7 +163,7 @@ for (const target of TARGETS) {
       assert.equal(out.stderr, "");
       const row = (await showJobs()).find((j) => j[0] === cancelled);
       if (isGearmand) {
-        // gearmand keeps the job, marked ignored, until a worker's scan reaches it (protocol.md 4.2, G40).
+        // gearmand keeps the job, marked ignored, until a worker's scan reaches it (docs/protocol.md §4.2, G40).
         assert.ok(row === undefined || row[2] === "1", JSON.stringify(row));
       } else {
         assert.equal(row, undefined, "a cancelled job must leave the job table at once");
@@ -214,7 +214,7 @@ for (const target of TARGETS) {
 
     test("--drop-function refuses while jobs are queued", {
       ...T,
-      skip: skipIf(skipCli, isGearmand && "gearmand drops a function with queued jobs, orphaning them (protocol.md 4.2, 3.16 don't copy)"),
+      skip: skipIf(skipCli, isGearmand && "gearmand drops a function with queued jobs, orphaning them (docs/protocol.md §4.2, §3.16)"),
     }, async () => {
       await background("adm_drop_queued", "still here");
       const refused = await gearadmin("--drop-function", "adm_drop_queued");

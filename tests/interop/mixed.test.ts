@@ -106,7 +106,7 @@ for (const target of TARGETS) {
 
     test("a `gearman` client prints `Job failed` and exits 1 when a PHP worker sends an exception", {
       ...T,
-      skip: skipIf(down, MISSING.php, MISSING.gearman, isGearmand && "gearmand sends the downgraded WORK_FAIL as `H\\0` with a stray NUL, and the gearman CLI then waits forever (protocol.md 3.5)"),
+      skip: skipIf(down, MISSING.php, MISSING.gearman, isGearmand && "gearmand sends the downgraded WORK_FAIL as `H\\0` with a stray NUL, and the gearman CLI then waits forever (docs/protocol.md §3.5)"),
     }, async () => {
       await registered(peers.php("worker.php", port, { functions: { mix_cli_php_exc: "exception" }, count: 1, timeout: 15 }), "mix_cli_php_exc");
       const out = await peers.gearman(port, ["-f", "mix_cli_php_exc", "x"]).waitExit(5000);
@@ -117,7 +117,7 @@ for (const target of TARGETS) {
 
     test("a Perl client without exceptions gets on_fail when a PHP worker sends an exception", {
       ...T,
-      skip: skipIf(down, MISSING.perl, MISSING.php, isGearmand && "gearmand sends the downgraded WORK_FAIL as `H\\0` with a stray NUL, which Gearman::Client rejects (protocol.md 3.5)"),
+      skip: skipIf(down, MISSING.perl, MISSING.php, isGearmand && "gearmand sends the downgraded WORK_FAIL as `H\\0` with a stray NUL, which Gearman::Client rejects (docs/protocol.md §3.5)"),
     }, async () => {
       await registered(peers.php("worker.php", port, { functions: { mix_pl_php_exc_plain: "exception" }, count: 1, timeout: 15 }), "mix_pl_php_exc_plain");
       const r = await perlClient({ op: "do", func: "mix_pl_php_exc_plain", data: "z" }).result(10_000);

@@ -109,7 +109,7 @@ for (const target of TARGETS) {
 
     test("a Perl worker survives its own die and processes the next job", {
       ...T,
-      skip: skipIf(skip, isGearmand && "gearmand answers the WORK_FAIL that Gearman::Worker sends after WORK_EXCEPTION with ERROR JOB_NOT_FOUND, which kills the worker on its next grab (protocol.md 3.5)"),
+      skip: skipIf(skip, isGearmand && "gearmand answers the WORK_FAIL that Gearman::Worker sends after WORK_EXCEPTION with ERROR JOB_NOT_FOUND, which kills the worker on its next grab (docs/protocol.md §3.5)"),
     }, async () => {
       const w = await perlWorker({ pl_die_then: "die", pl_rev_then: "reverse" }, 2);
       const first = await perlClient({ op: "do", func: "pl_die_then", data: "x", exceptions: true }).result(10_000);
@@ -123,7 +123,7 @@ for (const target of TARGETS) {
 
     test("a client without exceptions gets on_fail when a Perl worker dies", {
       ...T,
-      skip: skipIf(skip, isGearmand && "gearmand downgrades WORK_EXCEPTION to WORK_FAIL `H\\0` with a stray NUL, which Gearman::Client rejects as an unknown handle (protocol.md 3.5)"),
+      skip: skipIf(skip, isGearmand && "gearmand downgrades WORK_EXCEPTION to WORK_FAIL `H\\0` with a stray NUL, which Gearman::Client rejects as an unknown handle (docs/protocol.md §3.5)"),
     }, async () => {
       await perlWorker({ pl_die_plain: "die" });
       const r = await perlClient({ op: "do", func: "pl_die_plain", data: "d" }).result(10_000);
@@ -140,7 +140,7 @@ for (const target of TARGETS) {
     });
 
     test("a Perl worker returning \"0\" or \"\" (WORK_COMPLETE without the separator) completes the client's task and keeps working",
-      { ...T, skip: skip || (target.name === "gearmand" && "documented gearmand behaviour: it waits for the missing NUL and the client hangs (protocol.md 1.3)") },
+      { ...T, skip: skip || (target.name === "gearmand" && "documented gearmand behaviour: it waits for the missing NUL and the client hangs (docs/protocol.md §1.3)") },
       async () => {
         const w = peers.perl("worker.pl", port, { functions: { pl_zero: "zero", pl_empty: "empty" }, count: 2, timeout: 10 });
         const zero = await perlClient({ op: "do", func: "pl_zero", data: "z" }).result(10_000);

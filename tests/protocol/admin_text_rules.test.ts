@@ -10,7 +10,7 @@ import {
   unknownCommand,
 } from "../../src/protocol/admin_text.ts";
 
-describe("admin text: tokens (protocol.md 4.1)", () => {
+describe("admin text: tokens (docs/protocol.md §4.1)", () => {
   test("tokens are split on single spaces", () => {
     assert.deepEqual(adminTokens("cancel job H:t:1"), ["cancel", "job", "H:t:1"]);
   });

@@ -215,7 +215,7 @@ describe("decoder: partial input", () => {
     assert.equal(d.pendingBytes, 0);
   });
 
-  test("a zero-argument packet with a stray payload is accepted and the stream goes on (protocol.md 1.2)", () => {
+  test("a zero-argument packet with a stray payload is accepted and the stream goes on (docs/protocol.md §1.2)", () => {
     const grab = encodePacket(9, [], bytes("abc"), "REQ");
     const frames = new Decoder().push(Buffer.concat([grab, ECHO_OK]));
     assert.deepEqual(brief(frames), ["packet 9 [] -", "packet 16 [] ok"]);

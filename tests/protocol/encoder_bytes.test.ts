@@ -6,7 +6,7 @@ import { encodePacket, encodeText, latin1Bytes } from "../../src/protocol/encode
 
 const bytes = (s: string) => Buffer.from(s, "latin1");
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
-/** Header and payload as hex, the way protocol.md shows captures. */
+/** Header and payload as hex, the way docs/protocol.md §1.2 shows captures. */
 const wire = (magic: "REQ" | "RES", code: number, payload: string) => {
   const h = Buffer.alloc(12);
   h.write(magic === "REQ" ? "\0REQ" : "\0RES", 0, "latin1");
@@ -24,13 +24,13 @@ describe("encoder: exact bytes", () => {
     assert.equal(hex(got), "00524553" + "00000008" + "00000007" + hex(bytes("H:vm:67")));
   });
 
-  test("JOB_ASSIGN_UNIQ with an empty unique keeps the empty field (protocol.md 3.3)", () => {
+  test("JOB_ASSIGN_UNIQ with an empty unique keeps the empty field (docs/protocol.md §3.3)", () => {
     const got = encodePacket(31, ["H:vm:4", "pf", ""], bytes("nouniq2"));
     assert.equal(hex(got), wire("RES", 31, "H:vm:4\0pf\0\0nouniq2"));
     assert.equal(got.length, 12 + 18);
   });
 
-  test("JOB_ASSIGN_UNIQ of the protocol.md 1.2 capture", () => {
+  test("JOB_ASSIGN_UNIQ of the docs/protocol.md §1.2 capture", () => {
     const unique = "309ce7b0-e652-11f1-a6b8-02fc00000001";
     const got = encodePacket(31, ["H:vm:67", "cli_rev", unique], bytes("hello"));
     assert.equal(hex(got.subarray(0, 12)), "00524553" + "0000001f" + "0000003a");

@@ -1,5 +1,5 @@
 /**
- * reliability.md (b) b27 and b33 from the CPU side: small, valid-looking
+ * docs/reliability.md b27 and b33 from the CPU side: small, valid-looking
  * requests whose cost grows with the server's state must not let one
  * connection stall everybody (R1: the event loop is never blocked > 100 ms;
  * R2: a bystander's echo p99 ≤ 50 ms). The state here is the function table

@@ -1,5 +1,5 @@
 /**
- * reliability.md (b), argument cases: well-framed packets whose arguments
+ * docs/reliability.md §3, argument cases: well-framed packets whose arguments
  * are wrong, hostile or out of range.
  */
 import { describe, test } from "node:test";

@@ -1,5 +1,5 @@
 /**
- * reliability.md (b), admin-text and connection-level cases: garbage on the
+ * docs/reliability.md §3, admin-text and connection-level cases: garbage on the
  * admin protocol, clients that never read, floods, idle and slow connections.
  */
 import { describe, test } from "node:test";

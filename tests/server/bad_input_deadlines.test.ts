@@ -1,5 +1,5 @@
 /**
- * reliability.md (b) cases that are about time and backpressure rather than
+ * docs/reliability.md §3 cases that are about time and backpressure rather than
  * bytes: slow and stalled uploads (b10, b40), leases and worker timeouts
  * (b21, b26), and output a peer never reads (b32, and the worker-side rule
  * "WORK_DATA faster than the client reads: the client's outbound cap

@@ -1,5 +1,5 @@
 /**
- * reliability.md (b), framing cases: the bytes themselves are wrong. Every
+ * docs/reliability.md §3, framing cases: the bytes themselves are wrong. Every
  * test checks the reply and whether the connection is kept (R6), that the
  * server still answers others (R1/R2), and where it applies the counter (R7).
  */

@@ -1,5 +1,5 @@
 /**
- * reliability.md (b) cases about names and stored strings, beyond the
+ * docs/reliability.md §3 cases about names and stored strings, beyond the
  * argument checks of bad_input_arguments: hostile uniques and client ids must
  * not forge rows of the line-based admin listings (b16, b29), and hostile
  * bytes must round-trip literally through the durable SQLite store and a

@@ -1,5 +1,5 @@
 /**
- * reliability.md (b): every one-shot bad input, each checked against all the
+ * docs/reliability.md §3: every one-shot bad input, each checked against all the
  * rules R1–R7 at once (goal F3: "each asserting R1–R7"). Each case runs on a
  * fresh in-process server from several attacking connections at the same
  * time (BAD_INPUT_CONCURRENCY, default 4; the soak tier asks for 100) while a

@@ -1,6 +1,6 @@
 /**
  * Conformance scenarios for the admin text protocol and queue limits
- * (protocol.md section 6: G32, G33, G35, G39, G40), at the socket level
+ * (docs/protocol.md §6: G32, G33, G35, G39, G40), at the socket level
  * against every available target.
  */
 import { describe, test } from "node:test";

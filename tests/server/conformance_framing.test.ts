@@ -1,5 +1,5 @@
 /**
- * Conformance scenarios for framing (protocol.md section 6: G01, G37, G38),
+ * Conformance scenarios for framing (docs/protocol.md §6: G01, G37, G38),
  * run at the socket level against every available target.
  */
 import { describe, test } from "node:test";
@@ -122,7 +122,7 @@ for (const target of TARGETS) {
           await expectRes(c, Cmd.ECHO_RES, "after 99");
           return;
         }
-        // Tolerant form (protocol.md section 6, G38): either an ERROR or a close.
+        // Tolerant form (docs/protocol.md §6, G38): either an ERROR or a close.
         try {
           const p = await c.expectPacket(undefined, 1000);
           assert.equal(p.code, Cmd.ERROR, `type 99 answered with ${p.code} (${JSON.stringify(text(p))})`);

@@ -1,6 +1,6 @@
 /**
  * Conformance scenarios for work results, exceptions, worker and client loss,
- * timeouts and retries (protocol.md section 6: G21-G31), at the socket level
+ * timeouts and retries (docs/protocol.md §6: G21-G31), at the socket level
  * against every available target.
  */
 import { describe, test } from "node:test";
@@ -44,7 +44,7 @@ for (const target of TARGETS) {
       await expectRes(c, Cmd.STATUS_RES, nul(h, "0", "0", "0", "0"));
       w.sendPacket(Cmd.WORK_FAIL, h);
       if (isGearbox(target)) await w.expectNothing(SILENCE_MS);
-      else await expectError(w, "JOB_NOT_FOUND", NOT_FOUND_RESULT); // gearmand, protocol.md §3.5
+      else await expectError(w, "JOB_NOT_FOUND", NOT_FOUND_RESULT); // gearmand, docs/protocol.md §3.5
       await c.expectNothing(SILENCE_MS);
     }
 
@@ -56,7 +56,7 @@ for (const target of TARGETS) {
         w.sendPacket(Cmd.WORK_EXCEPTION, h, "boom");
         const fail = text(await expectRes(c, Cmd.WORK_FAIL));
         if (isGearbox(target)) assert.equal(fail, h);
-        else assert.ok(fail === h || fail === `${h}\0`, `WORK_FAIL payload ${JSON.stringify(fail)} is h or h\\0 (tolerant, protocol.md §3.5)`);
+        else assert.ok(fail === h || fail === `${h}\0`, `WORK_FAIL payload ${JSON.stringify(fail)} is h or h\\0 (tolerant, docs/protocol.md §3.5)`);
         await endedThenTrailingFail(c, w, h);
       }));
 
@@ -192,7 +192,7 @@ for (const target of TARGETS) {
 
     test(
       "G28: an abandoned queued foreground job is dropped at once (status total 0 within 100 ms of the disconnect)",
-      gearboxOnly(target, "documented gearmand 1.1.20 behaviour (protocol.md §3.8, G28): the abandoned job is only reaped when a worker polls"),
+      gearboxOnly(target, "documented gearmand 1.1.20 behaviour (docs/protocol.md §3.8, G28): the abandoned job is only reaped when a worker polls"),
       () =>
         withConns(srv.port, async function g28DroppedAtOnce(open) {
           const admin = await open();
@@ -258,7 +258,7 @@ for (const target of TARGETS) {
       "G30: the assignment timeout itself wakes the sleeping worker: NOOP about 1 s after the assignment with no other traffic",
       {
         timeout: 15_000,
-        ...gearboxOnly(target, "gearmand 1.1.20 run with --threads=0 (as the harness starts it) requeues on time but flushes the NOOP only when other traffic arrives; reported for protocol.md §3.7"),
+        ...gearboxOnly(target, "gearmand 1.1.20 run with --threads=0 (as the harness starts it) requeues on time but flushes the NOOP only when other traffic arrives; see docs/protocol.md §3.7"),
       },
       () =>
         withConns(srv.port, async function g30TimeoutWakes(open) {

@@ -1,6 +1,6 @@
 /**
  * Conformance scenarios for submitting, queueing, waking and grabbing
- * (protocol.md section 6: G02-G12, G34, G36), at the socket level against
+ * (docs/protocol.md §6: G02-G12, G34, G36), at the socket level against
  * every available target.
  */
 import { describe, test } from "node:test";
@@ -181,7 +181,7 @@ for (const target of TARGETS) {
 
     test(
       "G08: across a worker's functions the highest priority goes first (2.0 rule): b (HIGH), c (NORMAL), a (LOW)",
-      gearboxOnly(target, "documented gearmand 1.1.20 behaviour (protocol.md §3.3, G08): priority is only compared within a function, gearmand gives c, b, a"),
+      gearboxOnly(target, "documented gearmand 1.1.20 behaviour (docs/protocol.md §3.3, G08): priority is only compared within a function, gearmand gives c, b, a"),
       () =>
         withConns(srv.port, async function g08GlobalPriority(open) {
           assert.deepEqual(await g08Grabs(open, "g08s"), ["b", "c", "a"]);
@@ -274,7 +274,7 @@ for (const target of TARGETS) {
 
     test(
       "G34: a worker sleeping on a future epoch job gets a NOOP when it becomes due, then JOB_ASSIGN",
-      { timeout: 15_000, ...gearboxOnly(target, "documented gearmand 1.1.20 bug (protocol.md §3.11, G34): no NOOP is sent when an epoch job becomes due") },
+      { timeout: 15_000, ...gearboxOnly(target, "documented gearmand 1.1.20 bug (docs/protocol.md §3.11, G34): no NOOP is sent when an epoch job becomes due") },
       () =>
         withConns(srv.port, async function g34NoopAtDueTime(open) {
           const c = await open();

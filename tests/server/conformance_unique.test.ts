@@ -1,6 +1,6 @@
 /**
  * Conformance scenarios for unique-id coalescing and handle assignment
- * (protocol.md section 6: G13-G20), at the socket level against every
+ * (docs/protocol.md §6: G13-G20), at the socket level against every
  * available target.
  */
 import { describe, test } from "node:test";

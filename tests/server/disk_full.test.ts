@@ -1,7 +1,7 @@
 /**
  * A full disk refuses new background jobs with an ERROR, keeps serving, and
  * recovers when space returns, cycle after cycle, and the file stays sound
- * (reliability.md D7). Needs a tiny filesystem: a tmpfs mounted for
+ * (docs/reliability.md D7). Needs a tiny filesystem: a tmpfs mounted for
  * the test (root only; skipped otherwise).
  */
 import { test } from "node:test";

@@ -1,5 +1,5 @@
 /**
- * reliability.md (e) goal R1, "memory under abuse", against gearbox as a
+ * docs/reliability.md goal M1, "memory under abuse", against gearbox as a
  * separate process (the built binary when present): 1,000 slowloris
  * connections, a connection flood past max_connections, one client that
  * never reads while pushing up to 1 GiB, and 30 headers declaring 4 GiB
@@ -30,8 +30,8 @@ const MAX_CONNECTIONS = 1100;
  * 1 MiB packet being decoded (only the never-reader gets that far). About
  * 20 MiB live, and the rest of the bound is collector slack. Measured on the
  * 2-core dev machine: +18 to +20 MiB at the peak, back to +0 to +13 MiB after.
- * (reliability.md (e) R1 allows 256 MiB absolute; this is the tighter F1 soak
- * figure, 64 MiB of growth.)
+ * (docs/reliability.md goal M1 allows 256 MiB absolute; this is the tighter
+ * soak figure of goal F1, 64 MiB of growth.)
  */
 const RSS_BOUND_MIB = 64;
 

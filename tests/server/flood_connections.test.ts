@@ -1,5 +1,5 @@
 /**
- * reliability.md (b) b39, the part the in-process tests cannot reach: a
+ * docs/reliability.md b39, the part the in-process tests cannot reach: a
  * connection flood past the process's file-descriptor limit (EMFILE), not
  * just past max_connections. gearbox runs as its own process under
  * `ulimit -n 64` with max_connections left above that, so accept() itself
