@@ -16,6 +16,7 @@
  */
 import { constants as osConstants } from "node:os";
 import { bytesEncoder, type DataEncoder, jsonEncoder, textEncoder } from "../client/data_encoder.ts";
+import { exitStatusOf, JobFailure } from "../client/job_failure.ts";
 import { Worker } from "../client/worker.ts";
 import type { WorkerJob } from "../client/worker_job.ts";
 import { importFile } from "../runtime/load.ts";
@@ -35,32 +36,6 @@ const CODECS: Record<Codec, DataEncoder<unknown>> = {
 /** The exit status a timed-out job keeps (as timeout(1) exits). */
 export const TIMEOUT_EXIT_STATUS = 124;
 
-/** A job's failure with the exit status to keep (the worker library sends it with the failure). */
-class JobFailed extends Error {
-  readonly exitStatus: number;
-  constructor(message: string, exitStatus: number) {
-    super(message);
-    this.exitStatus = exitStatus;
-  }
-}
-
-/**
- * A workload the job's decoder refused. The worker library fails a job
- * whose workload does not decode before any handler runs; decoding into
- * this instead lets the handler wrapper fail it, so the driver hears of it.
- */
-class Undecodable {
-  readonly error: unknown;
-  constructor(error: unknown) {
-    this.error = error;
-  }
-}
-
-/** The numeric `exitStatus` an error carries, if any. */
-function exitStatusOf(e: unknown): number | undefined {
-  const v = (e as { exitStatus?: unknown } | null | undefined)?.exitStatus;
-  return typeof v === "number" && Number.isInteger(v) && v >= 1 ? v : undefined;
-}
 
 /** Runs the worker process described by `specJson`; resolves with its exit status. */
 export async function runChild(specJson: string): Promise<number> {
@@ -79,6 +54,13 @@ export async function runChild(specJson: string): Promise<number> {
     clientId: `gearbox-drive:${job.name}:${process.pid}`,
     encoder: bytesEncoder as DataEncoder<unknown>,
     onError: (e) => process.stderr.write(`worker: ${e.message}\n`),
+    // However a job ended: a result, a throw, job.fail(), a timeout, a workload that did not decode.
+    onJobEnd: (end) =>
+      send(
+        end.outcome === "complete"
+          ? { event: "done", function: end.function }
+          : { event: "fail", function: end.function, handle: end.handle, message: end.message ?? "failed", ...(end.exitStatus === undefined ? {} : { exitStatus: end.exitStatus }) },
+      ),
   });
   const stop = () => void worker.stop();
   /** Set when a job timed out: the process exits once the failure is sent. */
@@ -107,27 +89,13 @@ export async function runChild(specJson: string): Promise<number> {
       const def = mod.jobs[member]!;
       const decode = decoderOf(def.decode, options);
       const encode = encoderOf(def.encode ?? (typeof def.decode === "string" ? def.decode : "text"), options);
-      const codec: DataEncoder<unknown> = {
-        decode: (b) => {
-          try {
-            return decode(b);
-          } catch (e) {
-            return new Undecodable(e);
-          }
-        },
-        encode,
-      };
+      // A workload that does not decode fails its job in the worker library, which tells onJobEnd.
+      const codec: DataEncoder<unknown> = { decode, encode };
       const limitMs = def.timeout === undefined ? undefined : def.timeout * 1000;
-      const run = (j: WorkerJob<unknown>) => {
-        if (j.data instanceof Undecodable) {
-          const e = j.data.error;
-          throw new Error(`the workload does not decode: ${e instanceof Error ? e.message : String(e)}`);
-        }
-        return def.handler(j, options);
-      };
+      const run = (j: WorkerJob<unknown>) => def.handler(j, options);
       worker.register(
         job.prefix + member,
-        reported(send, limitMs === undefined ? run : (j) => withTimeout(limitMs, () => run(j), () => retire(`job ${j.handle} timed out after ${limitMs / 1000} s`))),
+        started(send, limitMs === undefined ? run : (j) => withTimeout(limitMs, () => run(j), () => retire(`job ${j.handle} timed out after ${limitMs / 1000} s`))),
         { encoder: codec },
       );
     }
@@ -138,7 +106,7 @@ export async function runChild(specJson: string): Promise<number> {
       return 127;
     }
     for (const fn of job.functions) {
-      worker.register(fn, reported(send, (j) => runJobCommand(job, j as WorkerJob<Uint8Array>)));
+      worker.register(fn, started(send, (j) => runJobCommand(job, j as WorkerJob<Uint8Array>)));
     }
   }
   onDriverGone = () => {
@@ -175,7 +143,7 @@ function withTimeout(limitMs: number, run: () => unknown, onTimeout: () => void)
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       onTimeout();
-      reject(new JobFailed(`timed out after ${limitMs / 1000} s`, TIMEOUT_EXIT_STATUS));
+      reject(new JobFailure(`timed out after ${limitMs / 1000} s`, TIMEOUT_EXIT_STATUS));
     }, limitMs);
     Promise.resolve().then(run).then((v) => {
       clearTimeout(timer);
@@ -187,20 +155,11 @@ function withTimeout(limitMs: number, run: () => unknown, onTimeout: () => void)
   });
 }
 
-/** Wraps a handler so the driver hears of each job's start and end. */
-function reported(send: (r: ChildReport) => void, handler: (job: WorkerJob<unknown>) => unknown) {
-  return async (job: WorkerJob<unknown>) => {
+/** Wraps a handler so the driver hears of each job's start (its end comes from onJobEnd). */
+function started(send: (r: ChildReport) => void, handler: (job: WorkerJob<unknown>) => unknown) {
+  return (job: WorkerJob<unknown>) => {
     send({ event: "start", function: job.function, handle: job.handle });
-    try {
-      const result = await handler(job);
-      send({ event: "done", function: job.function });
-      return result;
-    } catch (e) {
-      const exitStatus = exitStatusOf(e);
-      const message = e instanceof Error ? e.message : String(e);
-      send({ event: "fail", function: job.function, handle: job.handle, message, ...(exitStatus === undefined ? {} : { exitStatus }) });
-      throw e;
-    }
+    return handler(job);
   };
 }
 
@@ -214,9 +173,9 @@ async function runJobCommand(job: JobDefinition, j: WorkerJob<Uint8Array>): Prom
   const r = await runForJob(job.command!, j, { onStderr: (chunk) => process.stderr.write(chunk), timeoutMs: job.timeoutMs });
   if (r.status === 0) return r.stdout;
   if (job.timeoutMs !== undefined && r.signal === "SIGKILL" && Date.now() - started >= job.timeoutMs) {
-    throw new JobFailed(`timed out after ${job.timeoutMs / 1000} s`, TIMEOUT_EXIT_STATUS);
+    throw new JobFailure(`timed out after ${job.timeoutMs / 1000} s`, TIMEOUT_EXIT_STATUS);
   }
-  throw new JobFailed(failureMessage(job.command!, r, "lastLine"), exitStatusOfCommand(r.status, r.signal));
+  throw new JobFailure(failureMessage(job.command!, r, "lastLine"), exitStatusOfCommand(r.status, r.signal));
 }
 
 /** A program's exit status as a shell reports it: its own, or 128 + the signal's number. */

@@ -13,6 +13,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { AdminClient, Client, type JobRequest } from "../../mod.ts";
+import { EXIT } from "../../src/cli/exit_status.ts";
 import { Peers, waitUntil } from "../helpers/peers.ts";
 import { gearboxCommand, startGearbox } from "../helpers/servers.ts";
 import { consoleCommand, jobStatus, type JobStatus, sleep, startDriver, waitForJob } from "../helpers/drive.ts";
@@ -217,7 +218,7 @@ describe("gearbox drive's console shutdown and settings", () => {
       ] as const) {
         writeFileSync(join(dir, "bad.yaml"), body);
         const r = await peers.start(bin!, [...pre, "drive", "--config", join(dir, "bad.yaml")]).waitExit(10_000);
-        assert.equal(r.code, 2, r.stderr);
+        assert.equal(r.code, EXIT.config, r.stderr);
         assert.match(r.stderr, want);
       }
     } finally {

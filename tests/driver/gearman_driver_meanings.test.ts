@@ -17,6 +17,7 @@ import { join } from "node:path";
 import { AdminClient, Client } from "../../mod.ts";
 import { Peers, waitUntil } from "../helpers/peers.ts";
 import { gearboxCommand, type RunningServer, startGearbox } from "../helpers/servers.ts";
+import { EXIT } from "../../src/cli/exit_status.ts";
 import { consoleCommand, jobStatus, startDriver, waitForJob } from "../helpers/drive.ts";
 
 describe("a Gearman::Driver setup in gearbox drive", () => {
@@ -66,7 +67,7 @@ describe("a Gearman::Driver setup in gearbox drive", () => {
   test("console_port takes a port, 0 or auto, and says so when given anything else", async () => {
     const [bin, ...pre] = gearboxCommand();
     const r = await peers.start(bin!, [...pre, "drive", "--console-port", "soon", "--jobs", '{"x":{"command":["cat"]}}']).waitExit(10_000);
-    assert.equal(r.code, 2, r.stderr);
+    assert.equal(r.code, EXIT.config, r.stderr);
     assert.match(r.stderr, /console_port must be an integer, got "soon" \(or auto: a free port\)/);
     const help = await peers.start(bin!, [...pre, "drive", "--help"]).waitExit(10_000);
     assert.match(help.stdout.replace(/\s+/g, " "), /0 = no console \(as Gearman::Driver\), auto = a free port/);
@@ -186,6 +187,7 @@ export default {
       assert.equal(offers("bg-twice"), 2, "the first run and one retry");
       const failures = shown.filter((l) => l.startsWith("failure\t")).map((l) => l.split("\t")[2]);
       assert.deepEqual(failures, ["timed out after 1 s", "timed out after 1 s"]);
+      assert.ok(shown.includes("exit_status\t124"), "the last failure's exit status is kept: 124, as timeout(1)");
       twice.driver.kill("SIGTERM");
       assert.equal((await twice.driver.waitExit(20_000)).code, 0);
     } finally {
@@ -260,7 +262,95 @@ export default {
     writeFileSync(join(dir, "wrong.ts"), `export default { jobs: { j: { decode: "yaml", handler: () => "" } } };`);
     const [bin, ...pre] = gearboxCommand();
     const r = await peers.start(bin!, [...pre, "drive", "--namespaces", join(dir, "wrong.ts"), "--console-port", "0"]).waitExit(10_000);
-    assert.equal(r.code, 2, r.stderr);
+    assert.equal(r.code, EXIT.config, r.stderr);
     assert.match(r.stderr, /wrong\.ts: jobs\.j\.decode must be text, json, bytes or a function/);
+  });
+
+  describe("exit statuses are kept as given", () => {
+    let keeping: RunningServer;
+    before(async () => {
+      // max_retries 0 (the default): a failure is the job's last, and the dead set keeps its exit status.
+      keeping = await startGearbox({ extra: ["--keep-failed-for", "600"] });
+    });
+    after(async () => {
+      await keeping?.stop();
+    });
+
+    /** `gearbox jobs show HANDLE --json` once the job has failed for good. */
+    async function failedJob(handle: string): Promise<{ exit_status: string; failures: { message: string }[] }> {
+      const [bin, ...pre] = gearboxCommand();
+      let shown: { state?: string; exit_status: string; failures: { message: string }[] } | undefined;
+      await waitUntil(`${handle} has failed`, async () => {
+        const r = await peers.start(bin!, [...pre, "jobs", "show", handle, "--json", "-s", `127.0.0.1:${keeping.port}`]).waitExit(10_000);
+        if (r.code !== 0) return r.stderr;
+        shown = JSON.parse(r.stdout);
+        return shown!.state === "failed" || r.stdout;
+      }, 20_000, 100);
+      return shown!;
+    }
+
+    test("a command job that exits 7 is stored with exit status 7 (gearbox jobs show), and one killed by SIGTERM with 143", { timeout: 60_000 }, async () => {
+      const c = new Client({ servers: [`127.0.0.1:${keeping.port}`] });
+      try {
+        const { driver, consolePort } = await startDriver(peers, keeping, dir, {
+          jobs: {
+            code_job: { command: ["sh", "-c", 'read -r x; case "$x" in seven) echo "seven is bad" >&2; exit 7;; term) kill -TERM $$;; esac; echo "ok $x"'] },
+          },
+        });
+        await waitForJob(consolePort, "code_job", "up", (s) => s.processes.some((p) => p.state === "idle"));
+        const seven = await c.submitJob("code_job", "seven\n", { background: true });
+        const shown = await failedJob(seven.handle!);
+        assert.equal(shown.exit_status, "7");
+        assert.deepEqual(shown.failures.map((f) => f.message), ["seven is bad (exit status 7)"]);
+        assert.equal((await jobStatus(consolePort, "code_job")).lasterror_msg, "seven is bad (exit status 7)");
+
+        const term = await c.submitJob("code_job", "term\n", { background: true });
+        assert.equal((await failedJob(term.handle!)).exit_status, "143", "128 + SIGTERM's 15, as a shell says");
+        assert.equal((await c.submitJob("code_job", "fine\n", { timeoutMs: 10_000 })).result, "ok fine\n");
+        driver.kill("SIGTERM");
+        assert.equal((await driver.waitExit(20_000)).code, 0);
+      } finally {
+        c.close();
+      }
+    });
+
+    test("a worker module fails a job with an exit status by throwing it or by job.fail, and a process that exits 3 says so in the log and lasterror", { timeout: 60_000 }, async () => {
+      writeFileSync(join(dir, "codes.ts"), `
+export default {
+  prefix: "codes.",
+  jobs: {
+    disk: { handler: () => { throw Object.assign(new Error("no disk left"), { exitStatus: 3 }); } },
+    quota: { handler: (job: { fail(message: string, exitStatus: number): void }) => { job.fail("over quota", 5); } },
+  },
+};
+`);
+      writeFileSync(join(dir, "exits.ts"), `
+export default {
+  begin() { throw Object.assign(new Error("no config file"), { exitStatus: 3 }); },
+  jobs: { work: { handler: () => "never" } },
+};
+`);
+      const c = new Client({ servers: [`127.0.0.1:${keeping.port}`] });
+      try {
+        const { driver, consolePort, log } = await startDriver(peers, keeping, dir, { namespaces: [join(dir, "codes.ts"), join(dir, "exits.ts")], crash_loop_after: 100 });
+        await waitForJob(consolePort, "codes.quota", "up", (s) => s.processes.some((p) => p.state === "idle"));
+        await waitForJob(consolePort, "codes.disk", "up", (s) => s.processes.some((p) => p.state === "idle"));
+        const disk = await c.submitJob("codes.disk", "x", { background: true });
+        const quota = await c.submitJob("codes.quota", "x", { background: true });
+        assert.equal((await failedJob(disk.handle!)).exit_status, "3");
+        assert.equal((await failedJob(quota.handle!)).exit_status, "5");
+        assert.equal((await waitForJob(consolePort, "codes.disk", "lasterror", (s) => s.lasterror > 0)).lasterror_msg, "no disk left (exit status 3)");
+        assert.equal((await waitForJob(consolePort, "codes.quota", "lasterror", (s) => s.lasterror > 0)).lasterror_msg, "over quota (exit status 5)");
+
+        const exits = await waitForJob(consolePort, "exits::work", "a process died", (s) => s.lasterror > 0);
+        assert.match(exits.lasterror_msg, /^process \d+ died \(exit code 3\) after /);
+        assert.match(log(), /process died job="exits::work" pid=\d+ how="exit code 3" exit_status=3 /);
+        assert.match(log(), /worker process failed: no config file job="exits::work" pid=\d+ stream="stderr"/);
+        driver.kill("SIGTERM");
+        assert.equal((await driver.waitExit(20_000)).code, 0);
+      } finally {
+        c.close();
+      }
+    });
   });
 });
