@@ -50,6 +50,20 @@ export {
 } from "./src/client/admin_client.ts";
 export { ClientError, type ClientErrorCode } from "./src/client/client_error.ts";
 export { bytesEncoder, type DataEncoder, jsonEncoder, textEncoder } from "./src/client/data_encoder.ts";
-export { defineWorker, type WorkerModule, type WorkerModuleJob } from "./src/driver/worker_module.ts";
+export {
+  type Codec,
+  type DecodeFunction,
+  defineWorker,
+  type EncodeFunction,
+  type WorkerModule,
+  type WorkerModuleJob,
+} from "./src/driver/worker_module.ts";
+export {
+  type AddJobOptions,
+  type CommandJobOptions,
+  Driver,
+  type DriverOptions,
+  type ModuleJobOptions,
+} from "./src/driver/api.ts";
 export { type DriverEvent, type DriverJob, DriverConsole } from "./src/client/driver_console.ts";
 export { type FunctionDetail } from "./src/client/admin_client.ts";

@@ -19,7 +19,7 @@ import { listen, type NetListener } from "../runtime/net.ts";
 import { type ChildExit, spawnChild } from "../runtime/process.ts";
 import { runCommand } from "../runtime/run_command.ts";
 import { processRss } from "../runtime/system.ts";
-import type { DriverEvent } from "../client/driver_console.ts";
+import type { DriverEvent, DriverJob } from "../client/driver_console.ts";
 import { type ConsoleTarget, startConsole } from "./console.ts";
 import type { ChildReport, ChildSpec, JobDefinition } from "./job_definition.ts";
 import { JobGroup, type RestartPolicy, type WorkerProcess } from "./job_group.ts";
@@ -191,7 +191,7 @@ export class Supervisor implements ConsoleTarget {
     void this.stop();
   }
 
-  statusJson(): unknown {
+  statusJson(): { jobs: DriverJob[] } {
     const now = Date.now();
     return {
       jobs: this.#groups.map((g) => ({
