@@ -18,9 +18,9 @@ import {
   driveSetting,
   driveSettingsFromEnv,
   jsonValue,
-  loadDriveFile,
   merge,
 } from "../config/drive_options.ts";
+import { loadDriveFile } from "../config/drive_file.ts";
 import { runChild } from "../driver/child.ts";
 import { Supervisor } from "../driver/driver.ts";
 import { loadJobs } from "../driver/loader.ts";

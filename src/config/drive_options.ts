@@ -2,12 +2,12 @@
  * Every setting of `gearbox drive`: scalar keys in one table (each is a
  * config-file key, a flag and an environment variable), and the structured
  * sections (`worker_options`, `job_runtime_attributes`, `jobs`) validated
- * here too. Errors name the key and the file or flag it came from.
+ * here too. Errors name the key and the file or flag it came from. Reading
+ * YAML files is drive_file.ts's, so that the library (`Driver` in mod.ts)
+ * needs no YAML parser.
  *
  * @module
  */
-import { readFileSync } from "node:fs";
-import { parse } from "yaml";
 import { coerceOption, ConfigError, type OptionSpec } from "./serve_options.ts";
 
 /** A command job: a program run per job, workload on stdin. */
@@ -80,8 +80,8 @@ type Scalar = Exclude<keyof DriveSettings, "server" | "namespaces" | "workerOpti
 
 /** Scalar settings: key, flag, type, bounds, help. */
 export const DRIVE_OPTIONS: readonly OptionSpec<Scalar>[] = [
-  { key: "interval", prop: "interval", flag: "--interval <seconds>", type: "number", min: 0.05, max: 3600, help: "how often the observer reads queue depth from the servers and scales" },
-  { key: "max_idle_time", prop: "maxIdleTime", flag: "--max-idle-time <seconds>", type: "number", min: 0, max: 86400 * 30, help: "a process above min that had no job this long is stopped when nothing waits; 0 = at once (Gearman::Driver's default; gearbox's is 60)" },
+  { key: "interval", prop: "interval", flag: "--interval <seconds>", type: "number", min: 0.05, max: 3600, help: "how often the observer reads the jobs waiting on the servers (not those scheduled for later) and scales; from 0.05 (Gearman::Driver's 0, no observer, is refused)" },
+  { key: "max_idle_time", prop: "maxIdleTime", flag: "--max-idle-time <seconds>", type: "number", min: 0, max: 86400 * 30, help: "a process above min that had no job this long is stopped when nothing waits; 0 = at once (Gearman::Driver's default is 0)" },
   { key: "console_port", prop: "consolePort", flag: "--console-port <port>", type: "int", min: 0, max: 65535, help: "management console port; 0 = no console (as Gearman::Driver), auto = a free port, named in the log" },
   { key: "console_host", prop: "consoleHost", flag: "--console-host <address>", type: "string", help: "management console address; keep it on loopback unless a token is set" },
   { key: "console_token", prop: "consoleToken", flag: "--console-token <token>", type: "string", help: "if set, a console connection must send `auth TOKEN` first" },
@@ -110,7 +110,8 @@ function list(raw: unknown, where: string): string[] {
   return raw.map((v, i) => text(v, `${where}[${i}]`));
 }
 
-function mapping(raw: unknown, where: string): Record<string, unknown> {
+/** A mapping (null and undefined: an empty one), or an error naming `where`. */
+export function mapping(raw: unknown, where: string): Record<string, unknown> {
   if (raw === null || raw === undefined) return {};
   if (typeof raw !== "object" || Array.isArray(raw)) throw new ConfigError(`${where} must be a mapping, got ${JSON.stringify(raw)}`);
   return raw as Record<string, unknown>;
@@ -199,26 +200,6 @@ export function driveSetting(key: string, raw: unknown, origin: string): Partial
     }
   }
   return { [spec.prop]: coerceOption(spec, raw, origin) } as Partial<DriveSettings>;
-}
-
-/** Reads one YAML file (top level, or under `drive:`). */
-export function loadDriveFile(path: string): Partial<DriveSettings> {
-  let doc: unknown;
-  try {
-    doc = parse(readFileSync(path, "utf8"), { merge: true });
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new ConfigError(`${path}: ${code ? `cannot read config file (${code})` : `not valid YAML: ${(e as Error).message.split("\n")[0]}`}`);
-  }
-  if (doc === null || doc === undefined) return {};
-  const top = mapping(doc, path);
-  const section = mapping(top.drive ?? top, `${path}: drive`);
-  let out: Partial<DriveSettings> = {};
-  for (const [key, value] of Object.entries(section)) {
-    if (key === "drive") continue;
-    out = merge(out, driveSetting(key, value, path));
-  }
-  return out;
 }
 
 /** Later layers win; structured mappings merge by key, lists are replaced. */

@@ -20,7 +20,7 @@ import {
   merge,
 } from "../config/drive_options.ts";
 import { type Level, Logger } from "../log/logger.ts";
-import { importFile, selfCommand } from "../runtime/load.ts";
+import { importFile, scriptCommand, selfCommand } from "../runtime/load.ts";
 import { Supervisor } from "./driver.ts";
 import type { JobDefinition } from "./job_definition.ts";
 import { loadJobs } from "./loader.ts";
@@ -242,9 +242,6 @@ async function moduleJob(job: ModuleJobOptions, settings: DriveSettings): Promis
 function defaultChildCommand(): string[] {
   const url = new URL("./child_main.ts", import.meta.url);
   const path = url.protocol === "file:" ? fileURLToPath(url) : "";
-  if (path !== "" && !path.startsWith("/$bunfs/") && existsSync(path)) {
-    const deno = (globalThis as { Deno?: { execPath(): string } }).Deno;
-    return deno ? [deno.execPath(), "run", "-A", path] : [process.execPath, path];
-  }
+  if (path !== "" && !path.startsWith("/$bunfs/") && existsSync(path)) return scriptCommand(path);
   return [...selfCommand(), "__worker"];
 }

@@ -23,3 +23,9 @@ export function selfCommand(): string[] {
   if (script && /\.(ts|tsx|js|mjs)$/.test(script) && !script.startsWith("/$bunfs/")) return [process.execPath, script];
   return [process.execPath];
 }
+
+/** The command that runs a script file with this runtime (`deno run -A`, or Bun/Node with the file). */
+export function scriptCommand(path: string): string[] {
+  const deno = (globalThis as { Deno?: { execPath(): string } }).Deno;
+  return deno ? [deno.execPath(), "run", "-A", path] : [process.execPath, path];
+}

@@ -71,7 +71,7 @@ describe("a Gearman::Driver setup in gearbox drive", () => {
     assert.match(r.stderr, /console_port must be an integer, got "soon" \(or auto: a free port\)/);
     const help = await peers.start(bin!, [...pre, "drive", "--help"]).waitExit(10_000);
     assert.match(help.stdout.replace(/\s+/g, " "), /0 = no console \(as Gearman::Driver\), auto = a free port/);
-    assert.match(help.stdout.replace(/\s+/g, " "), /0 = at once \(Gearman::Driver's default; gearbox's is 60\)/);
+    assert.match(help.stdout.replace(/\s+/g, " "), /0 = at once \(Gearman::Driver's default is 0\) \(default: 60\)/);
   });
 
   test("jobs scheduled for later do not count as waiting: spare processes still stop after max_idle_time", { timeout: 60_000 }, async () => {
