@@ -20,7 +20,11 @@ export type JobHandler<T> = (job: WorkerJob<T>) => T | void | Promise<T | void>;
 
 /** Options of one registered function. */
 export interface RegisterOptions<T> {
-  /** Sent as CAN_DO_TIMEOUT: the server fails a job that runs longer. */
+  /**
+   * Sent as CAN_DO_TIMEOUT, in milliseconds as gearmand and gearbox read it
+   * (at least 1000): a job that runs longer is taken back and offered again.
+   * Perl's Gearman::Server reads the value as seconds.
+   */
   timeoutMs?: number;
   /**
    * gearbox only: after a job, grab next a queued job whose unique starts
@@ -214,7 +218,8 @@ export class Worker<T = string> {
 
   #canDo(conn: PacketConnection, fn: string, options: RegisterOptions<T>): void {
     if (options.timeoutMs === undefined) conn.send(Cmd.CAN_DO, [wireText(fn)]);
-    else conn.send(Cmd.CAN_DO_TIMEOUT, [wireText(fn), String(Math.ceil(options.timeoutMs / 1000))]);
+    // gearmand and gearbox read the value as milliseconds (Perl's Gearman::Server as seconds).
+    else conn.send(Cmd.CAN_DO_TIMEOUT, [wireText(fn), String(Math.ceil(options.timeoutMs))]);
   }
 
   async #grabLoop(link: Link): Promise<void> {

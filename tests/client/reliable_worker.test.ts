@@ -140,6 +140,20 @@ describe("the worker's reliable-queue calls on gearbox", () => {
     assert.equal(req.exception, "quota exceeded");
   });
 
+  test("register's timeoutMs reaches the server as milliseconds: a job within it runs once", async () => {
+    let runs = 0;
+    work((w) =>
+      w.register("within_timeout_fn", async () => {
+        runs++;
+        await sleep(1300); // over the 1 s the server would use if it were sent as seconds ("5")
+        return "done";
+      }, { timeoutMs: 5000 })
+    );
+    const req = await client.submitJob("within_timeout_fn", "x", { timeoutMs: 10_000 });
+    assert.equal(req.result, "done");
+    assert.equal(runs, 1);
+  });
+
   test("replaceWith ends the job and creates its replacements, which then run", async () => {
     const ran: string[] = [];
     let handles: string[] = [];
