@@ -11,7 +11,7 @@ import { EXIT } from "./exit_status.ts";
 import { type Command } from "commander";
 import { bytesEncoder } from "../client/data_encoder.ts";
 import { Worker } from "../client/worker.ts";
-import { failureMessage, howEnded, runForJob } from "../driver/command_job.ts";
+import { commandFailure, howEnded, runForJob } from "../driver/command_job.ts";
 import { collectServers, warn } from "./output.ts";
 
 interface WorkFlags {
@@ -68,7 +68,7 @@ async function work(functions: string[], command: string[], flags: WorkFlags): P
           return r.stdout;
         }
         if (flags.verbose) warn("work", `${job.handle} ${fn}: ${howEnded(r)} in ${ms} ms`);
-        throw new Error(failureMessage(command, r, "stderr"));
+        throw commandFailure(command, r, "stderr");
       } catch (e) {
         if (/^cannot run /.test((e as Error).message)) {
           // A program that cannot start is a setup error, not the job's fault: leave without

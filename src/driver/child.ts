@@ -14,7 +14,6 @@
  *
  * @module
  */
-import { constants as osConstants } from "node:os";
 import { bytesEncoder, type DataEncoder, jsonEncoder, textEncoder } from "../client/data_encoder.ts";
 import { exitStatusOf, JobFailure } from "../client/job_failure.ts";
 import { Worker } from "../client/worker.ts";
@@ -22,7 +21,7 @@ import type { WorkerJob } from "../client/worker_job.ts";
 import { importFile } from "../runtime/load.ts";
 import { runCommand } from "../runtime/run_command.ts";
 import { parseServer } from "../client/server_list.ts";
-import { failureMessage, runForJob } from "./command_job.ts";
+import { commandFailure, runForJob } from "./command_job.ts";
 import { dial, type DialedSocket } from "../runtime/tcp_dial.ts";
 import type { ChildReport, ChildSpec, JobDefinition } from "./job_definition.ts";
 import { type Codec, type DecodeFunction, type EncodeFunction, type WorkerModule, workerModuleOf } from "./worker_module.ts";
@@ -175,14 +174,7 @@ async function runJobCommand(job: JobDefinition, j: WorkerJob<Uint8Array>): Prom
   if (job.timeoutMs !== undefined && r.signal === "SIGKILL" && Date.now() - started >= job.timeoutMs) {
     throw new JobFailure(`timed out after ${job.timeoutMs / 1000} s`, TIMEOUT_EXIT_STATUS);
   }
-  throw new JobFailure(failureMessage(job.command!, r, "lastLine"), exitStatusOfCommand(r.status, r.signal));
-}
-
-/** A program's exit status as a shell reports it: its own, or 128 + the signal's number. */
-export function exitStatusOfCommand(status: number | null, signal: string | null): number {
-  if (status !== null) return status;
-  const n = signal === null ? undefined : (osConstants.signals as Record<string, number>)[signal];
-  return 128 + (n ?? 0);
+  throw commandFailure(job.command!, r, "lastLine");
 }
 
 async function commandExists(program: string): Promise<boolean> {

@@ -7,6 +7,8 @@
  * @module
  */
 import { Buffer } from "node:buffer";
+import { constants as osConstants } from "node:os";
+import { JobFailure } from "../client/job_failure.ts";
 import type { WorkerJob } from "../client/worker_job.ts";
 import { type CommandResult, runCommand, type RunOptions } from "../runtime/run_command.ts";
 
@@ -35,4 +37,16 @@ export function failureMessage(command: readonly string[], r: CommandResult, kee
   const stderr = Buffer.from(r.stderr).toString("utf8").trim();
   if (stderr === "") return `${command[0]}: ${howEnded(r)}`;
   return keep === "stderr" ? stderr.slice(-MAX_MESSAGE) : `${stderr.split("\n").at(-1)} (${howEnded(r)})`;
+}
+
+/** A program's exit status as a shell reports it: its own, or 128 + the signal's number. */
+export function exitStatusOfCommand(status: number | null, signal: string | null): number {
+  if (status !== null) return status;
+  const n = signal === null ? undefined : (osConstants.signals as Record<string, number>)[signal];
+  return 128 + (n ?? 0);
+}
+
+/** The failure a program's non-zero exit makes: its message, and its exit status kept (exit 7 stays 7). */
+export function commandFailure(command: readonly string[], r: CommandResult, keep: "stderr" | "lastLine"): JobFailure {
+  return new JobFailure(failureMessage(command, r, keep), exitStatusOfCommand(r.status, r.signal));
 }

@@ -99,6 +99,21 @@ describe("gearbox submit and gearbox work", () => {
     });
   });
 
+  test("a worker program's exit status is the job's: exit 7 is shown as 7 by gearbox jobs show", async () => {
+    const w = gearbox(["work", "exit7_fn", "-s", s, "--count", "1", "--", "sh", "-c", "echo quota >&2; exit 7"]);
+    await waitForWorkers(server.port, "exit7_fn", 1);
+    const handle = (await gearbox(["submit", "exit7_fn", "x", "-s", s, "--background"]).ok(10_000)).stdout.trim();
+    await w.waitExit(10_000);
+    let shown = "";
+    await waitUntil("the job is in the dead set", async () => {
+      shown = utf8(await gearbox(["jobs", "show", handle, "-s", s, "--json"]).waitExit(10_000));
+      return /"state":\s*"failed"/.test(shown);
+    });
+    const job = JSON.parse(shown);
+    assert.equal(String(job.exit_status), "7", shown);
+    assert.match(JSON.stringify(job.failures), /quota/);
+  });
+
   test("SIGTERM lets the running job finish before the worker exits", async () => {
     const w = gearbox(["work", "slow_fn", "-s", s, "--", "sh", "-c", "sleep 0.5; echo finished"]);
     await waitForWorkers(server.port, "slow_fn", 1);
