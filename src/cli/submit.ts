@@ -47,7 +47,12 @@ export function addSubmitCommand(program: Command): void {
     .addHelpText("after", `
 Exit status: 0 complete (or queued, with --background), 1 the job failed (WORK_FAIL)
 or the server refused it (e.g. queue full), 2 no server reachable, 3 the worker raised
-an exception, 4 timed out, 64 bad usage.`)
+an exception, 4 timed out, 64 bad usage.
+
+Waits: every reply from the server (the handle, status) comes within 30 s or the
+connection is treated as broken and the next server is tried. The job's result has
+no bound of its own, since a job may run for hours: give --timeout to set one. A
+server that goes away (even without closing, by TCP keepalive) ends the wait.`)
     .action(async (fn: string, data: string | undefined, flags: SubmitFlags) => {
       process.exitCode = await submit(fn, data, flags);
     });
