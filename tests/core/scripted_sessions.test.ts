@@ -11,6 +11,18 @@ function handleOf(s: CoreScript, conn: number): string {
   return p.args[0]!;
 }
 
+/** Two workers that can do f go to sleep, then a client submits a background job of f. */
+function sleepersThenJob(options: ConstructorParameters<typeof CoreScript>[0]): CoreScript {
+  const s = new CoreScript(options);
+  s.open(C, W, W2);
+  for (const w of [W, W2]) {
+    s.send(w, Cmd.CAN_DO, "f");
+    s.send(w, Cmd.PRE_SLEEP);
+  }
+  s.send(C, Cmd.SUBMIT_JOB_BG, "f", "", "x");
+  return s;
+}
+
 describe("core: acknowledgements and the store", () => {
   test("a background JOB_CREATED waits for the commit, and a pipelined echo waits behind it", () => {
     const s = new CoreScript();
@@ -127,13 +139,7 @@ describe("core: time", () => {
   });
 
   test("with wakeup 0 no sleeper is woken, even after wakeup_delay, and a polling worker still gets the job", () => {
-    const s = new CoreScript({ wakeup: 0, wakeupDelay: 0.5 });
-    s.open(C, W, W2);
-    for (const w of [W, W2]) {
-      s.send(w, Cmd.CAN_DO, "f");
-      s.send(w, Cmd.PRE_SLEEP);
-    }
-    s.send(C, Cmd.SUBMIT_JOB_BG, "f", "", "x");
+    const s = sleepersThenJob({ wakeup: 0, wakeupDelay: 0.5 });
     s.advance(5000);
     assert.deepEqual([s.seen(W), s.seen(W2)], [[], []]);
     s.send(W, Cmd.GRAB_JOB);
@@ -141,24 +147,12 @@ describe("core: time", () => {
   });
 
   test("with wakeup -1 a job wakes every sleeper", () => {
-    const s = new CoreScript({ wakeup: -1 });
-    s.open(C, W, W2);
-    for (const w of [W, W2]) {
-      s.send(w, Cmd.CAN_DO, "f");
-      s.send(w, Cmd.PRE_SLEEP);
-    }
-    s.send(C, Cmd.SUBMIT_JOB_BG, "f", "", "x");
+    const s = sleepersThenJob({ wakeup: -1 });
     assert.deepEqual([s.seen(W), s.seen(W2)], [[`${Cmd.NOOP}:`], [`${Cmd.NOOP}:`]]);
   });
 
   test("with wakeup 1 a job wakes one sleeper, and wakeup_delay wakes the next if it still waits", () => {
-    const s = new CoreScript({ wakeup: 1, wakeupDelay: 0.5 });
-    s.open(C, W, W2);
-    for (const w of [W, W2]) {
-      s.send(w, Cmd.CAN_DO, "f");
-      s.send(w, Cmd.PRE_SLEEP);
-    }
-    s.send(C, Cmd.SUBMIT_JOB_BG, "f", "", "x");
+    const s = sleepersThenJob({ wakeup: 1, wakeupDelay: 0.5 });
     assert.deepEqual([s.seen(W), s.seen(W2)], [[`${Cmd.NOOP}:`], []]);
     s.advance(499);
     assert.deepEqual(s.seen(W2), []);
