@@ -4,6 +4,17 @@
  * connection echoing on a beat (R2: other connections unaffected), a log
  * capture (R5: few lines, never the payload), counter deltas (R7) and the
  * RSS of another process (for the floods).
+ *
+ * The timing claims (R1, R2) hold on a loaded machine too, measured so:
+ * - time a thread sat runnable in the kernel's run queue while other
+ *   processes held the CPUs is taken off the lag and off each echo's round
+ *   trip (Linux's /proc/thread-self/schedstat): the server did not cause it.
+ *   Time the thread ran (our code, its garbage collection) or slept in a
+ *   system call still counts, so a server that blocks its loop is caught;
+ * - `withProbe` (and `timingHolds` for tests that measure by hand) gives a
+ *   timing claim three attempts on a fresh server and passes when one of
+ *   them keeps it: a noisy neighbour can spoil one run, a server that
+ *   blocks its loop spoils all three. Any other failed assertion fails at once.
  */
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
@@ -34,18 +45,54 @@ export function openFileLimit(): number {
   }
 }
 
-/** Measures how late a 10 ms timer fires: the longest time the event loop was blocked. */
+/**
+ * Time a thread has waited runnable in the kernel's run queue so far, ms
+ * (Linux's schedstat, second field): the calling thread (the one running
+ * JavaScript) by default, or another process's main thread. Undefined where
+ * the file is missing (another OS, a kernel without it).
+ */
+function waitedMs(pid?: number): number | undefined {
+  try {
+    const waited = Number(readFileSync(pid === undefined ? "/proc/thread-self/schedstat" : `/proc/${pid}/schedstat`, "utf8").split(" ")[1]);
+    return Number.isNaN(waited) ? undefined : waited / 1e6;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Run-queue wait so far, ms, of this thread (and of the main threads of `pids`); 0 where the kernel does not say. */
+export function runQueueWaitMs(pids: readonly number[] = []): number {
+  let waited = waitedMs() ?? 0;
+  for (const pid of pids) waited += waitedMs(pid) ?? 0;
+  return waited;
+}
+
+/**
+ * Measures how late a 10 ms timer fires: the longest time the event loop was
+ * blocked. A late tick's gap counts only the time this thread could have run:
+ * the time it sat runnable in the run queue while other processes held the
+ * CPUs is taken off. `worst` keeps that tick's clock gap and run-queue wait.
+ */
 export class LoopLag {
   #timer: ReturnType<typeof setInterval> | undefined;
   #last = 0;
+  #lastWait = 0;
   max = 0;
+  worst = { gapMs: 0, waitedMs: 0 };
 
   start(): this {
-    this.#last = performance.now();
+    this.reset();
     this.#timer = setInterval(() => {
       const t = performance.now();
-      this.max = Math.max(this.max, t - this.#last - 10);
+      const wait = runQueueWaitMs();
+      const gap = t - this.#last - 10;
+      const lag = gap - (wait - this.#lastWait);
+      if (lag > this.max) {
+        this.max = lag;
+        this.worst = { gapMs: gap, waitedMs: wait - this.#lastWait };
+      }
       this.#last = t;
+      this.#lastWait = wait;
     }, 10);
     return this;
   }
@@ -58,11 +105,43 @@ export class LoopLag {
   /** Forgets what was measured so far. */
   reset(): void {
     this.#last = performance.now();
+    this.#lastWait = runQueueWaitMs();
     this.max = 0;
+    this.worst = { gapMs: 0, waitedMs: 0 };
+  }
+
+  /** The worst tick, for a failure message. */
+  describe(): string {
+    return `${this.max.toFixed(0)} ms (a tick ${this.worst.gapMs.toFixed(0)} ms late, of it ${this.worst.waitedMs.toFixed(0)} ms in the run queue)`;
   }
 }
 
-/** A well-behaved client that sends an echo, waits for it, and repeats; records each round trip. */
+/** What a timing claim measured in one attempt: undefined when it held, else why not. */
+export type TimingMiss = string | undefined;
+
+/** How many attempts a timing claim gets (see the module's comment). */
+export const TIMING_ATTEMPTS = 3;
+
+/**
+ * Runs `attempt` until one keeps its timing claims, at most TIMING_ATTEMPTS
+ * times; fails with every attempt's numbers when none did. An attempt sets
+ * up what it measures afresh and returns its miss (undefined: the claims
+ * held); any assertion it throws fails the test at once, never retried.
+ */
+export async function timingHolds(attempt: (n: number) => Promise<TimingMiss>): Promise<void> {
+  const misses: string[] = [];
+  for (let n = 1; n <= TIMING_ATTEMPTS; n++) {
+    const miss = await attempt(n);
+    if (miss === undefined) return;
+    misses.push(`attempt ${n}: ${miss}`);
+  }
+  assert.fail(`the timing claim failed in all ${TIMING_ATTEMPTS} attempts:\n${misses.join("\n")}`);
+}
+
+/**
+ * A well-behaved client that sends an echo, waits for it, and repeats;
+ * records each round trip (less the time spent in the run queue).
+ */
 export class Bystander {
   readonly latencies: number[] = [];
   error: Error | undefined;
@@ -71,8 +150,16 @@ export class Bystander {
   #loop: Promise<void> = Promise.resolve();
   #conn: RawConn | undefined;
 
-  static async start(port: number, pauseMs = 5): Promise<Bystander> {
+  #serverPids: readonly number[] = [];
+
+  /**
+   * Connects and starts echoing. Each round trip has the run-queue wait of
+   * this thread taken off, and that of `serverPids`' main threads when the
+   * server runs in another process.
+   */
+  static async start(port: number, pauseMs = 5, serverPids: readonly number[] = []): Promise<Bystander> {
     const b = new Bystander();
+    b.#serverPids = serverPids;
     b.#conn = await RawConn.connect(port);
     b.#loop = b.#run(pauseMs);
     return b;
@@ -84,11 +171,13 @@ export class Bystander {
       // Stopping waits for at least one measured echo, so a short window still has a round trip.
       for (let i = 0; !this.#stop || this.latencies.length === 0; i++) {
         const t0 = performance.now();
+        const w0 = runQueueWaitMs(this.#serverPids);
         const epoch = this.#epoch;
         c.sendPacket(Cmd.ECHO_REQ, `b${i}`);
         const p = await c.expectPacket(Cmd.ECHO_RES, 2000);
         if (p.body.toString() !== `b${i}`) throw new Error(`bystander got ${p.body.toString()} for b${i}`);
-        if (epoch === this.#epoch) this.latencies.push(performance.now() - t0);
+        const waited = runQueueWaitMs(this.#serverPids) - w0;
+        if (epoch === this.#epoch) this.latencies.push(Math.max(performance.now() - t0 - waited, 0));
         await sleep(pauseMs);
       }
     } catch (e) {
@@ -154,8 +243,15 @@ function collectGarbage(): void {
  * lag meter on and logs captured; afterwards asserts R1 (a fresh connection's
  * echo is answered within 1 s, no stall over 100 ms), R2 (the bystander never
  * failed, p99 within bound) and R3 (store unchanged unless told otherwise).
+ * The timing claims (no stall, p99) get TIMING_ATTEMPTS attempts, each with
+ * `fn` on a fresh server, and hold when one attempt keeps both; every other
+ * assertion, `fn`'s own included, fails at the first attempt.
  */
 export async function withProbe(options: ServerOptions, fn: (p: Probe) => Promise<void>, limits: ProbeLimits = {}): Promise<void> {
+  await timingHolds(() => probeOnce(options, fn, limits));
+}
+
+async function probeOnce(options: ServerOptions, fn: (p: Probe) => Promise<void>, limits: ProbeLimits): Promise<TimingMiss> {
   const { logger, lines } = captureLogger();
   const store = new MemoryStore();
   const server = createServer({ port: 0, listen: "127.0.0.1", storeInstance: store, logger, ...options });
@@ -186,11 +282,13 @@ export async function withProbe(options: ServerOptions, fn: (p: Probe) => Promis
     bystander = undefined;
     const maxLag = lag.stop();
     await assertAlive(port);
-    assert.ok(maxLag <= (limits.maxLagMs ?? 100), `R1: the event loop was blocked for ${maxLag.toFixed(0)} ms`);
     assert.ok(!echo.error, `R2: the bystander connection failed: ${echo.error?.message}`);
     assert.ok(echo.count > 0, "R2: the bystander got no echo at all");
-    assert.ok(echo.p99 <= (limits.p99Ms ?? 50), `R2: bystander echo p99 ${echo.p99.toFixed(1)} ms (max ${echo.max.toFixed(1)} ms, ${echo.count} echoes)`);
     assert.equal(store.size, limits.storeSize ?? storeBefore, "R3: the store changed");
+    const misses: string[] = [];
+    if (maxLag > (limits.maxLagMs ?? 100)) misses.push(`R1: the event loop was blocked for ${lag.describe()}`);
+    if (echo.p99 > (limits.p99Ms ?? 50)) misses.push(`R2: bystander echo p99 ${echo.p99.toFixed(1)} ms (max ${echo.max.toFixed(1)} ms, ${echo.count} echoes)`);
+    return misses.length > 0 ? misses.join("; ") : undefined;
   } finally {
     lag.stop();
     await bystander?.stop().catch(() => {});

@@ -118,6 +118,16 @@ export class RawConn {
     return p;
   }
 
+  /** Reads exactly `n` bytes (as latin1 text): many pipelined replies in one wait. */
+  async readBytes(n: number, timeoutMs = 2000): Promise<string> {
+    return await this.#waitFor(() => {
+      if (this.#buf.length < n) return undefined;
+      const s = this.#buf.subarray(0, n).toString("latin1");
+      this.#buf = this.#buf.subarray(n);
+      return s;
+    }, timeoutMs, `${n} bytes`);
+  }
+
   /** Reads bytes up to and including `terminator` (e.g. "\n" or ".\n"). */
   async readUntil(terminator: string, timeoutMs = 2000): Promise<string> {
     const t = Buffer.from(terminator, "latin1");

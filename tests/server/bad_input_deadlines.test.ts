@@ -4,6 +4,10 @@
  * (b21, b26), and output a peer never reads (b32, and the worker-side rule
  * "WORK_DATA faster than the client reads: the client's outbound cap
  * applies"). Deadlines use 1 s settings; the server sweeps once a second.
+ *
+ * R1 and R2 are timed as withProbe does (tests/helpers/probe.ts): run-queue
+ * wait on a loaded machine is not a stall, and the timing claims get three
+ * attempts on a fresh server, one of which must keep them.
  */
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";

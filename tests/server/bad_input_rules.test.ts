@@ -17,6 +17,10 @@
  *
  * The topic files (bad_input_framing/arguments/connections) hold the deeper
  * per-case scenarios; this file is the uniform R1–R7 sweep.
+ *
+ * R1 and R2 are timed as withProbe does (tests/helpers/probe.ts): run-queue
+ * wait on a loaded machine is not a stall, and the timing claims get three
+ * attempts on a fresh server, one of which must keep them.
  */
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
