@@ -40,7 +40,7 @@ export const MISSING = {
   php: HAVE.php ? false as const : "PHP's gearman extension (php-gearman) is not installed",
 };
 
-/** The first non-false reason, or false: combines skip reasons. */
+/** The first non-false reason, or false: combines skip reasons (`npm test` prints each reason given). */
 export function skipIf(...reasons: (string | false | undefined)[]): string | false {
   for (const r of reasons) if (r) return r;
   return false;
