@@ -95,7 +95,7 @@ function printSkipReasons(): void {
   const counts = new Map<string, number>();
   for (const c of cases) {
     const reasons = why.get(`${c.file}\0${c.name}`);
-    const reason = reasons?.length ? reasons.shift()! || "(skipped with no reason given)" : "(no reason recorded: test.skip or a bun:test skip?)";
+    const reason = reasons?.length ? reasons.shift()! || "(skipped with no reason given)" : "(no reason recorded: left out by -t, or skipped by test.skip or bun:test)";
     counts.set(reason, (counts.get(reason) ?? 0) + 1);
   }
   const groups = records.filter((r) => r.kind === "group");
