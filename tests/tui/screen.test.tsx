@@ -149,15 +149,16 @@ describe("the live app with keys that arrive together", () => {
     const { lastFrame, stdin, unmount } = render(<App sources={sources} intervalMs={200} readOnly colour={false} />);
     const frame = () => lastFrame() ?? "";
     try {
-      await waitUntil("the functions show", () => /multi_e/.test(frame()) || frame(), 5000);
-      stdin.write("jj");
+      await waitUntil("the functions show", () => /multi_e/.test(frame()) || frame(), 15_000);
+      // Each write is awaited before the next: the test stdin keeps one pending write, so two
+      // writes in a row on a loaded machine would test the stub, not the app.
       // Enter opens the detail of the selected function: the row the keys moved to, by name.
+      stdin.write("jj\r");
+      await waitUntil("two rows down: multi_c", () => /Detail: multi_c /.test(frame()) || frame(), 15_000);
       stdin.write("\r");
-      await waitUntil("two rows down: multi_c", () => /Detail: multi_c /.test(frame()) || frame(), 5000);
-      stdin.write("\r");
-      stdin.write("kk");
-      stdin.write("\x1b[Bjj\r");
-      await waitUntil("back up two, then three down and Enter, all from one write: multi_d", () => /Detail: multi_d /.test(frame()) || frame(), 5000);
+      await waitUntil("the detail closed", () => !/Detail: /.test(frame()) || frame(), 15_000);
+      stdin.write("kk\x1b[Bjj\r");
+      await waitUntil("back up two, then three down and Enter, all from one write: multi_d", () => /Detail: multi_d /.test(frame()) || frame(), 15_000);
     } finally {
       unmount();
       sources.close();

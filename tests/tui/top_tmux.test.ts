@@ -67,9 +67,9 @@ describe("gearbox top in a terminal", { skip: haveCommand("tmux") ? false : "tmu
     await waitUntil("a scaling event shows", () => /scale\s+tui_slow\s+below min/.test(screen()) || screen(), 10_000, 200);
 
     tmux("send-keys", "-t", "top", "Tab");
-    await waitUntil("the processes panel has focus", () => /Processes \*/.test(screen()) || screen(), 5000, 100);
+    await waitUntil("the processes panel has focus", () => /Processes \*/.test(screen()) || screen(), 15_000, 100);
     tmux("send-keys", "-t", "top", "+");
-    await waitUntil("the status line says so", () => /tui_slow: max processes 1 → 2/.test(screen()) || screen(), 5000, 100);
+    await waitUntil("the status line says so", () => /tui_slow: max processes 1 → 2/.test(screen()) || screen(), 15_000, 100);
     const status = await waitForJob(consolePort, "tui_slow", "max 2 and a second process", (s) => s.max === 2 && s.current === 2);
     assert.equal(status.processes.length, 2);
     await waitUntil("the screen shows two processes", () => /tui_slow\s+1\s+2\s+2\s+/.test(screen()) || screen(), 10_000, 200);
@@ -81,7 +81,7 @@ describe("gearbox top in a terminal", { skip: haveCommand("tmux") ? false : "tmu
     const [, second] = pids();
     tmux("send-keys", "-t", "top", "-l", "jj");
     tmux("send-keys", "-t", "top", "K");
-    await waitUntil("the status line reports the kill of the second pid", () => new RegExp(`killed pid ${second} of tui_slow`).test(screen()) || screen(), 5000, 100);
+    await waitUntil("the status line reports the kill of the second pid", () => new RegExp(`killed pid ${second} of tui_slow`).test(screen()) || screen(), 15_000, 100);
     await waitForJob(consolePort, "tui_slow", "the killed process replaced", (s) => s.current === 2 && !s.processes.some((p) => p.pid === second));
     await waitUntil("the screen shows the replacement", () => (pids().length === 2 && !pids().includes(second)) || screen(), 10_000, 100);
 
@@ -90,7 +90,7 @@ describe("gearbox top in a terminal", { skip: haveCommand("tmux") ? false : "tmu
     tmux("send-keys", "-t", "top", "-l", "kk");
     tmux("send-keys", "-t", "top", "Down", "j");
     tmux("send-keys", "-t", "top", "K");
-    await waitUntil("the status line reports the kill of the second pid", () => new RegExp(`killed pid ${victim} of tui_slow`).test(screen()) || screen(), 5000, 100);
+    await waitUntil("the status line reports the kill of the second pid", () => new RegExp(`killed pid ${victim} of tui_slow`).test(screen()) || screen(), 15_000, 100);
     await waitForJob(consolePort, "tui_slow", "the killed process replaced", (s) => s.current === 2 && !s.processes.some((p) => p.pid === victim));
 
     // A smaller terminal: the screen follows, nothing wider than it.
@@ -98,7 +98,7 @@ describe("gearbox top in a terminal", { skip: haveCommand("tmux") ? false : "tmu
     await waitUntil("the screen fits 80 columns", () => {
       const lines = screen().split("\n").filter((l) => l !== "");
       return (lines.length > 0 && lines.every((l) => l.length <= 80) && /Queues/.test(screen()) && /Events/.test(screen())) || screen();
-    }, 5000, 100);
+    }, 15_000, 100);
 
     // q: the shell's prompt comes back on a clean screen, cursor shown, the terminal's modes as before.
     tmux("send-keys", "-t", "top", "q");
