@@ -46,7 +46,7 @@ const SWEEP_MS = 1000;
  * frames of a large read (100,000 CAN_DO in one burst), across connections,
  * and slices of bulk admin work. Checked every FRAME_CHECK frames.
  */
-const TURN_BUDGET_MS = 8;
+const TURN_BUDGET_MS = 4;
 const FRAME_CHECK = 64;
 /** Read bytes decoded at a time (about 800 small packets). */
 const DECODE_PIECE = 16 * 1024;
