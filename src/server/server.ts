@@ -423,7 +423,10 @@ export class GearboxServer {
     if (this.#stopping) return;
     const start = clock();
     const until = start + TURN_BUDGET_MS;
-    while (this.core.bulk.pending > 0 && this.#storeKeepsUp() && clock() < until) this.core.continueBulk(clock());
+    while (this.core.bulk.pending > 0 && this.#storeKeepsUp() && clock() < until) {
+      this.core.continueBulk(clock());
+      this.#writeOutput(clock()); // its store changes reach the writer now, so #storeKeepsUp sees them
+    }
     for (const conn of [...this.#held]) {
       if (conn.closed) {
         this.#held.delete(conn);
