@@ -2,18 +2,21 @@
  * What bulk admin work costs everybody else: a bystander's echo p99, the
  * longest event-loop stall, and the command's total time, for `job purge`
  * of a million queued jobs, `job retry all` over a million failed jobs, a
- * burst of 100,000 CAN_DO in one write, and `status` + `prioritystatus` +
- * `functions` over 100,000 functions. Each runs once against an in-process
- * server on a free port; the million jobs are loaded as a replay would.
+ * burst of 100,000 CAN_DO in one write, `status` + `prioritystatus` +
+ * `functions` over 100,000 functions, and the purge again on the SQLite
+ * store. Each runs once against an in-process server on a free port; the
+ * million jobs are loaded as a replay would.
  *
- *   bun scripts/bench/bulk_admin.ts [--root DIR] [--only purge,retry,burst,listings]
+ *   bun scripts/bench/bulk_admin.ts [--root DIR] [--only purge,retry,burst,listings,sqlite]
  *
  * `--root` points at another checkout of gearbox (its mod.ts and test
  * helpers), to measure the same scenarios before a change.
  */
 import { Buffer } from "node:buffer";
+import { mkdtempSync, rmSync } from "node:fs";
 import { connect } from "node:net";
-import { resolve } from "node:path";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 
 const { values } = parseArgs({ options: { root: { type: "string" }, only: { type: "string" } } });
@@ -43,10 +46,10 @@ async function preload(server: Server, store: Server, fn: string, n: number, end
 
 async function measure(name: string, options: object, setup: (s: Server, store: Server) => Promise<void>, run: (port: number) => Promise<void>): Promise<void> {
   if (only && !only.some((o) => name.startsWith(o))) return;
-  const store = new MemoryStore();
-  const server = createServer({ port: 0, listen: "127.0.0.1", storeInstance: store, logLevel: "silent", ...options });
+  const memory = "store" in options ? undefined : new MemoryStore();
+  const server = createServer({ port: 0, listen: "127.0.0.1", storeInstance: memory, logLevel: "silent", ...options });
   await server.start();
-  await setup(server, store);
+  await setup(server, memory ?? server.store);
   (globalThis as { Bun?: { gc(full: boolean): void } }).Bun?.gc(true);
   const lag = new LoopLag().start();
   const bystander = await Bystander.start(server.port);
@@ -64,6 +67,14 @@ await measure("purge", {}, (s, st) => preload(s, st, "f", MILLION), async (port)
   if ((await c.adminLine("job purge f", 60_000)) !== `OK ${MILLION}\n`) throw new Error("purge");
   c.close();
 });
+
+const dir = mkdtempSync(join(tmpdir(), "gearbox-bench-"));
+await measure("sqlite-purge", { store: `sqlite:${join(dir, "bench.db")}` }, (s, st) => preload(s, st, "f", MILLION), async (port) => {
+  const c = await RawConn.connect(port);
+  if ((await c.adminLine("job purge f", 60_000)) !== `OK ${MILLION}\n`) throw new Error("purge");
+  c.close();
+});
+rmSync(dir, { recursive: true, force: true });
 
 await measure("retry", { maxEndedJobs: MILLION }, (s, st) => preload(s, st, "f", MILLION, { outcome: "failed", exitStatus: 1, at: Date.now(), deleteAfter: Date.now() + 86_400_000 }), async (port) => {
   const c = await RawConn.connect(port);
