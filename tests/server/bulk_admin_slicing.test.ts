@@ -62,17 +62,19 @@ async function storeHolds(p: Probe, n: number): Promise<void> {
   assert.equal(p.store.size, n, "the store agrees with the reply");
 }
 
-/** Reads exactly `n` bytes from a plain socket without keeping them (a multi-MB reply, parsed by nobody). */
-function drainBytes(sock: Socket, n: number, timeoutMs: number): Promise<void> {
+/** Reads exactly `n` bytes from a plain socket without keeping them (a multi-MB reply, parsed by nobody); resolves with the last 64. */
+function drainBytes(sock: Socket, n: number, timeoutMs: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     let got = 0;
+    let tail = Buffer.alloc(0);
     const t = setTimeout(() => reject(new Error(`got ${got} of ${n} bytes`)), timeoutMs);
     sock.on("data", (d: Buffer) => {
       got += d.length;
+      tail = Buffer.concat([tail, d]).subarray(-64);
       if (got >= n) {
         clearTimeout(t);
         if (got > n) reject(new Error(`got ${got} bytes, expected ${n}`));
-        else resolve();
+        else resolve(tail);
       }
     });
   });
@@ -149,8 +151,11 @@ describe("bulk work in slices: no operation blocks the loop", () => {
       p.measureFromHere();
       const t0 = performance.now();
       sock.write(Buffer.concat([burst, tail]));
-      await replies;
+      const last = await replies;
       report("100,000 CAN_DO in one write", t0);
+      const echoed = packet(Cmd.ECHO_RES, "last");
+      echoed.write("\0RES", 0, "latin1");
+      assert.deepEqual(last.subarray(-echoed.length), echoed, "the echo sent behind the burst is answered last");
       assert.equal(p.server.core.functions.size, 100_000);
       sock.destroy();
     }));
