@@ -77,6 +77,7 @@ export interface ServeSettings {
   keepExitStatusFor: number;
   maxEndedJobs: number;
   maxPayloadMemory: number;
+  adminSlice: number;
   backupDir: string;
   /** Per-function settings from the config file's `functions:` section. */
   functions: Record<string, FunctionSettings>;
@@ -117,6 +118,7 @@ export const SERVE_DEFAULTS: ServeSettings = {
   keepExitStatusFor: 0,
   maxEndedJobs: 10_000,
   maxPayloadMemory: 16 * 1024 * 1024,
+  adminSlice: 1000,
   backupDir: "",
   grabFor: 0,
   maxRetries: 0,
@@ -172,6 +174,7 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
   { key: "max_payload_memory", prop: "maxPayloadMemory", flag: "--max-payload-memory <bytes>", type: "int", min: 0, max: 2 ** 52, help: "workload bytes of stored background jobs kept in memory; past it they stay on disk and are read back when a worker takes the job (the SQLite store; the memory store keeps every payload)" },
   { key: "backup_dir", prop: "backupDir", flag: "--backup-dir <dir>", type: "string", help: "directory where admin `store backup NAME` (gearbox store backup) writes copies of the running SQLite store; empty = backups are off" },
   { key: "backlog", prop: "backlog", flag: "--backlog <n>", type: "int", min: 1, max: 65535, help: "listen backlog" },
+  { key: "admin_slice", prop: "adminSlice", flag: "--admin-slice <n>", type: "int", min: 1, max: 1_000_000, help: "jobs or rows a bulk admin command (job purge, job retry all, listings) handles per turn of the event loop before others are served" },
   { key: "admin_shutdown", prop: "adminShutdown", flag: "--no-admin-shutdown", type: "boolean", help: "refuse the admin shutdown command" },
 ];
 

@@ -19,17 +19,33 @@ import type { FunctionRecord } from "./functions.ts";
 import type { JobServer } from "./job_server.ts";
 import { functionNameProblem, listingField } from "./names.ts";
 import { cancelLive, jobCommand } from "./job_admin.ts";
+import { type BulkTask, HELD } from "./bulk_work.ts";
+import type { Job } from "./job.ts";
 import type { Peer } from "./peer.ts";
 
 type AdminHandler = (server: JobServer, peer: Peer, args: string[], now: number) => string;
 
-/** A handler's answer when the reply slot was held for the edge to fill in later. */
-const HELD = "";
 /** A file name without a directory part, that cannot be "." or "..". */
 const BACKUP_NAME = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/;
 
-function sortedFunctions(server: JobServer): readonly FunctionRecord[] {
-  return server.functions.sorted();
+/**
+ * A listing built in slices (bulk_work.ts): one row per record, in the
+ * exact format of a one-piece `listReply`. Functions are those that existed
+ * when it began, in name order; one dropped meanwhile is left out.
+ */
+function* functionRows(server: JobServer, row: (f: FunctionRecord) => string): BulkTask {
+  for (const f of server.functions.sorted()) yield server.functions.get(f.name) === f ? row(f) : undefined;
+  return ".\n";
+}
+
+/** Live jobs (not those still being committed), as they are when their row is built. */
+function* jobRows(server: JobServer, row: (j: Job) => string): BulkTask {
+  for (const j of server.jobs.values()) yield j.state === "persisting" ? undefined : row(j);
+  return ".\n";
+}
+
+function listing(server: JobServer, peer: Peer, task: BulkTask, now: number): string {
+  return server.bulk.start(server, peer, task, false, now);
 }
 
 function workerAddress(peer: Peer | undefined): string {
@@ -37,19 +53,16 @@ function workerAddress(peer: Peer | undefined): string {
 }
 
 const COMMANDS: Record<string, AdminHandler> = {
-  status: (server) =>
-    listReply(sortedFunctions(server).map((f) => `${f.name}\t${f.total}\t${f.running}\t${f.workers.length}`)),
+  status: (server, peer, _args, now) =>
+    listing(server, peer, functionRows(server, (f) => `${f.name}\t${f.total}\t${f.running}\t${f.workers.length}`), now),
 
-  prioritystatus: (server) =>
-    listReply(sortedFunctions(server).map((f) => {
+  prioritystatus: (server, peer, _args, now) =>
+    listing(server, peer, functionRows(server, (f) => {
       const [h, n, l] = f.waitingByPriority();
       return `${f.name}\t${h}\t${n}\t${l}\t${f.workers.length}`;
-    })),
+    }), now),
 
-  workers: (server) =>
-    listReply([...server.peers.values()].map((p) =>
-      `${p.id} ${p.address} ${p.clientId} :${p.abilities.map((a) => " " + a.fn.name).join("")}`
-    )),
+  workers: (server, peer, _args, now) => listing(server, peer, workerRows(server), now),
 
   maxqueue: (server, _peer, args) => {
     if (args.length < 1) return invalidArguments("maxqueue");
@@ -70,16 +83,10 @@ const COMMANDS: Record<string, AdminHandler> = {
     return OK_CRLF;
   },
 
-  show: (server, _peer, args) => {
+  show: (server, peer, args, now) => {
     const what = args.map((a) => a.toLowerCase()).join(" ");
-    if (what === "jobs") {
-      return listReply([...server.jobs.values()].filter((j) => j.state !== "persisting").map((j) =>
-        `${j.handle}\t${j.retries}\t0\t${j.background ? 1 : 0}`
-      ));
-    }
-    if (what === "unique jobs") {
-      return listReply([...server.jobs.values()].filter((j) => j.state !== "persisting").map((j) => listingField(j.unique)));
-    }
+    if (what === "jobs") return listing(server, peer, jobRows(server, (j) => `${j.handle}\t${j.retries}\t0\t${j.background ? 1 : 0}`), now);
+    if (what === "unique jobs") return listing(server, peer, jobRows(server, (j) => listingField(j.unique)), now);
     return errLine("UNKNOWN_SHOW_ARGUMENTS");
   },
 
@@ -121,21 +128,12 @@ const COMMANDS: Record<string, AdminHandler> = {
     return "OK\n";
   },
 
-  jobs: (server) =>
-    listReply([...server.jobs.values()].filter((j) => j.state !== "persisting").map((j) =>
-      `${j.fn.name}\t${listingField(j.unique)}\t${workerAddress(j.worker)}\t${j.listeners.length}`
-    )),
+  jobs: (server, peer, _args, now) =>
+    listing(server, peer, jobRows(server, (j) => `${j.fn.name}\t${listingField(j.unique)}\t${workerAddress(j.worker)}\t${j.listeners.length}`), now),
 
-  clients: (server) => {
-    const rows: string[] = [];
-    for (const p of server.peers.values()) {
-      rows.push(`${p.address}:${p.port}`);
-      for (const j of p.listening) rows.push(`\t${j.fn.name}\t${listingField(j.unique)}\t${workerAddress(j.worker)}`);
-    }
-    return listReply(rows);
-  },
+  clients: (server, peer, _args, now) => listing(server, peer, clientRows(server), now),
 
-  job: (server, _peer, args, now) => jobCommand(server, args, now),
+  job: (server, peer, args, now) => jobCommand(server, peer, args, now),
 
   // gearbox: `store backup NAME` copies the running store into NAME in the
   // server's backup directory; the reply waits until the copy is done.
@@ -148,15 +146,15 @@ const COMMANDS: Record<string, AdminHandler> = {
   },
 
   // gearbox: one row per function with what `gearbox top` shows (see README).
-  functions: (server) => {
+  functions: (server, peer, _args, now) => {
     const dead = new Map<string, number>();
     for (const j of server.ended.values()) if (j.ended?.outcome === "failed") dead.set(j.fn.name, (dead.get(j.fn.name) ?? 0) + 1);
-    return listReply(sortedFunctions(server).map((f) => {
+    return listing(server, peer, functionRows(server, (f) => {
       const q = f.queue.counts();
       const oldest = Math.min(...[0, 1, 2].map((p) => f.queue.first(p)?.createdAt ?? Infinity));
       const scheduled = f.scheduled[0] + f.scheduled[1] + f.scheduled[2];
       return [f.name, q[0], q[1], q[2], scheduled, f.running, f.workers.length, f.completed, f.failed, dead.get(f.name) ?? 0, Number.isFinite(oldest) ? oldest : 0].join("\t");
-    }));
+    }), now);
   },
 
   // Two gauges ride along: jobs created, and workload bytes of stored jobs held in memory (see max_payload_memory).
@@ -167,6 +165,24 @@ const COMMANDS: Record<string, AdminHandler> = {
         .map(([k, v]) => `${k}\t${v}`),
     ),
 };
+
+/** One row per connection; a long list of abilities counts as more work. */
+function* workerRows(server: JobServer): BulkTask {
+  for (const p of [...server.peers.values()]) {
+    for (let k = 256; k < p.abilities.length; k += 256) yield undefined;
+    yield p.closed ? undefined : `${p.id} ${p.address} ${p.clientId} :${p.abilities.map((a) => " " + a.fn.name).join("")}`;
+  }
+  return ".\n";
+}
+
+function* clientRows(server: JobServer): BulkTask {
+  for (const p of [...server.peers.values()]) {
+    if (p.closed) continue;
+    yield `${p.address}:${p.port}`;
+    for (const j of [...p.listening]) yield `\t${j.fn.name}\t${listingField(j.unique)}\t${workerAddress(j.worker)}`;
+  }
+  return ".\n";
+}
 
 /** Answers one admin text line. */
 export function handleAdminLine(server: JobServer, peer: Peer, line: string, now: number): void {

@@ -77,6 +77,8 @@ export interface CoreOptions {
   payloads: PayloadSource | undefined;
   /** Payload bytes of committed jobs held in memory; past it they are read back from `payloads` when assigned. */
   maxPayloadMemory: number;
+  /** Units of bulk admin work (jobs visited, rows built) per step; see bulk_work.ts. */
+  adminSlice: number;
 }
 
 export const DEFAULT_CORE_OPTIONS: CoreOptions = {
@@ -111,4 +113,5 @@ export const DEFAULT_CORE_OPTIONS: CoreOptions = {
   random: () => 0.5,
   payloads: undefined,
   maxPayloadMemory: 16 * 1024 * 1024,
+  adminSlice: 1000,
 };

@@ -7,22 +7,29 @@
  * @module
  */
 import type { FunctionRecord } from "./functions.ts";
+import { SortedRecords } from "./sorted_records.ts";
 
 export class FunctionTable extends Map<string, FunctionRecord> {
-  /** Records by lower-cased name: the record, or (rarely) all the names that differ only in case. */
+  /**
+   * Records whose name is not all lower case, by lower-cased name: the
+   * record, or (rarely) all the names that differ only in case. Lower-case
+   * names are found in the table itself, so this map stays small and does
+   * not grow (and rehash, 22–29 ms at 98,304 entries) in step with it.
+   */
   readonly #lower = new Map<string, FunctionRecord | FunctionRecord[]>();
-  #sorted: FunctionRecord[] | undefined;
+  readonly #sorted = new SortedRecords();
 
   override set(name: string, rec: FunctionRecord): this {
     const old = super.get(name);
     if (old !== undefined) this.#unindex(name, old);
     super.set(name, rec);
+    this.#sorted.insert(rec);
     const key = name.toLowerCase();
+    if (key === name) return this;
     const same = this.#lower.get(key);
     if (same === undefined) this.#lower.set(key, rec);
     else if (Array.isArray(same)) same.push(rec);
     else this.#lower.set(key, [same, rec]);
-    this.#sorted = undefined;
     return this;
   }
 
@@ -30,29 +37,31 @@ export class FunctionTable extends Map<string, FunctionRecord> {
     const rec = super.get(name);
     if (rec === undefined) return false;
     this.#unindex(name, rec);
-    this.#sorted = undefined;
     return super.delete(name);
   }
 
   override clear(): void {
     super.clear();
     this.#lower.clear();
-    this.#sorted = undefined;
+    this.#sorted.clear();
   }
 
   /** The first record whose name equals `name` ignoring case (gearmand's `drop function`). */
   findIgnoringCase(name: string): FunctionRecord | undefined {
-    const same = this.#lower.get(name.toLowerCase());
-    return super.get(name) ?? (Array.isArray(same) ? same[0] : same);
+    const key = name.toLowerCase();
+    const same = this.#lower.get(key);
+    return super.get(name) ?? super.get(key) ?? (Array.isArray(same) ? same[0] : same);
   }
 
-  /** Records sorted by name (byte order), cached until the table changes. */
+  /** Records sorted by name (byte order): a fresh copy of the order kept as records come and go. */
   sorted(): readonly FunctionRecord[] {
-    return this.#sorted ??= [...super.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    return this.#sorted.toArray();
   }
 
   #unindex(name: string, rec: FunctionRecord): void {
+    this.#sorted.remove(rec);
     const key = name.toLowerCase();
+    if (key === name) return;
     const same = this.#lower.get(key);
     if (same === rec) this.#lower.delete(key);
     else if (Array.isArray(same)) {

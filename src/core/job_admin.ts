@@ -16,6 +16,14 @@
  *   (queued and scheduled) jobs, or its dead set; `OK n`. Running jobs are
  *   never purged: cancel them one by one.
  *
+ * `list`, `retry all` and `purge` walk jobs in slices (bulk_work.ts), so a
+ * million jobs never block the loop. While a purge runs, jobs keep moving:
+ * it visits every job that existed when it began once, in id order, and
+ * drops it if it is waiting at that moment. A job a worker took first keeps
+ * running; one that came back to the queue is dropped if not yet visited;
+ * jobs submitted after the purge began are kept. Each dropped job is counted
+ * once in `n`, and its store row is deleted like any cancelled job's.
+ *
  * @module
  */
 import { Cmd } from "../protocol/commands.ts";
@@ -23,6 +31,8 @@ import { encodePacket } from "../protocol/encoder.ts";
 import { errLine, listReply, okValue } from "../protocol/admin_text.ts";
 import { type Job, PRIORITY_NAMES } from "./job.ts";
 import type { JobServer } from "./job_server.ts";
+import type { BulkClock, BulkTask } from "./bulk_work.ts";
+import type { Peer } from "./peer.ts";
 import { listingField } from "./names.ts";
 
 const STATES = new Set(["queued", "scheduled", "running", "failed", "completed", "all"]);
@@ -36,19 +46,21 @@ export function jobState(job: Job): string {
 }
 
 /** Answers `job ...`. */
-export function jobCommand(server: JobServer, args: string[], now: number): string {
+export function jobCommand(server: JobServer, peer: Peer, args: string[], now: number): string {
   const [verb, ...rest] = args;
+  const sliced = (task: BulkTask | string, mutates: boolean) =>
+    typeof task === "string" ? task : server.bulk.start(server, peer, task, mutates, now);
   switch (verb?.toLowerCase()) {
     case "list":
-      return list(server, rest);
+      return sliced(list(server, rest), false);
     case "show":
       return show(server, rest);
     case "retry":
-      return retry(server, rest, now);
+      return sliced(retry(server, rest, server.bulk.clock, now), true);
     case "cancel":
       return cancel(server, rest);
     case "purge":
-      return purge(server, rest);
+      return sliced(purge(server, rest), true);
     default:
       return errLine("INVALID_ARGUMENTS", "usage: job list|show|retry|cancel|purge ...");
   }
@@ -71,22 +83,29 @@ function* allJobs(server: JobServer): Generator<Job> {
   yield* server.ended.values();
 }
 
-function list(server: JobServer, args: string[]): string {
+function list(server: JobServer, args: string[]): BulkTask | string {
   const o = options(args, ["state", "function", "limit"]);
   if (typeof o === "string") return o;
   const state = (o.state ?? "all").toLowerCase();
   if (!STATES.has(state)) return errLine("INVALID_ARGUMENTS", `state must be one of ${[...STATES].join(", ")}`);
   const limit = o.limit === undefined ? DEFAULT_LIMIT : Number(o.limit);
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) return errLine("INVALID_ARGUMENTS", `limit must be 1..${MAX_LIMIT}`);
-  const rows: string[] = [];
+  return listRows(server, state, o.function, limit);
+}
+
+function* listRows(server: JobServer, state: string, fn: string | undefined, limit: number): BulkTask {
+  let rows = 0;
   for (const j of allJobs(server)) {
-    if (rows.length >= limit) break;
-    if (o.function !== undefined && j.fn.name !== o.function) continue;
+    if (rows >= limit) break;
     const s = jobState(j);
-    if (state !== "all" && s !== state) continue;
-    rows.push([j.handle, j.fn.name, s, PRIORITY_NAMES[j.priority], j.retries, j.runAt, j.createdAt, listingField(j.unique)].join("\t"));
+    if ((fn !== undefined && j.fn.name !== fn) || (state !== "all" && s !== state)) {
+      yield undefined;
+      continue;
+    }
+    rows++;
+    yield [j.handle, j.fn.name, s, PRIORITY_NAMES[j.priority], j.retries, j.runAt, j.createdAt, listingField(j.unique)].join("\t");
   }
-  return listReply(rows);
+  return ".\n";
 }
 
 function findJob(server: JobServer, handle: string | undefined): Job | undefined {
@@ -135,15 +154,11 @@ function show(server: JobServer, args: string[]): string {
   return listReply(lines);
 }
 
-function retry(server: JobServer, args: string[], now: number): string {
+function retry(server: JobServer, args: string[], clock: BulkClock, now: number): BulkTask | string {
   if (args[0]?.toLowerCase() === "all") {
     const o = options(args.slice(1), ["function"]);
     if (typeof o === "string") return o;
-    const failed = [...server.ended.values()].filter((j) => j.ended!.outcome === "failed" && (o.function === undefined || j.fn.name === o.function));
-    let n = 0;
-    for (const j of failed) if (server.revive(j, now) === undefined) n++;
-    server.count("retried_by_operator", n);
-    return okValue(String(n));
+    return retryAll(server, o.function, clock);
   }
   const job = findJob(server, args[0]);
   if (!job) return errLine("UNKNOWN_JOB");
@@ -152,6 +167,19 @@ function retry(server: JobServer, args: string[], now: number): string {
   if (problem) return errLine("CANNOT_RETRY", problem);
   server.count("retried_by_operator");
   return okValue("1");
+}
+
+/** Failed jobs that were in the dead set when it began (revived ones leave it, new ones join at its end). */
+function* retryAll(server: JobServer, fn: string | undefined, clock: BulkClock): BulkTask {
+  let left = server.ended.size;
+  let n = 0;
+  for (const j of server.ended.values()) {
+    if (left-- <= 0) break;
+    if (j.ended!.outcome === "failed" && (fn === undefined || j.fn.name === fn) && server.revive(j, clock.now) === undefined) n++;
+    yield undefined;
+  }
+  server.count("retried_by_operator", n);
+  return okValue(String(n));
 }
 
 function cancel(server: JobServer, args: string[]): string {
@@ -170,33 +198,47 @@ function cancel(server: JobServer, args: string[]): string {
 export function cancelLive(server: JobServer, job: Job): void {
   server.count("cancelled");
   job.worker?.swallowLater(job.handle);
-  const fail = encodePacket(Cmd.WORK_FAIL, [job.handle]);
-  for (const l of job.listeners) server.send(l, fail);
+  if (job.listeners.length > 0) {
+    const fail = encodePacket(Cmd.WORK_FAIL, [job.handle]);
+    for (const l of job.listeners) server.send(l, fail);
+  }
   server.finish(job);
 }
 
-function purge(server: JobServer, args: string[]): string {
+function purge(server: JobServer, args: string[]): BulkTask | string {
   const [name, ...rest] = args;
   if (name === undefined) return errLine("INVALID_ARGUMENTS", "usage: job purge FUNCTION [state=queued|failed]");
   const o = options(rest, ["state"]);
   if (typeof o === "string") return o;
   const state = (o.state ?? "queued").toLowerCase();
+  if (state !== "failed" && state !== "queued") return errLine("INVALID_ARGUMENTS", "state must be queued or failed");
   const fn = server.functions.get(name);
   if (!fn) return okValue("0");
+  return state === "failed" ? purgeFailed(server, fn) : purgeWaiting(server, fn);
+}
+
+function* purgeFailed(server: JobServer, fn: Job["fn"]): BulkTask {
+  let left = server.ended.size;
   let n = 0;
-  if (state === "failed") {
-    for (const j of [...server.ended.values()]) {
-      if (j.fn === fn && j.ended!.outcome === "failed" && server.forgetEnded(j)) n++;
+  for (const j of server.ended.values()) {
+    if (left-- <= 0) break;
+    if (j.fn === fn && j.ended!.outcome === "failed" && server.forgetEnded(j)) n++;
+    yield undefined;
+  }
+  server.count("purged", n);
+  return okValue(String(n));
+}
+
+/** See the module comment for which jobs a purge drops while jobs keep moving. */
+function* purgeWaiting(server: JobServer, fn: Job["fn"]): BulkTask {
+  const last = server.lastId;
+  let n = 0;
+  for (const j of server.jobs.values()) {
+    if (j.fn === fn && j.id <= last && (j.state === "queued" || j.state === "scheduled")) {
+      cancelLive(server, j);
+      n++;
     }
-  } else if (state === "queued") {
-    for (const j of [...server.jobs.values()]) {
-      if (j.fn === fn && (j.state === "queued" || j.state === "scheduled")) {
-        cancelLive(server, j);
-        n++;
-      }
-    }
-  } else {
-    return errLine("INVALID_ARGUMENTS", "state must be queued or failed");
+    yield undefined;
   }
   server.count("purged", n);
   return okValue(String(n));

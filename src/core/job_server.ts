@@ -17,6 +17,7 @@ import { FunctionRecord } from "./functions.ts";
 import { FunctionTable } from "./function_table.ts";
 import { UniqueIndex } from "./unique_index.ts";
 import { EndedJobs } from "./ended_jobs.ts";
+import { BulkWork } from "./bulk_work.ts";
 import { Replacements } from "./replacements.ts";
 import { RELIABLE_HANDLERS } from "./reliable_requests.ts";
 import { Job, NOBODY, type PendingAck, type Priority, type StoredJob, toStored, uniqueKeyOf } from "./job.ts";
@@ -59,6 +60,8 @@ export class JobServer extends Outbox {
   readonly functions = new FunctionTable();
   /** Background jobs that ended and are kept: the dead set and kept exit statuses. */
   readonly ended: EndedJobs;
+  /** Admin work done in slices (bulk_work.ts); the edge calls {@link continueBulk} while it has some. */
+  readonly bulk: BulkWork;
   readonly #replacements = new Replacements();
   /** Live jobs by coalescing key, for coalescing and GET_STATUS_UNIQUE. */
   readonly uniques = new UniqueIndex((id) => this.jobs.get(id));
@@ -86,6 +89,18 @@ export class JobServer extends Outbox {
     const q = this.options.maxQueue;
     this.#defaultMaxQueue = Object.freeze([q, q, q] as const);
     this.ended = new EndedJobs(this.options.maxEndedJobs);
+    this.bulk = new BulkWork(this.options.adminSlice);
+  }
+
+  /** Runs one slice of bulk admin work; true while more remains (call again on a later loop turn). */
+  continueBulk(now: number): boolean {
+    return this.bulk.step(this, now);
+  }
+
+  /** True while a reply to this connection is being built in slices: hold its later requests until then. */
+  busy(conn: number): boolean {
+    const peer = this.peers.get(conn);
+    return peer !== undefined && this.bulk.busy(peer);
   }
 
   // ---- inputs -------------------------------------------------------------
@@ -337,6 +352,11 @@ export class JobServer extends Outbox {
       this.functions.set(name, rec);
     }
     return rec;
+  }
+
+  /** The id most recently allocated: jobs made later have larger ids. */
+  get lastId(): number {
+    return this.#seq;
   }
 
   /** Allocates the next job id; its handle is `<prefix>:<id>`. */

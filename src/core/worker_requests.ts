@@ -25,7 +25,8 @@ function register(server: JobServer, peer: Peer, name: string, timeoutMs: number
     server.count("function_table_full");
     return server.error(peer, "QUEUE_ERROR", "Too many functions");
   }
-  if (!peer.ability(fn) && peer.abilities.length >= server.options.maxFunctionsPerConnection) {
+  // fn.workers, not the connection's 1,024 abilities: a burst of refused CAN_DO must cost O(1) each.
+  if (peer.abilities.length >= server.options.maxFunctionsPerConnection && !fn.workers.includes(peer)) {
     server.count("too_many_abilities");
     return server.error(peer, "TOO_MANY_FUNCTIONS", "Connection registered too many functions");
   }

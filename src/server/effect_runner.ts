@@ -62,6 +62,16 @@ export class StoreWriter {
     this.#schedule();
   }
 
+  /** Changes waiting for the next commit. */
+  get queued(): number {
+    return this.#next.add.length + this.#next.update.length + this.#next.remove.length;
+  }
+
+  /** Commits what waits now instead of after the completion delay (bulk deletes must not pile up into one long commit). */
+  hurry(): void {
+    if (this.#scheduled === "later") this.#run();
+  }
+
   get pending(): boolean {
     return this.#scheduled !== false || this.#inFlight !== undefined;
   }

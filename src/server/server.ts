@@ -41,6 +41,15 @@ export interface ServerStats {
 }
 
 const SWEEP_MS = 1000;
+/**
+ * How long one loop turn may spend on held work before others are served:
+ * frames of a large read (100,000 CAN_DO in one burst), across connections,
+ * and slices of bulk admin work. Checked every FRAME_CHECK frames.
+ */
+const TURN_BUDGET_MS = 4;
+const FRAME_CHECK = 64;
+/** Read bytes decoded at a time (about 800 small packets). */
+const DECODE_PIECE = 16 * 1024;
 /** Descriptors kept free for the listener, the store's files, the runtime and logs. */
 const FD_RESERVE = 32;
 
@@ -65,6 +74,9 @@ export class GearboxServer {
   readonly #connections = new Map<number, Connection>();
   /** Connections whose input is paused because their output is over the cap. */
   readonly #stalled = new Set<Connection>();
+  /** Connections with frames held for a later turn (see TURN_BUDGET_MS) or behind a reply built in slices. */
+  readonly #held = new Set<Connection>();
+  #pumpArmed = false;
   #resumeTimer: ReturnType<typeof setTimeout> | undefined;
   /** max_connections, lowered when the file-descriptor limit is smaller. */
   #maxConnections: number;
@@ -121,6 +133,7 @@ export class GearboxServer {
       random: Math.random,
       payloads: this.store.payload ? { payload: (id) => this.store.payload!(id) } : undefined,
       maxPayloadMemory: settings.maxPayloadMemory,
+      adminSlice: settings.adminSlice,
       keepFailedForMs: settings.keepFailedFor * 1000,
       keepExitStatusForMs: settings.keepExitStatusFor * 1000,
       maxEndedJobs: settings.maxEndedJobs,
@@ -311,9 +324,9 @@ export class GearboxServer {
     this.core.open(id, socket.remoteAddress, socket.remotePort);
     socket.onData((chunk) => {
       const now = clock();
-      const frames = conn.decode(chunk, now);
-      if (conn.stalledSince !== undefined) conn.defer(frames, 0);
-      else this.#feed(conn, frames, now);
+      conn.receive(chunk);
+      // Behind input already waiting (held or over the output cap), the bytes wait too: requests keep their order.
+      if (conn.stalledSince === undefined && !conn.held && !this.#takeInput(conn, now, now + TURN_BUDGET_MS)) this.#hold(conn);
       this.#flush();
     });
     socket.onDrain(() => {
@@ -323,18 +336,48 @@ export class GearboxServer {
       conn.closed = true;
       this.#connections.delete(id);
       this.#stalled.delete(conn);
+      this.#held.delete(conn);
       this.core.close(id, clock());
       this.#flush();
     });
   }
 
   /**
-   * Hands frames to the core in order until this connection's output goes
-   * over the cap; the rest wait in its backlog until the client reads.
+   * Hands a connection's input to the core in order: decoded frames first,
+   * then read bytes a piece at a time. Stops (false) when its output is over
+   * the cap, a reply of it is being built in slices, or `until` (clock
+   * time) has passed; what is left waits for a later turn. True when all
+   * input was taken.
    */
-  #feed(conn: Connection, frames: Frame[], now: number): void {
+  #takeInput(conn: Connection, now: number, until: number): boolean {
+    for (;;) {
+      if (conn.closed) return true;
+      if (conn.stalledSince !== undefined || this.core.busy(conn.id)) return false;
+      if (conn.backlog.length > 0) {
+        const frames = conn.backlog;
+        conn.backlog = [];
+        if (!this.#feed(conn, frames, now, until)) return conn.closed;
+        continue;
+      }
+      if (!conn.undecoded) return true;
+      // Replies held behind a store acknowledgement count too: a large packet decodes a piece at a time.
+      if (conn.over(this.core.peers.get(conn.id)?.pendingBytes ?? 0)) {
+        this.#stall(conn, now);
+        return false;
+      }
+      if (clock() >= until) return false;
+      conn.backlog = conn.decodeNext(now, DECODE_PIECE);
+    }
+  }
+
+  /** Hands frames to the core; false when it stopped early (the rest are in the backlog, or the connection is gone). */
+  #feed(conn: Connection, frames: Frame[], now: number, until: number): boolean {
     const peer = this.core.peers.get(conn.id);
     for (let i = 0; i < frames.length; i++) {
+      if (i > 0 && (this.core.busy(conn.id) || (i % FRAME_CHECK === 0 && clock() >= until))) {
+        conn.defer(frames, i);
+        return false;
+      }
       try {
         this.core.receive(conn.id, frames[i]!, now);
       } catch (e) {
@@ -345,14 +388,73 @@ export class GearboxServer {
           error: e instanceof Error ? (e.stack ?? e.message) : String(e),
         });
         conn.socket.destroy();
-        return;
+        conn.closed = true;
+        return false;
       }
       if (i + 1 < frames.length && conn.over(peer?.pendingBytes ?? 0)) {
         conn.defer(frames, i + 1);
         this.#stall(conn, now);
-        return;
+        return false;
       }
     }
+    return true;
+  }
+
+  #hold(conn: Connection): void {
+    conn.hold();
+    this.#held.add(conn);
+  }
+
+  /** Runs held work on the next turn of the loop, after the reads of this one. */
+  #schedulePump(): void {
+    if (this.#pumpArmed || this.#stopping) return;
+    this.#pumpArmed = true;
+    setImmediate(() => this.#pump());
+  }
+
+  /**
+   * One turn's share of held work, within TURN_BUDGET_MS: slices of bulk
+   * admin work (not while the store has a bulk command's deletes to catch
+   * up with: one commit of them must stay short too), then held frames,
+   * connection by connection, each at least FRAME_CHECK frames.
+   */
+  #pump(): void {
+    this.#pumpArmed = false;
+    if (this.#stopping) return;
+    const start = clock();
+    const until = start + TURN_BUDGET_MS;
+    while (this.core.bulk.pending > 0 && this.#storeKeepsUp() && clock() < until) {
+      this.core.continueBulk(clock());
+      this.#writeOutput(clock()); // its store changes reach the writer now, so #storeKeepsUp sees them
+    }
+    for (const conn of [...this.#held]) {
+      if (conn.closed) {
+        this.#held.delete(conn);
+        continue;
+      }
+      if (conn.stalledSince !== undefined || this.core.busy(conn.id)) continue;
+      // Whoever was served goes to the back of the line (a Set keeps insertion order).
+      this.#held.delete(conn);
+      if (this.#takeInput(conn, start, Math.max(until, clock() + 1))) conn.unhold(start);
+      else this.#held.add(conn);
+      if (clock() >= until) break;
+    }
+    this.#flush();
+  }
+
+  #storeKeepsUp(): boolean {
+    if (this.#writer.queued < this.settings.adminSlice) return true;
+    this.#writer.hurry();
+    return false;
+  }
+
+  /** True when held work can go on now (bulk work waits for the store's commit, which flushes again). */
+  #pumpNeeded(): boolean {
+    if (this.core.bulk.pending > 0 && this.#storeKeepsUp()) return true;
+    for (const conn of this.#held) {
+      if (conn.closed || (conn.stalledSince === undefined && !this.core.busy(conn.id))) return true;
+    }
+    return false;
   }
 
   #stall(conn: Connection, now: number): void {
@@ -374,9 +476,8 @@ export class GearboxServer {
         this.#stalled.delete(conn);
         if (conn.closed) continue;
         conn.unstall(now);
-        const backlog = conn.backlog;
-        conn.backlog = [];
-        this.#feed(conn, backlog, now);
+        if (conn.held) continue; // the pump takes its input
+        if (!this.#takeInput(conn, now, clock() + TURN_BUDGET_MS)) this.#hold(conn);
       }
       this.#flush();
     }, 0);
@@ -396,6 +497,7 @@ export class GearboxServer {
     const now = clock();
     this.#writeOutput(now);
     if (this.#stalled.size > 0) this.#scheduleResume();
+    if (this.#pumpNeeded()) this.#schedulePump();
     this.#armTimer();
     this.#checkDrained();
   }
@@ -500,6 +602,8 @@ export class GearboxServer {
         if (s.outputStallTimeout > 0 && now - conn.stalledSince > s.outputStallTimeout * 1000) {
           this.#drop(conn, "output not read before the stall timeout");
         }
+      } else if (conn.held) {
+        // Its input waits for its turn: we are not reading, so no deadline of the client's runs.
       } else if (s.handshakeTimeout > 0 && !conn.greeted && now - conn.openedAt > s.handshakeTimeout * 1000) {
         this.#drop(conn, "no request before the handshake timeout");
       } else if (s.partialPacketTimeout > 0 && conn.partialSince !== undefined && now - conn.partialSince > s.partialPacketTimeout * 1000) {

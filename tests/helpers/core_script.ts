@@ -60,6 +60,20 @@ export class CoreScript {
     return text;
   }
 
+  /** Text a connection received since the last call (admin replies that finished later). */
+  text(conn: number): string {
+    const text = (this.#out.get(conn) ?? Buffer.alloc(0)).toString("latin1");
+    this.#out.delete(conn);
+    return text;
+  }
+
+  /** Runs one slice of bulk admin work, as the edge does on a later loop turn; true while more remains. */
+  continueBulk(): boolean {
+    const more = this.core.continueBulk(this.now);
+    this.pump();
+    return more;
+  }
+
   advance(ms: number): void {
     this.now += ms;
     this.core.tick(this.now);

@@ -167,7 +167,7 @@ describe("bad input: deadlines and backpressure", () => {
       assert.ok(offered < 4096, `the server kept reading: ${offered} bursts of 100 KiB`);
       sock.destroy();
       await closed;
-    }, { maxLagMs: 250 })); // a 512 KiB read of 26,000 GET_STATUS is answered in one turn (~100 ms): see bad_input_amplification
+    }));
 
   test("b32: a never-reading client whose input was paused in the middle of a large packet is still closed after output_stall_timeout", LONG, () =>
     withServer({ maxOutputBuffer: 65536, outputStallTimeout: 1, partialPacketTimeout: 1, minPartialRate: 1024 }, async (server, port) => {
