@@ -99,7 +99,7 @@ export class GearboxServer {
       verbose: gearmanVerbose(settings.logLevel),
       jobRetries: settings.jobRetries,
       wakeup: settings.wakeup,
-      wakeupDelay: settings.wakeupDelay,
+      wakeupDelayMs: settings.wakeupDelay * 1000,
       roundRobin: settings.roundRobin,
       exceptions: settings.exceptions,
       maxQueue: settings.maxQueue,
@@ -117,27 +117,20 @@ export class GearboxServer {
         maxDelayMs: settings.retryDelayMax * 1000,
         jitter: settings.retryJitter,
       },
-      functionRetry: Object.fromEntries(Object.entries(settings.functions).map(([name, f]) => [name, functionRetry(f)])),
       random: Math.random,
       payloads: this.store.payload ? { payload: (id) => this.store.payload!(id) } : undefined,
       maxPayloadMemory: settings.maxPayloadMemory,
       keepFailedForMs: settings.keepFailedFor * 1000,
       keepExitStatusForMs: settings.keepExitStatusFor * 1000,
       maxEndedJobs: settings.maxEndedJobs,
-      functionKeep: Object.fromEntries(Object.entries(settings.functions).map(([name, f]) => [name, {
-        failedMs: f.keep_failed_for === undefined ? undefined : f.keep_failed_for * 1000,
-        exitStatusMs: f.keep_exit_status_for === undefined ? undefined : f.keep_exit_status_for * 1000,
+      functions: Object.fromEntries(Object.entries(settings.functions).map(([name, f]) => [name, {
+        grabForMs: f.grab_for === undefined ? undefined : f.grab_for * 1000,
+        maxQueue: f.max_queue,
+        retry: functionRetry(f),
+        keepFailedForMs: f.keep_failed_for === undefined ? undefined : f.keep_failed_for * 1000,
+        keepExitStatusForMs: f.keep_exit_status_for === undefined ? undefined : f.keep_exit_status_for * 1000,
       }])),
-      functionGrabForMs: Object.fromEntries(
-        Object.entries(settings.functions).filter(([, f]) => f.grab_for !== undefined).map(([name, f]) => [name, f.grab_for! * 1000]),
-      ),
     });
-    for (const [name, f] of Object.entries(settings.functions)) {
-      if (f.max_queue !== undefined) {
-        const rec = this.core.fn(name, true, true)!;
-        rec.maxQueue = [f.max_queue, f.max_queue, f.max_queue];
-      }
-    }
     this.#writer = new StoreWriter(this.store, ({ added, error }) => {
       if (error) this.logger.limited("store_error", 5000, "error", "store commit failed", { error: error.message, jobs: added.length });
       this.core.persisted(added, error ? `store: ${error.message}` : undefined, clock());
