@@ -19,6 +19,7 @@ import {
   driveSetting,
   merge,
 } from "../config/drive_options.ts";
+import { camel } from "../config/setting.ts";
 import { type Level, Logger } from "../log/logger.ts";
 import { importFile, scriptCommand, selfCommand } from "../runtime/load.ts";
 import { Supervisor } from "./driver.ts";
@@ -179,7 +180,7 @@ function checked(options: DriverOptions): Partial<DriveSettings> {
   let out: Partial<DriveSettings> = {};
   for (const [prop, value] of Object.entries(options)) {
     if (value === undefined || prop === "logger" || prop === "childCommand") continue;
-    const key = STRUCTURED[prop] ?? DRIVE_OPTIONS.find((o) => o.prop === prop)?.key;
+    const key = STRUCTURED[prop] ?? DRIVE_OPTIONS.find((o) => camel(o.key) === prop)?.key;
     if (key === undefined) throw new Error(`new Driver: unknown setting ${JSON.stringify(prop)}`);
     out = merge(out, driveSetting(key, value, "new Driver"));
   }
