@@ -9,7 +9,7 @@
  * @module
  */
 import { ConfigError, type Setting, type SettingsOf } from "./setting.ts";
-import { defaultsOf, fromKey } from "./settings_table.ts";
+import { defaultsOf, fromKey, project } from "./settings_table.ts";
 
 /** A command job: a program run per job, workload on stdin. */
 export interface CommandJobConfig {
@@ -28,21 +28,25 @@ export interface RuntimeAttributes {
   max_processes?: number;
 }
 
-/** Scalar settings, each defined once: key (config file, `GEARBOX_DRIVE_<KEY>`, `--flag`, property), type, bounds, unit, default, help. */
+/**
+ * Scalar settings, each defined once: key (config file, `GEARBOX_DRIVE_<KEY>`,
+ * `--flag`, property), type, bounds, unit, default, help, and `to`: where the
+ * supervisor reads it, in ms (driveTimes).
+ */
 export const DRIVE_OPTIONS = [
-  { key: "interval", type: "number", default: 5, arg: "<seconds>", min: 0.05, max: 3600, unit: "s", help: "how often the observer reads the jobs waiting on the servers (not those scheduled for later) and scales; from 0.05 (Gearman::Driver's 0, no observer, is refused)" },
-  { key: "max_idle_time", type: "number", default: 60, arg: "<seconds>", min: 0, max: 86400 * 30, unit: "s", help: "a process above min that had no job this long is stopped when nothing waits; 0 = at once (Gearman::Driver's default is 0)" },
+  { key: "interval", type: "number", default: 5, arg: "<seconds>", min: 0.05, max: 3600, unit: "s", to: "timers.intervalMs", help: "how often the observer reads the jobs waiting on the servers (not those scheduled for later) and scales; from 0.05 (Gearman::Driver's 0, no observer, is refused)" },
+  { key: "max_idle_time", type: "number", default: 60, arg: "<seconds>", min: 0, max: 86400 * 30, unit: "s", to: "timers.maxIdleMs", help: "a process above min that had no job this long is stopped when nothing waits; 0 = at once (Gearman::Driver's default is 0)" },
   { key: "console_port", type: "int", default: 47300, arg: "<port>", min: 0, max: 65535, word: { word: "auto", means: "a free port" }, help: "management console port; 0 = no console (as Gearman::Driver), auto = a free port, named in the log" },
   { key: "console_host", type: "string", default: "127.0.0.1", arg: "<address>", help: "management console address; keep it on loopback unless a token is set" },
   { key: "console_token", type: "string", default: "", arg: "<token>", help: "if set, a console connection must send `auth TOKEN` first" },
   { key: "logfile", type: "string", default: "", arg: "<path>", help: "append the log here instead of stderr (Gearman::Driver's default was gearman_driver.log)" },
   { key: "loglevel", type: "level", default: "info", arg: "<level>", help: "debug, info, warn, error or silent" },
   { key: "loglayout", type: "string", default: "text", arg: "<layout>", choices: ["text", "json"], help: "text (one readable line per event) or json; not a Log4perl pattern as in Gearman::Driver" },
-  { key: "drain_timeout", type: "number", default: 30, arg: "<seconds>", min: 0, max: 86400, unit: "s", help: "on SIGTERM, children get this long to finish their job before SIGKILL" },
-  { key: "restart_delay", type: "number", default: 1, arg: "<seconds>", min: 0, max: 3600, unit: "s", help: "first delay before a crashed process is replaced; doubles with each crash in a row" },
-  { key: "restart_delay_max", type: "number", default: 60, arg: "<seconds>", min: 0, max: 86400, unit: "s", help: "longest delay between restarts" },
-  { key: "crash_loop_after", type: "int", default: 5, arg: "<n>", min: 1, max: 1000, help: "crashes in a row (each before stable_after) that put a job in the crash-loop state" },
-  { key: "stable_after", type: "number", default: 30, arg: "<seconds>", min: 0, max: 86400, unit: "s", help: "a process that lived this long resets its job's crash count" },
+  { key: "drain_timeout", type: "number", default: 30, arg: "<seconds>", min: 0, max: 86400, unit: "s", to: "timers.drainTimeoutMs", help: "on SIGTERM, children get this long to finish their job before SIGKILL" },
+  { key: "restart_delay", type: "number", default: 1, arg: "<seconds>", min: 0, max: 3600, unit: "s", to: "restart.restartDelayMs", help: "first delay before a crashed process is replaced; doubles with each crash in a row" },
+  { key: "restart_delay_max", type: "number", default: 60, arg: "<seconds>", min: 0, max: 86400, unit: "s", to: "restart.restartDelayMaxMs", help: "longest delay between restarts" },
+  { key: "crash_loop_after", type: "int", default: 5, arg: "<n>", min: 1, max: 1000, to: "restart.crashLoopAfter", help: "crashes in a row (each before stable_after) that put a job in the crash-loop state" },
+  { key: "stable_after", type: "number", default: 30, arg: "<seconds>", min: 0, max: 86400, unit: "s", to: "restart.stableAfterMs", help: "a process that lived this long resets its job's crash count" },
   { key: "unknown_job_command", type: "string", default: "", arg: "<command>", help: "shell command run (with GEARBOX_FUNCTION, GEARBOX_QUEUED set) when queued jobs have no configured worker" },
   { key: "daemonize", type: "boolean", default: false, help: "detach from the terminal (use with --logfile and --pidfile)" },
   { key: "pidfile", type: "string", default: "", arg: "<path>", help: "write the driver's pid here" },
@@ -58,6 +62,16 @@ export interface DriveSections {
 }
 
 export type DriveSettings = SettingsOf<typeof DRIVE_OPTIONS> & DriveSections;
+
+/** The supervisor's timers and restart policy, durations in ms: the one place drive converts seconds. */
+export interface DriveTimes {
+  timers: { intervalMs: number; maxIdleMs: number; drainTimeoutMs: number };
+  restart: { restartDelayMs: number; restartDelayMaxMs: number; crashLoopAfter: number; stableAfterMs: number };
+}
+
+export function driveTimes(settings: DriveSettings): DriveTimes {
+  return project(DRIVE_OPTIONS, settings) as unknown as DriveTimes;
+}
 
 export const DRIVE_DEFAULTS: DriveSettings = {
   ...defaultsOf(DRIVE_OPTIONS),

@@ -78,11 +78,11 @@ export function inCoreUnits(s: Setting, value: unknown): unknown {
  * -> `{ core: { retry: { delayMs } } }`), durations converted to ms: the one
  * place where seconds become milliseconds.
  */
-export function project(table: Table, settings: Record<string, unknown>): Record<string, Record<string, unknown>> {
+export function project(table: Table, settings: object): Record<string, Record<string, unknown>> {
   const out: Record<string, Record<string, unknown>> = {};
   for (const s of table) {
     if (s.to === undefined) continue;
-    const value = settings[camel(s.key)];
+    const value = (settings as Record<string, unknown>)[camel(s.key)];
     if (value !== undefined) place(out, s.to, inCoreUnits(s, value));
   }
   return out;

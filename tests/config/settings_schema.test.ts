@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { Command } from "commander";
 import { loadConfigFile, settingsFromEnv } from "../../src/config/load_config.ts";
 import { SERVE_OPTIONS } from "../../src/config/serve_options.ts";
-import { DRIVE_OPTIONS, driveSettingsFromEnv } from "../../src/config/drive_options.ts";
+import { DRIVE_DEFAULTS, DRIVE_OPTIONS, driveSettingsFromEnv, driveTimes } from "../../src/config/drive_options.ts";
 import { loadDriveFile } from "../../src/config/drive_file.ts";
 import { TOP_OPTIONS } from "../../src/config/top_options.ts";
 import { camel, coerce, ConfigError, envName, type Setting } from "../../src/config/setting.ts";
@@ -93,6 +93,20 @@ describe("the settings schema", () => {
       assert.deepEqual(driveSettingsFromEnv({ [envName("GEARBOX_DRIVE_", s)]: text }), want, `${s.key} from the environment`);
       if (s.type !== "boolean" || expected(s, text) !== s.default) assert.deepEqual(parseFlag(DRIVE_OPTIONS, s, text), want, `${s.key} from a flag`);
     }
+  });
+
+  test("every drive duration reaches the supervisor in ms, converted once, and every timer has a row", () => {
+    for (const s of (DRIVE_OPTIONS as Table).filter((r) => r.to !== undefined)) {
+      const n = s.min !== undefined && s.min > 2 ? s.min : 2;
+      const times = driveTimes({ ...DRIVE_DEFAULTS, [camel(s.key)]: n }) as unknown as Record<string, Record<string, unknown>>;
+      const [group, field] = s.to!.split(".");
+      assert.equal(times[group!]![field!], s.unit === "s" ? n * 1000 : n, `${s.key} -> ${s.to}`);
+    }
+    const times = driveTimes(DRIVE_DEFAULTS);
+    assert.deepEqual(times, {
+      timers: { intervalMs: 5000, maxIdleMs: 60_000, drainTimeoutMs: 30_000 },
+      restart: { restartDelayMs: 1000, restartDelayMaxMs: 60_000, crashLoopAfter: 5, stableAfterMs: 30_000 },
+    });
   });
 
   test("console_port takes auto from every source, and says so when refused", () => {
