@@ -13,6 +13,7 @@ import { fileURLToPath } from "node:url";
 import type { DriverJob } from "../client/driver_console.ts";
 import {
   type CommandJobConfig,
+  ConfigError,
   DRIVE_DEFAULTS,
   DRIVE_OPTIONS,
   type DriveSettings,
@@ -181,7 +182,7 @@ function checked(options: DriverOptions): Partial<DriveSettings> {
   for (const [prop, value] of Object.entries(options)) {
     if (value === undefined || prop === "logger" || prop === "childCommand") continue;
     const key = STRUCTURED[prop] ?? DRIVE_OPTIONS.find((o) => camel(o.key) === prop)?.key;
-    if (key === undefined) throw new Error(`new Driver: unknown setting ${JSON.stringify(prop)}`);
+    if (key === undefined) throw new ConfigError(`new Driver: unknown setting ${JSON.stringify(prop)}`);
     out = merge(out, driveSetting(key, value, "new Driver"));
   }
   return out;
