@@ -21,6 +21,8 @@ import {
   merge,
 } from "../config/drive_options.ts";
 import { loadDriveFile } from "../config/drive_file.ts";
+import { camel } from "../config/setting.ts";
+import { addFlags, fromFlags } from "../config/settings_table.ts";
 import { runChild } from "../driver/child.ts";
 import { Supervisor } from "../driver/driver.ts";
 import { loadJobs } from "../driver/loader.ts";
@@ -43,10 +45,7 @@ export function addDriveCommand(program: Command): void {
     .option("-c, --config <file...>", "YAML config file(s); later files override earlier ones")
     .option("-s, --server <host:port>", "a job server to watch and work for (repeat or comma-separate)", collectServers)
     .option("-n, --namespaces <path...>", "worker modules: .ts/.js files or directories of them");
-  for (const spec of DRIVE_OPTIONS) {
-    const def = DRIVE_DEFAULTS[spec.prop];
-    cmd.option(spec.flag, spec.type === "boolean" ? spec.help : `${spec.help} (default: ${JSON.stringify(def)})`);
-  }
+  addFlags(cmd, DRIVE_OPTIONS);
   for (const [flag, , help] of STRUCTURED_FLAGS) cmd.option(flag, help);
   cmd.addHelpText("after", `
 Every flag is also a config-file key (snake_case, e.g. max_idle_time) and an environment
@@ -88,12 +87,9 @@ function settingsFrom(command: Command): DriveSettings {
   layers = merge(layers, driveSettingsFromEnv(process.env));
   if (o.server) layers = merge(layers, driveSetting("server", o.server, "flag --server"));
   if (o.namespaces) layers = merge(layers, driveSetting("namespaces", o.namespaces, "flag --namespaces"));
-  for (const spec of DRIVE_OPTIONS) {
-    if (command.getOptionValueSource(spec.prop) !== "cli") continue;
-    layers = merge(layers, driveSetting(spec.key, o[spec.prop], `flag ${spec.flag.split(" ")[0]}`));
-  }
+  layers = merge(layers, fromFlags(DRIVE_OPTIONS, command) as Partial<DriveSettings>);
   for (const [flag, key] of STRUCTURED_FLAGS) {
-    const prop = key.replace(/_(\w)/g, (_, c: string) => c.toUpperCase());
+    const prop = camel(key);
     if (o[prop] !== undefined) layers = merge(layers, driveSetting(key, jsonValue(o[prop], `flag ${flag.split(" ")[0]}`), `flag ${flag.split(" ")[0]}`));
   }
   return { ...DRIVE_DEFAULTS, ...layers };

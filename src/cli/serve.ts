@@ -8,7 +8,8 @@
 import { EXIT } from "./exit_status.ts";
 import type { Command } from "commander";
 import { loadConfigFile, resolveSettings, settingsFromEnv } from "../config/load_config.ts";
-import { ConfigError, coerceOption, SERVE_DEFAULTS, SERVE_OPTIONS, type ServeSettings } from "../config/serve_options.ts";
+import { ConfigError, SERVE_OPTIONS, type ServeSettings } from "../config/serve_options.ts";
+import { addFlags, fromFlags } from "../config/settings_table.ts";
 import { onSignals } from "../runtime/system.ts";
 import { createServer } from "../server/server.ts";
 import { StoreError } from "../store/job_store.ts";
@@ -18,32 +19,18 @@ export function addServeCommand(program: Command): void {
     .command("serve")
     .description("run the Gearman job server")
     .option("-c, --config <file...>", "YAML config file(s); later files override earlier ones");
-  for (const spec of SERVE_OPTIONS) {
-    const def = SERVE_DEFAULTS[spec.prop];
-    const help = spec.type === "boolean" ? spec.help : `${spec.help} (default: ${JSON.stringify(def)})`;
-    cmd.option(spec.flag, help);
-  }
+  addFlags(cmd, SERVE_OPTIONS);
   cmd.addHelpText("after", "\nEvery flag is also a config-file key (snake_case, e.g. max_packet_size) and an\nenvironment variable (GEARBOX_MAX_PACKET_SIZE). Precedence: file < environment < flag.");
   cmd.action(async (_opts, command: Command) => {
     process.exitCode = await serve(command);
   });
 }
 
-function settingsFromFlags(command: Command): Partial<ServeSettings> {
-  const out: Record<string, unknown> = {};
-  const values = command.opts();
-  for (const spec of SERVE_OPTIONS) {
-    if (command.getOptionValueSource(spec.prop) !== "cli") continue;
-    out[spec.prop] = coerceOption(spec, values[spec.prop], `flag ${spec.flag.split(" ").at(-2)?.replace(",", "") ?? spec.flag}`);
-  }
-  return out as Partial<ServeSettings>;
-}
-
 async function serve(command: Command): Promise<number> {
   let settings: ServeSettings;
   try {
     const files = (command.opts().config as string[] | undefined) ?? [];
-    settings = resolveSettings([...files.map(loadConfigFile), settingsFromEnv(process.env), settingsFromFlags(command)]);
+    settings = resolveSettings([...files.map(loadConfigFile), settingsFromEnv(process.env), fromFlags(SERVE_OPTIONS, command)]);
   } catch (e) {
     if (e instanceof ConfigError) {
       process.stderr.write(`gearbox serve: ${e.message}\n`);

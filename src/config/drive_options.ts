@@ -8,7 +8,8 @@
  *
  * @module
  */
-import { coerceOption, ConfigError, type OptionSpec } from "./serve_options.ts";
+import { ConfigError, type Setting, type SettingsOf } from "./setting.ts";
+import { defaultsOf, fromKey, project } from "./settings_table.ts";
 
 /** A command job: a program run per job, workload on stdin. */
 export interface CommandJobConfig {
@@ -27,76 +28,59 @@ export interface RuntimeAttributes {
   max_processes?: number;
 }
 
-export interface DriveSettings {
+/**
+ * Scalar settings, each defined once: key (config file, `GEARBOX_DRIVE_<KEY>`,
+ * `--flag`, property), type, bounds, unit, default, help, and `to`: where the
+ * supervisor reads it, in ms (driveTimes).
+ */
+export const DRIVE_OPTIONS = [
+  { key: "interval", type: "number", default: 5, arg: "<seconds>", min: 0.05, max: 3600, unit: "s", to: "timers.intervalMs", help: "how often the observer reads the jobs waiting on the servers (not those scheduled for later) and scales; from 0.05 (Gearman::Driver's 0, no observer, is refused)" },
+  { key: "max_idle_time", type: "number", default: 60, arg: "<seconds>", min: 0, max: 86400 * 30, unit: "s", to: "timers.maxIdleMs", help: "a process above min that had no job this long is stopped when nothing waits; 0 = at once (Gearman::Driver's default is 0)" },
+  { key: "console_port", type: "int", default: 47300, arg: "<port>", min: 0, max: 65535, word: { word: "auto", means: "a free port" }, help: "management console port; 0 = no console (as Gearman::Driver), auto = a free port, named in the log" },
+  { key: "console_host", type: "string", default: "127.0.0.1", arg: "<address>", help: "management console address; keep it on loopback unless a token is set" },
+  { key: "console_token", type: "string", default: "", arg: "<token>", help: "if set, a console connection must send `auth TOKEN` first" },
+  { key: "logfile", type: "string", default: "", arg: "<path>", help: "append the log here instead of stderr (Gearman::Driver's default was gearman_driver.log)" },
+  { key: "loglevel", type: "level", default: "info", arg: "<level>", help: "debug, info, warn, error or silent" },
+  { key: "loglayout", type: "string", default: "text", arg: "<layout>", choices: ["text", "json"], help: "text (one readable line per event) or json; not a Log4perl pattern as in Gearman::Driver" },
+  { key: "drain_timeout", type: "number", default: 30, arg: "<seconds>", min: 0, max: 86400, unit: "s", to: "timers.drainTimeoutMs", help: "on SIGTERM, children get this long to finish their job before SIGKILL" },
+  { key: "restart_delay", type: "number", default: 1, arg: "<seconds>", min: 0, max: 3600, unit: "s", to: "restart.restartDelayMs", help: "first delay before a crashed process is replaced; doubles with each crash in a row" },
+  { key: "restart_delay_max", type: "number", default: 60, arg: "<seconds>", min: 0, max: 86400, unit: "s", to: "restart.restartDelayMaxMs", help: "longest delay between restarts" },
+  { key: "crash_loop_after", type: "int", default: 5, arg: "<n>", min: 1, max: 1000, to: "restart.crashLoopAfter", help: "crashes in a row (each before stable_after) that put a job in the crash-loop state" },
+  { key: "stable_after", type: "number", default: 30, arg: "<seconds>", min: 0, max: 86400, unit: "s", to: "restart.stableAfterMs", help: "a process that lived this long resets its job's crash count" },
+  { key: "unknown_job_command", type: "string", default: "", arg: "<command>", help: "shell command run (with GEARBOX_FUNCTION, GEARBOX_QUEUED set) when queued jobs have no configured worker" },
+  { key: "daemonize", type: "boolean", default: false, help: "detach from the terminal (use with --logfile and --pidfile)" },
+  { key: "pidfile", type: "string", default: "", arg: "<path>", help: "write the driver's pid here" },
+] as const satisfies readonly Setting[];
+
+/** The structured sections: validated below, not scalar rows. */
+export interface DriveSections {
   server: string[];
   namespaces: string[];
-  interval: number;
-  maxIdleTime: number;
-  /** 0 = no console; `auto` = a free port (the log says which). */
-  consolePort: number | "auto";
-  consoleHost: string;
-  consoleToken: string;
-  logfile: string;
-  loglevel: string;
-  loglayout: string;
-  drainTimeout: number;
-  restartDelay: number;
-  restartDelayMax: number;
-  crashLoopAfter: number;
-  stableAfter: number;
-  unknownJobCommand: string;
-  daemonize: boolean;
-  pidfile: string;
   workerOptions: Record<string, Record<string, unknown>>;
   jobRuntimeAttributes: Record<string, RuntimeAttributes>;
   jobs: Record<string, CommandJobConfig>;
 }
 
+export type DriveSettings = SettingsOf<typeof DRIVE_OPTIONS> & DriveSections;
+
+/** The supervisor's timers and restart policy, durations in ms: the one place drive converts seconds. */
+export interface DriveTimes {
+  timers: { intervalMs: number; maxIdleMs: number; drainTimeoutMs: number };
+  restart: { restartDelayMs: number; restartDelayMaxMs: number; crashLoopAfter: number; stableAfterMs: number };
+}
+
+export function driveTimes(settings: DriveSettings): DriveTimes {
+  return project(DRIVE_OPTIONS, settings) as unknown as DriveTimes;
+}
+
 export const DRIVE_DEFAULTS: DriveSettings = {
+  ...defaultsOf(DRIVE_OPTIONS),
   server: ["127.0.0.1:4730"],
   namespaces: [],
-  interval: 5,
-  maxIdleTime: 60,
-  consolePort: 47300,
-  consoleHost: "127.0.0.1",
-  consoleToken: "",
-  logfile: "",
-  loglevel: "info",
-  loglayout: "text",
-  drainTimeout: 30,
-  restartDelay: 1,
-  restartDelayMax: 60,
-  crashLoopAfter: 5,
-  stableAfter: 30,
-  unknownJobCommand: "",
-  daemonize: false,
-  pidfile: "",
   workerOptions: {},
   jobRuntimeAttributes: {},
   jobs: {},
 };
-
-type Scalar = Exclude<keyof DriveSettings, "server" | "namespaces" | "workerOptions" | "jobRuntimeAttributes" | "jobs">;
-
-/** Scalar settings: key, flag, type, bounds, help. */
-export const DRIVE_OPTIONS: readonly OptionSpec<Scalar>[] = [
-  { key: "interval", prop: "interval", flag: "--interval <seconds>", type: "number", min: 0.05, max: 3600, help: "how often the observer reads the jobs waiting on the servers (not those scheduled for later) and scales; from 0.05 (Gearman::Driver's 0, no observer, is refused)" },
-  { key: "max_idle_time", prop: "maxIdleTime", flag: "--max-idle-time <seconds>", type: "number", min: 0, max: 86400 * 30, help: "a process above min that had no job this long is stopped when nothing waits; 0 = at once (Gearman::Driver's default is 0)" },
-  { key: "console_port", prop: "consolePort", flag: "--console-port <port>", type: "int", min: 0, max: 65535, help: "management console port; 0 = no console (as Gearman::Driver), auto = a free port, named in the log" },
-  { key: "console_host", prop: "consoleHost", flag: "--console-host <address>", type: "string", help: "management console address; keep it on loopback unless a token is set" },
-  { key: "console_token", prop: "consoleToken", flag: "--console-token <token>", type: "string", help: "if set, a console connection must send `auth TOKEN` first" },
-  { key: "logfile", prop: "logfile", flag: "--logfile <path>", type: "string", help: "append the log here instead of stderr (Gearman::Driver's default was gearman_driver.log)" },
-  { key: "loglevel", prop: "loglevel", flag: "--loglevel <level>", type: "level", help: "debug, info, warn, error or silent" },
-  { key: "loglayout", prop: "loglayout", flag: "--loglayout <layout>", type: "string", choices: ["text", "json"], help: "text (one readable line per event) or json; not a Log4perl pattern as in Gearman::Driver" },
-  { key: "drain_timeout", prop: "drainTimeout", flag: "--drain-timeout <seconds>", type: "number", min: 0, max: 86400, help: "on SIGTERM, children get this long to finish their job before SIGKILL" },
-  { key: "restart_delay", prop: "restartDelay", flag: "--restart-delay <seconds>", type: "number", min: 0, max: 3600, help: "first delay before a crashed process is replaced; doubles with each crash in a row" },
-  { key: "restart_delay_max", prop: "restartDelayMax", flag: "--restart-delay-max <seconds>", type: "number", min: 0, max: 86400, help: "longest delay between restarts" },
-  { key: "crash_loop_after", prop: "crashLoopAfter", flag: "--crash-loop-after <n>", type: "int", min: 1, max: 1000, help: "crashes in a row (each before stable_after) that put a job in the crash-loop state" },
-  { key: "stable_after", prop: "stableAfter", flag: "--stable-after <seconds>", type: "number", min: 0, max: 86400, help: "a process that lived this long resets its job's crash count" },
-  { key: "unknown_job_command", prop: "unknownJobCommand", flag: "--unknown-job-command <command>", type: "string", help: "shell command run (with GEARBOX_FUNCTION, GEARBOX_QUEUED set) when queued jobs have no configured worker" },
-  { key: "daemonize", prop: "daemonize", flag: "--daemonize", type: "boolean", help: "detach from the terminal (use with --logfile and --pidfile)" },
-  { key: "pidfile", prop: "pidfile", flag: "--pidfile <path>", type: "string", help: "write the driver's pid here" },
-];
 
 /** A non-empty string, or an error naming `where`. */
 function text(raw: unknown, where: string): string {
@@ -187,19 +171,11 @@ const STRUCTURED = ["server", "namespaces", "worker_options", "job_runtime_attri
 /** One setting from a file, an environment variable or a flag. */
 export function driveSetting(key: string, raw: unknown, origin: string): Partial<DriveSettings> {
   if (STRUCTURED.includes(key)) return structured(key, raw, origin);
-  const spec = DRIVE_OPTIONS.find((o) => o.key === key);
-  if (!spec) {
+  const entry = fromKey(DRIVE_OPTIONS, key, raw, origin);
+  if (!entry) {
     throw new ConfigError(`${origin}: unknown setting ${JSON.stringify(key)} (known: ${[...STRUCTURED, ...DRIVE_OPTIONS.map((o) => o.key)].join(", ")})`);
   }
-  if (key === "console_port") {
-    if (typeof raw === "string" && raw.trim().toLowerCase() === "auto") return { consolePort: "auto" };
-    try {
-      return { consolePort: coerceOption(spec, raw, origin) as number };
-    } catch (e) {
-      throw new ConfigError(`${(e as Error).message} (or auto: a free port)`);
-    }
-  }
-  return { [spec.prop]: coerceOption(spec, raw, origin) } as Partial<DriveSettings>;
+  return { [entry[0]]: entry[1] } as Partial<DriveSettings>;
 }
 
 /** Later layers win; structured mappings merge by key, lists are replaced. */

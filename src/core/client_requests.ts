@@ -69,7 +69,7 @@ export function checkSubmission(server: JobServer, packet: Packet, now: number, 
       return { code: "INVALID_ARGUMENT", text: "Epoch must be a Unix time in seconds", count: "invalid_epoch" };
     }
     const seconds = Number(epoch);
-    if (seconds * 1000 > now + o.maxEpochAhead * 1000) {
+    if (seconds * 1000 > now + o.maxEpochAheadMs) {
       return { code: "INVALID_ARGUMENT", text: "Epoch too far in the future", count: "invalid_epoch" };
     }
     runAt = seconds * 1000 > now ? seconds * 1000 : 0;

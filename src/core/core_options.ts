@@ -21,8 +21,8 @@ export interface CoreOptions {
   jobRetries: number;
   /** Sleeping workers woken per queued job; -1 = all, 0 = none (Gearman::Server). */
   wakeup: number;
-  /** Seconds before waking more workers for a job still queued; negative = never. */
-  wakeupDelay: number;
+  /** ms before waking more workers for a job still queued; negative = never. */
+  wakeupDelayMs: number;
   /** Rotate a worker's functions after each assignment (gearmand -R). */
   roundRobin: boolean;
   /** Every connection starts with the `exceptions` option on. */
@@ -39,8 +39,8 @@ export interface CoreOptions {
   maxFunctionsPerConnection: number;
   /** Function records the server keeps at most. */
   maxFunctions: number;
-  /** Furthest future accepted for SUBMIT_JOB_EPOCH, in seconds. */
-  maxEpochAhead: number;
+  /** Furthest future accepted for SUBMIT_JOB_EPOCH, in ms. */
+  maxEpochAheadMs: number;
   /** CAN_DO_TIMEOUT values are clamped to this many ms. */
   maxWorkerTimeoutMs: number;
   /** Whether `shutdown` is accepted on the admin protocol. */
@@ -51,18 +51,14 @@ export interface CoreOptions {
    * A worker's own CAN_DO_TIMEOUT takes precedence.
    */
   grabForMs: number;
-  /** Per-function overrides of `grabForMs`. */
-  functionGrabForMs: Readonly<Record<string, number>>;
   /** What happens when a background job fails (WORK_FAIL or WORK_EXCEPTION). */
   retry: RetryPolicy;
-  /** Per-function overrides of `retry`. */
-  functionRetry: Readonly<Record<string, Partial<RetryPolicy>>>;
   /** How long a failed background job stays in the dead set, in ms; 0 = not kept. */
   keepFailedForMs: number;
   /** How long a completed background job's exit status is kept, in ms; 0 = not kept (TheSchwartz's default). */
   keepExitStatusForMs: number;
-  /** Per-function overrides of the two above. */
-  functionKeep: Readonly<Record<string, { failedMs?: number; exitStatusMs?: number }>>;
+  /** Per-function overrides of the lease, queue limit, retry policy and keep times. */
+  functions: Readonly<Record<string, FunctionOptions>>;
   /** Ended jobs kept at most (the oldest go first). */
   maxEndedJobs: number;
   /** Entries of a job's failure log kept (the oldest go first), and bytes per message. */
@@ -81,6 +77,15 @@ export interface CoreOptions {
   adminSlice: number;
 }
 
+/** What one function may override; unset fields fall back to the server-wide option. */
+export interface FunctionOptions {
+  grabForMs?: number;
+  maxQueue?: number;
+  retry?: Partial<RetryPolicy>;
+  keepFailedForMs?: number;
+  keepExitStatusForMs?: number;
+}
+
 export const DEFAULT_CORE_OPTIONS: CoreOptions = {
   handlePrefix: "H:gearbox",
   version: "0.0.0",
@@ -88,7 +93,7 @@ export const DEFAULT_CORE_OPTIONS: CoreOptions = {
   verbose: "INFO",
   jobRetries: 0,
   wakeup: -1,
-  wakeupDelay: 0.1,
+  wakeupDelayMs: 100,
   roundRobin: false,
   exceptions: false,
   maxQueue: 0,
@@ -97,16 +102,14 @@ export const DEFAULT_CORE_OPTIONS: CoreOptions = {
   maxClientId: 127,
   maxFunctionsPerConnection: 1024,
   maxFunctions: 100_000,
-  maxEpochAhead: 10 * 365 * 24 * 3600,
+  maxEpochAheadMs: 10 * 365 * 24 * 3600 * 1000,
   maxWorkerTimeoutMs: 24 * 3600 * 1000,
   adminShutdown: true,
   grabForMs: 0,
-  functionGrabForMs: {},
   retry: DEFAULT_RETRY_POLICY,
-  functionRetry: {},
   keepFailedForMs: 7 * 24 * 3600 * 1000,
   keepExitStatusForMs: 0,
-  functionKeep: {},
+  functions: {},
   maxEndedJobs: 10_000,
   maxFailureLog: 20,
   maxFailureMessage: 1024,

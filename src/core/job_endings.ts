@@ -101,8 +101,8 @@ export function failJob(server: JobServer, job: Job, now: number, report: Failur
 function endJob(server: JobServer, job: Job, now: number, outcome: "completed" | "failed", exitStatus: number): void {
   const o = server.options;
   job.fn[outcome]++;
-  const keep = o.functionKeep[job.fn.name];
-  const keepMs = outcome === "failed" ? keep?.failedMs ?? o.keepFailedForMs : keep?.exitStatusMs ?? o.keepExitStatusForMs;
+  const own = o.functions[job.fn.name];
+  const keepMs = outcome === "failed" ? own?.keepFailedForMs ?? o.keepFailedForMs : own?.keepExitStatusForMs ?? o.keepExitStatusForMs;
   if (!job.background || !job.persisted || keepMs <= 0 || o.maxEndedJobs <= 0) return server.finish(job);
   server.retire(job);
   job.ended = { outcome, exitStatus, at: now, deleteAfter: now + keepMs };
@@ -135,7 +135,7 @@ function release(job: Job): void {
 /** The retry policy that applies to a job: only background jobs nobody waits for, with retries on. */
 function retryPolicy(server: JobServer, job: Job): RetryPolicy | undefined {
   if (!job.background || job.listeners.length > 0) return undefined;
-  const policy = { ...server.options.retry, ...server.options.functionRetry[job.fn.name] };
+  const policy = { ...server.options.retry, ...server.options.functions[job.fn.name]?.retry };
   return policy.maxRetries > 0 ? policy : undefined;
 }
 

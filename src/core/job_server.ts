@@ -90,6 +90,9 @@ export class JobServer extends Outbox {
     this.#defaultMaxQueue = Object.freeze([q, q, q] as const);
     this.ended = new EndedJobs(this.options.maxEndedJobs);
     this.bulk = new BulkWork(this.options.adminSlice);
+    for (const [name, f] of Object.entries(this.options.functions)) {
+      if (f.maxQueue !== undefined) this.fn(name, true, true)!.maxQueue = [f.maxQueue, f.maxQueue, f.maxQueue];
+    }
   }
 
   /** Runs one slice of bulk admin work; true while more remains (call again on a later loop turn). */
@@ -449,7 +452,7 @@ export class JobServer extends Outbox {
     job.fn.running++;
     peer.holding.add(job);
     const own = peer.ability(job.fn)?.timeoutMs ?? 0;
-    const lease = own > 0 ? own : this.options.functionGrabForMs[job.fn.name] ?? this.options.grabForMs;
+    const lease = own > 0 ? own : this.options.functions[job.fn.name]?.grabForMs ?? this.options.grabForMs;
     job.grabbedUntil = lease > 0 ? now + lease : 0;
     if (lease > 0) this.#timers.push(now + lease, { kind: "timeout", job, assignment: job.assignment, lease: own === 0 });
   }

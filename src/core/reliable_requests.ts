@@ -46,7 +46,7 @@ const workDecline: PacketHandler = (server, peer, packet, now) => {
   const at = packet.args[1]!.trim();
   if (!/^\d{1,15}$/.test(at || "0")) return server.error(peer, "INVALID_ARGUMENT", "run_after must be a Unix time in seconds");
   const seconds = Number(at || "0");
-  if (seconds * 1000 > now + server.options.maxEpochAhead * 1000) return server.error(peer, "INVALID_ARGUMENT", "run_after too far in the future");
+  if (seconds * 1000 > now + server.options.maxEpochAheadMs) return server.error(peer, "INVALID_ARGUMENT", "run_after too far in the future");
   declineJob(server, job, now, seconds * 1000);
 };
 

@@ -19,7 +19,7 @@ import type { Peer } from "./peer.ts";
 export function wake(server: JobServer, fn: FunctionRecord, now: number): void {
   const workers = fn.workers;
   const n = workers.length;
-  const { wakeup, wakeupDelay } = server.options;
+  const { wakeup, wakeupDelayMs } = server.options;
   if (n === 0 || wakeup === 0) return;
   const limit = wakeup > 0 ? wakeup : n;
   let woken = 0;
@@ -37,9 +37,9 @@ export function wake(server: JobServer, fn: FunctionRecord, now: number): void {
     woken++;
     fn.wakeCursor = (start + k + 1) % n;
   }
-  if (remaining && wakeupDelay >= 0 && !fn.rewakeArmed) {
+  if (remaining && wakeupDelayMs >= 0 && !fn.rewakeArmed) {
     fn.rewakeArmed = true;
-    server.at(now + wakeupDelay * 1000, { kind: "rewake", fn });
+    server.at(now + wakeupDelayMs, { kind: "rewake", fn });
   }
 }
 

@@ -13,12 +13,14 @@ import { fileURLToPath } from "node:url";
 import type { DriverJob } from "../client/driver_console.ts";
 import {
   type CommandJobConfig,
+  ConfigError,
   DRIVE_DEFAULTS,
   DRIVE_OPTIONS,
   type DriveSettings,
   driveSetting,
   merge,
 } from "../config/drive_options.ts";
+import { camel } from "../config/setting.ts";
 import { type Level, Logger } from "../log/logger.ts";
 import { importFile, scriptCommand, selfCommand } from "../runtime/load.ts";
 import { Supervisor } from "./driver.ts";
@@ -179,8 +181,8 @@ function checked(options: DriverOptions): Partial<DriveSettings> {
   let out: Partial<DriveSettings> = {};
   for (const [prop, value] of Object.entries(options)) {
     if (value === undefined || prop === "logger" || prop === "childCommand") continue;
-    const key = STRUCTURED[prop] ?? DRIVE_OPTIONS.find((o) => o.prop === prop)?.key;
-    if (key === undefined) throw new Error(`new Driver: unknown setting ${JSON.stringify(prop)}`);
+    const key = STRUCTURED[prop] ?? DRIVE_OPTIONS.find((o) => camel(o.key) === prop)?.key;
+    if (key === undefined) throw new ConfigError(`new Driver: unknown setting ${JSON.stringify(prop)}`);
     out = merge(out, driveSetting(key, value, "new Driver"));
   }
   return out;

@@ -11,7 +11,7 @@
 import { randomBytes } from "node:crypto";
 import { AdminClient } from "../client/admin_client.ts";
 import { AdminError } from "../client/admin_session.ts";
-import type { DriveSettings } from "../config/drive_options.ts";
+import { type DriveSettings, type DriveTimes, driveTimes } from "../config/drive_options.ts";
 import type { Logger } from "../log/logger.ts";
 import { selfCommand } from "../runtime/load.ts";
 import { LineSplitter } from "../runtime/line_splitter.ts";
@@ -47,6 +47,8 @@ export class Supervisor implements ConsoleTarget {
   readonly #log: Logger;
   readonly #groups: JobGroup[];
   readonly #policy: RestartPolicy;
+  /** The observer interval, idle time and drain timeout, in ms. */
+  readonly #times: DriveTimes["timers"];
   readonly #admins: AdminClient[];
   readonly #token = randomBytes(16).toString("hex");
   readonly #waiting = new Map<string, number>();
@@ -71,12 +73,9 @@ export class Supervisor implements ConsoleTarget {
     this.#log = options.logger;
     this.#groups = options.jobs.map((d) => new JobGroup(d));
     this.#childCommand = options.childCommand ?? [...selfCommand(), "__worker"];
-    this.#policy = {
-      restartDelayMs: options.settings.restartDelay * 1000,
-      restartDelayMaxMs: options.settings.restartDelayMax * 1000,
-      crashLoopAfter: options.settings.crashLoopAfter,
-      stableAfterMs: options.settings.stableAfter * 1000,
-    };
+    const { timers, restart } = driveTimes(options.settings);
+    this.#times = timers;
+    this.#policy = restart;
     this.#admins = options.settings.server.map((server) => new AdminClient({ server, timeoutMs: 5000 }));
   }
 
@@ -133,7 +132,7 @@ export class Supervisor implements ConsoleTarget {
       interval_s: s.interval,
     });
     for (const g of this.#groups) this.#reconcile(g, Date.now());
-    this.#observer = setInterval(() => void this.#observe(), s.interval * 1000);
+    this.#observer = setInterval(() => void this.#observe(), this.#times.intervalMs);
     void this.#observe();
   }
 
@@ -397,7 +396,7 @@ export class Supervisor implements ConsoleTarget {
       waiting: this.#waitingFor(g),
       idle: live.filter((p) => p.state === "idle").map((p) => ({ pid: p.pid, idleMs: now - p.idleSince })),
       busyPids: live.filter((p) => p.state !== "idle").map((p) => p.pid),
-      maxIdleMs: this.#settings.maxIdleTime * 1000,
+      maxIdleMs: this.#times.maxIdleMs,
     });
     if (decision.reason === "") return;
     for (const pid of decision.stop) this.#stopProcess(g, g.processes.get(pid)!, decision.reason);
@@ -480,7 +479,7 @@ export class Supervisor implements ConsoleTarget {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timedOut = await Promise.race([
       exits.then(() => false),
-      new Promise<boolean>((r) => timer = setTimeout(() => r(true), this.#settings.drainTimeout * 1000)),
+      new Promise<boolean>((r) => timer = setTimeout(() => r(true), this.#times.drainTimeoutMs)),
     ]);
     clearTimeout(timer);
     if (timedOut) {

@@ -42,9 +42,11 @@ export interface ListenOptions {
   backlog?: number;
   /** Initial delay for TCP keepalive probes in ms; 0 disables keepalive. */
   keepAliveMs?: number;
+  /** `auto`: Bun.listen on Bun, node:net elsewhere; `node`: node:net everywhere (serve's `transport` setting). */
+  transport?: "auto" | "node";
 }
 /** Listens for TCP connections with the best adapter for this runtime. */
 export function listen(options: ListenOptions, onConnection: (socket: NetSocket) => void): Promise<NetListener> {
-  const useNode = process.env.GEARBOX_TRANSPORT === "node" || typeof (globalThis as { Bun?: unknown }).Bun === "undefined";
+  const useNode = options.transport === "node" || typeof (globalThis as { Bun?: unknown }).Bun === "undefined";
   return useNode ? listenNode(options, onConnection) : listenBun(options, onConnection);
 }

@@ -7,7 +7,7 @@
  * @module
  */
 import { JobServer } from "../core/mod.ts";
-import type { Drained, PendingAck, RetryPolicy } from "../core/mod.ts";
+import type { Drained, PendingAck } from "../core/mod.ts";
 import { errLine } from "../protocol/admin_text.ts";
 import type { Frame } from "../protocol/decoder.ts";
 import { Logger, gearmanVerbose } from "../log/logger.ts";
@@ -15,11 +15,12 @@ import { listen, type NetListener, type NetSocket } from "../runtime/net.ts";
 import { spawnOnSocket } from "../runtime/piped_child.ts";
 import { type InProcessServer, socketPair, type StartedWorker, wireChild } from "./in_process.ts";
 import { bootId, hostname, now as clock, openFileLimit, pid } from "../runtime/system.ts";
-import { type FunctionSettings, SERVE_DEFAULTS, type ServeSettings } from "../config/serve_options.ts";
+import type { ServeSettings } from "../config/serve_options.ts";
 import { type JobStore, StoreError } from "../store/job_store.ts";
 import { openStore } from "../store/open_store.ts";
 import { join } from "node:path";
-import { Connection } from "./connection.ts";
+import { Connection, type ConnectionLimits } from "./connection.ts";
+import { type EdgeSettings, resolveServer } from "./server_settings.ts";
 import { StoreWriter } from "./effect_runner.ts";
 
 /** Version reported by `gearbox --version` and the `version` admin command. */
@@ -72,6 +73,9 @@ export class GearboxServer {
   readonly store: JobStore;
   readonly #writer: StoreWriter;
   readonly #connections = new Map<number, Connection>();
+  /** Settings in the units the edge uses (ms), from server_settings.ts. */
+  readonly #limits: ConnectionLimits;
+  readonly #edge: EdgeSettings;
   /** Connections whose input is paused because their output is over the cap. */
   readonly #stalled = new Set<Connection>();
   /** Connections with frames held for a later turn (see TURN_BUDGET_MS) or behind a reply built in slices. */
@@ -97,65 +101,27 @@ export class GearboxServer {
 
   constructor(options: ServerOptions = {}) {
     const { storeInstance, logger, ...rest } = options;
-    const settings: ServeSettings = { ...SERVE_DEFAULTS };
-    for (const [k, v] of Object.entries(rest)) if (v !== undefined) (settings as unknown as Record<string, unknown>)[k] = v;
+    const { settings, core, connection, edge } = resolveServer(rest);
     this.settings = settings;
+    this.#limits = connection;
+    this.#edge = edge;
     this.#maxConnections = settings.maxConnections;
     this.logger = logger ?? new Logger({ level: settings.logLevel, format: settings.logFormat === "json" ? "json" : "text" });
     this.store = storeInstance ?? openStore(settings.store);
-    const prefix = settings.jobHandlePrefix || `H:${hostname().slice(0, 24)}.${bootId()}`;
     this.core = new JobServer({
-      handlePrefix: prefix,
+      ...core,
+      handlePrefix: settings.jobHandlePrefix || `H:${hostname().slice(0, 24)}.${bootId()}`,
       version: VERSION,
       pid: pid(),
       verbose: gearmanVerbose(settings.logLevel),
-      jobRetries: settings.jobRetries,
-      wakeup: settings.wakeup,
-      wakeupDelay: settings.wakeupDelay,
-      roundRobin: settings.roundRobin,
-      exceptions: settings.exceptions,
-      maxQueue: settings.maxQueue,
-      maxFunctionName: settings.maxFunctionName,
-      maxUnique: settings.maxUnique,
-      maxClientId: settings.maxClientId,
-      maxFunctionsPerConnection: settings.maxFunctionsPerConnection,
-      maxFunctions: settings.maxFunctions,
-      adminShutdown: settings.adminShutdown,
-      grabForMs: settings.grabFor * 1000,
-      retry: {
-        maxRetries: settings.maxRetries,
-        delayMs: settings.retryDelay * 1000,
-        backoff: settings.retryBackoff === "exponential" ? "exponential" : "fixed",
-        maxDelayMs: settings.retryDelayMax * 1000,
-        jitter: settings.retryJitter,
-      },
-      functionRetry: Object.fromEntries(Object.entries(settings.functions).map(([name, f]) => [name, functionRetry(f)])),
       random: Math.random,
       payloads: this.store.payload ? { payload: (id) => this.store.payload!(id) } : undefined,
-      maxPayloadMemory: settings.maxPayloadMemory,
-      adminSlice: settings.adminSlice,
-      keepFailedForMs: settings.keepFailedFor * 1000,
-      keepExitStatusForMs: settings.keepExitStatusFor * 1000,
-      maxEndedJobs: settings.maxEndedJobs,
-      functionKeep: Object.fromEntries(Object.entries(settings.functions).map(([name, f]) => [name, {
-        failedMs: f.keep_failed_for === undefined ? undefined : f.keep_failed_for * 1000,
-        exitStatusMs: f.keep_exit_status_for === undefined ? undefined : f.keep_exit_status_for * 1000,
-      }])),
-      functionGrabForMs: Object.fromEntries(
-        Object.entries(settings.functions).filter(([, f]) => f.grab_for !== undefined).map(([name, f]) => [name, f.grab_for! * 1000]),
-      ),
     });
-    for (const [name, f] of Object.entries(settings.functions)) {
-      if (f.max_queue !== undefined) {
-        const rec = this.core.fn(name, true, true)!;
-        rec.maxQueue = [f.max_queue, f.max_queue, f.max_queue];
-      }
-    }
     this.#writer = new StoreWriter(this.store, ({ added, error }) => {
       if (error) this.logger.limited("store_error", 5000, "error", "store commit failed", { error: error.message, jobs: added.length });
       this.core.persisted(added, error ? `store: ${error.message}` : undefined, clock());
       this.#flush();
-    }, settings.completionCommitDelay);
+    }, edge.completionCommitDelayMs);
   }
 
   /** The bound port (useful with port 0). */
@@ -220,7 +186,7 @@ export class GearboxServer {
     this.#flush();
     try {
       this.#listener = await listen(
-        { host: this.settings.listen, port: this.settings.port, backlog: this.settings.backlog, keepAliveMs: this.settings.keepalive * 1000 },
+        { host: this.settings.listen, port: this.settings.port, backlog: this.settings.backlog, keepAliveMs: this.#edge.keepAliveMs, transport: this.settings.transport },
         (socket) => this.#accept(socket),
       );
     } catch (e) {
@@ -248,11 +214,11 @@ export class GearboxServer {
     this.#draining = true;
     this.logger.info("draining: no new connections; stopping when no job is left", { jobs: this.core.jobs.size });
     await this.#listener?.close();
-    if (this.settings.drainTimeout > 0) {
+    if (this.#edge.drainTimeoutMs > 0) {
       this.#drainTimer = setTimeout(() => {
         this.logger.warn("drain timeout reached; stopping with jobs left", { jobs: this.core.jobs.size });
         void this.stop();
-      }, this.settings.drainTimeout * 1000);
+      }, this.#edge.drainTimeoutMs);
     }
     this.#checkDrained();
     return this.done;
@@ -314,12 +280,7 @@ export class GearboxServer {
     }
     const id = ++this.#nextId;
     const t = clock();
-    const conn = new Connection(id, socket, {
-      maxPacketBody: this.settings.maxPacketSize,
-      maxAdminLine: this.settings.maxAdminLine,
-      maxOutputBuffer: this.settings.maxOutputBuffer,
-      hardOutputBuffer: 4 * this.settings.maxOutputBuffer + this.settings.maxPacketSize,
-    }, t);
+    const conn = new Connection(id, socket, this.#limits, t);
     this.#connections.set(id, conn);
     this.core.open(id, socket.remoteAddress, socket.remotePort);
     socket.onData((chunk) => {
@@ -595,18 +556,18 @@ export class GearboxServer {
   /** Enforces the handshake, half-packet and stalled-output deadlines. */
   #sweepConnections(): void {
     const now = clock();
-    const s = this.settings;
+    const s = this.#edge;
     for (const conn of this.#connections.values()) {
       if (conn.stalledSince !== undefined) {
         // We are not reading: a half-sent packet is ours to wait for, not the client's fault.
-        if (s.outputStallTimeout > 0 && now - conn.stalledSince > s.outputStallTimeout * 1000) {
+        if (s.outputStallTimeoutMs > 0 && now - conn.stalledSince > s.outputStallTimeoutMs) {
           this.#drop(conn, "output not read before the stall timeout");
         }
       } else if (conn.held) {
         // Its input waits for its turn: we are not reading, so no deadline of the client's runs.
-      } else if (s.handshakeTimeout > 0 && !conn.greeted && now - conn.openedAt > s.handshakeTimeout * 1000) {
+      } else if (s.handshakeTimeoutMs > 0 && !conn.greeted && now - conn.openedAt > s.handshakeTimeoutMs) {
         this.#drop(conn, "no request before the handshake timeout");
-      } else if (s.partialPacketTimeout > 0 && conn.partialSince !== undefined && now - conn.partialSince > s.partialPacketTimeout * 1000) {
+      } else if (s.partialPacketTimeoutMs > 0 && conn.partialSince !== undefined && now - conn.partialSince > s.partialPacketTimeoutMs) {
         const rate = (conn.bytesIn - conn.partialBytesAtStart) / ((now - conn.partialSince) / 1000);
         if (rate < s.minPartialRate) this.#drop(conn, "half-sent packet too slow");
       }
@@ -614,18 +575,11 @@ export class GearboxServer {
   }
 }
 
-/** The retry settings a function overrides, in the core's units. */
-function functionRetry(f: FunctionSettings): Partial<RetryPolicy> {
-  const out: Partial<RetryPolicy> = {};
-  if (f.max_retries !== undefined) out.maxRetries = f.max_retries;
-  if (f.retry_delay !== undefined) out.delayMs = f.retry_delay * 1000;
-  if (f.retry_backoff !== undefined) out.backoff = f.retry_backoff === "exponential" ? "exponential" : "fixed";
-  if (f.retry_delay_max !== undefined) out.maxDelayMs = f.retry_delay_max * 1000;
-  if (f.retry_jitter !== undefined) out.jitter = f.retry_jitter;
-  return out;
-}
-
-/** Creates a server (not started): the in-process server of Gearman::Server. */
+/**
+ * Creates a server (not started): the in-process server of Gearman::Server.
+ * The options are checked as `gearbox serve` checks its flags: a bad value
+ * throws a ConfigError (code INVALID_CONFIG) naming the key.
+ */
 export function createServer(options: ServerOptions = {}): GearboxServer {
   return new GearboxServer(options);
 }

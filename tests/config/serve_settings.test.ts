@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadConfigFile, resolveSettings, settingsFromEnv } from "../../src/config/load_config.ts";
 import { ConfigError, SERVE_DEFAULTS, SERVE_OPTIONS } from "../../src/config/serve_options.ts";
+import { camel } from "../../src/config/setting.ts";
 
 function file(text: string): string {
   const p = join(mkdtempSync(join(tmpdir(), "gearbox-config-")), "serve.yaml");
@@ -15,7 +16,7 @@ function file(text: string): string {
 describe("serve settings", () => {
   test("every option has a default, a snake_case key and a help text", () => {
     for (const o of SERVE_OPTIONS) {
-      assert.ok(o.prop in SERVE_DEFAULTS, `${o.key} has no default`);
+      assert.ok(camel(o.key) in SERVE_DEFAULTS, `${o.key} has no default`);
       assert.match(o.key, /^[a-z][a-z0-9_]*$/);
       assert.ok(o.help.length > 10, `${o.key} needs help text`);
     }

@@ -139,7 +139,7 @@ describe("core: time", () => {
   });
 
   test("with wakeup 0 no sleeper is woken, even after wakeup_delay, and a polling worker still gets the job", () => {
-    const s = sleepersThenJob({ wakeup: 0, wakeupDelay: 0.5 });
+    const s = sleepersThenJob({ wakeup: 0, wakeupDelayMs: 500 });
     s.advance(5000);
     assert.deepEqual([s.seen(W), s.seen(W2)], [[], []]);
     s.send(W, Cmd.GRAB_JOB);
@@ -152,7 +152,7 @@ describe("core: time", () => {
   });
 
   test("with wakeup 1 a job wakes one sleeper, and wakeup_delay wakes the next if it still waits", () => {
-    const s = sleepersThenJob({ wakeup: 1, wakeupDelay: 0.5 });
+    const s = sleepersThenJob({ wakeup: 1, wakeupDelayMs: 500 });
     assert.deepEqual([s.seen(W), s.seen(W2)], [[`${Cmd.NOOP}:`], []]);
     s.advance(499);
     assert.deepEqual(s.seen(W2), []);
@@ -163,7 +163,7 @@ describe("core: time", () => {
 
 describe("core: leases", () => {
   test("a lease (grab_for) re-offers a silent worker's job when it ends and refuses the late completion", () => {
-    const s = new CoreScript({ grabForMs: 5000, functionGrabForMs: { quick: 1000 } });
+    const s = new CoreScript({ grabForMs: 5000, functions: { quick: { grabForMs: 1000 } } });
     s.open(C, W, W2);
     for (const f of ["slow", "quick"]) s.send(C, Cmd.SUBMIT_JOB_BG, f, "", f);
     s.take(C);
@@ -322,7 +322,7 @@ describe("core: retries of failed background jobs", () => {
   });
 
   test("per-function retry settings override the default", () => {
-    const s = new CoreScript({ functionRetry: { flaky: { maxRetries: 1 } } });
+    const s = new CoreScript({ functions: { flaky: { retry: { maxRetries: 1 } } } });
     s.open(C, W);
     for (const f of ["flaky", "solid"]) s.send(C, Cmd.SUBMIT_JOB_BG, f, "", f);
     for (const f of ["flaky", "solid"]) s.send(W, Cmd.CAN_DO, f);

@@ -123,8 +123,8 @@ describe("core session: SUBMIT_JOB_EPOCH", () => {
     assert.equal(s.status(), ".\n", "no job, no function record");
   });
 
-  test("an epoch beyond maxEpochAhead is refused", () => {
-    const s = new CoreSession({ maxEpochAhead: 60 }).open(C);
+  test("an epoch beyond maxEpochAheadMs is refused", () => {
+    const s = new CoreSession({ maxEpochAheadMs: 60_000 }).open(C);
     s.send(C, "SUBMIT_JOB_EPOCH", "f", "", String(SEC + 61), "x");
     s.send(C, "SUBMIT_JOB_EPOCH", "f", "", String(SEC + 60), "x");
     assert.deepEqual(s.take(C), ["ERROR INVALID_ARGUMENT\0Epoch too far in the future", "JOB_CREATED H:t:1"]);
@@ -156,7 +156,7 @@ describe("core session: SUBMIT_JOB_EPOCH", () => {
 
 describe("core session: waking workers", () => {
   test("with wakeup=1 each job wakes one worker, rotating, and nobody twice before a grab", () => {
-    const s = new CoreSession({ wakeup: 1, wakeupDelay: -1 }).open(C, W, W2, W3);
+    const s = new CoreSession({ wakeup: 1, wakeupDelayMs: -1 }).open(C, W, W2, W3);
     for (const w of [W, W2, W3]) s.sleeper(w, "f");
     const woken: string[] = [];
     for (let i = 0; i < 4; i++) {
@@ -167,7 +167,7 @@ describe("core session: waking workers", () => {
   });
 
   test("wakeup_delay wakes another worker after the delay if the job still waits", () => {
-    const s = new CoreSession({ wakeup: 1, wakeupDelay: 0.1 }).open(C, W, W2);
+    const s = new CoreSession({ wakeup: 1, wakeupDelayMs: 100 }).open(C, W, W2);
     s.sleeper(W, "f");
     s.sleeper(W2, "f");
     s.send(C, "SUBMIT_JOB_BG", "f", "", "x");
@@ -181,7 +181,7 @@ describe("core session: waking workers", () => {
   });
 
   test("wakeup_delay wakes nobody when the job was taken in the meantime", () => {
-    const s = new CoreSession({ wakeup: 1, wakeupDelay: 0.1 }).open(C, W, W2);
+    const s = new CoreSession({ wakeup: 1, wakeupDelayMs: 100 }).open(C, W, W2);
     s.sleeper(W, "f");
     s.sleeper(W2, "f");
     s.send(C, "SUBMIT_JOB_BG", "f", "", "x");
@@ -229,7 +229,7 @@ describe("core session: waking workers", () => {
   });
 
   test("a closing worker does not use up the wake-up of a job it held", () => {
-    const s = new CoreSession({ wakeup: 1, wakeupDelay: -1 }).open(C, W, W2);
+    const s = new CoreSession({ wakeup: 1, wakeupDelayMs: -1 }).open(C, W, W2);
     s.canDo(W, "f");
     s.canDo(W2, "f");
     s.send(C, "SUBMIT_JOB", "f", "", "x");

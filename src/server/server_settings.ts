@@ -1,0 +1,75 @@
+/**
+ * A server's settings, resolved once: checked by the serve table (an
+ * embedding application's `createServer({...})` is judged as a command line
+ * is), then projected where each row's `to` says, durations in ms: the core's
+ * options, the connection limits (its decoder's among them) and the edge's
+ * timers. The server reads these and never converts a unit itself.
+ *
+ * @module
+ */
+import { DEFAULT_CORE_OPTIONS, type CoreOptions } from "../core/mod.ts";
+import { checkServeSettings, resolveSettings } from "../config/load_config.ts";
+import { type ServeSettings, SERVE_OPTIONS } from "../config/serve_options.ts";
+import { camel } from "../config/setting.ts";
+import { place, project } from "../config/settings_table.ts";
+import type { ConnectionLimits } from "./connection.ts";
+
+/** The edge's timers and rates, in ms. */
+export interface EdgeSettings {
+  keepAliveMs: number;
+  drainTimeoutMs: number;
+  outputStallTimeoutMs: number;
+  handshakeTimeoutMs: number;
+  partialPacketTimeoutMs: number;
+  minPartialRate: number;
+  completionCommitDelayMs: number;
+}
+
+export interface ResolvedServer {
+  /** As given, in the README's units (what `server.settings` shows). */
+  settings: ServeSettings;
+  /** The core's options that come from settings (the rest: handle prefix, pid, clock... are the server's). */
+  core: Partial<CoreOptions>;
+  connection: ConnectionLimits;
+  edge: EdgeSettings;
+}
+
+const EDGE_KEYS: readonly (keyof EdgeSettings)[] = [
+  "keepAliveMs", "drainTimeoutMs", "outputStallTimeoutMs", "handshakeTimeoutMs", "partialPacketTimeoutMs", "minPartialRate", "completionCommitDelayMs",
+];
+const CONNECTION_KEYS: readonly (keyof ConnectionLimits)[] = ["maxPacketBody", "maxAdminLine", "maxOutputBuffer"];
+
+/** Checks `options` (throws ConfigError naming the key) and places every value. */
+export function resolveServer(options: Record<string, unknown>): ResolvedServer {
+  const settings = resolveSettings([checkServeSettings(options)]);
+  const out = project(SERVE_OPTIONS, settings);
+  const core = only(out.core ?? {}, Object.keys(DEFAULT_CORE_OPTIONS), "core") as Partial<CoreOptions>;
+  core.functions = functionOptions(settings);
+  const connection = only(out.connection ?? {}, CONNECTION_KEYS, "connection") as Omit<ConnectionLimits, "hardOutputBuffer">;
+  return {
+    settings,
+    core,
+    // Past this a connection is dropped rather than buffered: a few caps' worth, and one whole packet.
+    connection: { ...connection, hardOutputBuffer: 4 * connection.maxOutputBuffer + connection.maxPacketBody },
+    edge: only(out.edge ?? {}, EDGE_KEYS, "edge") as unknown as EdgeSettings,
+  };
+}
+
+/** The `functions:` overrides, placed by the same rows as the server-wide values. */
+function functionOptions(settings: ServeSettings): NonNullable<CoreOptions["functions"]> {
+  const out: Record<string, Record<string, unknown>> = {};
+  for (const [name, f] of Object.entries(settings.functions)) {
+    const values = Object.fromEntries(Object.entries(f).map(([key, v]) => [camel(key), v]));
+    out[name] = project(SERVE_OPTIONS, values).core ?? {};
+  }
+  return out;
+}
+
+/** A row whose `to` names a field the layer does not have is a defect: fail at once, not silently. */
+function only(group: Record<string, unknown>, known: readonly string[], name: string): Record<string, unknown> {
+  for (const key of Object.keys(group)) {
+    if (!known.includes(key)) throw new Error(`serve settings: a row goes to ${name}.${key}, which ${name} does not have`);
+  }
+  return group;
+}
+
