@@ -55,7 +55,7 @@ describe("the import rules of docs/architecture.md §2", () => {
     assert.deepEqual(check(root).problems, []);
   });
 
-  test("an import against the table is reported, also from a subfolder of tui/, and types only or lazy only where the table says so", () => {
+  test("an import against the table is reported, also from a subfolder of tui/, and types or lazy only where the table says so", () => {
     const root = tree({
       "src/core/job_server.ts": 'import { serve } from "../server/server.ts";\nexport class JobServer {}\n',
       "src/server/server.ts": "export const serve = 1;\n",
