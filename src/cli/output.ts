@@ -22,6 +22,7 @@ export function table(head: string[]): Table.Table {
 export function withoutRowRules(text: string): string {
   let seen = false;
   return text.split("\n").filter((line) => {
+    // deno-lint-ignore no-control-regex
     if (!line.replace(/\x1b\[[0-9;]*m/g, "").startsWith("├")) return true;
     if (seen) return false;
     seen = true;

@@ -18,11 +18,13 @@ const CODES: Record<Priority, [foreground: number, background: number]> = {
 
 /** A text argument as the wire carries it: UTF-8 bytes, one char per byte (the codec is latin1). */
 export function wireText(text: string): string {
+  // deno-lint-ignore no-control-regex
   return /^[\x00-\x7f]*$/.test(text) ? text : Buffer.from(text, "utf8").toString("latin1");
 }
 
 /** A wire string (latin1) read back as UTF-8 text. */
 export function fromWire(text: string): string {
+  // deno-lint-ignore no-control-regex
   return /^[\x00-\x7f]*$/.test(text) ? text : Buffer.from(text, "latin1").toString("utf8");
 }
 

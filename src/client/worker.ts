@@ -54,7 +54,10 @@ export interface WorkerOptions<T> extends GearmanConnectionOptions<T> {
 export interface JobEnd {
   function: string;
   handle: string;
-  /** `failed` for a throw, `job.fail()`, `permanentFailure` or an undecodable workload; otherwise `complete` (a decline or replaceWith included). */
+  /**
+   * `failed` for a throw, `job.fail()`, `permanentFailure` or an undecodable workload; otherwise
+   * `complete` (a decline or replaceWith included).
+   */
   outcome: "complete" | "failed";
   /** The failure's message. */
   message?: string;

@@ -91,7 +91,13 @@ const STRUCTURED: Record<string, string> = {
  * import { Driver } from "./mod.ts";
  * const driver = new Driver({ server: ["127.0.0.1:4730"], consolePort: "auto", maxIdleTime: 30 });
  * // Two jobs of one module in the same processes (Gearman::Driver's add_job with two methods):
- * await driver.addJob({ name: "images", module: "./workers/images.ts", methods: ["resize", "thumbnail"], min_processes: 1, max_processes: 4 });
+ * await driver.addJob({
+ *   name: "images",
+ *   module: "./workers/images.ts",
+ *   methods: ["resize", "thumbnail"],
+ *   min_processes: 1,
+ *   max_processes: 4,
+ * });
  * await driver.addJob({ name: "shell_rev", command: ["rev"], max_processes: 2, timeout: 30 });
  * driver.hasJob("images::images"); // true: the module's prefix comes first
  * process.once("SIGTERM", () => void driver.shutdown());

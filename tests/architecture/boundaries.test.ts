@@ -1,9 +1,138 @@
-import { test } from "node:test";
+/**
+ * The import rules of docs/architecture.md §2 hold, and scripts/check_boundaries.ts can tell when
+ * they do not: each rule is broken on purpose in a small tree made for the test, and the check
+ * must name the file.
+ */
+import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
 import { ROOT } from "../helpers/servers.ts";
+import { check, cyclesIn, DOCS_PAGE, importsOf, TABLE, tableDrift, tableFromDocs } from "../../scripts/check_boundaries.ts";
 
-test("only src/runtime/ touches the runtime, and protocol/ and core/ stay pure", () => {
-  const r = spawnSync(process.execPath, ["scripts/check_boundaries.ts"], { cwd: ROOT, encoding: "utf8" });
-  assert.equal(r.status, 0, r.stderr);
+const docsPage = readFileSync(join(ROOT, DOCS_PAGE), "utf8");
+const scratch: string[] = [];
+after(() => {
+  for (const dir of scratch) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A tree with the real docs page and the given files, nothing else. */
+function tree(files: Record<string, string>, page = docsPage): string {
+  const root = mkdtempSync(join(tmpdir(), "gearbox-boundaries-"));
+  scratch.push(root);
+  for (const [path, text] of Object.entries({ [DOCS_PAGE]: page, ...files })) {
+    mkdirSync(dirname(join(root, path)), { recursive: true });
+    writeFileSync(join(root, path), text);
+  }
+  return root;
+}
+
+describe("the import rules of docs/architecture.md §2", () => {
+  test("hold on every file under src/ and tui/ and on mod.ts", () => {
+    const r = spawnSync(process.execPath, ["scripts/check_boundaries.ts"], { cwd: ROOT, encoding: "utf8" });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /boundaries ok/);
+  });
+
+  test("are one table, the same in scripts/check_boundaries.ts and in docs/architecture.md §2", () => {
+    const docs = tableFromDocs(docsPage);
+    assert.deepEqual(tableDrift(docs), []);
+    assert.deepEqual(docs.map((r) => r.folder), TABLE.map((r) => r.folder));
+  });
+
+  test("a clean tree passes, with a type-only import of the protocol from tui/ and a lazy import of tui/ from src/cli/", () => {
+    const root = tree({
+      "src/protocol/frame.ts": "export type Frame = { code: number };\n",
+      "src/client/client.ts": 'import type { Frame } from "../protocol/frame.ts";\nexport const client = (f: Frame) => f;\n',
+      "tui/data/pollers.ts":
+        'import type { Frame } from "../../src/protocol/frame.ts";\nimport { client } from "../../src/client/client.ts";\n',
+      "tui/main.tsx": "export const main = 1;\n",
+      "src/cli/top.ts": 'export const top = () => import("../../tui/main.tsx");\n',
+      "mod.ts": '/** The public face. */\nexport { client } from "./src/client/client.ts";\n',
+    });
+    assert.deepEqual(check(root).problems, []);
+  });
+
+  test("an import against the table is reported, also from a subfolder of tui/, and types or lazy only where the table says so", () => {
+    const root = tree({
+      "src/core/job_server.ts": 'import { serve } from "../server/server.ts";\nexport class JobServer {}\n',
+      "src/server/server.ts": "export const serve = 1;\n",
+      "src/protocol/decoder.ts": "export const decode = 1;\n",
+      "tui/components/panel.tsx": 'import type { JobServer } from "../../src/core/job_server.ts";\n',
+      "tui/data/pollers.ts": 'import { decode } from "../../src/protocol/decoder.ts";\n',
+      "tui/main.tsx": "export const main = 1;\n",
+      "src/cli/top.ts": 'import { main } from "../../tui/main.tsx";\n',
+      "src/log/logger.ts": 'import {\n  type Row,\n  run,\n} from "../../scripts/tool.ts";\n',
+      "src/extra/thing.ts": "export const thing = 1;\n",
+    });
+    const problems = check(root).problems;
+    const files = problems.map((p) => p.slice(0, p.indexOf(":")));
+    assert.deepEqual(files.sort(), [
+      "src/cli/top.ts",
+      "src/core/job_server.ts",
+      "src/extra/thing.ts",
+      "src/log/logger.ts",
+      "tui/components/panel.tsx",
+      "tui/data/pollers.ts",
+    ]);
+    assert.ok(
+      problems.some((p) => /^tui\/data\/pollers\.ts: imports src\/protocol\/decoder\.ts .*types only/.test(p)),
+      problems.join("\n"),
+    );
+    assert.ok(problems.some((p) => /^src\/log\/logger\.ts: imports scripts\/tool\.ts, which is outside/.test(p)), problems.join("\n"));
+  });
+
+  test("runtime-specific code outside src/runtime/ and a clock in src/core/ are reported", () => {
+    const root = tree({
+      "src/client/dial.ts": 'import { connect } from "node:net";\n',
+      "src/core/deadline.ts": "export const now = () => Date.now();\n",
+      "src/runtime/net.ts": 'import { connect } from "node:net";\nexport const bun = typeof Bun;\n',
+    });
+    assert.deepEqual(check(root).problems.map((p) => p.slice(0, p.indexOf(":"))), ["src/client/dial.ts", "src/core/deadline.ts"]);
+  });
+
+  test("mod.ts holding anything but re-exports is reported", () => {
+    const root = tree({
+      "src/client/client.ts": "export const client = 1;\n",
+      "mod.ts": 'import { client } from "./src/client/client.ts";\nexport const twice = client * 2;\n',
+    });
+    assert.deepEqual(check(root).problems, ["mod.ts: holds more than export ... from statements (re-exports only)"]);
+  });
+
+  test("a row changed in docs/architecture.md alone is reported as drift", () => {
+    const changed = docsPage.replace(
+      "| `src/client/` | `src/protocol/`, `src/runtime/` |",
+      "| `src/client/` | `src/protocol/`, `src/runtime/`, `src/core/` |",
+    );
+    assert.notEqual(changed, docsPage, "the client row is where the test expects it");
+    const problems = check(tree({}, changed)).problems;
+    assert.equal(problems.length, 1, problems.join("\n"));
+    const said = "src/client/: docs/architecture.md §2 says src/core/, src/protocol/, src/runtime/, scripts/check_boundaries.ts says";
+    assert.ok(problems[0]!.startsWith(said), problems[0]);
+  });
+
+  test("import cycles in src/core/ are found through type-only imports, each once", () => {
+    const root = tree({
+      "src/core/job_server.ts": 'import { grab } from "./worker_requests.ts";\nimport { submit } from "./client_requests.ts";\n',
+      "src/core/worker_requests.ts": 'import type { JobServer } from "./job_server.ts";\nexport const grab = 1;\n',
+      "src/core/client_requests.ts": 'import { type JobServer } from "./job_server.ts";\nexport const submit = 1;\n',
+      "src/core/job.ts": "export type Job = {};\n",
+    });
+    assert.deepEqual(check(root).cycles, [
+      "client_requests.ts -type-> job_server.ts -> client_requests.ts",
+      "job_server.ts -> worker_requests.ts -type-> job_server.ts",
+    ]);
+    assert.deepEqual(cyclesIn(importsOf("src/core/job.ts", ""), "src/core/"), []);
+  });
+
+  test("import cycles warn with their count, and fail the check only under --strict-cycles", () => {
+    const cycles = check(ROOT).cycles;
+    const plain = spawnSync(process.execPath, ["scripts/check_boundaries.ts"], { cwd: ROOT, encoding: "utf8" });
+    const strict = spawnSync(process.execPath, ["scripts/check_boundaries.ts", "--strict-cycles"], { cwd: ROOT, encoding: "utf8" });
+    assert.equal(plain.status, 0, plain.stderr);
+    assert.equal(strict.status, cycles.length > 0 ? 1 : 0, strict.stderr);
+    if (cycles.length > 0) assert.match(plain.stderr, new RegExp(`^warning: ${cycles.length} import cycles in src/core/`, "m"));
+  });
 });

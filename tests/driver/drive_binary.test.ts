@@ -9,14 +9,14 @@
  */
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { AdminClient, Client, type JobRequest } from "../../mod.ts";
 import { EXIT } from "../../src/cli/exit_status.ts";
 import { Peers, waitUntil } from "../helpers/peers.ts";
 import { gearboxCommand, startGearbox } from "../helpers/servers.ts";
-import { consoleCommand, jobStatus, type JobStatus, sleep, startDriver, waitForJob } from "../helpers/drive.ts";
+import { consoleCommand, jobStatus, sleep, startDriver, waitForJob } from "../helpers/drive.ts";
 
 const KINDS = [
   {
@@ -162,8 +162,8 @@ for (const k of KINDS) {
           assert.match(String(r.result), new RegExp(`^(done|late):fg${i}$`));
         }
         assert.ok(results.some((r) => String(r.result).startsWith("done:")), "at least one job finished in a draining worker");
-        assert.match(log(), /INFO  draining processes=\d+/);
-        assert.match(log(), /INFO  driver stopped/);
+        assert.match(log(), /INFO {2}draining processes=\d+/);
+        assert.match(log(), /INFO {2}driver stopped/);
 
         // The logfile holds every child's output lines, with pid and job.
         const lines = log().split("\n").filter((l) => /working on bg\d/.test(l));

@@ -101,7 +101,7 @@ describe("gearbox drive features", () => {
     driver.kill("SIGTERM");
     assert.equal((await driver.waitExit(15_000)).code, 0);
     assert.ok(Date.now() - t0 < 8000, `exited ${Date.now() - t0} ms after SIGTERM`);
-    assert.match(log(), /WARN  drain timeout: killing job="t\.long" pid=\d+/);
+    assert.match(log(), /WARN {2}drain timeout: killing job="t\.long" pid=\d+/);
   });
 
   test("queued jobs that no configured job handles are logged as unknown_job and run the hook", { timeout: 60_000 }, async () => {

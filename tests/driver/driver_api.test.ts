@@ -112,7 +112,7 @@ export default {
     await driver.shutdown();
     await running;
     assert.ok(pids.every((pid) => !alive(pid)), `every process has exited: ${pids.filter(alive).join(" ")}`);
-    assert.match(readFileSync(logfile, "utf8"), /INFO  driver stopped/);
+    assert.match(readFileSync(logfile, "utf8"), /INFO {2}driver stopped/);
   });
 
   test("a Driver's settings are checked as gearbox drive checks them", () => {

@@ -197,7 +197,7 @@ describe("bad input: names in admin listings and strings in the durable store", 
         await assertAlive(port);
       });
       assert.equal(rowsInJobTable(db.path).length, 1, "one row after the first burst");
-      await withServer(opts, async (_s, port) => burst(port));
+      await withServer(opts, (_s, port) => burst(port));
       assert.equal(handles.size, 1, `every submitter got the same handle: ${[...handles].join(", ")}`);
       assert.equal(rowsInJobTable(db.path).length, 1, "still one row after the restart and a second burst");
     } finally {

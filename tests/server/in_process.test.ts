@@ -18,7 +18,7 @@ $w->register_function(stdio_env => sub { $ENV{GEARMAN_WORKER_USE_STDIO} // "unse
 $w->work while 1;
 `;
 
-async function until(what: string, check: () => Promise<boolean>, ms = 10_000): Promise<void> {
+async function until(what: string, check: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
   const deadline = Date.now() + ms;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
@@ -67,7 +67,7 @@ describe("the embedded server's in-process connections", () => {
     worker.register("inproc_bg", (job) => void (ran = job.handle));
     const working = worker.work();
     try {
-      await until("the TCP worker ran the job", async () => ran === bg.handle);
+      await until("the TCP worker ran the job", () => ran === bg.handle);
     } finally {
       await worker.stop();
       await working;
