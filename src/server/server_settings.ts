@@ -11,7 +11,7 @@ import { DEFAULT_CORE_OPTIONS, type CoreOptions } from "../core/mod.ts";
 import { checkServeSettings, resolveSettings } from "../config/load_config.ts";
 import { type ServeSettings, SERVE_OPTIONS } from "../config/serve_options.ts";
 import { camel } from "../config/setting.ts";
-import { place, project } from "../config/settings_table.ts";
+import { project } from "../config/settings_table.ts";
 import type { ConnectionLimits } from "./connection.ts";
 
 /** The edge's timers and rates, in ms. */
