@@ -60,12 +60,6 @@ export {
   type WorkerModule,
   type WorkerModuleJob,
 } from "./src/driver/worker_module.ts";
-export {
-  type AddJobOptions,
-  type CommandJobOptions,
-  Driver,
-  type DriverOptions,
-  type ModuleJobOptions,
-} from "./src/driver/api.ts";
-export { type DriverEvent, type DriverJob, DriverConsole } from "./src/client/driver_console.ts";
+export { type AddJobOptions, type CommandJobOptions, Driver, type DriverOptions, type ModuleJobOptions } from "./src/driver/api.ts";
+export { DriverConsole, type DriverEvent, type DriverJob } from "./src/client/driver_console.ts";
 export { type FunctionDetail } from "./src/client/admin_client.ts";

@@ -7,9 +7,21 @@
  */
 import { readFileSync } from "node:fs";
 
-interface Frame { functionName: string; url: string; lineNumber: number }
-interface Node { id: number; callFrame: Frame; children?: number[] }
-interface Profile { nodes: Node[]; samples: number[]; timeDeltas: number[] }
+interface Frame {
+  functionName: string;
+  url: string;
+  lineNumber: number;
+}
+interface Node {
+  id: number;
+  callFrame: Frame;
+  children?: number[];
+}
+interface Profile {
+  nodes: Node[];
+  samples: number[];
+  timeDeltas: number[];
+}
 
 const top = Number(process.env.TOP ?? 30);
 const profile: Profile = JSON.parse(readFileSync(process.argv[2]!, "utf8"));

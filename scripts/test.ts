@@ -33,8 +33,15 @@ const t0 = Date.now();
 const run = spawnSync(
   bun,
   [
-    "test", ...(paths.length ? paths : ["./tests/"]), "--timeout", "60000", "--reporter=junit", `--reporter-outfile=${report}`,
-    "--preload", "./tests/helpers/skip_reasons.ts", ...flags,
+    "test",
+    ...(paths.length ? paths : ["./tests/"]),
+    "--timeout",
+    "60000",
+    "--reporter=junit",
+    `--reporter-outfile=${report}`,
+    "--preload",
+    "./tests/helpers/skip_reasons.ts",
+    ...flags,
   ],
   { stdio: "inherit", env: { ...process.env, GEARBOX_SKIP_LOG: skipLog } },
 );
@@ -59,9 +66,21 @@ process.exit(failed > 0 ? 1 : 0);
 
 /** XML attribute text back to the text. */
 function unescapeXml(text: string): string {
-  return text.replace(/&(quot|apos|lt|gt|amp|#x?[0-9a-fA-F]+);/g, (_, e: string) =>
-    e === "quot" ? '"' : e === "apos" ? "'" : e === "lt" ? "<" : e === "gt" ? ">" : e === "amp" ? "&"
-    : String.fromCodePoint(e[1] === "x" ? parseInt(e.slice(2), 16) : Number(e.slice(1))));
+  return text.replace(
+    /&(quot|apos|lt|gt|amp|#x?[0-9a-fA-F]+);/g,
+    (_, e: string) =>
+      e === "quot"
+        ? '"'
+        : e === "apos"
+        ? "'"
+        : e === "lt"
+        ? "<"
+        : e === "gt"
+        ? ">"
+        : e === "amp"
+        ? "&"
+        : String.fromCodePoint(e[1] === "x" ? parseInt(e.slice(2), 16) : Number(e.slice(1))),
+  );
 }
 
 /** The skipped test cases of the JUnit report: file and name. */
@@ -95,13 +114,17 @@ function printSkipReasons(): void {
   const counts = new Map<string, number>();
   for (const c of cases) {
     const reasons = why.get(`${c.file}\0${c.name}`);
-    const reason = reasons?.length ? reasons.shift()! || "(skipped with no reason given)" : "(no reason recorded: left out by -t, or skipped by test.skip or bun:test)";
+    const reason = reasons?.length
+      ? reasons.shift()! || "(skipped with no reason given)"
+      : "(no reason recorded: left out by -t, or skipped by test.skip or bun:test)";
     counts.set(reason, (counts.get(reason) ?? 0) + 1);
   }
   const groups = records.filter((r) => r.kind === "group");
   if (counts.size === 0 && groups.length === 0) return;
   console.log("\nskipped tests, by reason:");
-  for (const [reason, n] of [...counts].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))) console.log(`${String(n).padStart(6)}  ${reason}`);
+  for (const [reason, n] of [...counts].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))) {
+    console.log(`${String(n).padStart(6)}  ${reason}`);
+  }
   if (groups.length > 0) {
     console.log("skipped groups (Bun counts none of their tests):");
     for (const g of groups) console.log(`        ${g.file}: "${g.name}": ${g.reason || "(no reason given)"}`);

@@ -40,7 +40,9 @@ const BARS = "▁▂▃▄▅▆▇█";
 export function sparkline(samples: readonly number[], width: number): string {
   const tail = samples.slice(-width);
   const max = Math.max(...tail, 0);
-  const line = tail.map((v) => (max === 0 ? BARS[0]! : BARS[Math.min(Math.round((v / max) * (BARS.length - 1)), BARS.length - 1)]!)).join("");
+  const line = tail.map((v) => (max === 0 ? BARS[0]! : BARS[Math.min(Math.round((v / max) * (BARS.length - 1)), BARS.length - 1)]!)).join(
+    "",
+  );
   return line.padStart(width);
 }
 

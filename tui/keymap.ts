@@ -221,7 +221,9 @@ export function commandFor(input: string, key: KeyInfo, ctx: KeyContext): Comman
       return ctx.readOnly ? { kind: "refused", reason: "read-only: - is disabled" } : { kind: "effect", effect: "maxDown" };
   }
   const destructive = DESTRUCTIVE[input];
-  if (destructive) return ctx.readOnly ? { kind: "refused", reason: `read-only: ${input} is disabled` } : { kind: "effect", effect: destructive };
+  if (destructive) {
+    return ctx.readOnly ? { kind: "refused", reason: `read-only: ${input} is disabled` } : { kind: "effect", effect: destructive };
+  }
   return undefined;
 }
 

@@ -129,7 +129,12 @@ export type Action =
 export function reduce(state: State, action: Action): State {
   switch (action.type) {
     case "servers":
-      return clampSelection({ ...state, servers: action.servers, throughput: nextThroughput(state.throughput, action.servers, action.now), now: action.now });
+      return clampSelection({
+        ...state,
+        servers: action.servers,
+        throughput: nextThroughput(state.throughput, action.servers, action.now),
+        now: action.now,
+      });
     case "drivers":
       return clampSelection({ ...state, drivers: action.drivers, now: action.now });
     case "events": {

@@ -37,14 +37,32 @@ async function preload(server: Server, store: Server, fn: string, n: number, end
   for (let from = 0; from < n; from += 20_000) {
     const part = Array.from({ length: Math.min(20_000, n - from) }, (_, i) => {
       const id = from + i + 1;
-      return { id, handle: `H:bulk:${id}`, function: fn, unique: "", data: W, reducer: "", priority: 1, runAt: 0, createdAt: t, retries: 0, failures: [], ended };
+      return {
+        id,
+        handle: `H:bulk:${id}`,
+        function: fn,
+        unique: "",
+        data: W,
+        reducer: "",
+        priority: 1,
+        runAt: 0,
+        createdAt: t,
+        retries: 0,
+        failures: [],
+        ended,
+      };
     });
     await store.commit({ add: part, update: [], remove: [] });
     server.core.restore(part, t);
   }
 }
 
-async function measure(name: string, options: object, setup: (s: Server, store: Server) => Promise<void>, run: (port: number) => Promise<void>): Promise<void> {
+async function measure(
+  name: string,
+  options: object,
+  setup: (s: Server, store: Server) => Promise<void>,
+  run: (port: number) => Promise<void>,
+): Promise<void> {
   if (only && !only.some((o) => name.startsWith(o))) return;
   const memory = "store" in options ? undefined : new MemoryStore();
   const server = createServer({ port: 0, listen: "127.0.0.1", storeInstance: memory, logLevel: "silent", ...options });
@@ -59,7 +77,11 @@ async function measure(name: string, options: object, setup: (s: Server, store: 
   const echo = await bystander.stop();
   const stall = lag.stop();
   await server.stop();
-  console.log(`${name.padEnd(10)} echo p99 ${echo.p99.toFixed(0).padStart(5)} ms   max stall ${stall.toFixed(0).padStart(5)} ms   total ${total.toFixed(0).padStart(5)} ms${echo.error ? `   (bystander: ${echo.error.message})` : ""}`);
+  console.log(
+    `${name.padEnd(10)} echo p99 ${echo.p99.toFixed(0).padStart(5)} ms   max stall ${stall.toFixed(0).padStart(5)} ms   total ${
+      total.toFixed(0).padStart(5)
+    } ms${echo.error ? `   (bystander: ${echo.error.message})` : ""}`,
+  );
 }
 
 await measure("purge", {}, (s, st) => preload(s, st, "f", MILLION), async (port) => {
@@ -76,11 +98,16 @@ await measure("sqlite-purge", { store: `sqlite:${join(dir, "bench.db")}` }, (s, 
 });
 rmSync(dir, { recursive: true, force: true });
 
-await measure("retry", { maxEndedJobs: MILLION }, (s, st) => preload(s, st, "f", MILLION, { outcome: "failed", exitStatus: 1, at: Date.now(), deleteAfter: Date.now() + 86_400_000 }), async (port) => {
-  const c = await RawConn.connect(port);
-  if ((await c.adminLine("job retry all", 60_000)) !== `OK ${MILLION}\n`) throw new Error("retry");
-  c.close();
-});
+await measure(
+  "retry",
+  { maxEndedJobs: MILLION },
+  (s, st) => preload(s, st, "f", MILLION, { outcome: "failed", exitStatus: 1, at: Date.now(), deleteAfter: Date.now() + 86_400_000 }),
+  async (port) => {
+    const c = await RawConn.connect(port);
+    if ((await c.adminLine("job retry all", 60_000)) !== `OK ${MILLION}\n`) throw new Error("retry");
+    c.close();
+  },
+);
 
 // Built before measuring: the client runs on the loop that is measured.
 const burst = Buffer.concat([...Array.from({ length: 100_000 }, (_, i) => packet(Cmd.CAN_DO, `cd_${i}`)), packet(Cmd.ECHO_REQ, "last")]);

@@ -13,7 +13,11 @@ import { Client, Worker } from "../../mod.ts";
 import { HAVE_GEARMAND, startGearbox, startGearmand } from "../../tests/helpers/servers.ts";
 
 const { values } = parseArgs({
-  options: { seconds: { type: "string", default: "3" }, inflight: { type: "string", default: "16" }, workers: { type: "string", default: "4" } },
+  options: {
+    seconds: { type: "string", default: "3" },
+    inflight: { type: "string", default: "16" },
+    workers: { type: "string", default: "4" },
+  },
 });
 const seconds = Number(values.seconds);
 const inflight = Number(values.inflight);
@@ -67,6 +71,10 @@ for (const [name, start] of [["gearbox (memory)", () => startGearbox()], ["gearm
   await bg.stop();
   rows.push([name, Math.round(fgRate).toLocaleString("en"), Math.round(bgRate).toLocaleString("en")]);
 }
-console.log(`library (${process.versions.bun ? "bun " + process.versions.bun : "node"}), ${seconds} s per phase, ${inflight} in flight, ${workerCount} workers, 100 B payloads`);
+console.log(
+  `library (${
+    process.versions.bun ? "bun " + process.versions.bun : "node"
+  }), ${seconds} s per phase, ${inflight} in flight, ${workerCount} workers, 100 B payloads`,
+);
 console.log("| server | foreground jobs/s | background submits/s |\n|---|---:|---:|");
 for (const r of rows) console.log(`| ${r.join(" | ")} |`);

@@ -15,7 +15,9 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { HAVE_GEARMAND, type RunningServer, startGearbox, startGearmand } from "../../tests/helpers/servers.ts";
 
-const { values } = parseArgs({ options: { jobs: { type: "string", default: "1000000" }, "skip-gearmand": { type: "boolean", default: false } } });
+const { values } = parseArgs({
+  options: { jobs: { type: "string", default: "1000000" }, "skip-gearmand": { type: "boolean", default: false } },
+});
 const jobs = Number(values.jobs);
 const LOADGEN = new URL("./build/loadgen", import.meta.url).pathname;
 if (!existsSync(LOADGEN)) {
@@ -46,7 +48,9 @@ async function settledRssMiB(pid: number): Promise<number> {
 
 function fill(server: RunningServer): number {
   const t0 = Date.now();
-  const r = spawnSync(LOADGEN, ["bgsubmit", "--port", String(server.port), "--workers", "0", "--jobs", String(jobs), "--seconds", "600"], { encoding: "utf8" });
+  const r = spawnSync(LOADGEN, ["bgsubmit", "--port", String(server.port), "--workers", "0", "--jobs", String(jobs), "--seconds", "600"], {
+    encoding: "utf8",
+  });
   const got = Number(/jobs=(\d+)/.exec(r.stdout)?.[1] ?? 0);
   if (got < jobs) throw new Error(`${server.name}: only ${got} of ${jobs} jobs acknowledged: ${r.stderr}`);
   return (Date.now() - t0) / 1000;
@@ -75,7 +79,11 @@ try {
   const replay = (Date.now() - t0) / 1000;
   const rssAfter = await settledRssMiB(again.pid);
   await again.stop();
-  rows.push(`| gearbox, sqlite store | ${rss.toFixed(0)} (2 s after the fill: ${early.toFixed(0)}; after a restart: ${rssAfter.toFixed(0)}) | ${s.toFixed(1)} s | ${replay.toFixed(2)} s |`);
+  rows.push(
+    `| gearbox, sqlite store | ${rss.toFixed(0)} (2 s after the fill: ${early.toFixed(0)}; after a restart: ${rssAfter.toFixed(0)}) | ${
+      s.toFixed(1)
+    } s | ${replay.toFixed(2)} s |`,
+  );
   console.log(`${jobs.toLocaleString("en")} queued background jobs of 100 bytes:`);
   console.log("| server | RSS MiB, settled | fill | restart until listening |\n|---|---:|---:|---:|");
   for (const r of rows) console.log(r);

@@ -29,14 +29,28 @@ for (const synchronous of ["FULL", "NORMAL"] as const) {
     for (let i = 0; i < batchSize; i++) {
       id++;
       add.push({
-        id, handle: `H:bench.host:${id}`, function: "bench", unique: "", data: payload, reducer: "", priority: 1,
-        runAt: 0, createdAt: Date.now(), retries: 0, failures: [], ended: undefined,
+        id,
+        handle: `H:bench.host:${id}`,
+        function: "bench",
+        unique: "",
+        data: payload,
+        reducer: "",
+        priority: 1,
+        runAt: 0,
+        createdAt: Date.now(),
+        retries: 0,
+        failures: [],
+        ended: undefined,
       });
     }
     await store.commit({ add, remove: [] });
   }
   const s = (performance.now() - t0) / 1000;
-  console.log(`synchronous=${synchronous}: ${Math.round(total / s).toLocaleString("en")} jobs/s (${total} jobs, batches of ${batchSize}, ${(s * 1e6 / total).toFixed(2)} µs/job)`);
+  console.log(
+    `synchronous=${synchronous}: ${Math.round(total / s).toLocaleString("en")} jobs/s (${total} jobs, batches of ${batchSize}, ${
+      (s * 1e6 / total).toFixed(2)
+    } µs/job)`,
+  );
   await store.close();
   rmSync(dir, { recursive: true, force: true });
 }

@@ -34,11 +34,26 @@ const peers = new Peers();
 const server = await startGearbox();
 const dir = mkdtempSync(join(tmpdir(), "gearbox-top-bench-"));
 try {
-  const { consolePort } = await startDriver(peers, server, dir, { jobs: { bench_job: { command: ["cat"], min_processes: 2, max_processes: 4 } }, interval: 1 });
+  const { consolePort } = await startDriver(peers, server, dir, {
+    jobs: { bench_job: { command: ["cat"], min_processes: 2, max_processes: 4 } },
+    interval: 1,
+  });
   const client = new Client({ servers: [`127.0.0.1:${server.port}`] });
-  await client.submitMultipleJobs(Array.from({ length: functions }, (_, i) => ({ function: `fn_${String(i).padStart(4, "0")}`, data: "x", background: true })));
+  await client.submitMultipleJobs(
+    Array.from({ length: functions }, (_, i) => ({ function: `fn_${String(i).padStart(4, "0")}`, data: "x", background: true })),
+  );
   client.close();
-  tmux("new-session", "-d", "-s", "top", "-x", "200", "-y", "60", `exec ${BINARY} top -s 127.0.0.1:${server.port} -C 127.0.0.1:${consolePort} -i 1`);
+  tmux(
+    "new-session",
+    "-d",
+    "-s",
+    "top",
+    "-x",
+    "200",
+    "-y",
+    "60",
+    `exec ${BINARY} top -s 127.0.0.1:${server.port} -C 127.0.0.1:${consolePort} -i 1`,
+  );
   const pid = Number(tmux("list-panes", "-t", "top", "-F", "#{pane_pid}").stdout.trim());
   await new Promise((r) => setTimeout(r, 5000)); // start-up and first renders
   const cpu0 = cpuSeconds(pid);

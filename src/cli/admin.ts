@@ -83,7 +83,9 @@ async function run(name: string, command: string, flags: AdminFlags): Promise<vo
     }
     try {
       const rows: Row[] = listing ? await listing.rows(admin) : (await admin.command(command)).lines.map((reply) => ({ reply }));
-      if (!listing && rows.length === 1 && /^ERR /.test(String(rows[0]!.reply))) throw new AdminError("ERR", String(rows[0]!.reply).slice(4));
+      if (!listing && rows.length === 1 && /^ERR /.test(String(rows[0]!.reply))) {
+        throw new AdminError("ERR", String(rows[0]!.reply).slice(4));
+      }
       for (const row of rows) {
         results.push(several ? { server: admin.server, ...row } : row);
         const cells = (listing?.columns ?? ["reply"]).map((c) => Array.isArray(row[c]) ? (row[c] as string[]).join(" ") : String(row[c]));

@@ -14,8 +14,8 @@ import {
   ConfigError,
   DRIVE_DEFAULTS,
   DRIVE_OPTIONS,
-  type DriveSettings,
   driveSetting,
+  type DriveSettings,
   driveSettingsFromEnv,
   jsonValue,
   merge,
@@ -47,14 +47,17 @@ export function addDriveCommand(program: Command): void {
     .option("-n, --namespaces <path...>", "worker modules: .ts/.js files or directories of them");
   addFlags(cmd, DRIVE_OPTIONS);
   for (const [flag, , help] of STRUCTURED_FLAGS) cmd.option(flag, help);
-  cmd.addHelpText("after", `
+  cmd.addHelpText(
+    "after",
+    `
 Every flag is also a config-file key (snake_case, e.g. max_idle_time) and an environment
 variable (GEARBOX_DRIVE_MAX_IDLE_TIME). Precedence: file < environment < flag.
 Console (default 127.0.0.1:47300; --console-port 0 turns it off, auto picks a free port):
 status, status json, show JOB, events, set_min_processes, set_max_processes,
 set_processes, kill PID..., killall JOB...|*, quit, shutdown, help.
 A job's timeout fails that job ("timed out after N s", exit status 124); a module's
-process then exits and is replaced. A command job that exits N fails with exit status N.`);
+process then exits and is replaced. A command job that exits N fails with exit status N.`,
+  );
   cmd.action(async (_o, command: Command) => {
     process.exitCode = await drive(command);
   });
@@ -90,7 +93,9 @@ function settingsFrom(command: Command): DriveSettings {
   layers = merge(layers, fromFlags(DRIVE_OPTIONS, command) as Partial<DriveSettings>);
   for (const [flag, key] of STRUCTURED_FLAGS) {
     const prop = camel(key);
-    if (o[prop] !== undefined) layers = merge(layers, driveSetting(key, jsonValue(o[prop], `flag ${flag.split(" ")[0]}`), `flag ${flag.split(" ")[0]}`));
+    if (o[prop] !== undefined) {
+      layers = merge(layers, driveSetting(key, jsonValue(o[prop], `flag ${flag.split(" ")[0]}`), `flag ${flag.split(" ")[0]}`));
+    }
   }
   return { ...DRIVE_DEFAULTS, ...layers };
 }

@@ -19,7 +19,6 @@ interface Common {
   json?: boolean;
 }
 
-
 const STATES = ["queued", "scheduled", "running", "failed", "completed", "all"];
 const LIST_COLUMNS = ["handle", "function", "state", "priority", "retries", "run_at", "created_at", "unique"] as const;
 
@@ -27,7 +26,10 @@ export function addJobsCommand(program: Command): void {
   const jobs = program
     .command("jobs")
     .description("list, show, retry, cancel and purge jobs on a gearbox server (dead set, failure log, exit status)")
-    .addHelpText("after", "\nExit status: 0 done, 1 the server refused (unknown job, not failed, ...), 2 server unreachable, 64 bad usage.");
+    .addHelpText(
+      "after",
+      "\nExit status: 0 done, 1 the server refused (unknown job, not failed, ...), 2 server unreachable, 64 bad usage.",
+    );
   const common = (c: Command) =>
     c.option("-s, --server <host:port>", "the gearbox server", "127.0.0.1:4730")
       .option("--timeout <ms>", "connect and reply deadline", positiveInteger, 5000)
@@ -45,9 +47,21 @@ export function addJobsCommand(program: Command): void {
         if (o.json) return print(JSON.stringify(rows, null, 2));
         if (rows.length === 0) return print(`no ${o.state === "all" ? "" : o.state + " "}jobs`);
         const t = table(["HANDLE", "FUNCTION", "STATE", "PRIORITY", "RETRIES", "RUN AT", "CREATED", "UNIQUE"]);
-        for (const r of rows) t.push([printable(String(r.handle)), printable(String(r.function)), r.state, r.priority, r.retries, time(r.run_at), time(r.created_at), printable(String(r.unique))]);
+        for (const r of rows) {
+          t.push([
+            printable(String(r.handle)),
+            printable(String(r.function)),
+            r.state,
+            r.priority,
+            r.retries,
+            time(r.run_at),
+            time(r.created_at),
+            printable(String(r.unique)),
+          ]);
+        }
         print(t.toString());
-      }));
+      })
+    );
 
   common(jobs.command("show").description("one job: state, exit status, failure log").argument("<handle>"))
     .action((handle: string, o: Common) =>
@@ -68,7 +82,8 @@ export function addJobsCommand(program: Command): void {
         const f = table(["#", "WHEN", "MESSAGE"]);
         failures.forEach((x, i) => f.push([i + 1, time(x.at), printable(x.message)]));
         print(f.toString());
-      }));
+      })
+    );
 
   common(jobs.command("retry").description("put failed jobs back in their queue").argument("[handle]"))
     .option("--all", "every failed job (of --function, if given)")
@@ -86,7 +101,8 @@ export function addJobsCommand(program: Command): void {
   common(jobs.command("purge").description("drop a function's waiting jobs (or, with --failed, its dead set)").argument("<function>"))
     .option("--failed", "purge the dead set instead of the queue")
     .action((fn: string, o: Common & { failed?: boolean }) =>
-      run(o, async (admin) => report(o, "purged", await admin.line(`job purge ${fn} state=${o.failed ? "failed" : "queued"}`))));
+      run(o, async (admin) => report(o, "purged", await admin.line(`job purge ${fn} state=${o.failed ? "failed" : "queued"}`)))
+    );
 }
 
 /** Refuses a command line before any connection is made. */

@@ -20,7 +20,10 @@ export function addServeCommand(program: Command): void {
     .description("run the Gearman job server")
     .option("-c, --config <file...>", "YAML config file(s); later files override earlier ones");
   addFlags(cmd, SERVE_OPTIONS);
-  cmd.addHelpText("after", "\nEvery flag is also a config-file key (snake_case, e.g. max_packet_size) and an\nenvironment variable (GEARBOX_MAX_PACKET_SIZE). Precedence: file < environment < flag.");
+  cmd.addHelpText(
+    "after",
+    "\nEvery flag is also a config-file key (snake_case, e.g. max_packet_size) and an\nenvironment variable (GEARBOX_MAX_PACKET_SIZE). Precedence: file < environment < flag.",
+  );
   cmd.action(async (_opts, command: Command) => {
     process.exitCode = await serve(command);
   });

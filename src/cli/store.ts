@@ -25,7 +25,10 @@ export function addStoreCommand(program: Command): void {
   const store = program
     .command("store")
     .description("back up a running server's store; check a store file for damage, or salvage what it still holds (server stopped)")
-    .addHelpText("after", "\nExit status: 0 done and nothing wrong, 1 damage found, jobs left behind or the server refused, 2 file or server unreachable, 64 bad usage.");
+    .addHelpText(
+      "after",
+      "\nExit status: 0 done and nothing wrong, 1 damage found, jobs left behind or the server refused, 2 file or server unreachable, 64 bad usage.",
+    );
 
   store.command("backup")
     .description("have a running gearbox copy its SQLite store, while it serves, into NAME in its backup_dir")
@@ -36,13 +39,21 @@ export function addStoreCommand(program: Command): void {
       let admin: AdminSession | undefined;
       const t0 = Date.now();
       // A million jobs take several seconds: say it is still going.
-      const ticker = setInterval(() => process.stderr.write(`gearbox store: backup still running (${Math.round((Date.now() - t0) / 1000)} s)\n`), 5000);
+      const ticker = setInterval(
+        () => process.stderr.write(`gearbox store: backup still running (${Math.round((Date.now() - t0) / 1000)} s)\n`),
+        5000,
+      );
       try {
         admin = await AdminSession.open(o.server, o.timeout);
         const [, jobs = "0", damaged = "0"] = (await admin.line(`store backup ${name}`)).split(" ");
         print(`backed up ${jobs} job${jobs === "1" ? "" : "s"} into ${name} in the server's backup directory`);
         if (damaged !== "0") {
-          warn("store", `${damaged} damaged row${damaged === "1" ? " was" : "s were"} left out: run gearbox store check on the server's file after stopping it`);
+          warn(
+            "store",
+            `${damaged} damaged row${
+              damaged === "1" ? " was" : "s were"
+            } left out: run gearbox store check on the server's file after stopping it`,
+          );
           process.exitCode = EXIT.damaged;
         }
       } catch (e) {
@@ -96,7 +107,11 @@ export function addStoreCommand(program: Command): void {
       if (o.json) print(JSON.stringify({ copied, leftBehind: left, ...report }, null, 2));
       else {
         printReport(file, report, undefined);
-        print(`copied ${copied} job${copied === 1 ? "" : "s"} into ${to}${left > 0 ? `; ${left} damaged job${left === 1 ? "" : "s"} left behind (listed above)` : ""}`);
+        print(
+          `copied ${copied} job${copied === 1 ? "" : "s"} into ${to}${
+            left > 0 ? `; ${left} damaged job${left === 1 ? "" : "s"} left behind (listed above)` : ""
+          }`,
+        );
         print(`start the server on it with: gearbox serve --store sqlite:${to}`);
       }
       process.exitCode = left > 0 || report.unreadable.length > 0 ? EXIT.damaged : EXIT.ok;
@@ -121,7 +136,11 @@ function progress(rows: number): void {
 function printReport(file: string, r: ScanReport, advice: string | undefined): void {
   print(`${file}: ${r.intact} intact job${r.intact === 1 ? "" : "s"}`);
   print(r.pageProblems.length === 0 ? "pages: consistent" : `pages: damaged (${r.pageProblems.join("; ")})`);
-  for (const g of r.unreadable) print(`unreadable: job ids after ${g.after < 0 ? "the start" : g.after} ${g.before === null ? "to the end" : `and before ${g.before}`}`);
+  for (const g of r.unreadable) {
+    print(
+      `unreadable: job ids after ${g.after < 0 ? "the start" : g.after} ${g.before === null ? "to the end" : `and before ${g.before}`}`,
+    );
+  }
   const damaged = [
     ...r.damagedRows.map((j) => ({ ...j, what: "row" })),
     ...r.damagedWorkloads.map((j) => ({ ...j, what: "workload" })),

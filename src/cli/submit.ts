@@ -16,7 +16,6 @@ import type { JobRequest, Priority } from "../client/job_request.ts";
 import { EXIT } from "./exit_status.ts";
 import { collectServers, print, warn } from "./output.ts";
 
-
 interface SubmitFlags {
   server?: string[];
   background?: boolean;
@@ -44,7 +43,9 @@ export function addSubmitCommand(program: Command): void {
     .option("--attempts <n>", "servers to try before giving up (maxConnectionAttempts)", "3")
     .option("--connect-timeout <ms>", "deadline for each TCP connect", "5000")
     .option("--json", "print the outcome as JSON instead of the raw result")
-    .addHelpText("after", `
+    .addHelpText(
+      "after",
+      `
 Exit status: 0 complete (or queued, with --background), 1 the job failed (WORK_FAIL)
 or the server refused it (e.g. queue full), 2 no server reachable, 3 the worker raised
 an exception, 4 timed out, 64 bad usage.
@@ -52,7 +53,8 @@ an exception, 4 timed out, 64 bad usage.
 Waits: every reply from the server (the handle, status) comes within 30 s or the
 connection is treated as broken and the next server is tried. The job's result has
 no bound of its own, since a job may run for hours: give --timeout to set one. A
-server that goes away (even without closing, by TCP keepalive) ends the wait.`)
+server that goes away (even without closing, by TCP keepalive) ends the wait.`,
+    )
     .action(async (fn: string, data: string | undefined, flags: SubmitFlags) => {
       process.exitCode = await submit(fn, data, flags);
     });
@@ -71,7 +73,11 @@ async function submit(fn: string, dataArg: string | undefined, flags: SubmitFlag
     : Buffer.from(dataArg, "utf8");
   let client: Client<Uint8Array>;
   try {
-    client = new Client<Uint8Array>({ servers: flags.server, encoder: bytesEncoder, connectTimeoutMs: Number(flags.connectTimeout) || 5000 });
+    client = new Client<Uint8Array>({
+      servers: flags.server,
+      encoder: bytesEncoder,
+      connectTimeoutMs: Number(flags.connectTimeout) || 5000,
+    });
   } catch (e) {
     warn("submit", (e as Error).message);
     return EXIT.usage;

@@ -41,7 +41,9 @@ export function addWorkCommand(program: Command): void {
 async function work(functions: string[], command: string[], flags: WorkFlags): Promise<number> {
   const count = flags.count === undefined ? Infinity : Number(flags.count);
   const timeoutS = flags.timeout === undefined ? undefined : Number(flags.timeout);
-  if (!(count >= 1) || (count !== Infinity && !Number.isInteger(count))) return usage(`--count must be a whole number from 1, got ${flags.count}`);
+  if (!(count >= 1) || (count !== Infinity && !Number.isInteger(count))) {
+    return usage(`--count must be a whole number from 1, got ${flags.count}`);
+  }
   if (timeoutS !== undefined && !(timeoutS > 0)) return usage(`--timeout must be a positive number of seconds, got ${flags.timeout}`);
   if (functions.length === 0) return usage("no function given");
   let worker: Worker<Uint8Array>;

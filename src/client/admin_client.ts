@@ -123,8 +123,16 @@ export class AdminClient {
       const v = n.map(Number);
       return {
         function: fn,
-        high: v[0]!, normal: v[1]!, low: v[2]!, scheduled: v[3]!, running: v[4]!, workers: v[5]!,
-        completed: v[6]!, failed: v[7]!, dead: v[8]!, oldestQueuedAt: v[9]!,
+        high: v[0]!,
+        normal: v[1]!,
+        low: v[2]!,
+        scheduled: v[3]!,
+        running: v[4]!,
+        workers: v[5]!,
+        completed: v[6]!,
+        failed: v[7]!,
+        dead: v[8]!,
+        oldestQueuedAt: v[9]!,
       };
     });
   }

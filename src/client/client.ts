@@ -13,7 +13,7 @@ import { ClientError } from "./client_error.ts";
 import { type DataEncoder, textEncoder } from "./data_encoder.ts";
 import { JobRequest, type JobStatus, type Priority } from "./job_request.ts";
 import { type GearmanConnectionOptions, PacketConnection, serverError } from "./packet_connection.ts";
-import { type ServerAddress, ServerList, parseServers } from "./server_list.ts";
+import { parseServers, type ServerAddress, ServerList } from "./server_list.ts";
 import { epochSeconds, submitPacket, wireText } from "./submit_packet.ts";
 
 /** Options for {@link Client}. */
@@ -140,7 +140,12 @@ export class Client<T = string> {
     for (const p of links) {
       p.then((link) => {
         for (const reqs of link.byHandle.values()) {
-          for (const r of reqs) r.record({ type: "failed", exception: undefined, error: new ClientError("INVALID_STATE", "the client was closed") }, Date.now());
+          for (const r of reqs) {
+            r.record(
+              { type: "failed", exception: undefined, error: new ClientError("INVALID_STATE", "the client was closed") },
+              Date.now(),
+            );
+          }
         }
         link.conn.close();
       }, () => {});
@@ -181,7 +186,10 @@ export class Client<T = string> {
     while (!req.ended && !this.#closed) {
       if (req.connectionAttempts >= req.maxConnectionAttempts) {
         const why = lastError ? `: ${lastError.message}` : "";
-        const error = new ClientError("UNREACHABLE", `no server accepted the job after ${req.connectionAttempts} connection attempts${why}`);
+        const error = new ClientError(
+          "UNREACHABLE",
+          `no server accepted the job after ${req.connectionAttempts} connection attempts${why}`,
+        );
         req.record({ type: "failed", exception: undefined, error }, Date.now());
         return;
       }

@@ -25,7 +25,15 @@ export interface DriverJob {
   lastrun: number;
   lasterror: number;
   lasterror_msg: string;
-  processes: { pid: number; state: string; started: number; uptime_ms: number; jobs_done: number; job: string | null; rss_bytes?: number | null }[];
+  processes: {
+    pid: number;
+    state: string;
+    started: number;
+    uptime_ms: number;
+    jobs_done: number;
+    job: string | null;
+    rss_bytes?: number | null;
+  }[];
 }
 
 /** Something the driver did (`events`). */
@@ -64,7 +72,9 @@ export class DriverConsole {
     try {
       const session = await this.#open();
       const rows = await session.block(line);
-      if (rows[0]?.startsWith("ERR ")) throw new ClientError("SERVER_ERROR", `${this.address}: ${rows[0].slice(4)}`, rows[0].split(/[\s:]/)[1]);
+      if (rows[0]?.startsWith("ERR ")) {
+        throw new ClientError("SERVER_ERROR", `${this.address}: ${rows[0].slice(4)}`, rows[0].split(/[\s:]/)[1]);
+      }
       return rows;
     } catch (e) {
       if (!(e instanceof ClientError && e.code === "SERVER_ERROR")) this.close();

@@ -35,7 +35,9 @@ export function parseServer(spec: string): ServerAddress {
 
 /** Splits comma-separated lists too, so `--server a:1,b:2` and repeated flags both work. */
 export function parseServers(specs: readonly ServerSpec[] | undefined): ServerAddress[] {
-  const list = (specs ?? ["127.0.0.1:4730"]).flatMap((s): ServerSpec[] => typeof s === "string" ? s.split(",").filter((t) => t.trim() !== "") : [s]);
+  const list = (specs ?? ["127.0.0.1:4730"]).flatMap((s): ServerSpec[] =>
+    typeof s === "string" ? s.split(",").filter((t) => t.trim() !== "") : [s]
+  );
   if (list.length === 0) throw new ClientError("INVALID_ARGUMENT", "no server given");
   return list.map((s) => typeof s === "string" ? parseServer(s) : s);
 }

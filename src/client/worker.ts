@@ -11,7 +11,7 @@ import type { Packet } from "../protocol/decoder.ts";
 import { ClientError } from "./client_error.ts";
 import { type DataEncoder, textEncoder } from "./data_encoder.ts";
 import { type GearmanConnectionOptions, PacketConnection } from "./packet_connection.ts";
-import { type ServerAddress, parseServers } from "./server_list.ts";
+import { parseServers, type ServerAddress } from "./server_list.ts";
 import { fromWire, wireText } from "./submit_packet.ts";
 import { WorkerJob } from "./worker_job.ts";
 
@@ -126,7 +126,9 @@ export class Worker<T = string> {
   /** Registers (or replaces) the handler of `fn`; takes effect at once on connected servers. */
   register(fn: string, handler: JobHandler<T>, options: RegisterOptions<T> = {}): this {
     if (fn === "" || fn.includes("\0")) throw new ClientError("INVALID_ARGUMENT", `bad function name ${JSON.stringify(fn)}`);
-    if (options.timeoutMs !== undefined && !(options.timeoutMs > 0)) throw new ClientError("INVALID_ARGUMENT", "timeoutMs must be positive");
+    if (options.timeoutMs !== undefined && !(options.timeoutMs > 0)) {
+      throw new ClientError("INVALID_ARGUMENT", "timeoutMs must be positive");
+    }
     this.#functions.set(fn, { handler, options });
     for (const link of this.#links) this.#canDo(link.conn, fn, options);
     return this;
@@ -165,7 +167,13 @@ export class Worker<T = string> {
     let failures = 0;
     let lastReport = 0;
     while (!this.#stopping) {
-      const link: Link = { conn: undefined as unknown as PacketConnection, reliable: false, plainGrab: false, woke: false, wake: undefined };
+      const link: Link = {
+        conn: undefined as unknown as PacketConnection,
+        reliable: false,
+        plainGrab: false,
+        woke: false,
+        wake: undefined,
+      };
       try {
         link.conn = await PacketConnection.open(server, {
           connectTimeoutMs: this.#options.connectTimeoutMs ?? 5000,
@@ -182,7 +190,9 @@ export class Worker<T = string> {
         // The first failure is news; after that, one line a minute while the server stays away.
         if (failures++ === 0 || Date.now() - lastReport >= 60_000) {
           lastReport = Date.now();
-          this.#report(new ClientError("UNREACHABLE", `${(e as Error).message} (attempt ${failures}; retrying with back-off up to ${max} ms)`));
+          this.#report(
+            new ClientError("UNREACHABLE", `${(e as Error).message} (attempt ${failures}; retrying with back-off up to ${max} ms)`),
+          );
         }
         await this.#pause(delay);
         delay = Math.min(delay * 2, max);

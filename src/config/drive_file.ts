@@ -6,7 +6,7 @@
  */
 import { readFileSync } from "node:fs";
 import { parse } from "yaml";
-import { ConfigError, type DriveSettings, driveSetting, mapping, merge } from "./drive_options.ts";
+import { ConfigError, driveSetting, type DriveSettings, mapping, merge } from "./drive_options.ts";
 
 /** Reads one YAML file (top level, or under `drive:`). */
 export function loadDriveFile(path: string): Partial<DriveSettings> {
@@ -15,7 +15,9 @@ export function loadDriveFile(path: string): Partial<DriveSettings> {
     doc = parse(readFileSync(path, "utf8"), { merge: true });
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new ConfigError(`${path}: ${code ? `cannot read config file (${code})` : `not valid YAML: ${(e as Error).message.split("\n")[0]}`}`);
+    throw new ConfigError(
+      `${path}: ${code ? `cannot read config file (${code})` : `not valid YAML: ${(e as Error).message.split("\n")[0]}`}`,
+    );
   }
   if (doc === null || doc === undefined) return {};
   const top = mapping(doc, path);

@@ -34,20 +34,124 @@ export interface RuntimeAttributes {
  * supervisor reads it, in ms (driveTimes).
  */
 export const DRIVE_OPTIONS = [
-  { key: "interval", type: "number", default: 5, arg: "<seconds>", min: 0.05, max: 3600, unit: "s", to: "timers.intervalMs", help: "how often the observer reads the jobs waiting on the servers (not those scheduled for later) and scales; from 0.05 (Gearman::Driver's 0, no observer, is refused)" },
-  { key: "max_idle_time", type: "number", default: 60, arg: "<seconds>", min: 0, max: 86400 * 30, unit: "s", to: "timers.maxIdleMs", help: "a process above min that had no job this long is stopped when nothing waits; 0 = at once (Gearman::Driver's default is 0)" },
-  { key: "console_port", type: "int", default: 47300, arg: "<port>", min: 0, max: 65535, word: { word: "auto", means: "a free port" }, help: "management console port; 0 = no console (as Gearman::Driver), auto = a free port, named in the log" },
-  { key: "console_host", type: "string", default: "127.0.0.1", arg: "<address>", help: "management console address; keep it on loopback unless a token is set" },
+  {
+    key: "interval",
+    type: "number",
+    default: 5,
+    arg: "<seconds>",
+    min: 0.05,
+    max: 3600,
+    unit: "s",
+    to: "timers.intervalMs",
+    help:
+      "how often the observer reads the jobs waiting on the servers (not those scheduled for later) and scales; from 0.05 (Gearman::Driver's 0, no observer, is refused)",
+  },
+  {
+    key: "max_idle_time",
+    type: "number",
+    default: 60,
+    arg: "<seconds>",
+    min: 0,
+    max: 86400 * 30,
+    unit: "s",
+    to: "timers.maxIdleMs",
+    help: "a process above min that had no job this long is stopped when nothing waits; 0 = at once (Gearman::Driver's default is 0)",
+  },
+  {
+    key: "console_port",
+    type: "int",
+    default: 47300,
+    arg: "<port>",
+    min: 0,
+    max: 65535,
+    word: { word: "auto", means: "a free port" },
+    help: "management console port; 0 = no console (as Gearman::Driver), auto = a free port, named in the log",
+  },
+  {
+    key: "console_host",
+    type: "string",
+    default: "127.0.0.1",
+    arg: "<address>",
+    help: "management console address; keep it on loopback unless a token is set",
+  },
   { key: "console_token", type: "string", default: "", arg: "<token>", help: "if set, a console connection must send `auth TOKEN` first" },
-  { key: "logfile", type: "string", default: "", arg: "<path>", help: "append the log here instead of stderr (Gearman::Driver's default was gearman_driver.log)" },
+  {
+    key: "logfile",
+    type: "string",
+    default: "",
+    arg: "<path>",
+    help: "append the log here instead of stderr (Gearman::Driver's default was gearman_driver.log)",
+  },
   { key: "loglevel", type: "level", default: "info", arg: "<level>", help: "debug, info, warn, error or silent" },
-  { key: "loglayout", type: "string", default: "text", arg: "<layout>", choices: ["text", "json"], help: "text (one readable line per event) or json; not a Log4perl pattern as in Gearman::Driver" },
-  { key: "drain_timeout", type: "number", default: 30, arg: "<seconds>", min: 0, max: 86400, unit: "s", to: "timers.drainTimeoutMs", help: "on SIGTERM, children get this long to finish their job before SIGKILL" },
-  { key: "restart_delay", type: "number", default: 1, arg: "<seconds>", min: 0, max: 3600, unit: "s", to: "restart.restartDelayMs", help: "first delay before a crashed process is replaced; doubles with each crash in a row" },
-  { key: "restart_delay_max", type: "number", default: 60, arg: "<seconds>", min: 0, max: 86400, unit: "s", to: "restart.restartDelayMaxMs", help: "longest delay between restarts" },
-  { key: "crash_loop_after", type: "int", default: 5, arg: "<n>", min: 1, max: 1000, to: "restart.crashLoopAfter", help: "crashes in a row (each before stable_after) that put a job in the crash-loop state" },
-  { key: "stable_after", type: "number", default: 30, arg: "<seconds>", min: 0, max: 86400, unit: "s", to: "restart.stableAfterMs", help: "a process that lived this long resets its job's crash count" },
-  { key: "unknown_job_command", type: "string", default: "", arg: "<command>", help: "shell command run (with GEARBOX_FUNCTION, GEARBOX_QUEUED set) when queued jobs have no configured worker" },
+  {
+    key: "loglayout",
+    type: "string",
+    default: "text",
+    arg: "<layout>",
+    choices: ["text", "json"],
+    help: "text (one readable line per event) or json; not a Log4perl pattern as in Gearman::Driver",
+  },
+  {
+    key: "drain_timeout",
+    type: "number",
+    default: 30,
+    arg: "<seconds>",
+    min: 0,
+    max: 86400,
+    unit: "s",
+    to: "timers.drainTimeoutMs",
+    help: "on SIGTERM, children get this long to finish their job before SIGKILL",
+  },
+  {
+    key: "restart_delay",
+    type: "number",
+    default: 1,
+    arg: "<seconds>",
+    min: 0,
+    max: 3600,
+    unit: "s",
+    to: "restart.restartDelayMs",
+    help: "first delay before a crashed process is replaced; doubles with each crash in a row",
+  },
+  {
+    key: "restart_delay_max",
+    type: "number",
+    default: 60,
+    arg: "<seconds>",
+    min: 0,
+    max: 86400,
+    unit: "s",
+    to: "restart.restartDelayMaxMs",
+    help: "longest delay between restarts",
+  },
+  {
+    key: "crash_loop_after",
+    type: "int",
+    default: 5,
+    arg: "<n>",
+    min: 1,
+    max: 1000,
+    to: "restart.crashLoopAfter",
+    help: "crashes in a row (each before stable_after) that put a job in the crash-loop state",
+  },
+  {
+    key: "stable_after",
+    type: "number",
+    default: 30,
+    arg: "<seconds>",
+    min: 0,
+    max: 86400,
+    unit: "s",
+    to: "restart.stableAfterMs",
+    help: "a process that lived this long resets its job's crash count",
+  },
+  {
+    key: "unknown_job_command",
+    type: "string",
+    default: "",
+    arg: "<command>",
+    help: "shell command run (with GEARBOX_FUNCTION, GEARBOX_QUEUED set) when queued jobs have no configured worker",
+  },
   { key: "daemonize", type: "boolean", default: false, help: "detach from the terminal (use with --logfile and --pidfile)" },
   { key: "pidfile", type: "string", default: "", arg: "<path>", help: "write the driver's pid here" },
 ] as const satisfies readonly Setting[];
@@ -123,15 +227,21 @@ function attributes(raw: unknown, where: string): RuntimeAttributes {
 function commandJob(raw: unknown, where: string): CommandJobConfig {
   const m = mapping(raw, where);
   if (m.command === undefined) throw new ConfigError(`${where}.command is missing (a list: [program, args...])`);
-  const job: CommandJobConfig = { command: Array.isArray(m.command) ? list(m.command, `${where}.command`) : ["sh", "-c", text(m.command, `${where}.command`)] };
+  const job: CommandJobConfig = {
+    command: Array.isArray(m.command) ? list(m.command, `${where}.command`) : ["sh", "-c", text(m.command, `${where}.command`)],
+  };
   for (const [k, v] of Object.entries(m)) {
     if (k === "command") continue;
     if (k === "functions") job.functions = list(v, `${where}.functions`);
     else if (k === "min_processes" || k === "max_processes") job[k] = count(v, `${where}.${k}`);
     else if (k === "timeout") {
-      if (typeof v !== "number" || !(v > 0)) throw new ConfigError(`${where}.timeout must be a positive number of seconds, got ${JSON.stringify(v)}`);
+      if (typeof v !== "number" || !(v > 0)) {
+        throw new ConfigError(`${where}.timeout must be a positive number of seconds, got ${JSON.stringify(v)}`);
+      }
       job.timeout = v;
-    } else throw new ConfigError(`${where}: unknown key ${JSON.stringify(k)} (known: command, functions, min_processes, max_processes, timeout)`);
+    } else {throw new ConfigError(
+        `${where}: unknown key ${JSON.stringify(k)} (known: command, functions, min_processes, max_processes, timeout)`,
+      );}
   }
   if (job.min_processes !== undefined && job.max_processes !== undefined && job.min_processes > job.max_processes) {
     throw new ConfigError(`${where}: min_processes (${job.min_processes}) is above max_processes (${job.max_processes})`);
@@ -173,7 +283,9 @@ export function driveSetting(key: string, raw: unknown, origin: string): Partial
   if (STRUCTURED.includes(key)) return structured(key, raw, origin);
   const entry = fromKey(DRIVE_OPTIONS, key, raw, origin);
   if (!entry) {
-    throw new ConfigError(`${origin}: unknown setting ${JSON.stringify(key)} (known: ${[...STRUCTURED, ...DRIVE_OPTIONS.map((o) => o.key)].join(", ")})`);
+    throw new ConfigError(
+      `${origin}: unknown setting ${JSON.stringify(key)} (known: ${[...STRUCTURED, ...DRIVE_OPTIONS.map((o) => o.key)].join(", ")})`,
+    );
   }
   return { [entry[0]]: entry[1] } as Partial<DriveSettings>;
 }
@@ -182,7 +294,9 @@ export function driveSetting(key: string, raw: unknown, origin: string): Partial
 export function merge(base: Partial<DriveSettings>, over: Partial<DriveSettings>): Partial<DriveSettings> {
   const out: Partial<DriveSettings> = { ...base, ...over };
   if (base.workerOptions && over.workerOptions) out.workerOptions = { ...base.workerOptions, ...over.workerOptions };
-  if (base.jobRuntimeAttributes && over.jobRuntimeAttributes) out.jobRuntimeAttributes = { ...base.jobRuntimeAttributes, ...over.jobRuntimeAttributes };
+  if (base.jobRuntimeAttributes && over.jobRuntimeAttributes) {
+    out.jobRuntimeAttributes = { ...base.jobRuntimeAttributes, ...over.jobRuntimeAttributes };
+  }
   if (base.jobs && over.jobs) out.jobs = { ...base.jobs, ...over.jobs };
   return out;
 }
@@ -194,7 +308,14 @@ export function driveSettingsFromEnv(env: Record<string, string | undefined>): P
     const name = `GEARBOX_DRIVE_${key.toUpperCase()}`;
     const v = env[name];
     if (v === undefined || v === "") continue;
-    out = merge(out, driveSetting(key, STRUCTURED.includes(key) && /^[[{]/.test(v.trim()) ? jsonValue(v, `environment ${name}`) : v, `environment ${name}`));
+    out = merge(
+      out,
+      driveSetting(
+        key,
+        STRUCTURED.includes(key) && /^[[{]/.test(v.trim()) ? jsonValue(v, `environment ${name}`) : v,
+        `environment ${name}`,
+      ),
+    );
   }
   return out;
 }

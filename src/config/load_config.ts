@@ -43,7 +43,9 @@ export function settingsFromFile(doc: unknown, origin: string): Partial<ServeSet
     const entry = fromKey(SERVE_OPTIONS, key, value, origin);
     if (entry) out[entry[0]] = entry[1];
     else if (key !== "serve") {
-      throw new ConfigError(`${origin}: unknown setting ${JSON.stringify(key)} (known: ${SERVE_OPTIONS.map((o) => o.key).join(", ")}, functions)`);
+      throw new ConfigError(
+        `${origin}: unknown setting ${JSON.stringify(key)} (known: ${SERVE_OPTIONS.map((o) => o.key).join(", ")}, functions)`,
+      );
     }
   }
   return out as Partial<ServeSettings>;
@@ -56,14 +58,22 @@ export function functionsFrom(doc: unknown, origin: string): Record<string, Func
   const out: Record<string, FunctionSettings> = {};
   for (const [name, settings] of Object.entries(doc)) {
     // deno-lint-ignore no-control-regex
-    if (!/^[^\s\x00-\x1f\x7f]{1,512}$/.test(name)) throw new ConfigError(`${origin}: functions: ${JSON.stringify(name)} is not a valid function name`);
+    if (!/^[^\s\x00-\x1f\x7f]{1,512}$/.test(name)) {
+      throw new ConfigError(`${origin}: functions: ${JSON.stringify(name)} is not a valid function name`);
+    }
     if (typeof settings !== "object" || settings === null || Array.isArray(settings)) {
       throw new ConfigError(`${origin}: functions.${name} must be a mapping of settings`);
     }
     const fn: Record<string, unknown> = {};
     for (const [key, value] of Object.entries(settings)) {
       const entry = fromKey(PER_FUNCTION_OPTIONS, key, value, `${origin}: functions.${name}`);
-      if (!entry) throw new ConfigError(`${origin}: functions.${name}: unknown setting ${JSON.stringify(key)} (known: ${PER_FUNCTION_OPTIONS.map((o) => o.key).join(", ")})`);
+      if (!entry) {
+        throw new ConfigError(
+          `${origin}: functions.${name}: unknown setting ${JSON.stringify(key)} (known: ${
+            PER_FUNCTION_OPTIONS.map((o) => o.key).join(", ")
+          })`,
+        );
+      }
       fn[key] = entry[1];
     }
     out[name] = fn as FunctionSettings;

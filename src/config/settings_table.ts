@@ -57,12 +57,21 @@ export function fromFlags(table: Table, command: Command): Record<string, unknow
  * An embedding application's settings object (camelCase properties), checked
  * as a config file is; `skip` names the properties that are not settings.
  */
-export function fromObject(table: Table, values: Record<string, unknown>, origin: string, skip: readonly string[] = []): Record<string, unknown> {
+export function fromObject(
+  table: Table,
+  values: Record<string, unknown>,
+  origin: string,
+  skip: readonly string[] = [],
+): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [prop, raw] of Object.entries(values)) {
     if (raw === undefined || skip.includes(prop)) continue;
     const s = table.find((r) => camel(r.key) === prop);
-    if (!s) throw new ConfigError(`${origin}: unknown setting ${JSON.stringify(prop)} (known: ${[...table.map((r) => camel(r.key)), ...skip].join(", ")})`);
+    if (!s) {
+      throw new ConfigError(
+        `${origin}: unknown setting ${JSON.stringify(prop)} (known: ${[...table.map((r) => camel(r.key)), ...skip].join(", ")})`,
+      );
+    }
     out[prop] = coerce(s, raw, origin);
   }
   return out;

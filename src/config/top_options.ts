@@ -10,7 +10,18 @@ import type { Setting, SettingsOf } from "./setting.ts";
 import { defaultsOf } from "./settings_table.ts";
 
 export const TOP_OPTIONS = [
-  { key: "interval", type: "number", default: 1, short: "-i", arg: "<seconds>", min: 0.1, max: 3600, unit: "s", to: "tui.intervalMs", help: "refresh interval" },
+  {
+    key: "interval",
+    type: "number",
+    default: 1,
+    short: "-i",
+    arg: "<seconds>",
+    min: 0.1,
+    max: 3600,
+    unit: "s",
+    to: "tui.intervalMs",
+    help: "refresh interval",
+  },
   { key: "token", type: "string", default: "", arg: "<token>", help: "the drive console token, if it has one" },
   { key: "read_only", type: "boolean", default: false, help: "disable the keys that change things (+, -, K, R)" },
 ] as const satisfies readonly Setting[];

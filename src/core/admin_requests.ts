@@ -6,15 +6,7 @@
  * @module
  */
 import { encodeText } from "../protocol/encoder.ts";
-import {
-  adminTokens,
-  errLine,
-  invalidArguments,
-  listReply,
-  OK_CRLF,
-  okValue,
-  unknownCommand,
-} from "../protocol/admin_text.ts";
+import { adminTokens, errLine, invalidArguments, listReply, OK_CRLF, okValue, unknownCommand } from "../protocol/admin_text.ts";
 import type { FunctionRecord } from "./functions.ts";
 import type { JobServer } from "./job_server.ts";
 import { functionNameProblem, listingField } from "./names.ts";
@@ -57,10 +49,15 @@ const COMMANDS: Record<string, AdminHandler> = {
     listing(server, peer, functionRows(server, (f) => `${f.name}\t${f.total}\t${f.running}\t${f.workers.length}`), now),
 
   prioritystatus: (server, peer, _args, now) =>
-    listing(server, peer, functionRows(server, (f) => {
-      const [h, n, l] = f.waitingByPriority();
-      return `${f.name}\t${h}\t${n}\t${l}\t${f.workers.length}`;
-    }), now),
+    listing(
+      server,
+      peer,
+      functionRows(server, (f) => {
+        const [h, n, l] = f.waitingByPriority();
+        return `${f.name}\t${h}\t${n}\t${l}\t${f.workers.length}`;
+      }),
+      now,
+    ),
 
   workers: (server, peer, _args, now) => listing(server, peer, workerRows(server), now),
 
@@ -129,7 +126,12 @@ const COMMANDS: Record<string, AdminHandler> = {
   },
 
   jobs: (server, peer, _args, now) =>
-    listing(server, peer, jobRows(server, (j) => `${j.fn.name}\t${listingField(j.unique)}\t${workerAddress(j.worker)}\t${j.listeners.length}`), now),
+    listing(
+      server,
+      peer,
+      jobRows(server, (j) => `${j.fn.name}\t${listingField(j.unique)}\t${workerAddress(j.worker)}\t${j.listeners.length}`),
+      now,
+    ),
 
   clients: (server, peer, _args, now) => listing(server, peer, clientRows(server), now),
 
@@ -140,7 +142,9 @@ const COMMANDS: Record<string, AdminHandler> = {
   store: (server, peer, args) => {
     if (args[0]?.toLowerCase() !== "backup" || args.length !== 2) return errLine("INVALID_ARGUMENTS", "usage: store backup NAME");
     const name = args[1]!;
-    if (!BACKUP_NAME.test(name)) return errLine("INVALID_ARGUMENT", "a backup name is letters, digits, '.', '_' and '-', not starting with '.'");
+    if (!BACKUP_NAME.test(name)) {
+      return errLine("INVALID_ARGUMENT", "a backup name is letters, digits, '.', '_' and '-', not starting with '.'");
+    }
     server.effect({ kind: "backup", conn: peer.id, name, reply: server.hold(peer) });
     return HELD;
   },
@@ -149,12 +153,29 @@ const COMMANDS: Record<string, AdminHandler> = {
   functions: (server, peer, _args, now) => {
     const dead = new Map<string, number>();
     for (const j of server.ended.values()) if (j.ended?.outcome === "failed") dead.set(j.fn.name, (dead.get(j.fn.name) ?? 0) + 1);
-    return listing(server, peer, functionRows(server, (f) => {
-      const q = f.queue.counts();
-      const oldest = Math.min(...[0, 1, 2].map((p) => f.queue.first(p)?.createdAt ?? Infinity));
-      const scheduled = f.scheduled[0] + f.scheduled[1] + f.scheduled[2];
-      return [f.name, q[0], q[1], q[2], scheduled, f.running, f.workers.length, f.completed, f.failed, dead.get(f.name) ?? 0, Number.isFinite(oldest) ? oldest : 0].join("\t");
-    }), now);
+    return listing(
+      server,
+      peer,
+      functionRows(server, (f) => {
+        const q = f.queue.counts();
+        const oldest = Math.min(...[0, 1, 2].map((p) => f.queue.first(p)?.createdAt ?? Infinity));
+        const scheduled = f.scheduled[0] + f.scheduled[1] + f.scheduled[2];
+        return [
+          f.name,
+          q[0],
+          q[1],
+          q[2],
+          scheduled,
+          f.running,
+          f.workers.length,
+          f.completed,
+          f.failed,
+          dead.get(f.name) ?? 0,
+          Number.isFinite(oldest) ? oldest : 0,
+        ].join("\t");
+      }),
+      now,
+    );
   },
 
   // Two gauges ride along: jobs created, and workload bytes of stored jobs held in memory (see max_payload_memory).

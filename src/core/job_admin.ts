@@ -72,7 +72,12 @@ function options(args: string[], allowed: string[]): Record<string, string> | st
   for (const a of args) {
     const eq = a.indexOf("=");
     const key = eq === -1 ? "" : a.slice(0, eq).toLowerCase();
-    if (!allowed.includes(key)) return errLine("INVALID_ARGUMENTS", `unknown option ${a.slice(0, 64)} (expected ${allowed.map((k) => k + "=").join(", ")})`);
+    if (!allowed.includes(key)) {
+      return errLine(
+        "INVALID_ARGUMENTS",
+        `unknown option ${a.slice(0, 64)} (expected ${allowed.map((k) => k + "=").join(", ")})`,
+      );
+    }
     out[key] = a.slice(eq + 1);
   }
   return out;

@@ -34,7 +34,12 @@ export function requeue(server: JobServer, job: Job, now: number, reason: string
   job.retries++;
   if (server.options.jobRetries > 0 && job.retries >= server.options.jobRetries) {
     server.count("retries_exhausted");
-    server.effect({ kind: "log", level: "info", message: "job failed: out of attempts", fields: { handle: job.handle, reason, attempts: job.retries } });
+    server.effect({
+      kind: "log",
+      level: "info",
+      message: "job failed: out of attempts",
+      fields: { handle: job.handle, reason, attempts: job.retries },
+    });
     failJob(server, job, now, { message: reason });
     return;
   }
@@ -56,7 +61,12 @@ export function jobFailed(server: JobServer, job: Job, now: number, report: Fail
     job.retries++;
     job.runAt = now + retryDelay(policy, job.retries, server.options.random);
     server.count("retried");
-    server.effect({ kind: "log", level: "debug", message: "job will be retried", fields: { handle: job.handle, reason: report.message, at: job.runAt } });
+    server.effect({
+      kind: "log",
+      level: "debug",
+      message: "job will be retried",
+      fields: { handle: job.handle, reason: report.message, at: job.runAt },
+    });
     if (job.persisted) server.effect({ kind: "update", job: toStored(job) });
     server.schedule(job, now);
     return;
@@ -87,8 +97,9 @@ export function failJob(server: JobServer, job: Job, now: number, report: Failur
   let exception: Uint8Array | undefined;
   for (const l of job.listeners) {
     // Listeners without the option get a plain WORK_FAIL (without gearmand's stray NUL).
-    if (report.exception !== undefined && l.exceptions) server.send(l, exception ??= encodePacket(Cmd.WORK_EXCEPTION, [job.handle], report.exception));
-    else server.send(l, fail ??= encodePacket(Cmd.WORK_FAIL, [job.handle]));
+    if (report.exception !== undefined && l.exceptions) {
+      server.send(l, exception ??= encodePacket(Cmd.WORK_EXCEPTION, [job.handle], report.exception));
+    } else server.send(l, fail ??= encodePacket(Cmd.WORK_FAIL, [job.handle]));
   }
   endJob(server, job, now, "failed", report.exitStatus ?? 1);
 }

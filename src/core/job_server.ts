@@ -43,7 +43,6 @@ const EMPTY = new Uint8Array(0);
 const HANDLERS: (PacketHandler | undefined)[] = [];
 for (const [code, h] of Object.entries({ ...CLIENT_HANDLERS, ...WORKER_HANDLERS, ...RELIABLE_HANDLERS })) HANDLERS[Number(code)] = h;
 
-
 /**
  * The sans-I/O Gearman job server.
  *
@@ -258,7 +257,16 @@ export class JobServer extends Outbox {
         throw new Error(`the store replayed job ${s.id} without its workload`);
       }
       const fn = this.fn(s.function, true, true)!;
-      const job = this.newJob(fn, s.id, this.#replayedPrefix(s.handle), uniqueKeyOf(s.unique, s.data ?? EMPTY), s.data, s.priority, true, s.createdAt);
+      const job = this.newJob(
+        fn,
+        s.id,
+        this.#replayedPrefix(s.handle),
+        uniqueKeyOf(s.unique, s.data ?? EMPTY),
+        s.data,
+        s.priority,
+        true,
+        s.createdAt,
+      );
       if (s.reducer !== "") job.reducer = s.reducer;
       job.runAt = s.runAt;
       job.retries = s.retries;

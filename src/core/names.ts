@@ -49,8 +49,10 @@ export function listingField(text: string): string {
   // deno-lint-ignore no-control-regex
   const control = /[\x00-\x1f\x7f]/g; // its own line, so the ignore above survives formatting
   if (!control.test(text)) return text;
-  return text.replace(control, (c) =>
-    c === "\t" ? "\\t" : c === "\n" ? "\\n" : c === "\r" ? "\\r" : "\\x" + c.charCodeAt(0).toString(16).padStart(2, "0"));
+  return text.replace(
+    control,
+    (c) => c === "\t" ? "\\t" : c === "\n" ? "\\n" : c === "\r" ? "\\r" : "\\x" + c.charCodeAt(0).toString(16).padStart(2, "0"),
+  );
 }
 
 /** Parses a non-negative decimal the way gearmand's atoi does for status numbers ("7x" → 7, "abc" → 0). */

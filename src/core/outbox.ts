@@ -59,7 +59,6 @@ export class Outbox {
     return peer.hold();
   }
 
-
   effect(e: Effect): void {
     this.#effects.push(e);
   }

@@ -46,7 +46,9 @@ const workDecline: PacketHandler = (server, peer, packet, now) => {
   const at = packet.args[1]!.trim();
   if (!/^\d{1,15}$/.test(at || "0")) return server.error(peer, "INVALID_ARGUMENT", "run_after must be a Unix time in seconds");
   const seconds = Number(at || "0");
-  if (seconds * 1000 > now + server.options.maxEpochAheadMs) return server.error(peer, "INVALID_ARGUMENT", "run_after too far in the future");
+  if (seconds * 1000 > now + server.options.maxEpochAheadMs) {
+    return server.error(peer, "INVALID_ARGUMENT", "run_after too far in the future");
+  }
   declineJob(server, job, now, seconds * 1000);
 };
 
@@ -91,7 +93,9 @@ function replacements(server: JobServer, payload: Uint8Array, now: number): Subm
   const decoder = new Decoder({ expect: "REQ", text: false, maxPacketBody: payload.length });
   const frames = decoder.push(payload);
   if (decoder.pendingBytes > 0) return { code: "INVALID_PACKET", text: "WORK_REPLACE ends inside a packet" };
-  if (frames.length > MAX_REPLACEMENTS) return { code: "ARGUMENT_TOO_LARGE", text: `WORK_REPLACE carries more than ${MAX_REPLACEMENTS} jobs` };
+  if (frames.length > MAX_REPLACEMENTS) {
+    return { code: "ARGUMENT_TOO_LARGE", text: `WORK_REPLACE carries more than ${MAX_REPLACEMENTS} jobs` };
+  }
   const subs: Submission[] = [];
   for (const f of frames) {
     const kind = f.kind === "packet" ? BACKGROUND_SUBMITS[f.code] : undefined;

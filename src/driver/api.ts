@@ -16,8 +16,8 @@ import {
   ConfigError,
   DRIVE_DEFAULTS,
   DRIVE_OPTIONS,
-  type DriveSettings,
   driveSetting,
+  type DriveSettings,
   merge,
 } from "../config/drive_options.ts";
 import { camel } from "../config/setting.ts";
@@ -119,7 +119,12 @@ export class Driver {
       format: s.loglayout as "text" | "json",
       write: s.logfile ? (line) => appendFileSync(s.logfile, line + "\n") : undefined,
     });
-    this.#supervisor = new Supervisor({ settings: s, jobs: [], logger: this.#logger, childCommand: options.childCommand ?? defaultChildCommand() });
+    this.#supervisor = new Supervisor({
+      settings: s,
+      jobs: [],
+      logger: this.#logger,
+      childCommand: options.childCommand ?? defaultChildCommand(),
+    });
   }
 
   /** The console's port once running (undefined before, or when `consolePort` is 0). */

@@ -35,7 +35,6 @@ const CODECS: Record<Codec, DataEncoder<unknown>> = {
 /** The exit status a timed-out job keeps (as timeout(1) exits). */
 export const TIMEOUT_EXIT_STATUS = 124;
 
-
 /** Runs the worker process described by `specJson`; resolves with its exit status. */
 export async function runChild(specJson: string): Promise<number> {
   const spec = JSON.parse(specJson) as ChildSpec;
@@ -56,9 +55,13 @@ export async function runChild(specJson: string): Promise<number> {
     // However a job ended: a result, a throw, job.fail(), a timeout, a workload that did not decode.
     onJobEnd: (end) =>
       send(
-        end.outcome === "complete"
-          ? { event: "done", function: end.function }
-          : { event: "fail", function: end.function, handle: end.handle, message: end.message ?? "failed", ...(end.exitStatus === undefined ? {} : { exitStatus: end.exitStatus }) },
+        end.outcome === "complete" ? { event: "done", function: end.function } : {
+          event: "fail",
+          function: end.function,
+          handle: end.handle,
+          message: end.message ?? "failed",
+          ...(end.exitStatus === undefined ? {} : { exitStatus: end.exitStatus }),
+        },
       ),
   });
   const stop = () => void worker.stop();
@@ -94,7 +97,12 @@ export async function runChild(specJson: string): Promise<number> {
       const run = (j: WorkerJob<unknown>) => def.handler(j, options);
       worker.register(
         job.prefix + member,
-        started(send, limitMs === undefined ? run : (j) => withTimeout(limitMs, () => run(j), () => retire(`job ${j.handle} timed out after ${limitMs / 1000} s`))),
+        started(
+          send,
+          limitMs === undefined
+            ? run
+            : (j) => withTimeout(limitMs, () => run(j), () => retire(`job ${j.handle} timed out after ${limitMs / 1000} s`)),
+        ),
         { encoder: codec },
       );
     }

@@ -16,7 +16,11 @@ import { type CommandResult, runCommand, type RunOptions } from "../runtime/run_
 const MAX_MESSAGE = 4096;
 
 /** Runs `command` for one job. */
-export function runForJob(command: readonly string[], job: WorkerJob<Uint8Array>, options: Omit<RunOptions, "env"> = {}): Promise<CommandResult> {
+export function runForJob(
+  command: readonly string[],
+  job: WorkerJob<Uint8Array>,
+  options: Omit<RunOptions, "env"> = {},
+): Promise<CommandResult> {
   return runCommand(command, job.data, {
     ...options,
     env: { GEARBOX_HANDLE: job.handle, GEARBOX_FUNCTION: job.function, GEARBOX_UNIQUE: job.unique },

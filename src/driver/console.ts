@@ -109,7 +109,9 @@ export function answer(target: ConsoleTarget, cmd: string, args: string[]): stri
       if (!g) return [`ERR invalid_job_name: ${args[0] ?? "(none)"}`];
       return [
         statusLine(target, g),
-        ...[...g.processes.values()].map((p) => `${p.pid}\t${p.state}\t${iso(p.startedAt)}\t${p.jobsDone}${p.jobHandle ? `\t${p.jobHandle}` : ""}`),
+        ...[...g.processes.values()].map((p) =>
+          `${p.pid}\t${p.state}\t${iso(p.startedAt)}\t${p.jobsDone}${p.jobHandle ? `\t${p.jobHandle}` : ""}`
+        ),
       ];
     }
     case "set_min_processes":
@@ -149,5 +151,14 @@ export function answer(target: ConsoleTarget, cmd: string, args: string[]): stri
 }
 
 function statusLine(target: ConsoleTarget, g: JobGroup): string {
-  return [g.name, g.min, g.max, g.current, target.groupState(g), iso(g.lastrun), iso(g.lasterror), g.lasterrorMsg.replace(/\s+/g, " ") || "-"].join("\t");
+  return [
+    g.name,
+    g.min,
+    g.max,
+    g.current,
+    target.groupState(g),
+    iso(g.lastrun),
+    iso(g.lasterror),
+    g.lasterrorMsg.replace(/\s+/g, " ") || "-",
+  ].join("\t");
 }

@@ -232,7 +232,12 @@ export class Supervisor implements ConsoleTarget {
   // ---- processes ----
 
   #start(g: JobGroup, reason: string): void {
-    const spec: ChildSpec = { job: { ...g.def, min: g.min, max: g.max }, servers: this.#settings.server, report: `127.0.0.1:${this.#report!.port}`, token: this.#token };
+    const spec: ChildSpec = {
+      job: { ...g.def, min: g.min, max: g.max },
+      servers: this.#settings.server,
+      report: `127.0.0.1:${this.#report!.port}`,
+      token: this.#token,
+    };
     let pid = 0;
     let handle;
     try {
@@ -272,7 +277,11 @@ export class Supervisor implements ConsoleTarget {
       const fields = { job: g.name, pid: p.pid, how, ...status, lived, crashes: g.crashes, restart_in_s: delay / 1000 };
       if (g.crashLooping(this.#policy)) this.#log.error("crash loop: process died again", fields);
       else this.#log.warn("process died", fields);
-      this.#event(g.crashLooping(this.#policy) ? "crash-loop" : "died", g.name, `pid ${p.pid} died (${how}) after ${lived}; restart in ${delay / 1000} s`);
+      this.#event(
+        g.crashLooping(this.#policy) ? "crash-loop" : "died",
+        g.name,
+        `pid ${p.pid} died (${how}) after ${lived}; restart in ${delay / 1000} s`,
+      );
       if (this.#stopping) return;
     }
     this.#later(Math.max(g.notBefore - now, 0), () => this.#reconcile(g, Date.now()));
@@ -309,7 +318,12 @@ export class Supervisor implements ConsoleTarget {
     }
     if (r.event === "retire") {
       // The process failed a timed-out job and exits on purpose: not a crash; replaced at once.
-      this.#log.warn("job timeout: the process fails the job and exits", { job: g.name, pid, handle: p.jobHandle ?? "-", reason: r.reason });
+      this.#log.warn("job timeout: the process fails the job and exits", {
+        job: g.name,
+        pid,
+        handle: p.jobHandle ?? "-",
+        reason: r.reason,
+      });
       this.#event("timeout", g.name, `pid ${pid} exits: ${r.reason}`);
       p.stopRequested = true;
       p.state = "stopping";
@@ -330,7 +344,14 @@ export class Supervisor implements ConsoleTarget {
         g.lasterror = now;
         g.lasterrorMsg = message.slice(0, 1000);
         g.failuresInRow++;
-        this.#log.info("job failed", { job: g.name, pid, function: r.function, handle: r.handle ?? "-", ...(r.exitStatus === undefined ? {} : { exit_status: r.exitStatus }), message: r.message.slice(0, 1000) });
+        this.#log.info("job failed", {
+          job: g.name,
+          pid,
+          function: r.function,
+          handle: r.handle ?? "-",
+          ...(r.exitStatus === undefined ? {} : { exit_status: r.exitStatus }),
+          message: r.message.slice(0, 1000),
+        });
       }
     }
   }
@@ -346,7 +367,10 @@ export class Supervisor implements ConsoleTarget {
         for (const [fn, n] of await this.#waitingOn(admin)) waiting.set(fn, (waiting.get(fn) ?? 0) + n);
         reached++;
       } catch (e) {
-        this.#log.limited(`server:${admin.server}`, 60_000, "warn", "cannot read status from a server", { server: admin.server, error: (e as Error).message });
+        this.#log.limited(`server:${admin.server}`, 60_000, "warn", "cannot read status from a server", {
+          server: admin.server,
+          error: (e as Error).message,
+        });
       }
     }));
     if (this.#stopping) return;
@@ -438,7 +462,12 @@ export class Supervisor implements ConsoleTarget {
       g.lasterror = now;
       g.lasterrorMsg = `job ${p.jobHandle} ran over ${limit / 1000} s and its process did not end it; process ${p.pid} killed`;
       g.failuresInRow++;
-      this.#log.warn("job timeout: the process did not end the job, killing it", { job: g.name, pid: p.pid, handle: p.jobHandle, limit_s: limit / 1000 });
+      this.#log.warn("job timeout: the process did not end the job, killing it", {
+        job: g.name,
+        pid: p.pid,
+        handle: p.jobHandle,
+        limit_s: limit / 1000,
+      });
       this.#event("timeout", g.name, `pid ${p.pid} killed: ${p.jobHandle} ran over ${limit / 1000} s`);
       p.stopRequested = true;
       p.state = "stopping";
@@ -450,10 +479,16 @@ export class Supervisor implements ConsoleTarget {
     const known = new Set(this.#groups.flatMap((g) => g.def.functions));
     for (const [fn, n] of waiting) {
       if (n === 0 || known.has(fn)) continue;
-      this.#log.limited(`unknown:${fn}`, 60_000, "warn", "unknown_job: queued jobs that no configured job handles", { function: fn, queued: n });
+      this.#log.limited(`unknown:${fn}`, 60_000, "warn", "unknown_job: queued jobs that no configured job handles", {
+        function: fn,
+        queued: n,
+      });
       const hook = this.#settings.unknownJobCommand;
       if (hook !== "") {
-        void runCommand(["sh", "-c", hook], new Uint8Array(0), { env: { GEARBOX_FUNCTION: fn, GEARBOX_QUEUED: String(n) }, timeoutMs: 30_000 })
+        void runCommand(["sh", "-c", hook], new Uint8Array(0), {
+          env: { GEARBOX_FUNCTION: fn, GEARBOX_QUEUED: String(n) },
+          timeoutMs: 30_000,
+        })
           .then((r) => {
             if (r.status !== 0) this.#log.warn("unknown_job_command failed", { function: fn, status: r.status ?? r.signal ?? "?" });
           }, (e) => this.#log.warn("unknown_job_command cannot run", { error: (e as Error).message }));

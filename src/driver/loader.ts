@@ -66,7 +66,18 @@ export async function loadJobs(settings: DriveSettings): Promise<JobDefinition[]
       const key = job.process_group ?? jobName;
       let def = groups.get(key);
       if (!def) {
-        def = { name: prefix + key, functions: [], min: 0, max: 0, timeoutMs: undefined, kind: "module", module: file, prefix, members: [], options };
+        def = {
+          name: prefix + key,
+          functions: [],
+          min: 0,
+          max: 0,
+          timeoutMs: undefined,
+          kind: "module",
+          module: file,
+          prefix,
+          members: [],
+          options,
+        };
         groups.set(key, def);
         jobs.push(def);
       }

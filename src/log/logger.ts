@@ -74,7 +74,7 @@ export class Logger {
       return;
     }
     let line = `${time} ${level.toUpperCase().padEnd(5)} ${message}`;
-    if (fields) for (const [k, v] of Object.entries(fields)) line += ` ${k}=${typeof v === "string" ? JSON.stringify(v) : String(v)}`;
+    if (fields) { for (const [k, v] of Object.entries(fields)) line += ` ${k}=${typeof v === "string" ? JSON.stringify(v) : String(v)}`; }
     this.#write(line);
   }
 }

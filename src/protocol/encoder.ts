@@ -6,7 +6,6 @@
  */
 import { Buffer } from "node:buffer";
 
-
 /**
  * Encodes one packet: string arguments separated by NUL, then the opaque
  * `data` argument (if given) with no terminator.
@@ -37,7 +36,7 @@ export function encodePacket(
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     // Short strings (names, handles, numbers) are cheaper to copy by hand than through a native call.
-    if (a.length < 64) for (let j = 0; j < a.length; j++) out[pos++] = a.charCodeAt(j);
+    if (a.length < 64) { for (let j = 0; j < a.length; j++) out[pos++] = a.charCodeAt(j); }
     else pos += out.write(a, pos, "latin1");
     if (i < args.length - 1 || data !== undefined) out[pos++] = 0;
   }

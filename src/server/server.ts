@@ -10,7 +10,7 @@ import { JobServer } from "../core/mod.ts";
 import type { Drained, PendingAck } from "../core/mod.ts";
 import { errLine } from "../protocol/admin_text.ts";
 import type { Frame } from "../protocol/decoder.ts";
-import { Logger, gearmanVerbose } from "../log/logger.ts";
+import { gearmanVerbose, Logger } from "../log/logger.ts";
 import { listen, type NetListener, type NetSocket } from "../runtime/net.ts";
 import { spawnOnSocket } from "../runtime/piped_child.ts";
 import { type InProcessServer, socketPair, type StartedWorker, wireChild } from "./in_process.ts";
@@ -186,7 +186,13 @@ export class GearboxServer {
     this.#flush();
     try {
       this.#listener = await listen(
-        { host: this.settings.listen, port: this.settings.port, backlog: this.settings.backlog, keepAliveMs: this.#edge.keepAliveMs, transport: this.settings.transport },
+        {
+          host: this.settings.listen,
+          port: this.settings.port,
+          backlog: this.settings.backlog,
+          keepAliveMs: this.#edge.keepAliveMs,
+          transport: this.settings.transport,
+        },
         (socket) => this.#accept(socket),
       );
     } catch (e) {
@@ -270,10 +276,16 @@ export class GearboxServer {
       if (this.#fdLimited === undefined) {
         this.logger.limited("max_connections", 10_000, "warn", "connection refused: too many connections", { max: this.#maxConnections });
       } else {
-        this.logger.limited("max_connections", 10_000, "warn", "connection refused: too many connections for the open file descriptor limit (EMFILE avoided)", {
-          max: this.#maxConnections,
-          fd_limit: this.#fdLimited,
-        });
+        this.logger.limited(
+          "max_connections",
+          10_000,
+          "warn",
+          "connection refused: too many connections for the open file descriptor limit (EMFILE avoided)",
+          {
+            max: this.#maxConnections,
+            fd_limit: this.#fdLimited,
+          },
+        );
       }
       socket.destroy();
       return;
@@ -448,7 +460,6 @@ export class GearboxServer {
     return [...this.#stalled].filter((c) => c.closed || !c.over(this.core.peers.get(c.id)?.pendingBytes ?? 0));
   }
 
-
   /**
    * Writes the core's output and carries out its effects, right after each
    * read: replies go out with the least latency, while store writes of the
@@ -549,7 +560,11 @@ export class GearboxServer {
 
   #drop(conn: Connection, reason: string): void {
     this.core.count(`dropped_${reason.replaceAll(" ", "_")}`);
-    this.logger.limited(`drop:${reason}`, 10_000, "warn", "dropping connection", { conn: conn.id, address: conn.socket.remoteAddress, reason });
+    this.logger.limited(`drop:${reason}`, 10_000, "warn", "dropping connection", {
+      conn: conn.id,
+      address: conn.socket.remoteAddress,
+      reason,
+    });
     conn.socket.destroy();
   }
 

@@ -7,9 +7,9 @@
  *
  * @module
  */
-import { DEFAULT_CORE_OPTIONS, type CoreOptions } from "../core/mod.ts";
+import { type CoreOptions, DEFAULT_CORE_OPTIONS } from "../core/mod.ts";
 import { checkServeSettings, resolveSettings } from "../config/load_config.ts";
-import { type ServeSettings, SERVE_OPTIONS } from "../config/serve_options.ts";
+import { SERVE_OPTIONS, type ServeSettings } from "../config/serve_options.ts";
 import { camel } from "../config/setting.ts";
 import { project } from "../config/settings_table.ts";
 import type { ConnectionLimits } from "./connection.ts";
@@ -35,7 +35,13 @@ export interface ResolvedServer {
 }
 
 const EDGE_KEYS: readonly (keyof EdgeSettings)[] = [
-  "keepAliveMs", "drainTimeoutMs", "outputStallTimeoutMs", "handshakeTimeoutMs", "partialPacketTimeoutMs", "minPartialRate", "completionCommitDelayMs",
+  "keepAliveMs",
+  "drainTimeoutMs",
+  "outputStallTimeoutMs",
+  "handshakeTimeoutMs",
+  "partialPacketTimeoutMs",
+  "minPartialRate",
+  "completionCommitDelayMs",
 ];
 const CONNECTION_KEYS: readonly (keyof ConnectionLimits)[] = ["maxPacketBody", "maxAdminLine", "maxOutputBuffer"];
 
@@ -72,4 +78,3 @@ function only(group: Record<string, unknown>, known: readonly string[], name: st
   }
   return group;
 }
-

@@ -31,13 +31,33 @@ export function toJob(r: Record<string, SqlValue>): StoredJob {
     retries: Number(r.retries),
     failures: typeof r.failures === "string" ? parseFailures(r.failures) : [],
     ended: r.outcome === "completed" || r.outcome === "failed"
-      ? { outcome: r.outcome, exitStatus: Number(r.exit_status ?? 0), at: Number(r.ended_at ?? 0), deleteAfter: Number(r.delete_after ?? 0) }
+      ? {
+        outcome: r.outcome,
+        exitStatus: Number(r.exit_status ?? 0),
+        at: Number(r.ended_at ?? 0),
+        deleteAfter: Number(r.delete_after ?? 0),
+      }
       : undefined,
   };
 }
 
 /** The columns of a {@link RowState}, in its order. */
-export const STATE_COLUMNS = ["id", "handle", "function", "uniq", "reducer", "priority", "run_after", "created_at", "retries", "failures", "outcome", "exit_status", "ended_at", "delete_after"];
+export const STATE_COLUMNS = [
+  "id",
+  "handle",
+  "function",
+  "uniq",
+  "reducer",
+  "priority",
+  "run_after",
+  "created_at",
+  "retries",
+  "failures",
+  "outcome",
+  "exit_status",
+  "ended_at",
+  "delete_after",
+];
 export const REPLAY_COLUMNS = `${STATE_COLUMNS.join(", ")}, meta_crc`;
 /** A new job's columns; the rest keep their defaults (no retries, no failures, not ended). */
 export const FRESH_COLUMNS = "id, handle, function, uniq, data, reducer, priority, run_after, created_at, meta_crc, data_crc";
@@ -58,7 +78,22 @@ export function pushFreshRow(params: SqlValue[], j: StoredJob): void {
 /** A job's replayed columns as the store binds them. */
 export function rowState(j: StoredJob): RowState {
   const e = j.ended;
-  return [j.id, j.handle, j.function, j.unique, j.reducer, j.priority, j.runAt, j.createdAt, j.retries, failuresText(j), e?.outcome ?? null, e?.exitStatus ?? null, e?.at ?? null, e?.deleteAfter ?? null];
+  return [
+    j.id,
+    j.handle,
+    j.function,
+    j.unique,
+    j.reducer,
+    j.priority,
+    j.runAt,
+    j.createdAt,
+    j.retries,
+    failuresText(j),
+    e?.outcome ?? null,
+    e?.exitStatus ?? null,
+    e?.at ?? null,
+    e?.deleteAfter ?? null,
+  ];
 }
 
 /** A changed job's mutable columns (retries, failures, ending) and its new checksum. */
@@ -73,7 +108,22 @@ export function updateRow(j: StoredJob): SqlValue[] {
 
 /** A replayed row's {@link RowState} values, as read. */
 export function stateOf(r: Record<string, SqlValue>): SqlValue[] {
-  return [r.id!, r.handle!, r.function!, r.uniq!, r.reducer!, r.priority!, r.run_after!, r.created_at!, r.retries!, r.failures!, r.outcome!, r.exit_status!, r.ended_at!, r.delete_after!];
+  return [
+    r.id!,
+    r.handle!,
+    r.function!,
+    r.uniq!,
+    r.reducer!,
+    r.priority!,
+    r.run_after!,
+    r.created_at!,
+    r.retries!,
+    r.failures!,
+    r.outcome!,
+    r.exit_status!,
+    r.ended_at!,
+    r.delete_after!,
+  ];
 }
 
 /** Whether a read row's replayed columns match their checksum (rows from before migration 4 have none). */
@@ -90,7 +140,20 @@ export function dataIntact(data: Uint8Array, crc: SqlValue | undefined): boolean
 export function fullRow(j: StoredJob): SqlValue[] {
   const state = rowState(j);
   const data = j.data ?? missingWorkload(j);
-  return [j.id, j.handle, j.function, j.unique, data, j.reducer, j.priority, j.runAt, j.createdAt, metaChecksum(state), dataChecksum(data), ...state.slice(8)];
+  return [
+    j.id,
+    j.handle,
+    j.function,
+    j.unique,
+    data,
+    j.reducer,
+    j.priority,
+    j.runAt,
+    j.createdAt,
+    metaChecksum(state),
+    dataChecksum(data),
+    ...state.slice(8),
+  ];
 }
 
 function missingWorkload(j: StoredJob): never {
@@ -111,4 +174,3 @@ function parseFailures(text: string): StoredJob["failures"] {
   }
   return [{ at: 0, message: "(unreadable failure log in the store)" }];
 }
-

@@ -20,7 +20,22 @@ import type { SqlValue } from "../runtime/sqlite.ts";
  * back: id, handle, function, uniq, reducer, priority, run_after, created_at,
  * retries, failures, outcome, exit_status, ended_at, delete_after.
  */
-export type RowState = readonly [number, string, string, string, string, number, number, number, number, string | null, string | null, number | null, number | null, number | null];
+export type RowState = readonly [
+  number,
+  string,
+  string,
+  string,
+  string,
+  number,
+  number,
+  number,
+  number,
+  string | null,
+  string | null,
+  number | null,
+  number | null,
+  number | null,
+];
 
 // The row checksum is 32-bit FNV-1a over the values, typed: a string as its
 // length and then its UTF-16 units two at a time, a number as its low and
@@ -68,7 +83,16 @@ export function metaChecksum(values: readonly SqlValue[]): number {
 }
 
 /** {@link metaChecksum} of a new job's row (no retries, failures or ending), without building the row. */
-export function freshMetaChecksum(id: number, handle: string, fn: string, unique: string, reducer: string, priority: number, runAt: number, createdAt: number): number {
+export function freshMetaChecksum(
+  id: number,
+  handle: string,
+  fn: string,
+  unique: string,
+  reducer: string,
+  priority: number,
+  runAt: number,
+  createdAt: number,
+): number {
   let h = mixNumber(FNV_OFFSET, id);
   h = mixString(mixString(mixString(mixString(h, handle), fn), unique), reducer);
   h = mixNumber(mixNumber(mixNumber(mixNumber(h, priority), runAt), createdAt), 0);

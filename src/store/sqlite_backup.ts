@@ -27,7 +27,12 @@ const ROWS_PER_TURN = 2000;
 const COLUMN_NAMES = FULL_COLUMNS.split(", ");
 
 /** Copies `source` into the open, empty store `target`; `pause` lets the server run between chunks. */
-export async function copyRunningStore(source: Database, target: Database, log: ChangeLog, pause: () => Promise<void>): Promise<BackupResult> {
+export async function copyRunningStore(
+  source: Database,
+  target: Database,
+  log: ChangeLog,
+  pause: () => Promise<void>,
+): Promise<BackupResult> {
   const last = Number(source.prepare("SELECT max(id) AS m FROM job").get()?.m ?? 0);
   const read = source.prepare(`SELECT ${FULL_COLUMNS} FROM job WHERE id > ? AND id <= ? ORDER BY id LIMIT ${ROWS_PER_TURN}`);
   const insert = target.prepare(`INSERT INTO job (${FULL_COLUMNS}) VALUES (${FULL_ROW})`);

@@ -20,9 +20,13 @@ export function startError(e: unknown, path: string): StoreError {
 export function storeError(e: unknown, path: string): StoreError {
   if (e instanceof StoreError) return e;
   const message = e instanceof Error ? e.message : String(e);
-  if (/SQLITE_BUSY|database is locked/i.test(message)) return new StoreError("STORE_LOCKED", `${path} is locked by another process (another gearbox serve?)`);
+  if (/SQLITE_BUSY|database is locked/i.test(message)) {
+    return new StoreError("STORE_LOCKED", `${path} is locked by another process (another gearbox serve?)`);
+  }
   if (/SQLITE_FULL|disk is full/i.test(message)) return new StoreError("STORE_FULL", `${path}: disk full`);
-  if (/SQLITE_NOTADB|file is not a database/i.test(message)) return new StoreError("STORE_CORRUPT", `${path} is not a usable SQLite database (${message})`);
+  if (/SQLITE_NOTADB|file is not a database/i.test(message)) {
+    return new StoreError("STORE_CORRUPT", `${path} is not a usable SQLite database (${message})`);
+  }
   if (/SQLITE_CORRUPT|malformed/i.test(message)) return new StoreError("STORE_CORRUPT", `${path} is damaged (${message})`);
   if (/unable to open|SQLITE_CANTOPEN/i.test(message)) return new StoreError("STORE_UNAVAILABLE", `${path} cannot be opened (${message})`);
   return new StoreError("STORE_UNAVAILABLE", `${path}: ${message}`);

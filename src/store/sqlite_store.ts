@@ -10,8 +10,21 @@ import { existsSync, renameSync } from "node:fs";
 import { type BackupResult, type JobStore, type StoreBatch, type StoredJob, StoreError } from "./job_store.ts";
 import { type ChangeLog, copyRunningStore } from "./sqlite_backup.ts";
 import {
-  dataIntact, FRESH_COLUMNS, FRESH_ROW, FRESH_WIDTH, FULL_COLUMNS, FULL_ROW, fullRow, INSERT_CHUNK, metaIntact, pushFreshRow, REPLAY_COLUMNS, toJob, UPDATE_SQL,
-  updateRow, workloadOf,
+  dataIntact,
+  FRESH_COLUMNS,
+  FRESH_ROW,
+  FRESH_WIDTH,
+  FULL_COLUMNS,
+  FULL_ROW,
+  fullRow,
+  INSERT_CHUNK,
+  metaIntact,
+  pushFreshRow,
+  REPLAY_COLUMNS,
+  toJob,
+  UPDATE_SQL,
+  updateRow,
+  workloadOf,
 } from "./job_rows.ts";
 import { pageProblems, removeStore, transaction } from "./sqlite_file.ts";
 import { APPLICATION_ID, MIGRATIONS } from "./migrations.ts";
@@ -53,16 +66,25 @@ export class SqliteStore implements JobStore {
       const appId = Number(db.prepare("PRAGMA application_id").get()?.application_id ?? 0);
       const tables = Number(db.prepare("SELECT count(*) AS n FROM sqlite_schema").get()?.n ?? 0);
       if (appId !== APPLICATION_ID && (appId !== 0 || tables > 0)) {
-        throw new StoreError("STORE_CORRUPT", `${this.#path} is not a gearbox store (application_id ${appId}, ${tables} schema objects); refusing to touch it`);
+        throw new StoreError(
+          "STORE_CORRUPT",
+          `${this.#path} is not a gearbox store (application_id ${appId}, ${tables} schema objects); refusing to touch it`,
+        );
       }
       // One server per file: the exclusive lock taken by the first write
       // transaction is held until close, so a second server fails fast.
-      db.exec(`PRAGMA busy_timeout=0; PRAGMA locking_mode=EXCLUSIVE; PRAGMA journal_mode=WAL; PRAGMA synchronous=${this.#options.synchronous ?? "FULL"}; PRAGMA wal_autocheckpoint=${WAL_CHECKPOINT_PAGES};`);
+      db.exec(
+        `PRAGMA busy_timeout=0; PRAGMA locking_mode=EXCLUSIVE; PRAGMA journal_mode=WAL; PRAGMA synchronous=${
+          this.#options.synchronous ?? "FULL"
+        }; PRAGMA wal_autocheckpoint=${WAL_CHECKPOINT_PAGES};`,
+      );
       db.exec("BEGIN IMMEDIATE; COMMIT;");
       this.#check(db);
       this.#migrate(db);
       this.#insertFresh = db.prepare(`INSERT INTO job (${FRESH_COLUMNS}) VALUES (${FRESH_ROW})`);
-      this.#insertFreshMany = db.prepare(`INSERT INTO job (${FRESH_COLUMNS}) VALUES ${Array(INSERT_CHUNK).fill(`(${FRESH_ROW})`).join(", ")}`);
+      this.#insertFreshMany = db.prepare(
+        `INSERT INTO job (${FRESH_COLUMNS}) VALUES ${Array(INSERT_CHUNK).fill(`(${FRESH_ROW})`).join(", ")}`,
+      );
       this.#insertFull = db.prepare(`INSERT INTO job (${FULL_COLUMNS}) VALUES (${FULL_ROW})`);
       this.#delete = db.prepare("DELETE FROM job WHERE id = ?");
       this.#update = db.prepare(UPDATE_SQL);

@@ -123,7 +123,11 @@ function readable(path: string): { path: string; note?: string; discard: () => v
     closeSync(fd);
   }
   if (existsSync(`${path}-wal`)) copyFileSync(`${path}-wal`, `${copy}-wal`);
-  return { path: copy, note: `the file is shorter than its header says: ${present} of ${pages} pages`, discard: () => rmSync(dir, { recursive: true, force: true }) };
+  return {
+    path: copy,
+    note: `the file is shorter than its header says: ${present} of ${pages} pages`,
+    discard: () => rmSync(dir, { recursive: true, force: true }),
+  };
 }
 
 function* scan(db: Database, path: string, progress?: (rows: number) => void): Generator<ScannedJob, ScanReport> {
@@ -195,7 +199,12 @@ export interface SalvageResult {
  * not exist): every intact job, with its id, handle, failure log and ending;
  * damaged ones too when `keepDamaged` (as read, with new checksums).
  */
-export async function salvageStore(from: string, to: string, options: { keepDamaged?: boolean } = {}, progress?: (rows: number) => void): Promise<SalvageResult> {
+export async function salvageStore(
+  from: string,
+  to: string,
+  options: { keepDamaged?: boolean } = {},
+  progress?: (rows: number) => void,
+): Promise<SalvageResult> {
   const target = new SqliteStore(to);
   await target.open();
   let copied = 0;

@@ -38,19 +38,23 @@ describe("the compiled binary", { skip }, () => {
     }
   });
 
-  test("serves the libgearman gearman tool in client and worker mode", { skip: haveCommand("gearman") ? false : "gearman not installed" }, async () => {
-    const server = await startGearbox();
-    try {
-      const { spawn } = await import("node:child_process");
-      const worker = spawn("gearman", ["-p", String(server.port), "-w", "-f", "upper", "-c", "1", "--", "tr", "a-z", "A-Z"]);
-      await new Promise((r) => setTimeout(r, 300));
-      const client = spawnSync("gearman", ["-p", String(server.port), "-f", "upper", "shout"], { encoding: "utf8", timeout: 10_000 });
-      assert.equal(client.stdout, "SHOUT");
-      await new Promise<void>((resolve) => worker.once("exit", () => resolve()));
-    } finally {
-      await server.stop();
-    }
-  });
+  test(
+    "serves the libgearman gearman tool in client and worker mode",
+    { skip: haveCommand("gearman") ? false : "gearman not installed" },
+    async () => {
+      const server = await startGearbox();
+      try {
+        const { spawn } = await import("node:child_process");
+        const worker = spawn("gearman", ["-p", String(server.port), "-w", "-f", "upper", "-c", "1", "--", "tr", "a-z", "A-Z"]);
+        await new Promise((r) => setTimeout(r, 300));
+        const client = spawnSync("gearman", ["-p", String(server.port), "-f", "upper", "shout"], { encoding: "utf8", timeout: 10_000 });
+        assert.equal(client.stdout, "SHOUT");
+        await new Promise<void>((resolve) => worker.once("exit", () => resolve()));
+      } finally {
+        await server.stop();
+      }
+    },
+  );
 
   test("refuses a bad flag value naming the flag, with exit code 78 (configuration)", () => {
     const r = run(["serve", "--port", "99999"]);
@@ -81,7 +85,18 @@ describe("the compiled binary", { skip }, () => {
   });
 
   test("every subcommand exits 64 for a command line it cannot parse, before it contacts anything", () => {
-    const commands = ["serve", "drive", "submit f", "work f -- cat", "status", "workers", "admin version", "jobs list", "store check x.db", "top"];
+    const commands = [
+      "serve",
+      "drive",
+      "submit f",
+      "work f -- cat",
+      "status",
+      "workers",
+      "admin version",
+      "jobs list",
+      "store check x.db",
+      "top",
+    ];
     for (const c of commands) {
       const [sub, ...rest] = c.split(" ");
       const r = run([sub!, "--no-such-flag", ...rest]);

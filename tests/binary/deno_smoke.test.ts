@@ -12,12 +12,25 @@ import { roundTrip } from "../helpers/round_trip.ts";
 
 const DENO = `${ROOT}node_modules/.bin/deno`;
 
-test("the same sources serve a round trip under deno run, with the sqlite store", { skip: existsSync(DENO) ? false : "deno not installed (npm install)" }, async () => {
+test("the same sources serve a round trip under deno run, with the sqlite store", {
+  skip: existsSync(DENO) ? false : "deno not installed (npm install)",
+}, async () => {
   const port = await freePort();
   const child = spawn(DENO, [
-    "run", "--allow-net=127.0.0.1", "--allow-read", "--allow-write", "--allow-env", "--allow-sys",
-    `${ROOT}src/cli/main.ts`, "serve", "--port", String(port), "--log-level", "warn",
-    "--store", `sqlite:${join(mkdtempSync(join(tmpdir(), "gearbox-deno-")), "jobs.db")}`,
+    "run",
+    "--allow-net=127.0.0.1",
+    "--allow-read",
+    "--allow-write",
+    "--allow-env",
+    "--allow-sys",
+    `${ROOT}src/cli/main.ts`,
+    "serve",
+    "--port",
+    String(port),
+    "--log-level",
+    "warn",
+    "--store",
+    `sqlite:${join(mkdtempSync(join(tmpdir(), "gearbox-deno-")), "jobs.db")}`,
   ], { stdio: ["ignore", "ignore", "pipe"], cwd: ROOT });
   let err = "";
   child.stderr!.on("data", (d) => (err += d));
@@ -32,12 +45,25 @@ test("the same sources serve a round trip under deno run, with the sqlite store"
   }
 });
 
-test("gearbox drive supervises a command job under deno run (Deno.Command), and drains on the console's shutdown", { skip: existsSync(DENO) ? false : "deno not installed (npm install)", timeout: 60_000 }, async () => {
+test("gearbox drive supervises a command job under deno run (Deno.Command), and drains on the console's shutdown", {
+  skip: existsSync(DENO) ? false : "deno not installed (npm install)",
+  timeout: 60_000,
+}, async () => {
   const server = await startGearbox();
   const consolePort = await freePort();
   const child = spawn(DENO, [
-    "run", "-A", `${ROOT}src/cli/main.ts`, "drive", "-s", `127.0.0.1:${server.port}`, "--console-port", String(consolePort),
-    "--interval", "0.3", "--jobs", JSON.stringify({ rev_job: { command: ["rev"] } }),
+    "run",
+    "-A",
+    `${ROOT}src/cli/main.ts`,
+    "drive",
+    "-s",
+    `127.0.0.1:${server.port}`,
+    "--console-port",
+    String(consolePort),
+    "--interval",
+    "0.3",
+    "--jobs",
+    JSON.stringify({ rev_job: { command: ["rev"] } }),
   ], { stdio: ["ignore", "ignore", "pipe"], cwd: ROOT });
   let err = "";
   child.stderr!.on("data", (d) => (err += d));

@@ -67,7 +67,18 @@ describe("gearbox submit and gearbox work", () => {
   });
 
   test("the worker program sees the job's handle, function and unique in its environment", async () => {
-    const w = gearbox(["work", "env_fn", "-s", s, "-c", "1", "--", "sh", "-c", 'printf "%s|%s|%s" "$GEARBOX_FUNCTION" "$GEARBOX_UNIQUE" "$GEARBOX_HANDLE"']);
+    const w = gearbox([
+      "work",
+      "env_fn",
+      "-s",
+      s,
+      "-c",
+      "1",
+      "--",
+      "sh",
+      "-c",
+      'printf "%s|%s|%s" "$GEARBOX_FUNCTION" "$GEARBOX_UNIQUE" "$GEARBOX_HANDLE"',
+    ]);
     await waitForWorkers(server.port, "env_fn", 1);
     const r = await gearbox(["submit", "env_fn", "x", "-s", s, "--unique", "u-42"]).ok(10_000);
     assert.match(r.stdout, /^env_fn\|u-42\|H:\S+$/);
@@ -143,26 +154,30 @@ describe("gearbox submit and gearbox work", () => {
     }
   });
 
-  test("WORK_STATUS draws a progress bar on a terminal", { skip: haveCommand("script") ? false : "script(1) is not installed" }, async () => {
-    const worker = new Worker({ servers: [s] });
-    worker.register("progress", async (job) => {
-      for (let i = 1; i <= 4; i++) {
-        job.sendStatus(i, 4);
-        await sleep(150);
+  test(
+    "WORK_STATUS draws a progress bar on a terminal",
+    { skip: haveCommand("script") ? false : "script(1) is not installed" },
+    async () => {
+      const worker = new Worker({ servers: [s] });
+      worker.register("progress", async (job) => {
+        for (let i = 1; i <= 4; i++) {
+          job.sendStatus(i, 4);
+          await sleep(150);
+        }
+        return "ok";
+      });
+      void worker.work();
+      try {
+        const cmd = [BIN!, ...PRE, "submit", "progress", "x", "-s", s].map((a) => `'${a}'`).join(" ");
+        const r = await peers.start("script", ["-qec", cmd, "/dev/null"], { lifetimeMs: 20_000 }).ok(10_000);
+        const screen = r.stdoutBytes.toString("utf8");
+        assert.match(screen, /[█░]+ \d\/4 \d+%/);
+        assert.match(screen, /ok/);
+      } finally {
+        await worker.stop();
       }
-      return "ok";
-    });
-    void worker.work();
-    try {
-      const cmd = [BIN!, ...PRE, "submit", "progress", "x", "-s", s].map((a) => `'${a}'`).join(" ");
-      const r = await peers.start("script", ["-qec", cmd, "/dev/null"], { lifetimeMs: 20_000 }).ok(10_000);
-      const screen = r.stdoutBytes.toString("utf8");
-      assert.match(screen, /[█░]+ \d\/4 \d+%/);
-      assert.match(screen, /ok/);
-    } finally {
-      await worker.stop();
-    }
-  });
+    },
+  );
 
   test("exit statuses tell timeout (4), unreachable (2), refused (1), bad usage (64)", async () => {
     assert.equal((await gearbox(["submit", "nobody_fn", "x", "-s", s, "--timeout", "0.3"]).waitExit(10_000)).code, 4);
@@ -219,7 +234,9 @@ const ADMIN_TARGETS = [
 ];
 
 for (const target of ADMIN_TARGETS) {
-  describe(`gearbox status, workers and admin against ${target.name}`, { skip: target.available ? false : `${target.name} is not installed` }, () => {
+  describe(`gearbox status, workers and admin against ${target.name}`, {
+    skip: target.available ? false : `${target.name} is not installed`,
+  }, () => {
     test("tables, --json, several servers and exit statuses", async () => {
       const server = await target.start();
       const s = `127.0.0.1:${server.port}`;
@@ -237,9 +254,20 @@ for (const target of ADMIN_TARGETS) {
         assert.match(utf8(status), /resize\s*│\s*0\s*│\s*0\s*│\s*1/);
         assert.equal(utf8(status).split("\n").filter((l) => l.startsWith("├")).length, 1, "one rule, under the heads");
         const json = JSON.parse((await gearbox(["status", "-s", s, "--json"]).ok(10_000)).stdout);
-        assert.deepEqual(json.find((r: { function: string }) => r.function === "thumbnail"), { function: "thumbnail", queued: 1, running: 0, workers: 0 });
+        assert.deepEqual(json.find((r: { function: string }) => r.function === "thumbnail"), {
+          function: "thumbnail",
+          queued: 1,
+          running: 0,
+          workers: 0,
+        });
         const prio = JSON.parse((await gearbox(["status", "--priority", "-s", s, "--json"]).ok(10_000)).stdout);
-        assert.deepEqual(prio.find((r: { function: string }) => r.function === "thumbnail"), { function: "thumbnail", high: 0, normal: 1, low: 0, workers: 0 });
+        assert.deepEqual(prio.find((r: { function: string }) => r.function === "thumbnail"), {
+          function: "thumbnail",
+          high: 0,
+          normal: 1,
+          low: 0,
+          workers: 0,
+        });
 
         const workers = await gearbox(["workers", "-s", s]).ok(10_000);
         assert.match(utf8(workers), /127\.0\.0\.1\s*│\s*table-test\s*│\s*resize/);

@@ -12,7 +12,10 @@ import { gearboxCommand, startGearbox } from "../helpers/servers.ts";
 
 function jobs(port: number, ...args: string[]): { status: number | null; stdout: string; stderr: string } {
   const [cmd, ...pre] = gearboxCommand();
-  const r = spawnSync(cmd!, [...pre, "jobs", ...args, "--server", `127.0.0.1:${port}`], { encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
+  const r = spawnSync(cmd!, [...pre, "jobs", ...args, "--server", `127.0.0.1:${port}`], {
+    encoding: "utf8",
+    env: { ...process.env, NO_COLOR: "1" },
+  });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -43,7 +46,11 @@ describe("gearbox jobs", () => {
       const failed = jobs(server.port, "list", "--state", "failed", "--json");
       assert.equal(failed.status, 0, failed.stderr);
       const rows = JSON.parse(failed.stdout);
-      assert.deepEqual(rows.map((r: { handle: string; state: string; unique: string }) => [r.handle, r.state, r.unique]), [[dead, "failed", "img-1"]]);
+      assert.deepEqual(rows.map((r: { handle: string; state: string; unique: string }) => [r.handle, r.state, r.unique]), [[
+        dead,
+        "failed",
+        "img-1",
+      ]]);
 
       const shown = JSON.parse(jobs(server.port, "show", dead, "--json").stdout);
       assert.equal(shown.exit_status, "1");

@@ -55,7 +55,10 @@ for (const target of TARGETS) {
         const retried = requests.filter((r) => r.connectionAttempts > 1);
         assert.ok(retried.length > 0, "some requests were on the killed server and went to the other");
         assert.ok(requests.every((r) => r.connectionAttempts <= 3));
-        assert.ok(requests.slice(Math.floor(total / 3) + inFlight).every((r) => r.server === addrs[1]), "after the kill, only the live server is used");
+        assert.ok(
+          requests.slice(Math.floor(total / 3) + inFlight).every((r) => r.server === addrs[1]),
+          "after the kill, only the live server is used",
+        );
       } finally {
         client.close();
         await Promise.all(workers.map((w) => w.stop()));

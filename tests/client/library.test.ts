@@ -12,8 +12,8 @@ import {
   Client,
   ClientError,
   type ClientOptions,
-  jsonEncoder,
   type JobUpdate,
+  jsonEncoder,
   Worker,
   type WorkerOptions,
 } from "../../mod.ts";
@@ -102,30 +102,34 @@ for (const target of TARGETS) {
       assert.equal(req.connectionAttempts, 1);
     });
 
-    test("data, warning and status updates reach the request in order, and the iterator ends with the result", { skip: unless("workData") }, async () => {
-      const fn = fresh("updates");
-      startWorker((w) =>
-        w.register(fn, (job) => {
-          job.sendData("part1");
-          job.sendStatus(1, 3);
-          job.sendWarning("careful");
-          job.sendData("part2");
-          job.sendStatus(3, 3);
-          return "done";
-        })
-      );
-      const req = await client().submitJob(fn, "x", { waitUntilComplete: false, timeoutMs: 5000 });
-      assert.equal(req.state, "CREATED");
-      const seen: JobUpdate<string>[] = [];
-      for await (const u of req.updates()) seen.push(u);
-      assert.deepEqual(seen.map((u) => u.type), ["created", "data", "status", "warning", "data", "status", "complete"]);
-      assert.deepEqual(req.dataUpdates, ["part1", "part2"]);
-      assert.deepEqual(req.warningUpdates, ["careful"]);
-      assert.equal(req.status?.numerator, 3);
-      assert.equal(req.status?.denominator, 3);
-      assert.equal(req.status?.handle, req.handle);
-      assert.equal(req.result, "done");
-    });
+    test(
+      "data, warning and status updates reach the request in order, and the iterator ends with the result",
+      { skip: unless("workData") },
+      async () => {
+        const fn = fresh("updates");
+        startWorker((w) =>
+          w.register(fn, (job) => {
+            job.sendData("part1");
+            job.sendStatus(1, 3);
+            job.sendWarning("careful");
+            job.sendData("part2");
+            job.sendStatus(3, 3);
+            return "done";
+          })
+        );
+        const req = await client().submitJob(fn, "x", { waitUntilComplete: false, timeoutMs: 5000 });
+        assert.equal(req.state, "CREATED");
+        const seen: JobUpdate<string>[] = [];
+        for await (const u of req.updates()) seen.push(u);
+        assert.deepEqual(seen.map((u) => u.type), ["created", "data", "status", "warning", "data", "status", "complete"]);
+        assert.deepEqual(req.dataUpdates, ["part1", "part2"]);
+        assert.deepEqual(req.warningUpdates, ["careful"]);
+        assert.equal(req.status?.numerator, 3);
+        assert.equal(req.status?.denominator, 3);
+        assert.equal(req.status?.handle, req.handle);
+        assert.equal(req.result, "done");
+      },
+    );
 
     test("status updates reach the request", async () => {
       const fn = fresh("progress");
@@ -142,7 +146,11 @@ for (const target of TARGETS) {
 
     test("a handler that throws makes the request FAILED with the exception text", async () => {
       const fn = fresh("boom");
-      startWorker((w) => w.register(fn, () => { throw new Error("disk on fire"); }));
+      startWorker((w) =>
+        w.register(fn, () => {
+          throw new Error("disk on fire");
+        })
+      );
       const req = await client().submitJob(fn, "x", { timeoutMs: 5000 });
       assert.equal(req.state, "FAILED");
       assert.equal(req.exception, "disk on fire");
@@ -151,7 +159,12 @@ for (const target of TARGETS) {
 
     test("the worker carries on after a failed job and takes the next one", async () => {
       const fn = fresh("flaky");
-      startWorker((w) => w.register(fn, (job) => { if (job.data === "bad") throw new Error("bad input"); return "fine"; }));
+      startWorker((w) =>
+        w.register(fn, (job) => {
+          if (job.data === "bad") throw new Error("bad input");
+          return "fine";
+        })
+      );
       const c = client();
       assert.equal((await c.submitJob(fn, "bad", { timeoutMs: 5000 })).state, "FAILED");
       const ok = await c.submitJob(fn, "good", { timeoutMs: 5000 });
@@ -162,7 +175,11 @@ for (const target of TARGETS) {
     test("a background job is done once created, and the worker runs it", async () => {
       const fn = fresh("bg");
       let ran: string | undefined;
-      startWorker((w) => w.register(fn, (job) => { ran = job.data; }));
+      startWorker((w) =>
+        w.register(fn, (job) => {
+          ran = job.data;
+        })
+      );
       const req = await client().submitJob(fn, "payload", { background: true, timeoutMs: 5000 });
       assert.equal(req.state, "CREATED");
       assert.equal(req.complete, true);
@@ -178,7 +195,13 @@ for (const target of TARGETS) {
       const a = c.submitJob(fn, "one", { unique: "same-key", timeoutMs: 5000 });
       const b = c.submitJob(fn, "two", { unique: "same-key", timeoutMs: 5000 });
       await sleep(100);
-      startWorker((w) => w.register(fn, async (job) => { runs++; await sleep(50); return `ran ${job.data} as ${job.unique}`; }));
+      startWorker((w) =>
+        w.register(fn, async (job) => {
+          runs++;
+          await sleep(50);
+          return `ran ${job.data} as ${job.unique}`;
+        })
+      );
       const [ra, rb] = await Promise.all([a, b]);
       assert.equal(ra.state, "COMPLETE");
       assert.equal(rb.state, "COMPLETE");
@@ -196,7 +219,11 @@ for (const target of TARGETS) {
         await c.submitJob(fn, data, { background: true, priority });
       }
       const order: string[] = [];
-      startWorker((w) => w.register(fn, (job) => { order.push(job.data); }));
+      startWorker((w) =>
+        w.register(fn, (job) => {
+          order.push(job.data);
+        })
+      );
       for (let i = 0; i < 100 && order.length < 3; i++) await sleep(20);
       assert.deepEqual(order, ["high", "normal", "low"]);
     });
@@ -212,7 +239,12 @@ for (const target of TARGETS) {
       const fn = fresh("slow");
       let release!: () => void;
       const gate = new Promise<void>((r) => release = r);
-      startWorker((w) => w.register(fn, async (job) => { job.sendStatus(3, 10); await gate; }));
+      startWorker((w) =>
+        w.register(fn, async (job) => {
+          job.sendStatus(3, 10);
+          await gate;
+        })
+      );
       const c = client();
       const req = await c.submitJob(fn, "x", { background: true });
       let status = await c.getJobStatus(req);
@@ -250,7 +282,11 @@ for (const target of TARGETS) {
       const fn = fresh("drain");
       let started = false;
       const w = new Worker({ servers: [addr] });
-      w.register(fn, async () => { started = true; await sleep(300); return "finished"; });
+      w.register(fn, async () => {
+        started = true;
+        await sleep(300);
+        return "finished";
+      });
       const working = w.work();
       const pending = client().submitJob(fn, "x", { timeoutMs: 5000 });
       for (let i = 0; i < 100 && !started; i++) await sleep(10);
@@ -313,18 +349,22 @@ for (const target of TARGETS) {
       assert.equal(raw.listed, true);
     });
 
-    test("the reliable extension says it is missing instead of pretending", { skip: target.lacks.includes("reliable") ? false : "this server has the extension" }, async () => {
+    test("the reliable extension says it is missing instead of pretending", {
+      skip: target.lacks.includes("reliable") ? false : "this server has the extension",
+    }, async () => {
       const fn = fresh("plain");
       let code: string | undefined;
-      startWorker((w) => w.register(fn, (job) => {
-        assert.equal(job.reliable, false);
-        try {
-          job.decline();
-        } catch (e) {
-          code = (e as ClientError).code;
-        }
-        return "did it myself";
-      }));
+      startWorker((w) =>
+        w.register(fn, (job) => {
+          assert.equal(job.reliable, false);
+          try {
+            job.decline();
+          } catch (e) {
+            code = (e as ClientError).code;
+          }
+          return "did it myself";
+        })
+      );
       const req = await client().submitJob(fn, "x", { timeoutMs: 5000 });
       assert.equal(code, "UNSUPPORTED");
       assert.equal(req.result, "did it myself");

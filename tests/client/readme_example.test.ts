@@ -29,7 +29,10 @@ describe("the README's library example", () => {
     server = await startGearbox();
     dir = mkdtempSync(join(tmpdir(), "gearbox-example-"));
     file = join(dir, "example.ts");
-    writeFileSync(file, readmeExample().replace('"./mod.ts"', JSON.stringify(`${ROOT}mod.ts`)).replace("127.0.0.1:4730", `127.0.0.1:${server.port}`));
+    writeFileSync(
+      file,
+      readmeExample().replace('"./mod.ts"', JSON.stringify(`${ROOT}mod.ts`)).replace("127.0.0.1:4730", `127.0.0.1:${server.port}`),
+    );
   });
   after(async () => {
     await server?.stop();

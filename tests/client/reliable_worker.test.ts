@@ -95,7 +95,12 @@ describe("the worker's reliable-queue calls on gearbox", () => {
 
   test("permanentFailure ends the job for good with its exit status and message", async () => {
     let runs = 0;
-    work((w) => w.register("perm_fn", (job) => { runs++; job.permanentFailure("no such account", 3); }));
+    work((w) =>
+      w.register("perm_fn", (job) => {
+        runs++;
+        job.permanentFailure("no such account", 3);
+      })
+    );
     const req = await client.submitJob("perm_fn", "x", { timeoutMs: 5000 });
     assert.equal(req.state, "FAILED");
     assert.equal(req.exception, "no such account");
@@ -105,7 +110,12 @@ describe("the worker's reliable-queue calls on gearbox", () => {
 
   test("permanentFailure of a background job keeps the exit status in the dead set", async () => {
     let handle = "";
-    work((w) => w.register("perm_bg_fn", (job) => { handle = job.handle; job.permanentFailure("gone", 7); }));
+    work((w) =>
+      w.register("perm_bg_fn", (job) => {
+        handle = job.handle;
+        job.permanentFailure("gone", 7);
+      })
+    );
     await client.submitJob("perm_bg_fn", "x", { background: true });
     await until("the job failed", async () => handle !== "" && (await show(handle)).fields.get("state") === "failed");
     const { fields, failures } = await show(handle);
@@ -161,7 +171,9 @@ describe("the worker's reliable-queue calls on gearbox", () => {
       w.register("split_fn", async (job) => {
         handles = await job.replaceWith(job.data.split(",").map((part) => ({ function: "part_fn", data: part })));
       });
-      w.register("part_fn", (job) => { ran.push(job.data); });
+      w.register("part_fn", (job) => {
+        ran.push(job.data);
+      });
     });
     const req = await client.submitJob("split_fn", "a,b,c", { timeoutMs: 5000 });
     assert.equal(req.state, "COMPLETE");
@@ -195,7 +207,11 @@ describe("the worker's reliable-queue calls on gearbox", () => {
       await client.submitJob("coalesce_fn", unique, { unique, background: true });
     }
     const order: string[] = [];
-    work((w) => w.register("coalesce_fn", (job) => { order.push(job.unique); }, { coalesce: (job) => job.unique.split(":")[0] + ":" }));
+    work((w) =>
+      w.register("coalesce_fn", (job) => {
+        order.push(job.unique);
+      }, { coalesce: (job) => job.unique.split(":")[0] + ":" })
+    );
     await until("all four ran", () => order.length === 4);
     assert.deepEqual(order, ["acct-1:a", "acct-1:c", "acct-2:b", "acct-2:d"]);
   });

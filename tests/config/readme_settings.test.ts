@@ -43,7 +43,11 @@ describe("README's settings table", () => {
   test("shows each setting's default as the schema has it", () => {
     const shown = readmeDefaults();
     for (const s of SERVE_OPTIONS as readonly Setting[]) {
-      assert.deepEqual(readmeValue(shown.get(s.key) ?? "?"), s.default, `${s.key}: README says ${shown.get(s.key)}, the schema ${JSON.stringify(s.default)}`);
+      assert.deepEqual(
+        readmeValue(shown.get(s.key) ?? "?"),
+        s.default,
+        `${s.key}: README says ${shown.get(s.key)}, the schema ${JSON.stringify(s.default)}`,
+      );
     }
   });
 });

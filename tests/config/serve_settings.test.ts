@@ -36,8 +36,11 @@ describe("serve settings", () => {
     });
     const bad = file("functions:\n  resize:\n    grab_four: 60\n");
     assert.throws(() => loadConfigFile(bad), new RegExp(`${bad}: functions.resize: unknown setting "grab_four"`));
-    assert.throws(() => loadConfigFile(file("functions:\n  resize:\n    grab_for: -1\n")), /functions.resize: grab_for must be between 0 and/);
-    assert.throws(() => loadConfigFile(file("functions:\n  \"a b\": {}\n")), /"a b" is not a valid function name/);
+    assert.throws(
+      () => loadConfigFile(file("functions:\n  resize:\n    grab_for: -1\n")),
+      /functions.resize: grab_for must be between 0 and/,
+    );
+    assert.throws(() => loadConfigFile(file('functions:\n  "a b": {}\n')), /"a b" is not a valid function name/);
   });
 
   test("files < environment < flags, later layers winning", () => {
@@ -48,12 +51,18 @@ describe("serve settings", () => {
   });
 
   test("environment variables are GEARBOX_ plus the upper-case key", () => {
-    assert.deepEqual(settingsFromEnv({ GEARBOX_MAX_QUEUE: "10", GEARBOX_EXCEPTIONS: "true", HOME: "/x" }), { maxQueue: 10, exceptions: true });
+    assert.deepEqual(settingsFromEnv({ GEARBOX_MAX_QUEUE: "10", GEARBOX_EXCEPTIONS: "true", HOME: "/x" }), {
+      maxQueue: 10,
+      exceptions: true,
+    });
   });
 
   test("errors name the file and the key", () => {
     const bad = file("port: seventy\n");
-    assert.throws(() => loadConfigFile(bad), (e) => e instanceof ConfigError && e.message === `${bad}: port must be an integer, got "seventy"`);
+    assert.throws(
+      () => loadConfigFile(bad),
+      (e) => e instanceof ConfigError && e.message === `${bad}: port must be an integer, got "seventy"`,
+    );
     const range = file("max_connections: 0\n");
     assert.throws(() => loadConfigFile(range), /max_connections must be between 1 and/);
     const unknown = file("prot: 1\n");
@@ -61,6 +70,9 @@ describe("serve settings", () => {
     const yaml = file("port: [1\n");
     assert.throws(() => loadConfigFile(yaml), /not valid YAML/);
     assert.throws(() => loadConfigFile("/nonexistent/serve.yaml"), /cannot read config file \(ENOENT\)/);
-    assert.throws(() => settingsFromEnv({ GEARBOX_WAKEUP_DELAY: "soon" }), /environment GEARBOX_WAKEUP_DELAY: wakeup_delay must be a number/);
+    assert.throws(
+      () => settingsFromEnv({ GEARBOX_WAKEUP_DELAY: "soon" }),
+      /environment GEARBOX_WAKEUP_DELAY: wakeup_delay must be a number/,
+    );
   });
 });

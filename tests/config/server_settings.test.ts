@@ -48,7 +48,9 @@ describe("a server's settings behind the edge", () => {
   });
 
   test("a function's overrides land in core.functions by the same rows, in ms", () => {
-    const { core } = resolveServer({ functions: { resize: { grab_for: 60, max_queue: 10, retry_delay: 5, retry_backoff: "exponential", keep_failed_for: 1 } } });
+    const { core } = resolveServer({
+      functions: { resize: { grab_for: 60, max_queue: 10, retry_delay: 5, retry_backoff: "exponential", keep_failed_for: 1 } },
+    });
     assert.deepEqual(core.functions, {
       resize: { grabForMs: 60_000, maxQueue: 10, retry: { delayMs: 5000, backoff: "exponential" }, keepFailedForMs: 1000 },
     });
@@ -61,18 +63,32 @@ describe("createServer checks its options as the command line does", () => {
       const bad = s.max! + 1;
       assert.throws(
         () => createServer({ store: "memory:", [camel(s.key)]: bad }),
-        (e) => e instanceof ConfigError && e.code === "INVALID_CONFIG" && e.message === `createServer: ${s.key} must be between ${s.min} and ${s.max}, got ${bad}`,
+        (e) =>
+          e instanceof ConfigError && e.code === "INVALID_CONFIG" &&
+          e.message === `createServer: ${s.key} must be between ${s.min} and ${s.max}, got ${bad}`,
         s.key,
       );
     }
   });
 
   test("a wrong type, a wrong choice, an unknown setting and a bad function override are refused by name", () => {
-    assert.throws(() => createServer({ port: "seventy" as unknown as number }), /^ConfigError: createServer: port must be an integer, got "seventy"$/);
-    assert.throws(() => createServer({ retryBackoff: "linear" as "fixed" }), /createServer: retry_backoff must be one of fixed, exponential, got "linear"/);
+    assert.throws(
+      () => createServer({ port: "seventy" as unknown as number }),
+      /^ConfigError: createServer: port must be an integer, got "seventy"$/,
+    );
+    assert.throws(
+      () => createServer({ retryBackoff: "linear" as "fixed" }),
+      /createServer: retry_backoff must be one of fixed, exponential, got "linear"/,
+    );
     assert.throws(() => createServer({ prot: 1 } as Record<string, unknown>), /createServer: unknown setting "prot"/);
-    assert.throws(() => createServer({ functions: { resize: { grab_four: 1 } as Record<string, number> } }), /createServer: functions.resize: unknown setting "grab_four"/);
-    assert.throws(() => createServer({ functions: { resize: { grab_for: -1 } } }), /createServer: functions.resize: grab_for must be between 0 and/);
+    assert.throws(
+      () => createServer({ functions: { resize: { grab_four: 1 } as Record<string, number> } }),
+      /createServer: functions.resize: unknown setting "grab_four"/,
+    );
+    assert.throws(
+      () => createServer({ functions: { resize: { grab_for: -1 } } }),
+      /createServer: functions.resize: grab_for must be between 0 and/,
+    );
   });
 
   test("valid options are taken, strings as the environment would give them included", () => {

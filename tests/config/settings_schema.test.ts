@@ -50,7 +50,11 @@ function parseFlag(table: Table, s: Setting, text: string): Record<string, unkno
   return fromFlags(table, cmd);
 }
 
-const TABLES: [name: string, table: Table, prefix: string][] = [["serve", SERVE_OPTIONS, "GEARBOX_"], ["drive", DRIVE_OPTIONS, "GEARBOX_DRIVE_"], ["top", TOP_OPTIONS, ""]];
+const TABLES: [name: string, table: Table, prefix: string][] = [["serve", SERVE_OPTIONS, "GEARBOX_"], [
+  "drive",
+  DRIVE_OPTIONS,
+  "GEARBOX_DRIVE_",
+], ["top", TOP_OPTIONS, ""]];
 
 describe("the settings schema", () => {
   for (const [name, table] of TABLES) {
@@ -81,7 +85,9 @@ describe("the settings schema", () => {
       const want = { [camel(s.key)]: expected(s, text) };
       assert.deepEqual(loadConfigFile(yamlFile(`${s.key}: ${text}\n`)), want, `${s.key} from YAML`);
       assert.deepEqual(settingsFromEnv({ [envName("GEARBOX_", s)]: text }), want, `${s.key} from the environment`);
-      if (s.type !== "boolean" || expected(s, text) !== s.default) assert.deepEqual(parseFlag(SERVE_OPTIONS, s, text), want, `${s.key} from a flag`);
+      if (s.type !== "boolean" || expected(s, text) !== s.default) {
+        assert.deepEqual(parseFlag(SERVE_OPTIONS, s, text), want, `${s.key} from a flag`);
+      }
     }
   });
 
@@ -91,7 +97,9 @@ describe("the settings schema", () => {
       const want = { [camel(s.key)]: expected(s, text) };
       assert.deepEqual(loadDriveFile(yamlFile(`${s.key}: ${text}\n`)), want, `${s.key} from YAML`);
       assert.deepEqual(driveSettingsFromEnv({ [envName("GEARBOX_DRIVE_", s)]: text }), want, `${s.key} from the environment`);
-      if (s.type !== "boolean" || expected(s, text) !== s.default) assert.deepEqual(parseFlag(DRIVE_OPTIONS, s, text), want, `${s.key} from a flag`);
+      if (s.type !== "boolean" || expected(s, text) !== s.default) {
+        assert.deepEqual(parseFlag(DRIVE_OPTIONS, s, text), want, `${s.key} from a flag`);
+      }
     }
   });
 
@@ -112,22 +120,45 @@ describe("the settings schema", () => {
   test("console_port takes auto from every source, and says so when refused", () => {
     assert.deepEqual(driveSettingsFromEnv({ GEARBOX_DRIVE_CONSOLE_PORT: "auto" }), { consolePort: "auto" });
     assert.deepEqual(loadDriveFile(yamlFile("console_port: auto\n")), { consolePort: "auto" });
-    assert.throws(() => loadDriveFile(yamlFile("console_port: soon\n")), /console_port must be an integer, got "soon" \(or auto: a free port\)/);
+    assert.throws(
+      () => loadDriveFile(yamlFile("console_port: soon\n")),
+      /console_port must be an integer, got "soon" \(or auto: a free port\)/,
+    );
   });
 
   for (const [name, table, prefix] of TABLES) {
     test(`every bounded ${name} row refuses a value just outside its bounds, from every source, naming key and source`, () => {
       for (const s of table) {
-        const outside = [s.min !== undefined ? s.min - 1 : undefined, s.max !== undefined ? s.max + 1 : undefined].filter((n) => n !== undefined);
+        const outside = [s.min !== undefined ? s.min - 1 : undefined, s.max !== undefined ? s.max + 1 : undefined].filter((n) =>
+          n !== undefined
+        );
         for (const n of outside) {
           const bounds = new RegExp(`${s.key} must be between ${s.min} and ${s.max}, got ${n}`);
-          assert.throws(() => coerce(s, n, "file.yaml"), (e) => e instanceof ConfigError && e.code === "INVALID_CONFIG" && bounds.test(e.message), s.key);
+          assert.throws(
+            () => coerce(s, n, "file.yaml"),
+            (e) => e instanceof ConfigError && e.code === "INVALID_CONFIG" && bounds.test(e.message),
+            s.key,
+          );
           assert.throws(() => parseFlag(table, s, String(n)), new RegExp(`flag --${s.key.replaceAll("_", "-")}: ${bounds.source}`), s.key);
-          if (name === "serve") assert.throws(() => settingsFromEnv({ [envName(prefix, s)]: String(n) }), new RegExp(`environment ${envName(prefix, s)}: `), s.key);
-          if (name === "drive") assert.throws(() => driveSettingsFromEnv({ [envName(prefix, s)]: String(n) }), new RegExp(`environment ${envName(prefix, s)}: `), s.key);
+          if (name === "serve") {
+            assert.throws(
+              () => settingsFromEnv({ [envName(prefix, s)]: String(n) }),
+              new RegExp(`environment ${envName(prefix, s)}: `),
+              s.key,
+            );
+          }
+          if (name === "drive") {
+            assert.throws(
+              () => driveSettingsFromEnv({ [envName(prefix, s)]: String(n) }),
+              new RegExp(`environment ${envName(prefix, s)}: `),
+              s.key,
+            );
+          }
         }
         if (s.type === "int") assert.throws(() => coerce(s, 1.5, "here"), new RegExp(`here: ${s.key} must be an integer, got 1.5`));
-        if (s.choices) assert.throws(() => coerce(s, "neither", "here"), new RegExp(`here: ${s.key} must be one of ${s.choices.join(", ")}`));
+        if (s.choices) {
+          assert.throws(() => coerce(s, "neither", "here"), new RegExp(`here: ${s.key} must be one of ${s.choices.join(", ")}`));
+        }
       }
     });
   }

@@ -53,7 +53,20 @@ describe("core: acknowledgements and the store", () => {
   test("restored jobs keep their handles and new handles continue after the highest id", () => {
     const s = new CoreScript();
     s.core.restore([
-      { id: 41, handle: "H:old:41", function: "f", unique: "u", data: new Uint8Array([1]), reducer: "", priority: 1, runAt: 0, createdAt: 0, retries: 2, failures: [], ended: undefined },
+      {
+        id: 41,
+        handle: "H:old:41",
+        function: "f",
+        unique: "u",
+        data: new Uint8Array([1]),
+        reducer: "",
+        priority: 1,
+        runAt: 0,
+        createdAt: 0,
+        retries: 2,
+        failures: [],
+        ended: undefined,
+      },
     ], s.now);
     s.open(C, W);
     s.send(C, Cmd.SUBMIT_JOB_BG, "f", "", "y");
@@ -85,7 +98,11 @@ describe("core: time", () => {
     s.send(W2, Cmd.CAN_DO, "f");
     for (let i = 0; i < 3; i++) s.send(W2, Cmd.GRAB_JOB);
     // c was never taken, so it is now first; the timed-out ones follow in expiry order.
-    assert.deepEqual(s.seen(W2).map((x) => x.split("|")[0]), [`${Cmd.JOB_ASSIGN}:H:t:3`, `${Cmd.JOB_ASSIGN}:H:t:1`, `${Cmd.JOB_ASSIGN}:H:t:2`]);
+    assert.deepEqual(s.seen(W2).map((x) => x.split("|")[0]), [
+      `${Cmd.JOB_ASSIGN}:H:t:3`,
+      `${Cmd.JOB_ASSIGN}:H:t:1`,
+      `${Cmd.JOB_ASSIGN}:H:t:2`,
+    ]);
     assert.equal(s.admin(A, "show jobs"), "H:t:1\t1\t0\t1\nH:t:2\t1\t0\t1\nH:t:3\t0\t0\t1\n.\n");
   });
 
@@ -277,7 +294,9 @@ describe("core: retries of failed background jobs", () => {
     s.send(W, Cmd.CAN_DO, "f");
     s.send(W, Cmd.GRAB_JOB);
     const stored = () => {
-      const u = s.effects.filter((e) => e.kind === "update").at(-1) as { job: { retries: number; failures: { message: string }[] } } | undefined;
+      const u = s.effects.filter((e) => e.kind === "update").at(-1) as
+        | { job: { retries: number; failures: { message: string }[] } }
+        | undefined;
       return u ? { retries: u.job.retries, failures: u.job.failures.map((f) => f.message) } : undefined;
     };
     s.close(W);

@@ -201,11 +201,14 @@ describe("core session: admin commands", () => {
 
   test("pipelined admin lines and binary packets are answered in order", () => {
     const s = new CoreSession().open(A);
-    s.raw(A, Buffer.concat([
-      Buffer.from("create function abc\nstatus\nversion\r\n", "latin1"),
-      encodePacket(16, [], Buffer.from("e\0cho", "latin1"), "REQ"),
-      Buffer.from("getpid\n", "latin1"),
-    ]));
+    s.raw(
+      A,
+      Buffer.concat([
+        Buffer.from("create function abc\nstatus\nversion\r\n", "latin1"),
+        encodePacket(16, [], Buffer.from("e\0cho", "latin1"), "REQ"),
+        Buffer.from("getpid\n", "latin1"),
+      ]),
+    );
     assert.deepEqual(s.take(A), ["TEXT OK\r\nabc\t0\t0\t0\n.\nOK 1.2.3\n", "ECHO_RES e\0cho", "TEXT OK 4242\n"]);
   });
 

@@ -45,16 +45,26 @@ describe("core session: a job's life", () => {
     const s = new CoreSession().open(C, W);
     s.autoAck = false;
     s.sleeper(W, "f");
-    s.raw(C, Buffer.concat([
-      Buffer.from("\0REQ\0\0\0\x12\0\0\0\x05f\0u\0x", "latin1"),
-      Buffer.from("\0REQ\0\0\0\x10\0\0\0\x05after", "latin1"),
-    ]));
+    s.raw(
+      C,
+      Buffer.concat([
+        Buffer.from("\0REQ\0\0\0\x12\0\0\0\x05f\0u\0x", "latin1"),
+        Buffer.from("\0REQ\0\0\0\x10\0\0\0\x05after", "latin1"),
+      ]),
+    );
     assert.deepEqual(s.take(C), []);
     assert.deepEqual(s.take(W), [], "no NOOP before the commit");
     const [persist] = s.takeEffects("persist");
     assert.ok(persist);
     assert.deepEqual(
-      [persist.job.id, persist.job.handle, persist.job.function, persist.job.unique, Buffer.from(persist.job.data!).toString(), persist.job.runAt],
+      [
+        persist.job.id,
+        persist.job.handle,
+        persist.job.function,
+        persist.job.unique,
+        Buffer.from(persist.job.data!).toString(),
+        persist.job.runAt,
+      ],
       [1, "H:t:1", "f", "u", "x", 0],
     );
     assert.deepEqual(s.held, [1]);
@@ -223,7 +233,11 @@ describe("core session: a job's life", () => {
     assert.deepEqual(s.takeEffects("forget"), [], "the failed background job stays in the store, in the dead set");
     const dead = s.takeEffects("update").at(-1)!.job;
     assert.deepEqual([dead.id, dead.ended?.outcome, dead.ended?.exitStatus], [2, "failed", 1]);
-    assert.deepEqual(dead.failures.map((f) => f.message), ["worker disconnected", "worker disconnected"], "one failure log entry per lost worker");
+    assert.deepEqual(
+      dead.failures.map((f) => f.message),
+      ["worker disconnected", "worker disconnected"],
+      "one failure log entry per lost worker",
+    );
   });
 });
 

@@ -203,10 +203,18 @@ describe("core session: packets the server does not take", () => {
   test("response-only and unimplemented packet types get ERROR INVALID_COMMAND and the connection goes on", () => {
     const s = new CoreSession().open(C);
     const wellFormed: [string, string[]][] = [
-      ["NOOP", []], ["JOB_CREATED", ["H:t:1"]], ["NO_JOB", []], ["JOB_ASSIGN", ["H:t:1", "f", "d"]],
-      ["ECHO_RES", ["e"]], ["ERROR", ["X", "y"]], ["STATUS_RES", ["h", "1", "0", "0", "0"]], ["ALL_YOURS", []],
-      ["OPTION_RES", ["exceptions"]], ["JOB_ASSIGN_UNIQ", ["h", "f", "u", "d"]],
-      ["SUBMIT_JOB_SCHED", ["f", "u", "1", "2", "3", "4", "5", "d"]], ["JOB_ASSIGN_ALL", ["h", "f", "u", "r", "d"]],
+      ["NOOP", []],
+      ["JOB_CREATED", ["H:t:1"]],
+      ["NO_JOB", []],
+      ["JOB_ASSIGN", ["H:t:1", "f", "d"]],
+      ["ECHO_RES", ["e"]],
+      ["ERROR", ["X", "y"]],
+      ["STATUS_RES", ["h", "1", "0", "0", "0"]],
+      ["ALL_YOURS", []],
+      ["OPTION_RES", ["exceptions"]],
+      ["JOB_ASSIGN_UNIQ", ["h", "f", "u", "d"]],
+      ["SUBMIT_JOB_SCHED", ["f", "u", "1", "2", "3", "4", "5", "d"]],
+      ["JOB_ASSIGN_ALL", ["h", "f", "u", "r", "d"]],
       ["STATUS_RES_UNIQUE", ["u", "1", "0", "0", "0", "0"]],
     ];
     for (const [name, args] of wellFormed) {

@@ -28,7 +28,6 @@ function indexed() {
   };
 }
 
-
 describe("the unique index", () => {
   test("finds a job by function and key, and by key alone; the same key in two functions are two jobs", () => {
     const t = indexed();
@@ -89,7 +88,7 @@ describe("the unique index", () => {
     const left = [...reference.values()];
     while (left.length > 0) {
       t.remove(left.pop()!);
-      if (left.length % 5000 === 0) for (const job of left) assert.equal(t.index.get(job.fn, job.uniqueKey!), job);
+      if (left.length % 5000 === 0) { for (const job of left) assert.equal(t.index.get(job.fn, job.uniqueKey!), job); }
     }
     assert.equal(t.index.size, 0);
     assert.equal(t.index.any("u1"), undefined);

@@ -41,7 +41,9 @@ const KINDS = [
     job: "slow::work",
     crashJob: "broken::work",
     setup(dir: string) {
-      writeFileSync(join(dir, "slow.ts"), `
+      writeFileSync(
+        join(dir, "slow.ts"),
+        `
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export default {
   jobs: {
@@ -56,13 +58,17 @@ export default {
     },
   },
 };
-`);
-      writeFileSync(join(dir, "broken.ts"), `
+`,
+      );
+      writeFileSync(
+        join(dir, "broken.ts"),
+        `
 export default {
   begin() { throw new Error("cannot reach the database"); },
   jobs: { work: { min_processes: 1, max_processes: 2, handler: () => "never" } },
 };
-`);
+`,
+      );
       return { namespaces: [join(dir, "slow.ts"), join(dir, "broken.ts")] };
     },
   },
@@ -70,7 +76,9 @@ export default {
 
 for (const k of KINDS) {
   describe(`gearbox drive with a ${k.kind}`, () => {
-    test("scales with the queue, replaces killed workers, shows a crash loop, answers the console and drains on SIGTERM", { timeout: 120_000 }, async () => {
+    test("scales with the queue, replaces killed workers, shows a crash loop, answers the console and drains on SIGTERM", {
+      timeout: 120_000,
+    }, async () => {
       const peers = new Peers();
       const server = await startGearbox();
       const dir = mkdtempSync(join(tmpdir(), "gearbox-drive-"));
@@ -85,14 +93,20 @@ for (const k of KINDS) {
         assert.equal(first.max, 3);
 
         // Queued jobs scale it to max, never beyond.
-        const bg = await client.submitMultipleJobs(Array.from({ length: 9 }, (_, i) => ({ function: k.job, data: `bg${i}`, background: true })));
+        const bg = await client.submitMultipleJobs(
+          Array.from({ length: 9 }, (_, i) => ({ function: k.job, data: `bg${i}`, background: true })),
+        );
         assert.ok(bg.every((r) => r.state === "CREATED"));
         let peak = 0;
         await waitForJob(consolePort, k.job, "max processes", (s) => {
           peak = Math.max(peak, s.current);
           return s.current === 3;
         });
-        await waitUntil("the queue is drained", async () => ((await admin.status()).find((r) => r.function === k.job)?.queued ?? 0) === 0, 20_000);
+        await waitUntil(
+          "the queue is drained",
+          async () => ((await admin.status()).find((r) => r.function === k.job)?.queued ?? 0) === 0,
+          20_000,
+        );
         assert.ok(peak <= 3);
         assert.match(log(), /scaling job="[^"]+" decision="jobs waiting: \d+ waiting/);
 
@@ -105,7 +119,12 @@ for (const k of KINDS) {
         // A killed worker is replaced.
         const victim = afterIdle.processes[0]!.pid;
         process.kill(victim, "SIGKILL");
-        const replaced = await waitForJob(consolePort, k.job, "a replacement", (s) => s.current === 1 && s.processes.length === 1 && s.processes[0]!.pid !== victim);
+        const replaced = await waitForJob(
+          consolePort,
+          k.job,
+          "a replacement",
+          (s) => s.current === 1 && s.processes.length === 1 && s.processes[0]!.pid !== victim,
+        );
         assert.notEqual(replaced.processes[0]!.pid, victim);
         assert.match(log(), new RegExp(`process died job="[^"]+" pid=${victim} how="signal SIGKILL"`));
         assert.match(replaced.lasterror_msg, new RegExp(`process ${victim} died`));
@@ -116,7 +135,10 @@ for (const k of KINDS) {
         const startsAt = (log().match(new RegExp(`process started job="${k.crashJob.replace(/[:]/g, "\\$&")}"`, "g")) ?? []).length;
         await sleep(3000);
         const startsLater = (log().match(new RegExp(`process started job="${k.crashJob.replace(/[:]/g, "\\$&")}"`, "g")) ?? []).length;
-        assert.ok(startsLater - startsAt <= 4, `at most one restart a second once the delay is at its cap (saw ${startsLater - startsAt} in 3 s)`);
+        assert.ok(
+          startsLater - startsAt <= 4,
+          `at most one restart a second once the delay is at its cap (saw ${startsLater - startsAt} in 3 s)`,
+        );
         assert.match((await consoleCommand(consolePort, "status")).find((l) => l.startsWith(k.crashJob + "\t"))!, /\tcrash-loop\t/);
         assert.match(log(), /ERROR crash loop: process died again/);
 
@@ -125,7 +147,9 @@ for (const k of KINDS) {
         // "restarting" until the replacement of the killed process has lived stable_after.
         assert.ok(status.some((l) => new RegExp(`^${k.job}\t1\t3\t1\t(ok|restarting)\t`).test(l)), status.join("\n"));
         const help = await consoleCommand(consolePort, "help");
-        for (const c of ["status", "show", "set_min_processes", "set_max_processes", "set_processes", "kill", "killall", "quit", "shutdown"]) {
+        for (
+          const c of ["status", "show", "set_min_processes", "set_max_processes", "set_processes", "kill", "killall", "quit", "shutdown"]
+        ) {
           assert.ok(help.some((l) => l.startsWith(c)), `help lists ${c}`);
         }
         const shown = await consoleCommand(consolePort, `show ${k.job}`);
@@ -134,9 +158,13 @@ for (const k of KINDS) {
         await waitForJob(consolePort, k.job, "min 2", (s) => s.current === 2);
         assert.deepEqual(await consoleCommand(consolePort, `set_max_processes ${k.job} 2`), ["OK"]);
         assert.deepEqual(await consoleCommand(consolePort, `set_processes ${k.job} 1 3`), ["OK"]);
-        assert.deepEqual(await consoleCommand(consolePort, `set_processes ${k.job} 3 1`), ["ERR invalid_value: min 3 would be above max 1"]);
+        assert.deepEqual(await consoleCommand(consolePort, `set_processes ${k.job} 3 1`), [
+          "ERR invalid_value: min 3 would be above max 1",
+        ]);
         assert.deepEqual(await consoleCommand(consolePort, "set_min_processes nope 1"), ["ERR invalid_job_name: nope"]);
-        assert.deepEqual(await consoleCommand(consolePort, `set_max_processes ${k.job} many`), [`ERR invalid_value: set_max_processes JOB N (whole numbers)`]);
+        assert.deepEqual(await consoleCommand(consolePort, `set_max_processes ${k.job} many`), [
+          `ERR invalid_value: set_max_processes JOB N (whole numbers)`,
+        ]);
         // With min back at 1 the idle surplus process goes; kill the one that stays.
         const settled = await waitForJob(consolePort, k.job, "back to one process", (s) => s.processes.length === 1);
         const pids = settled.processes.map((p) => p.pid);
@@ -145,16 +173,34 @@ for (const k of KINDS) {
         assert.deepEqual(await consoleCommand(consolePort, `killall ${k.crashJob}`), ["OK"]);
         assert.deepEqual(await consoleCommand(consolePort, "killall nope"), ["ERR invalid_job_name: nope"]);
         assert.deepEqual(await consoleCommand(consolePort, "frobnicate"), ["ERR unknown_command: frobnicate (try help)"]);
-        await waitForJob(consolePort, k.job, "the killed process replaced", (s) => s.current >= 1 && !s.processes.some((p) => p.pid === pids[0]));
+        await waitForJob(
+          consolePort,
+          k.job,
+          "the killed process replaced",
+          (s) => s.current >= 1 && !s.processes.some((p) => p.pid === pids[0]),
+        );
 
         // SIGTERM drains: running jobs finish, none is lost.
-        const running: Promise<JobRequest>[] = Array.from({ length: 3 }, (_, i) => client.submitJob(k.job, `fg${i}`, { timeoutMs: 30_000 }));
+        const running: Promise<JobRequest>[] = Array.from(
+          { length: 3 },
+          (_, i) => client.submitJob(k.job, `fg${i}`, { timeoutMs: 30_000 }),
+        );
         await waitForJob(consolePort, k.job, "jobs running", (s) => s.processes.some((p) => p.state === "busy"));
         driver.kill("SIGTERM");
         const exit = await driver.waitExit(30_000);
         assert.equal(exit.code, 0, exit.stderr);
         // Jobs the draining workers did not take wait on the server for the next worker: nothing is lost.
-        const survivor = peers.start(gearboxCommand()[0]!, [...gearboxCommand().slice(1), "work", k.job, "-s", `127.0.0.1:${server.port}`, "--", "sh", "-c", 'printf "late:"; cat']);
+        const survivor = peers.start(gearboxCommand()[0]!, [
+          ...gearboxCommand().slice(1),
+          "work",
+          k.job,
+          "-s",
+          `127.0.0.1:${server.port}`,
+          "--",
+          "sh",
+          "-c",
+          'printf "late:"; cat',
+        ]);
         const results = await Promise.all(running);
         survivor.kill("SIGTERM");
         for (const [i, r] of results.entries()) {
@@ -209,13 +255,18 @@ describe("gearbox drive's console shutdown and settings", () => {
     const dir = mkdtempSync(join(tmpdir(), "gearbox-drive-"));
     try {
       const [bin, ...pre] = gearboxCommand();
-      for (const [body, want] of [
-        ["interval: -1\n", /bad\.yaml: interval must be between/],
-        ["jobs:\n  x:\n    command: [/bin/true]\n    min_processes: 5\n    max_processes: 2\n", /bad\.yaml: jobs\.x: min_processes \(5\) is above max_processes \(2\)/],
-        ["jobs:\n  x: { cmd: [/bin/true] }\n", /bad\.yaml: jobs\.x\.command is missing/],
-        ["colour: blue\n", /bad\.yaml: unknown setting "colour"/],
-        ["jobs: {}\n", /no jobs/],
-      ] as const) {
+      for (
+        const [body, want] of [
+          ["interval: -1\n", /bad\.yaml: interval must be between/],
+          [
+            "jobs:\n  x:\n    command: [/bin/true]\n    min_processes: 5\n    max_processes: 2\n",
+            /bad\.yaml: jobs\.x: min_processes \(5\) is above max_processes \(2\)/,
+          ],
+          ["jobs:\n  x: { cmd: [/bin/true] }\n", /bad\.yaml: jobs\.x\.command is missing/],
+          ["colour: blue\n", /bad\.yaml: unknown setting "colour"/],
+          ["jobs: {}\n", /no jobs/],
+        ] as const
+      ) {
         writeFileSync(join(dir, "bad.yaml"), body);
         const r = await peers.start(bin!, [...pre, "drive", "--config", join(dir, "bad.yaml")]).waitExit(10_000);
         assert.equal(r.code, EXIT.config, r.stderr);

@@ -58,9 +58,16 @@ describe("gearbox drive features", () => {
     client = new Client({ servers: [`127.0.0.1:${server.port}`] });
   });
 
-  test("a job that overruns its timeout fails, only its own process exits and is replaced, and a failing job sets lasterror", { timeout: 60_000 }, async () => {
+  test("a job that overruns its timeout fails, only its own process exits and is replaced, and a failing job sets lasterror", {
+    timeout: 60_000,
+  }, async () => {
     const { driver, consolePort, log } = await startDriver(peers, server, dir, { namespaces: [join(dir, "t.ts")], max_idle_time: 0 });
-    const before = await waitForJob(consolePort, "t.run", "two processes", (s) => s.processes.length === 2 && s.processes.every((p) => p.state === "idle"));
+    const before = await waitForJob(
+      consolePort,
+      "t.run",
+      "two processes",
+      (s) => s.processes.length === 2 && s.processes.every((p) => p.state === "idle"),
+    );
     const bad = await client.submitJob("t.run", "bad", { timeoutMs: 10_000 });
     assert.equal(bad.state, "FAILED");
     const failed = await waitForJob(consolePort, "t.run", "lasterror set", (s) => s.lasterror_msg === "input is not an image");
@@ -75,8 +82,17 @@ describe("gearbox drive features", () => {
     // The client hears of the failure at the timeout, not when a waiting time of its own runs out.
     assert.equal((await hang).state, "FAILED");
     assert.ok(Date.now() - t0 < 5000, `failed ${Date.now() - t0} ms after it started`);
-    await waitUntil("the hung process exits", () => new RegExp(`job timeout: the process fails the job and exits job="t\\.run" pid=${hung}`).test(log()), 10_000);
-    const after = await waitForJob(consolePort, "t.run", "replaced", (s) => s.processes.length === 2 && !s.processes.some((p) => p.pid === hung));
+    await waitUntil(
+      "the hung process exits",
+      () => new RegExp(`job timeout: the process fails the job and exits job="t\\.run" pid=${hung}`).test(log()),
+      10_000,
+    );
+    const after = await waitForJob(
+      consolePort,
+      "t.run",
+      "replaced",
+      (s) => s.processes.length === 2 && !s.processes.some((p) => p.pid === hung),
+    );
     assert.ok(after.processes.some((p) => p.pid === other), "the other process was left alone");
     assert.ok(before.processes.some((p) => p.pid === other));
     assert.equal(after.lasterror_msg, "timed out after 1 s (exit status 124)");
@@ -93,7 +109,11 @@ describe("gearbox drive features", () => {
   });
 
   test("a job that outlives the drain timeout is killed, and the driver still exits", { timeout: 60_000 }, async () => {
-    const { driver, consolePort, log } = await startDriver(peers, server, dir, { namespaces: [join(dir, "t.ts")], drain_timeout: 1, max_idle_time: 0 });
+    const { driver, consolePort, log } = await startDriver(peers, server, dir, {
+      namespaces: [join(dir, "t.ts")],
+      drain_timeout: 1,
+      max_idle_time: 0,
+    });
     await waitForJob(consolePort, "t.long", "one process", (s) => s.processes.length === 1);
     void client.submitJob("t.long", "slow", { background: true });
     await waitForJob(consolePort, "t.long", "a busy process", (s) => s.processes.some((p) => p.state === "busy"));
@@ -118,7 +138,10 @@ describe("gearbox drive features", () => {
   });
 
   test("with a console token, commands wait for auth", { timeout: 60_000 }, async () => {
-    const { driver, consolePort } = await startDriver(peers, server, dir, { jobs: { idle_job: { command: ["cat"] } }, console_token: "s3cret" });
+    const { driver, consolePort } = await startDriver(peers, server, dir, {
+      jobs: { idle_job: { command: ["cat"] } },
+      console_token: "s3cret",
+    });
     assert.match((await consoleCommand(consolePort, "status"))[0]!, /^ERR auth_required/);
     assert.deepEqual(await consoleCommand(consolePort, "status", "wrong"), ["ERR auth_required: send `auth TOKEN` first"]);
     assert.match((await consoleCommand(consolePort, "status", "s3cret"))[0]!, /^idle_job\t1\t1\t/);
@@ -131,8 +154,19 @@ describe("gearbox drive features", () => {
     const pidfile = join(dir, "drive.pid");
     const [bin, ...pre] = gearboxCommand();
     const r = await peers.start(bin!, [
-      ...pre, "drive", "--daemonize", "--pidfile", pidfile, "--logfile", join(dir, "daemon.log"),
-      "-s", `127.0.0.1:${server.port}`, "--console-port", String(consolePort), "--jobs", JSON.stringify({ d: { command: ["cat"] } }),
+      ...pre,
+      "drive",
+      "--daemonize",
+      "--pidfile",
+      pidfile,
+      "--logfile",
+      join(dir, "daemon.log"),
+      "-s",
+      `127.0.0.1:${server.port}`,
+      "--console-port",
+      String(consolePort),
+      "--jobs",
+      JSON.stringify({ d: { command: ["cat"] } }),
     ]).waitExit(10_000);
     assert.equal(r.code, 0, r.stderr);
     const pid = Number(/running as pid (\d+)/.exec(r.stdout)?.[1]);
@@ -143,34 +177,48 @@ describe("gearbox drive features", () => {
     await waitUntil("the pidfile is removed", () => !existsSync(pidfile), 15_000);
   });
 
-  test("after the job server restarts, the driver reads its queues again and the workers take jobs again", { timeout: 60_000 }, async () => {
-    const own = await startGearbox();
-    const port = own.port;
-    let restarted: RunningServer | undefined;
-    const c = new Client({ servers: [`127.0.0.1:${port}`] });
-    try {
-      const { driver, consolePort, log } = await startDriver(peers, own, dir, { jobs: { echo_job: { command: ["sh", "-c", "sleep 0.3; cat"], min_processes: 1, max_processes: 2 } }, max_idle_time: 3600 });
-      await waitForJob(consolePort, "echo_job", "up", (s) => s.processes.some((p) => p.state === "idle"));
-      assert.equal((await c.submitJob("echo_job", "before", { timeoutMs: 5000 })).result, "before");
-      await own.stop("SIGKILL");
-      await waitUntil("the driver notices", () => /cannot read status from a server/.test(log()), 10_000);
-      restarted = await startGearbox({ port });
-      // Jobs queued on the new server: the driver must read its queue to start a second process.
-      await c.submitMultipleJobs(Array.from({ length: 6 }, (_, i) => ({ function: "echo_job", data: `bg${i}`, background: true })));
-      await waitForJob(consolePort, "echo_job", "scaled on the restarted server", (s) => s.current === 2);
-      assert.equal((await c.submitJob("echo_job", "after", { timeoutMs: 15_000 })).result, "after");
-      driver.kill("SIGTERM");
-      assert.equal((await driver.waitExit(20_000)).code, 0);
-    } finally {
-      c.close();
-      await restarted?.stop();
-      await own.stop();
-    }
-  });
+  test(
+    "after the job server restarts, the driver reads its queues again and the workers take jobs again",
+    { timeout: 60_000 },
+    async () => {
+      const own = await startGearbox();
+      const port = own.port;
+      let restarted: RunningServer | undefined;
+      const c = new Client({ servers: [`127.0.0.1:${port}`] });
+      try {
+        const { driver, consolePort, log } = await startDriver(peers, own, dir, {
+          jobs: { echo_job: { command: ["sh", "-c", "sleep 0.3; cat"], min_processes: 1, max_processes: 2 } },
+          max_idle_time: 3600,
+        });
+        await waitForJob(consolePort, "echo_job", "up", (s) => s.processes.some((p) => p.state === "idle"));
+        assert.equal((await c.submitJob("echo_job", "before", { timeoutMs: 5000 })).result, "before");
+        await own.stop("SIGKILL");
+        await waitUntil("the driver notices", () => /cannot read status from a server/.test(log()), 10_000);
+        restarted = await startGearbox({ port });
+        // Jobs queued on the new server: the driver must read its queue to start a second process.
+        await c.submitMultipleJobs(Array.from({ length: 6 }, (_, i) => ({ function: "echo_job", data: `bg${i}`, background: true })));
+        await waitForJob(consolePort, "echo_job", "scaled on the restarted server", (s) => s.current === 2);
+        assert.equal((await c.submitJob("echo_job", "after", { timeoutMs: 15_000 })).result, "after");
+        driver.kill("SIGTERM");
+        assert.equal((await driver.waitExit(20_000)).code, 0);
+      } finally {
+        c.close();
+        await restarted?.stop();
+        await own.stop();
+      }
+    },
+  );
 
   test("when the driver is SIGKILLed its worker processes notice and exit instead of lingering", { timeout: 60_000 }, async () => {
-    const { driver, consolePort } = await startDriver(peers, server, dir, { jobs: { orphan_job: { command: ["cat"], min_processes: 2, max_processes: 2 } } });
-    const pids = (await waitForJob(consolePort, "orphan_job", "two processes", (s) => s.processes.length === 2 && s.processes.every((p) => p.state === "idle"))).processes.map((p) => p.pid);
+    const { driver, consolePort } = await startDriver(peers, server, dir, {
+      jobs: { orphan_job: { command: ["cat"], min_processes: 2, max_processes: 2 } },
+    });
+    const pids = (await waitForJob(consolePort, "orphan_job", "two processes", (s) =>
+      s.processes.length === 2 && s.processes.every((p) =>
+        p.state === "idle"
+      ))).processes.map((p) =>
+        p.pid
+      );
     driver.kill("SIGKILL");
     const alive = (pid: number) => {
       try {
@@ -180,7 +228,10 @@ describe("gearbox drive features", () => {
         return false;
       }
     };
-    await waitUntil("the orphaned workers exit", () => pids.every((p) => !alive(p)) || `still alive: ${pids.filter(alive).join(" ")}`, 10_000);
+    await waitUntil("the orphaned workers exit", () =>
+      pids.every((p) =>
+        !alive(p)
+      ) || `still alive: ${pids.filter(alive).join(" ")}`, 10_000);
   });
 
   test("the shipped example config and worker module run as the README says", { timeout: 60_000 }, async () => {
@@ -188,8 +239,20 @@ describe("gearbox drive features", () => {
     const logfile = join(dir, "example.log");
     const [bin, ...pre] = gearboxCommand();
     const driver = peers.start(bin!, [
-      ...pre, "drive", "--config", `${ROOT}scripts/examples/drive.yaml`, "--namespaces", `${ROOT}scripts/examples/workers`,
-      "-s", `127.0.0.1:${server.port}`, "--console-port", String(consolePort), "--logfile", logfile, "--interval", "0.2",
+      ...pre,
+      "drive",
+      "--config",
+      `${ROOT}scripts/examples/drive.yaml`,
+      "--namespaces",
+      `${ROOT}scripts/examples/workers`,
+      "-s",
+      `127.0.0.1:${server.port}`,
+      "--console-port",
+      String(consolePort),
+      "--logfile",
+      logfile,
+      "--interval",
+      "0.2",
     ], { lifetimeMs: 60_000 });
     await waitForPort(consolePort, 15_000);
     await waitForJob(consolePort, "text::reverse", "up", (s) => s.processes.some((p) => p.state === "idle"));

@@ -33,7 +33,9 @@ describe("the Driver class from mod.ts", () => {
     server = await startGearbox();
     dir = mkdtempSync(join(tmpdir(), "gearbox-driver-api-"));
     client = new Client({ servers: [`127.0.0.1:${server.port}`] });
-    writeFileSync(join(dir, "words.ts"), `
+    writeFileSync(
+      join(dir, "words.ts"),
+      `
 export default {
   jobs: {
     reverse: { handler: (job: { data: string }) => [...job.data].reverse().join("") },
@@ -41,7 +43,8 @@ export default {
     count: { min_processes: 0, max_processes: 3, handler: (job: { data: string }) => String(job.data.split(" ").length) },
   },
 };
-`);
+`,
+    );
     writeFileSync(join(dir, "extra.ts"), `export default { prefix: "extra.", jobs: { ping: { handler: () => "pong" } } };`);
   });
   after(async () => {
@@ -50,7 +53,9 @@ export default {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  test("addJob, getJobs, getJob and hasJob describe the jobs, run() starts their processes, and shutdown() stops them all", { timeout: 60_000 }, async () => {
+  test("addJob, getJobs, getJob and hasJob describe the jobs, run() starts their processes, and shutdown() stops them all", {
+    timeout: 60_000,
+  }, async () => {
     const logfile = join(dir, "api.log");
     const driver = new Driver({
       server: [`127.0.0.1:${server.port}`],
@@ -62,7 +67,13 @@ export default {
       workerOptions: { GLOBAL: { mark: "?" }, words: { mark: "!" } },
     });
     // Gearman::Driver's add_job: two methods of one module in the same processes, under one name.
-    const pair = await driver.addJob({ name: "pair", module: join(dir, "words.ts"), methods: ["reverse", "shout"], min_processes: 2, max_processes: 2 });
+    const pair = await driver.addJob({
+      name: "pair",
+      module: join(dir, "words.ts"),
+      methods: ["reverse", "shout"],
+      min_processes: 2,
+      max_processes: 2,
+    });
     assert.equal(pair.name, "words::pair", "the module's prefix comes first, as in Gearman::Driver");
     assert.deepEqual(pair.functions, ["words::reverse", "words::shout"]);
     assert.equal(pair.kind, "module");
@@ -75,24 +86,47 @@ export default {
     assert.equal(driver.hasJob("words::pair"), true);
     assert.equal(driver.hasJob("pair"), false);
     assert.equal(driver.getJob("nope"), undefined);
-    await assert.rejects(driver.addJob({ name: "pair", module: join(dir, "words.ts"), methods: ["reverse"] }), /job words::pair is defined twice/);
-    await assert.rejects(driver.addJob({ name: "x", module: join(dir, "words.ts"), methods: ["missing"] }), /has no job "missing" \(it has: reverse, shout, count\)/);
-    await assert.rejects(driver.addJob({ name: "bad", command: ["cat"], min_processes: 3, max_processes: 1 }), /addJob: jobs\.bad: min_processes \(3\) is above max_processes \(1\)/);
+    await assert.rejects(
+      driver.addJob({ name: "pair", module: join(dir, "words.ts"), methods: ["reverse"] }),
+      /job words::pair is defined twice/,
+    );
+    await assert.rejects(
+      driver.addJob({ name: "x", module: join(dir, "words.ts"), methods: ["missing"] }),
+      /has no job "missing" \(it has: reverse, shout, count\)/,
+    );
+    await assert.rejects(
+      driver.addJob({ name: "bad", command: ["cat"], min_processes: 3, max_processes: 1 }),
+      /addJob: jobs\.bad: min_processes \(3\) is above max_processes \(1\)/,
+    );
 
     const running = driver.run();
     let ended = false;
     void running.then(() => ended = true);
     let jobs: DriverJob[] = [];
-    await waitUntil("every job's processes are up", () => {
-      jobs = driver.getJobs();
-      return jobs.every((j) => j.processes.length === j.min && j.processes.every((p) => p.state === "idle")) || JSON.stringify(jobs.map((j) => [j.name, j.processes]));
-    }, 20_000, 100);
-    assert.deepEqual(jobs.map((j) => j.name), ["extra.ping", "shell_rev", "words::count", "words::pair"], "ordered by name; namespaces loaded by run()");
+    await waitUntil(
+      "every job's processes are up",
+      () => {
+        jobs = driver.getJobs();
+        return jobs.every((j) => j.processes.length === j.min && j.processes.every((p) => p.state === "idle")) ||
+          JSON.stringify(jobs.map((j) => [j.name, j.processes]));
+      },
+      20_000,
+      100,
+    );
+    assert.deepEqual(
+      jobs.map((j) => j.name),
+      ["extra.ping", "shell_rev", "words::count", "words::pair"],
+      "ordered by name; namespaces loaded by run()",
+    );
     assert.equal(driver.getJob("words::pair")!.processes.length, 2);
 
     assert.equal((await client.submitJob("words::reverse", "stressed", { timeoutMs: 10_000 })).result, "desserts");
     assert.equal((await client.submitJob("words::shout", "hey", { timeoutMs: 10_000 })).result, "HEY!", "worker options for the module");
-    assert.equal((await client.submitJob("words::count", "one two three", { timeoutMs: 10_000 })).result, "3", "a job with min 0 is started for its waiting job");
+    assert.equal(
+      (await client.submitJob("words::count", "one two three", { timeoutMs: 10_000 })).result,
+      "3",
+      "a job with min 0 is started for its waiting job",
+    );
     assert.equal((await client.submitJob("shell_rev", "abc", { timeoutMs: 10_000 })).result, "cba");
     assert.equal((await client.submitJob("extra.ping", "", { timeoutMs: 10_000 })).result, "pong");
     await waitUntil("lastrun is kept", () => (driver.getJob("words::pair")?.lastrun ?? 0) > 0);
@@ -123,6 +157,9 @@ export default {
   });
 
   test("run() without any job rejects and says how to add one", async () => {
-    await assert.rejects(new Driver({ server: [`127.0.0.1:${server.port}`], consolePort: 0 }).run(), /no jobs: addJob\(\) first, or give namespaces or jobs/);
+    await assert.rejects(
+      new Driver({ server: [`127.0.0.1:${server.port}`], consolePort: 0 }).run(),
+      /no jobs: addJob\(\) first, or give namespaces or jobs/,
+    );
   });
 });

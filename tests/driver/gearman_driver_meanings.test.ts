@@ -56,7 +56,10 @@ describe("a Gearman::Driver setup in gearbox drive", () => {
   });
 
   test("console_port 0 turns the console off, and the jobs are still served", { timeout: 60_000 }, async () => {
-    const { driver, consolePort, log } = await startDriver(peers, server, dir, { jobs: { quiet_job: { command: ["cat"] } }, console_port: 0 });
+    const { driver, consolePort, log } = await startDriver(peers, server, dir, {
+      jobs: { quiet_job: { command: ["cat"] } },
+      console_port: 0,
+    });
     assert.equal(consolePort, 0);
     assert.match(log(), /driver started .*console="off"/);
     assert.equal((await client.submitJob("quiet_job", "still here", { timeoutMs: 10_000 })).result, "still here");
@@ -74,28 +77,39 @@ describe("a Gearman::Driver setup in gearbox drive", () => {
     assert.match(help.stdout.replace(/\s+/g, " "), /0 = at once \(Gearman::Driver's default is 0\) \(default: 60\)/);
   });
 
-  test("jobs scheduled for later do not count as waiting: spare processes still stop after max_idle_time", { timeout: 60_000 }, async () => {
-    const { driver, consolePort, log } = await startDriver(peers, server, dir, {
-      jobs: { later_job: { command: ["sh", "-c", "sleep 0.3; cat"], min_processes: 1, max_processes: 3 } },
-      max_idle_time: 0.5,
-    });
-    await waitForJob(consolePort, "later_job", "one process", (s) => s.current === 1);
-    const inAnHour = new Date(Date.now() + 3600_000);
-    const scheduled = await client.submitMultipleJobs(Array.from({ length: 3 }, (_, i) => ({ function: "later_job", data: `later${i}`, runAt: inAnHour })));
-    assert.ok(scheduled.every((r) => r.state === "CREATED"));
-    await client.submitMultipleJobs(Array.from({ length: 9 }, (_, i) => ({ function: "later_job", data: `now${i}`, background: true })));
-    await waitForJob(consolePort, "later_job", "scaled up for the due jobs", (s) => s.current === 3);
-    const back = await waitForJob(consolePort, "later_job", "back to min while the scheduled jobs wait", (s) => s.current === 1, 15_000);
-    assert.equal((back as unknown as { waiting: number }).waiting, 0, "scheduled jobs are not waiting");
-    const row = (await admin.functions()).find((f) => f.function === "later_job")!;
-    assert.equal(row.scheduled, 3, "the scheduled jobs are still on the server");
-    assert.match(log(), /stopping process job="later_job" pid=\d+ reason="idle: /);
-    driver.kill("SIGTERM");
-    assert.equal((await driver.waitExit(20_000)).code, 0);
-  });
+  test(
+    "jobs scheduled for later do not count as waiting: spare processes still stop after max_idle_time",
+    { timeout: 60_000 },
+    async () => {
+      const { driver, consolePort, log } = await startDriver(peers, server, dir, {
+        jobs: { later_job: { command: ["sh", "-c", "sleep 0.3; cat"], min_processes: 1, max_processes: 3 } },
+        max_idle_time: 0.5,
+      });
+      await waitForJob(consolePort, "later_job", "one process", (s) => s.current === 1);
+      const inAnHour = new Date(Date.now() + 3600_000);
+      const scheduled = await client.submitMultipleJobs(
+        Array.from({ length: 3 }, (_, i) => ({ function: "later_job", data: `later${i}`, runAt: inAnHour })),
+      );
+      assert.ok(scheduled.every((r) => r.state === "CREATED"));
+      await client.submitMultipleJobs(Array.from({ length: 9 }, (_, i) => ({ function: "later_job", data: `now${i}`, background: true })));
+      await waitForJob(consolePort, "later_job", "scaled up for the due jobs", (s) => s.current === 3);
+      const back = await waitForJob(consolePort, "later_job", "back to min while the scheduled jobs wait", (s) => s.current === 1, 15_000);
+      assert.equal((back as unknown as { waiting: number }).waiting, 0, "scheduled jobs are not waiting");
+      const row = (await admin.functions()).find((f) => f.function === "later_job")!;
+      assert.equal(row.scheduled, 3, "the scheduled jobs are still on the server");
+      assert.match(log(), /stopping process job="later_job" pid=\d+ reason="idle: /);
+      driver.kill("SIGTERM");
+      assert.equal((await driver.waitExit(20_000)).code, 0);
+    },
+  );
 
-  test("workloads that do not decode, handler throws and timeouts all set lasterror and the console's state", { timeout: 60_000 }, async () => {
-    writeFileSync(join(dir, "strict.ts"), `
+  test(
+    "workloads that do not decode, handler throws and timeouts all set lasterror and the console's state",
+    { timeout: 60_000 },
+    async () => {
+      writeFileSync(
+        join(dir, "strict.ts"),
+        `
 export default {
   prefix: "strict.",
   jobs: {
@@ -110,38 +124,57 @@ export default {
     },
   },
 };
-`);
-    const { driver, consolePort } = await startDriver(peers, server, dir, { namespaces: [join(dir, "strict.ts")] });
-    await waitForJob(consolePort, "strict.sum", "up", (s) => s.processes.some((p) => p.state === "idle"));
-    for (const bad of ["not json", "{", "[1,"]) {
-      assert.equal((await client.submitJob("strict.sum", bad, { timeoutMs: 10_000 })).state, "FAILED");
-    }
-    const undecodable = await waitForJob(consolePort, "strict.sum", "lasterror from a decode failure", (s) => s.lasterror > 0);
-    assert.match(undecodable.lasterror_msg, /^the workload does not decode: /);
-    assert.equal(undecodable.state, "failing");
-    assert.equal((undecodable as unknown as { failures_in_row: number }).failures_in_row, 3);
-    assert.match((await consoleCommand(consolePort, "status")).find((l) => l.startsWith("strict.sum\t"))!, /\tfailing\t\d{4}-.*\t\d{4}-.*\tthe workload does not decode: /);
+`,
+      );
+      const { driver, consolePort } = await startDriver(peers, server, dir, { namespaces: [join(dir, "strict.ts")] });
+      await waitForJob(consolePort, "strict.sum", "up", (s) => s.processes.some((p) => p.state === "idle"));
+      for (const bad of ["not json", "{", "[1,"]) {
+        assert.equal((await client.submitJob("strict.sum", bad, { timeoutMs: 10_000 })).state, "FAILED");
+      }
+      const undecodable = await waitForJob(consolePort, "strict.sum", "lasterror from a decode failure", (s) => s.lasterror > 0);
+      assert.match(undecodable.lasterror_msg, /^the workload does not decode: /);
+      assert.equal(undecodable.state, "failing");
+      assert.equal((undecodable as unknown as { failures_in_row: number }).failures_in_row, 3);
+      assert.match(
+        (await consoleCommand(consolePort, "status")).find((l) => l.startsWith("strict.sum\t"))!,
+        /\tfailing\t\d{4}-.*\t\d{4}-.*\tthe workload does not decode: /,
+      );
 
-    assert.equal((await client.submitJob("strict.sum", '{"add":[1,2]}', { timeoutMs: 10_000 })).result, "3");
-    const ok = await jobStatus(consolePort, "strict.sum");
-    assert.equal(ok.state, "ok", "a job that succeeds clears the failing state");
-    assert.equal(ok.lasterror, undecodable.lasterror, "lasterror stays as it was");
+      assert.equal((await client.submitJob("strict.sum", '{"add":[1,2]}', { timeoutMs: 10_000 })).result, "3");
+      const ok = await jobStatus(consolePort, "strict.sum");
+      assert.equal(ok.state, "ok", "a job that succeeds clears the failing state");
+      assert.equal(ok.lasterror, undecodable.lasterror, "lasterror stays as it was");
 
-    assert.equal((await client.submitJob("strict.sum", '{"add":"x"}', { timeoutMs: 10_000 })).state, "FAILED");
-    const thrown = await waitForJob(consolePort, "strict.sum", "lasterror from a throw", (s) => s.lasterror_msg === "add must be a list of numbers");
-    assert.equal(thrown.state, "failing");
+      assert.equal((await client.submitJob("strict.sum", '{"add":"x"}', { timeoutMs: 10_000 })).state, "FAILED");
+      const thrown = await waitForJob(
+        consolePort,
+        "strict.sum",
+        "lasterror from a throw",
+        (s) => s.lasterror_msg === "add must be a list of numbers",
+      );
+      assert.equal(thrown.state, "failing");
 
-    assert.equal((await client.submitJob("strict.sum", '{"hang":true}', { timeoutMs: 10_000 })).state, "FAILED");
-    const timedOut = await waitForJob(consolePort, "strict.sum", "lasterror from a timeout", (s) => s.lasterror_msg.startsWith("timed out"));
-    assert.equal(timedOut.lasterror_msg, "timed out after 1 s (exit status 124)");
-    assert.equal(timedOut.state, "failing");
-    driver.kill("SIGTERM");
-    assert.equal((await driver.waitExit(20_000)).code, 0);
-  });
+      assert.equal((await client.submitJob("strict.sum", '{"hang":true}', { timeoutMs: 10_000 })).state, "FAILED");
+      const timedOut = await waitForJob(
+        consolePort,
+        "strict.sum",
+        "lasterror from a timeout",
+        (s) => s.lasterror_msg.startsWith("timed out"),
+      );
+      assert.equal(timedOut.lasterror_msg, "timed out after 1 s (exit status 124)");
+      assert.equal(timedOut.state, "failing");
+      driver.kill("SIGTERM");
+      assert.equal((await driver.waitExit(20_000)).code, 0);
+    },
+  );
 
-  test("a job that times out fails once and the server's retry policy decides: max_retries 0 runs it once, max_retries 1 twice", { timeout: 90_000 }, async () => {
+  test("a job that times out fails once and the server's retry policy decides: max_retries 0 runs it once, max_retries 1 twice", {
+    timeout: 90_000,
+  }, async () => {
     const marks = join(dir, "offers.txt");
-    writeFileSync(join(dir, "sleepy.ts"), `
+    writeFileSync(
+      join(dir, "sleepy.ts"),
+      `
 import { appendFileSync } from "node:fs";
 export default {
   prefix: "sleepy.",
@@ -156,7 +189,8 @@ export default {
     },
   },
 };
-`);
+`,
+    );
     const offers = (data: string) => existsSync(marks) ? readFileSync(marks, "utf8").split("\n").filter((l) => l === data).length : 0;
     const retrying = await startGearbox({ extra: ["--max-retries", "1", "--keep-failed-for", "600"] });
     const retryAdmin = new AdminClient({ server: `127.0.0.1:${retrying.port}` });
@@ -169,7 +203,8 @@ export default {
       await client.submitJob("sleepy.nap", "bg-once", { background: true });
       await waitUntil("the server has failed the job", async () => {
         const f = (await admin.functions()).find((r) => r.function === "sleepy.nap");
-        return (f !== undefined && f.failed === failedBefore + 1 && f.high + f.normal + f.low + f.scheduled + f.running === 0) || JSON.stringify(f);
+        return (f !== undefined && f.failed === failedBefore + 1 && f.high + f.normal + f.low + f.scheduled + f.running === 0) ||
+          JSON.stringify(f);
       }, 20_000);
       assert.equal(offers("bg-once"), 1, "offered once: a timeout is not a lost worker");
       once.driver.kill("SIGTERM");
@@ -198,7 +233,9 @@ export default {
   });
 
   test("a process whose event loop is blocked past its job's timeout is killed by the driver", { timeout: 60_000 }, async () => {
-    writeFileSync(join(dir, "stuck.ts"), `
+    writeFileSync(
+      join(dir, "stuck.ts"),
+      `
 export default {
   prefix: "stuck.",
   jobs: {
@@ -212,12 +249,17 @@ export default {
     },
   },
 };
-`);
+`,
+    );
     const { driver, consolePort, log } = await startDriver(peers, server, dir, { namespaces: [join(dir, "stuck.ts")] });
     const up = await waitForJob(consolePort, "stuck.spin", "up", (s) => s.processes.length === 1 && s.processes[0]!.state === "idle");
     const pid = up.processes[0]!.pid;
     void client.submitJob("stuck.spin", "x", { background: true });
-    await waitUntil("the driver kills it", () => new RegExp(`job timeout: the process did not end the job, killing it job="stuck\\.spin" pid=${pid}`).test(log()), 15_000);
+    await waitUntil(
+      "the driver kills it",
+      () => new RegExp(`job timeout: the process did not end the job, killing it job="stuck\\.spin" pid=${pid}`).test(log()),
+      15_000,
+    );
     const after = await waitForJob(consolePort, "stuck.spin", "replaced", (s) => s.processes.length === 1 && s.processes[0]!.pid !== pid);
     assert.match(after.lasterror_msg, new RegExp(`ran over 1 s and its process did not end it; process ${pid} killed`));
     driver.kill("SIGTERM");
@@ -225,7 +267,9 @@ export default {
   });
 
   test("a worker module's own encode and decode functions read the workload and write the result", { timeout: 60_000 }, async () => {
-    writeFileSync(join(dir, "pairs.ts"), `
+    writeFileSync(
+      join(dir, "pairs.ts"),
+      `
 export default {
   prefix: "pairs.",
   jobs: {
@@ -246,11 +290,19 @@ export default {
     },
   },
 };
-`);
-    const { driver, consolePort } = await startDriver(peers, server, dir, { namespaces: [join(dir, "pairs.ts")], worker_options: { GLOBAL: { separator: ";" } } });
+`,
+    );
+    const { driver, consolePort } = await startDriver(peers, server, dir, {
+      namespaces: [join(dir, "pairs.ts")],
+      worker_options: { GLOBAL: { separator: ";" } },
+    });
     await waitForJob(consolePort, "pairs.count", "up", (s) => s.processes.some((p) => p.state === "idle"));
     assert.equal((await client.submitJob("pairs.count", "a=1;b=2;c=3", { timeoutMs: 10_000 })).result, "pairs=3");
-    assert.equal((await client.submitJob("pairs.upper", "hey", { timeoutMs: 10_000 })).result, "HEY!", "a custom encode with the default text decode");
+    assert.equal(
+      (await client.submitJob("pairs.upper", "hey", { timeoutMs: 10_000 })).result,
+      "HEY!",
+      "a custom encode with the default text decode",
+    );
     assert.equal((await client.submitJob("pairs.count", "a=1;oops", { timeoutMs: 10_000 })).state, "FAILED");
     const failed = await waitForJob(consolePort, "pairs.count", "lasterror", (s) => s.lasterror > 0);
     assert.equal(failed.lasterror_msg, "the workload does not decode: not a key=value line: oops");
@@ -280,21 +332,34 @@ export default {
     async function failedJob(handle: string): Promise<{ exit_status: string; failures: { message: string }[] }> {
       const [bin, ...pre] = gearboxCommand();
       let shown: { state?: string; exit_status: string; failures: { message: string }[] } | undefined;
-      await waitUntil(`${handle} has failed`, async () => {
-        const r = await peers.start(bin!, [...pre, "jobs", "show", handle, "--json", "-s", `127.0.0.1:${keeping.port}`]).waitExit(10_000);
-        if (r.code !== 0) return r.stderr;
-        shown = JSON.parse(r.stdout);
-        return shown!.state === "failed" || r.stdout;
-      }, 20_000, 100);
+      await waitUntil(
+        `${handle} has failed`,
+        async () => {
+          const r = await peers.start(bin!, [...pre, "jobs", "show", handle, "--json", "-s", `127.0.0.1:${keeping.port}`]).waitExit(10_000);
+          if (r.code !== 0) return r.stderr;
+          shown = JSON.parse(r.stdout);
+          return shown!.state === "failed" || r.stdout;
+        },
+        20_000,
+        100,
+      );
       return shown!;
     }
 
-    test("a command job that exits 7 is stored with exit status 7 (gearbox jobs show), and one killed by SIGTERM with 143", { timeout: 60_000 }, async () => {
+    test("a command job that exits 7 is stored with exit status 7 (gearbox jobs show), and one killed by SIGTERM with 143", {
+      timeout: 60_000,
+    }, async () => {
       const c = new Client({ servers: [`127.0.0.1:${keeping.port}`] });
       try {
         const { driver, consolePort } = await startDriver(peers, keeping, dir, {
           jobs: {
-            code_job: { command: ["sh", "-c", 'read -r x; case "$x" in seven) echo "seven is bad" >&2; exit 7;; term) kill -TERM $$;; esac; echo "ok $x"'] },
+            code_job: {
+              command: [
+                "sh",
+                "-c",
+                'read -r x; case "$x" in seven) echo "seven is bad" >&2; exit 7;; term) kill -TERM $$;; esac; echo "ok $x"',
+              ],
+            },
           },
         });
         await waitForJob(consolePort, "code_job", "up", (s) => s.processes.some((p) => p.state === "idle"));
@@ -314,8 +379,13 @@ export default {
       }
     });
 
-    test("a worker module fails a job with an exit status by throwing it or by job.fail, and a process that exits 3 says so in the log and lasterror", { timeout: 60_000 }, async () => {
-      writeFileSync(join(dir, "codes.ts"), `
+    test(
+      "a worker module fails a job with an exit status by throwing it or by job.fail, and a process that exits 3 says so in the log and lasterror",
+      { timeout: 60_000 },
+      async () => {
+        writeFileSync(
+          join(dir, "codes.ts"),
+          `
 export default {
   prefix: "codes.",
   jobs: {
@@ -323,34 +393,48 @@ export default {
     quota: { handler: (job: { fail(message: string, exitStatus: number): void }) => { job.fail("over quota", 5); } },
   },
 };
-`);
-      writeFileSync(join(dir, "exits.ts"), `
+`,
+        );
+        writeFileSync(
+          join(dir, "exits.ts"),
+          `
 export default {
   begin() { throw Object.assign(new Error("no config file"), { exitStatus: 3 }); },
   jobs: { work: { handler: () => "never" } },
 };
-`);
-      const c = new Client({ servers: [`127.0.0.1:${keeping.port}`] });
-      try {
-        const { driver, consolePort, log } = await startDriver(peers, keeping, dir, { namespaces: [join(dir, "codes.ts"), join(dir, "exits.ts")], crash_loop_after: 100 });
-        await waitForJob(consolePort, "codes.quota", "up", (s) => s.processes.some((p) => p.state === "idle"));
-        await waitForJob(consolePort, "codes.disk", "up", (s) => s.processes.some((p) => p.state === "idle"));
-        const disk = await c.submitJob("codes.disk", "x", { background: true });
-        const quota = await c.submitJob("codes.quota", "x", { background: true });
-        assert.equal((await failedJob(disk.handle!)).exit_status, "3");
-        assert.equal((await failedJob(quota.handle!)).exit_status, "5");
-        assert.equal((await waitForJob(consolePort, "codes.disk", "lasterror", (s) => s.lasterror > 0)).lasterror_msg, "no disk left (exit status 3)");
-        assert.equal((await waitForJob(consolePort, "codes.quota", "lasterror", (s) => s.lasterror > 0)).lasterror_msg, "over quota (exit status 5)");
+`,
+        );
+        const c = new Client({ servers: [`127.0.0.1:${keeping.port}`] });
+        try {
+          const { driver, consolePort, log } = await startDriver(peers, keeping, dir, {
+            namespaces: [join(dir, "codes.ts"), join(dir, "exits.ts")],
+            crash_loop_after: 100,
+          });
+          await waitForJob(consolePort, "codes.quota", "up", (s) => s.processes.some((p) => p.state === "idle"));
+          await waitForJob(consolePort, "codes.disk", "up", (s) => s.processes.some((p) => p.state === "idle"));
+          const disk = await c.submitJob("codes.disk", "x", { background: true });
+          const quota = await c.submitJob("codes.quota", "x", { background: true });
+          assert.equal((await failedJob(disk.handle!)).exit_status, "3");
+          assert.equal((await failedJob(quota.handle!)).exit_status, "5");
+          assert.equal(
+            (await waitForJob(consolePort, "codes.disk", "lasterror", (s) => s.lasterror > 0)).lasterror_msg,
+            "no disk left (exit status 3)",
+          );
+          assert.equal(
+            (await waitForJob(consolePort, "codes.quota", "lasterror", (s) => s.lasterror > 0)).lasterror_msg,
+            "over quota (exit status 5)",
+          );
 
-        const exits = await waitForJob(consolePort, "exits::work", "a process died", (s) => s.lasterror > 0);
-        assert.match(exits.lasterror_msg, /^process \d+ died \(exit code 3\) after /);
-        assert.match(log(), /process died job="exits::work" pid=\d+ how="exit code 3" exit_status=3 /);
-        assert.match(log(), /worker process failed: no config file job="exits::work" pid=\d+ stream="stderr"/);
-        driver.kill("SIGTERM");
-        assert.equal((await driver.waitExit(20_000)).code, 0);
-      } finally {
-        c.close();
-      }
-    });
+          const exits = await waitForJob(consolePort, "exits::work", "a process died", (s) => s.lasterror > 0);
+          assert.match(exits.lasterror_msg, /^process \d+ died \(exit code 3\) after /);
+          assert.match(log(), /process died job="exits::work" pid=\d+ how="exit code 3" exit_status=3 /);
+          assert.match(log(), /worker process failed: no config file job="exits::work" pid=\d+ stream="stderr"/);
+          driver.kill("SIGTERM");
+          assert.equal((await driver.waitExit(20_000)).code, 0);
+        } finally {
+          c.close();
+        }
+      },
+    );
   });
 });

@@ -5,7 +5,7 @@
  * acknowledged at once unless `holdCommits` is set.
  */
 import { Buffer } from "node:buffer";
-import { JobServer, type CoreOptions, type Effect } from "../../src/core/mod.ts";
+import { type CoreOptions, type Effect, JobServer } from "../../src/core/mod.ts";
 import { Decoder } from "../../src/protocol/decoder.ts";
 import { encodePacket } from "../../src/protocol/encoder.ts";
 

@@ -41,12 +41,23 @@ export async function jobStatus(port: number, job: string): Promise<JobStatus> {
   return found;
 }
 
-export async function waitForJob(port: number, job: string, what: string, pred: (s: JobStatus) => boolean, timeoutMs = 15_000): Promise<JobStatus> {
+export async function waitForJob(
+  port: number,
+  job: string,
+  what: string,
+  pred: (s: JobStatus) => boolean,
+  timeoutMs = 15_000,
+): Promise<JobStatus> {
   let last: JobStatus | undefined;
-  await waitUntil(`${job}: ${what}`, async () => {
-    last = await jobStatus(port, job);
-    return pred(last) || JSON.stringify({ current: last.current, state: last.state, processes: last.processes });
-  }, timeoutMs, 100);
+  await waitUntil(
+    `${job}: ${what}`,
+    async () => {
+      last = await jobStatus(port, job);
+      return pred(last) || JSON.stringify({ current: last.current, state: last.state, processes: last.processes });
+    },
+    timeoutMs,
+    100,
+  );
   return last!;
 }
 
@@ -59,31 +70,41 @@ export async function waitForJob(port: number, job: string, what: string, pred: 
 export async function startDriver(peers: Peers, server: RunningServer, dir: string, extra: Record<string, unknown>, flags: string[] = []) {
   const logfile = join(dir, "drive.log");
   const config = join(dir, "drive.json.yaml");
-  writeFileSync(config, JSON.stringify({
-    server: [`127.0.0.1:${server.port}`],
-    interval: 0.2,
-    max_idle_time: 1.5,
-    console_port: "auto",
-    logfile,
-    loglevel: "debug",
-    restart_delay: 0.2,
-    restart_delay_max: 1,
-    crash_loop_after: 3,
-    stable_after: 5,
-    drain_timeout: 10,
-    ...extra,
-  }));
+  writeFileSync(
+    config,
+    JSON.stringify({
+      server: [`127.0.0.1:${server.port}`],
+      interval: 0.2,
+      max_idle_time: 1.5,
+      console_port: "auto",
+      logfile,
+      loglevel: "debug",
+      restart_delay: 0.2,
+      restart_delay_max: 1,
+      crash_loop_after: 3,
+      stable_after: 5,
+      drain_timeout: 10,
+      ...extra,
+    }),
+  );
   // Suites start several drivers with one logfile: only this driver's lines count.
   const before = existsSync(logfile) ? readFileSync(logfile, "utf8").length : 0;
   const [bin, ...pre] = gearboxCommand();
   const driver = peers.start(bin!, [...pre, "drive", "--config", config, ...flags], { lifetimeMs: 120_000 });
   let consolePort = 0;
-  await waitUntil("the driver has started", () => {
-    if (!driver.running) throw new Error(`the driver exited: ${driver.stderr}`);
-    const m = /driver started .*console="(?:[^"]*:(\d+)|off)"/.exec(existsSync(logfile) ? readFileSync(logfile, "utf8").slice(before) : "");
-    if (!m) return false;
-    consolePort = m[1] === undefined ? 0 : Number(m[1]);
-    return true;
-  }, 15_000, 50);
+  await waitUntil(
+    "the driver has started",
+    () => {
+      if (!driver.running) throw new Error(`the driver exited: ${driver.stderr}`);
+      const m = /driver started .*console="(?:[^"]*:(\d+)|off)"/.exec(
+        existsSync(logfile) ? readFileSync(logfile, "utf8").slice(before) : "",
+      );
+      if (!m) return false;
+      consolePort = m[1] === undefined ? 0 : Number(m[1]);
+      return true;
+    },
+    15_000,
+    50,
+  );
   return { driver, consolePort, logfile, log: () => readFileSync(logfile, "utf8") };
 }

@@ -8,7 +8,7 @@
  * timer if it outlives its budget, and killed by `killAll()` in the suite's
  * `after` hook, so no test can leak a process.
  */
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { Buffer } from "node:buffer";
 import { after, before } from "node:test";
 import { ROOT, type RunningServer, type TARGETS } from "./servers.ts";
@@ -67,8 +67,13 @@ export class Proc {
   constructor(label: string, child: ChildProcess) {
     this.label = label;
     this.child = child;
-    child.stdout?.on("data", (d: Buffer) => { this.#out.push(d); this.#wake(); });
-    child.stderr?.on("data", (d: Buffer) => { this.#err += d.toString("latin1"); });
+    child.stdout?.on("data", (d: Buffer) => {
+      this.#out.push(d);
+      this.#wake();
+    });
+    child.stderr?.on("data", (d: Buffer) => {
+      this.#err += d.toString("latin1");
+    });
     this.exited = new Promise((resolve) => {
       child.once("close", (code, signal) => {
         this.#exit = { code, signal, stdout: this.stdout, stdoutBytes: this.stdoutBytes, stderr: this.#err };
@@ -142,19 +147,30 @@ export class Proc {
       if (left <= 0) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (${this.#describe()})`);
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, Math.min(left, 100));
-        this.#wakers.push(() => { clearTimeout(t); resolve(); });
+        this.#wakers.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
       });
     }
   }
 
   /** Waits for a JSON stdout line satisfying `pred`; throws if the process exits first. */
   async waitForJson(pred: (v: Record<string, unknown>) => boolean, timeoutMs = 5000): Promise<Record<string, unknown>> {
-    return await this.#until(() => {
-      const hit = this.jsonLines().find(pred);
-      if (hit) return hit;
-      if (this.#exit) throw new Error(`${this.label} exited (${this.#exit.code ?? this.#exit.signal}) before printing the expected line (${this.#describe()})`);
-      return undefined;
-    }, timeoutMs, "a matching JSON line");
+    return await this.#until(
+      () => {
+        const hit = this.jsonLines().find(pred);
+        if (hit) return hit;
+        if (this.#exit) {
+          throw new Error(
+            `${this.label} exited (${this.#exit.code ?? this.#exit.signal}) before printing the expected line (${this.#describe()})`,
+          );
+        }
+        return undefined;
+      },
+      timeoutMs,
+      "a matching JSON line",
+    );
   }
 
   /** Waits for the process to exit; kills it and throws after `timeoutMs`. */
@@ -184,7 +200,9 @@ export class Proc {
 
   kill(signal: NodeJS.Signals = "SIGKILL"): void {
     if (this.#exit === undefined) {
-      try { this.child.kill(signal); } catch { /* already gone */ }
+      try {
+        this.child.kill(signal);
+      } catch { /* already gone */ }
     }
   }
 }
@@ -251,7 +269,12 @@ export class Peers {
 }
 
 /** Retries `check` until it returns true; throws after `timeoutMs` with `what` and the last detail. */
-export async function waitUntil(what: string, check: () => Promise<boolean | string> | boolean | string, timeoutMs = 5000, intervalMs = 50): Promise<void> {
+export async function waitUntil(
+  what: string,
+  check: () => Promise<boolean | string> | boolean | string,
+  timeoutMs = 5000,
+  intervalMs = 50,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown = "";
   for (;;) {
@@ -312,7 +335,7 @@ export async function waitForStatus(port: number, fn: string, want: Partial<Func
 export async function listenersOf(port: number, unique: string): Promise<number> {
   const c = await RawConn.connect(port);
   try {
-    c.sendPacket(41 /* GET_STATUS_UNIQUE */, unique);
+    c.sendPacket(41, /* GET_STATUS_UNIQUE */ unique);
     const res = await c.expectPacket(42 /* STATUS_RES_UNIQUE */);
     return Number(res.args[5] ?? 0);
   } finally {

@@ -112,7 +112,9 @@ export class LoopLag {
 
   /** The worst tick, for a failure message. */
   describe(): string {
-    return `${this.max.toFixed(0)} ms (a tick ${this.worst.gapMs.toFixed(0)} ms late, of it ${this.worst.waitedMs.toFixed(0)} ms in the run queue)`;
+    return `${this.max.toFixed(0)} ms (a tick ${this.worst.gapMs.toFixed(0)} ms late, of it ${
+      this.worst.waitedMs.toFixed(0)
+    } ms in the run queue)`;
   }
 }
 
@@ -287,7 +289,9 @@ async function probeOnce(options: ServerOptions, fn: (p: Probe) => Promise<void>
     assert.equal(store.size, limits.storeSize ?? storeBefore, "R3: the store changed");
     const misses: string[] = [];
     if (maxLag > (limits.maxLagMs ?? 100)) misses.push(`R1: the event loop was blocked for ${lag.describe()}`);
-    if (echo.p99 > (limits.p99Ms ?? 50)) misses.push(`R2: bystander echo p99 ${echo.p99.toFixed(1)} ms (max ${echo.max.toFixed(1)} ms, ${echo.count} echoes)`);
+    if (echo.p99 > (limits.p99Ms ?? 50)) {
+      misses.push(`R2: bystander echo p99 ${echo.p99.toFixed(1)} ms (max ${echo.max.toFixed(1)} ms, ${echo.count} echoes)`);
+    }
     return misses.length > 0 ? misses.join("; ") : undefined;
   } finally {
     lag.stop();

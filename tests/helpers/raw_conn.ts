@@ -85,7 +85,10 @@ export class RawConn {
       if (left <= 0) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, left);
-        this.#waiters.push(() => { clearTimeout(t); resolve(); });
+        this.#waiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
       });
     }
   }
@@ -120,24 +123,32 @@ export class RawConn {
 
   /** Reads exactly `n` bytes (as latin1 text): many pipelined replies in one wait. */
   async readBytes(n: number, timeoutMs = 2000): Promise<string> {
-    return await this.#waitFor(() => {
-      if (this.#buf.length < n) return undefined;
-      const s = this.#buf.subarray(0, n).toString("latin1");
-      this.#buf = this.#buf.subarray(n);
-      return s;
-    }, timeoutMs, `${n} bytes`);
+    return await this.#waitFor(
+      () => {
+        if (this.#buf.length < n) return undefined;
+        const s = this.#buf.subarray(0, n).toString("latin1");
+        this.#buf = this.#buf.subarray(n);
+        return s;
+      },
+      timeoutMs,
+      `${n} bytes`,
+    );
   }
 
   /** Reads bytes up to and including `terminator` (e.g. "\n" or ".\n"). */
   async readUntil(terminator: string, timeoutMs = 2000): Promise<string> {
     const t = Buffer.from(terminator, "latin1");
-    return await this.#waitFor(() => {
-      const i = this.#buf.indexOf(t);
-      if (i === -1) return undefined;
-      const s = this.#buf.subarray(0, i + t.length).toString("latin1");
-      this.#buf = this.#buf.subarray(i + t.length);
-      return s;
-    }, timeoutMs, JSON.stringify(terminator));
+    return await this.#waitFor(
+      () => {
+        const i = this.#buf.indexOf(t);
+        if (i === -1) return undefined;
+        const s = this.#buf.subarray(0, i + t.length).toString("latin1");
+        this.#buf = this.#buf.subarray(i + t.length);
+        return s;
+      },
+      timeoutMs,
+      JSON.stringify(terminator),
+    );
   }
 
   /** Sends an admin command and reads a one-line reply. */

@@ -3,7 +3,7 @@
  * free loopback port: gearbox (the compiled binary when built, else the
  * sources under Bun) and Debian's gearmand, the reference.
  */
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { freePort, waitForPort } from "./free_port.ts";
@@ -46,12 +46,16 @@ export const HAVE_GEARMAND = existsSync("/usr/sbin/gearmand");
 async function launch(name: RunningServer["name"], cmd: string[], port: number): Promise<RunningServer> {
   const child = spawn(cmd[0]!, cmd.slice(1), { stdio: ["ignore", "ignore", "pipe"] });
   let err = "";
-  child.stderr!.on("data", (d) => { err += d.toString(); });
+  child.stderr!.on("data", (d) => {
+    err += d.toString();
+  });
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   try {
     await Promise.race([
       waitForPort(port, 15_000),
-      exited.then((code) => { throw new Error(`${name} exited with ${code} before listening: ${err}`); }),
+      exited.then((code) => {
+        throw new Error(`${name} exited with ${code} before listening: ${err}`);
+      }),
     ]);
   } catch (e) {
     child.kill("SIGKILL");

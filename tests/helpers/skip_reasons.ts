@@ -39,7 +39,9 @@ function callerFile(): string {
 }
 
 function record(kind: SkipRecord["kind"], args: unknown[], reason: unknown): void {
-  const name = typeof args[0] === "string" ? args[0] : (args.find((a) => typeof a === "function") as { name?: string } | undefined)?.name ?? "";
+  const name = typeof args[0] === "string"
+    ? args[0]
+    : (args.find((a) => typeof a === "function") as { name?: string } | undefined)?.name ?? "";
   const line: SkipRecord = { kind, file: callerFile(), name, reason: typeof reason === "string" ? reason : "" };
   appendFileSync(LOG!, JSON.stringify(line) + "\n");
 }

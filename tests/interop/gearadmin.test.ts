@@ -8,7 +8,7 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { TARGETS } from "../helpers/servers.ts";
 import { RawConn } from "../helpers/raw_conn.ts";
-import { admin, MISSING, parseStatus, Peers, skipIf, statusOf, waitForStatus, waitUntil, serveTarget } from "../helpers/peers.ts";
+import { admin, MISSING, parseStatus, Peers, serveTarget, skipIf, statusOf, waitForStatus, waitUntil } from "../helpers/peers.ts";
 
 const T = { timeout: 20_000 };
 const CAN_DO = 1, SUBMIT_JOB = 7, JOB_CREATED = 8, GRAB_JOB = 9, JOB_ASSIGN = 11, SET_CLIENT_ID = 22;
@@ -44,19 +44,24 @@ for (const target of TARGETS) {
       return m[1]!;
     }
 
-    const showJobs = async () => (await gearadmin("--show-jobs")).stdout.split("\n").filter((l) => l && l !== ".").map((l) => l.split("\t"));
+    const showJobs = async () =>
+      (await gearadmin("--show-jobs")).stdout.split("\n").filter((l) => l && l !== ".").map((l) => l.split("\t"));
 
-    test("--status prints `F\\t2\\t0\\t1` for two queued jobs and one idle worker, then counts a running job", { ...T, skip: skipCli }, async () => {
-      const w = await idleWorker("adm_status");
-      await background("adm_status", "one");
-      await background("adm_status", "two");
-      const out = await gearadmin("--status");
-      assert.ok(out.stdout.endsWith("\n.\n"), JSON.stringify(out.stdout));
-      assert.ok(out.stdout.split("\n").includes("adm_status\t2\t0\t1"), JSON.stringify(out.stdout));
-      w.sendPacket(GRAB_JOB);
-      await w.expectPacket(JOB_ASSIGN);
-      assert.ok((await gearadmin("--status")).stdout.split("\n").includes("adm_status\t2\t1\t1"));
-    });
+    test(
+      "--status prints `F\\t2\\t0\\t1` for two queued jobs and one idle worker, then counts a running job",
+      { ...T, skip: skipCli },
+      async () => {
+        const w = await idleWorker("adm_status");
+        await background("adm_status", "one");
+        await background("adm_status", "two");
+        const out = await gearadmin("--status");
+        assert.ok(out.stdout.endsWith("\n.\n"), JSON.stringify(out.stdout));
+        assert.ok(out.stdout.split("\n").includes("adm_status\t2\t0\t1"), JSON.stringify(out.stdout));
+        w.sendPacket(GRAB_JOB);
+        await w.expectPacket(JOB_ASSIGN);
+        assert.ok((await gearadmin("--status")).stdout.split("\n").includes("adm_status\t2\t1\t1"));
+      },
+    );
 
     test("--status lists functions sorted by name", {
       ...T,
@@ -126,7 +131,10 @@ for (const target of TARGETS) {
       assert.equal(out.stdout, `${served.server!.pid}\n`);
     });
 
-    test("--show-jobs lists queued background jobs as `H\\t0\\t0\\t1` and a running foreground job as `H\\t0\\t0\\t0`", { ...T, skip: skipCli }, async () => {
+    test("--show-jobs lists queued background jobs as `H\\t0\\t0\\t1` and a running foreground job as `H\\t0\\t0\\t0`", {
+      ...T,
+      skip: skipCli,
+    }, async () => {
       const h1 = await background("adm_jobs", "a");
       const h2 = await background("adm_jobs", "b");
       const client = await RawConn.connect(port);

@@ -7,7 +7,7 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { TARGETS } from "../helpers/servers.ts";
-import { admin, listenersOf, MISSING, Peers, skipIf, statusOf, waitForStatus, waitUntil, serveTarget } from "../helpers/peers.ts";
+import { admin, listenersOf, MISSING, Peers, serveTarget, skipIf, statusOf, waitForStatus, waitUntil } from "../helpers/peers.ts";
 
 const T = { timeout: 20_000 };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -59,15 +59,19 @@ for (const target of TARGETS) {
       assert.ok(jobs.split("\n").some((l) => l.split("\t")[0] === m[1]), `${m[1]} not in ${JSON.stringify(jobs)}`);
     });
 
-    test("queued background jobs run high (`-I`) first, then normal, then low (`-L`), each in submission order", { ...T, skip }, async () => {
-      for (const [flag, data] of [["-L", "L1"], ["", "N1"], ["-I", "H1"], ["-L", "L2"], ["", "N2"], ["-I", "H2"]] as const) {
-        await peers.gearman(port, ["-b", ...(flag ? [flag] : []), "-f", "cli_prio", data]).ok();
-      }
-      const prio = await admin(port, "prioritystatus");
-      assert.ok(prio.split("\n").includes("cli_prio\t2\t2\t2\t0"), JSON.stringify(prio));
-      const w = await peers.gearman(port, ["-w", "-f", "cli_prio", "-c", "6"]).ok(5000);
-      assert.equal(w.stdout, "H1H2N1N2L1L2");
-    });
+    test(
+      "queued background jobs run high (`-I`) first, then normal, then low (`-L`), each in submission order",
+      { ...T, skip },
+      async () => {
+        for (const [flag, data] of [["-L", "L1"], ["", "N1"], ["-I", "H1"], ["-L", "L2"], ["", "N2"], ["-I", "H2"]] as const) {
+          await peers.gearman(port, ["-b", ...(flag ? [flag] : []), "-f", "cli_prio", data]).ok();
+        }
+        const prio = await admin(port, "prioritystatus");
+        assert.ok(prio.split("\n").includes("cli_prio\t2\t2\t2\t0"), JSON.stringify(prio));
+        const w = await peers.gearman(port, ["-w", "-f", "cli_prio", "-c", "6"]).ok(5000);
+        assert.equal(w.stdout, "H1H2N1N2L1L2");
+      },
+    );
 
     test("foreground high (`-I`) and low (`-L`) priority jobs get their results", { ...T, skip }, async () => {
       await worker(["cli_fgprio"], ["--", "tr", "a-z", "A-Z"]);
@@ -98,22 +102,30 @@ for (const target of TARGETS) {
       await w.ok();
     });
 
-    test("`-n` submits one job per input line and prints each result on its own line; `-N` strips the newlines", { ...T, skip }, async () => {
-      await worker(["cli_lines"], ["--", "tr", "a-z", "A-Z"]);
-      const n = await peers.gearman(port, ["-n", "-f", "cli_lines"], { input: "one\ntwo\nthree\n" }).ok();
-      assert.equal(n.stdout, "ONE\nTWO\nTHREE\n");
-      const big = await peers.gearman(port, ["-N", "-f", "cli_lines"], { input: "one\ntwo\nthree\n" }).ok();
-      assert.equal(big.stdout, "ONETWOTHREE");
-    });
+    test(
+      "`-n` submits one job per input line and prints each result on its own line; `-N` strips the newlines",
+      { ...T, skip },
+      async () => {
+        await worker(["cli_lines"], ["--", "tr", "a-z", "A-Z"]);
+        const n = await peers.gearman(port, ["-n", "-f", "cli_lines"], { input: "one\ntwo\nthree\n" }).ok();
+        assert.equal(n.stdout, "ONE\nTWO\nTHREE\n");
+        const big = await peers.gearman(port, ["-N", "-f", "cli_lines"], { input: "one\ntwo\nthree\n" }).ok();
+        assert.equal(big.stdout, "ONETWOTHREE");
+      },
+    );
 
-    test("one `gearman -w` worker serves several functions, and a client can call them all with `-P` prefixes", { ...T, skip }, async () => {
-      await worker(["cli_fa", "cli_fb"], ["--", "tr", "a-z", "A-Z"]);
-      assert.equal((await peers.gearman(port, ["-f", "cli_fa", "a"]).ok()).stdout, "A");
-      assert.equal((await peers.gearman(port, ["-f", "cli_fb", "b"]).ok()).stdout, "B");
-      const both = (await peers.gearman(port, ["-P", "-f", "cli_fa", "-f", "cli_fb", "x y"]).ok()).stdout;
-      // Both tasks are in flight at once; which result comes first is up to the server.
-      assert.ok(both === "cli_fa: X Ycli_fb: X Y" || both === "cli_fb: X Ycli_fa: X Y", JSON.stringify(both));
-    });
+    test(
+      "one `gearman -w` worker serves several functions, and a client can call them all with `-P` prefixes",
+      { ...T, skip },
+      async () => {
+        await worker(["cli_fa", "cli_fb"], ["--", "tr", "a-z", "A-Z"]);
+        assert.equal((await peers.gearman(port, ["-f", "cli_fa", "a"]).ok()).stdout, "A");
+        assert.equal((await peers.gearman(port, ["-f", "cli_fb", "b"]).ok()).stdout, "B");
+        const both = (await peers.gearman(port, ["-P", "-f", "cli_fa", "-f", "cli_fb", "x y"]).ok()).stdout;
+        // Both tasks are in flight at once; which result comes first is up to the server.
+        assert.ok(both === "cli_fa: X Ycli_fb: X Y" || both === "cli_fb: X Ycli_fa: X Y", JSON.stringify(both));
+      },
+    );
 
     test("a job submitted while no worker exists waits, and is served once a worker starts", { ...T, skip }, async () => {
       const client = peers.gearman(port, ["-f", "cli_late", "late job"]);

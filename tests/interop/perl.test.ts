@@ -7,7 +7,7 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { TARGETS } from "../helpers/servers.ts";
 import { RawConn } from "../helpers/raw_conn.ts";
-import { listenersOf, MISSING, Peers, skipIf, statusOf, waitForStatus, waitUntil, serveTarget } from "../helpers/peers.ts";
+import { listenersOf, MISSING, Peers, serveTarget, skipIf, statusOf, waitForStatus, waitUntil } from "../helpers/peers.ts";
 
 const T = { timeout: 25_000 };
 
@@ -39,20 +39,24 @@ for (const target of TARGETS) {
       await w.ok();
     });
 
-    test("a Perl client's dispatch_background job is known to get_status while queued, then run by a Perl worker", { ...T, skip }, async () => {
-      const bg = await perlClient({ op: "bg", func: "pl_bg", data: "background work" }).result();
-      const handle = String(bg.handle);
-      assert.match(handle, new RegExp(`^127\\.0\\.0\\.1:${port}//\\S+$`));
-      await waitForStatus(port, "pl_bg", { total: 1, running: 0, workers: 0 });
-      const queued = await perlClient({ op: "status", handle }).result();
-      assert.deepEqual(queued, { known: 1, running: 0, numerator: "0", denominator: "0" });
-      const w = peers.perl("worker.pl", port, { functions: { pl_bg: "echo" }, count: 1, timeout: 10 });
-      const job = await w.waitForJson((v) => v.job === 1);
-      assert.equal(Buffer.from(String(job.arg_hex), "hex").toString(), "background work");
-      assert.equal(`127.0.0.1:${port}//${job.handle}`, handle);
-      await w.ok();
-      await waitForStatus(port, "pl_bg", { total: 0 });
-    });
+    test(
+      "a Perl client's dispatch_background job is known to get_status while queued, then run by a Perl worker",
+      { ...T, skip },
+      async () => {
+        const bg = await perlClient({ op: "bg", func: "pl_bg", data: "background work" }).result();
+        const handle = String(bg.handle);
+        assert.match(handle, new RegExp(`^127\\.0\\.0\\.1:${port}//\\S+$`));
+        await waitForStatus(port, "pl_bg", { total: 1, running: 0, workers: 0 });
+        const queued = await perlClient({ op: "status", handle }).result();
+        assert.deepEqual(queued, { known: 1, running: 0, numerator: "0", denominator: "0" });
+        const w = peers.perl("worker.pl", port, { functions: { pl_bg: "echo" }, count: 1, timeout: 10 });
+        const job = await w.waitForJson((v) => v.job === 1);
+        assert.equal(Buffer.from(String(job.arg_hex), "hex").toString(), "background work");
+        assert.equal(`127.0.0.1:${port}//${job.handle}`, handle);
+        await w.ok();
+        await waitForStatus(port, "pl_bg", { total: 0 });
+      },
+    );
 
     test("get_status reports a running background job with the numerator and denominator its Perl worker set", { ...T, skip }, async () => {
       const handle = String((await perlClient({ op: "bg", func: "pl_hold", data: "h" }).result()).handle);
@@ -62,7 +66,7 @@ for (const target of TARGETS) {
       await waitUntil("the server has the worker's status", async () => {
         const c = await RawConn.connect(port);
         try {
-          c.sendPacket(15 /* GET_STATUS */, raw);
+          c.sendPacket(15, /* GET_STATUS */ raw);
           return (await c.expectPacket(20 /* STATUS_RES */)).args.slice(1).join("/") === "1/1/3/10";
         } finally {
           c.close();
@@ -109,7 +113,11 @@ for (const target of TARGETS) {
 
     test("a Perl worker survives its own die and processes the next job", {
       ...T,
-      skip: skipIf(skip, isGearmand && "gearmand answers the WORK_FAIL that Gearman::Worker sends after WORK_EXCEPTION with ERROR JOB_NOT_FOUND, which kills the worker on its next grab (docs/protocol.md §3.5)"),
+      skip: skipIf(
+        skip,
+        isGearmand &&
+          "gearmand answers the WORK_FAIL that Gearman::Worker sends after WORK_EXCEPTION with ERROR JOB_NOT_FOUND, which kills the worker on its next grab (docs/protocol.md §3.5)",
+      ),
     }, async () => {
       const w = await perlWorker({ pl_die_then: "die", pl_rev_then: "reverse" }, 2);
       const first = await perlClient({ op: "do", func: "pl_die_then", data: "x", exceptions: true }).result(10_000);
@@ -123,7 +131,11 @@ for (const target of TARGETS) {
 
     test("a client without exceptions gets on_fail when a Perl worker dies", {
       ...T,
-      skip: skipIf(skip, isGearmand && "gearmand downgrades WORK_EXCEPTION to WORK_FAIL `H\\0` with a stray NUL, which Gearman::Client rejects as an unknown handle (docs/protocol.md §3.5)"),
+      skip: skipIf(
+        skip,
+        isGearmand &&
+          "gearmand downgrades WORK_EXCEPTION to WORK_FAIL `H\\0` with a stray NUL, which Gearman::Client rejects as an unknown handle (docs/protocol.md §3.5)",
+      ),
     }, async () => {
       await perlWorker({ pl_die_plain: "die" });
       const r = await perlClient({ op: "do", func: "pl_die_plain", data: "d" }).result(10_000);
@@ -139,19 +151,22 @@ for (const target of TARGETS) {
       assert.doesNotMatch(String(r.fail_reason), /timeout/);
     });
 
-    test("a Perl worker returning \"0\" or \"\" (WORK_COMPLETE without the separator) completes the client's task and keeps working",
-      { ...T, skip: skip || (target.name === "gearmand" && "documented gearmand behaviour: it waits for the missing NUL and the client hangs (docs/protocol.md §1.3)") },
-      async () => {
-        const w = peers.perl("worker.pl", port, { functions: { pl_zero: "zero", pl_empty: "empty" }, count: 2, timeout: 10 });
-        const zero = await perlClient({ op: "do", func: "pl_zero", data: "z" }).result(10_000);
-        assert.equal(zero.outcome, "complete");
-        // Gearman::Worker itself turns a false result into an empty WORK_COMPLETE.
-        assert.equal(zero.result ?? "", "");
-        const empty = await perlClient({ op: "do", func: "pl_empty", data: "e" }).result(10_000);
-        assert.equal(empty.outcome, "complete");
-        assert.equal(empty.result ?? "", "");
-        await w.ok();
-      });
+    test('a Perl worker returning "0" or "" (WORK_COMPLETE without the separator) completes the client\'s task and keeps working', {
+      ...T,
+      skip: skip ||
+        (target.name === "gearmand" &&
+          "documented gearmand behaviour: it waits for the missing NUL and the client hangs (docs/protocol.md §1.3)"),
+    }, async () => {
+      const w = peers.perl("worker.pl", port, { functions: { pl_zero: "zero", pl_empty: "empty" }, count: 2, timeout: 10 });
+      const zero = await perlClient({ op: "do", func: "pl_zero", data: "z" }).result(10_000);
+      assert.equal(zero.outcome, "complete");
+      // Gearman::Worker itself turns a false result into an empty WORK_COMPLETE.
+      assert.equal(zero.result ?? "", "");
+      const empty = await perlClient({ op: "do", func: "pl_empty", data: "e" }).result(10_000);
+      assert.equal(empty.outcome, "complete");
+      assert.equal(empty.result ?? "", "");
+      await w.ok();
+    });
 
     test("two Perl clients with the same uniq share one worker run and both get the result", { ...T, skip }, async () => {
       const c1 = perlClient({ op: "do", func: "pl_uniq", data: "same", uniq: "pl-shared-key" });

@@ -9,7 +9,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { TARGETS } from "../helpers/servers.ts";
-import { MISSING, Peers, skipIf, waitForStatus, serveTarget } from "../helpers/peers.ts";
+import { MISSING, Peers, serveTarget, skipIf, waitForStatus } from "../helpers/peers.ts";
 
 const T = { timeout: 25_000 };
 
@@ -50,23 +50,27 @@ for (const target of TARGETS) {
       assert.deepEqual([low.rc, low.result], ["SUCCESS", "LOW"]);
     });
 
-    test("doBackground returns a handle that jobStatus reports as queued, then as unknown once a worker ran it", { ...T, skip }, async () => {
-      const bg = await phpClient({ op: "bg", func: "php_bg", data: "later" }).result();
-      assert.equal(bg.rc, "SUCCESS");
-      const handle = String(bg.handle);
-      assert.ok(handle.length > 0);
-      await waitForStatus(port, "php_bg", { total: 1, running: 0, workers: 0 });
-      const queued = await phpClient({ op: "status", handle }).result();
-      assert.deepEqual(queued, { known: true, running: false, numerator: 0, denominator: 0 });
-      const w = peers.php("worker.php", port, { functions: { php_bg: "echo" }, count: 1, timeout: 10 });
-      const job = await w.waitForJson((v) => v.job === 1);
-      assert.equal(job.handle, handle);
-      assert.equal(Buffer.from(String(job.workload_hex), "hex").toString(), "later");
-      await w.ok();
-      await waitForStatus(port, "php_bg", { total: 0 });
-      const gone = await phpClient({ op: "status", handle }).result();
-      assert.deepEqual(gone, { known: false, running: false, numerator: 0, denominator: 0 });
-    });
+    test(
+      "doBackground returns a handle that jobStatus reports as queued, then as unknown once a worker ran it",
+      { ...T, skip },
+      async () => {
+        const bg = await phpClient({ op: "bg", func: "php_bg", data: "later" }).result();
+        assert.equal(bg.rc, "SUCCESS");
+        const handle = String(bg.handle);
+        assert.ok(handle.length > 0);
+        await waitForStatus(port, "php_bg", { total: 1, running: 0, workers: 0 });
+        const queued = await phpClient({ op: "status", handle }).result();
+        assert.deepEqual(queued, { known: true, running: false, numerator: 0, denominator: 0 });
+        const w = peers.php("worker.php", port, { functions: { php_bg: "echo" }, count: 1, timeout: 10 });
+        const job = await w.waitForJson((v) => v.job === 1);
+        assert.equal(job.handle, handle);
+        assert.equal(Buffer.from(String(job.workload_hex), "hex").toString(), "later");
+        await w.ok();
+        await waitForStatus(port, "php_bg", { total: 0 });
+        const gone = await phpClient({ op: "status", handle }).result();
+        assert.deepEqual(gone, { known: false, running: false, numerator: 0, denominator: 0 });
+      },
+    );
 
     test("background jobs from doLowBackground, doBackground and doHighBackground run high first, low last", { ...T, skip }, async () => {
       for (const [priority, data] of [["low", "L"], ["normal", "N"], ["high", "H"]]) {
@@ -96,20 +100,24 @@ for (const target of TARGETS) {
       assert.deepEqual(events.filter((e) => !["created", "complete"].includes(e.event)), []);
     });
 
-    test("a PHP worker's sendData, sendStatus and sendWarning reach the client's callbacks in order, before completion", { ...T, skip }, async () => {
-      await phpWorker({ php_chatty: "chatty" });
-      const r = await phpClient({ op: "tasks", tasks: [{ func: "php_chatty", data: "t" }] }).result(10_000);
-      assert.equal(r.rc, "SUCCESS");
-      const events = (r.events as Event[]).filter((e) => e.event !== "created");
-      assert.deepEqual(events, [
-        { event: "data", task: 0, data: "d1:t" },
-        { event: "status", task: 0, numerator: 1, denominator: 2 },
-        { event: "warning", task: 0, data: "w1" },
-        { event: "data", task: 0, data: "d2" },
-        { event: "status", task: 0, numerator: 2, denominator: 2 },
-        { event: "complete", task: 0, data: "done:t" },
-      ]);
-    });
+    test(
+      "a PHP worker's sendData, sendStatus and sendWarning reach the client's callbacks in order, before completion",
+      { ...T, skip },
+      async () => {
+        await phpWorker({ php_chatty: "chatty" });
+        const r = await phpClient({ op: "tasks", tasks: [{ func: "php_chatty", data: "t" }] }).result(10_000);
+        assert.equal(r.rc, "SUCCESS");
+        const events = (r.events as Event[]).filter((e) => e.event !== "created");
+        assert.deepEqual(events, [
+          { event: "data", task: 0, data: "d1:t" },
+          { event: "status", task: 0, numerator: 1, denominator: 2 },
+          { event: "warning", task: 0, data: "w1" },
+          { event: "data", task: 0, data: "d2" },
+          { event: "status", task: 0, numerator: 2, denominator: 2 },
+          { event: "complete", task: 0, data: "done:t" },
+        ]);
+      },
+    );
 
     test("doNormal hands back a PHP worker's data chunks joined in front of its result", { ...T, skip }, async () => {
       await phpWorker({ php_chatty_do: "chatty" });

@@ -1,14 +1,6 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import {
-  adminTokens,
-  errLine,
-  invalidArguments,
-  listReply,
-  OK_CRLF,
-  okValue,
-  unknownCommand,
-} from "../../src/protocol/admin_text.ts";
+import { adminTokens, errLine, invalidArguments, listReply, OK_CRLF, okValue, unknownCommand } from "../../src/protocol/admin_text.ts";
 
 describe("admin text: tokens (docs/protocol.md §4.1)", () => {
   test("tokens are split on single spaces", () => {
@@ -58,7 +50,10 @@ describe("admin text: reply shapes", () => {
   });
 
   test("ERR text has every space replaced by +", () => {
-    assert.equal(errLine("unknown_args", "Unknown arguments to server command"), "ERR unknown_args Unknown+arguments+to+server+command\r\n");
+    assert.equal(
+      errLine("unknown_args", "Unknown arguments to server command"),
+      "ERR unknown_args Unknown+arguments+to+server+command\r\n",
+    );
     assert.equal(errLine("X", "a  b "), "ERR X a++b+\r\n");
     assert.equal(errLine("X", ""), "ERR X \r\n");
   });

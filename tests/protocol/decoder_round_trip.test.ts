@@ -7,8 +7,7 @@ import { encodePacket } from "../../src/protocol/encoder.ts";
 import { mulberry32 as prng } from "../helpers/prng.ts";
 
 const bytes = (s: string) => Buffer.from(s, "latin1");
-const req = (code: number, args: string[], data?: string) =>
-  encodePacket(code, args, data === undefined ? undefined : bytes(data), "REQ");
+const req = (code: number, args: string[], data?: string) => encodePacket(code, args, data === undefined ? undefined : bytes(data), "REQ");
 
 /** Frames in a comparable form. Taken right after each push: packet data may view the chunk. */
 function shape(frames: Frame[]): unknown[] {
@@ -27,7 +26,6 @@ function feed(pieces: Uint8Array[], decoder = new Decoder()): unknown[] {
   for (const p of pieces) out.push(...shape(decoder.push(p)));
   return out;
 }
-
 
 function allSpecs(): CommandSpec[] {
   return COMMANDS.filter((s): s is CommandSpec => s !== undefined);

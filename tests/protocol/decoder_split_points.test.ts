@@ -121,18 +121,28 @@ describe("decoder limits and faults", () => {
   test("a bad magic is fatal; a response magic is refused and the stream goes on", () => {
     assert.deepEqual(shape(new Decoder().push(header("\0XYZ", Cmd.ECHO_REQ, 0))), [{ fault: "BAD_MAGIC", fatal: true }]);
     const d = new Decoder();
-    const frames = d.push(Buffer.concat([header("\0RES", Cmd.ECHO_REQ, 3), Buffer.from("abc"), encodePacket(Cmd.ECHO_REQ, [], Buffer.from("ok"), "REQ")]));
+    const frames = d.push(
+      Buffer.concat([header("\0RES", Cmd.ECHO_REQ, 3), Buffer.from("abc"), encodePacket(Cmd.ECHO_REQ, [], Buffer.from("ok"), "REQ")]),
+    );
     assert.deepEqual(shape(frames), [{ fault: "RESPONSE_MAGIC", fatal: false }, { code: Cmd.ECHO_REQ, args: [], data: "6f6b" }]);
   });
 
   test("type 0 is fatal; an unknown type has its body skipped and the next packet decodes", () => {
     assert.deepEqual(shape(new Decoder().push(header("\0REQ", 0, 0))), [{ fault: "RESERVED_COMMAND", fatal: true }]);
     const d = new Decoder();
-    const stream = Buffer.concat([header("\0REQ", 99, 5), Buffer.from("\0\0\0\0\0"), encodePacket(Cmd.ECHO_REQ, [], Buffer.from("z"), "REQ")]);
+    const stream = Buffer.concat([
+      header("\0REQ", 99, 5),
+      Buffer.from("\0\0\0\0\0"),
+      encodePacket(Cmd.ECHO_REQ, [], Buffer.from("z"), "REQ"),
+    ]);
     for (let cut = 0; cut <= stream.length; cut++) {
       const dd = new Decoder();
       const got = [...dd.push(stream.subarray(0, cut)), ...dd.push(stream.subarray(cut))];
-      assert.deepEqual(shape(got), [{ fault: "UNKNOWN_COMMAND", fatal: false }, { code: Cmd.ECHO_REQ, args: [], data: "7a" }], `cut ${cut}`);
+      assert.deepEqual(
+        shape(got),
+        [{ fault: "UNKNOWN_COMMAND", fatal: false }, { code: Cmd.ECHO_REQ, args: [], data: "7a" }],
+        `cut ${cut}`,
+      );
     }
     assert.equal(d.pendingBytes, 0);
   });

@@ -9,7 +9,10 @@ const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
 
 describe("the encoder", () => {
   test("writes JOB_CREATED as the handle alone, with a RES header", () => {
-    assert.equal(hex(encodePacket(Cmd.JOB_CREATED, ["H:vm:67"])), "00524553" + "00000008" + "00000007" + Buffer.from("H:vm:67").toString("hex"));
+    assert.equal(
+      hex(encodePacket(Cmd.JOB_CREATED, ["H:vm:67"])),
+      "00524553" + "00000008" + "00000007" + Buffer.from("H:vm:67").toString("hex"),
+    );
   });
 
   test("writes JOB_ASSIGN_UNIQ with an empty unique as an empty field", () => {
@@ -38,7 +41,10 @@ describe("admin text", () => {
     assert.equal(okValue("1.1.20+ds"), "OK 1.1.20+ds\n");
     assert.equal(errLine("UNKNOWN_JOB"), "ERR UNKNOWN_JOB\r\n");
     assert.equal(unknownCommand("foo"), "ERR UNKNOWN_COMMAND Unknown+server+commandfoo\r\n");
-    assert.equal(invalidArguments("maxqueue"), "ERR INVALID_ARGUMENTS An+incomplete+set+of+arguments+was+sent+to+this+command+maxqueue\r\n");
+    assert.equal(
+      invalidArguments("maxqueue"),
+      "ERR INVALID_ARGUMENTS An+incomplete+set+of+arguments+was+sent+to+this+command+maxqueue\r\n",
+    );
     assert.equal(listReply([]), ".\n");
     assert.equal(listReply(["a\t1", "b\t2"]), "a\t1\nb\t2\n.\n");
   });

@@ -67,11 +67,18 @@ describe("the README followed literally on a fresh clone", { skip }, () => {
     assert.deepEqual(quick.map((s) => s.command), ["npm install && npm start", "npm test"], "the quick start is exactly two commands");
 
     // With the network, before the namespace: the registry is reachable only here.
-    const install = spawnSync("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline"], { cwd: clone, encoding: "utf8", timeout: 300_000 });
+    const install = spawnSync("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline"], {
+      cwd: clone,
+      encoding: "utf8",
+      timeout: 300_000,
+    });
     assert.equal(install.status, 0, install.stderr);
     writeFileSync(join(clone, "example.ts"), library.body);
 
-    const steps = [...stock, ...build, { command: "npx bun example.ts", expect: "COMPLETE olleh" }, { command: "npx deno run -A example.ts", expect: "COMPLETE olleh" }];
+    const steps = [...stock, ...build, { command: "npx bun example.ts", expect: "COMPLETE olleh" }, {
+      command: "npx deno run -A example.ts",
+      expect: "COMPLETE olleh",
+    }];
     const script = [
       "set -u",
       "ip link set lo up",
@@ -94,7 +101,9 @@ describe("the README followed literally on a fresh clone", { skip }, () => {
       const out = existsSync(join(clone, `out.${i}`)) ? readFileSync(join(clone, `out.${i}`), "utf8") : "(no output file)";
       const status = existsSync(join(clone, `status.${i}`)) ? readFileSync(join(clone, `status.${i}`), "utf8").trim() : "(did not run)";
       assert.equal(status, "0", `\`${s.command}\` exited ${status}:\n${out}`);
-      if (s.expect !== undefined) assert.ok(out.includes(s.expect), `\`${s.command}\` should print ${JSON.stringify(s.expect)}, printed:\n${out}`);
+      if (s.expect !== undefined) {
+        assert.ok(out.includes(s.expect), `\`${s.command}\` should print ${JSON.stringify(s.expect)}, printed:\n${out}`);
+      }
     });
   });
 });

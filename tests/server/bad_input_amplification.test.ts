@@ -34,43 +34,57 @@ async function fillFunctionTable(p: Probe, c: RawConn): Promise<void> {
 }
 
 describe("bad input: requests whose cost grows with the server's state", () => {
-  test("b27: one connection fills the function table to max_functions through admin `create function`; the loop stays responsive and the next create is refused", { timeout: 30_000 }, () =>
-    withProbe({ maxFunctions: FUNCTIONS }, async (p) => {
-      const c = await RawConn.connect(p.port);
-      await fillFunctionTable(p, c);
-      assert.equal(await c.adminLine("create function one_more"), "ERR QUEUE_ERROR Too+many+functions\r\n");
-      c.close();
-    }));
+  test(
+    "b27: one connection fills the function table to max_functions through admin `create function`; the loop stays responsive and the next create is refused",
+    { timeout: 30_000 },
+    () =>
+      withProbe({ maxFunctions: FUNCTIONS }, async (p) => {
+        const c = await RawConn.connect(p.port);
+        await fillFunctionTable(p, c);
+        assert.equal(await c.adminLine("create function one_more"), "ERR QUEUE_ERROR Too+many+functions\r\n");
+        c.close();
+      }),
+  );
 
-  test("b27/b33: with 100,000 functions, 1,000 pipelined `drop function` lines for an unknown name never block the event loop over 100 ms", { timeout: 30_000 }, () =>
-    withProbe({ maxFunctions: FUNCTIONS }, async (p) => {
-      const c = await RawConn.connect(p.port);
-      await fillFunctionTable(p, c);
-      p.measureFromHere();
-      c.send("drop function no_such_fn\r\n".repeat(1000));
-      for (let i = 0; i < 1000; i++) assert.equal(await c.readUntil("\n", 30_000), "ERR function not found\r\n");
-      c.close();
-    }));
+  test(
+    "b27/b33: with 100,000 functions, 1,000 pipelined `drop function` lines for an unknown name never block the event loop over 100 ms",
+    { timeout: 30_000 },
+    () =>
+      withProbe({ maxFunctions: FUNCTIONS }, async (p) => {
+        const c = await RawConn.connect(p.port);
+        await fillFunctionTable(p, c);
+        p.measureFromHere();
+        c.send("drop function no_such_fn\r\n".repeat(1000));
+        for (let i = 0; i < 1000; i++) assert.equal(await c.readUntil("\n", 30_000), "ERR function not found\r\n");
+        c.close();
+      }),
+  );
 
-  test("b33/R4: 100 pipelined `status` lines (700 bytes) over 100,000 functions from a client that never reads are held to the output cap: no stall, no hundreds of MiB of listings in memory", { timeout: 60_000 }, () =>
-    withProbe({ maxFunctions: FUNCTIONS, maxOutputBuffer: 1024 * 1024 }, async (p) => {
-      const c = await RawConn.connect(p.port);
-      await fillFunctionTable(p, c);
-      c.close();
-      p.measureFromHere();
-      const deaf = connect({ port: p.port, host: "127.0.0.1" });
-      deaf.on("error", () => {});
-      await new Promise<void>((r) => deaf.once("connect", () => r()));
-      deaf.pause(); // never reads: each ~2 MB listing must wait for the previous one to be read
-      const rss0 = process.memoryUsage().rss;
-      deaf.write("status\n".repeat(100));
-      await sleep(1500);
-      const grew = (process.memoryUsage().rss - rss0) / 1048576;
-      deaf.destroy();
-      assert.ok(grew < 64, `RSS grew by ${grew.toFixed(0)} MiB: the listings were built past the output cap`);
-    }));
+  test(
+    "b33/R4: 100 pipelined `status` lines (700 bytes) over 100,000 functions from a client that never reads are held to the output cap: no stall, no hundreds of MiB of listings in memory",
+    { timeout: 60_000 },
+    () =>
+      withProbe({ maxFunctions: FUNCTIONS, maxOutputBuffer: 1024 * 1024 }, async (p) => {
+        const c = await RawConn.connect(p.port);
+        await fillFunctionTable(p, c);
+        c.close();
+        p.measureFromHere();
+        const deaf = connect({ port: p.port, host: "127.0.0.1" });
+        deaf.on("error", () => {});
+        await new Promise<void>((r) => deaf.once("connect", () => r()));
+        deaf.pause(); // never reads: each ~2 MB listing must wait for the previous one to be read
+        const rss0 = process.memoryUsage().rss;
+        deaf.write("status\n".repeat(100));
+        await sleep(1500);
+        const grew = (process.memoryUsage().rss - rss0) / 1048576;
+        deaf.destroy();
+        assert.ok(grew < 64, `RSS grew by ${grew.toFixed(0)} MiB: the listings were built past the output cap`);
+      }),
+  );
 
-  test("b27: with 100,000 functions, 1,000 pipelined GET_STATUS_UNIQUE for an unknown unique never block the event loop over 100 ms", { timeout: 30_000 }, () =>
+  test("b27: with 100,000 functions, 1,000 pipelined GET_STATUS_UNIQUE for an unknown unique never block the event loop over 100 ms", {
+    timeout: 30_000,
+  }, () =>
     withProbe({ maxFunctions: FUNCTIONS }, async (p) => {
       const c = await RawConn.connect(p.port);
       await fillFunctionTable(p, c);

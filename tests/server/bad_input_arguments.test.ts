@@ -92,7 +92,10 @@ describe("bad input: arguments", () => {
     withServer({}, async (server, port) => {
       const c = await RawConn.connect(port);
       for (const code of [Cmd.WORK_COMPLETE, Cmd.WORK_FAIL, Cmd.WORK_STATUS, Cmd.WORK_DATA, Cmd.WORK_WARNING, Cmd.WORK_EXCEPTION]) {
-        c.sendPacket(code, ...(code === Cmd.WORK_STATUS ? ["H:bogus:1", "1", "2"] : code === Cmd.WORK_FAIL ? ["H:bogus:1"] : ["H:bogus:1", "x"]));
+        c.sendPacket(
+          code,
+          ...(code === Cmd.WORK_STATUS ? ["H:bogus:1", "1", "2"] : code === Cmd.WORK_FAIL ? ["H:bogus:1"] : ["H:bogus:1", "x"]),
+        );
         await expectError(c, "JOB_NOT_FOUND");
       }
       const long = "H:" + "x".repeat(70) + ":1";
@@ -212,7 +215,9 @@ describe("bad input: arguments", () => {
   test("b30: GRAB_JOB and PRE_SLEEP spam from a connection without abilities gets NO_JOB and nothing else", () =>
     withServer({}, async (_server, port) => {
       const c = await RawConn.connect(port);
-      const spam = Buffer.concat(Array.from({ length: 5000 }, () => Buffer.concat([header("\0REQ", Cmd.GRAB_JOB, 0), header("\0REQ", Cmd.PRE_SLEEP, 0)])));
+      const spam = Buffer.concat(
+        Array.from({ length: 5000 }, () => Buffer.concat([header("\0REQ", Cmd.GRAB_JOB, 0), header("\0REQ", Cmd.PRE_SLEEP, 0)])),
+      );
       c.send(spam);
       for (let i = 0; i < 5000; i++) await c.expectPacket(Cmd.NO_JOB);
       await c.expectNothing(200);

@@ -130,5 +130,7 @@ describe("bad input: admin text and connections", () => {
       w2.close();
     }));
 
-  test("b42: a half-open peer (no FIN, no RST)", { skip: "needs a packet-dropping network path; keepalive (--keepalive) and leases (issue 3) cover it" }, () => {});
+  test("b42: a half-open peer (no FIN, no RST)", {
+    skip: "needs a packet-dropping network path; keepalive (--keepalive) and leases (issue 3) cover it",
+  }, () => {});
 });

@@ -61,10 +61,17 @@ describe("bad input: framing", () => {
     withServer({}, async (server, port) => {
       const c = await RawConn.connect(port);
       const wellFormed: Record<number, string[]> = {
-        [Cmd.NOOP]: [], [Cmd.JOB_CREATED]: ["H:x:1"], [Cmd.NO_JOB]: [], [Cmd.JOB_ASSIGN]: ["h", "f", "d"],
-        [Cmd.ECHO_RES]: ["e"], [Cmd.ERROR]: ["C", "t"], [Cmd.STATUS_RES]: ["h", "0", "0", "0", "0"],
-        [Cmd.OPTION_RES]: ["exceptions"], [Cmd.JOB_ASSIGN_UNIQ]: ["h", "f", "u", "d"],
-        [Cmd.JOB_ASSIGN_ALL]: ["h", "f", "u", "r", "d"], [Cmd.STATUS_RES_UNIQUE]: ["u", "0", "0", "0", "0", "0"],
+        [Cmd.NOOP]: [],
+        [Cmd.JOB_CREATED]: ["H:x:1"],
+        [Cmd.NO_JOB]: [],
+        [Cmd.JOB_ASSIGN]: ["h", "f", "d"],
+        [Cmd.ECHO_RES]: ["e"],
+        [Cmd.ERROR]: ["C", "t"],
+        [Cmd.STATUS_RES]: ["h", "0", "0", "0", "0"],
+        [Cmd.OPTION_RES]: ["exceptions"],
+        [Cmd.JOB_ASSIGN_UNIQ]: ["h", "f", "u", "d"],
+        [Cmd.JOB_ASSIGN_ALL]: ["h", "f", "u", "r", "d"],
+        [Cmd.STATUS_RES_UNIQUE]: ["u", "0", "0", "0", "0", "0"],
       };
       for (const [code, args] of Object.entries(wellFormed)) {
         c.sendPacket(Number(code), ...args);
@@ -101,7 +108,12 @@ describe("bad input: framing", () => {
 
   test("b8/b9: a truncated header or body followed by FIN is discarded and stores nothing", () =>
     withServer({}, async (_server, port) => {
-      for (const bytes of [header("\0REQ", Cmd.SUBMIT_JOB_BG, 20).subarray(0, 7), packet(Cmd.SUBMIT_JOB_BG, "trunc", "", "0123456789").subarray(0, 20)]) {
+      for (
+        const bytes of [
+          header("\0REQ", Cmd.SUBMIT_JOB_BG, 20).subarray(0, 7),
+          packet(Cmd.SUBMIT_JOB_BG, "trunc", "", "0123456789").subarray(0, 20),
+        ]
+      ) {
         const c = await RawConn.connect(port);
         c.send(bytes);
         c.close();

@@ -41,7 +41,11 @@ function tempDb(): { url: string; path: string; cleanup: () => void } {
 function rowsInJobTable(path: string): { uniq: string; function: string; data: Uint8Array }[] {
   const db = openDatabase(path);
   try {
-    return db.prepare("SELECT uniq, function, data FROM job ORDER BY id").all() as unknown as { uniq: string; function: string; data: Uint8Array }[];
+    return db.prepare("SELECT uniq, function, data FROM job ORDER BY id").all() as unknown as {
+      uniq: string;
+      function: string;
+      data: Uint8Array;
+    }[];
   } finally {
     db.close();
   }
@@ -88,13 +92,19 @@ describe("bad input: names in admin listings and strings in the durable store", 
       const row = rows.find((r) => r.endsWith(" real_fn"));
       assert.ok(row, JSON.stringify(rows));
       // FD IP CLIENT-ID : FUNCTIONS — a reader splits at the first " : " (or on whitespace).
-      assert.equal(row.slice(row.indexOf(" : ") + 3), "real_fn", `the row lists functions the worker never registered: ${JSON.stringify(row)}`);
+      assert.equal(
+        row.slice(row.indexOf(" : ") + 3),
+        "real_fn",
+        `the row lists functions the worker never registered: ${JSON.stringify(row)}`,
+      );
       assert.equal(row.split(" ").length, 5, `FD IP CLIENT-ID : real_fn must be five words: ${JSON.stringify(row)}`);
       w.close();
       a.close();
     }));
 
-  test("b29/R4: a 1 MiB SET_CLIENT_ID is cut to max_client_id and only the cut is kept: 200 such connections hold kilobytes, not 200 MiB", { timeout: 30_000 }, () =>
+  test("b29/R4: a 1 MiB SET_CLIENT_ID is cut to max_client_id and only the cut is kept: 200 such connections hold kilobytes, not 200 MiB", {
+    timeout: 30_000,
+  }, () =>
     withServer({ maxConnections: 500 }, async (server, port) => {
       const gc = () => (globalThis as { Bun?: { gc(full: boolean): void } }).Bun?.gc(true);
       const id = packet(Cmd.SET_CLIENT_ID, "id-" + "z".repeat(1024 * 1024));
@@ -150,7 +160,7 @@ describe("bad input: names in admin listings and strings in the durable store", 
     const jobs = [
       { fn: "x');DROP_TABLE_job;--", unique: "'; DROP TABLE job;--", data: "1' OR '1'='1" },
       { fn: "../../etc/passwd", unique: "../../x", data: "%s%n%x%p" },
-      { fn: "%s%n", unique: "${jndi:ldap://x}", data: "\"; DELETE FROM job; --" },
+      { fn: "%s%n", unique: "${jndi:ldap://x}", data: '"; DELETE FROM job; --' },
     ];
     try {
       await withServer(opts, async (_s, port) => {
@@ -161,7 +171,10 @@ describe("bad input: names in admin listings and strings in the durable store", 
         }
         c.close();
       });
-      assert.deepEqual(rowsInJobTable(db.path).map((r) => [r.function, r.uniq, Buffer.from(r.data).toString("latin1")]), jobs.map((j) => [j.fn, j.unique, j.data]));
+      assert.deepEqual(
+        rowsInJobTable(db.path).map((r) => [r.function, r.uniq, Buffer.from(r.data).toString("latin1")]),
+        jobs.map((j) => [j.fn, j.unique, j.data]),
+      );
       await withServer(opts, async (_s, port) => {
         const c = await RawConn.connect(port);
         assert.equal(await c.adminList("show unique jobs"), jobs.map((j) => j.unique + "\n").join("") + ".\n");

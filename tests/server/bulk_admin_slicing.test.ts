@@ -38,7 +38,20 @@ function rows(fn: string, n: number, first: number, ended?: Ended): StoredJob[] 
   const t = Date.now();
   for (let i = 0; i < n; i++) {
     const id = first + i;
-    out[i] = { id, handle: `H:bulk:${id}`, function: fn, unique: "", data: WORKLOAD, reducer: "", priority: 1, runAt: 0, createdAt: t, retries: 0, failures: [], ended };
+    out[i] = {
+      id,
+      handle: `H:bulk:${id}`,
+      function: fn,
+      unique: "",
+      data: WORKLOAD,
+      reducer: "",
+      priority: 1,
+      runAt: 0,
+      createdAt: t,
+      retries: 0,
+      failures: [],
+      ended,
+    };
   }
   return out;
 }
@@ -104,28 +117,34 @@ function report(what: string, t0: number): void {
 }
 
 describe("bulk work in slices: no operation blocks the loop", () => {
-  test("job purge of a million queued jobs: the bystander's echo p99 stays under 50 ms, the loop is never blocked 100 ms, and exactly the purged jobs leave the core and the store", { timeout: 60_000 }, () =>
-    withProbe({}, async (p) => {
-      await preload(p, "purged", MILLION, 1);
-      await preload(p, "kept", 1000, MILLION + 1);
-      const admin = await RawConn.connect(p.port);
-      const other = await RawConn.connect(p.port);
-      p.measureFromHere();
-      const t0 = performance.now();
-      admin.send("job purge purged\r\nversion\r\n");
-      // Meanwhile another connection is answered, and runs a walk of its own over the same million jobs.
-      assert.equal(await other.adminLine("drop function purged", 2000), "ERR there are still queued jobs\r\n");
-      assert.equal(await other.adminList("job list state=failed", 10_000), ".\n");
-      assert.equal(await admin.readUntil("\n", 30_000), `OK ${MILLION}\n`);
-      report("job purge of 1,000,000 queued jobs", t0);
-      assert.equal(await admin.readUntil("\n", 2000), "OK 0.1.0\n", "the pipelined request after the purge, answered after it");
-      assert.equal(await admin.adminList("status"), "kept\t1000\t0\t0\npurged\t0\t0\t0\n.\n");
-      await storeHolds(p, 1000);
-      admin.close();
-      other.close();
-    }, { storeSize: 1000 }));
+  test(
+    "job purge of a million queued jobs: the bystander's echo p99 stays under 50 ms, the loop is never blocked 100 ms, and exactly the purged jobs leave the core and the store",
+    { timeout: 60_000 },
+    () =>
+      withProbe({}, async (p) => {
+        await preload(p, "purged", MILLION, 1);
+        await preload(p, "kept", 1000, MILLION + 1);
+        const admin = await RawConn.connect(p.port);
+        const other = await RawConn.connect(p.port);
+        p.measureFromHere();
+        const t0 = performance.now();
+        admin.send("job purge purged\r\nversion\r\n");
+        // Meanwhile another connection is answered, and runs a walk of its own over the same million jobs.
+        assert.equal(await other.adminLine("drop function purged", 2000), "ERR there are still queued jobs\r\n");
+        assert.equal(await other.adminList("job list state=failed", 10_000), ".\n");
+        assert.equal(await admin.readUntil("\n", 30_000), `OK ${MILLION}\n`);
+        report("job purge of 1,000,000 queued jobs", t0);
+        assert.equal(await admin.readUntil("\n", 2000), "OK 0.1.0\n", "the pipelined request after the purge, answered after it");
+        assert.equal(await admin.adminList("status"), "kept\t1000\t0\t0\npurged\t0\t0\t0\n.\n");
+        await storeHolds(p, 1000);
+        admin.close();
+        other.close();
+      }, { storeSize: 1000 }),
+  );
 
-  test("job retry all over a million failed jobs: the loop stays responsive and every job is queued again, its row updated", { timeout: 60_000 }, () =>
+  test("job retry all over a million failed jobs: the loop stays responsive and every job is queued again, its row updated", {
+    timeout: 60_000,
+  }, () =>
     withProbe({ maxEndedJobs: MILLION }, async (p) => {
       const t = Date.now();
       await preload(p, "dead", MILLION, 1, { outcome: "failed", exitStatus: 1, at: t, deleteAfter: t + 86_400_000 });
@@ -138,7 +157,9 @@ describe("bulk work in slices: no operation blocks the loop", () => {
       admin.close();
     }, { storeSize: MILLION }));
 
-  test("100,000 CAN_DO in one write: the burst is handled in slices, every packet is answered in order, and the bystander keeps its p99", { timeout: 60_000 }, () =>
+  test("100,000 CAN_DO in one write: the burst is handled in slices, every packet is answered in order, and the bystander keeps its p99", {
+    timeout: 60_000,
+  }, () =>
     withProbe({}, async (p) => {
       const burst = Buffer.concat(Array.from({ length: 100_000 }, (_, i) => packet(Cmd.CAN_DO, `cd_${i}`)));
       const refused = 100_000 - 1024;
@@ -160,19 +181,23 @@ describe("bulk work in slices: no operation blocks the loop", () => {
       sock.destroy();
     }));
 
-  test("status, prioritystatus and functions over 100,000 functions are built in slices, byte for byte the listings, in request order", { timeout: 60_000 }, () =>
+  test("status, prioritystatus and functions over 100,000 functions are built in slices, byte for byte the listings, in request order", {
+    timeout: 60_000,
+  }, () =>
     withProbe({}, async (p) => {
       const names = Array.from({ length: 100_000 }, (_, i) => `fn_${i}`);
       for (const n of names) p.server.core.fn(n, true);
       const sorted = [...names].sort((a, b) => (a < b ? -1 : 1));
       const expected = createHash("sha256");
       let bytes = 0;
-      for (const part of [
-        sorted.map((n) => `${n}\t0\t0\t0\n`).join("") + ".\n",
-        sorted.map((n) => `${n}\t0\t0\t0\t0\n`).join("") + ".\n",
-        sorted.map((n) => `${n}\t0\t0\t0\t0\t0\t0\t0\t0\t0\t0\n`).join("") + ".\n",
-        "OK 0.1.0\n",
-      ]) {
+      for (
+        const part of [
+          sorted.map((n) => `${n}\t0\t0\t0\n`).join("") + ".\n",
+          sorted.map((n) => `${n}\t0\t0\t0\t0\n`).join("") + ".\n",
+          sorted.map((n) => `${n}\t0\t0\t0\t0\t0\t0\t0\t0\t0\t0\n`).join("") + ".\n",
+          "OK 0.1.0\n",
+        ]
+      ) {
         expected.update(part, "latin1");
         bytes += part.length;
       }
@@ -188,43 +213,47 @@ describe("bulk work in slices: no operation blocks the loop", () => {
       sock.destroy();
     }));
 
-  test("a purge on the SQLite store while a worker grabs and a client submits: each job is purged, running or kept exactly once, and a restart finds exactly the rest", { timeout: 60_000 }, async () => {
-    const dir = mkdtempSync(join(tmpdir(), "gearbox-bulk-"));
-    const store = `sqlite:${join(dir, "g.db")}`;
-    try {
-      const server = createServer({ port: 0, listen: "127.0.0.1", store, adminSlice: 500, logLevel: "silent" });
-      await server.start();
-      const client = await RawConn.connect(server.port);
-      const total = 20_000;
-      for (let from = 0; from < total; from += 2000) {
-        client.send(Buffer.concat(Array.from({ length: 2000 }, (_, i) => packet(Cmd.SUBMIT_JOB_BG, "f", `u${from + i}`, "w"))));
-        for (let i = 0; i < 2000; i++) await client.expectPacket(Cmd.JOB_CREATED, 10_000);
-      }
-      const admin = await RawConn.connect(server.port);
-      const worker = await RawConn.connect(server.port);
-      worker.sendPacket(Cmd.CAN_DO, "f");
-      admin.send("job purge f\r\n");
-      worker.send(Buffer.concat(Array.from({ length: 20 }, () => packet(Cmd.GRAB_JOB))));
-      client.send(Buffer.concat(Array.from({ length: 30 }, (_, i) => packet(Cmd.SUBMIT_JOB_BG, "f", `late${i}`, "w"))));
-      const purged = Number((await admin.readUntil("\n", 30_000)).slice(3));
-      let grabbed = 0;
-      for (let i = 0; i < 20; i++) if ((await worker.expectPacket(undefined, 10_000)).code === Cmd.JOB_ASSIGN) grabbed++;
-      for (let i = 0; i < 30; i++) await client.expectPacket(Cmd.JOB_CREATED, 10_000);
-      assert.ok(purged > 0 && grabbed > 0, `purged ${purged}, grabbed ${grabbed}`);
-      assert.equal(purged + grabbed, total, "every job there before the purge is purged or running, none twice");
-      const waiting = await admin.adminList("status");
-      assert.equal(waiting, `f\t${grabbed + 30}\t${grabbed}\t1\n.\n`, "the running jobs and the 30 submitted during the purge");
-      for (const c of [client, admin, worker]) c.close();
-      await server.stop();
+  test(
+    "a purge on the SQLite store while a worker grabs and a client submits: each job is purged, running or kept exactly once, and a restart finds exactly the rest",
+    { timeout: 60_000 },
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), "gearbox-bulk-"));
+      const store = `sqlite:${join(dir, "g.db")}`;
+      try {
+        const server = createServer({ port: 0, listen: "127.0.0.1", store, adminSlice: 500, logLevel: "silent" });
+        await server.start();
+        const client = await RawConn.connect(server.port);
+        const total = 20_000;
+        for (let from = 0; from < total; from += 2000) {
+          client.send(Buffer.concat(Array.from({ length: 2000 }, (_, i) => packet(Cmd.SUBMIT_JOB_BG, "f", `u${from + i}`, "w"))));
+          for (let i = 0; i < 2000; i++) await client.expectPacket(Cmd.JOB_CREATED, 10_000);
+        }
+        const admin = await RawConn.connect(server.port);
+        const worker = await RawConn.connect(server.port);
+        worker.sendPacket(Cmd.CAN_DO, "f");
+        admin.send("job purge f\r\n");
+        worker.send(Buffer.concat(Array.from({ length: 20 }, () => packet(Cmd.GRAB_JOB))));
+        client.send(Buffer.concat(Array.from({ length: 30 }, (_, i) => packet(Cmd.SUBMIT_JOB_BG, "f", `late${i}`, "w"))));
+        const purged = Number((await admin.readUntil("\n", 30_000)).slice(3));
+        let grabbed = 0;
+        for (let i = 0; i < 20; i++) if ((await worker.expectPacket(undefined, 10_000)).code === Cmd.JOB_ASSIGN) grabbed++;
+        for (let i = 0; i < 30; i++) await client.expectPacket(Cmd.JOB_CREATED, 10_000);
+        assert.ok(purged > 0 && grabbed > 0, `purged ${purged}, grabbed ${grabbed}`);
+        assert.equal(purged + grabbed, total, "every job there before the purge is purged or running, none twice");
+        const waiting = await admin.adminList("status");
+        assert.equal(waiting, `f\t${grabbed + 30}\t${grabbed}\t1\n.\n`, "the running jobs and the 30 submitted during the purge");
+        for (const c of [client, admin, worker]) c.close();
+        await server.stop();
 
-      const again = createServer({ port: 0, listen: "127.0.0.1", store, logLevel: "silent" });
-      await again.start();
-      const look = await RawConn.connect(again.port);
-      assert.equal(await look.adminList("status"), `f\t${grabbed + 30}\t0\t0\n.\n`, "the store holds exactly the jobs not purged");
-      look.close();
-      await again.stop();
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+        const again = createServer({ port: 0, listen: "127.0.0.1", store, logLevel: "silent" });
+        await again.start();
+        const look = await RawConn.connect(again.port);
+        assert.equal(await look.adminList("status"), `f\t${grabbed + 30}\t0\t0\n.\n`, "the store holds exactly the jobs not purged");
+        look.close();
+        await again.stop();
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
 });

@@ -9,8 +9,18 @@ import { Cmd } from "../../src/protocol/commands.ts";
 import type { RawConn } from "../helpers/raw_conn.ts";
 import { TARGETS } from "../helpers/servers.ts";
 import {
-  availability, expectCreated, expectError, expectRes, listLines, readList, statusLine, sync, useServer,
-  waitForStatus, withConns, SILENCE_MS,
+  availability,
+  expectCreated,
+  expectError,
+  expectRes,
+  listLines,
+  readList,
+  SILENCE_MS,
+  statusLine,
+  sync,
+  useServer,
+  waitForStatus,
+  withConns,
 } from "../helpers/scenario.ts";
 
 const INCOMPLETE = "ERR INVALID_ARGUMENTS An+incomplete+set+of+arguments+was+sent+to+this+command+";

@@ -9,7 +9,17 @@ import { Cmd } from "../../src/protocol/commands.ts";
 import { packet } from "../helpers/raw_conn.ts";
 import { TARGETS } from "../helpers/servers.ts";
 import {
-  availability, expectCreated, expectError, expectRes, isGearbox, nul, sleep, sync, text, useServer, withConns,
+  availability,
+  expectCreated,
+  expectError,
+  expectRes,
+  isGearbox,
+  nul,
+  sleep,
+  sync,
+  text,
+  useServer,
+  withConns,
 } from "../helpers/scenario.ts";
 
 /** A packet with an arbitrary magic and type, for the malformed-input scenarios. */
@@ -36,26 +46,30 @@ for (const target of TARGETS) {
         assert.equal(empty.body.length, 0);
       }));
 
-    test("G37: a 4 MiB workload travels to the worker and its 4 MiB result back to the client byte for byte", { timeout: 20_000 }, () =>
-      withConns(srv.port, async function g37LargePayload(open) {
-        const w = await open();
-        const c = await open();
-        const data = Buffer.alloc(4 * 1024 * 1024);
-        for (let i = 0; i < data.length; i++) data[i] = (i * 31 + (i >> 12)) & 0xff;
-        w.sendPacket(Cmd.CAN_DO, "g37_big");
-        await sync(w);
-        c.sendPacket(Cmd.SUBMIT_JOB, "g37_big", "", data);
-        const h = await expectCreated(c, 10_000);
-        w.sendPacket(Cmd.GRAB_JOB);
-        const assign = await expectRes(w, Cmd.JOB_ASSIGN, undefined, 10_000);
-        const prefix = Buffer.from(nul(h, "g37_big", ""), "latin1");
-        assert.ok(assign.body.subarray(0, prefix.length).equals(prefix), "JOB_ASSIGN starts with handle and function");
-        assert.ok(assign.body.subarray(prefix.length).equals(data), "workload arrives unchanged");
-        const result = Buffer.from(data).reverse();
-        w.sendPacket(Cmd.WORK_COMPLETE, h, result);
-        const done = await expectRes(c, Cmd.WORK_COMPLETE, undefined, 10_000);
-        assert.ok(done.body.equals(Buffer.concat([Buffer.from(`${h}\0`, "latin1"), result])), "result arrives unchanged");
-      }));
+    test(
+      "G37: a 4 MiB workload travels to the worker and its 4 MiB result back to the client byte for byte",
+      { timeout: 20_000 },
+      () =>
+        withConns(srv.port, async function g37LargePayload(open) {
+          const w = await open();
+          const c = await open();
+          const data = Buffer.alloc(4 * 1024 * 1024);
+          for (let i = 0; i < data.length; i++) data[i] = (i * 31 + (i >> 12)) & 0xff;
+          w.sendPacket(Cmd.CAN_DO, "g37_big");
+          await sync(w);
+          c.sendPacket(Cmd.SUBMIT_JOB, "g37_big", "", data);
+          const h = await expectCreated(c, 10_000);
+          w.sendPacket(Cmd.GRAB_JOB);
+          const assign = await expectRes(w, Cmd.JOB_ASSIGN, undefined, 10_000);
+          const prefix = Buffer.from(nul(h, "g37_big", ""), "latin1");
+          assert.ok(assign.body.subarray(0, prefix.length).equals(prefix), "JOB_ASSIGN starts with handle and function");
+          assert.ok(assign.body.subarray(prefix.length).equals(data), "workload arrives unchanged");
+          const result = Buffer.from(data).reverse();
+          w.sendPacket(Cmd.WORK_COMPLETE, h, result);
+          const done = await expectRes(c, Cmd.WORK_COMPLETE, undefined, 10_000);
+          assert.ok(done.body.equals(Buffer.concat([Buffer.from(`${h}\0`, "latin1"), result])), "result arrives unchanged");
+        }),
+    );
 
     test("G37: an ECHO_REQ written one byte at a time is reassembled and answered", () =>
       withConns(srv.port, async function g37ByteByByte(open) {

@@ -9,8 +9,25 @@ import { Cmd } from "../../src/protocol/commands.ts";
 import type { RawConn } from "../helpers/raw_conn.ts";
 import { TARGETS } from "../helpers/servers.ts";
 import {
-  availability, expectAllSilent, expectCreated, expectError, expectRes, gearboxOnly, isGearbox, listLines, nul,
-  sleepingWorker, statusLine, sync, text, until, useServer, waitForJobStatus, waitForStatus, withConns, SILENCE_MS,
+  availability,
+  expectAllSilent,
+  expectCreated,
+  expectError,
+  expectRes,
+  gearboxOnly,
+  isGearbox,
+  listLines,
+  nul,
+  SILENCE_MS,
+  sleepingWorker,
+  statusLine,
+  sync,
+  text,
+  until,
+  useServer,
+  waitForJobStatus,
+  waitForStatus,
+  withConns,
 } from "../helpers/scenario.ts";
 
 const NOT_FOUND_RESULT = "Job given in work result not found";
@@ -56,7 +73,10 @@ for (const target of TARGETS) {
         w.sendPacket(Cmd.WORK_EXCEPTION, h, "boom");
         const fail = text(await expectRes(c, Cmd.WORK_FAIL));
         if (isGearbox(target)) assert.equal(fail, h);
-        else assert.ok(fail === h || fail === `${h}\0`, `WORK_FAIL payload ${JSON.stringify(fail)} is h or h\\0 (tolerant, docs/protocol.md §3.5)`);
+        else {assert.ok(
+            fail === h || fail === `${h}\0`,
+            `WORK_FAIL payload ${JSON.stringify(fail)} is h or h\\0 (tolerant, docs/protocol.md §3.5)`,
+          );}
         await endedThenTrailingFail(c, w, h);
       }));
 
@@ -192,7 +212,10 @@ for (const target of TARGETS) {
 
     test(
       "G28: an abandoned queued foreground job is dropped at once (status total 0 within 100 ms of the disconnect)",
-      gearboxOnly(target, "documented gearmand 1.1.20 behaviour (docs/protocol.md §3.8, G28): the abandoned job is only reaped when a worker polls"),
+      gearboxOnly(
+        target,
+        "documented gearmand 1.1.20 behaviour (docs/protocol.md §3.8, G28): the abandoned job is only reaped when a worker polls",
+      ),
       () =>
         withConns(srv.port, async function g28DroppedAtOnce(open) {
           const admin = await open();
@@ -236,29 +259,36 @@ for (const target of TARGETS) {
       return { c, w1, w2, h, assignedAt };
     }
 
-    test("G30: a CAN_DO_TIMEOUT of 1000 ms requeues a stalled job after about 1 s; the late result gets JOB_NOT_FOUND and the second worker's result reaches the client", { timeout: 15_000 }, () =>
-      withConns(srv.port, async function g30AssignmentTimeout(open) {
-        const watcher = await open();
-        const { c, w1, w2, h, assignedAt } = await stalledJob(open, "g30_fn");
-        await waitForJobStatus(watcher, h, nul(h, "1", "0", "0", "0"), 4000);
-        const waited = Date.now() - assignedAt;
-        assert.ok(waited >= 900 && waited <= 3000, `requeued after ${waited} ms, expected about 1000`);
-        await expectRes(w2, Cmd.NOOP, "");
-        w2.sendPacket(Cmd.GRAB_JOB);
-        await expectRes(w2, Cmd.JOB_ASSIGN, nul(h, "g30_fn", "slow"));
-        w1.sendPacket(Cmd.WORK_COMPLETE, h, "late");
-        await expectError(w1, "JOB_NOT_FOUND", NOT_FOUND_RESULT);
-        await c.expectNothing(50);
-        w2.sendPacket(Cmd.WORK_COMPLETE, h, "on time");
-        await expectRes(c, Cmd.WORK_COMPLETE, nul(h, "on time"));
-        await c.expectNothing(SILENCE_MS);
-      }));
+    test(
+      "G30: a CAN_DO_TIMEOUT of 1000 ms requeues a stalled job after about 1 s; the late result gets JOB_NOT_FOUND and the second worker's result reaches the client",
+      { timeout: 15_000 },
+      () =>
+        withConns(srv.port, async function g30AssignmentTimeout(open) {
+          const watcher = await open();
+          const { c, w1, w2, h, assignedAt } = await stalledJob(open, "g30_fn");
+          await waitForJobStatus(watcher, h, nul(h, "1", "0", "0", "0"), 4000);
+          const waited = Date.now() - assignedAt;
+          assert.ok(waited >= 900 && waited <= 3000, `requeued after ${waited} ms, expected about 1000`);
+          await expectRes(w2, Cmd.NOOP, "");
+          w2.sendPacket(Cmd.GRAB_JOB);
+          await expectRes(w2, Cmd.JOB_ASSIGN, nul(h, "g30_fn", "slow"));
+          w1.sendPacket(Cmd.WORK_COMPLETE, h, "late");
+          await expectError(w1, "JOB_NOT_FOUND", NOT_FOUND_RESULT);
+          await c.expectNothing(50);
+          w2.sendPacket(Cmd.WORK_COMPLETE, h, "on time");
+          await expectRes(c, Cmd.WORK_COMPLETE, nul(h, "on time"));
+          await c.expectNothing(SILENCE_MS);
+        }),
+    );
 
     test(
       "G30: the assignment timeout itself wakes the sleeping worker: NOOP about 1 s after the assignment with no other traffic",
       {
         timeout: 15_000,
-        ...gearboxOnly(target, "gearmand 1.1.20 run with --threads=0 (as the harness starts it) requeues on time but flushes the NOOP only when other traffic arrives; see docs/protocol.md §3.7"),
+        ...gearboxOnly(
+          target,
+          "gearmand 1.1.20 run with --threads=0 (as the harness starts it) requeues on time but flushes the NOOP only when other traffic arrives; see docs/protocol.md §3.7",
+        ),
       },
       () =>
         withConns(srv.port, async function g30TimeoutWakes(open) {

@@ -9,8 +9,23 @@ import { Cmd } from "../../src/protocol/commands.ts";
 import type { RawConn } from "../helpers/raw_conn.ts";
 import { TARGETS } from "../helpers/servers.ts";
 import {
-  availability, expectAllSilent, expectCreated, expectRes, firstToReceive, gearboxOnly, isGearbox, nul,
-  priorityLine, sleep, sleepingWorker, statusLine, sync, text, useServer, withConns, SILENCE_MS,
+  availability,
+  expectAllSilent,
+  expectCreated,
+  expectRes,
+  firstToReceive,
+  gearboxOnly,
+  isGearbox,
+  nul,
+  priorityLine,
+  SILENCE_MS,
+  sleep,
+  sleepingWorker,
+  statusLine,
+  sync,
+  text,
+  useServer,
+  withConns,
 } from "../helpers/scenario.ts";
 
 /** G02's setup: a worker that got NO_JOB and is asleep, and a client whose job woke it. */
@@ -135,8 +150,12 @@ for (const target of TARGETS) {
         const c = await open();
         const w = await open();
         const order: [number, string][] = [
-          [Cmd.SUBMIT_JOB_LOW_BG, "l1"], [Cmd.SUBMIT_JOB_BG, "n1"], [Cmd.SUBMIT_JOB_HIGH_BG, "h1"],
-          [Cmd.SUBMIT_JOB_LOW_BG, "l2"], [Cmd.SUBMIT_JOB_BG, "n2"], [Cmd.SUBMIT_JOB_HIGH_BG, "h2"],
+          [Cmd.SUBMIT_JOB_LOW_BG, "l1"],
+          [Cmd.SUBMIT_JOB_BG, "n1"],
+          [Cmd.SUBMIT_JOB_HIGH_BG, "h1"],
+          [Cmd.SUBMIT_JOB_LOW_BG, "l2"],
+          [Cmd.SUBMIT_JOB_BG, "n2"],
+          [Cmd.SUBMIT_JOB_HIGH_BG, "h2"],
         ];
         const handles = await submitAll(c, order.map(([code, name]) => [code, "g07_fn", `g07_${name}`, name]));
         const handleOf = new Map(order.map(([, name], i) => [name, handles[i]!]));
@@ -181,7 +200,10 @@ for (const target of TARGETS) {
 
     test(
       "G08: across a worker's functions the highest priority goes first (2.0 rule): b (HIGH), c (NORMAL), a (LOW)",
-      gearboxOnly(target, "documented gearmand 1.1.20 behaviour (docs/protocol.md §3.3, G08): priority is only compared within a function, gearmand gives c, b, a"),
+      gearboxOnly(
+        target,
+        "documented gearmand 1.1.20 behaviour (docs/protocol.md §3.3, G08): priority is only compared within a function, gearmand gives c, b, a",
+      ),
       () =>
         withConns(srv.port, async function g08GlobalPriority(open) {
           assert.deepEqual(await g08Grabs(open, "g08s"), ["b", "c", "a"]);
@@ -191,7 +213,9 @@ for (const target of TARGETS) {
     test("G09: one job wakes every sleeping worker once and is assigned to exactly one", () =>
       withConns(srv.port, async function g09WakeAll(open) {
         const workers = [
-          await sleepingWorker(open, "g09_fn"), await sleepingWorker(open, "g09_fn"), await sleepingWorker(open, "g09_fn"),
+          await sleepingWorker(open, "g09_fn"),
+          await sleepingWorker(open, "g09_fn"),
+          await sleepingWorker(open, "g09_fn"),
         ];
         const c = await open();
         c.sendPacket(Cmd.SUBMIT_JOB_BG, "g09_fn", "", "only");
@@ -216,7 +240,9 @@ for (const target of TARGETS) {
         const w = await sleepingWorker(open, "g10_fn");
         const c = await open();
         await submitAll(c, [
-          [Cmd.SUBMIT_JOB_BG, "g10_fn", "", "1"], [Cmd.SUBMIT_JOB_BG, "g10_fn", "", "2"], [Cmd.SUBMIT_JOB_BG, "g10_fn", "", "3"],
+          [Cmd.SUBMIT_JOB_BG, "g10_fn", "", "1"],
+          [Cmd.SUBMIT_JOB_BG, "g10_fn", "", "2"],
+          [Cmd.SUBMIT_JOB_BG, "g10_fn", "", "3"],
         ]);
         await expectRes(w, Cmd.NOOP, "");
         await w.expectNothing(SILENCE_MS);
@@ -249,32 +275,42 @@ for (const target of TARGETS) {
         await w.expectNothing(SILENCE_MS);
       }));
 
-    test("G34: an epoch job in the past is assigned at once; one 3 s ahead gets NO_JOB until due, then is assigned", { timeout: 15_000 }, () =>
-      withConns(srv.port, async function g34EpochHeldUntilDue(open) {
-        const c = await open();
-        const w = await open();
-        const due = Math.floor(Date.now() / 1000) + 3;
-        c.sendPacket(Cmd.SUBMIT_JOB_EPOCH, "g34a_fn", "g34a_future", String(due), "future");
-        const future = await expectCreated(c);
-        c.sendPacket(Cmd.SUBMIT_JOB_EPOCH, "g34a_fn", "g34a_past", String(due - 103), "past");
-        const past = await expectCreated(c);
-        w.sendPacket(Cmd.CAN_DO, "g34a_fn");
-        w.sendPacket(Cmd.GRAB_JOB);
-        await expectRes(w, Cmd.JOB_ASSIGN, nul(past, "g34a_fn", "past"));
-        w.sendPacket(Cmd.GRAB_JOB);
-        await expectRes(w, Cmd.NO_JOB, "");
-        assert.ok(Date.now() < due * 1000, "the NO_JOB came before the due time");
-        await sleep(due * 1000 + 300 - Date.now());
-        w.sendPacket(Cmd.GRAB_JOB);
-        await expectRes(w, Cmd.JOB_ASSIGN, nul(future, "g34a_fn", "future"));
-        w.sendPacket(Cmd.WORK_COMPLETE, past, "");
-        w.sendPacket(Cmd.WORK_COMPLETE, future, "");
-        await sync(w);
-      }));
+    test(
+      "G34: an epoch job in the past is assigned at once; one 3 s ahead gets NO_JOB until due, then is assigned",
+      { timeout: 15_000 },
+      () =>
+        withConns(srv.port, async function g34EpochHeldUntilDue(open) {
+          const c = await open();
+          const w = await open();
+          const due = Math.floor(Date.now() / 1000) + 3;
+          c.sendPacket(Cmd.SUBMIT_JOB_EPOCH, "g34a_fn", "g34a_future", String(due), "future");
+          const future = await expectCreated(c);
+          c.sendPacket(Cmd.SUBMIT_JOB_EPOCH, "g34a_fn", "g34a_past", String(due - 103), "past");
+          const past = await expectCreated(c);
+          w.sendPacket(Cmd.CAN_DO, "g34a_fn");
+          w.sendPacket(Cmd.GRAB_JOB);
+          await expectRes(w, Cmd.JOB_ASSIGN, nul(past, "g34a_fn", "past"));
+          w.sendPacket(Cmd.GRAB_JOB);
+          await expectRes(w, Cmd.NO_JOB, "");
+          assert.ok(Date.now() < due * 1000, "the NO_JOB came before the due time");
+          await sleep(due * 1000 + 300 - Date.now());
+          w.sendPacket(Cmd.GRAB_JOB);
+          await expectRes(w, Cmd.JOB_ASSIGN, nul(future, "g34a_fn", "future"));
+          w.sendPacket(Cmd.WORK_COMPLETE, past, "");
+          w.sendPacket(Cmd.WORK_COMPLETE, future, "");
+          await sync(w);
+        }),
+    );
 
     test(
       "G34: a worker sleeping on a future epoch job gets a NOOP when it becomes due, then JOB_ASSIGN",
-      { timeout: 15_000, ...gearboxOnly(target, "documented gearmand 1.1.20 bug (docs/protocol.md §3.11, G34): no NOOP is sent when an epoch job becomes due") },
+      {
+        timeout: 15_000,
+        ...gearboxOnly(
+          target,
+          "documented gearmand 1.1.20 bug (docs/protocol.md §3.11, G34): no NOOP is sent when an epoch job becomes due",
+        ),
+      },
       () =>
         withConns(srv.port, async function g34NoopAtDueTime(open) {
           const c = await open();
@@ -330,7 +366,9 @@ for (const target of TARGETS) {
     test("G12: with worker-wakeup 1 each new job wakes one more sleeping worker, a different one each time, and the fourth wakes nobody", () =>
       withConns(srv.port, async function g12WakeOnePerJob(open) {
         const workers = [
-          await sleepingWorker(open, "g12_fn"), await sleepingWorker(open, "g12_fn"), await sleepingWorker(open, "g12_fn"),
+          await sleepingWorker(open, "g12_fn"),
+          await sleepingWorker(open, "g12_fn"),
+          await sleepingWorker(open, "g12_fn"),
         ];
         const c = await open();
         const woken = new Set<number>();

@@ -9,8 +9,19 @@ import { Cmd } from "../../src/protocol/commands.ts";
 import type { RawConn } from "../helpers/raw_conn.ts";
 import { TARGETS } from "../helpers/servers.ts";
 import {
-  availability, expectCreated, expectError, expectRes, handleNumber, nul, priorityLine, sleepingWorker,
-  statusLine, sync, useServer, withConns, SILENCE_MS,
+  availability,
+  expectCreated,
+  expectError,
+  expectRes,
+  handleNumber,
+  nul,
+  priorityLine,
+  SILENCE_MS,
+  sleepingWorker,
+  statusLine,
+  sync,
+  useServer,
+  withConns,
 } from "../helpers/scenario.ts";
 
 /**

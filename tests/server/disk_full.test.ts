@@ -34,8 +34,10 @@ function fillDisk(path: string): void {
   }
 }
 
-test("20 times over, a full disk refuses new jobs with QUEUE_ERROR, keeps serving, and recovers when space returns; the file then holds exactly the acknowledged jobs",
-  { skip: mounted ? false : "needs root to mount a small tmpfs", timeout: 120_000 }, async () => {
+test(
+  "20 times over, a full disk refuses new jobs with QUEUE_ERROR, keeps serving, and recovers when space returns; the file then holds exactly the acknowledged jobs",
+  { skip: mounted ? false : "needs root to mount a small tmpfs", timeout: 120_000 },
+  async () => {
     const filler = join(mountPoint, "filler");
     const db = join(mountPoint, "jobs.db");
     const server = await startGearbox({ extra: ["--store", `sqlite:${db}`] });
@@ -103,4 +105,5 @@ test("20 times over, a full disk refuses new jobs with QUEUE_ERROR, keeps servin
     } finally {
       spawnSync("umount", [mountPoint]);
     }
-  });
+  },
+);

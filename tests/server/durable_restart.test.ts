@@ -14,7 +14,9 @@ test("acknowledged background jobs in the sqlite store survive SIGKILL and come 
   const handles: string[] = [];
   try {
     const c = await RawConn.connect(first.port);
-    for (let i = 0; i < 50; i++) c.sendPacket(i % 2 ? Cmd.SUBMIT_JOB_BG : Cmd.SUBMIT_JOB_LOW_BG, "durable_fn", i % 5 === 0 ? "" : `u${i}`, `payload ${i}\0`);
+    for (let i = 0; i < 50; i++) {
+      c.sendPacket(i % 2 ? Cmd.SUBMIT_JOB_BG : Cmd.SUBMIT_JOB_LOW_BG, "durable_fn", i % 5 === 0 ? "" : `u${i}`, `payload ${i}\0`);
+    }
     for (let i = 0; i < 50; i++) handles.push((await c.expectPacket(Cmd.JOB_CREATED)).body.toString("latin1"));
     c.close();
   } finally {
@@ -43,7 +45,10 @@ test("acknowledged background jobs in the sqlite store survive SIGKILL and come 
   const { spawnSync } = await import("node:child_process");
   const { gearboxCommand } = await import("../helpers/servers.ts");
   const [cmd, ...pre] = gearboxCommand();
-  const twin = spawnSync(cmd!, [...pre, "serve", "--port", "0", "--store", `sqlite:${db}`, "--log-level", "silent"], { encoding: "utf8", timeout: 10_000 });
+  const twin = spawnSync(cmd!, [...pre, "serve", "--port", "0", "--store", `sqlite:${db}`, "--log-level", "silent"], {
+    encoding: "utf8",
+    timeout: 10_000,
+  });
   assert.equal(twin.status, 1);
   assert.match(twin.stderr, /is locked by another process/);
   try {

@@ -21,8 +21,20 @@ function rssMiB(pid: number): number {
 
 test("a flood of malformed input never crashes the server nor grows its memory without bound", { timeout: 40_000 }, async () => {
   const server = await startGearbox({
-    extra: ["--max-packet-size", "1048576", "--max-output-buffer", "262144", "--output-stall-timeout", "2",
-      "--handshake-timeout", "2", "--partial-packet-timeout", "2", "--max-connections", "64"],
+    extra: [
+      "--max-packet-size",
+      "1048576",
+      "--max-output-buffer",
+      "262144",
+      "--output-stall-timeout",
+      "2",
+      "--handshake-timeout",
+      "2",
+      "--partial-packet-timeout",
+      "2",
+      "--max-connections",
+      "64",
+    ],
   });
   try {
     // Warm up so the baseline includes the runtime's steady state.
@@ -37,15 +49,24 @@ test("a flood of malformed input never crashes the server nor grows its memory w
     const garbage = (): Buffer => {
       const pick = process.env.FLOOD_CASES ? process.env.FLOOD_CASES.split(",").map(Number) : [0, 1, 2, 3, 4, 5, 6, 7, 8];
       switch (pick[rand(pick.length)]) {
-        case 0: return Buffer.from(Array.from({ length: 1 + rand(512) }, () => rand(256)));
-        case 1: return header("\0XYZ", Cmd.ECHO_REQ, 10);
-        case 2: return header("\0REQ", Cmd.SUBMIT_JOB_BG, 0xfffffff0);
-        case 3: return Buffer.concat([header("\0REQ", 1000 + rand(1e6), 64), Buffer.alloc(64)]);
-        case 4: return Buffer.from(`${"garbage ".repeat(rand(20))}\r\n`);
-        case 5: return packet(Cmd.SUBMIT_JOB_BG, "flood", "", "x").subarray(0, 1 + rand(20));
-        case 6: return packet(Cmd.ECHO_REQ, Buffer.alloc(32 * 1024)); // never read: output piles up
-        case 7: return Buffer.concat([header("\0REQ", Cmd.SUBMIT_JOB, 8), Buffer.from("nonulls!")]);
-        default: return packet(Cmd.WORK_COMPLETE, `H:nope:${rand(1e6)}`, "r");
+        case 0:
+          return Buffer.from(Array.from({ length: 1 + rand(512) }, () => rand(256)));
+        case 1:
+          return header("\0XYZ", Cmd.ECHO_REQ, 10);
+        case 2:
+          return header("\0REQ", Cmd.SUBMIT_JOB_BG, 0xfffffff0);
+        case 3:
+          return Buffer.concat([header("\0REQ", 1000 + rand(1e6), 64), Buffer.alloc(64)]);
+        case 4:
+          return Buffer.from(`${"garbage ".repeat(rand(20))}\r\n`);
+        case 5:
+          return packet(Cmd.SUBMIT_JOB_BG, "flood", "", "x").subarray(0, 1 + rand(20));
+        case 6:
+          return packet(Cmd.ECHO_REQ, Buffer.alloc(32 * 1024)); // never read: output piles up
+        case 7:
+          return Buffer.concat([header("\0REQ", Cmd.SUBMIT_JOB, 8), Buffer.from("nonulls!")]);
+        default:
+          return packet(Cmd.WORK_COMPLETE, `H:nope:${rand(1e6)}`, "r");
       }
     };
     const end = Date.now() + Number(process.env.FLOOD_MS ?? 8000); // FLOOD_MS/FLOOD_CASES: for exploring
@@ -60,7 +81,13 @@ test("a flood of malformed input never crashes the server nor grows its memory w
         for (let i = 0; i < 200 && !s.destroyed && Date.now() < end; i++) {
           const g = garbage();
           sentBytes += g.length;
-          if (!s.write(g)) await new Promise((r) => { s.once("drain", r); s.once("close", r); setTimeout(r, 200); });
+          if (!s.write(g)) {
+            await new Promise((r) => {
+              s.once("drain", r);
+              s.once("close", r);
+              setTimeout(r, 200);
+            });
+          }
         }
         s.destroy();
         peak = Math.max(peak, rssMiB(server.pid));
@@ -69,7 +96,11 @@ test("a flood of malformed input never crashes the server nor grows its memory w
     await Promise.all(Array.from({ length: 8 }, flooder));
     await new Promise((r) => setTimeout(r, 2000));
     const after = rssMiB(server.pid);
-    process.stderr.write(`flood: ${(sentBytes / 1024 / 1024).toFixed(1)} MiB of garbage; RSS before ${before.toFixed(1)} MiB, peak ${peak.toFixed(1)} MiB, after ${after.toFixed(1)} MiB\n`);
+    process.stderr.write(
+      `flood: ${(sentBytes / 1024 / 1024).toFixed(1)} MiB of garbage; RSS before ${before.toFixed(1)} MiB, peak ${
+        peak.toFixed(1)
+      } MiB, after ${after.toFixed(1)} MiB\n`,
+    );
 
     assert.equal(server.process.exitCode, null, "the server is still running");
     const c = await RawConn.connect(server.port);

@@ -74,11 +74,16 @@ describe("the embedded server's in-process connections", () => {
     }
   });
 
-  test("startWorker runs Perl's Gearman::Worker over its stdin and stdout, and its exit leaves no worker behind", { skip: skipIf(MISSING.perl) }, async () => {
+  test("startWorker runs Perl's Gearman::Worker over its stdin and stdout, and its exit leaves no worker behind", {
+    skip: skipIf(MISSING.perl),
+  }, async () => {
     const child = await server.startWorker(["perl", "-e", PERL_STDIO_WORKER]);
     const client = new Client({ servers: [server.toInProcessServer()] });
     try {
-      await until("the stdio worker registered", async () => (await admin.status()).some((s) => s.function === "stdio_rev" && s.workers === 1));
+      await until(
+        "the stdio worker registered",
+        async () => (await admin.status()).some((s) => s.function === "stdio_rev" && s.workers === 1),
+      );
       const req = await client.submitJob("stdio_rev", "stressed", { timeoutMs: 5000 });
       assert.equal(req.result, "desserts");
       const env = await client.submitJob("stdio_env", "", { timeoutMs: 5000 });

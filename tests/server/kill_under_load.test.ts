@@ -10,7 +10,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
-import { spawn, type ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { connect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
@@ -48,7 +48,18 @@ test(`acknowledged background jobs survive ${KILLS} SIGKILLs under load: none lo
   const [cmd, ...pre] = gearboxCommand();
   let server: ChildProcess | undefined;
   const start = async () => {
-    server = spawn(cmd!, [...pre, "serve", "--port", String(port), "--store", `sqlite:${db}`, "--max-payload-memory", "0", "--log-level", "error"], { stdio: "ignore" });
+    server = spawn(cmd!, [
+      ...pre,
+      "serve",
+      "--port",
+      String(port),
+      "--store",
+      `sqlite:${db}`,
+      "--max-payload-memory",
+      "0",
+      "--log-level",
+      "error",
+    ], { stdio: "ignore" });
     await waitForPort(port, 15_000);
   };
   const kill = async () => {
@@ -65,59 +76,61 @@ test(`acknowledged background jobs survive ${KILLS} SIGKILLs under load: none lo
   let submitting = true;
 
   // Submitters: pipeline 20 jobs at a time; a JOB_CREATED is the acknowledgement.
-  const submitter = (k: number) => new Promise<void>((done) => {
-    let n = 0;
-    const connectOnce = () => {
-      if (!submitting) return done();
-      const inFlight: string[] = [];
-      const s = open(port, (code) => {
-        if (code === Cmd.JOB_CREATED) {
-          acked.add(inFlight.shift()!);
-          if (inFlight.length === 0) send();
-        }
-      }, () => setTimeout(connectOnce, 50));
-      const send = () => {
-        if (!submitting) {
-          s.end();
-          return;
-        }
-        const batch = [];
-        for (let i = 0; i < 20; i++) {
-          const id = `s${k}-${n++}`;
-          inFlight.push(id);
-          batch.push(packet(Cmd.SUBMIT_JOB_BG, "kill_fn", id, id));
-        }
-        s.write(Buffer.concat(batch));
+  const submitter = (k: number) =>
+    new Promise<void>((done) => {
+      let n = 0;
+      const connectOnce = () => {
+        if (!submitting) return done();
+        const inFlight: string[] = [];
+        const s = open(port, (code) => {
+          if (code === Cmd.JOB_CREATED) {
+            acked.add(inFlight.shift()!);
+            if (inFlight.length === 0) send();
+          }
+        }, () => setTimeout(connectOnce, 50));
+        const send = () => {
+          if (!submitting) {
+            s.end();
+            return;
+          }
+          const batch = [];
+          for (let i = 0; i < 20; i++) {
+            const id = `s${k}-${n++}`;
+            inFlight.push(id);
+            batch.push(packet(Cmd.SUBMIT_JOB_BG, "kill_fn", id, id));
+          }
+          s.write(Buffer.concat(batch));
+        };
+        s.once("connect", send);
       };
-      s.once("connect", send);
-    };
-    connectOnce();
-  });
+      connectOnce();
+    });
 
   // Workers: grab, complete, repeat; sleep when idle.
-  const worker = () => new Promise<void>((done) => {
-    const connectOnce = () => {
-      if (!running) return done();
-      const s: Socket = open(port, (code, args) => {
-        if (code === Cmd.JOB_ASSIGN_UNIQ) {
-          const id = args[2]!;
-          if (args[3] !== id) wrongWorkloads.push(`${id} got ${JSON.stringify(args.slice(3).join("\0"))}`);
-          completed.set(id, (completed.get(id) ?? 0) + 1);
-          s.write(Buffer.concat([packet(Cmd.WORK_COMPLETE, args[0]!, "ok"), packet(Cmd.GRAB_JOB_UNIQ)]));
-        } else if (code === Cmd.NO_JOB) {
-          if (running) s.write(packet(Cmd.PRE_SLEEP));
-          else s.end();
-        } else if (code === Cmd.NOOP) {
-          s.write(packet(Cmd.GRAB_JOB_UNIQ));
-        }
-      }, () => setTimeout(connectOnce, 50));
-      s.once("connect", () => s.write(Buffer.concat([packet(Cmd.CAN_DO, "kill_fn"), packet(Cmd.GRAB_JOB_UNIQ)])));
-      // Re-poll now and then: a NOOP can be lost with a killed server.
-      const poll = setInterval(() => (s.destroyed ? clearInterval(poll) : s.write(packet(Cmd.GRAB_JOB_UNIQ))), 250);
-      s.once("close", () => clearInterval(poll));
-    };
-    connectOnce();
-  });
+  const worker = () =>
+    new Promise<void>((done) => {
+      const connectOnce = () => {
+        if (!running) return done();
+        const s: Socket = open(port, (code, args) => {
+          if (code === Cmd.JOB_ASSIGN_UNIQ) {
+            const id = args[2]!;
+            if (args[3] !== id) wrongWorkloads.push(`${id} got ${JSON.stringify(args.slice(3).join("\0"))}`);
+            completed.set(id, (completed.get(id) ?? 0) + 1);
+            s.write(Buffer.concat([packet(Cmd.WORK_COMPLETE, args[0]!, "ok"), packet(Cmd.GRAB_JOB_UNIQ)]));
+          } else if (code === Cmd.NO_JOB) {
+            if (running) s.write(packet(Cmd.PRE_SLEEP));
+            else s.end();
+          } else if (code === Cmd.NOOP) {
+            s.write(packet(Cmd.GRAB_JOB_UNIQ));
+          }
+        }, () => setTimeout(connectOnce, 50));
+        s.once("connect", () => s.write(Buffer.concat([packet(Cmd.CAN_DO, "kill_fn"), packet(Cmd.GRAB_JOB_UNIQ)])));
+        // Re-poll now and then: a NOOP can be lost with a killed server.
+        const poll = setInterval(() => (s.destroyed ? clearInterval(poll) : s.write(packet(Cmd.GRAB_JOB_UNIQ))), 250);
+        s.once("close", () => clearInterval(poll));
+      };
+      connectOnce();
+    });
 
   await start();
   const tasks = [0, 1, 2, 3].map(submitter);
@@ -141,7 +154,9 @@ test(`acknowledged background jobs survive ${KILLS} SIGKILLs under load: none lo
 
   const lost = [...acked].filter((id) => !completed.has(id));
   const duplicates = [...completed.values()].filter((n) => n > 1).length;
-  process.stderr.write(`kill test: ${KILLS} SIGKILLs, ${acked.size} jobs acknowledged, ${completed.size} completed, ${lost.length} lost, ${duplicates} completed more than once\n`);
+  process.stderr.write(
+    `kill test: ${KILLS} SIGKILLs, ${acked.size} jobs acknowledged, ${completed.size} completed, ${lost.length} lost, ${duplicates} completed more than once\n`,
+  );
   assert.ok(acked.size > 1000, `only ${acked.size} jobs were acknowledged`);
   assert.deepEqual(lost, []);
   assert.deepEqual(wrongWorkloads, [], "every workload read back from the store is the job's own");

@@ -14,7 +14,7 @@ import { join } from "node:path";
 import { Cmd } from "../../src/protocol/commands.ts";
 import { SqliteStore } from "../../src/store/sqlite_store.ts";
 import { counter, withServer } from "../helpers/inproc.ts";
-import { type RawPacket, RawConn } from "../helpers/raw_conn.ts";
+import { RawConn, type RawPacket } from "../helpers/raw_conn.ts";
 
 /** A workload of about 100 bytes with NULs and high bytes, different for each i. */
 function workload(i: number): Buffer {
@@ -57,8 +57,16 @@ describe("payloads kept on disk", () => {
         for (let i = 0; i < 20; i++) await c.expectPacket(Cmd.JOB_CREATED);
         digestHandle = (await c.expectPacket(Cmd.JOB_CREATED)).body.toString("latin1");
         assert.ok(server.core.payloadBytes <= 250, `${server.core.payloadBytes} payload bytes held in memory`);
-        assert.match(await c.adminList("counters"), new RegExp(`^payload_memory_bytes\t${server.core.payloadBytes}$`, "m"), "operators see it in `counters`");
-        assert.equal([...server.core.jobs.values()].filter((j) => j.data !== undefined).length, 2, "two of the 96-byte workloads fit in 250 bytes");
+        assert.match(
+          await c.adminList("counters"),
+          new RegExp(`^payload_memory_bytes\t${server.core.payloadBytes}$`, "m"),
+          "operators see it in `counters`",
+        );
+        assert.equal(
+          [...server.core.jobs.values()].filter((j) => j.data !== undefined).length,
+          2,
+          "two of the 96-byte workloads fit in 250 bytes",
+        );
         c.sendPacket(Cmd.CAN_DO, "pm");
         const got = await takeJobs(c, 10);
         for (let i = 0; i < 10; i++) assert.deepEqual(got.get(`u${i}`), workload(i), `u${i}`);

@@ -81,7 +81,9 @@ describe("reliable queue: failures, retries and the dead set", () => {
         if (attempt < 2) w.sendPacket(Cmd.WORK_FAIL, h);
         else w.sendPacket(Cmd.WORK_EXCEPTION, h, "disk on fire");
       }
-      for (let i = 1; i < started.length; i++) assert.ok(started[i]! - started[i - 1]! >= 250, `retry ${i} waited ${started[i]! - started[i - 1]!} ms`);
+      for (let i = 1; i < started.length; i++) {
+        assert.ok(started[i]! - started[i - 1]! >= 250, `retry ${i} waited ${started[i]! - started[i - 1]!} ms`);
+      }
       await sleep(50);
       assert.equal(await grab(w), undefined, "out of retries: not offered again");
       const { fields, failures } = await show(c, h);

@@ -8,7 +8,10 @@ import { startGearbox } from "../helpers/servers.ts";
 function refused(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = connect({ port, host: "127.0.0.1" });
-    s.once("connect", () => { s.destroy(); resolve(false); });
+    s.once("connect", () => {
+      s.destroy();
+      resolve(false);
+    });
     s.once("error", () => resolve(true));
   });
 }
@@ -41,39 +44,42 @@ describe("stopping the server", () => {
     }));
 
   for (const how of ["shutdown graceful", "SIGUSR1"]) {
-    test(`${how} refuses new connections, lets the running job finish, then exits 0`, () => withServer(async (server) => {
-      const client = await RawConn.connect(server.port);
-      const worker = await RawConn.connect(server.port);
-      worker.sendPacket(Cmd.CAN_DO, "drain_fn");
-      client.sendPacket(Cmd.SUBMIT_JOB, "drain_fn", "", "work");
-      const handle = (await client.expectPacket(Cmd.JOB_CREATED)).body.toString();
-      worker.sendPacket(Cmd.GRAB_JOB);
-      await worker.expectPacket(Cmd.JOB_ASSIGN);
-      if (how === "SIGUSR1") server.process.kill("SIGUSR1");
-      else assert.equal(await client.adminLine(how), "OK\n");
-      await new Promise((r) => setTimeout(r, 200));
-      assert.equal(await refused(server.port), true, "new connections must be refused while draining");
-      assert.equal(server.process.exitCode, null, "must not exit while a job runs");
-      worker.sendPacket(Cmd.WORK_COMPLETE, handle, "done");
-      assert.equal((await client.expectPacket(Cmd.WORK_COMPLETE)).body.toString(), `${handle}\0done`);
-      assert.equal(await exitOf(server), 0);
-      client.close();
-      worker.close();
-    }));
+    test(`${how} refuses new connections, lets the running job finish, then exits 0`, () =>
+      withServer(async (server) => {
+        const client = await RawConn.connect(server.port);
+        const worker = await RawConn.connect(server.port);
+        worker.sendPacket(Cmd.CAN_DO, "drain_fn");
+        client.sendPacket(Cmd.SUBMIT_JOB, "drain_fn", "", "work");
+        const handle = (await client.expectPacket(Cmd.JOB_CREATED)).body.toString();
+        worker.sendPacket(Cmd.GRAB_JOB);
+        await worker.expectPacket(Cmd.JOB_ASSIGN);
+        if (how === "SIGUSR1") server.process.kill("SIGUSR1");
+        else assert.equal(await client.adminLine(how), "OK\n");
+        await new Promise((r) => setTimeout(r, 200));
+        assert.equal(await refused(server.port), true, "new connections must be refused while draining");
+        assert.equal(server.process.exitCode, null, "must not exit while a job runs");
+        worker.sendPacket(Cmd.WORK_COMPLETE, handle, "done");
+        assert.equal((await client.expectPacket(Cmd.WORK_COMPLETE)).body.toString(), `${handle}\0done`);
+        assert.equal(await exitOf(server), 0);
+        client.close();
+        worker.close();
+      }));
   }
 
-  test("SIGTERM stops at once with exit code 0 even with jobs queued", () => withServer(async (server) => {
-    const c = await RawConn.connect(server.port);
-    c.sendPacket(Cmd.SUBMIT_JOB_BG, "term_fn", "", "x");
-    await c.expectPacket(Cmd.JOB_CREATED);
-    server.process.kill("SIGTERM");
-    assert.equal(await exitOf(server), 0);
-    await c.expectClosed();
-  }));
+  test("SIGTERM stops at once with exit code 0 even with jobs queued", () =>
+    withServer(async (server) => {
+      const c = await RawConn.connect(server.port);
+      c.sendPacket(Cmd.SUBMIT_JOB_BG, "term_fn", "", "x");
+      await c.expectPacket(Cmd.JOB_CREATED);
+      server.process.kill("SIGTERM");
+      assert.equal(await exitOf(server), 0);
+      await c.expectClosed();
+    }));
 
-  test("a disabled admin shutdown is refused with PERMISSION_DENIED", () => withServer(async (server) => {
-    const c = await RawConn.connect(server.port);
-    assert.equal(await c.adminLine("shutdown"), "ERR PERMISSION_DENIED shutdown+is+disabled+on+this+server\r\n");
-    c.close();
-  }, ["--no-admin-shutdown"]));
+  test("a disabled admin shutdown is refused with PERMISSION_DENIED", () =>
+    withServer(async (server) => {
+      const c = await RawConn.connect(server.port);
+      assert.equal(await c.adminLine("shutdown"), "ERR PERMISSION_DENIED shutdown+is+disabled+on+this+server\r\n");
+      c.close();
+    }, ["--no-admin-shutdown"]));
 });

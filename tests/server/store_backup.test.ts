@@ -39,91 +39,112 @@ describe("store backup", () => {
   // waited in the kernel's run queue is not the server's, and the claims get three attempts, each
   // a fresh server and backup, passing when one attempt keeps them (a backup that blocks the loop
   // fails all three). Every other assertion fails at the first attempt.
-  test("a backup taken while jobs are submitted, completed and retried holds the jobs live at its start and end, in their end state, and never stalls the loop", { timeout: 180_000 }, () =>
-    timingHolds(async () => {
-      const { db, backups } = dirs();
-      const { logger } = captureLogger();
-      const server = createServer({
-        port: 0, listen: "127.0.0.1", storeInstance: new SqliteStore(db), backupDir: backups, logger,
-        maxRetries: 5, retryDelay: 3600, completionCommitDelay: 0,
-      });
-      await server.start();
-      const lag = new LoopLag();
-      let bystander: Bystander | undefined;
-      try {
-        const c = await RawConn.connect(server.port);
-        // 60,000 jobs before the backup: enough for it to take many turns of the loop.
-        const before: string[] = [];
-        for (let batch = 0; batch < 60; batch++) {
-          for (let i = 0; i < 1000; i++) c.sendPacket(Cmd.SUBMIT_JOB_BG, "backup_fn", `b${batch * 1000 + i}`, `workload ${batch * 1000 + i}`);
-          for (let i = 0; i < 1000; i++) before.push((await c.expectPacket(Cmd.JOB_CREATED)).body.toString());
-        }
-        (globalThis as { Bun?: { gc(full: boolean): void } }).Bun?.gc(true);
-        lag.start();
-        bystander = await Bystander.start(server.port);
-
-        const admin = await RawConn.connect(server.port);
-        const reply = admin.adminLine("store backup during.db", 60_000);
-        // While it runs: a worker completes jobs (removed) and fails others (retried: updated), a client submits new ones.
-        const w = await RawConn.connect(server.port);
-        w.sendPacket(Cmd.CAN_DO, "backup_fn");
-        const completed = new Set<string>();
-        const retried = new Set<string>();
-        const changed: string[] = [];
-        const after: string[] = [];
-        let answered: string | undefined;
-        void reply.then((r) => (answered = r));
-        for (let i = 0; answered === undefined; i++) {
-          w.sendPacket(Cmd.GRAB_JOB);
-          const job = await w.expectPacket(Cmd.JOB_ASSIGN);
-          const handle = job.args[0]!;
-          if (i % 2 === 0) {
-            w.sendPacket(Cmd.WORK_COMPLETE, handle, "");
-            completed.add(handle);
-          } else {
-            w.sendPacket(Cmd.WORK_FAIL, handle);
-            retried.add(handle);
+  test(
+    "a backup taken while jobs are submitted, completed and retried holds the jobs live at its start and end, in their end state, and never stalls the loop",
+    { timeout: 180_000 },
+    () =>
+      timingHolds(async () => {
+        const { db, backups } = dirs();
+        const { logger } = captureLogger();
+        const server = createServer({
+          port: 0,
+          listen: "127.0.0.1",
+          storeInstance: new SqliteStore(db),
+          backupDir: backups,
+          logger,
+          maxRetries: 5,
+          retryDelay: 3600,
+          completionCommitDelay: 0,
+        });
+        await server.start();
+        const lag = new LoopLag();
+        let bystander: Bystander | undefined;
+        try {
+          const c = await RawConn.connect(server.port);
+          // 60,000 jobs before the backup: enough for it to take many turns of the loop.
+          const before: string[] = [];
+          for (let batch = 0; batch < 60; batch++) {
+            for (let i = 0; i < 1000; i++) {
+              c.sendPacket(Cmd.SUBMIT_JOB_BG, "backup_fn", `b${batch * 1000 + i}`, `workload ${batch * 1000 + i}`);
+            }
+            for (let i = 0; i < 1000; i++) {
+              before.push((await c.expectPacket(Cmd.JOB_CREATED)).body.toString());
+            }
           }
-          changed.push(handle);
-          c.sendPacket(Cmd.SUBMIT_JOB_BG, "backup_fn", `a${i}`, `new ${i}`);
-          after.push((await c.expectPacket(Cmd.JOB_CREATED)).body.toString());
+          (globalThis as { Bun?: { gc(full: boolean): void } }).Bun?.gc(true);
+          lag.start();
+          bystander = await Bystander.start(server.port);
+
+          const admin = await RawConn.connect(server.port);
+          const reply = admin.adminLine("store backup during.db", 60_000);
+          // While it runs: a worker completes jobs (removed) and fails others (retried: updated), a client submits new ones.
+          const w = await RawConn.connect(server.port);
+          w.sendPacket(Cmd.CAN_DO, "backup_fn");
+          const completed = new Set<string>();
+          const retried = new Set<string>();
+          const changed: string[] = [];
+          const after: string[] = [];
+          let answered: string | undefined;
+          void reply.then((r) => (answered = r));
+          for (let i = 0; answered === undefined; i++) {
+            w.sendPacket(Cmd.GRAB_JOB);
+            const job = await w.expectPacket(Cmd.JOB_ASSIGN);
+            const handle = job.args[0]!;
+            if (i % 2 === 0) {
+              w.sendPacket(Cmd.WORK_COMPLETE, handle, "");
+              completed.add(handle);
+            } else {
+              w.sendPacket(Cmd.WORK_FAIL, handle);
+              retried.add(handle);
+            }
+            changed.push(handle);
+            c.sendPacket(Cmd.SUBMIT_JOB_BG, "backup_fn", `a${i}`, `new ${i}`);
+            after.push((await c.expectPacket(Cmd.JOB_CREATED)).body.toString());
+          }
+          // Stop measuring before this process reads the copy back (that work is the test's, not the server's).
+          const echo = await bystander.stop();
+          bystander = undefined;
+          const maxLag = lag.stop();
+          assert.ok(!echo.error && echo.count > 0, `the bystander's echo failed (${echo.error?.message}) or never came`);
+          const ok = /^OK (\d+) (\d+)$/.exec(answered.trim());
+          assert.ok(ok, `the backup answered ${JSON.stringify(answered)}`);
+          // The worker's last changes may still have been on their way when the
+          // copy caught up (its connection is not the admin's): either state is
+          // right for those. Every earlier change was committed before the copy ended.
+          const inFlight = new Set(changed.slice(-2));
+          const copy = await readBack(join(backups, "during.db"));
+          assert.equal(Number(ok[1]), copy.size);
+          assert.equal(Number(ok[2]), 0, "no damaged rows");
+          assert.ok(
+            completed.size >= 3 && retried.size >= 3,
+            `work went on during the backup (${completed.size} completed, ${retried.size} retried)`,
+          );
+          const expected = before.filter((h) => !completed.has(h) || (inFlight.has(h) && copy.has(h)));
+          assert.deepEqual([...copy.keys()].sort(), expected.sort(), "the copy holds the jobs live at its start that were not completed");
+          for (const h of after) assert.ok(!copy.has(h), "jobs created during the backup are not in it");
+          for (const h of retried) {
+            if (!inFlight.has(h)) assert.equal(copy.get(h)!.retries, 1, `${h} is in the copy with its retry`);
+          }
+          const some = copy.get(before.at(-1)!);
+          assert.equal(Buffer.from(some!.data!).toString(), "workload 59999", "workloads are copied byte for byte");
+          assert.ok(healthy(checkStore(join(backups, "during.db"))), "the copy passes gearbox store check");
+          for (const conn of [c, w, admin]) conn.close();
+          const misses: string[] = [];
+          if (maxLag > 100) misses.push(`the event loop was blocked for ${lag.describe()}`);
+          if (echo.p99 > 50) {
+            misses.push(
+              `bystander echo p99 ${echo.p99.toFixed(1)} ms (max ${echo.max.toFixed(1)} ms) over ${echo.count} echoes`,
+            );
+          }
+          return misses.length > 0 ? misses.join("; ") : undefined;
+        } finally {
+          lag.stop();
+          await bystander?.stop().catch(() => {});
+          await server.stop();
+          rmSync(dirname(db), { recursive: true, force: true });
         }
-        // Stop measuring before this process reads the copy back (that work is the test's, not the server's).
-        const echo = await bystander.stop();
-        bystander = undefined;
-        const maxLag = lag.stop();
-        assert.ok(!echo.error && echo.count > 0, `the bystander's echo failed (${echo.error?.message}) or never came`);
-        const ok = /^OK (\d+) (\d+)$/.exec(answered.trim());
-        assert.ok(ok, `the backup answered ${JSON.stringify(answered)}`);
-        // The worker's last changes may still have been on their way when the
-        // copy caught up (its connection is not the admin's): either state is
-        // right for those. Every earlier change was committed before the copy ended.
-        const inFlight = new Set(changed.slice(-2));
-        const copy = await readBack(join(backups, "during.db"));
-        assert.equal(Number(ok[1]), copy.size);
-        assert.equal(Number(ok[2]), 0, "no damaged rows");
-        assert.ok(completed.size >= 3 && retried.size >= 3, `work went on during the backup (${completed.size} completed, ${retried.size} retried)`);
-        const expected = before.filter((h) => !completed.has(h) || (inFlight.has(h) && copy.has(h)));
-        assert.deepEqual([...copy.keys()].sort(), expected.sort(), "the copy holds the jobs live at its start that were not completed");
-        for (const h of after) assert.ok(!copy.has(h), "jobs created during the backup are not in it");
-        for (const h of retried) {
-          if (!inFlight.has(h)) assert.equal(copy.get(h)!.retries, 1, `${h} is in the copy with its retry`);
-        }
-        const some = copy.get(before.at(-1)!);
-        assert.equal(Buffer.from(some!.data!).toString(), "workload 59999", "workloads are copied byte for byte");
-        assert.ok(healthy(checkStore(join(backups, "during.db"))), "the copy passes gearbox store check");
-        for (const conn of [c, w, admin]) conn.close();
-        const misses: string[] = [];
-        if (maxLag > 100) misses.push(`the event loop was blocked for ${lag.describe()}`);
-        if (echo.p99 > 50) misses.push(`bystander echo p99 ${echo.p99.toFixed(1)} ms (max ${echo.max.toFixed(1)} ms) over ${echo.count} echoes`);
-        return misses.length > 0 ? misses.join("; ") : undefined;
-      } finally {
-        lag.stop();
-        await bystander?.stop().catch(() => {});
-        await server.stop();
-        rmSync(dirname(db), { recursive: true, force: true });
-      }
-    }));
+      }),
+  );
 
   test("a server restarted on the copy serves its jobs with the same handles and workloads", { timeout: 60_000 }, async () => {
     const { db, backups } = dirs();
@@ -197,30 +218,37 @@ describe("store backup", () => {
     }
   });
 
-  test("gearbox store backup prints what it wrote, and exits 1 when refused, 2 when the server is unreachable", { timeout: 60_000 }, async () => {
-    const { db, backups } = dirs();
-    const server = await startGearbox({ extra: ["--store", `sqlite:${db}`, "--backup-dir", backups] });
-    try {
-      const c = await RawConn.connect(server.port);
-      c.sendPacket(Cmd.SUBMIT_JOB_BG, "f", "u", "x");
-      await c.expectPacket(Cmd.JOB_CREATED);
-      c.close();
-      const [cmd, ...pre] = gearboxCommand();
-      const run = (...args: string[]) => spawnSync(cmd!, [...pre, "store", "backup", ...args], { encoding: "utf8", timeout: 30_000 });
-      const ok = run("nightly.db", "-s", `127.0.0.1:${server.port}`);
-      assert.equal(ok.status, 0, ok.stderr);
-      assert.equal(ok.stdout.trim(), "backed up 1 job into nightly.db in the server's backup directory");
-      const again = run("nightly.db", "-s", `127.0.0.1:${server.port}`);
-      assert.equal(again.status, 1);
-      assert.match(again.stderr, /BACKUP_EXISTS/);
-      assert.equal(run("x.db", "-s", "127.0.0.1:1").status, 2);
-      assert.equal(run("x.db", "--timeout", "0").status, 64);
-    } finally {
-      await server.stop();
-    }
-  });
+  test(
+    "gearbox store backup prints what it wrote, and exits 1 when refused, 2 when the server is unreachable",
+    { timeout: 60_000 },
+    async () => {
+      const { db, backups } = dirs();
+      const server = await startGearbox({ extra: ["--store", `sqlite:${db}`, "--backup-dir", backups] });
+      try {
+        const c = await RawConn.connect(server.port);
+        c.sendPacket(Cmd.SUBMIT_JOB_BG, "f", "u", "x");
+        await c.expectPacket(Cmd.JOB_CREATED);
+        c.close();
+        const [cmd, ...pre] = gearboxCommand();
+        const run = (...args: string[]) => spawnSync(cmd!, [...pre, "store", "backup", ...args], { encoding: "utf8", timeout: 30_000 });
+        const ok = run("nightly.db", "-s", `127.0.0.1:${server.port}`);
+        assert.equal(ok.status, 0, ok.stderr);
+        assert.equal(ok.stdout.trim(), "backed up 1 job into nightly.db in the server's backup directory");
+        const again = run("nightly.db", "-s", `127.0.0.1:${server.port}`);
+        assert.equal(again.status, 1);
+        assert.match(again.stderr, /BACKUP_EXISTS/);
+        assert.equal(run("x.db", "-s", "127.0.0.1:1").status, 2);
+        assert.equal(run("x.db", "--timeout", "0").status, 64);
+      } finally {
+        await server.stop();
+      }
+    },
+  );
 
-  test("a backup that fills its disk fails cleanly: an error reply, no file left behind, the server serving on", { skip: tinyDisk() ? false : "needs root to mount a small tmpfs", timeout: 60_000 }, async () => {
+  test("a backup that fills its disk fails cleanly: an error reply, no file left behind, the server serving on", {
+    skip: tinyDisk() ? false : "needs root to mount a small tmpfs",
+    timeout: 60_000,
+  }, async () => {
     const { db } = dirs();
     const small = tinyDisk()!;
     const { logger } = captureLogger();

@@ -15,12 +15,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { StoredJob } from "../../src/store/job_store.ts";
 import { SqliteStore } from "../../src/store/sqlite_store.ts";
-import { checkStore, healthy as healthyReport, type ScanReport, salvageStore } from "../../src/store/store_salvage.ts";
+import { checkStore, healthy as healthyReport, salvageStore, type ScanReport } from "../../src/store/store_salvage.ts";
 import { gearboxCommand } from "../helpers/servers.ts";
 import { mulberry32 as random } from "../helpers/prng.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "gearbox-damaged-"));
-
 
 /** What the store must give back for each job id: the committed fields and workload. */
 const ledger = new Map<number, StoredJob>();
@@ -41,16 +40,29 @@ async function buildHealthy(): Promise<string> {
       const data = Uint8Array.from({ length: size }, () => Math.floor(rnd() * 256));
       data.set(new TextEncoder().encode(`payload-${id}-`).subarray(0, size));
       add.push({
-        id, handle: `H:damage.boot:${id}`, function: functions[id % 3]!, unique: id % 4 === 0 ? "" : `u-${id}`, data,
-        reducer: "", priority: (id % 3) as 0 | 1 | 2, runAt: id % 10 === 0 ? 1_900_000_000_000 : 0, createdAt: 1_800_000_000_000 + id,
-        retries: 0, failures: [], ended: undefined,
+        id,
+        handle: `H:damage.boot:${id}`,
+        function: functions[id % 3]!,
+        unique: id % 4 === 0 ? "" : `u-${id}`,
+        data,
+        reducer: "",
+        priority: (id % 3) as 0 | 1 | 2,
+        runAt: id % 10 === 0 ? 1_900_000_000_000 : 0,
+        createdAt: 1_800_000_000_000 + id,
+        retries: 0,
+        failures: [],
+        ended: undefined,
       });
     }
     await store.commit({ add, remove: [] });
     for (const j of add) ledger.set(j.id, j);
   }
   const retried = { ...ledger.get(5)!, retries: 2, runAt: 1_900_000_000_500, failures: [{ at: 1_800_000_001_000, message: "timeout" }] };
-  const dead = { ...ledger.get(6)!, failures: [{ at: 1_800_000_002_000, message: "no such image" }], ended: { outcome: "failed" as const, exitStatus: 3, at: 1_800_000_002_000, deleteAfter: 1_900_000_000_000 } };
+  const dead = {
+    ...ledger.get(6)!,
+    failures: [{ at: 1_800_000_002_000, message: "no such image" }],
+    ended: { outcome: "failed" as const, exitStatus: 3, at: 1_800_000_002_000, deleteAfter: 1_900_000_000_000 },
+  };
   const removed = [...ledger.keys()].filter((k) => k % 7 === 0);
   await store.commit({ add: [], update: [retried, dead], remove: removed });
   ledger.set(5, retried);
@@ -206,7 +218,9 @@ describe("a damaged sqlite store", () => {
       outcomes.badWorkloads += r.badWorkloads.length;
     }
     // The rule is checked fixture by fixture above; this line is for the log.
-    console.log(`random flips: ${outcomes.refused} refused, ${outcomes.opened} opened intact, ${outcomes.badWorkloads} workloads refused by checksum`);
+    console.log(
+      `random flips: ${outcomes.refused} refused, ${outcomes.opened} opened intact, ${outcomes.badWorkloads} workloads refused by checksum`,
+    );
     assert.equal(outcomes.refused + outcomes.opened, 20);
   });
 
@@ -215,7 +229,10 @@ describe("a damaged sqlite store", () => {
     truncateSync(p, Math.floor(statSync(p).size / 2 / 4096) * 4096);
     const before = readFileSync(p);
     const [cmd, ...pre] = gearboxCommand();
-    const r = spawnSync(cmd!, [...pre, "serve", "--port", "0", "--store", `sqlite:${p}`, "--log-level", "silent"], { encoding: "utf8", timeout: 20_000 });
+    const r = spawnSync(cmd!, [...pre, "serve", "--port", "0", "--store", `sqlite:${p}`, "--log-level", "silent"], {
+      encoding: "utf8",
+      timeout: 20_000,
+    });
     assert.equal(r.status, 1, r.stderr);
     assert.match(r.stderr, /is damaged .*Refusing to start; the file was not changed/);
     assert.ok(readFileSync(p).equals(before), "the damaged file is byte for byte as it was");
@@ -225,7 +242,12 @@ describe("a damaged sqlite store", () => {
 describe("gearbox store check and salvage", () => {
   test("check finds nothing wrong in the healthy file, and names the job whose workload or row fails", () => {
     assert.ok(healthyReport(checkStore(copy())));
-    assert.deepEqual(checkStore(flipWorkload(100)).damagedWorkloads, [{ id: 100, handle: "H:damage.boot:100", function: "mail.send", unique: "" }]);
+    assert.deepEqual(checkStore(flipWorkload(100)).damagedWorkloads, [{
+      id: 100,
+      handle: "H:damage.boot:100",
+      function: "mail.send",
+      unique: "",
+    }]);
     assert.deepEqual(checkStore(renameFunction(101)).damagedRows.map((j) => [j.id, j.function]), [[101, "deport"]]);
   });
 
@@ -280,7 +302,8 @@ describe("gearbox store check and salvage", () => {
 
   test("the commands: exit 0 for a healthy file, 1 with a table for damage, 2 for an unreadable file, 64 for a salvage over a file", () => {
     const [cmd, ...pre] = gearboxCommand();
-    const run = (...args: string[]) => spawnSync(cmd!, [...pre, "store", ...args], { encoding: "utf8", timeout: 20_000, env: { ...process.env, NO_COLOR: "1" } });
+    const run = (...args: string[]) =>
+      spawnSync(cmd!, [...pre, "store", ...args], { encoding: "utf8", timeout: 20_000, env: { ...process.env, NO_COLOR: "1" } });
     const fine = run("check", copy());
     assert.deepEqual([fine.status, /no damage found/.test(fine.stdout)], [0, true], fine.stderr);
     const damaged = flipWorkload(100);

@@ -13,7 +13,21 @@ import { openStore } from "../../src/store/open_store.ts";
 import { SqliteStore } from "../../src/store/sqlite_store.ts";
 
 function job(id: number, over: Partial<StoredJob> = {}): StoredJob {
-  return { id, handle: `H:t.boot:${id}`, function: "f", unique: "", data: new Uint8Array([id & 0xff, 0, 0xff]), reducer: "", priority: 1, runAt: 0, createdAt: 1000 + id, retries: 0, failures: [], ended: undefined, ...over };
+  return {
+    id,
+    handle: `H:t.boot:${id}`,
+    function: "f",
+    unique: "",
+    data: new Uint8Array([id & 0xff, 0, 0xff]),
+    reducer: "",
+    priority: 1,
+    runAt: 0,
+    createdAt: 1000 + id,
+    retries: 0,
+    failures: [],
+    ended: undefined,
+    ...over,
+  };
 }
 
 const dir = () => mkdtempSync(join(tmpdir(), "gearbox-store-"));
@@ -25,8 +39,20 @@ async function replay(store: JobStore): Promise<StoredJob[]> {
 
 /** Each implementation: how to make one, and how to get "the same store" again after closing. */
 const IMPLEMENTATIONS: { name: string; make: () => { fresh: () => JobStore; again: () => JobStore } }[] = [
-  { name: "memory", make: () => { const m = new MemoryStore(); return { fresh: () => m, again: () => m }; } },
-  { name: "sqlite", make: () => { const p = join(dir(), "jobs.db"); return { fresh: () => new SqliteStore(p), again: () => new SqliteStore(p) }; } },
+  {
+    name: "memory",
+    make: () => {
+      const m = new MemoryStore();
+      return { fresh: () => m, again: () => m };
+    },
+  },
+  {
+    name: "sqlite",
+    make: () => {
+      const p = join(dir(), "jobs.db");
+      return { fresh: () => new SqliteStore(p), again: () => new SqliteStore(p) };
+    },
+  },
 ];
 
 for (const impl of IMPLEMENTATIONS) {
@@ -41,7 +67,10 @@ for (const impl of IMPLEMENTATIONS) {
       const b = s.again();
       const back = await replay(b);
       assert.equal(back.length, 2);
-      assert.deepEqual({ ...back[1]!, data: [...back[1]!.data!] }, { ...job(2, { unique: "u", priority: 0, runAt: 5000, retries: 3, reducer: "r" }), data: [...all] });
+      assert.deepEqual({ ...back[1]!, data: [...back[1]!.data!] }, {
+        ...job(2, { unique: "u", priority: 0, runAt: 5000, retries: 3, reducer: "r" }),
+        data: [...all],
+      });
       await b.close();
     });
 
@@ -104,7 +133,10 @@ describe("the sqlite store keeps workloads on disk", () => {
     const p = join(dir(), "jobs.db");
     const a = new SqliteStore(p);
     await a.open();
-    await a.commit({ add: [job(1, { unique: "-", data: new Uint8Array([7, 8]) }), job(2, { unique: "-", data: new Uint8Array(0) })], remove: [] });
+    await a.commit({
+      add: [job(1, { unique: "-", data: new Uint8Array([7, 8]) }), job(2, { unique: "-", data: new Uint8Array(0) })],
+      remove: [],
+    });
     await a.close();
     const b = new SqliteStore(p);
     assert.deepEqual(Array.from(await b.open(), (j) => [j.unique, j.data]), [["-", new Uint8Array([7, 8])], ["-", new Uint8Array(0)]]);
@@ -116,7 +148,10 @@ describe("the sqlite store on bad files", () => {
   test("refuses a file that is not SQLite, saying so, and leaves it untouched", async () => {
     const p = join(dir(), "notes.db");
     writeFileSync(p, "these are my notes, not a database\n".repeat(200));
-    await assert.rejects(new SqliteStore(p).open(), (e: Error & { code?: string }) => e.code === "STORE_CORRUPT" && /not a usable SQLite database/.test(e.message));
+    await assert.rejects(
+      new SqliteStore(p).open(),
+      (e: Error & { code?: string }) => e.code === "STORE_CORRUPT" && /not a usable SQLite database/.test(e.message),
+    );
   });
 
   test("refuses an SQLite file that belongs to something else", async () => {
@@ -125,7 +160,10 @@ describe("the sqlite store on bad files", () => {
     const db = new DatabaseSync(p);
     db.exec("CREATE TABLE customers (id INTEGER)");
     db.close();
-    await assert.rejects(new SqliteStore(p).open(), (e: Error & { code?: string }) => e.code === "STORE_CORRUPT" && /is not a gearbox store/.test(e.message));
+    await assert.rejects(
+      new SqliteStore(p).open(),
+      (e: Error & { code?: string }) => e.code === "STORE_CORRUPT" && /is not a gearbox store/.test(e.message),
+    );
   });
 
   test("store URLs: sqlite:PATH, an explicit synchronous=NORMAL, and clear errors for the rest", () => {

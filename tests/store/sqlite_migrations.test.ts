@@ -20,10 +20,31 @@ test("a version-2 store is migrated to the current schema with its jobs, handles
     old.exec(MIGRATIONS[0]!);
     old.exec(MIGRATIONS[1]!);
     old.exec(`PRAGMA user_version=2; PRAGMA application_id=${APPLICATION_ID};`);
-    const insert = old.prepare("INSERT INTO job (id, handle, function, uniq, data, priority, run_after, created_at, retries, failures, outcome, exit_status, ended_at, delete_after) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    const insert = old.prepare(
+      "INSERT INTO job (id, handle, function, uniq, data, priority, run_after, created_at, retries, failures, outcome, exit_status, ended_at, delete_after) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    );
     insert.run(1, "H:old.boot:1", "resize", "img-1", new Uint8Array([1, 2, 3]), 0, 0, 1000, 0, null, null, null, null, null);
-    insert.run(2, "H:old.boot:2", "resize", "", new Uint8Array([4]), 2, 5000, 2000, 3, JSON.stringify([{ at: 3000, message: "boom" }]), "failed", 2, 4000, 9_000_000_000_000);
-    assert.equal(Number(old.prepare("SELECT count(*) AS n FROM sqlite_schema WHERE type = 'index'").get()!.n), 1, "version 2 has the handle index");
+    insert.run(
+      2,
+      "H:old.boot:2",
+      "resize",
+      "",
+      new Uint8Array([4]),
+      2,
+      5000,
+      2000,
+      3,
+      JSON.stringify([{ at: 3000, message: "boom" }]),
+      "failed",
+      2,
+      4000,
+      9_000_000_000_000,
+    );
+    assert.equal(
+      Number(old.prepare("SELECT count(*) AS n FROM sqlite_schema WHERE type = 'index'").get()!.n),
+      1,
+      "version 2 has the handle index",
+    );
     old.close();
 
     const store = new SqliteStore(path);
@@ -39,7 +60,11 @@ test("a version-2 store is migrated to the current schema with its jobs, handles
 
     const db = openDatabase(path);
     assert.equal(Number(db.prepare("PRAGMA user_version").get()!.user_version), MIGRATIONS.length);
-    assert.equal(Number(db.prepare("SELECT count(*) AS n FROM sqlite_schema WHERE type = 'index'").get()!.n), 0, "no handle index any more");
+    assert.equal(
+      Number(db.prepare("SELECT count(*) AS n FROM sqlite_schema WHERE type = 'index'").get()!.n),
+      0,
+      "no handle index any more",
+    );
     db.close();
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -46,18 +46,72 @@ function filled(width = 120, height = 40): State {
     type: "servers",
     now: T,
     servers: [
-      { address: "127.0.0.1:4730", up: true, at: T, gearbox: true, rows: [
-        { function: "resize", queued: 12, running: 2, workers: 2, high: 2, normal: 10, low: 0, scheduled: 0, completed: 100, failed: 1, dead: 1, oldestQueuedAt: T - 65_000 },
-        { function: "mail", queued: 0, running: 0, workers: 1, high: 0, normal: 0, low: 0, scheduled: 3, completed: 5, failed: 0, dead: 0, oldestQueuedAt: 0 },
-      ] },
+      {
+        address: "127.0.0.1:4730",
+        up: true,
+        at: T,
+        gearbox: true,
+        rows: [
+          {
+            function: "resize",
+            queued: 12,
+            running: 2,
+            workers: 2,
+            high: 2,
+            normal: 10,
+            low: 0,
+            scheduled: 0,
+            completed: 100,
+            failed: 1,
+            dead: 1,
+            oldestQueuedAt: T - 65_000,
+          },
+          {
+            function: "mail",
+            queued: 0,
+            running: 0,
+            workers: 1,
+            high: 0,
+            normal: 0,
+            low: 0,
+            scheduled: 3,
+            completed: 5,
+            failed: 0,
+            dead: 0,
+            oldestQueuedAt: 0,
+          },
+        ],
+      },
       { address: "10.0.0.9:4730", up: false, at: T, gearbox: false, error: "connect ECONNREFUSED", rows: [] },
     ],
   });
-  s = reduce(s, { type: "drivers", now: T, drivers: [{ address: "127.0.0.1:47300", up: true, at: T, jobs: [
-    job({}),
-    job({ name: "thumbs", functions: ["thumbs"], state: "crash-loop", crashes: 6, current: 0, processes: [], lasterror: T - 500, lasterror_msg: "process 99 died (exit code 1) after 0.0s" }),
-  ] }] });
-  return reduce(s, { type: "events", driver: "127.0.0.1:47300", events: [{ seq: 1, at: T, job: "resize", kind: "scale", text: "jobs waiting: 12 waiting; starting 2" }] });
+  s = reduce(s, {
+    type: "drivers",
+    now: T,
+    drivers: [{
+      address: "127.0.0.1:47300",
+      up: true,
+      at: T,
+      jobs: [
+        job({}),
+        job({
+          name: "thumbs",
+          functions: ["thumbs"],
+          state: "crash-loop",
+          crashes: 6,
+          current: 0,
+          processes: [],
+          lasterror: T - 500,
+          lasterror_msg: "process 99 died (exit code 1) after 0.0s",
+        }),
+      ],
+    }],
+  });
+  return reduce(s, {
+    type: "events",
+    driver: "127.0.0.1:47300",
+    events: [{ seq: 1, at: T, job: "resize", kind: "scale", text: "jobs waiting: 12 waiting; starting 2" }],
+  });
 }
 
 describe("the screen", () => {
@@ -123,7 +177,11 @@ describe("the live app against a gearbox server", () => {
       stdin.write("/");
       stdin.write("beta");
       stdin.write("\r");
-      await waitUntil("the filter applies", () => (!/app_alpha/.test(lastFrame() ?? "") && /filter: beta/.test(lastFrame() ?? "")) || (lastFrame() ?? ""), 5000);
+      await waitUntil(
+        "the filter applies",
+        () => (!/app_alpha/.test(lastFrame() ?? "") && /filter: beta/.test(lastFrame() ?? "")) || (lastFrame() ?? ""),
+        5000,
+      );
       stdin.write("K");
       await waitUntil("K is refused", () => /read-only: K is disabled/.test(lastFrame() ?? ""), 5000);
     } finally {
@@ -158,7 +216,11 @@ describe("the live app with keys that arrive together", () => {
       stdin.write("\r");
       await waitUntil("the detail closed", () => !/Detail: /.test(frame()) || frame(), 15_000);
       stdin.write("kk\x1b[Bjj\r");
-      await waitUntil("back up two, then three down and Enter, all from one write: multi_d", () => /Detail: multi_d /.test(frame()) || frame(), 15_000);
+      await waitUntil(
+        "back up two, then three down and Enter, all from one write: multi_d",
+        () => /Detail: multi_d /.test(frame()) || frame(),
+        15_000,
+      );
     } finally {
       unmount();
       sources.close();
@@ -177,25 +239,43 @@ describe("the live app's detail and retry", () => {
     const addr = `127.0.0.1:${server.port}`;
     const client = new Client({ servers: [addr] });
     const worker = new Worker({ servers: [addr] });
-    worker.register("detail_fn", () => { throw new Error("thumbnail service said 503"); });
+    worker.register("detail_fn", () => {
+      throw new Error("thumbnail service said 503");
+    });
     void worker.work();
     await client.submitJob("detail_fn", "a", { background: true });
     const later = await client.submitJob("detail_fn", "b", { runAt: new Date(Date.now() + 3_600_000) });
     const admin = new AdminClient({ server: addr });
-    await waitUntil("the job failed into the dead set", async () => (await admin.functions()).find((f) => f.function === "detail_fn")?.dead === 1, 5000);
+    await waitUntil(
+      "the job failed into the dead set",
+      async () => (await admin.functions()).find((f) => f.function === "detail_fn")?.dead === 1,
+      5000,
+    );
     admin.close();
     await worker.stop();
     client.close();
     const sources = new Sources([addr], [], undefined, 2000);
     const { lastFrame, stdin, unmount } = render(<App sources={sources} intervalMs={200} readOnly={false} colour={false} />);
     try {
-      await waitUntil("the function shows with a dead job", () => /detail_fn\s+1\s.*\s1\s*│/.test(lastFrame() ?? "") || (lastFrame() ?? ""), 5000);
+      await waitUntil(
+        "the function shows with a dead job",
+        () => /detail_fn\s+1\s.*\s1\s*│/.test(lastFrame() ?? "") || (lastFrame() ?? ""),
+        5000,
+      );
       stdin.write("\r");
-      await waitUntil("the detail shows", () => /thumbnail service said 503/.test(lastFrame() ?? "") && lastFrame()!.includes(later.handle!) || (lastFrame() ?? ""), 5000);
+      await waitUntil(
+        "the detail shows",
+        () => /thumbnail service said 503/.test(lastFrame() ?? "") && lastFrame()!.includes(later.handle!) || (lastFrame() ?? ""),
+        5000,
+      );
       assert.match(lastFrame()!, /Recent failures \(1\)/);
       assert.match(lastFrame()!, /Scheduled \(1\)/);
       stdin.write("R");
-      await waitUntil("R reports the retry", () => /detail_fn: 1 failed job back in the queue/.test(lastFrame() ?? "") || (lastFrame() ?? ""), 5000);
+      await waitUntil(
+        "R reports the retry",
+        () => /detail_fn: 1 failed job back in the queue/.test(lastFrame() ?? "") || (lastFrame() ?? ""),
+        5000,
+      );
     } finally {
       unmount();
       sources.close();
@@ -209,7 +289,13 @@ describe("the screen with many functions", () => {
     s = reduce(s, {
       type: "servers",
       now: T,
-      servers: [{ address: "a:1", up: true, at: T, gearbox: true, rows: Array.from({ length: 500 }, (_, i) => ({ function: `fn_${String(i).padStart(3, "0")}`, queued: 1, running: 0, workers: 0 })) }],
+      servers: [{
+        address: "a:1",
+        up: true,
+        at: T,
+        gearbox: true,
+        rows: Array.from({ length: 500 }, (_, i) => ({ function: `fn_${String(i).padStart(3, "0")}`, queued: 1, running: 0, workers: 0 })),
+      }],
     });
     s = reduce(s, { type: "move", delta: 250 });
     const { lastFrame, unmount } = render(<Screen state={s} colour={false} />);

@@ -55,7 +55,10 @@ test("queues: rows from every live server are summed per function; a down server
     type: "servers",
     now: T,
     servers: [
-      server("a:1", [{ function: "resize", queued: 3, running: 1, workers: 2, high: 1, normal: 2, low: 0, dead: 1 }, { function: "mail", queued: 1 }]),
+      server("a:1", [{ function: "resize", queued: 3, running: 1, workers: 2, high: 1, normal: 2, low: 0, dead: 1 }, {
+        function: "mail",
+        queued: 1,
+      }]),
       server("b:1", [{ function: "resize", queued: 2, running: 0, workers: 1, high: 0, normal: 2, low: 0, dead: 0 }]),
       server("c:1", [], { up: false, error: "ECONNREFUSED" }),
     ],
@@ -74,7 +77,9 @@ test("throughput: completed and failed deltas per second become samples; a count
   s = reduce(s, { type: "servers", now: T + 3000, servers: [server("a:1", [{ function: "f", completed: 0, failed: 0 }])] });
   assert.deepEqual(s.throughput.f!.samples, [11, 0]);
   assert.equal(queueRows(s)[0]!.rate, 0);
-  for (let i = 0; i < 40; i++) s = reduce(s, { type: "servers", now: T + 4000 + i * 1000, servers: [server("a:1", [{ function: "f", completed: i }])] });
+  for (let i = 0; i < 40; i++) {
+    s = reduce(s, { type: "servers", now: T + 4000 + i * 1000, servers: [server("a:1", [{ function: "f", completed: i }])] });
+  }
   assert.equal(s.throughput.f!.samples.length, 30, "bounded history");
 });
 
@@ -88,7 +93,11 @@ test("oldest waiting job: the age of the oldest across servers", () => {
 });
 
 test("sort cycles name → queued → running → rate, and rows follow", () => {
-  let s = run(base(), { type: "servers", now: T, servers: [server("a:1", [{ function: "a", queued: 1, running: 5 }, { function: "b", queued: 9, running: 0 }])] });
+  let s = run(base(), {
+    type: "servers",
+    now: T,
+    servers: [server("a:1", [{ function: "a", queued: 1, running: 5 }, { function: "b", queued: 9, running: 0 }])],
+  });
   assert.deepEqual(queueRows(s).map((r) => r.function), ["a", "b"]);
   s = reduce(s, { type: "sort" });
   assert.equal(s.sort, "queued");
@@ -100,10 +109,14 @@ test("sort cycles name → queued → running → rate, and rows follow", () => 
 });
 
 test("filter: typing narrows queues and processes, backspace widens, Esc clears, Enter keeps", () => {
-  let s = run(base(),
+  let s = run(
+    base(),
     { type: "servers", now: T, servers: [server("a:1", [{ function: "resize" }, { function: "mail" }])] },
     { type: "drivers", now: T, drivers: [{ address: "d:1", up: true, at: T, jobs: [job("resize", [1]), job("mail", [2])] }] },
-    { type: "filterStart" }, { type: "filterType", text: "re" }, { type: "filterType", text: "s" });
+    { type: "filterStart" },
+    { type: "filterType", text: "re" },
+    { type: "filterType", text: "s" },
+  );
   assert.equal(s.filter, "res");
   assert.deepEqual(queueRows(s).map((r) => r.function), ["resize"]);
   assert.deepEqual(processItems(s).map((i) => i.job.name), ["resize", "resize"]);
@@ -116,9 +129,11 @@ test("filter: typing narrows queues and processes, backspace widens, Esc clears,
 });
 
 test("moving stays inside the panel's rows, per panel; Tab cycles panels both ways", () => {
-  let s = run(base(),
-    { type: "servers", now: T, servers: [server("a:1", [{ function: "a" }, { function: "b" }, { function: "c" }])] },
-    { type: "drivers", now: T, drivers: [{ address: "d:1", up: true, at: T, jobs: [job("a", [11, 12])] }] });
+  let s = run(base(), { type: "servers", now: T, servers: [server("a:1", [{ function: "a" }, { function: "b" }, { function: "c" }])] }, {
+    type: "drivers",
+    now: T,
+    drivers: [{ address: "d:1", up: true, at: T, jobs: [job("a", [11, 12])] }],
+  });
   s = run(s, { type: "move", delta: 1 }, { type: "move", delta: 5 });
   assert.equal(s.selected.queues, 2);
   assert.equal(selectedFunction(s), "c");
@@ -136,14 +151,19 @@ test("moving stays inside the panel's rows, per panel; Tab cycles panels both wa
 });
 
 test("a selection past the end is pulled back when rows disappear", () => {
-  let s = run(base(), { type: "servers", now: T, servers: [server("a:1", [{ function: "a" }, { function: "b" }, { function: "c" }])] }, { type: "move", delta: 2 });
+  let s = run(base(), { type: "servers", now: T, servers: [server("a:1", [{ function: "a" }, { function: "b" }, { function: "c" }])] }, {
+    type: "move",
+    delta: 2,
+  });
   s = reduce(s, { type: "servers", now: T, servers: [server("a:1", [{ function: "a" }])] });
   assert.equal(s.selected.queues, 0);
 });
 
 test("events append in order and keep the last 200", () => {
   let s = base();
-  for (let i = 1; i <= 250; i++) s = reduce(s, { type: "events", driver: "d:1", events: [{ seq: i, at: T, job: "j", kind: "start", text: `e${i}` }] });
+  for (let i = 1; i <= 250; i++) {
+    s = reduce(s, { type: "events", driver: "d:1", events: [{ seq: i, at: T, job: "j", kind: "start", text: `e${i}` }] });
+  }
   assert.equal(s.events.length, 200);
   assert.equal(s.events[0]!.text, "e51");
   assert.equal(s.events.at(-1)!.driver, "d:1");
@@ -153,7 +173,11 @@ test("events append in order and keep the last 200", () => {
 test("help, detail, status, resize and staleness", () => {
   let s = run(base(), { type: "help" });
   assert.equal(s.help, true);
-  s = run(s, { type: "help" }, { type: "toggleDetail" }, { type: "status", text: "done", error: false, now: T }, { type: "resize", width: 80, height: 24 });
+  s = run(s, { type: "help" }, { type: "toggleDetail" }, { type: "status", text: "done", error: false, now: T }, {
+    type: "resize",
+    width: 80,
+    height: 24,
+  });
   assert.deepEqual([s.help, s.showDetail, s.status?.text, s.width, s.height], [false, true, "done", 80, 24]);
   assert.equal(stale(s, T), false);
   assert.equal(stale(reduce(s, { type: "tick", now: T + 3001 }), T), true);

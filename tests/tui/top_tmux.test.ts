@@ -40,7 +40,9 @@ describe("gearbox top in a terminal", { skip: haveCommand("tmux") ? false : "tmu
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  test("shows functions, counts and processes, scales a job with +, moves by every key of one write, and quits with q to a clean shell", { timeout: 90_000 }, async () => {
+  test("shows functions, counts and processes, scales a job with +, moves by every key of one write, and quits with q to a clean shell", {
+    timeout: 90_000,
+  }, async () => {
     server = await startGearbox();
     dir = mkdtempSync(join(tmpdir(), "gearbox-top-"));
     const { consolePort } = await startDriver(peers, server, dir, {
@@ -53,7 +55,9 @@ describe("gearbox top in a terminal", { skip: haveCommand("tmux") ? false : "tmu
     await client.submitJob("tui_idle_fn", "x", { background: true });
     client.close();
 
-    const cmd = [...gearboxCommand(), "top", "-s", `127.0.0.1:${server.port}`, "-C", `127.0.0.1:${consolePort}`, "-i", "0.5"].map((a) => `'${a}'`).join(" ");
+    const cmd = [...gearboxCommand(), "top", "-s", `127.0.0.1:${server.port}`, "-C", `127.0.0.1:${consolePort}`, "-i", "0.5"].map((a) =>
+      `'${a}'`
+    ).join(" ");
     // CI=true as CI machines set it: Ink would then draw nothing until exit, top must not.
     const started = tmux("new-session", "-d", "-s", "top", "-x", "120", "-y", "40", "-e", "CI=true", "env", `PS1=${PROMPT} `, "sh");
     assert.equal(started.status, 0, started.stderr);
@@ -63,7 +67,12 @@ describe("gearbox top in a terminal", { skip: haveCommand("tmux") ? false : "tmu
 
     await waitUntil("the queues show", () => /tui_slow\s+\d+\s+\d+\/\d+\/\d+\s+1\s+1/.test(screen()) || screen(), 20_000, 200);
     await waitUntil("the idle function shows", () => /tui_idle_fn\s+1\s+0\/1\/0\s+0\s+0/.test(screen()) || screen(), 5000, 200);
-    await waitUntil("the process shows", () => /tui_slow\s+1\s+1\s+1\s+ok/.test(screen()) && /pid \d+\s+(busy|idle)/.test(screen()) || screen(), 10_000, 200);
+    await waitUntil(
+      "the process shows",
+      () => /tui_slow\s+1\s+1\s+1\s+ok/.test(screen()) && /pid \d+\s+(busy|idle)/.test(screen()) || screen(),
+      10_000,
+      200,
+    );
     await waitUntil("a scaling event shows", () => /scale\s+tui_slow\s+below min/.test(screen()) || screen(), 10_000, 200);
 
     tmux("send-keys", "-t", "top", "Tab");
@@ -81,8 +90,18 @@ describe("gearbox top in a terminal", { skip: haveCommand("tmux") ? false : "tmu
     const [, second] = pids();
     tmux("send-keys", "-t", "top", "-l", "jj");
     tmux("send-keys", "-t", "top", "K");
-    await waitUntil("the status line reports the kill of the second pid", () => new RegExp(`killed pid ${second} of tui_slow`).test(screen()) || screen(), 15_000, 100);
-    await waitForJob(consolePort, "tui_slow", "the killed process replaced", (s) => s.current === 2 && !s.processes.some((p) => p.pid === second));
+    await waitUntil(
+      "the status line reports the kill of the second pid",
+      () => new RegExp(`killed pid ${second} of tui_slow`).test(screen()) || screen(),
+      15_000,
+      100,
+    );
+    await waitForJob(
+      consolePort,
+      "tui_slow",
+      "the killed process replaced",
+      (s) => s.current === 2 && !s.processes.some((p) => p.pid === second),
+    );
     await waitUntil("the screen shows the replacement", () => (pids().length === 2 && !pids().includes(second)) || screen(), 10_000, 100);
 
     // An arrow key and a letter in one write: Down then j, two rows again.
@@ -90,19 +109,39 @@ describe("gearbox top in a terminal", { skip: haveCommand("tmux") ? false : "tmu
     tmux("send-keys", "-t", "top", "-l", "kk");
     tmux("send-keys", "-t", "top", "Down", "j");
     tmux("send-keys", "-t", "top", "K");
-    await waitUntil("the status line reports the kill of the second pid", () => new RegExp(`killed pid ${victim} of tui_slow`).test(screen()) || screen(), 15_000, 100);
-    await waitForJob(consolePort, "tui_slow", "the killed process replaced", (s) => s.current === 2 && !s.processes.some((p) => p.pid === victim));
+    await waitUntil(
+      "the status line reports the kill of the second pid",
+      () => new RegExp(`killed pid ${victim} of tui_slow`).test(screen()) || screen(),
+      15_000,
+      100,
+    );
+    await waitForJob(
+      consolePort,
+      "tui_slow",
+      "the killed process replaced",
+      (s) => s.current === 2 && !s.processes.some((p) => p.pid === victim),
+    );
 
     // A smaller terminal: the screen follows, nothing wider than it.
     tmux("resize-window", "-t", "top", "-x", "80", "-y", "24");
-    await waitUntil("the screen fits 80 columns", () => {
-      const lines = screen().split("\n").filter((l) => l !== "");
-      return (lines.length > 0 && lines.every((l) => l.length <= 80) && /Queues/.test(screen()) && /Events/.test(screen())) || screen();
-    }, 15_000, 100);
+    await waitUntil(
+      "the screen fits 80 columns",
+      () => {
+        const lines = screen().split("\n").filter((l) => l !== "");
+        return (lines.length > 0 && lines.every((l) => l.length <= 80) && /Queues/.test(screen()) && /Events/.test(screen())) || screen();
+      },
+      15_000,
+      100,
+    );
 
     // q: the shell's prompt comes back on a clean screen, cursor shown, the terminal's modes as before.
     tmux("send-keys", "-t", "top", "q");
-    await waitUntil("the prompt is back", () => (pane("#{alternate_on}") === "0" && screen().trimEnd().endsWith(PROMPT)) || screen(), 10_000, 100);
+    await waitUntil(
+      "the prompt is back",
+      () => (pane("#{alternate_on}") === "0" && screen().trimEnd().endsWith(PROMPT)) || screen(),
+      10_000,
+      100,
+    );
     const after = screen();
     for (const leftover of ["Queues", "Processes", "Events", "│", "┌", "q quit", "killed pid"]) {
       assert.ok(!after.includes(leftover), `the screen after q still shows ${JSON.stringify(leftover)}:\n${after}`);
@@ -111,7 +150,16 @@ describe("gearbox top in a terminal", { skip: haveCommand("tmux") ? false : "tmu
     typeLine(`stty -g > '${join(dir, "stty.after")}'`);
     // Left in raw mode, the shell would never see this line's Enter (no CR to NL), and the file never comes.
     const modesAfter = join(dir, "stty.after");
-    await waitUntil("the shell runs a command", () => (existsSync(modesAfter) && readFileSync(modesAfter, "utf8").endsWith("\n")) || screen(), 5000, 50);
-    assert.equal(readFileSync(modesAfter, "utf8"), readFileSync(join(dir, "stty.before"), "utf8"), "the terminal's modes are as before top");
+    await waitUntil(
+      "the shell runs a command",
+      () => (existsSync(modesAfter) && readFileSync(modesAfter, "utf8").endsWith("\n")) || screen(),
+      5000,
+      50,
+    );
+    assert.equal(
+      readFileSync(modesAfter, "utf8"),
+      readFileSync(join(dir, "stty.before"), "utf8"),
+      "the terminal's modes are as before top",
+    );
   });
 });

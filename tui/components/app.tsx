@@ -23,8 +23,11 @@ export interface AppProps {
 export function App({ sources, intervalMs, readOnly, colour }: AppProps) {
   const { exit } = useApp();
   const size = useWindowSize();
-  const [state, dispatch] = useReducer(reduce, undefined, () =>
-    initialState({ readOnly, intervalMs, width: size.columns, height: size.rows, now: Date.now() }));
+  const [state, dispatch] = useReducer(
+    reduce,
+    undefined,
+    () => initialState({ readOnly, intervalMs, width: size.columns, height: size.rows, now: Date.now() }),
+  );
   // Keys can arrive faster than renders: a mirror of the state, updated as each action is sent,
   // lets the next key see the mode the previous one set (e.g. typing right after "/").
   const current = useRef(state);

@@ -13,9 +13,14 @@ export function DetailPanel({ state, height }: { state: State; height: number })
       {!d && <Text dimColor>loading…</Text>}
       {d?.error && <Text>{`(${d.error})`}</Text>}
       {d && <Text dimColor>{`Recent failures (${d.failures.length})`}</Text>}
-      {d?.failures.slice(0, half).map((f) => <Text key={f.handle}>{cell(`${clock(f.at)} ${f.handle} ${f.message}`, state.width - 2)}</Text>)}
+      {d?.failures.slice(0, half).map((f) => <Text key={f.handle}>{cell(`${clock(f.at)} ${f.handle} ${f.message}`, state.width - 2)}
+      </Text>)}
       {d && <Text dimColor>{`Scheduled (${d.scheduled.length})`}</Text>}
-      {d?.scheduled.slice(0, half).map((s) => <Text key={s.handle}>{cell(`${new Date(s.runAt).toISOString().replace("T", " ").slice(0, 19)}Z ${s.handle}`, state.width - 2)}</Text>)}
+      {d?.scheduled.slice(0, half).map((s) => (
+        <Text key={s.handle}>
+          {cell(`${new Date(s.runAt).toISOString().replace("T", " ").slice(0, 19)}Z ${s.handle}`, state.width - 2)}
+        </Text>
+      ))}
     </Box>
   );
 }

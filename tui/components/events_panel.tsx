@@ -16,7 +16,11 @@ export function EventsPanel({ state, height, colour }: { state: State; height: n
       <Text bold>{`Events${focused ? " *" : ""}`}</Text>
       {state.events.length === 0 && <Text dimColor>no events yet</Text>}
       {state.events.slice(from, to).map((e, i) => (
-        <Text key={`${e.driver}/${e.seq}`} inverse={focused && from + i === state.selected.events} color={colour ? COLOURS[e.kind] : undefined}>
+        <Text
+          key={`${e.driver}/${e.seq}`}
+          inverse={focused && from + i === state.selected.events}
+          color={colour ? COLOURS[e.kind] : undefined}
+        >
           {cell(`${clock(e.at)} ${cell(e.kind, 10)} ${cell(e.job, 20)} ${e.text}`, state.width - 2)}
         </Text>
       ))}

@@ -13,7 +13,9 @@ import { QueuesPanel } from "./queues_panel.tsx";
 
 export function Screen({ state, colour }: { state: State; colour: boolean }) {
   const up = state.servers.filter((s) => s.up).length;
-  const header = `gearbox top  servers ${up}/${state.servers.length} up  drivers ${state.drivers.filter((d) => d.up).length}/${state.drivers.length}  every ${state.intervalMs / 1000}s${state.readOnly ? "  [read-only]" : ""}`;
+  const header = `gearbox top  servers ${up}/${state.servers.length} up  drivers ${
+    state.drivers.filter((d) => d.up).length
+  }/${state.drivers.length}  every ${state.intervalMs / 1000}s${state.readOnly ? "  [read-only]" : ""}`;
   if (state.help) {
     return (
       <Box flexDirection="column" borderStyle="double" width={state.width}>

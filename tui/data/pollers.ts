@@ -42,7 +42,15 @@ export class Sources {
         const prio = await admin.priorityStatus().catch(() => []);
         const rows: QueueRow[] = status.map((s) => {
           const p = prio.find((x) => x.function === s.function);
-          return { function: s.function, queued: Math.max(s.queued - s.running, 0), running: s.running, workers: s.workers, high: p?.high, normal: p?.normal, low: p?.low };
+          return {
+            function: s.function,
+            queued: Math.max(s.queued - s.running, 0),
+            running: s.running,
+            workers: s.workers,
+            high: p?.high,
+            normal: p?.normal,
+            low: p?.low,
+          };
         });
         return { address: admin.server, up: true, at: now(), gearbox: false, rows };
       } catch (e) {
@@ -51,7 +59,10 @@ export class Sources {
     }));
   }
 
-  async drivers(now: () => number, onEvents: (driver: string, events: Awaited<ReturnType<DriverConsole["events"]>>) => void): Promise<DriverView[]> {
+  async drivers(
+    now: () => number,
+    onEvents: (driver: string, events: Awaited<ReturnType<DriverConsole["events"]>>) => void,
+  ): Promise<DriverView[]> {
     return await Promise.all(this.consoles.map(async (c): Promise<DriverView> => {
       try {
         const jobs = await c.status();
