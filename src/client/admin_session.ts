@@ -25,6 +25,7 @@ export class AdminSession {
   #buffer = "";
   #closed: Error | undefined;
   #wake: (() => void) | undefined;
+  #turn: Promise<void> = Promise.resolve();
 
   private constructor(socket: DialedSocket, timeoutMs: number) {
     this.#socket = socket;
@@ -45,42 +46,72 @@ export class AdminSession {
   }
 
   /** A command answered by one line (`OK ...`); `ERR` lines throw {@link AdminError}. */
-  async line(command: string): Promise<string> {
-    this.#socket.write(command + "\r\n");
-    return errorOrValue(await this.#readLine());
+  line(command: string): Promise<string> {
+    return this.#exclusive(async () => {
+      this.#socket.write(command + "\r\n");
+      return errorOrValue(await this.#readLine());
+    });
   }
 
   /** A command answered by rows ending in `.`. */
-  async list(command: string): Promise<string[]> {
-    this.#socket.write(command + "\r\n");
-    const rows: string[] = [];
-    for (;;) {
-      const row = await this.#readLine();
-      if (rows.length === 0 && row.startsWith("ERR ")) errorOrValue(row);
-      if (row === ".") return rows;
-      rows.push(row);
-    }
+  list(command: string): Promise<string[]> {
+    return this.#exclusive(async () => {
+      this.#socket.write(command + "\r\n");
+      const rows: string[] = [];
+      for (;;) {
+        const row = await this.#readLine();
+        if (rows.length === 0 && row.startsWith("ERR ")) errorOrValue(row);
+        if (row === ".") return rows;
+        rows.push(row);
+      }
+    });
   }
 
   /** A command whose every reply ends with a `.` line, errors included (the driver's console). */
-  async block(command: string): Promise<string[]> {
-    this.#socket.write(command + "\r\n");
-    const rows: string[] = [];
-    for (let row = await this.#readLine(); row !== "."; row = await this.#readLine()) rows.push(row);
-    return rows;
+  block(command: string): Promise<string[]> {
+    return this.#exclusive(async () => {
+      this.#socket.write(command + "\r\n");
+      const rows: string[] = [];
+      for (let row = await this.#readLine(); row !== "."; row = await this.#readLine()) rows.push(row);
+      return rows;
+    });
   }
 
   /**
    * Any command, its reply shape guessed as gearadmin does: a first line of
    * `OK`/`ERR` is the whole reply, anything else is rows up to `.`.
    */
-  async raw(command: string): Promise<{ lines: string[]; listed: boolean }> {
-    this.#socket.write(command + "\r\n");
-    const first = await this.#readLine();
-    if (/^(OK|ERR)( |$)/.test(first)) return { lines: [first], listed: false };
-    const lines: string[] = [];
-    for (let row = first; row !== "."; row = await this.#readLine()) lines.push(row);
-    return { lines, listed: true };
+  raw(command: string): Promise<{ lines: string[]; listed: boolean }> {
+    return this.#exclusive(async () => {
+      this.#socket.write(command + "\r\n");
+      const first = await this.#readLine();
+      if (/^(OK|ERR)( |$)/.test(first)) return { lines: [first], listed: false };
+      const lines: string[] = [];
+      for (let row = first; row !== "."; row = await this.#readLine()) lines.push(row);
+      return { lines, listed: true };
+    });
+  }
+
+  /**
+   * One command at a time: replies carry no id, so two commands in flight
+   * would read each other's lines (a `kill` from a key press while the
+   * poller reads `events` got the poller's JSON). A reply that times out
+   * leaves the stream out of step, so the session is closed.
+   */
+  #exclusive<T>(body: () => Promise<T>): Promise<T> {
+    const run = this.#turn.then(async () => {
+      try {
+        return await body();
+      } catch (e) {
+        if (!(e instanceof AdminError)) {
+          this.#closed ??= e as Error;
+          this.#socket.close();
+        }
+        throw e;
+      }
+    });
+    this.#turn = run.then(() => {}, () => {});
+    return run;
   }
 
   close(): void {

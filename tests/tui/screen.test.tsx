@@ -131,11 +131,14 @@ describe("the screen", () => {
     assert.match(f, /q quit/);
   });
 
-  test("fits a narrow terminal by dropping columns", () => {
+  test("fits a narrow terminal by dropping columns and cutting the key hints to one line", () => {
     const { lastFrame, unmount } = render(<Screen state={filled(70, 30)} colour={false} />);
     const f = lastFrame()!;
     unmount();
     for (const line of f.split("\n")) assert.ok(line.length <= 70, `line of ${line.length}: ${line}`);
+    // Nothing wraps onto an extra line: the key hints are cut, not folded, so the screen keeps its height.
+    assert.ok(f.split("\n").length <= 30, `${f.split("\n").length} lines for a 30-line terminal`);
+    assert.match(f.split("\n").at(-1)!, /^q quit .*…?$/);
     assert.doesNotMatch(f, /H\/N\/L/);
     assert.match(f, /resize/);
   });

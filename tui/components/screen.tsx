@@ -38,11 +38,12 @@ export function Screen({ state, colour }: { state: State; colour: boolean }) {
     : "q quit  ? help  Tab panel  / filter  s sort  Enter detail  +/- max  K kill  R retry";
   return (
     <Box flexDirection="column" width={state.width}>
-      <Text bold color={colour ? "cyan" : undefined}>{header}</Text>
+      <Text bold color={colour ? "cyan" : undefined} wrap="truncate-end">{header}</Text>
       <QueuesPanel state={state} height={queues} colour={colour} />
       <ProcessesPanel state={state} height={processes} colour={colour} />
       {state.showDetail ? <DetailPanel state={state} height={bottom} /> : <EventsPanel state={state} height={bottom} colour={colour} />}
-      <Text color={colour && state.status?.error ? "red" : undefined} inverse={state.editingFilter}>{status}</Text>
+      {/* One line whatever the width: a wrapped status line would push the panels past the terminal's height. */}
+      <Text color={colour && state.status?.error ? "red" : undefined} inverse={state.editingFilter} wrap="truncate-end">{status}</Text>
     </Box>
   );
 }
