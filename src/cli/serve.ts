@@ -7,7 +7,8 @@
  */
 import { EXIT } from "./exit_status.ts";
 import type { Command } from "commander";
-import { loadConfigFile, resolveSettings, settingsFromEnv } from "../config/load_config.ts";
+import { resolveSettings, settingsFromEnv } from "../config/load_config.ts";
+import { loadConfigFile } from "../config/serve_file.ts";
 import { ConfigError, SERVE_OPTIONS, type ServeSettings } from "../config/serve_options.ts";
 import { addFlags, fromFlags } from "../config/settings_table.ts";
 import { onSignals } from "../runtime/system.ts";

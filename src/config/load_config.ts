@@ -6,27 +6,9 @@
  *
  * @module
  */
-import { readFileSync } from "node:fs";
-import { parse } from "yaml";
 import { ConfigError } from "./setting.ts";
 import { fromEnv, fromKey, fromObject } from "./settings_table.ts";
 import { type FunctionSettings, PER_FUNCTION_OPTIONS, SERVE_DEFAULTS, SERVE_OPTIONS, type ServeSettings } from "./serve_options.ts";
-
-export function loadConfigFile(path: string): Partial<ServeSettings> {
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch (e) {
-    throw new ConfigError(`${path}: cannot read config file (${(e as NodeJS.ErrnoException).code ?? e})`);
-  }
-  let doc: unknown;
-  try {
-    doc = parse(text, { merge: true });
-  } catch (e) {
-    throw new ConfigError(`${path}: not valid YAML: ${(e as Error).message.split("\n")[0]}`);
-  }
-  return settingsFromFile(doc, path);
-}
 
 /** Validates a parsed config file (a mapping of snake_case keys, top level or under `serve:`). */
 export function settingsFromFile(doc: unknown, origin: string): Partial<ServeSettings> {

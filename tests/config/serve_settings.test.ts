@@ -3,7 +3,8 @@ import assert from "node:assert/strict";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { loadConfigFile, resolveSettings, settingsFromEnv } from "../../src/config/load_config.ts";
+import { resolveSettings, settingsFromEnv } from "../../src/config/load_config.ts";
+import { loadConfigFile } from "../../src/config/serve_file.ts";
 import { ConfigError, SERVE_DEFAULTS, SERVE_OPTIONS } from "../../src/config/serve_options.ts";
 import { camel } from "../../src/config/setting.ts";
 
