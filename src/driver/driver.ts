@@ -13,7 +13,7 @@ import type { Logger } from "../log/logger.ts";
 import { selfCommand } from "../runtime/load.ts";
 import type { NetListener } from "../runtime/net.ts";
 import { type ChildExit, spawnChild } from "../runtime/process.ts";
-import { processRss } from "../runtime/system.ts";
+import { processRss } from "../runtime/host_and_process.ts";
 import type { DriverEvent, DriverJob } from "../client/driver_console.ts";
 import { type ConsoleTarget, startConsole } from "./console.ts";
 import { applyReport } from "./apply_report.ts";

@@ -8,7 +8,7 @@
 import { join } from "node:path";
 import type { Logger } from "../log/logger.ts";
 import { errLine } from "../protocol/admin_text.ts";
-import { now as clock } from "../runtime/system.ts";
+import { now as clock } from "../runtime/host_and_process.ts";
 import { type JobStore, StoreError } from "../store/job_store.ts";
 
 /** The admin reply to `backup NAME`, once the copy is written or refused; `dir` "" means backups are off. */

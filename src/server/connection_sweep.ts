@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { now as clock } from "../runtime/system.ts";
+import { now as clock } from "../runtime/host_and_process.ts";
 import type { Connection } from "./connection.ts";
 import type { EdgeSettings } from "./server_settings.ts";
 

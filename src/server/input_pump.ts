@@ -12,7 +12,7 @@
 import type { JobServer } from "../core/mod.ts";
 import type { Logger } from "../log/logger.ts";
 import type { Frame } from "../protocol/decoder.ts";
-import { now as clock } from "../runtime/system.ts";
+import { now as clock } from "../runtime/host_and_process.ts";
 import type { Connection } from "./connection.ts";
 import type { StoreWriter } from "./store_writer.ts";
 

@@ -12,7 +12,7 @@ import { gearmanVerbose, Logger } from "../log/logger.ts";
 import { listen, type NetListener, type NetSocket } from "../runtime/net.ts";
 import { spawnOnSocket } from "../runtime/piped_child.ts";
 import { type InProcessServer, socketPair, type StartedWorker, wireChild } from "./in_process.ts";
-import { bootId, hostname, now as clock, openFileLimit, pid } from "../runtime/system.ts";
+import { bootId, hostname, now as clock, openFileLimit, pid } from "../runtime/host_and_process.ts";
 import type { ServeSettings } from "../config/serve_options.ts";
 import type { JobStore } from "../store/job_store.ts";
 import { openStore } from "../store/open_store.ts";
