@@ -12,13 +12,14 @@ import { gearmanVerbose, Logger } from "../log/logger.ts";
 import { listen, type NetListener, type NetSocket } from "../runtime/net.ts";
 import { spawnOnSocket } from "../runtime/piped_child.ts";
 import { type InProcessServer, socketPair, type StartedWorker, wireChild } from "./in_process.ts";
-import { bootId, hostname, now as clock, openFileLimit, pid } from "../runtime/host_and_process.ts";
+import { bootId, hostname, now as clock, pid } from "../runtime/host_and_process.ts";
 import type { ServeSettings } from "../config/serve_options.ts";
 import type { JobStore } from "../store/job_store.ts";
 import { openStore } from "../store/open_store.ts";
 import { backupReply } from "./backup_reply.ts";
 import { Backpressure } from "./backpressure.ts";
 import { Connection, type ConnectionLimits } from "./connection.ts";
+import { ConnectionLimit } from "./connection_limit.ts";
 import { ConnectionSweep } from "./connection_sweep.ts";
 import { EffectRunner } from "./effect_runner.ts";
 import { InputPump } from "./input_pump.ts";
@@ -42,9 +43,6 @@ export interface ServerStats {
   commits: number;
   committedJobs: number;
 }
-
-/** Descriptors kept free for the listener, the store's files, the runtime and logs. */
-const FD_RESERVE = 32;
 
 /**
  * A Gearman job server.
@@ -72,15 +70,12 @@ export class GearboxServer {
   readonly #backpressure: Backpressure;
   readonly #pump: InputPump;
   readonly #sweep: ConnectionSweep;
-  /** max_connections, lowered when the file-descriptor limit is smaller. */
-  #maxConnections: number;
-  #fdLimited: number | undefined;
+  readonly #limit: ConnectionLimit;
   #listener: NetListener | undefined;
   #nextId = 0;
   #inProcessCount = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #timerAt = Infinity;
-  #refused = 0;
   #draining = false;
   #drainTimer: ReturnType<typeof setTimeout> | undefined;
   #stopping: Promise<void> | undefined;
@@ -94,8 +89,8 @@ export class GearboxServer {
     this.settings = settings;
     this.#limits = connection;
     this.#edge = edge;
-    this.#maxConnections = settings.maxConnections;
     this.logger = logger ?? new Logger({ level: settings.logLevel, format: settings.logFormat === "json" ? "json" : "text" });
+    this.#limit = new ConnectionLimit(settings.maxConnections, this.logger);
     this.store = storeInstance ?? openStore(settings.store);
     this.core = new JobServer({
       ...core,
@@ -147,7 +142,7 @@ export class GearboxServer {
   get stats(): ServerStats {
     return {
       connections: this.#connections.size,
-      refusedConnections: this.#refused,
+      refusedConnections: this.#limit.refused,
       commits: this.#writer.commits,
       committedJobs: this.#writer.committedJobs,
     };
@@ -215,7 +210,7 @@ export class GearboxServer {
       await (this.store.discard?.() ?? this.store.close());
       throw e;
     }
-    this.#limitConnectionsToFiles();
+    this.#limit.fitToFiles();
     this.#sweep.start();
     this.logger.info("listening", { address: `${this.settings.listen}:${this.port}`, store: this.store.url, version: VERSION });
   }
@@ -260,48 +255,14 @@ export class GearboxServer {
     this.#resolveDone();
   }
 
-  /**
-   * Keeps max_connections under the process's file-descriptor limit, so that
-   * a flood is refused by us (one log line per interval) rather than by
-   * accept() failing with EMFILE, which the runtime retries in a busy loop.
-   */
-  #limitConnectionsToFiles(): void {
-    const files = openFileLimit();
-    if (files === undefined) return;
-    const reserve = Math.min(FD_RESERVE, Math.floor(files / 2));
-    const room = Math.max(1, files - reserve);
-    if (this.settings.maxConnections <= room) return;
-    this.logger.warn("max_connections lowered to stay under the open file descriptor limit (raise `ulimit -n` to serve more)", {
-      max_connections: this.settings.maxConnections,
-      now: room,
-      fd_limit: files,
-    });
-    this.#fdLimited = files;
-    this.#maxConnections = room;
-  }
-
   #checkDrained(): void {
     if (this.#draining && this.core.idle && !this.#writer.pending) void this.stop();
   }
 
   #accept(socket: NetSocket): void {
-    if (this.#stopping || this.#connections.size >= this.#maxConnections) {
-      this.#refused++;
+    if (this.#stopping || this.#connections.size >= this.#limit.max) {
+      this.#limit.refuse();
       this.core.count("connections_refused");
-      if (this.#fdLimited === undefined) {
-        this.logger.limited("max_connections", 10_000, "warn", "connection refused: too many connections", { max: this.#maxConnections });
-      } else {
-        this.logger.limited(
-          "max_connections",
-          10_000,
-          "warn",
-          "connection refused: too many connections for the open file descriptor limit (EMFILE avoided)",
-          {
-            max: this.#maxConnections,
-            fd_limit: this.#fdLimited,
-          },
-        );
-      }
       socket.destroy();
       return;
     }
