@@ -6,7 +6,7 @@
  */
 import { render } from "ink";
 import { App } from "./components/app.tsx";
-import { Sources } from "./data/pollers.ts";
+import { Sources } from "./data/sources.ts";
 
 export interface TopOptions {
   servers: string[];

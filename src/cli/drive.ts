@@ -29,7 +29,7 @@ import { loadJobs } from "../driver/loader.ts";
 import { type Level, Logger } from "../log/logger.ts";
 import { selfCommand } from "../runtime/load.ts";
 import { spawnDetached } from "../runtime/process.ts";
-import { onSignals } from "../runtime/system.ts";
+import { onSignals } from "../runtime/host_and_process.ts";
 import { collectServers } from "./output.ts";
 
 const STRUCTURED_FLAGS: [flag: string, key: string, help: string][] = [

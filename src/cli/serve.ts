@@ -11,7 +11,7 @@ import { resolveSettings, settingsFromEnv } from "../config/load_config.ts";
 import { loadConfigFile } from "../config/serve_file.ts";
 import { ConfigError, SERVE_OPTIONS, type ServeSettings } from "../config/serve_options.ts";
 import { addFlags, fromFlags } from "../config/settings_table.ts";
-import { onSignals } from "../runtime/system.ts";
+import { onSignals } from "../runtime/host_and_process.ts";
 import { createServer } from "../server/server.ts";
 import { StoreError } from "../store/job_store.ts";
 

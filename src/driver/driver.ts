@@ -8,31 +8,22 @@
  *
  * @module
  */
-import { randomBytes } from "node:crypto";
-import { AdminClient } from "../client/admin_client.ts";
-import { AdminError } from "../client/admin_session.ts";
 import { type DriveSettings, type DriveTimes, driveTimes } from "../config/drive_options.ts";
 import type { Logger } from "../log/logger.ts";
 import { selfCommand } from "../runtime/load.ts";
-import { LineSplitter } from "../runtime/line_splitter.ts";
-import { listen, type NetListener } from "../runtime/net.ts";
+import type { NetListener } from "../runtime/net.ts";
 import { type ChildExit, spawnChild } from "../runtime/process.ts";
-import { runCommand } from "../runtime/run_command.ts";
-import { processRss } from "../runtime/system.ts";
+import { processRss } from "../runtime/host_and_process.ts";
 import type { DriverEvent, DriverJob } from "../client/driver_console.ts";
 import { type ConsoleTarget, startConsole } from "./console.ts";
+import { applyReport } from "./apply_report.ts";
+import { enforceTimeouts } from "./enforce_timeouts.ts";
+import { EventLog } from "./event_log.ts";
 import type { ChildReport, ChildSpec, JobDefinition } from "./job_definition.ts";
 import { JobGroup, type RestartPolicy, type WorkerProcess } from "./job_group.ts";
+import { Observer } from "./observer.ts";
+import { ReportListener } from "./report_listener.ts";
 import { decideScale } from "./scaling.ts";
-
-/** Events kept for the console. */
-const MAX_EVENTS = 500;
-
-/**
- * How long past its timeout a job's process may take to fail the job and
- * exit by itself before the driver SIGKILLs it (its event loop is blocked).
- */
-const BACKSTOP_GRACE_MS = 3000;
 
 export interface SupervisorOptions {
   settings: DriveSettings;
@@ -49,20 +40,14 @@ export class Supervisor implements ConsoleTarget {
   readonly #policy: RestartPolicy;
   /** The observer interval, idle time and drain timeout, in ms. */
   readonly #times: DriveTimes["timers"];
-  readonly #admins: AdminClient[];
-  readonly #token = randomBytes(16).toString("hex");
-  readonly #waiting = new Map<string, number>();
-  /** Servers that answered ERR to `functions` (not gearbox): read with `status`. */
-  readonly #statusOnly = new Set<AdminClient>();
+  readonly #observer: Observer;
   readonly #childCommand: readonly string[];
   #started = false;
   readonly #timers = new Set<ReturnType<typeof setTimeout>>();
   /** The last events, for the console's `events` (and `gearbox top`). */
-  readonly #events: DriverEvent[] = [];
-  #eventSeq = 0;
-  #report: NetListener | undefined;
+  readonly #events = new EventLog();
+  #report: ReportListener | undefined;
   #console: NetListener | undefined;
-  #observer: ReturnType<typeof setInterval> | undefined;
   #stopping: Promise<void> | undefined;
   #resolveDone!: () => void;
   /** Resolves when the driver has stopped. */
@@ -76,7 +61,7 @@ export class Supervisor implements ConsoleTarget {
     const { timers, restart } = driveTimes(options.settings);
     this.#times = timers;
     this.#policy = restart;
-    this.#admins = options.settings.server.map((server) => new AdminClient({ server, timeoutMs: 5000 }));
+    this.#observer = new Observer(options.settings.server, options.logger, options.settings.unknownJobCommand);
   }
 
   /** The console's port (after start; undefined when the console is off). */
@@ -100,20 +85,7 @@ export class Supervisor implements ConsoleTarget {
   async start(): Promise<void> {
     if (this.#started) throw new Error("the driver is already started");
     this.#started = true;
-    this.#report = await listen({ host: "127.0.0.1", port: 0 }, (socket) => {
-      let pid: number | undefined;
-      const lines = new LineSplitter((line) => {
-        let r: ChildReport;
-        try {
-          r = JSON.parse(line);
-        } catch {
-          return;
-        }
-        if (r.event === "hello") pid = r.token === this.#token ? r.pid : undefined;
-        if (pid !== undefined) this.#onReport(pid, r);
-      }, { maxLine: 65536, onOverflow: () => socket.destroy() });
-      socket.onData((chunk) => lines.push(chunk));
-    });
+    this.#report = await ReportListener.start((pid, r) => this.#onReport(pid, r));
     const s = this.#settings;
     // console_port 0 turns the console off, as in Gearman::Driver; `auto` asks for a free port.
     if (s.consolePort !== 0) {
@@ -132,8 +104,7 @@ export class Supervisor implements ConsoleTarget {
       interval_s: s.interval,
     });
     for (const g of this.#groups) this.#reconcile(g, Date.now());
-    this.#observer = setInterval(() => void this.#observe(), this.#times.intervalMs);
-    void this.#observe();
+    this.#observer.start(this.#times.intervalMs, () => this.#observe());
   }
 
   /** Drains: every process finishes its job (up to drain_timeout), then the driver stops. */
@@ -221,12 +192,11 @@ export class Supervisor implements ConsoleTarget {
   }
 
   events(since: number): DriverEvent[] {
-    return this.#events.filter((e) => e.seq > since);
+    return this.#events.since(since);
   }
 
   #event(kind: DriverEvent["kind"], job: string, text: string): void {
-    this.#events.push({ seq: ++this.#eventSeq, at: Date.now(), job, kind, text });
-    if (this.#events.length > MAX_EVENTS) this.#events.splice(0, this.#events.length - MAX_EVENTS);
+    this.#events.add(kind, job, text);
   }
 
   // ---- processes ----
@@ -235,8 +205,8 @@ export class Supervisor implements ConsoleTarget {
     const spec: ChildSpec = {
       job: { ...g.def, min: g.min, max: g.max },
       servers: this.#settings.server,
-      report: `127.0.0.1:${this.#report!.port}`,
-      token: this.#token,
+      report: this.#report!.address,
+      token: this.#report!.token,
     };
     let pid = 0;
     let handle;
@@ -306,107 +276,23 @@ export class Supervisor implements ConsoleTarget {
 
   #onReport(pid: number, r: ChildReport): void {
     const found = this.#processOf(pid);
-    if (!found) return;
-    const { group: g, process: p } = found;
-    const now = Date.now();
-    if (p.state === "starting") p.state = "idle";
-    if (r.event === "start") {
-      if (!p.stopRequested) p.state = "busy";
-      p.jobHandle = r.handle;
-      p.jobStartedAt = now;
-      return;
-    }
-    if (r.event === "retire") {
-      // The process failed a timed-out job and exits on purpose: not a crash; replaced at once.
-      this.#log.warn("job timeout: the process fails the job and exits", {
-        job: g.name,
-        pid,
-        handle: p.jobHandle ?? "-",
-        reason: r.reason,
-      });
-      this.#event("timeout", g.name, `pid ${pid} exits: ${r.reason}`);
-      p.stopRequested = true;
-      p.state = "stopping";
-      p.retiredAt = now;
-      return;
-    }
-    if (r.event === "done" || r.event === "fail") {
-      if (!p.stopRequested) p.state = "idle";
-      p.jobHandle = undefined;
-      p.jobStartedAt = undefined;
-      p.idleSince = now;
-      p.jobsDone++;
-      g.lastrun = now;
-      if (r.event === "done") g.failuresInRow = 0;
-      else {
-        const exit = r.exitStatus === undefined ? "" : ` (exit status ${r.exitStatus})`;
-        const message = r.message.includes(`exit status ${r.exitStatus}`) ? r.message : r.message + exit;
-        g.lasterror = now;
-        g.lasterrorMsg = message.slice(0, 1000);
-        g.failuresInRow++;
-        this.#log.info("job failed", {
-          job: g.name,
-          pid,
-          function: r.function,
-          handle: r.handle ?? "-",
-          ...(r.exitStatus === undefined ? {} : { exit_status: r.exitStatus }),
-          message: r.message.slice(0, 1000),
-        });
-      }
-    }
+    if (found) applyReport(found.group, found.process, pid, r, Date.now(), this.#log, (k, j, t) => this.#event(k, j, t));
   }
 
   // ---- the observer ----
 
+  /** After each poll of the servers: scale every job group, enforce its timeouts. */
   async #observe(): Promise<void> {
     if (this.#stopping) return;
-    const waiting = new Map<string, number>();
-    let reached = 0;
-    await Promise.all(this.#admins.map(async (admin) => {
-      try {
-        for (const [fn, n] of await this.#waitingOn(admin)) waiting.set(fn, (waiting.get(fn) ?? 0) + n);
-        reached++;
-      } catch (e) {
-        this.#log.limited(`server:${admin.server}`, 60_000, "warn", "cannot read status from a server", {
-          server: admin.server,
-          error: (e as Error).message,
-        });
-      }
-    }));
+    const waiting = await this.#observer.poll();
     if (this.#stopping) return;
-    if (reached > 0) {
-      this.#waiting.clear();
-      for (const [f, n] of waiting) this.#waiting.set(f, n);
-      this.#unknownJobs(waiting);
-    }
+    if (waiting) this.#observer.record(waiting, new Set(this.#groups.flatMap((g) => g.def.functions)));
     const now = Date.now();
     for (const g of this.#groups) {
       if (g.noteStability(now, this.#policy)) this.#log.info("job is stable again", { job: g.name });
-      this.#timeouts(g, now);
+      enforceTimeouts(g, now, this.#log, (k, j, t) => this.#event(k, j, t));
       this.#reconcile(g, now);
     }
-  }
-
-  /**
-   * Jobs waiting to run now, per function, on one server: gearbox's
-   * `functions` counts due jobs apart from scheduled ones (a job to run in
-   * an hour needs no process now); other servers' `status` has no
-   * scheduled jobs to tell apart (queued minus running).
-   */
-  async #waitingOn(admin: AdminClient): Promise<Map<string, number>> {
-    const out = new Map<string, number>();
-    if (!this.#statusOnly.has(admin)) {
-      try {
-        for (const f of await admin.functions()) out.set(f.function, f.high + f.normal + f.low);
-        return out;
-      } catch (e) {
-        if (!(e instanceof AdminError)) throw e;
-        this.#statusOnly.add(admin);
-        this.#log.info("the server has no `functions` command: reading `status` (queued minus running)", { server: admin.server });
-      }
-    }
-    for (const row of await admin.status()) out.set(row.function, Math.max(row.queued - row.running, 0));
-    return out;
   }
 
   #reconcile(g: JobGroup, now: number): void {
@@ -438,62 +324,7 @@ export class Supervisor implements ConsoleTarget {
 
   /** Jobs of the group's functions waiting on the servers, as the last poll saw them. */
   #waitingFor(g: JobGroup): number {
-    return g.def.functions.reduce((n, f) => n + (this.#waiting.get(f) ?? 0), 0);
-  }
-
-  /**
-   * The backstop: a process fails its own timed-out job and exits; one
-   * that has not done so well after the timeout has a blocked event loop,
-   * and is SIGKILLed (the server then sees a lost worker, not a failure).
-   */
-  #timeouts(g: JobGroup, now: number): void {
-    const limit = g.def.timeoutMs;
-    if (limit === undefined) return;
-    for (const p of g.processes.values()) {
-      if (p.killed) continue;
-      if (p.retiredAt !== undefined && now - p.retiredAt > BACKSTOP_GRACE_MS) {
-        p.killed = true;
-        this.#log.warn("a process that said it exits after a timeout did not: killing it", { job: g.name, pid: p.pid });
-        p.handle.kill("SIGKILL");
-        continue;
-      }
-      if (p.jobStartedAt === undefined || p.state === "idle" || now - p.jobStartedAt <= limit + BACKSTOP_GRACE_MS) continue;
-      p.killed = true;
-      g.lasterror = now;
-      g.lasterrorMsg = `job ${p.jobHandle} ran over ${limit / 1000} s and its process did not end it; process ${p.pid} killed`;
-      g.failuresInRow++;
-      this.#log.warn("job timeout: the process did not end the job, killing it", {
-        job: g.name,
-        pid: p.pid,
-        handle: p.jobHandle,
-        limit_s: limit / 1000,
-      });
-      this.#event("timeout", g.name, `pid ${p.pid} killed: ${p.jobHandle} ran over ${limit / 1000} s`);
-      p.stopRequested = true;
-      p.state = "stopping";
-      p.handle.kill("SIGKILL");
-    }
-  }
-
-  #unknownJobs(waiting: Map<string, number>): void {
-    const known = new Set(this.#groups.flatMap((g) => g.def.functions));
-    for (const [fn, n] of waiting) {
-      if (n === 0 || known.has(fn)) continue;
-      this.#log.limited(`unknown:${fn}`, 60_000, "warn", "unknown_job: queued jobs that no configured job handles", {
-        function: fn,
-        queued: n,
-      });
-      const hook = this.#settings.unknownJobCommand;
-      if (hook !== "") {
-        void runCommand(["sh", "-c", hook], new Uint8Array(0), {
-          env: { GEARBOX_FUNCTION: fn, GEARBOX_QUEUED: String(n) },
-          timeoutMs: 30_000,
-        })
-          .then((r) => {
-            if (r.status !== 0) this.#log.warn("unknown_job_command failed", { function: fn, status: r.status ?? r.signal ?? "?" });
-          }, (e) => this.#log.warn("unknown_job_command cannot run", { error: (e as Error).message }));
-      }
-    }
+    return this.#observer.waitingFor(g.def.functions);
   }
 
   #later(ms: number, fn: () => void): void {
@@ -505,7 +336,7 @@ export class Supervisor implements ConsoleTarget {
   }
 
   async #drain(): Promise<void> {
-    clearInterval(this.#observer);
+    this.#observer.stop();
     for (const t of this.#timers) clearTimeout(t);
     const all = this.#groups.flatMap((g) => [...g.processes.values()].map((p) => ({ g, p })));
     this.#log.info("draining", { processes: all.length, timeout_s: this.#settings.drainTimeout });
@@ -527,7 +358,7 @@ export class Supervisor implements ConsoleTarget {
     }
     await this.#console?.close();
     await this.#report?.close();
-    for (const a of this.#admins) a.close();
+    this.#observer.close();
     this.#log.info("driver stopped");
     this.#resolveDone();
   }

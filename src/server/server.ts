@@ -8,20 +8,23 @@
  */
 import { JobServer } from "../core/mod.ts";
 import type { Drained, PendingAck } from "../core/mod.ts";
-import { errLine } from "../protocol/admin_text.ts";
-import type { Frame } from "../protocol/decoder.ts";
 import { gearmanVerbose, Logger } from "../log/logger.ts";
 import { listen, type NetListener, type NetSocket } from "../runtime/net.ts";
 import { spawnOnSocket } from "../runtime/piped_child.ts";
 import { type InProcessServer, socketPair, type StartedWorker, wireChild } from "./in_process.ts";
-import { bootId, hostname, now as clock, openFileLimit, pid } from "../runtime/system.ts";
+import { bootId, hostname, now as clock, pid } from "../runtime/host_and_process.ts";
 import type { ServeSettings } from "../config/serve_options.ts";
-import { type JobStore, StoreError } from "../store/job_store.ts";
+import type { JobStore } from "../store/job_store.ts";
 import { openStore } from "../store/open_store.ts";
-import { join } from "node:path";
+import { backupReply } from "./backup_reply.ts";
+import { Backpressure } from "./backpressure.ts";
 import { Connection, type ConnectionLimits } from "./connection.ts";
+import { ConnectionLimit } from "./connection_limit.ts";
+import { ConnectionSweep } from "./connection_sweep.ts";
+import { EffectRunner } from "./effect_runner.ts";
+import { InputPump } from "./input_pump.ts";
 import { type EdgeSettings, resolveServer } from "./server_settings.ts";
-import { StoreWriter } from "./effect_runner.ts";
+import { StoreWriter } from "./store_writer.ts";
 
 /** Version reported by `gearbox --version` and the `version` admin command. */
 export const VERSION = "0.1.0";
@@ -40,19 +43,6 @@ export interface ServerStats {
   commits: number;
   committedJobs: number;
 }
-
-const SWEEP_MS = 1000;
-/**
- * How long one loop turn may spend on held work before others are served:
- * frames of a large read (100,000 CAN_DO in one burst), across connections,
- * and slices of bulk admin work. Checked every FRAME_CHECK frames.
- */
-const TURN_BUDGET_MS = 4;
-const FRAME_CHECK = 64;
-/** Read bytes decoded at a time (about 800 small packets). */
-const DECODE_PIECE = 16 * 1024;
-/** Descriptors kept free for the listener, the store's files, the runtime and logs. */
-const FD_RESERVE = 32;
 
 /**
  * A Gearman job server.
@@ -76,22 +66,16 @@ export class GearboxServer {
   /** Settings in the units the edge uses (ms), from server_settings.ts. */
   readonly #limits: ConnectionLimits;
   readonly #edge: EdgeSettings;
-  /** Connections whose input is paused because their output is over the cap. */
-  readonly #stalled = new Set<Connection>();
-  /** Connections with frames held for a later turn (see TURN_BUDGET_MS) or behind a reply built in slices. */
-  readonly #held = new Set<Connection>();
-  #pumpArmed = false;
-  #resumeTimer: ReturnType<typeof setTimeout> | undefined;
-  /** max_connections, lowered when the file-descriptor limit is smaller. */
-  #maxConnections: number;
-  #fdLimited: number | undefined;
+  readonly #effects: EffectRunner;
+  readonly #backpressure: Backpressure;
+  readonly #pump: InputPump;
+  readonly #sweep: ConnectionSweep;
+  readonly #limit: ConnectionLimit;
   #listener: NetListener | undefined;
   #nextId = 0;
   #inProcessCount = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #timerAt = Infinity;
-  #sweep: ReturnType<typeof setInterval> | undefined;
-  #refused = 0;
   #draining = false;
   #drainTimer: ReturnType<typeof setTimeout> | undefined;
   #stopping: Promise<void> | undefined;
@@ -105,8 +89,8 @@ export class GearboxServer {
     this.settings = settings;
     this.#limits = connection;
     this.#edge = edge;
-    this.#maxConnections = settings.maxConnections;
     this.logger = logger ?? new Logger({ level: settings.logLevel, format: settings.logFormat === "json" ? "json" : "text" });
+    this.#limit = new ConnectionLimit(settings.maxConnections, this.logger);
     this.store = storeInstance ?? openStore(settings.store);
     this.core = new JobServer({
       ...core,
@@ -122,6 +106,32 @@ export class GearboxServer {
       this.core.persisted(added, error ? `store: ${error.message}` : undefined, clock());
       this.#flush();
     }, edge.completionCommitDelayMs);
+    this.#effects = new EffectRunner({
+      writer: this.#writer,
+      logger: this.logger,
+      connection: (id) => this.#connections.get(id),
+      backup: (conn, name, reply) => void this.#backup(conn, name, reply),
+      drain: () => void this.drain(),
+      stop: () => void this.stop(),
+    });
+    const stopping = () => this.#stopping !== undefined;
+    this.#backpressure = new Backpressure({
+      pendingBytes: (conn) => this.core.peers.get(conn.id)?.pendingBytes ?? 0,
+      resume: (conn, now) => this.#pump.resume(conn, now),
+      flush: () => this.#flush(),
+      stopping,
+    });
+    this.#pump = new InputPump({
+      core: this.core,
+      writer: this.#writer,
+      logger: this.logger,
+      adminSlice: settings.adminSlice,
+      stall: (conn, now) => this.#backpressure.stall(conn, now),
+      writeOutput: (now) => this.#writeOutput(now),
+      flush: () => this.#flush(),
+      stopping,
+    });
+    this.#sweep = new ConnectionSweep(this.#connections, edge, (conn, reason) => this.#drop(conn, reason));
   }
 
   /** The bound port (useful with port 0). */
@@ -132,7 +142,7 @@ export class GearboxServer {
   get stats(): ServerStats {
     return {
       connections: this.#connections.size,
-      refusedConnections: this.#refused,
+      refusedConnections: this.#limit.refused,
       commits: this.#writer.commits,
       committedJobs: this.#writer.committedJobs,
     };
@@ -200,8 +210,8 @@ export class GearboxServer {
       await (this.store.discard?.() ?? this.store.close());
       throw e;
     }
-    this.#limitConnectionsToFiles();
-    this.#sweep = setInterval(() => this.#sweepConnections(), SWEEP_MS);
+    this.#limit.fitToFiles();
+    this.#sweep.start();
     this.logger.info("listening", { address: `${this.settings.listen}:${this.port}`, store: this.store.url, version: VERSION });
   }
 
@@ -231,10 +241,10 @@ export class GearboxServer {
   }
 
   async #stop(): Promise<void> {
-    clearInterval(this.#sweep);
+    this.#sweep.stop();
     clearTimeout(this.#timer);
     clearTimeout(this.#drainTimer);
-    clearTimeout(this.#resumeTimer);
+    this.#backpressure.stop();
     if (!this.#draining) await this.#listener?.close();
     await this.#writer.flush();
     for (const c of this.#connections.values()) c.socket.end();
@@ -245,48 +255,14 @@ export class GearboxServer {
     this.#resolveDone();
   }
 
-  /**
-   * Keeps max_connections under the process's file-descriptor limit, so that
-   * a flood is refused by us (one log line per interval) rather than by
-   * accept() failing with EMFILE, which the runtime retries in a busy loop.
-   */
-  #limitConnectionsToFiles(): void {
-    const files = openFileLimit();
-    if (files === undefined) return;
-    const reserve = Math.min(FD_RESERVE, Math.floor(files / 2));
-    const room = Math.max(1, files - reserve);
-    if (this.settings.maxConnections <= room) return;
-    this.logger.warn("max_connections lowered to stay under the open file descriptor limit (raise `ulimit -n` to serve more)", {
-      max_connections: this.settings.maxConnections,
-      now: room,
-      fd_limit: files,
-    });
-    this.#fdLimited = files;
-    this.#maxConnections = room;
-  }
-
   #checkDrained(): void {
     if (this.#draining && this.core.idle && !this.#writer.pending) void this.stop();
   }
 
   #accept(socket: NetSocket): void {
-    if (this.#stopping || this.#connections.size >= this.#maxConnections) {
-      this.#refused++;
+    if (this.#stopping || this.#connections.size >= this.#limit.max) {
+      this.#limit.refuse();
       this.core.count("connections_refused");
-      if (this.#fdLimited === undefined) {
-        this.logger.limited("max_connections", 10_000, "warn", "connection refused: too many connections", { max: this.#maxConnections });
-      } else {
-        this.logger.limited(
-          "max_connections",
-          10_000,
-          "warn",
-          "connection refused: too many connections for the open file descriptor limit (EMFILE avoided)",
-          {
-            max: this.#maxConnections,
-            fd_limit: this.#fdLimited,
-          },
-        );
-      }
       socket.destroy();
       return;
     }
@@ -298,8 +274,7 @@ export class GearboxServer {
     socket.onData((chunk) => {
       const now = clock();
       conn.receive(chunk);
-      // Behind input already waiting (held or over the output cap), the bytes wait too: requests keep their order.
-      if (conn.stalledSince === undefined && !conn.held && !this.#takeInput(conn, now, now + TURN_BUDGET_MS)) this.#hold(conn);
+      this.#pump.read(conn, now);
       this.#flush();
     });
     socket.onDrain(() => {
@@ -308,156 +283,11 @@ export class GearboxServer {
     socket.onClose(() => {
       conn.closed = true;
       this.#connections.delete(id);
-      this.#stalled.delete(conn);
-      this.#held.delete(conn);
+      this.#backpressure.forget(conn);
+      this.#pump.forget(conn);
       this.core.close(id, clock());
       this.#flush();
     });
-  }
-
-  /**
-   * Hands a connection's input to the core in order: decoded frames first,
-   * then read bytes a piece at a time. Stops (false) when its output is over
-   * the cap, a reply of it is being built in slices, or `until` (clock
-   * time) has passed; what is left waits for a later turn. True when all
-   * input was taken.
-   */
-  #takeInput(conn: Connection, now: number, until: number): boolean {
-    for (;;) {
-      if (conn.closed) return true;
-      if (conn.stalledSince !== undefined || this.core.busy(conn.id)) return false;
-      if (conn.backlog.length > 0) {
-        const frames = conn.backlog;
-        conn.backlog = [];
-        if (!this.#feed(conn, frames, now, until)) return conn.closed;
-        continue;
-      }
-      if (!conn.undecoded) return true;
-      // Replies held behind a store acknowledgement count too: a large packet decodes a piece at a time.
-      if (conn.over(this.core.peers.get(conn.id)?.pendingBytes ?? 0)) {
-        this.#stall(conn, now);
-        return false;
-      }
-      if (clock() >= until) return false;
-      conn.backlog = conn.decodeNext(now, DECODE_PIECE);
-    }
-  }
-
-  /** Hands frames to the core; false when it stopped early (the rest are in the backlog, or the connection is gone). */
-  #feed(conn: Connection, frames: Frame[], now: number, until: number): boolean {
-    const peer = this.core.peers.get(conn.id);
-    for (let i = 0; i < frames.length; i++) {
-      if (i > 0 && (this.core.busy(conn.id) || (i % FRAME_CHECK === 0 && clock() >= until))) {
-        conn.defer(frames, i);
-        return false;
-      }
-      try {
-        this.core.receive(conn.id, frames[i]!, now);
-      } catch (e) {
-        // A defect must cost one connection, never the process.
-        this.core.count("internal_error");
-        this.logger.error("internal error while handling a request; closing the connection", {
-          conn: conn.id,
-          error: e instanceof Error ? (e.stack ?? e.message) : String(e),
-        });
-        conn.socket.destroy();
-        conn.closed = true;
-        return false;
-      }
-      if (i + 1 < frames.length && conn.over(peer?.pendingBytes ?? 0)) {
-        conn.defer(frames, i + 1);
-        this.#stall(conn, now);
-        return false;
-      }
-    }
-    return true;
-  }
-
-  #hold(conn: Connection): void {
-    conn.hold();
-    this.#held.add(conn);
-  }
-
-  /** Runs held work on the next turn of the loop, after the reads of this one. */
-  #schedulePump(): void {
-    if (this.#pumpArmed || this.#stopping) return;
-    this.#pumpArmed = true;
-    setImmediate(() => this.#pump());
-  }
-
-  /**
-   * One turn's share of held work, within TURN_BUDGET_MS: slices of bulk
-   * admin work (not while the store has a bulk command's deletes to catch
-   * up with: one commit of them must stay short too), then held frames,
-   * connection by connection, each at least FRAME_CHECK frames.
-   */
-  #pump(): void {
-    this.#pumpArmed = false;
-    if (this.#stopping) return;
-    const start = clock();
-    const until = start + TURN_BUDGET_MS;
-    while (this.core.bulk.pending > 0 && this.#storeKeepsUp() && clock() < until) {
-      this.core.continueBulk(clock());
-      this.#writeOutput(clock()); // its store changes reach the writer now, so #storeKeepsUp sees them
-    }
-    for (const conn of [...this.#held]) {
-      if (conn.closed) {
-        this.#held.delete(conn);
-        continue;
-      }
-      if (conn.stalledSince !== undefined || this.core.busy(conn.id)) continue;
-      // Whoever was served goes to the back of the line (a Set keeps insertion order).
-      this.#held.delete(conn);
-      if (this.#takeInput(conn, start, Math.max(until, clock() + 1))) conn.unhold(start);
-      else this.#held.add(conn);
-      if (clock() >= until) break;
-    }
-    this.#flush();
-  }
-
-  #storeKeepsUp(): boolean {
-    if (this.#writer.queued < this.settings.adminSlice) return true;
-    this.#writer.hurry();
-    return false;
-  }
-
-  /** True when held work can go on now (bulk work waits for the store's commit, which flushes again). */
-  #pumpNeeded(): boolean {
-    if (this.core.bulk.pending > 0 && this.#storeKeepsUp()) return true;
-    for (const conn of this.#held) {
-      if (conn.closed || (conn.stalledSince === undefined && !this.core.busy(conn.id))) return true;
-    }
-    return false;
-  }
-
-  #stall(conn: Connection, now: number): void {
-    conn.stall(now);
-    this.#stalled.add(conn);
-  }
-
-  /**
-   * Stalled connections whose output fell under the cap take input again,
-   * backlog first, in a later turn of the event loop: a client that pipelined
-   * many large listings gets one per turn, and everybody else a turn between.
-   */
-  #scheduleResume(): void {
-    if (this.#resumeTimer !== undefined || this.#stopping || !this.#resumable().length) return;
-    this.#resumeTimer = setTimeout(() => {
-      this.#resumeTimer = undefined;
-      const now = clock();
-      for (const conn of this.#resumable()) {
-        this.#stalled.delete(conn);
-        if (conn.closed) continue;
-        conn.unstall(now);
-        if (conn.held) continue; // the pump takes its input
-        if (!this.#takeInput(conn, now, clock() + TURN_BUDGET_MS)) this.#hold(conn);
-      }
-      this.#flush();
-    }, 0);
-  }
-
-  #resumable(): Connection[] {
-    return [...this.#stalled].filter((c) => c.closed || !c.over(this.core.peers.get(c.id)?.pendingBytes ?? 0));
   }
 
   /**
@@ -468,8 +298,8 @@ export class GearboxServer {
   #flush(): void {
     const now = clock();
     this.#writeOutput(now);
-    if (this.#stalled.size > 0) this.#scheduleResume();
-    if (this.#pumpNeeded()) this.#schedulePump();
+    this.#backpressure.scheduleResume();
+    this.#pump.schedule();
     this.#armTimer();
     this.#checkDrained();
   }
@@ -480,70 +310,15 @@ export class GearboxServer {
       const conn = this.#connections.get(id);
       if (!conn) continue;
       if (!conn.write(chunks)) this.#drop(conn, "output buffer over the hard cap");
-      else if (conn.over(this.core.peers.get(id)?.pendingBytes ?? 0)) this.#stall(conn, now);
+      else if (conn.over(this.core.peers.get(id)?.pendingBytes ?? 0)) this.#backpressure.stall(conn, now);
     }
-    for (const e of drained.effects) {
-      switch (e.kind) {
-        case "persist":
-          this.#writer.add(e.job);
-          break;
-        case "forget":
-          this.#writer.remove(e.id);
-          break;
-        case "update":
-          this.#writer.update(e.job);
-          break;
-        case "replace":
-          this.#writer.replace(e.remove, e.add);
-          break;
-        case "close": {
-          const conn = this.#connections.get(e.conn);
-          if (conn) {
-            this.logger.limited(`close:${e.reason}`, 10_000, "debug", "closing connection", { conn: e.conn, reason: e.reason });
-            conn.closeGracefully();
-          }
-          break;
-        }
-        case "backup":
-          void this.#backup(e.conn, e.name, e.reply);
-          break;
-        case "shutdown":
-          this.logger.info(e.graceful ? "admin requested graceful shutdown" : "admin requested shutdown");
-          if (e.graceful) void this.drain();
-          else setTimeout(() => void this.stop(), 0); // after the OK is written
-          break;
-        case "log":
-          this.logger.log(e.level, e.message, e.fields);
-          break;
-      }
-    }
+    this.#effects.run(drained.effects);
   }
 
   /** Copies the store into the backup directory while serving, then answers the admin command. */
   async #backup(conn: number, name: string, reply: PendingAck): Promise<void> {
-    this.core.answer(conn, reply, await this.#backupReply(name));
+    this.core.answer(conn, reply, await backupReply(this.store, this.settings.backupDir, name, this.logger));
     this.#flush();
-  }
-
-  async #backupReply(name: string): Promise<string> {
-    const dir = this.settings.backupDir;
-    if (dir === "") return errLine("BACKUP_DISABLED", "backups are off: set backup_dir (--backup-dir)");
-    if (!this.store.backup) return errLine("BACKUP_UNSUPPORTED", `the ${this.store.url} store has nothing on disk to back up`);
-    const path = join(dir, name);
-    const t0 = clock();
-    this.logger.info("store backup started", { path });
-    try {
-      const r = await this.store.backup(path);
-      const fields = { path, jobs: r.jobs, damaged_rows_left_out: r.damaged, seconds: ((clock() - t0) / 1000).toFixed(2) };
-      if (r.damaged > 0) this.logger.error("store backup written without damaged rows", fields);
-      else this.logger.info("store backup written", fields);
-      return `OK ${r.jobs} ${r.damaged}\n`;
-    } catch (e) {
-      const message = e instanceof Error ? e.message : String(e);
-      const code = e instanceof StoreError && (e.code === "BACKUP_BUSY" || e.code === "BACKUP_EXISTS") ? e.code : "BACKUP_FAILED";
-      this.logger.log(code === "BACKUP_FAILED" ? "error" : "warn", "store backup refused or failed", { path, code, error: message });
-      return errLine(code, message);
-    }
   }
 
   #armTimer(): void {
@@ -566,27 +341,6 @@ export class GearboxServer {
       reason,
     });
     conn.socket.destroy();
-  }
-
-  /** Enforces the handshake, half-packet and stalled-output deadlines. */
-  #sweepConnections(): void {
-    const now = clock();
-    const s = this.#edge;
-    for (const conn of this.#connections.values()) {
-      if (conn.stalledSince !== undefined) {
-        // We are not reading: a half-sent packet is ours to wait for, not the client's fault.
-        if (s.outputStallTimeoutMs > 0 && now - conn.stalledSince > s.outputStallTimeoutMs) {
-          this.#drop(conn, "output not read before the stall timeout");
-        }
-      } else if (conn.held) {
-        // Its input waits for its turn: we are not reading, so no deadline of the client's runs.
-      } else if (s.handshakeTimeoutMs > 0 && !conn.greeted && now - conn.openedAt > s.handshakeTimeoutMs) {
-        this.#drop(conn, "no request before the handshake timeout");
-      } else if (s.partialPacketTimeoutMs > 0 && conn.partialSince !== undefined && now - conn.partialSince > s.partialPacketTimeoutMs) {
-        const rate = (conn.bytesIn - conn.partialBytesAtStart) / ((now - conn.partialSince) / 1000);
-        if (rate < s.minPartialRate) this.#drop(conn, "half-sent packet too slow");
-      }
-    }
   }
 }
 

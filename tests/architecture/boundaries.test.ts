@@ -46,7 +46,7 @@ describe("the import rules of docs/architecture.md §2", () => {
     const root = tree({
       "src/protocol/frame.ts": "export type Frame = { code: number };\n",
       "src/client/client.ts": 'import type { Frame } from "../protocol/frame.ts";\nexport const client = (f: Frame) => f;\n',
-      "tui/data/pollers.ts":
+      "tui/data/sources.ts":
         'import type { Frame } from "../../src/protocol/frame.ts";\nimport { client } from "../../src/client/client.ts";\n',
       "tui/main.tsx": "export const main = 1;\n",
       "src/cli/top.ts": 'export const top = () => import("../../tui/main.tsx");\n',
@@ -61,7 +61,7 @@ describe("the import rules of docs/architecture.md §2", () => {
       "src/server/server.ts": "export const serve = 1;\n",
       "src/protocol/decoder.ts": "export const decode = 1;\n",
       "tui/components/panel.tsx": 'import type { JobServer } from "../../src/core/job_server.ts";\n',
-      "tui/data/pollers.ts": 'import { decode } from "../../src/protocol/decoder.ts";\n',
+      "tui/data/sources.ts": 'import { decode } from "../../src/protocol/decoder.ts";\n',
       "tui/main.tsx": "export const main = 1;\n",
       "src/cli/top.ts": 'import { main } from "../../tui/main.tsx";\n',
       "src/log/logger.ts": 'import {\n  type Row,\n  run,\n} from "../../scripts/tool.ts";\n',
@@ -75,10 +75,10 @@ describe("the import rules of docs/architecture.md §2", () => {
       "src/extra/thing.ts",
       "src/log/logger.ts",
       "tui/components/panel.tsx",
-      "tui/data/pollers.ts",
+      "tui/data/sources.ts",
     ]);
     assert.ok(
-      problems.some((p) => /^tui\/data\/pollers\.ts: imports src\/protocol\/decoder\.ts .*types only/.test(p)),
+      problems.some((p) => /^tui\/data\/sources\.ts: imports src\/protocol\/decoder\.ts .*types only/.test(p)),
       problems.join("\n"),
     );
     assert.ok(problems.some((p) => /^src\/log\/logger\.ts: imports scripts\/tool\.ts, which is outside/.test(p)), problems.join("\n"));

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { render } from "ink-testing-library";
 import { Screen } from "../../tui/components/screen.tsx";
 import { App } from "../../tui/components/app.tsx";
-import { Sources } from "../../tui/data/pollers.ts";
+import { Sources } from "../../tui/data/sources.ts";
 import { initialState, reduce, type State } from "../../tui/state.ts";
 import type { DriverJob } from "../../src/client/driver_console.ts";
 import { AdminClient, Client, Worker } from "../../mod.ts";

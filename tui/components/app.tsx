@@ -7,7 +7,7 @@
 import { useApp, useInput, useWindowSize } from "ink";
 import { useEffect, useReducer, useRef } from "react";
 import { perform } from "../data/actions.ts";
-import type { Sources } from "../data/pollers.ts";
+import type { Sources } from "../data/sources.ts";
 import type { DriverEvent } from "../../src/client/driver_console.ts";
 import { commandFor, type KeyInfo, keysOf } from "../keymap.ts";
 import { type Action, initialState, reduce, selectedFunction } from "../state.ts";

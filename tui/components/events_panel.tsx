@@ -2,7 +2,7 @@
 import { Box, Text } from "ink";
 import { cell, clock } from "../format.ts";
 import type { State } from "../state.ts";
-import { visibleWindow } from "./window.ts";
+import { visibleWindow } from "./visible_window.ts";
 
 const COLOURS: Record<string, string> = { died: "yellow", "crash-loop": "red", timeout: "red", scale: "cyan" };
 

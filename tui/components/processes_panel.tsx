@@ -2,7 +2,7 @@
 import { Box, Text } from "ink";
 import { age, bytes, cell, clock } from "../format.ts";
 import { processItems, stale, type State } from "../state.ts";
-import { visibleWindow } from "./window.ts";
+import { visibleWindow } from "./visible_window.ts";
 
 export function ProcessesPanel({ state, height, colour }: { state: State; height: number; colour: boolean }) {
   const items = processItems(state);

@@ -2,7 +2,7 @@
 import { Box, Text } from "ink";
 import { age, cell, rate, sparkline } from "../format.ts";
 import { queueRows, stale, type State } from "../state.ts";
-import { visibleWindow } from "./window.ts";
+import { visibleWindow } from "./visible_window.ts";
 
 export function QueuesPanel({ state, height, colour }: { state: State; height: number; colour: boolean }) {
   const rows = queueRows(state);

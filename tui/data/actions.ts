@@ -8,7 +8,7 @@
 import type { State } from "../state.ts";
 import { selectedFunction, selectedProcessItem } from "../state.ts";
 import type { Effect } from "../keymap.ts";
-import type { Sources } from "./pollers.ts";
+import type { Sources } from "./sources.ts";
 
 export async function perform(effect: Exclude<Effect, "quit">, state: State, sources: Sources): Promise<{ text: string; error: boolean }> {
   try {

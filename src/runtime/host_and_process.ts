@@ -1,6 +1,7 @@
 /**
- * Process-level facts and hooks the server needs: host name, pid, signals,
- * the wall clock. Kept here so the layers above stay runtime-neutral.
+ * Facts and hooks of this process and its host: host name, boot id, pid,
+ * signals, the wall clock, the file-descriptor limit, a process's memory.
+ * Kept here so the layers above stay runtime-neutral.
  *
  * @module
  */
