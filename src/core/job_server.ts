@@ -7,13 +7,15 @@
  * @module
  */
 import { Cmd } from "../protocol/commands.ts";
-import type { Frame, Packet } from "../protocol/decoder.ts";
+import type { Frame } from "../protocol/decoder.ts";
+import type { CoreContext, PacketHandler } from "./core_context.ts";
+import type { Timer } from "./timer.ts";
 import { encodePacket, encodeText } from "../protocol/encoder.ts";
 import { handleAdminLine } from "./admin_requests.ts";
 import { CLIENT_HANDLERS } from "./client_requests.ts";
 import { type CoreOptions, DEFAULT_CORE_OPTIONS } from "./core_options.ts";
 import { DeadlineHeap } from "./deadline_heap.ts";
-import { FunctionRecord } from "./functions.ts";
+import { FunctionRecord } from "./function_record.ts";
 import { FunctionTable } from "./function_table.ts";
 import { UniqueIndex } from "./unique_index.ts";
 import { EndedJobs } from "./ended_jobs.ts";
@@ -27,16 +29,6 @@ import { Peer } from "./peer.ts";
 import { jobFailed, requeue } from "./job_endings.ts";
 import { WORKER_HANDLERS } from "./worker_requests.ts";
 import { removeWorker, wake } from "./worker_scheduling.ts";
-
-/** A packet handler: translates one request into calls on the server. */
-export type PacketHandler = (server: JobServer, peer: Peer, packet: Packet, now: number) => void;
-
-/** Something the core must do at a given time. */
-export type Timer =
-  | { kind: "due"; job: Job }
-  | { kind: "timeout"; job: Job; assignment: number; lease: boolean }
-  | { kind: "rewake"; fn: FunctionRecord }
-  | { kind: "expire"; job: Job };
 
 const EMPTY = new Uint8Array(0);
 
@@ -54,7 +46,7 @@ for (const [code, h] of Object.entries({ ...CLIENT_HANDLERS, ...WORKER_HANDLERS,
  * const { output, effects } = core.drain();
  * ```
  */
-export class JobServer extends Outbox {
+export class JobServer extends Outbox implements CoreContext {
   readonly options: CoreOptions;
   readonly functions = new FunctionTable();
   /** Background jobs that ended and are kept: the dead set and kept exit statuses. */

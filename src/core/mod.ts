@@ -52,7 +52,8 @@
  *
  * @module
  */
-export { JobServer, type PacketHandler } from "./job_server.ts";
+export { JobServer } from "./job_server.ts";
+export type { CoreContext, PacketHandler } from "./core_context.ts";
 export { type CoreOptions, DEFAULT_CORE_OPTIONS } from "./core_options.ts";
 export type { Drained, Effect } from "./effects.ts";
 export { type PayloadSource, type PendingAck, Priority, type StoredJob } from "./job.ts";
