@@ -16,7 +16,7 @@ import type { Peer } from "./peer.ts";
  * all of them for -1, none for 0 (Gearman::Server's meaning: workers are
  * expected to poll, and latency does not matter).
  */
-export function wake(server: CoreContext, fn: FunctionRecord, now: number): void {
+export function wake(server: Pick<CoreContext, "options" | "sendNoop" | "at">, fn: FunctionRecord, now: number): void {
   const workers = fn.workers;
   const n = workers.length;
   const { wakeup, wakeupDelayMs } = server.options;
