@@ -87,12 +87,12 @@ export function checkSubmission(server: CoreContext, packet: Packet, now: number
 }
 
 /** The live job a submission coalesces with, if any. */
-export function coalesced(server: CoreContext, sub: Submission): Job | undefined {
+export function coalesced(server: Pick<CoreContext, "uniques">, sub: Submission): Job | undefined {
   return sub.key === undefined ? undefined : server.uniques.get(sub.fn, sub.key);
 }
 
 /** Makes the job of a checked submission (state `persisting`; the caller persists or schedules it). */
-export function createJob(server: CoreContext, sub: Submission, now: number): Job {
+export function createJob(server: Pick<CoreContext, "nextId" | "newJob" | "options" | "submitted">, sub: Submission, now: number): Job {
   // A job keeps its own copy unless the decoder already made one: a view of
   // the read chunk would pin the whole chunk. A background job bound for a
   // store that reads payloads back keeps the view only until the commit,

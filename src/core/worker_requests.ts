@@ -95,7 +95,7 @@ const NOT_FOUND_TEXT: Record<number, string> = {
 };
 
 /** The job a WORK_* packet names, if this worker holds it; otherwise answers for it. */
-export function ownedJob(server: CoreContext, peer: Peer, packet: Packet): Job | undefined {
+export function ownedJob(server: Pick<CoreContext, "job" | "count" | "error">, peer: Peer, packet: Packet): Job | undefined {
   const handle = packet.args[0]!;
   const job = server.job(handle);
   if (job && job.worker === peer) return job;
@@ -113,7 +113,7 @@ export function ownedJob(server: CoreContext, peer: Peer, packet: Packet): Job |
   return undefined;
 }
 
-function forward(server: CoreContext, job: Job, bytes: Uint8Array): void {
+function forward(server: Pick<CoreContext, "send">, job: Job, bytes: Uint8Array): void {
   for (const l of job.listeners) server.send(l, bytes);
 }
 
