@@ -18,20 +18,19 @@ import type { EndedJobs } from "./ended_jobs.ts";
 import type { FunctionRecord } from "./function_record.ts";
 import type { FunctionTable } from "./function_table.ts";
 import type { IdTable } from "./id_table.ts";
-import { type Job, type PendingAck, type StoredJob, toStored, uniqueKeyOf } from "./job.ts";
+import { type Job, type PendingAck, type StoredJob, toStored } from "./job.ts";
 import { jobFailed, requeue } from "./job_endings.ts";
 import { JobTable } from "./job_table.ts";
 import { Outbox } from "./outbox.ts";
 import { Peer } from "./peer.ts";
 import { RELIABLE_HANDLERS } from "./reliable_requests.ts";
 import { Replacements } from "./replacements.ts";
+import { restoreJobs } from "./restore_jobs.ts";
 import { Scheduler } from "./scheduler.ts";
 import type { Timer } from "./timer.ts";
 import type { UniqueIndex } from "./unique_index.ts";
 import { WORKER_HANDLERS } from "./worker_requests.ts";
 import { removeWorker, wake } from "./worker_scheduling.ts";
-
-const EMPTY = new Uint8Array(0);
 
 const HANDLERS: (PacketHandler | undefined)[] = [];
 for (const [code, h] of Object.entries({ ...CLIENT_HANDLERS, ...WORKER_HANDLERS, ...RELIABLE_HANDLERS })) HANDLERS[Number(code)] = h;
@@ -202,40 +201,9 @@ export class JobServer extends Outbox implements CoreContext {
     this.#replacements.start(this, old, created, handles, peer);
   }
 
-  /**
-   * Loads jobs from the store at start-up, before any connection; returns how
-   * many. Takes them one at a time, so a million rows are never all in memory
-   * twice.
-   */
+  /** Loads jobs from the store at start-up, before any connection (restore_jobs.ts); returns how many. */
   restore(stored: Iterable<StoredJob>, now: number): number {
-    let count = 0;
-    for (const s of stored) {
-      count++;
-      this.#table.noteId(s.id);
-      if (this.jobs.has(s.id) || this.ended.get(s.id)) continue;
-      if (s.data === undefined && (this.options.payloads === undefined || s.unique === "-")) {
-        throw new Error(`the store replayed job ${s.id} without its workload`);
-      }
-      this.#restoreOne(s, now);
-    }
-    return count;
-  }
-
-  #restoreOne(s: StoredJob, now: number): void {
-    const fn = this.fn(s.function, true, true)!;
-    const prefix = this.#table.replayedPrefix(s.handle);
-    const job = this.newJob(fn, s.id, prefix, uniqueKeyOf(s.unique, s.data ?? EMPTY), s.data, s.priority, true, s.createdAt);
-    if (s.reducer !== "") job.reducer = s.reducer;
-    job.runAt = s.runAt;
-    job.retries = s.retries;
-    if (s.failures.length > 0) job.failures = [...s.failures];
-    job.persisted = true;
-    this.#table.holdOrLeavePayload(job);
-    if (!s.ended) return this.schedule(job, now);
-    this.#table.removeJob(job);
-    job.ended = { ...s.ended };
-    for (const old of this.ended.add(job)) this.effect({ kind: "forget", id: old.id });
-    this.at(job.ended.deleteAfter, { kind: "expire", job });
+    return restoreJobs(this.#table, this, stored, now);
   }
 
   /**
