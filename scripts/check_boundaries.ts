@@ -8,9 +8,9 @@
  *    only re-exports;
  * 4. TABLE is the table docs/architecture.md §2 shows, so the page and the check cannot drift.
  *
- * Import cycles between the files of src/core/ (type-only imports included) are printed as a
- * warning with their count; with `--strict-cycles` they fail the check too. Exits 1 with one line
- * per violation.
+ * Import cycles between the files of src/core/ (type-only imports included) fail the check,
+ * except those listed in KNOWN_CYCLES, which are printed as a warning with their count; with
+ * `--strict-cycles` those fail too. Exits 1 with one line per violation.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, normalize } from "node:path";
@@ -267,6 +267,30 @@ export function tableDrift(docs: Row[], table: Row[] = TABLE): string[] {
   return out;
 }
 
+/**
+ * The import cycles of src/core/ still tolerated, as {@link describeCycle} prints them: the data
+ * model, where a job, its function record and its connections name each other's types. The list
+ * only shrinks: any other cycle fails the check, and an entry no longer found fails it too.
+ */
+export const KNOWN_CYCLES: readonly string[] = [
+  "function_record.ts -type-> peer.ts -type-> function_record.ts",
+  "job.ts -type-> peer.ts -type-> job.ts",
+  "function_record.ts -> job_queue.ts -type-> job.ts -type-> function_record.ts",
+];
+
+/** Which cycles only warn and which fail: all fail under `strict`, else those not in `known`. */
+export function cycleVerdict(
+  cycles: readonly string[],
+  strict: boolean,
+  known: readonly string[] = KNOWN_CYCLES,
+): { warnings: string[]; problems: string[] } {
+  const warnings = strict ? [] : cycles.filter((c) => known.includes(c));
+  const failing = cycles.filter((c) => !warnings.includes(c));
+  const problems = failing.map((c) => `import cycle in src/core/${strict ? " (--strict-cycles)" : ""}: ${c}`);
+  for (const k of known) if (!cycles.includes(k)) problems.push(`KNOWN_CYCLES lists a cycle that is gone; remove it: ${k}`);
+  return { warnings, problems };
+}
+
 export interface Report {
   problems: string[];
   /** The import cycles of src/core/, one line each. */
@@ -312,14 +336,13 @@ export function check(root: string, table: Row[] = TABLE): Report {
 }
 
 if (import.meta.main) {
-  const strictCycles = process.argv.includes("--strict-cycles");
   const { problems, cycles } = check(fileURLToPath(new URL("..", import.meta.url)));
-  if (cycles.length > 0) {
-    const lines = cycles.map((c) => `  ${c}`);
-    const head = `${strictCycles ? "error" : "warning"}: ${cycles.length} import cycles in src/core/ (type-only imports included)`;
-    console.error([head, ...lines].join("\n"));
-    if (strictCycles) problems.push(`${cycles.length} import cycles in src/core/ (--strict-cycles)`);
+  const verdict = cycleVerdict(cycles, process.argv.includes("--strict-cycles"));
+  if (verdict.warnings.length > 0) {
+    const head = `warning: ${verdict.warnings.length} import cycles in src/core/ (type-only imports included; known, see KNOWN_CYCLES)`;
+    console.error([head, ...verdict.warnings.map((c) => `  ${c}`)].join("\n"));
   }
+  problems.push(...verdict.problems);
   if (problems.length > 0) {
     console.error(problems.join("\n"));
     process.exit(1);

@@ -7,15 +7,15 @@
  */
 import { encodeText } from "../protocol/encoder.ts";
 import { adminTokens, errLine, invalidArguments, listReply, OK_CRLF, okValue, unknownCommand } from "../protocol/admin_text.ts";
-import type { FunctionRecord } from "./functions.ts";
-import type { JobServer } from "./job_server.ts";
+import type { FunctionRecord } from "./function_record.ts";
+import type { CoreContext } from "./core_context.ts";
 import { functionNameProblem, listingField } from "./names.ts";
 import { cancelLive, jobCommand } from "./job_admin.ts";
 import { type BulkTask, HELD } from "./bulk_work.ts";
 import type { Job } from "./job.ts";
 import type { Peer } from "./peer.ts";
 
-type AdminHandler = (server: JobServer, peer: Peer, args: string[], now: number) => string;
+type AdminHandler = (server: CoreContext, peer: Peer, args: string[], now: number) => string;
 
 /** A file name without a directory part, that cannot be "." or "..". */
 const BACKUP_NAME = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/;
@@ -25,18 +25,18 @@ const BACKUP_NAME = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/;
  * exact format of a one-piece `listReply`. Functions are those that existed
  * when it began, in name order; one dropped meanwhile is left out.
  */
-function* functionRows(server: JobServer, row: (f: FunctionRecord) => string): BulkTask {
+function* functionRows(server: CoreContext, row: (f: FunctionRecord) => string): BulkTask {
   for (const f of server.functions.sorted()) yield server.functions.get(f.name) === f ? row(f) : undefined;
   return ".\n";
 }
 
 /** Live jobs (not those still being committed), as they are when their row is built. */
-function* jobRows(server: JobServer, row: (j: Job) => string): BulkTask {
+function* jobRows(server: CoreContext, row: (j: Job) => string): BulkTask {
   for (const j of server.jobs.values()) yield j.state === "persisting" ? undefined : row(j);
   return ".\n";
 }
 
-function listing(server: JobServer, peer: Peer, task: BulkTask, now: number): string {
+function listing(server: CoreContext, peer: Peer, task: BulkTask, now: number): string {
   return server.bulk.start(server, peer, task, false, now);
 }
 
@@ -188,7 +188,7 @@ const COMMANDS: Record<string, AdminHandler> = {
 };
 
 /** One row per connection; a long list of abilities counts as more work. */
-function* workerRows(server: JobServer): BulkTask {
+function* workerRows(server: CoreContext): BulkTask {
   for (const p of [...server.peers.values()]) {
     for (let k = 256; k < p.abilities.length; k += 256) yield undefined;
     yield p.closed ? undefined : `${p.id} ${p.address} ${p.clientId} :${p.abilities.map((a) => " " + a.fn.name).join("")}`;
@@ -196,7 +196,7 @@ function* workerRows(server: JobServer): BulkTask {
   return ".\n";
 }
 
-function* clientRows(server: JobServer): BulkTask {
+function* clientRows(server: CoreContext): BulkTask {
   for (const p of [...server.peers.values()]) {
     if (p.closed) continue;
     yield `${p.address}:${p.port}`;
@@ -206,7 +206,7 @@ function* clientRows(server: JobServer): BulkTask {
 }
 
 /** Answers one admin text line. */
-export function handleAdminLine(server: JobServer, peer: Peer, line: string, now: number): void {
+export function handleAdminLine(server: CoreContext, peer: Peer, line: string, now: number): void {
   const tokens = adminTokens(line);
   const word = tokens[0]!;
   const handler = Object.hasOwn(COMMANDS, word.toLowerCase()) ? COMMANDS[word.toLowerCase()] : undefined;

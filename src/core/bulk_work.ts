@@ -27,6 +27,9 @@ export interface BulkClock {
   now: number;
 }
 
+/** The output a task writes to: a reply slot held, filled, released. */
+export type BulkOutput = Pick<Outbox, "send" | "hold" | "release">;
+
 /** A handler's answer when the reply slot was held for later. */
 export const HELD = "";
 
@@ -64,7 +67,7 @@ export class BulkWork {
    * Runs the first slice of a task now: its whole reply when it fits,
    * otherwise {@link HELD} (the reply slot is held and `step` goes on).
    */
-  start(out: Outbox, peer: Peer, task: BulkTask, mutates: boolean, now: number): string {
+  start(out: BulkOutput, peer: Peer, task: BulkTask, mutates: boolean, now: number): string {
     this.clock.now = now;
     const r: Running = { peer, task, mutates, reply: undefined, chunks: [], bytes: 0 };
     const tail = this.#run(r);
@@ -82,7 +85,7 @@ export class BulkWork {
   }
 
   /** One slice of the oldest task, which then goes to the back; true while work remains. */
-  step(out: Outbox, now: number): boolean {
+  step(out: BulkOutput, now: number): boolean {
     const r = this.#queue.shift();
     if (r === undefined) return false;
     this.clock.now = now;

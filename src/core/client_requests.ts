@@ -6,9 +6,9 @@
  */
 import { Cmd } from "../protocol/commands.ts";
 import type { Packet } from "../protocol/decoder.ts";
-import type { FunctionRecord } from "./functions.ts";
+import type { FunctionRecord } from "./function_record.ts";
 import { type Job, Priority, uniqueKeyOf } from "./job.ts";
-import type { JobServer, PacketHandler } from "./job_server.ts";
+import type { CoreContext, PacketHandler } from "./core_context.ts";
 import { functionNameProblem, sanitizeClientId } from "./names.ts";
 import type { Peer } from "./peer.ts";
 
@@ -52,7 +52,7 @@ function submitHandler(kind: SubmitKind): PacketHandler {
 }
 
 /** Checks a SUBMIT_* packet (names, sizes, epoch, queue limit) without changing anything but the function table. */
-export function checkSubmission(server: JobServer, packet: Packet, now: number, kind: SubmitKind): Submission | Refusal {
+export function checkSubmission(server: CoreContext, packet: Packet, now: number, kind: SubmitKind): Submission | Refusal {
   const [name, unique] = packet.args as [string, string];
   const data = packet.data!;
   const o = server.options;
@@ -87,12 +87,12 @@ export function checkSubmission(server: JobServer, packet: Packet, now: number, 
 }
 
 /** The live job a submission coalesces with, if any. */
-export function coalesced(server: JobServer, sub: Submission): Job | undefined {
+export function coalesced(server: Pick<CoreContext, "uniques">, sub: Submission): Job | undefined {
   return sub.key === undefined ? undefined : server.uniques.get(sub.fn, sub.key);
 }
 
 /** Makes the job of a checked submission (state `persisting`; the caller persists or schedules it). */
-export function createJob(server: JobServer, sub: Submission, now: number): Job {
+export function createJob(server: Pick<CoreContext, "nextId" | "newJob" | "options" | "submitted">, sub: Submission, now: number): Job {
   // A job keeps its own copy unless the decoder already made one: a view of
   // the read chunk would pin the whole chunk. A background job bound for a
   // store that reads payloads back keeps the view only until the commit,
@@ -106,7 +106,7 @@ export function createJob(server: JobServer, sub: Submission, now: number): Job 
   return job;
 }
 
-function submit(server: JobServer, peer: Peer, sub: Submission, now: number): void {
+function submit(server: CoreContext, peer: Peer, sub: Submission, now: number): void {
   const existing = coalesced(server, sub);
   if (existing) {
     server.count("coalesced");

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { FunctionRecord } from "./functions.ts";
+import type { FunctionRecord } from "./function_record.ts";
 import { SortedRecords } from "./sorted_records.ts";
 
 export class FunctionTable extends Map<string, FunctionRecord> {

@@ -4,7 +4,7 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import type { FunctionRecord } from "./functions.ts";
+import type { FunctionRecord } from "./function_record.ts";
 import type { Peer } from "./peer.ts";
 
 /** Gearman's three priorities, as queue indexes: lower runs first. */

@@ -30,7 +30,7 @@ import { Cmd } from "../protocol/commands.ts";
 import { encodePacket } from "../protocol/encoder.ts";
 import { errLine, listReply, okValue } from "../protocol/admin_text.ts";
 import { type Job, PRIORITY_NAMES } from "./job.ts";
-import type { JobServer } from "./job_server.ts";
+import type { CoreContext } from "./core_context.ts";
 import type { BulkClock, BulkTask } from "./bulk_work.ts";
 import type { Peer } from "./peer.ts";
 import { listingField } from "./names.ts";
@@ -46,7 +46,7 @@ export function jobState(job: Job): string {
 }
 
 /** Answers `job ...`. */
-export function jobCommand(server: JobServer, peer: Peer, args: string[], now: number): string {
+export function jobCommand(server: CoreContext, peer: Peer, args: string[], now: number): string {
   const [verb, ...rest] = args;
   const sliced = (task: BulkTask | string, mutates: boolean) =>
     typeof task === "string" ? task : server.bulk.start(server, peer, task, mutates, now);
@@ -83,12 +83,12 @@ function options(args: string[], allowed: string[]): Record<string, string> | st
   return out;
 }
 
-function* allJobs(server: JobServer): Generator<Job> {
+function* allJobs(server: CoreContext): Generator<Job> {
   yield* server.jobs.values();
   yield* server.ended.values();
 }
 
-function list(server: JobServer, args: string[]): BulkTask | string {
+function list(server: CoreContext, args: string[]): BulkTask | string {
   const o = options(args, ["state", "function", "limit"]);
   if (typeof o === "string") return o;
   const state = (o.state ?? "all").toLowerCase();
@@ -98,7 +98,7 @@ function list(server: JobServer, args: string[]): BulkTask | string {
   return listRows(server, state, o.function, limit);
 }
 
-function* listRows(server: JobServer, state: string, fn: string | undefined, limit: number): BulkTask {
+function* listRows(server: CoreContext, state: string, fn: string | undefined, limit: number): BulkTask {
   let rows = 0;
   for (const j of allJobs(server)) {
     if (rows >= limit) break;
@@ -113,7 +113,7 @@ function* listRows(server: JobServer, state: string, fn: string | undefined, lim
   return ".\n";
 }
 
-function findJob(server: JobServer, handle: string | undefined): Job | undefined {
+function findJob(server: CoreContext, handle: string | undefined): Job | undefined {
   if (handle === undefined) return undefined;
   const live = server.job(handle);
   if (live) return live;
@@ -123,7 +123,7 @@ function findJob(server: JobServer, handle: string | undefined): Job | undefined
 }
 
 /** The workload's size, read back from the store when only the store holds it ("-" if it cannot say). */
-function payloadSize(server: JobServer, job: Job): number | string {
+function payloadSize(server: CoreContext, job: Job): number | string {
   if (job.data !== undefined) return job.data.byteLength;
   try {
     return server.options.payloads?.payload(job.id)?.byteLength ?? "-";
@@ -132,7 +132,7 @@ function payloadSize(server: JobServer, job: Job): number | string {
   }
 }
 
-function show(server: JobServer, args: string[]): string {
+function show(server: CoreContext, args: string[]): string {
   const job = findJob(server, args[0]);
   if (!job) return errLine("UNKNOWN_JOB");
   const e = job.ended;
@@ -159,7 +159,7 @@ function show(server: JobServer, args: string[]): string {
   return listReply(lines);
 }
 
-function retry(server: JobServer, args: string[], clock: BulkClock, now: number): BulkTask | string {
+function retry(server: CoreContext, args: string[], clock: BulkClock, now: number): BulkTask | string {
   if (args[0]?.toLowerCase() === "all") {
     const o = options(args.slice(1), ["function"]);
     if (typeof o === "string") return o;
@@ -175,7 +175,7 @@ function retry(server: JobServer, args: string[], clock: BulkClock, now: number)
 }
 
 /** Failed jobs that were in the dead set when it began (revived ones leave it, new ones join at its end). */
-function* retryAll(server: JobServer, fn: string | undefined, clock: BulkClock): BulkTask {
+function* retryAll(server: CoreContext, fn: string | undefined, clock: BulkClock): BulkTask {
   let left = server.ended.size;
   let n = 0;
   for (const j of server.ended.values()) {
@@ -187,7 +187,7 @@ function* retryAll(server: JobServer, fn: string | undefined, clock: BulkClock):
   return okValue(String(n));
 }
 
-function cancel(server: JobServer, args: string[]): string {
+function cancel(server: CoreContext, args: string[]): string {
   const job = findJob(server, args[0]);
   if (!job) return errLine("UNKNOWN_JOB");
   if (job.ended) {
@@ -200,7 +200,7 @@ function cancel(server: JobServer, args: string[]): string {
 }
 
 /** Ends a live job at an operator's request: its clients get WORK_FAIL, its worker's late results are dropped. */
-export function cancelLive(server: JobServer, job: Job): void {
+export function cancelLive(server: CoreContext, job: Job): void {
   server.count("cancelled");
   job.worker?.swallowLater(job.handle);
   if (job.listeners.length > 0) {
@@ -210,7 +210,7 @@ export function cancelLive(server: JobServer, job: Job): void {
   server.finish(job);
 }
 
-function purge(server: JobServer, args: string[]): BulkTask | string {
+function purge(server: CoreContext, args: string[]): BulkTask | string {
   const [name, ...rest] = args;
   if (name === undefined) return errLine("INVALID_ARGUMENTS", "usage: job purge FUNCTION [state=queued|failed]");
   const o = options(rest, ["state"]);
@@ -222,7 +222,7 @@ function purge(server: JobServer, args: string[]): BulkTask | string {
   return state === "failed" ? purgeFailed(server, fn) : purgeWaiting(server, fn);
 }
 
-function* purgeFailed(server: JobServer, fn: Job["fn"]): BulkTask {
+function* purgeFailed(server: CoreContext, fn: Job["fn"]): BulkTask {
   let left = server.ended.size;
   let n = 0;
   for (const j of server.ended.values()) {
@@ -235,7 +235,7 @@ function* purgeFailed(server: JobServer, fn: Job["fn"]): BulkTask {
 }
 
 /** See the module comment for which jobs a purge drops while jobs keep moving. */
-function* purgeWaiting(server: JobServer, fn: Job["fn"]): BulkTask {
+function* purgeWaiting(server: CoreContext, fn: Job["fn"]): BulkTask {
   const last = server.lastId;
   let n = 0;
   for (const j of server.jobs.values()) {

@@ -10,8 +10,14 @@
 import { Cmd } from "../protocol/commands.ts";
 import { encodePacket } from "../protocol/encoder.ts";
 import { type Job, NOBODY, toStored } from "./job.ts";
-import type { JobServer } from "./job_server.ts";
+import type { CoreContext } from "./core_context.ts";
 import { retryDelay, type RetryPolicy } from "./retry_policy.ts";
+
+/** What ending a job needs of the core: the ended set, queues and timers, output and effects. */
+export type EndingContext = Pick<
+  CoreContext,
+  "options" | "ended" | "count" | "at" | "schedule" | "enqueue" | "finish" | "retire" | "send" | "effect"
+>;
 
 /** How a failure reached the server, for listeners and the failure log. */
 export interface FailureReport {
@@ -25,7 +31,7 @@ export interface FailureReport {
 }
 
 /** Takes a running job back from its worker (lost worker, lease, CANT_DO). */
-export function requeue(server: JobServer, job: Job, now: number, reason: string): void {
+export function requeue(server: EndingContext, job: Job, now: number, reason: string): void {
   if (job.state !== "running") return;
   // With a retry policy, a lost worker or an ended lease is a failure like
   // any other (TheSchwartz); without one, gearmand's immediate requeue.
@@ -52,7 +58,7 @@ export function requeue(server: JobServer, job: Job, now: number, reason: string
 }
 
 /** A running job failed: logged, then retried later if its policy allows, else ended as failed. */
-export function jobFailed(server: JobServer, job: Job, now: number, report: FailureReport): void {
+export function jobFailed(server: EndingContext, job: Job, now: number, report: FailureReport): void {
   if (job.state !== "running") return;
   recordFailure(server, job, now, report.message);
   const policy = report.permanent ? undefined : retryPolicy(server, job);
@@ -76,7 +82,7 @@ export function jobFailed(server: JobServer, job: Job, now: number, report: Fail
 }
 
 /** The worker declined the job: back to the queue at `runAt`, not a failure (TheSchwartz's `declined`). */
-export function declineJob(server: JobServer, job: Job, now: number, runAt: number): void {
+export function declineJob(server: EndingContext, job: Job, now: number, runAt: number): void {
   if (job.state !== "running") return;
   release(job);
   job.runAt = runAt > now ? runAt : 0;
@@ -86,13 +92,13 @@ export function declineJob(server: JobServer, job: Job, now: number, runAt: numb
 }
 
 /** The job completed: listeners were told by the caller; kept with exit status 0 when so configured. */
-export function completeJob(server: JobServer, job: Job, now: number): void {
+export function completeJob(server: EndingContext, job: Job, now: number): void {
   server.count("completed");
   endJob(server, job, now, "completed", 0);
 }
 
 /** Ends a job as failed: WORK_FAIL (or WORK_EXCEPTION) to every listener, then the dead set or gone. */
-export function failJob(server: JobServer, job: Job, now: number, report: FailureReport): void {
+export function failJob(server: EndingContext, job: Job, now: number, report: FailureReport): void {
   let fail: Uint8Array | undefined;
   let exception: Uint8Array | undefined;
   for (const l of job.listeners) {
@@ -109,7 +115,7 @@ export function failJob(server: JobServer, job: Job, now: number, report: Failur
  * kept as ended for its function's keep time (its store row is updated, not
  * deleted); anything else is forgotten.
  */
-function endJob(server: JobServer, job: Job, now: number, outcome: "completed" | "failed", exitStatus: number): void {
+function endJob(server: EndingContext, job: Job, now: number, outcome: "completed" | "failed", exitStatus: number): void {
   const o = server.options;
   job.fn[outcome]++;
   const own = o.functions[job.fn.name];
@@ -126,7 +132,7 @@ function endJob(server: JobServer, job: Job, now: number, outcome: "completed" |
 }
 
 /** Appends to the job's failure log, bounded in entries and message size. */
-function recordFailure(server: JobServer, job: Job, now: number, message: string): void {
+function recordFailure(server: EndingContext, job: Job, now: number, message: string): void {
   const o = server.options;
   if (o.maxFailureLog <= 0) return;
   if (job.failures === NOBODY) job.failures = [];
@@ -144,7 +150,7 @@ function release(job: Job): void {
 }
 
 /** The retry policy that applies to a job: only background jobs nobody waits for, with retries on. */
-function retryPolicy(server: JobServer, job: Job): RetryPolicy | undefined {
+function retryPolicy(server: EndingContext, job: Job): RetryPolicy | undefined {
   if (!job.background || job.listeners.length > 0) return undefined;
   const policy = { ...server.options.retry, ...server.options.functions[job.fn.name]?.retry };
   return policy.maxRetries > 0 ? policy : undefined;

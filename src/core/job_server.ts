@@ -7,38 +7,30 @@
  * @module
  */
 import { Cmd } from "../protocol/commands.ts";
-import type { Frame, Packet } from "../protocol/decoder.ts";
+import type { Frame } from "../protocol/decoder.ts";
 import { encodePacket, encodeText } from "../protocol/encoder.ts";
 import { handleAdminLine } from "./admin_requests.ts";
-import { CLIENT_HANDLERS } from "./client_requests.ts";
-import { type CoreOptions, DEFAULT_CORE_OPTIONS } from "./core_options.ts";
-import { DeadlineHeap } from "./deadline_heap.ts";
-import { FunctionRecord } from "./functions.ts";
-import { FunctionTable } from "./function_table.ts";
-import { UniqueIndex } from "./unique_index.ts";
-import { EndedJobs } from "./ended_jobs.ts";
 import { BulkWork } from "./bulk_work.ts";
-import { Replacements } from "./replacements.ts";
-import { RELIABLE_HANDLERS } from "./reliable_requests.ts";
-import { Job, NOBODY, type PendingAck, type Priority, type StoredJob, toStored, uniqueKeyOf } from "./job.ts";
-import { IdTable } from "./id_table.ts";
+import { CLIENT_HANDLERS } from "./client_requests.ts";
+import type { CoreContext, PacketHandler } from "./core_context.ts";
+import { type CoreOptions, DEFAULT_CORE_OPTIONS } from "./core_options.ts";
+import type { EndedJobs } from "./ended_jobs.ts";
+import type { FunctionRecord } from "./function_record.ts";
+import type { FunctionTable } from "./function_table.ts";
+import type { IdTable } from "./id_table.ts";
+import { type Job, type PendingAck, type StoredJob, toStored } from "./job.ts";
+import { jobFailed, requeue } from "./job_endings.ts";
+import { JobTable } from "./job_table.ts";
 import { Outbox } from "./outbox.ts";
 import { Peer } from "./peer.ts";
-import { jobFailed, requeue } from "./job_endings.ts";
+import { RELIABLE_HANDLERS } from "./reliable_requests.ts";
+import { Replacements } from "./replacements.ts";
+import { restoreJobs } from "./restore_jobs.ts";
+import { Scheduler } from "./scheduler.ts";
+import type { Timer } from "./timer.ts";
+import type { UniqueIndex } from "./unique_index.ts";
 import { WORKER_HANDLERS } from "./worker_requests.ts";
 import { removeWorker, wake } from "./worker_scheduling.ts";
-
-/** A packet handler: translates one request into calls on the server. */
-export type PacketHandler = (server: JobServer, peer: Peer, packet: Packet, now: number) => void;
-
-/** Something the core must do at a given time. */
-export type Timer =
-  | { kind: "due"; job: Job }
-  | { kind: "timeout"; job: Job; assignment: number; lease: boolean }
-  | { kind: "rewake"; fn: FunctionRecord }
-  | { kind: "expire"; job: Job };
-
-const EMPTY = new Uint8Array(0);
 
 const HANDLERS: (PacketHandler | undefined)[] = [];
 for (const [code, h] of Object.entries({ ...CLIENT_HANDLERS, ...WORKER_HANDLERS, ...RELIABLE_HANDLERS })) HANDLERS[Number(code)] = h;
@@ -54,44 +46,23 @@ for (const [code, h] of Object.entries({ ...CLIENT_HANDLERS, ...WORKER_HANDLERS,
  * const { output, effects } = core.drain();
  * ```
  */
-export class JobServer extends Outbox {
+export class JobServer extends Outbox implements CoreContext {
   readonly options: CoreOptions;
-  readonly functions = new FunctionTable();
-  /** Background jobs that ended and are kept: the dead set and kept exit statuses. */
-  readonly ended: EndedJobs;
   /** Admin work done in slices (bulk_work.ts); the edge calls {@link continueBulk} while it has some. */
   readonly bulk: BulkWork;
-  readonly #replacements = new Replacements();
-  /** Live jobs by coalescing key, for coalescing and GET_STATUS_UNIQUE. */
-  readonly uniques = new UniqueIndex((id) => this.jobs.get(id));
-  /** Live jobs by id (the number a handle ends in); see {@link job}. */
-  readonly jobs = new IdTable<Job>();
   readonly peers = new Map<number, Peer>();
   /** Event and error counters by cause, for the `counters` admin command and metrics. */
   readonly counters = new Map<string, number>();
-  /** Jobs created (kept out of `counters`: it is on the hot path). */
-  submitted = 0;
-  #seq = 0;
-  /** One limits tuple shared by every function without its own (admin `maxqueue` replaces, never edits, it). */
-  #defaultMaxQueue!: readonly [number, number, number];
-  readonly #timers = new DeadlineHeap<Timer>();
-  /** Handle prefixes of replayed jobs, one string per earlier boot. */
-  readonly #prefixes = new Map<string, string>();
-  /** Submitters waiting for JOB_CREATED of a job still being committed. */
-  readonly #acks = new Map<Job, { peer: Peer; ack: PendingAck }[]>();
-  /** Payload bytes of committed jobs still held in memory (see `maxPayloadMemory`). */
-  #payloadBytes = 0;
+  readonly #table: JobTable;
+  readonly #scheduler: Scheduler;
+  readonly #replacements = new Replacements();
 
   constructor(options: Partial<CoreOptions> = {}) {
     super();
     this.options = { ...DEFAULT_CORE_OPTIONS, ...options };
-    const q = this.options.maxQueue;
-    this.#defaultMaxQueue = Object.freeze([q, q, q] as const);
-    this.ended = new EndedJobs(this.options.maxEndedJobs);
+    this.#table = new JobTable(this.options);
+    this.#scheduler = new Scheduler(this.options, this);
     this.bulk = new BulkWork(this.options.adminSlice);
-    for (const [name, f] of Object.entries(this.options.functions)) {
-      if (f.maxQueue !== undefined) this.fn(name, true, true)!.maxQueue = [f.maxQueue, f.maxQueue, f.maxQueue];
-    }
   }
 
   /** Runs one slice of bulk admin work; true while more remains (call again on a later loop turn). */
@@ -124,7 +95,7 @@ export class JobServer extends Outbox {
     for (const ability of peer.abilities) removeWorker(ability.fn, peer);
     peer.abilities = [];
     for (const job of [...peer.holding]) requeue(this, job, now, "worker disconnected");
-    for (const job of peer.listening) this.detachListener(job, peer);
+    for (const job of peer.listening) this.#detachListener(job, peer);
     peer.listening.clear();
   }
 
@@ -156,44 +127,41 @@ export class JobServer extends Outbox {
     }
   }
 
-  /** Runs every deadline that is due: epoch jobs, worker timeouts, delayed wake-ups. */
+  /** Runs every deadline that is due: epoch jobs, worker timeouts, delayed wake-ups, ended-job expiry. */
   tick(now: number): void {
-    for (const t of this.#timers.popDue(now)) {
-      switch (t.kind) {
-        case "due":
-          if (t.job.state === "scheduled") {
-            t.job.fn.scheduled[t.job.priority]--;
-            this.enqueue(t.job, now);
-          }
-          break;
-        case "timeout":
-          if (t.job.state === "running" && t.job.assignment === t.assignment) {
-            this.count(t.lease ? "lease_expired" : "worker_timeout");
-            requeue(this, t.job, now, t.lease ? "lease expired" : "worker timeout");
-          }
-          break;
-        case "rewake":
-          t.fn.rewakeArmed = false;
-          if (t.fn.queue.size > 0) wake(this, t.fn, now);
-          break;
-        case "expire":
-          if (t.job.ended !== undefined && t.job.ended.deleteAfter <= now && this.ended.remove(t.job)) {
-            this.count("ended_expired");
-            this.effect({ kind: "forget", id: t.job.id });
-          }
-          break;
-      }
-    }
+    for (const t of this.#scheduler.popDue(now)) this.#run(t, now);
   }
 
-  /** Arms a deadline; `tick` runs it when due. */
-  at(when: number, timer: Timer): void {
-    this.#timers.push(when, timer);
+  #run(t: Timer, now: number): void {
+    switch (t.kind) {
+      case "due":
+        if (t.job.state === "scheduled") {
+          t.job.fn.scheduled[t.job.priority]--;
+          this.enqueue(t.job, now);
+        }
+        return;
+      case "timeout":
+        if (t.job.state === "running" && t.job.assignment === t.assignment) {
+          this.count(t.lease ? "lease_expired" : "worker_timeout");
+          requeue(this, t.job, now, t.lease ? "lease expired" : "worker timeout");
+        }
+        return;
+      case "rewake":
+        t.fn.rewakeArmed = false;
+        if (t.fn.queue.size > 0) wake(this, t.fn, now);
+        return;
+      case "expire":
+        if (t.job.ended !== undefined && t.job.ended.deleteAfter <= now && this.ended.remove(t.job)) {
+          this.count("ended_expired");
+          this.effect({ kind: "forget", id: t.job.id });
+        }
+        return;
+    }
   }
 
   /** When `tick` must next run, or `undefined` when nothing is scheduled. */
   nextDeadline(): number | undefined {
-    return this.#timers.peek();
+    return this.#scheduler.nextDeadline();
   }
 
   /** The store answered for a batch of `persist` effects (by job id). */
@@ -202,27 +170,18 @@ export class JobServer extends Outbox {
     for (const id of ids) {
       const job = this.jobs.get(id);
       if (!job || job.state !== "persisting") continue;
-      const acks = this.#acks.get(job) ?? NOBODY;
-      this.#acks.delete(job);
+      const reply = error === undefined ? encodePacket(Cmd.JOB_CREATED, [job.handle]) : encodePacket(Cmd.ERROR, ["QUEUE_ERROR", error]);
+      for (const { peer, ack } of this.#scheduler.takeWaiters(job)) {
+        peer.resolve(ack, reply);
+        touched.add(peer);
+      }
       if (error !== undefined) {
         this.count("store_error");
-        const bytes = encodePacket(Cmd.ERROR, ["QUEUE_ERROR", error]);
-        for (const { peer, ack } of acks) {
-          peer.resolve(ack, bytes);
-          touched.add(peer);
-        }
-        for (const l of job.listeners) l.listening.delete(job);
-        job.listeners = NOBODY;
-        this.removeJob(job);
+        this.retire(job);
         continue;
       }
       job.persisted = true;
-      this.#holdOrLeavePayload(job);
-      const created = encodePacket(Cmd.JOB_CREATED, [job.handle]);
-      for (const { peer, ack } of acks) {
-        peer.resolve(ack, created);
-        touched.add(peer);
-      }
+      this.#table.holdOrLeavePayload(job);
       this.schedule(job, now);
     }
     for (const peer of this.#replacements.settle(this, ids, error)) touched.add(peer);
@@ -242,86 +201,9 @@ export class JobServer extends Outbox {
     this.#replacements.start(this, old, created, handles, peer);
   }
 
-  /**
-   * Loads jobs from the store at start-up, before any connection; returns how
-   * many. Takes them one at a time, so a million rows are never all in memory
-   * twice.
-   */
+  /** Loads jobs from the store at start-up, before any connection (restore_jobs.ts); returns how many. */
   restore(stored: Iterable<StoredJob>, now: number): number {
-    let count = 0;
-    for (const s of stored) {
-      count++;
-      if (s.id > this.#seq) this.#seq = s.id;
-      if (this.jobs.has(s.id) || this.ended.get(s.id)) continue;
-      if (s.data === undefined && (this.options.payloads === undefined || s.unique === "-")) {
-        throw new Error(`the store replayed job ${s.id} without its workload`);
-      }
-      const fn = this.fn(s.function, true, true)!;
-      const job = this.newJob(
-        fn,
-        s.id,
-        this.#replayedPrefix(s.handle),
-        uniqueKeyOf(s.unique, s.data ?? EMPTY),
-        s.data,
-        s.priority,
-        true,
-        s.createdAt,
-      );
-      if (s.reducer !== "") job.reducer = s.reducer;
-      job.runAt = s.runAt;
-      job.retries = s.retries;
-      if (s.failures.length > 0) job.failures = [...s.failures];
-      job.persisted = true;
-      this.#holdOrLeavePayload(job);
-      if (s.ended) {
-        this.removeJob(job);
-        job.ended = { ...s.ended };
-        for (const old of this.ended.add(job)) this.effect({ kind: "forget", id: old.id });
-        this.at(job.ended.deleteAfter, { kind: "expire", job });
-        continue;
-      }
-      this.schedule(job, now);
-    }
-    return count;
-  }
-
-  /** One shared prefix string per earlier boot, taken from a replayed handle. */
-  #replayedPrefix(handle: string): string {
-    const colon = handle.lastIndexOf(":");
-    const prefix = colon === -1 ? this.options.handlePrefix : handle.slice(0, colon);
-    if (prefix === this.options.handlePrefix) return this.options.handlePrefix;
-    let shared = this.#prefixes.get(prefix);
-    if (shared === undefined) this.#prefixes.set(prefix, shared = prefix);
-    return shared;
-  }
-
-  /**
-   * A committed job keeps its workload in memory while committed payloads
-   * take no more than `maxPayloadMemory` bytes; past that it leaves it to the
-   * store, which gives it back when a worker takes the job.
-   */
-  #holdOrLeavePayload(job: Job): void {
-    const data = job.data;
-    if (data === undefined || this.options.payloads === undefined) return;
-    if (this.#payloadBytes + data.byteLength <= this.options.maxPayloadMemory) {
-      this.#payloadBytes += data.byteLength;
-      // Its own bytes: a submission may view a whole read chunk, which it would pin.
-      if (data.byteLength !== data.buffer.byteLength) job.data = data.slice();
-    } else {
-      job.data = undefined;
-    }
-  }
-
-  /** Forgets a committed job's workload in memory (it ended, or it is only kept as ended). */
-  #leavePayload(job: Job): void {
-    if (job.data === undefined || !job.persisted || this.options.payloads === undefined) return;
-    this.#payloadBytes -= job.data.byteLength;
-    job.data = undefined;
-  }
-
-  /** Payload bytes of committed jobs held in memory. */
-  get payloadBytes(): number {
-    return this.#payloadBytes;
+    return restoreJobs(this.#table, this, stored, now);
   }
 
   /**
@@ -353,60 +235,87 @@ export class JobServer extends Outbox {
     this.counters.set(cause, (this.counters.get(cause) ?? 0) + by);
   }
 
-  // ---- functions and jobs ---------------------------------------------------
+  // ---- the job table (job_table.ts) ------------------------------------------
 
-  /** Finds a function record; creates it when asked and the table has room. */
-  fn(name: string, create: boolean, force = false): FunctionRecord | undefined {
-    let rec = this.functions.get(name);
-    if (!rec && create && (force || this.functions.size < this.options.maxFunctions)) {
-      rec = new FunctionRecord(name, this.#defaultMaxQueue);
-      this.functions.set(name, rec);
-    }
-    return rec;
+  get jobs(): IdTable<Job> {
+    return this.#table.jobs;
   }
 
-  /** The id most recently allocated: jobs made later have larger ids. */
+  get uniques(): UniqueIndex {
+    return this.#table.uniques;
+  }
+
+  get functions(): FunctionTable {
+    return this.#table.functions;
+  }
+
+  get ended(): EndedJobs {
+    return this.#table.ended;
+  }
+
+  get submitted(): number {
+    return this.#table.submitted;
+  }
+
+  set submitted(n: number) {
+    this.#table.submitted = n;
+  }
+
+  get payloadBytes(): number {
+    return this.#table.payloadBytes;
+  }
+
   get lastId(): number {
-    return this.#seq;
+    return this.#table.lastId;
   }
 
-  /** Allocates the next job id; its handle is `<prefix>:<id>`. */
+  fn(name: string, create: boolean, force = false): FunctionRecord | undefined {
+    return this.#table.fn(name, create, force);
+  }
+
   nextId(): number {
-    return ++this.#seq;
+    return this.#table.nextId();
   }
 
-  /** The live job a handle names, whatever boot's prefix it carries. */
   job(handle: string): Job | undefined {
-    const colon = handle.lastIndexOf(":");
-    if (colon === -1) return undefined;
-    const tail = handle.slice(colon + 1);
-    if (tail.length === 0 || tail.length > 15) return undefined;
-    const id = Number(tail);
-    if (!Number.isInteger(id)) return undefined;
-    const job = this.jobs.get(id);
-    return job !== undefined && job.prefix.length === colon && handle.startsWith(job.prefix) && String(id) === tail ? job : undefined;
+    return this.#table.job(handle);
   }
 
-  /**
-   * Makes a job (state `persisting`) and enters it in the live tables;
-   * `prefix` defaults to this boot's, `uniqueKey` comes from {@link uniqueKeyOf}.
-   */
-  newJob(
-    fn: FunctionRecord,
-    id: number,
-    prefix: string | undefined,
-    uniqueKey: string | undefined,
-    data: Uint8Array | undefined,
-    priority: Priority,
-    background: boolean,
-    now: number,
-  ): Job {
-    const job = new Job(fn, id, prefix ?? this.options.handlePrefix, uniqueKey, data, priority, background, now);
-    this.jobs.set(id, job);
-    if (job.uniqueKey !== undefined) this.uniques.add(job);
-    fn.total++;
-    return job;
+  newJob(...args: Parameters<JobTable["newJob"]>): Job {
+    return this.#table.newJob(...args);
   }
+
+  // ---- the scheduler (scheduler.ts) ------------------------------------------
+
+  at(when: number, timer: Timer): void {
+    this.#scheduler.at(when, timer);
+  }
+
+  schedule(job: Job, now: number): void {
+    this.#scheduler.schedule(job, now);
+  }
+
+  enqueue(job: Job, now: number): void {
+    this.#scheduler.enqueue(job, now);
+  }
+
+  assign(job: Job, peer: Peer, now: number): void {
+    this.#scheduler.assign(job, peer, now);
+  }
+
+  awaitAck(job: Job, peer: Peer): void {
+    this.#scheduler.awaitAck(job, peer);
+  }
+
+  addListener(job: Job, peer: Peer): void {
+    this.#table.addListener(job, peer);
+  }
+
+  retire(job: Job): void {
+    this.#table.retire(job);
+  }
+
+  // ---- job lifecycle across both ------------------------------------------------
 
   /** Asks the store to keep a new background job; replies wait for its answer. */
   persist(job: Job, submitter: Peer): void {
@@ -414,73 +323,10 @@ export class JobServer extends Outbox {
     this.effect({ kind: "persist", job: toStored(job) });
   }
 
-  /** A submitter of a job still being committed waits for the same answer. */
-  awaitAck(job: Job, peer: Peer): void {
-    const acks = this.#acks.get(job);
-    if (acks) acks.push({ peer, ack: peer.hold() });
-    else this.#acks.set(job, [{ peer, ack: peer.hold() }]);
-  }
-
-  /**
-   * A foreground client will receive every WORK_* packet of the job, once per
-   * submission (as gearmand does: a client that submitted twice waits twice).
-   */
-  addListener(job: Job, peer: Peer): void {
-    if (job.listeners === NOBODY) job.listeners = [];
-    job.listeners.push(peer);
-    peer.listening.add(job);
-  }
-
-  /** Makes a committed (or foreground) job runnable now or at its `runAt`. */
-  schedule(job: Job, now: number): void {
-    if (job.runAt > now) {
-      job.state = "scheduled";
-      job.fn.scheduled[job.priority]++;
-      this.#timers.push(job.runAt, { kind: "due", job });
-    } else {
-      this.enqueue(job, now);
-    }
-  }
-
-  /** Appends a job to its queue tail and wakes sleeping workers. */
-  enqueue(job: Job, now: number): void {
-    job.state = "queued";
-    job.fn.queue.push(job);
-    wake(this, job.fn, now);
-  }
-
-  /** Hands a queued job to a worker and arms its time limit. */
-  assign(job: Job, peer: Peer, now: number): void {
-    job.fn.queue.remove(job);
-    job.state = "running";
-    job.worker = peer;
-    job.assignment++;
-    job.numerator = "0";
-    job.denominator = "0";
-    job.fn.running++;
-    peer.holding.add(job);
-    const own = peer.ability(job.fn)?.timeoutMs ?? 0;
-    const lease = own > 0 ? own : this.options.functions[job.fn.name]?.grabForMs ?? this.options.grabForMs;
-    job.grabbedUntil = lease > 0 ? now + lease : 0;
-    if (lease > 0) this.#timers.push(now + lease, { kind: "timeout", job, assignment: job.assignment, lease: own === 0 });
-  }
-
   /** Removes a finished job everywhere and forgets it in the store. */
   finish(job: Job): void {
     this.retire(job);
     if (job.persisted) this.effect({ kind: "forget", id: job.id });
-  }
-
-  /** Removes a finished job from its worker, its listeners and the live tables. */
-  retire(job: Job): void {
-    if (job.state === "running") {
-      job.worker!.holding.delete(job);
-      job.worker = undefined;
-      job.fn.running--;
-    }
-    for (const l of job.listeners) l.listening.delete(job);
-    job.listeners = NOBODY;
-    this.removeJob(job);
   }
 
   /**
@@ -495,9 +341,7 @@ export class JobServer extends Outbox {
     job.ended = undefined;
     job.retries = 0;
     job.runAt = 0;
-    this.jobs.set(job.id, job);
-    if (job.uniqueKey !== undefined) this.uniques.add(job);
-    job.fn.total++;
+    this.#table.enter(job);
     this.effect({ kind: "update", job: toStored(job) });
     this.schedule(job, now);
     return undefined;
@@ -510,23 +354,12 @@ export class JobServer extends Outbox {
     return true;
   }
 
-  /** Drops a job from the tables (no store effect). */
-  removeJob(job: Job): void {
-    if (job.state === "queued") job.fn.queue.remove(job);
-    else if (job.state === "scheduled") job.fn.scheduled[job.priority]--;
-    job.state = "done";
-    this.#leavePayload(job);
-    this.jobs.delete(job.id);
-    if (job.uniqueKey !== undefined) this.uniques.remove(job);
-    job.fn.total--;
-  }
-
   /** A client stops waiting (every submission of it); a foreground job nobody waits for is dropped if not started. */
-  detachListener(job: Job, peer: Peer): void {
+  #detachListener(job: Job, peer: Peer): void {
     if (job.listeners.includes(peer)) job.listeners = job.listeners.filter((l) => l !== peer);
     if (job.listeners.length === 0 && !job.background && job.state === "queued") {
       this.count("abandoned");
-      this.removeJob(job);
+      this.#table.removeJob(job);
     }
   }
 }

@@ -7,7 +7,7 @@
  */
 import { Cmd } from "../protocol/commands.ts";
 import { encodePacket } from "../protocol/encoder.ts";
-import type { Drained, Effect } from "./effects.ts";
+import type { Drained, Effect } from "./effect.ts";
 import type { PendingAck } from "./job.ts";
 import type { Peer } from "./peer.ts";
 

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { FunctionRecord } from "./functions.ts";
+import type { FunctionRecord } from "./function_record.ts";
 import type { Job, PendingAck } from "./job.ts";
 
 /** A registration made by CAN_DO or CAN_DO_TIMEOUT. */

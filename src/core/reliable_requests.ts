@@ -24,7 +24,7 @@ import { Decoder, type Packet } from "../protocol/decoder.ts";
 import { BACKGROUND_SUBMITS, checkSubmission, coalesced, createJob, type Submission } from "./client_requests.ts";
 import { declineJob, failureText, jobFailed } from "./job_endings.ts";
 import type { Job } from "./job.ts";
-import type { JobServer, PacketHandler } from "./job_server.ts";
+import type { CoreContext, PacketHandler } from "./core_context.ts";
 import type { Peer } from "./peer.ts";
 import { assignAndSend, ownedJob } from "./worker_requests.ts";
 
@@ -89,7 +89,7 @@ const workReplace: PacketHandler = (server, peer, packet, now) => {
 };
 
 /** Decodes and checks every submission of a WORK_REPLACE before anything changes. */
-function replacements(server: JobServer, payload: Uint8Array, now: number): Submission[] | { code: string; text: string } {
+function replacements(server: CoreContext, payload: Uint8Array, now: number): Submission[] | { code: string; text: string } {
   const decoder = new Decoder({ expect: "REQ", text: false, maxPacketBody: payload.length });
   const frames = decoder.push(payload);
   if (decoder.pendingBytes > 0) return { code: "INVALID_PACKET", text: "WORK_REPLACE ends inside a packet" };

@@ -10,8 +10,11 @@
 import { Cmd } from "../protocol/commands.ts";
 import { encodePacket } from "../protocol/encoder.ts";
 import { type Job, type PendingAck, toStored } from "./job.ts";
-import type { JobServer } from "./job_server.ts";
+import type { CoreContext } from "./core_context.ts";
 import type { Peer } from "./peer.ts";
+
+/** What settling a replacement needs of the core. */
+type ReplaceContext = Pick<CoreContext, "count" | "effect" | "finish" | "retire" | "send" | "release">;
 
 interface Replacement {
   old: Job;
@@ -27,7 +30,7 @@ export class Replacements {
   readonly #byNewJob = new Map<number, Replacement>();
 
   /** Starts a replacement; `created` are new jobs in state `persisting`. */
-  start(server: JobServer, old: Job, created: Job[], handles: string[], peer: Peer): void {
+  start(server: ReplaceContext, old: Job, created: Job[], handles: string[], peer: Peer): void {
     const r: Replacement = { old, peer, ack: peer.hold(), handles, pending: created.length, error: undefined };
     if (created.length === 0) {
       this.#finish(server, r, false);
@@ -39,7 +42,7 @@ export class Replacements {
   }
 
   /** The store answered for a batch; returns the peers whose output moved. */
-  settle(server: JobServer, ids: readonly number[], error: string | undefined): Peer[] {
+  settle(server: ReplaceContext, ids: readonly number[], error: string | undefined): Peer[] {
     if (this.#byNewJob.size === 0) return [];
     const touched: Peer[] = [];
     for (const id of ids) {
@@ -55,7 +58,7 @@ export class Replacements {
   }
 
   /** `committed`: the store deleted the old job's row in the replacing transaction. */
-  #finish(server: JobServer, r: Replacement, committed: boolean): void {
+  #finish(server: ReplaceContext, r: Replacement, committed: boolean): void {
     if (r.error !== undefined) {
       server.count("replace_failed");
       r.peer.resolve(r.ack, encodePacket(Cmd.ERROR, ["QUEUE_ERROR", r.error]));

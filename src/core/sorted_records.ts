@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { FunctionRecord } from "./functions.ts";
+import type { FunctionRecord } from "./function_record.ts";
 
 const BLOCK = 512;
 

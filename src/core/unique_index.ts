@@ -12,7 +12,7 @@
  *
  * @module
  */
-import type { FunctionRecord } from "./functions.ts";
+import type { FunctionRecord } from "./function_record.ts";
 import type { Job } from "./job.ts";
 
 const MIN_CAPACITY = 16;

@@ -8,13 +8,13 @@ import { Cmd } from "../protocol/commands.ts";
 import type { Packet } from "../protocol/decoder.ts";
 import { encodePacket } from "../protocol/encoder.ts";
 import type { Job } from "./job.ts";
-import type { JobServer, PacketHandler } from "./job_server.ts";
+import type { CoreContext, PacketHandler } from "./core_context.ts";
 import { functionNameProblem, leadingDigits } from "./names.ts";
 import { completeJob, failureText, jobFailed } from "./job_endings.ts";
 import type { Peer } from "./peer.ts";
 import { addAbility, hasWorkFor, removeAbility, takeJobFor } from "./worker_scheduling.ts";
 
-function register(server: JobServer, peer: Peer, name: string, timeoutMs: number): void {
+function register(server: CoreContext, peer: Peer, name: string, timeoutMs: number): void {
   const bad = functionNameProblem(name, server.options.maxFunctionName);
   if (bad) {
     server.count("invalid_function_name");
@@ -77,7 +77,7 @@ function grabHandler(reply: "plain" | "uniq" | "all"): PacketHandler {
  * as the grab asked. If the store cannot give the workload back, the job
  * fails (see {@link JobServer.payloadOf}) and the worker gets NO_JOB.
  */
-export function assignAndSend(server: JobServer, peer: Peer, job: Job, reply: "plain" | "uniq" | "all", now: number): void {
+export function assignAndSend(server: CoreContext, peer: Peer, job: Job, reply: "plain" | "uniq" | "all", now: number): void {
   server.assign(job, peer, now);
   const data = server.payloadOf(job, now);
   if (data === undefined) return server.sendNoJob(peer);
@@ -95,7 +95,7 @@ const NOT_FOUND_TEXT: Record<number, string> = {
 };
 
 /** The job a WORK_* packet names, if this worker holds it; otherwise answers for it. */
-export function ownedJob(server: JobServer, peer: Peer, packet: Packet): Job | undefined {
+export function ownedJob(server: Pick<CoreContext, "job" | "count" | "error">, peer: Peer, packet: Packet): Job | undefined {
   const handle = packet.args[0]!;
   const job = server.job(handle);
   if (job && job.worker === peer) return job;
@@ -113,7 +113,7 @@ export function ownedJob(server: JobServer, peer: Peer, packet: Packet): Job | u
   return undefined;
 }
 
-function forward(server: JobServer, job: Job, bytes: Uint8Array): void {
+function forward(server: Pick<CoreContext, "send">, job: Job, bytes: Uint8Array): void {
   for (const l of job.listeners) server.send(l, bytes);
 }
 

@@ -5,10 +5,10 @@
  *
  * @module
  */
-import type { FunctionRecord } from "./functions.ts";
+import type { FunctionRecord } from "./function_record.ts";
 import { type Job, Priority } from "./job.ts";
-import { requeue } from "./job_endings.ts";
-import type { JobServer } from "./job_server.ts";
+import { type EndingContext, requeue } from "./job_endings.ts";
+import type { CoreContext } from "./core_context.ts";
 import type { Peer } from "./peer.ts";
 
 /**
@@ -16,7 +16,7 @@ import type { Peer } from "./peer.ts";
  * all of them for -1, none for 0 (Gearman::Server's meaning: workers are
  * expected to poll, and latency does not matter).
  */
-export function wake(server: JobServer, fn: FunctionRecord, now: number): void {
+export function wake(server: Pick<CoreContext, "options" | "sendNoop" | "at">, fn: FunctionRecord, now: number): void {
   const workers = fn.workers;
   const n = workers.length;
   const { wakeup, wakeupDelayMs } = server.options;
@@ -44,7 +44,7 @@ export function wake(server: JobServer, fn: FunctionRecord, now: number): void {
 }
 
 /** The next runnable job for a worker: highest priority across its functions, then registration order. */
-export function takeJobFor(server: JobServer, peer: Peer): Job | undefined {
+export function takeJobFor(server: Pick<CoreContext, "options">, peer: Peer): Job | undefined {
   for (let p = Priority.High; p <= Priority.Low; p++) {
     for (let i = 0; i < peer.abilities.length; i++) {
       const ability = peer.abilities[i]!;
@@ -79,7 +79,7 @@ export function addAbility(peer: Peer, fn: FunctionRecord, timeoutMs: number): v
 }
 
 /** Removes an ability and requeues the jobs the connection runs for it. */
-export function removeAbility(server: JobServer, peer: Peer, fn: FunctionRecord, now: number): void {
+export function removeAbility(server: EndingContext, peer: Peer, fn: FunctionRecord, now: number): void {
   const i = peer.abilities.findIndex((a) => a.fn === fn);
   if (i === -1) return;
   peer.abilities.splice(i, 1);

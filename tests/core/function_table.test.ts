@@ -6,7 +6,7 @@
  */
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { FunctionRecord } from "../../src/core/functions.ts";
+import { FunctionRecord } from "../../src/core/function_record.ts";
 import { FunctionTable } from "../../src/core/function_table.ts";
 import { mulberry32 } from "../helpers/prng.ts";
 

@@ -1,6 +1,6 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import type { FunctionRecord } from "../../src/core/functions.ts";
+import type { FunctionRecord } from "../../src/core/function_record.ts";
 import type { Job } from "../../src/core/job.ts";
 import { UniqueIndex } from "../../src/core/unique_index.ts";
 import { mulberry32 as random } from "../helpers/prng.ts";

@@ -12,7 +12,7 @@
 import { Buffer } from "node:buffer";
 import { JobServer } from "../../src/core/job_server.ts";
 import type { CoreOptions } from "../../src/core/core_options.ts";
-import type { Effect } from "../../src/core/effects.ts";
+import type { Effect } from "../../src/core/effect.ts";
 import type { StoredJob } from "../../src/core/job.ts";
 import { Decoder } from "../../src/protocol/decoder.ts";
 import { encodePacket } from "../../src/protocol/encoder.ts";

@@ -1,0 +1,85 @@
+/**
+ * What the request handlers see of the job server: narrow interfaces, in a
+ * file that imports no handler and not the server, so handlers never import
+ * the class that dispatches to them (no import cycle, type-only ones
+ * included). `JobServer` implements {@link CoreContext}; a handler asks for
+ * the parts it uses (`Pick<CoreContext, ...>` or one of the parts below).
+ *
+ * @module
+ */
+import type { Packet } from "../protocol/decoder.ts";
+import type { BulkWork } from "./bulk_work.ts";
+import type { CoreOptions } from "./core_options.ts";
+import type { EndedJobs } from "./ended_jobs.ts";
+import type { FunctionRecord } from "./function_record.ts";
+import type { FunctionTable } from "./function_table.ts";
+import type { IdTable } from "./id_table.ts";
+import type { Job, Priority } from "./job.ts";
+import type { Outbox } from "./outbox.ts";
+import type { Peer } from "./peer.ts";
+import type { Timer } from "./timer.ts";
+import type { UniqueIndex } from "./unique_index.ts";
+
+/** Bytes and effects out (the {@link Outbox} side of the server). */
+export type OutputContext = Pick<
+  Outbox,
+  "send" | "sendPacket" | "error" | "sendNoJob" | "sendNoop" | "hold" | "effect" | "release"
+>;
+
+/** Event and error counters by cause. */
+export interface CounterContext {
+  readonly counters: ReadonlyMap<string, number>;
+  count(cause: string, by?: number): void;
+}
+
+/** The job table: live jobs, uniques, functions, the ended set, payload memory. */
+export interface JobTableContext {
+  readonly options: CoreOptions;
+  readonly jobs: IdTable<Job>;
+  readonly uniques: UniqueIndex;
+  readonly functions: FunctionTable;
+  readonly ended: EndedJobs;
+  /** Jobs created (a counter kept off the `counters` map: it is on the hot path). */
+  submitted: number;
+  readonly payloadBytes: number;
+  readonly lastId: number;
+  fn(name: string, create: boolean, force?: boolean): FunctionRecord | undefined;
+  job(handle: string): Job | undefined;
+  nextId(): number;
+  newJob(
+    fn: FunctionRecord,
+    id: number,
+    prefix: string | undefined,
+    uniqueKey: string | undefined,
+    data: Uint8Array | undefined,
+    priority: Priority,
+    background: boolean,
+    now: number,
+  ): Job;
+  finish(job: Job): void;
+  retire(job: Job): void;
+  revive(job: Job, now: number): string | undefined;
+  forgetEnded(job: Job): boolean;
+}
+
+/** The scheduler: queues, timers, assignment, listeners and store acknowledgements. */
+export interface SchedulerContext {
+  at(when: number, timer: Timer): void;
+  schedule(job: Job, now: number): void;
+  enqueue(job: Job, now: number): void;
+  assign(job: Job, peer: Peer, now: number): void;
+  persist(job: Job, submitter: Peer): void;
+  awaitAck(job: Job, peer: Peer): void;
+  addListener(job: Job, peer: Peer): void;
+  payloadOf(job: Job, now: number): Uint8Array | undefined;
+  replace(old: Job, created: Job[], handles: string[], peer: Peer): void;
+}
+
+/** Everything a handler may use: the connections, admin bulk work and the parts above. */
+export interface CoreContext extends OutputContext, CounterContext, JobTableContext, SchedulerContext {
+  readonly peers: ReadonlyMap<number, Peer>;
+  readonly bulk: BulkWork;
+}
+
+/** A packet handler: translates one request into calls on the core. */
+export type PacketHandler = (core: CoreContext, peer: Peer, packet: Packet, now: number) => void;

@@ -1,0 +1,182 @@
+/**
+ * The job table: live jobs by id and by unique, function records, the ended
+ * set, job ids and handle prefixes, and the memory held by committed
+ * workloads. It holds state and keeps its indexes consistent; it sends
+ * nothing and schedules nothing (that is the scheduler's and the server's).
+ *
+ * @module
+ */
+import type { CoreOptions } from "./core_options.ts";
+import { EndedJobs } from "./ended_jobs.ts";
+import { FunctionRecord } from "./function_record.ts";
+import { FunctionTable } from "./function_table.ts";
+import { IdTable } from "./id_table.ts";
+import { Job, NOBODY, type Priority } from "./job.ts";
+import type { Peer } from "./peer.ts";
+import { UniqueIndex } from "./unique_index.ts";
+
+/** Live and ended jobs, functions and payload accounting. */
+export class JobTable {
+  readonly options: CoreOptions;
+  readonly functions = new FunctionTable();
+  /** Background jobs that ended and are kept: the dead set and kept exit statuses. */
+  readonly ended: EndedJobs;
+  /** Live jobs by coalescing key, for coalescing and GET_STATUS_UNIQUE. */
+  readonly uniques = new UniqueIndex((id) => this.jobs.get(id));
+  /** Live jobs by id (the number a handle ends in); see {@link job}. */
+  readonly jobs = new IdTable<Job>();
+  /** Jobs created (kept out of the counters map: it is on the hot path). */
+  submitted = 0;
+  #seq = 0;
+  /** One limits tuple shared by every function without its own (admin `maxqueue` replaces, never edits, it). */
+  readonly #defaultMaxQueue: readonly [number, number, number];
+  /** Handle prefixes of replayed jobs, one string per earlier boot. */
+  readonly #prefixes = new Map<string, string>();
+  /** Payload bytes of committed jobs still held in memory (see `maxPayloadMemory`). */
+  #payloadBytes = 0;
+
+  constructor(options: CoreOptions) {
+    this.options = options;
+    const q = options.maxQueue;
+    this.#defaultMaxQueue = Object.freeze([q, q, q] as const);
+    this.ended = new EndedJobs(options.maxEndedJobs);
+    for (const [name, f] of Object.entries(options.functions)) {
+      if (f.maxQueue !== undefined) this.fn(name, true, true)!.maxQueue = [f.maxQueue, f.maxQueue, f.maxQueue];
+    }
+  }
+
+  /** Finds a function record; creates it when asked and the table has room. */
+  fn(name: string, create: boolean, force = false): FunctionRecord | undefined {
+    let rec = this.functions.get(name);
+    if (!rec && create && (force || this.functions.size < this.options.maxFunctions)) {
+      rec = new FunctionRecord(name, this.#defaultMaxQueue);
+      this.functions.set(name, rec);
+    }
+    return rec;
+  }
+
+  /** The id most recently allocated: jobs made later have larger ids. */
+  get lastId(): number {
+    return this.#seq;
+  }
+
+  /** Allocates the next job id; its handle is `<prefix>:<id>`. */
+  nextId(): number {
+    return ++this.#seq;
+  }
+
+  /** A replayed job's id: later ids must be larger. */
+  noteId(id: number): void {
+    if (id > this.#seq) this.#seq = id;
+  }
+
+  /** The live job a handle names, whatever boot's prefix it carries. */
+  job(handle: string): Job | undefined {
+    const colon = handle.lastIndexOf(":");
+    if (colon === -1) return undefined;
+    const tail = handle.slice(colon + 1);
+    if (tail.length === 0 || tail.length > 15) return undefined;
+    const id = Number(tail);
+    if (!Number.isInteger(id)) return undefined;
+    const job = this.jobs.get(id);
+    return job !== undefined && job.prefix.length === colon && handle.startsWith(job.prefix) && String(id) === tail ? job : undefined;
+  }
+
+  /**
+   * Makes a job (state `persisting`) and enters it in the live tables;
+   * `prefix` defaults to this boot's, `uniqueKey` comes from `uniqueKeyOf`.
+   */
+  newJob(
+    fn: FunctionRecord,
+    id: number,
+    prefix: string | undefined,
+    uniqueKey: string | undefined,
+    data: Uint8Array | undefined,
+    priority: Priority,
+    background: boolean,
+    now: number,
+  ): Job {
+    const job = new Job(fn, id, prefix ?? this.options.handlePrefix, uniqueKey, data, priority, background, now);
+    this.enter(job);
+    return job;
+  }
+
+  /** Enters a job in the live tables (a new one, or an ended one revived). */
+  enter(job: Job): void {
+    this.jobs.set(job.id, job);
+    if (job.uniqueKey !== undefined) this.uniques.add(job);
+    job.fn.total++;
+  }
+
+  /**
+   * A foreground client will receive every WORK_* packet of the job, once per
+   * submission (as gearmand does: a client that submitted twice waits twice).
+   */
+  addListener(job: Job, peer: Peer): void {
+    if (job.listeners === NOBODY) job.listeners = [];
+    job.listeners.push(peer);
+    peer.listening.add(job);
+  }
+
+  /** Removes a finished job from its worker, its listeners and the live tables. */
+  retire(job: Job): void {
+    if (job.state === "running") {
+      job.worker!.holding.delete(job);
+      job.worker = undefined;
+      job.fn.running--;
+    }
+    for (const l of job.listeners) l.listening.delete(job);
+    job.listeners = NOBODY;
+    this.removeJob(job);
+  }
+
+  /** Drops a job from the tables (no store effect). */
+  removeJob(job: Job): void {
+    if (job.state === "queued") job.fn.queue.remove(job);
+    else if (job.state === "scheduled") job.fn.scheduled[job.priority]--;
+    job.state = "done";
+    this.#leavePayload(job);
+    this.jobs.delete(job.id);
+    if (job.uniqueKey !== undefined) this.uniques.remove(job);
+    job.fn.total--;
+  }
+
+  /** One shared prefix string per earlier boot, taken from a replayed handle. */
+  replayedPrefix(handle: string): string {
+    const colon = handle.lastIndexOf(":");
+    const prefix = colon === -1 ? this.options.handlePrefix : handle.slice(0, colon);
+    if (prefix === this.options.handlePrefix) return this.options.handlePrefix;
+    let shared = this.#prefixes.get(prefix);
+    if (shared === undefined) this.#prefixes.set(prefix, shared = prefix);
+    return shared;
+  }
+
+  /**
+   * A committed job keeps its workload in memory while committed payloads
+   * take no more than `maxPayloadMemory` bytes; past that it leaves it to the
+   * store, which gives it back when a worker takes the job.
+   */
+  holdOrLeavePayload(job: Job): void {
+    const data = job.data;
+    if (data === undefined || this.options.payloads === undefined) return;
+    if (this.#payloadBytes + data.byteLength <= this.options.maxPayloadMemory) {
+      this.#payloadBytes += data.byteLength;
+      // Its own bytes: a submission may view a whole read chunk, which it would pin.
+      if (data.byteLength !== data.buffer.byteLength) job.data = data.slice();
+    } else {
+      job.data = undefined;
+    }
+  }
+
+  /** Forgets a committed job's workload in memory (it ended, or it is only kept as ended). */
+  #leavePayload(job: Job): void {
+    if (job.data === undefined || !job.persisted || this.options.payloads === undefined) return;
+    this.#payloadBytes -= job.data.byteLength;
+    job.data = undefined;
+  }
+
+  /** Payload bytes of committed jobs held in memory. */
+  get payloadBytes(): number {
+    return this.#payloadBytes;
+  }
+}

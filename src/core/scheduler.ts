@@ -1,0 +1,105 @@
+/**
+ * The scheduler: when a job runs and who is told. It moves jobs between
+ * `scheduled`, `queued` and `running`, keeps the deadlines `tick` runs
+ * (epoch jobs, time limits, delayed wake-ups, ended-job expiry), wakes
+ * sleeping workers, and remembers which submitters wait for a job's
+ * JOB_CREATED while the store commits it.
+ *
+ * @module
+ */
+import type { CoreOptions } from "./core_options.ts";
+import { DeadlineHeap } from "./deadline_heap.ts";
+import type { Job, PendingAck } from "./job.ts";
+import type { Outbox } from "./outbox.ts";
+import type { Peer } from "./peer.ts";
+import type { Timer } from "./timer.ts";
+import { wake } from "./worker_scheduling.ts";
+
+/** A submitter waiting for the store's answer about a job. */
+export interface Waiter {
+  readonly peer: Peer;
+  readonly ack: PendingAck;
+}
+
+/** Queues, deadlines and wake-ups. */
+export class Scheduler {
+  readonly options: CoreOptions;
+  readonly #out: Pick<Outbox, "sendNoop">;
+  readonly #timers = new DeadlineHeap<Timer>();
+  /** Submitters waiting for JOB_CREATED of a job still being committed. */
+  readonly #acks = new Map<Job, Waiter[]>();
+
+  constructor(options: CoreOptions, out: Pick<Outbox, "sendNoop">) {
+    this.options = options;
+    this.#out = out;
+  }
+
+  /** Wakes a worker that slept (PRE_SLEEP) with a NOOP. */
+  sendNoop(peer: Peer): void {
+    this.#out.sendNoop(peer);
+  }
+
+  /** Arms a deadline; the server's `tick` runs it when due. */
+  at(when: number, timer: Timer): void {
+    this.#timers.push(when, timer);
+  }
+
+  /** When `tick` must next run, or `undefined` when nothing is scheduled. */
+  nextDeadline(): number | undefined {
+    return this.#timers.peek();
+  }
+
+  /** The deadlines that are due, in order; each is removed. */
+  popDue(now: number): Timer[] {
+    return this.#timers.popDue(now);
+  }
+
+  /** A submitter of a job still being committed waits for the same answer. */
+  awaitAck(job: Job, peer: Peer): void {
+    const acks = this.#acks.get(job);
+    if (acks) acks.push({ peer, ack: peer.hold() });
+    else this.#acks.set(job, [{ peer, ack: peer.hold() }]);
+  }
+
+  /** The submitters waiting for a job, forgotten here: the store answered. */
+  takeWaiters(job: Job): readonly Waiter[] {
+    const acks = this.#acks.get(job);
+    if (acks === undefined) return [];
+    this.#acks.delete(job);
+    return acks;
+  }
+
+  /** Makes a committed (or foreground) job runnable now or at its `runAt`. */
+  schedule(job: Job, now: number): void {
+    if (job.runAt > now) {
+      job.state = "scheduled";
+      job.fn.scheduled[job.priority]++;
+      this.#timers.push(job.runAt, { kind: "due", job });
+    } else {
+      this.enqueue(job, now);
+    }
+  }
+
+  /** Appends a job to its queue tail and wakes sleeping workers. */
+  enqueue(job: Job, now: number): void {
+    job.state = "queued";
+    job.fn.queue.push(job);
+    wake(this, job.fn, now);
+  }
+
+  /** Hands a queued job to a worker and arms its time limit. */
+  assign(job: Job, peer: Peer, now: number): void {
+    job.fn.queue.remove(job);
+    job.state = "running";
+    job.worker = peer;
+    job.assignment++;
+    job.numerator = "0";
+    job.denominator = "0";
+    job.fn.running++;
+    peer.holding.add(job);
+    const own = peer.ability(job.fn)?.timeoutMs ?? 0;
+    const lease = own > 0 ? own : this.options.functions[job.fn.name]?.grabForMs ?? this.options.grabForMs;
+    job.grabbedUntil = lease > 0 ? now + lease : 0;
+    if (lease > 0) this.#timers.push(now + lease, { kind: "timeout", job, assignment: job.assignment, lease: own === 0 });
+  }
+}
