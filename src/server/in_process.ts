@@ -9,6 +9,7 @@
  * @module
  */
 import type { NetSocket } from "../runtime/net.ts";
+import type { PipedChild } from "../runtime/piped_child.ts";
 import type { DialedSocket } from "../runtime/tcp_dial.ts";
 
 /** One direction of the pair: bytes queued for the reader, delivered a turn later. */
@@ -145,7 +146,7 @@ export interface StartedWorker {
  */
 export function wireChild(
   pair: SocketPair,
-  child: { exited: Promise<number | null>; write(b: Uint8Array): void; onStdout(cb: (c: Uint8Array) => void): void; endInput(): void },
+  child: Pick<PipedChild, "exited" | "write" | "onStdout" | "endInput">,
 ): void {
   const { clientSide } = pair;
   clientSide.onData((chunk) => child.write(chunk));

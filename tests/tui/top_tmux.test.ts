@@ -87,21 +87,25 @@ describe("gearbox top in a terminal", { skip: haveCommand("tmux") ? false : "tmu
     // Two keys in one write (send-keys hands tmux's pty both at once, as a paste or key repeat
     // over ssh does): "jj" moves two rows, from the job's row to its second pid, and K kills that.
     await waitUntil("both pids show", () => pids().length === 2 || screen(), 10_000, 100);
+    /** K killed `pid`: the status line says so, and the driver replaced it. */
+    const killedAndReplaced = async (pid: number | undefined) => {
+      await waitUntil(
+        "the status line reports the kill of the second pid",
+        () => new RegExp(`killed pid ${pid} of tui_slow`).test(screen()) || screen(),
+        15_000,
+        100,
+      );
+      await waitForJob(
+        consolePort,
+        "tui_slow",
+        "the killed process replaced",
+        (s) => s.current === 2 && !s.processes.some((p) => p.pid === pid),
+      );
+    };
     const [, second] = pids();
     tmux("send-keys", "-t", "top", "-l", "jj");
     tmux("send-keys", "-t", "top", "K");
-    await waitUntil(
-      "the status line reports the kill of the second pid",
-      () => new RegExp(`killed pid ${second} of tui_slow`).test(screen()) || screen(),
-      15_000,
-      100,
-    );
-    await waitForJob(
-      consolePort,
-      "tui_slow",
-      "the killed process replaced",
-      (s) => s.current === 2 && !s.processes.some((p) => p.pid === second),
-    );
+    await killedAndReplaced(second);
     await waitUntil("the screen shows the replacement", () => (pids().length === 2 && !pids().includes(second)) || screen(), 10_000, 100);
 
     // An arrow key and a letter in one write: Down then j, two rows again.
@@ -109,18 +113,7 @@ describe("gearbox top in a terminal", { skip: haveCommand("tmux") ? false : "tmu
     tmux("send-keys", "-t", "top", "-l", "kk");
     tmux("send-keys", "-t", "top", "Down", "j");
     tmux("send-keys", "-t", "top", "K");
-    await waitUntil(
-      "the status line reports the kill of the second pid",
-      () => new RegExp(`killed pid ${victim} of tui_slow`).test(screen()) || screen(),
-      15_000,
-      100,
-    );
-    await waitForJob(
-      consolePort,
-      "tui_slow",
-      "the killed process replaced",
-      (s) => s.current === 2 && !s.processes.some((p) => p.pid === victim),
-    );
+    await killedAndReplaced(victim);
 
     // A smaller terminal: the screen follows, nothing wider than it.
     tmux("resize-window", "-t", "top", "-x", "80", "-y", "24");
