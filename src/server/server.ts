@@ -80,6 +80,8 @@ export class GearboxServer {
   #drainTimer: ReturnType<typeof setTimeout> | undefined;
   #stopping: Promise<void> | undefined;
   #resolveDone!: () => void;
+  /** Workload reads in flight (`read` effects): stopping waits for them before closing the store. */
+  readonly #reads = new Set<Promise<void>>();
   /** Resolves once the server has stopped (after `stop` or an admin `shutdown`). */
   readonly done: Promise<void> = new Promise((r) => (this.#resolveDone = r));
 
@@ -99,7 +101,7 @@ export class GearboxServer {
       pid: pid(),
       verbose: gearmanVerbose(settings.logLevel),
       random: Math.random,
-      payloads: this.store.payload ? { payload: (id) => this.store.payload!(id) } : undefined,
+      storeReadsPayloads: this.store.payloadsOutOfMemory,
     });
     this.#writer = new StoreWriter(this.store, ({ added, error }) => {
       if (error) this.logger.limited("store_error", 5000, "error", "store commit failed", { error: error.message, jobs: added.length });
@@ -110,6 +112,7 @@ export class GearboxServer {
       writer: this.#writer,
       logger: this.logger,
       connection: (id) => this.#connections.get(id),
+      read: (id, token) => this.#read(id, token),
       backup: (conn, name, reply) => void this.#backup(conn, name, reply),
       drain: () => void this.drain(),
       stop: () => void this.stop(),
@@ -247,6 +250,7 @@ export class GearboxServer {
     this.#backpressure.stop();
     if (!this.#draining) await this.#listener?.close();
     await this.#writer.flush();
+    await Promise.all(this.#reads);
     for (const c of this.#connections.values()) c.socket.end();
     await new Promise((r) => setTimeout(r, 10));
     for (const c of this.#connections.values()) c.socket.destroy();
@@ -256,7 +260,7 @@ export class GearboxServer {
   }
 
   #checkDrained(): void {
-    if (this.#draining && this.core.idle && !this.#writer.pending) void this.stop();
+    if (this.#draining && this.core.idle && this.core.reading === 0 && !this.#writer.pending) void this.stop();
   }
 
   #accept(socket: NetSocket): void {
@@ -313,6 +317,19 @@ export class GearboxServer {
       else if (conn.over(this.core.peers.get(id)?.pendingBytes ?? 0)) this.#backpressure.stall(conn, now);
     }
     this.#effects.run(drained.effects);
+  }
+
+  /** Reads a workload for the core (a grab, or `job show`) and hands it the answer; never rejects. */
+  #read(id: number, token: number): void {
+    // A store that throws instead of rejecting is answered the same way.
+    const read = new Promise<Uint8Array | undefined>((resolve) => resolve(this.store.payload(id))).then(
+      (data) => this.core.payloadRead(token, data, undefined, clock()),
+      (e: unknown) => this.core.payloadRead(token, undefined, e instanceof Error ? e.message : String(e), clock()),
+    ).finally(() => {
+      this.#reads.delete(read);
+      this.#flush();
+    });
+    this.#reads.add(read);
   }
 
   /** Copies the store into the backup directory while serving, then answers the admin command. */
