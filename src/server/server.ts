@@ -82,6 +82,7 @@ export class GearboxServer {
   #resolveDone!: () => void;
   /** Workload reads in flight (`read` effects): stopping waits for them before closing the store. */
   readonly #reads = new Set<Promise<void>>();
+  #answersPending = false;
   /** Resolves once the server has stopped (after `stop` or an admin `shutdown`). */
   readonly done: Promise<void> = new Promise((r) => (this.#resolveDone = r));
 
@@ -250,7 +251,7 @@ export class GearboxServer {
     this.#backpressure.stop();
     if (!this.#draining) await this.#listener?.close();
     await this.#writer.flush();
-    await Promise.all(this.#reads);
+    await Promise.allSettled(this.#reads);
     for (const c of this.#connections.values()) c.socket.end();
     await new Promise((r) => setTimeout(r, 10));
     for (const c of this.#connections.values()) c.socket.destroy();
@@ -319,17 +320,31 @@ export class GearboxServer {
     this.#effects.run(drained.effects);
   }
 
-  /** Reads a workload for the core (a grab, or `job show`) and hands it the answer; never rejects. */
+  /** Reads a workload for the core (a grab, or `job show`) and hands it the answer, a store error included. */
   #read(id: number, token: number): void {
-    // A store that throws instead of rejecting is answered the same way.
-    const read = new Promise<Uint8Array | undefined>((resolve) => resolve(this.store.payload(id))).then(
-      (data) => this.core.payloadRead(token, data, undefined, clock()),
-      (e: unknown) => this.core.payloadRead(token, undefined, e instanceof Error ? e.message : String(e), clock()),
-    ).finally(() => {
-      this.#reads.delete(read);
+    let read: Promise<Uint8Array | undefined>;
+    try {
+      read = this.store.payload(id);
+    } catch (e) {
+      read = Promise.reject(e); // a store that throws instead of rejecting is answered the same way
+    }
+    const answered: Promise<void> = read.then(
+      (data) => this.#answer(token, data, undefined, answered),
+      (e: unknown) => this.#answer(token, undefined, e instanceof Error ? e.message : String(e), answered),
+    );
+    this.#reads.add(answered);
+  }
+
+  /** One flush for every read answered in the same microtask run: a pipelined burst of grabs goes out in one write. */
+  #answer(token: number, data: Uint8Array | undefined, error: string | undefined, answered: Promise<void>): void {
+    this.#reads.delete(answered);
+    this.core.payloadRead(token, data, error, clock());
+    if (this.#answersPending) return;
+    this.#answersPending = true;
+    queueMicrotask(() => {
+      this.#answersPending = false;
       this.#flush();
     });
-    this.#reads.add(read);
   }
 
   /** Copies the store into the backup directory while serving, then answers the admin command. */
