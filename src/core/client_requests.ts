@@ -98,7 +98,7 @@ export function createJob(server: Pick<CoreContext, "nextId" | "newJob" | "optio
   // store that reads payloads back keeps the view only until the commit,
   // which copies it if the job holds on to its workload (most leave it).
   const id = server.nextId();
-  const data = sub.owned || (sub.kind.background && server.options.payloads !== undefined) ? sub.data : sub.data.slice();
+  const data = sub.owned || (sub.kind.background && server.options.storeReadsPayloads) ? sub.data : sub.data.slice();
   const job = server.newJob(sub.fn, id, undefined, sub.key, data, sub.kind.priority, sub.kind.background, now);
   if (sub.reducer !== "") job.reducer = sub.reducer;
   job.runAt = sub.runAt;

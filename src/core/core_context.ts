@@ -16,6 +16,7 @@ import type { FunctionTable } from "./function_table.ts";
 import type { IdTable } from "./id_table.ts";
 import type { Job, Priority } from "./job.ts";
 import type { Outbox } from "./outbox.ts";
+import type { PayloadRead } from "./payload_reads.ts";
 import type { Peer } from "./peer.ts";
 import type { Timer } from "./timer.ts";
 import type { UniqueIndex } from "./unique_index.ts";
@@ -71,7 +72,8 @@ export interface SchedulerContext {
   persist(job: Job, submitter: Peer): void;
   awaitAck(job: Job, peer: Peer): void;
   addListener(job: Job, peer: Peer): void;
-  payloadOf(job: Job, now: number): Uint8Array | undefined;
+  /** Asks the edge for a workload left to the store; `read` says what its answer completes. */
+  readPayload(id: number, read: PayloadRead): void;
   replace(old: Job, created: Job[], handles: string[], peer: Peer): void;
 }
 

@@ -5,7 +5,6 @@
  * @module
  */
 
-import type { PayloadSource } from "./job.ts";
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from "./retry_policy.ts";
 
 export interface CoreOptions {
@@ -67,11 +66,12 @@ export interface CoreOptions {
   /** Source of randomness for retry jitter (injected: the core reads none itself). */
   random: () => number;
   /**
-   * The store's read-back of committed payloads (injected, like `random`).
-   * Without one, every payload stays in memory until its job ends.
+   * The store keeps committed workloads out of process memory and reads them
+   * back on request (a `read` effect). Without it, every payload stays in
+   * memory until its job ends.
    */
-  payloads: PayloadSource | undefined;
-  /** Payload bytes of committed jobs held in memory; past it they are read back from `payloads` when assigned. */
+  storeReadsPayloads: boolean;
+  /** Payload bytes of committed jobs held in memory; past it they are left to the store and read back when assigned. */
   maxPayloadMemory: number;
   /** Units of bulk admin work (jobs visited, rows built) per step; see bulk_work.ts. */
   adminSlice: number;
@@ -114,7 +114,7 @@ export const DEFAULT_CORE_OPTIONS: CoreOptions = {
   maxFailureLog: 20,
   maxFailureMessage: 1024,
   random: () => 0.5,
-  payloads: undefined,
+  storeReadsPayloads: false,
   maxPayloadMemory: 16 * 1024 * 1024,
   adminSlice: 1000,
 };

@@ -18,6 +18,11 @@ export type Effect =
   | { kind: "replace"; remove: number | undefined; add: StoredJob[] }
   /** The job ended (completed, failed, cancelled): delete it from the store. */
   | { kind: "forget"; id: number }
+  /**
+   * Read job `id`'s workload back from the store, then call
+   * `JobServer.payloadRead(token, bytes, error, now)`; a held reply waits for it.
+   */
+  | { kind: "read"; id: number; token: number }
   /** Close the connection once its pending output is written. */
   | { kind: "close"; conn: number; reason: string }
   /**

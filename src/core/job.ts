@@ -57,8 +57,8 @@ export interface StoredJob {
   function: string;
   unique: string;
   /**
-   * The workload. A store that can read payloads back by id (see
-   * {@link PayloadSource}) may leave it out of what it replays.
+   * The workload. A store that reads payloads back by id (the store port's
+   * `payload`) may leave it out of what it replays.
    */
   data: Uint8Array | undefined;
   reducer: string;
@@ -71,16 +71,6 @@ export interface StoredJob {
   failures: readonly Failure[];
   /** Set once the job ended and is kept (dead set, exit status); undefined while live. */
   ended: Ended | undefined;
-}
-
-/**
- * Reads a committed job's workload back from the store, so the core need not
- * hold every queued payload in memory. Synchronous: the embedded store answers
- * a point read in microseconds, and the core runs no I/O of its own.
- */
-export interface PayloadSource {
-  /** The job's workload, or undefined when the store no longer has it. Throws on a store error. */
-  payload(id: number): Uint8Array | undefined;
 }
 
 /** What few jobs need: waiters, progress, a reducer, a failure history, an ending. */
@@ -113,7 +103,7 @@ export class Job implements StoredJob {
   readonly fn: FunctionRecord;
   /** Coalescing key inside the function, or undefined for an empty unique. */
   readonly uniqueKey: string | undefined;
-  /** The workload; undefined once a committed job left it to the store (see {@link PayloadSource}). */
+  /** The workload; undefined once a committed job left it to the store (read back through a `read` effect, payload_reads.ts). */
   data: Uint8Array | undefined;
   /** The handle's part before the id: this boot's prefix, or an earlier boot's for a replayed job. */
   readonly prefix: string;

@@ -31,12 +31,14 @@ import { encodePacket } from "../protocol/encoder.ts";
 import { errLine, listReply, okValue } from "../protocol/admin_text.ts";
 import { type Job, PRIORITY_NAMES } from "./job.ts";
 import type { CoreContext } from "./core_context.ts";
-import type { BulkClock, BulkTask } from "./bulk_work.ts";
+import { type BulkClock, type BulkTask, HELD } from "./bulk_work.ts";
 import type { Peer } from "./peer.ts";
 import { listingField } from "./names.ts";
 
 const STATES = new Set(["queued", "scheduled", "running", "failed", "completed", "all"]);
 const DEFAULT_LIMIT = 1000;
+/** Where `job show` puts a size the store has yet to give (fields escape control bytes, so no other NUL). */
+const READ = "\0";
 const MAX_LIMIT = 100_000;
 
 /** A job's state as operators see it. */
@@ -54,7 +56,7 @@ export function jobCommand(server: CoreContext, peer: Peer, args: string[], now:
     case "list":
       return sliced(list(server, rest), false);
     case "show":
-      return show(server, rest);
+      return show(server, peer, rest);
     case "retry":
       return sliced(retry(server, rest, server.bulk.clock, now), true);
     case "cancel":
@@ -122,17 +124,12 @@ function findJob(server: CoreContext, handle: string | undefined): Job | undefin
   return ended?.handle === handle ? ended : undefined;
 }
 
-/** The workload's size, read back from the store when only the store holds it ("-" if it cannot say). */
-function payloadSize(server: CoreContext, job: Job): number | string {
-  if (job.data !== undefined) return job.data.byteLength;
-  try {
-    return server.options.payloads?.payload(job.id)?.byteLength ?? "-";
-  } catch {
-    return "-";
-  }
-}
-
-function show(server: CoreContext, args: string[]): string {
+/**
+ * `job show`. A workload left to the store has its size read back: the reply
+ * slot is held and the rows around `data_bytes` wait for the answer
+ * (payload_reads.ts).
+ */
+function show(server: CoreContext, peer: Peer, args: string[]): string {
   const job = findJob(server, args[0]);
   if (!job) return errLine("UNKNOWN_JOB");
   const e = job.ended;
@@ -149,14 +146,24 @@ function show(server: CoreContext, args: string[]): string {
     ["worker", job.worker ? `${job.worker.address}:${job.worker.port}` : "-"],
     ["grabbed_until", job.state === "running" ? job.grabbedUntil : 0],
     ["waiting_clients", job.listeners.length],
-    ["data_bytes", payloadSize(server, job)],
+    ["data_bytes", job.data?.byteLength ?? (server.options.storeReadsPayloads ? READ : "-")],
     ["exit_status", e ? e.exitStatus : "-"],
     ["ended_at", e ? e.at : 0],
     ["delete_after", e ? e.deleteAfter : 0],
   ];
   const lines = rows.map(([k, v]) => `${k}\t${v}`);
   for (const f of job.failures) lines.push(`failure\t${f.at}\t${listingField(f.message)}`);
-  return listReply(lines);
+  const reply = listReply(lines);
+  if (job.data !== undefined || !server.options.storeReadsPayloads) return reply;
+  const at = reply.indexOf(`\ndata_bytes\t${READ}\n`) + "\ndata_bytes\t".length;
+  server.readPayload(job.id, {
+    kind: "size",
+    peer,
+    ack: server.hold(peer),
+    before: reply.slice(0, at),
+    after: reply.slice(at + READ.length),
+  });
+  return HELD;
 }
 
 function retry(server: CoreContext, args: string[], clock: BulkClock, now: number): BulkTask | string {

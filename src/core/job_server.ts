@@ -19,14 +19,16 @@ import type { FunctionRecord } from "./function_record.ts";
 import type { FunctionTable } from "./function_table.ts";
 import type { IdTable } from "./id_table.ts";
 import { type Job, type PendingAck, type StoredJob, toStored } from "./job.ts";
-import { jobFailed, requeue } from "./job_endings.ts";
+import { requeue } from "./job_endings.ts";
 import { JobTable } from "./job_table.ts";
 import { Outbox } from "./outbox.ts";
+import { type PayloadRead, PayloadReads } from "./payload_reads.ts";
 import { Peer } from "./peer.ts";
 import { RELIABLE_HANDLERS } from "./reliable_requests.ts";
 import { Replacements } from "./replacements.ts";
 import { restoreJobs } from "./restore_jobs.ts";
 import { Scheduler } from "./scheduler.ts";
+import { settleRead } from "./settle_read.ts";
 import type { Timer } from "./timer.ts";
 import type { UniqueIndex } from "./unique_index.ts";
 import { WORKER_HANDLERS } from "./worker_requests.ts";
@@ -56,6 +58,7 @@ export class JobServer extends Outbox implements CoreContext {
   readonly #table: JobTable;
   readonly #scheduler: Scheduler;
   readonly #replacements = new Replacements();
+  readonly #reads = new PayloadReads();
 
   constructor(options: Partial<CoreOptions> = {}) {
     super();
@@ -206,24 +209,24 @@ export class JobServer extends Outbox implements CoreContext {
     return restoreJobs(this.#table, this, stored, now);
   }
 
+  /** Asks the edge to read a workload back from the store (a `read` effect); {@link payloadRead} takes the answer. */
+  readPayload(id: number, read: PayloadRead): void {
+    this.effect({ kind: "read", id, token: this.#reads.add(read) });
+  }
+
   /**
-   * The workload of a job a worker was just given. When the store cannot give
-   * it back, the job fails like a failed run (retried if its policy allows),
-   * and the answer is undefined.
+   * The store answered a `read` effect: the workload, or `error` (neither:
+   * the store no longer has it). A token answered twice, or unknown, is
+   * ignored. See settle_read.ts.
    */
-  payloadOf(job: Job, now: number): Uint8Array | undefined {
-    if (job.data !== undefined) return job.data;
-    let error = "the store no longer has it";
-    try {
-      const data = this.options.payloads?.payload(job.id);
-      if (data !== undefined) return data;
-    } catch (e) {
-      error = e instanceof Error ? e.message : String(e);
-    }
-    this.count("payload_unavailable");
-    this.effect({ kind: "log", level: "error", message: "job workload unreadable", fields: { handle: job.handle, error } });
-    jobFailed(this, job, now, { message: `workload unreadable: ${error}` });
-    return undefined;
+  payloadRead(token: number, data: Uint8Array | undefined, error: string | undefined, now: number): void {
+    const read = this.#reads.take(token);
+    if (read !== undefined) settleRead(this, read, data, error, now);
+  }
+
+  /** Workload reads the edge has not answered yet (a graceful drain waits for them). */
+  get reading(): number {
+    return this.#reads.size;
   }
 
   /** True when no job is persisting, queued, scheduled or running. */

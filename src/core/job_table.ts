@@ -158,7 +158,7 @@ export class JobTable {
    */
   holdOrLeavePayload(job: Job): void {
     const data = job.data;
-    if (data === undefined || this.options.payloads === undefined) return;
+    if (data === undefined || !this.options.storeReadsPayloads) return;
     if (this.#payloadBytes + data.byteLength <= this.options.maxPayloadMemory) {
       this.#payloadBytes += data.byteLength;
       // Its own bytes: a submission may view a whole read chunk, which it would pin.
@@ -170,7 +170,7 @@ export class JobTable {
 
   /** Forgets a committed job's workload in memory (it ended, or it is only kept as ended). */
   #leavePayload(job: Job): void {
-    if (job.data === undefined || !job.persisted || this.options.payloads === undefined) return;
+    if (job.data === undefined || !job.persisted || !this.options.storeReadsPayloads) return;
     this.#payloadBytes -= job.data.byteLength;
     job.data = undefined;
   }

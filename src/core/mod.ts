@@ -46,9 +46,12 @@
  * overtake each other.
  *
  * Workloads: once committed, a job keeps its workload in memory only while committed
- * workloads take less than `maxPayloadMemory`; otherwise the core asks the injected
- * `payloads` port (the store's synchronous read-back) when a worker takes the job. A
- * workload the store cannot give back fails that run like a WORK_FAIL would.
+ * workloads take less than `maxPayloadMemory`; otherwise it is left to the store,
+ * and when a worker takes the job the core holds the worker's reply slot and emits a `read`
+ * effect; the edge reads the store and calls `JobServer.payloadRead`, which sends the
+ * JOB_ASSIGN* (payload_reads.ts, settle_read.ts). Other workers are not held up. A
+ * workload the store cannot give back fails that run like a WORK_FAIL would, and the
+ * worker gets NO_JOB.
  *
  * @module
  */
@@ -56,5 +59,5 @@ export { JobServer } from "./job_server.ts";
 export type { CoreContext, PacketHandler } from "./core_context.ts";
 export { type CoreOptions, DEFAULT_CORE_OPTIONS } from "./core_options.ts";
 export type { Drained, Effect } from "./effect.ts";
-export { type PayloadSource, type PendingAck, Priority, type StoredJob } from "./job.ts";
+export { type PendingAck, Priority, type StoredJob } from "./job.ts";
 export { DEFAULT_RETRY_POLICY, type RetryPolicy } from "./retry_policy.ts";

@@ -22,7 +22,7 @@ export function restoreJobs(table: JobTable, core: RestoreContext, stored: Itera
     count++;
     table.noteId(s.id);
     if (table.jobs.has(s.id) || table.ended.get(s.id)) continue;
-    if (s.data === undefined && (table.options.payloads === undefined || s.unique === "-")) {
+    if (s.data === undefined && (!table.options.storeReadsPayloads || s.unique === "-")) {
       throw new Error(`the store replayed job ${s.id} without its workload`);
     }
     restoreOne(table, core, s, now);

@@ -11,6 +11,7 @@ import type { Job } from "./job.ts";
 import type { CoreContext, PacketHandler } from "./core_context.ts";
 import { functionNameProblem, leadingDigits } from "./names.ts";
 import { completeJob, failureText, jobFailed } from "./job_endings.ts";
+import { assignPacket, type AssignReply } from "./payload_reads.ts";
 import type { Peer } from "./peer.ts";
 import { addAbility, hasWorkFor, removeAbility, takeJobFor } from "./worker_scheduling.ts";
 
@@ -62,7 +63,7 @@ const preSleep: PacketHandler = (server, peer) => {
   peer.noopSent = false;
 };
 
-function grabHandler(reply: "plain" | "uniq" | "all"): PacketHandler {
+function grabHandler(reply: AssignReply): PacketHandler {
   return (server, peer, _packet, now) => {
     peer.sleeping = false;
     peer.noopSent = false;
@@ -74,18 +75,14 @@ function grabHandler(reply: "plain" | "uniq" | "all"): PacketHandler {
 
 /**
  * Hands a job to the worker: JOB_ASSIGN, JOB_ASSIGN_UNIQ or JOB_ASSIGN_ALL,
- * as the grab asked. If the store cannot give the workload back, the job
- * fails (see {@link JobServer.payloadOf}) and the worker gets NO_JOB.
+ * as the grab asked. A workload left to the store is read back first: the
+ * reply slot is held (later replies to this worker wait behind it, other
+ * workers do not) and filled when the store answers (settle_read.ts).
  */
-export function assignAndSend(server: CoreContext, peer: Peer, job: Job, reply: "plain" | "uniq" | "all", now: number): void {
+export function assignAndSend(server: CoreContext, peer: Peer, job: Job, reply: AssignReply, now: number): void {
   server.assign(job, peer, now);
-  const data = server.payloadOf(job, now);
-  if (data === undefined) return server.sendNoJob(peer);
-  const fn = job.fn.name;
-  if (reply === "plain") server.sendPacket(peer, Cmd.JOB_ASSIGN, [job.handle, fn], data);
-  else if (reply === "all" && job.reducer !== "") {
-    server.sendPacket(peer, Cmd.JOB_ASSIGN_ALL, [job.handle, fn, job.unique, job.reducer], data);
-  } else server.sendPacket(peer, Cmd.JOB_ASSIGN_UNIQ, [job.handle, fn, job.unique], data);
+  if (job.data !== undefined) return server.send(peer, assignPacket(job, reply, job.data));
+  server.readPayload(job.id, { kind: "assign", peer, ack: server.hold(peer), job, assignment: job.assignment, reply });
 }
 
 const NOT_FOUND_TEXT: Record<number, string> = {

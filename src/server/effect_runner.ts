@@ -1,8 +1,9 @@
 /**
- * Carries out the effects the core emits (`src/core/effects.ts`): store
+ * Carries out the effects the core emits (`src/core/effect.ts`): store
  * changes go to the store writer (which batches them into one commit per
- * loop turn), closes and backups to the connection and the server, admin
- * shutdowns to the server, log lines to the logger. It decides nothing.
+ * loop turn), workload reads, closes and backups to the connection and the
+ * server, admin shutdowns to the server, log lines to the logger. It decides
+ * nothing.
  *
  * @module
  */
@@ -16,6 +17,8 @@ export interface EffectTarget {
   readonly writer: StoreWriter;
   readonly logger: Logger;
   connection(id: number): Connection | undefined;
+  /** Reads a workload back from the store and gives the core the answer under `token`. */
+  read(id: number, token: number): void;
   /** Runs the `backup` admin command and answers its held reply. */
   backup(conn: number, name: string, reply: PendingAck): void;
   drain(): void;
@@ -54,6 +57,9 @@ export class EffectRunner {
           }
           break;
         }
+        case "read":
+          t.read(e.id, e.token);
+          break;
         case "backup":
           t.backup(e.conn, e.name, e.reply);
           break;

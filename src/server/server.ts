@@ -80,6 +80,9 @@ export class GearboxServer {
   #drainTimer: ReturnType<typeof setTimeout> | undefined;
   #stopping: Promise<void> | undefined;
   #resolveDone!: () => void;
+  /** Workload reads in flight (`read` effects): stopping waits for them before closing the store. */
+  readonly #reads = new Set<Promise<void>>();
+  #answersPending = false;
   /** Resolves once the server has stopped (after `stop` or an admin `shutdown`). */
   readonly done: Promise<void> = new Promise((r) => (this.#resolveDone = r));
 
@@ -99,7 +102,7 @@ export class GearboxServer {
       pid: pid(),
       verbose: gearmanVerbose(settings.logLevel),
       random: Math.random,
-      payloads: this.store.payload ? { payload: (id) => this.store.payload!(id) } : undefined,
+      storeReadsPayloads: this.store.payloadsOutOfMemory,
     });
     this.#writer = new StoreWriter(this.store, ({ added, error }) => {
       if (error) this.logger.limited("store_error", 5000, "error", "store commit failed", { error: error.message, jobs: added.length });
@@ -110,6 +113,7 @@ export class GearboxServer {
       writer: this.#writer,
       logger: this.logger,
       connection: (id) => this.#connections.get(id),
+      read: (id, token) => this.#read(id, token),
       backup: (conn, name, reply) => void this.#backup(conn, name, reply),
       drain: () => void this.drain(),
       stop: () => void this.stop(),
@@ -247,6 +251,7 @@ export class GearboxServer {
     this.#backpressure.stop();
     if (!this.#draining) await this.#listener?.close();
     await this.#writer.flush();
+    await Promise.allSettled(this.#reads);
     for (const c of this.#connections.values()) c.socket.end();
     await new Promise((r) => setTimeout(r, 10));
     for (const c of this.#connections.values()) c.socket.destroy();
@@ -256,7 +261,7 @@ export class GearboxServer {
   }
 
   #checkDrained(): void {
-    if (this.#draining && this.core.idle && !this.#writer.pending) void this.stop();
+    if (this.#draining && this.core.idle && this.core.reading === 0 && !this.#writer.pending) void this.stop();
   }
 
   #accept(socket: NetSocket): void {
@@ -313,6 +318,33 @@ export class GearboxServer {
       else if (conn.over(this.core.peers.get(id)?.pendingBytes ?? 0)) this.#backpressure.stall(conn, now);
     }
     this.#effects.run(drained.effects);
+  }
+
+  /** Reads a workload for the core (a grab, or `job show`) and hands it the answer, a store error included. */
+  #read(id: number, token: number): void {
+    let read: Promise<Uint8Array | undefined>;
+    try {
+      read = this.store.payload(id);
+    } catch (e) {
+      read = Promise.reject(e); // a store that throws instead of rejecting is answered the same way
+    }
+    const answered: Promise<void> = read.then(
+      (data) => this.#answer(token, data, undefined, answered),
+      (e: unknown) => this.#answer(token, undefined, e instanceof Error ? e.message : String(e), answered),
+    );
+    this.#reads.add(answered);
+  }
+
+  /** One flush for every read answered in the same microtask run: a pipelined burst of grabs goes out in one write. */
+  #answer(token: number, data: Uint8Array | undefined, error: string | undefined, answered: Promise<void>): void {
+    this.#reads.delete(answered);
+    this.core.payloadRead(token, data, error, clock());
+    if (this.#answersPending) return;
+    this.#answersPending = true;
+    queueMicrotask(() => {
+      this.#answersPending = false;
+      this.#flush();
+    });
   }
 
   /** Copies the store into the backup directory while serving, then answers the admin command. */

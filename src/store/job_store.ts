@@ -1,13 +1,16 @@
 /**
  * The store port: where background jobs live so they survive a restart.
  * The server batches every change of one tick into one `commit`, and only
- * acknowledges new jobs after it resolved (group commit).
+ * acknowledges new jobs after it resolved (group commit). Every member that
+ * touches the store is asynchronous, so an embedded SQLite file, process
+ * memory and a networked database implement the one contract that
+ * tests/store/job_store_contract.test.ts checks on each.
  *
  * @module
  */
-import type { PayloadSource, StoredJob } from "../core/job.ts";
+import type { StoredJob } from "../core/job.ts";
 
-export type { PayloadSource, StoredJob };
+export type { StoredJob };
 
 /** One group commit: jobs to add and job ids to delete, applied atomically. */
 export interface StoreBatch {
@@ -30,15 +33,24 @@ export interface JobStore {
   /** A short description for logs (`memory:`, `sqlite:/path`). */
   readonly url: string;
   /**
+   * True when workloads live outside process memory (a file, a database
+   * server): the server may then drop its copy of a committed workload past
+   * `--max-payload-memory` and read it back with {@link payload} when a
+   * worker takes the job. False for a store whose copy is in memory anyway.
+   */
+  readonly payloadsOutOfMemory: boolean;
+  /**
    * Opens the store and gives every job it holds, oldest first, to be taken
-   * once. A store with `payload` may leave workloads out of it.
+   * once. A store whose {@link payloadsOutOfMemory} is true may leave
+   * workloads out of it (not a `-` unique's: its key is the workload's digest).
    */
   open(): Promise<Iterable<StoredJob>>;
   /**
-   * Reads a committed workload back by id; a store that has it lets the
-   * server keep payloads out of memory (see `--max-payload-memory`).
+   * A committed job's workload, read back by id; undefined when the store
+   * does not have the job. Rejects with {@link StoreError} when it cannot
+   * read it (a damaged row among them: a job never runs on wrong bytes).
    */
-  payload?: PayloadSource["payload"];
+  payload(id: number): Promise<Uint8Array | undefined>;
   /**
    * Copies the store, while it keeps serving, into a new store file at
    * `path` (which must not exist): the jobs that existed when the copy began

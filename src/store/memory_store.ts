@@ -10,6 +10,8 @@ import type { JobStore, StoreBatch, StoredJob } from "./job_store.ts";
 
 export class MemoryStore implements JobStore {
   readonly url = "memory:";
+  /** The workloads it keeps are the server's own bytes: leaving them here would free nothing. */
+  readonly payloadsOutOfMemory = false;
   readonly #jobs = new IdTable<StoredJob>();
 
   open(): Promise<Iterable<StoredJob>> {
@@ -18,9 +20,17 @@ export class MemoryStore implements JobStore {
 
   commit(batch: StoreBatch): Promise<void> {
     for (const job of batch.add) this.#jobs.set(job.id, job);
-    for (const job of batch.update ?? []) if (this.#jobs.has(job.id)) this.#jobs.set(job.id, job);
+    for (const job of batch.update ?? []) {
+      const old = this.#jobs.get(job.id);
+      // An update changes run time, failures and ending, never the workload (as in SQLite).
+      if (old !== undefined) this.#jobs.set(job.id, job.data === undefined ? { ...job, data: old.data } : job);
+    }
     for (const id of batch.remove) this.#jobs.delete(id);
     return Promise.resolve();
+  }
+
+  payload(id: number): Promise<Uint8Array | undefined> {
+    return Promise.resolve(this.#jobs.get(id)?.data);
   }
 
   /** Jobs currently held (for tests and admin). */

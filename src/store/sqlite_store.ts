@@ -37,6 +37,7 @@ export interface SqliteStoreOptions {
 
 export class SqliteStore implements JobStore {
   readonly url: string;
+  readonly payloadsOutOfMemory = true;
   readonly #path: string;
   readonly #options: SqliteStoreOptions;
   #db: Database | undefined;
@@ -130,17 +131,23 @@ export class SqliteStore implements JobStore {
   }
 
   /**
-   * A committed job's workload, read back by id (the core's {@link PayloadSource}).
-   * A workload that fails its checksum throws: its job fails, never runs on wrong bytes.
+   * See {@link JobStore.payload}: one point read, answered at once (SQLite
+   * is embedded) but through the port's promise. A workload that fails its
+   * checksum rejects: its job fails, never runs on wrong bytes.
    */
-  payload(id: number): Uint8Array | undefined {
-    const row = this.#payload?.get(id);
-    if (row === undefined) return undefined;
-    const data = workloadOf(row.data);
-    if (!dataIntact(data, row.data_crc)) {
-      throw new StoreError("STORE_CORRUPT", `the workload of job ${id} fails its checksum (${this.#path} is damaged)`);
+  payload(id: number): Promise<Uint8Array | undefined> {
+    try {
+      if (!this.#db) throw new StoreError("STORE_UNAVAILABLE", "store is not open");
+      const row = this.#payload!.get(id);
+      if (row === undefined) return Promise.resolve(undefined);
+      const data = workloadOf(row.data);
+      if (!dataIntact(data, row.data_crc)) {
+        throw new StoreError("STORE_CORRUPT", `the workload of job ${id} fails its checksum (${this.#path} is damaged)`);
+      }
+      return Promise.resolve(data);
+    } catch (e) {
+      return Promise.reject(storeError(e, this.#path));
     }
-    return data;
   }
 
   #migrate(db: Database): void {

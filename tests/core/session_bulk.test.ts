@@ -7,18 +7,17 @@
  */
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { Cmd } from "../../src/protocol/commands.ts";
-import { CoreScript } from "../helpers/core_script.ts";
+import { CoreSession } from "../helpers/core_session.ts";
 
 const C = 1, W = 2, A = 3, B = 4;
 
-function submitted(s: CoreScript, fn: string, n: number, from = 0): void {
-  for (let i = from; i < from + n; i++) s.send(C, Cmd.SUBMIT_JOB_BG, fn, `u${i}`, `w${i}`);
+function submitted(s: CoreSession, fn: string, n: number, from = 0): void {
+  for (let i = from; i < from + n; i++) s.send(C, "SUBMIT_JOB_BG", fn, `u${i}`, `w${i}`);
   s.take(C);
 }
 
 /** Steps until the bulk work is done; returns how many steps it took. */
-function finish(s: CoreScript): number {
+function finish(s: CoreSession): number {
   let steps = 0;
   while (s.continueBulk()) steps++;
   return steps + 1;
@@ -26,7 +25,7 @@ function finish(s: CoreScript): number {
 
 describe("core session: bulk admin work in slices", () => {
   test("a purge longer than one slice answers only when every slice is done, and exactly the function's waiting jobs are gone", () => {
-    const s = new CoreScript({ adminSlice: 10 });
+    const s = new CoreSession({ adminSlice: 10 });
     s.open(C, A);
     submitted(s, "f", 95);
     submitted(s, "g", 5, 1000);
@@ -41,24 +40,24 @@ describe("core session: bulk admin work in slices", () => {
   });
 
   test("a later request of the same connection is answered after the held reply, another connection's at once", () => {
-    const s = new CoreScript({ adminSlice: 10 });
+    const s = new CoreSession({ adminSlice: 10 });
     s.open(C, A, B);
     submitted(s, "f", 50);
     assert.equal(s.admin(A, "job purge f"), "");
     assert.equal(s.admin(A, "version"), "", "held behind the purge's reply");
-    assert.equal(s.admin(B, "version"), "OK 9.9.9\n", "others are not held");
+    assert.equal(s.admin(B, "version"), "OK 1.2.3\n", "others are not held");
     finish(s);
-    assert.equal(s.text(A), "OK 50\nOK 9.9.9\n");
+    assert.equal(s.text(A), "OK 50\nOK 1.2.3\n");
   });
 
   test("jobs that move during a purge: a grabbed job keeps running, a job submitted meanwhile is kept, each purged job is counted once", () => {
-    const s = new CoreScript({ adminSlice: 10 });
+    const s = new CoreSession({ adminSlice: 10 });
     s.open(C, W, A);
     submitted(s, "f", 100);
     assert.equal(s.admin(A, "job purge f"), "");
-    s.send(W, Cmd.CAN_DO, "f");
-    s.send(W, Cmd.GRAB_JOB);
-    const [assigned] = s.take(W).filter((p) => p.code === Cmd.JOB_ASSIGN);
+    s.send(W, "CAN_DO", "f");
+    s.send(W, "GRAB_JOB");
+    const [assigned] = s.packets(W).filter((p) => p.name === "JOB_ASSIGN");
     assert.ok(assigned, "the worker got a job during the purge");
     submitted(s, "f", 3, 500);
     finish(s);
@@ -70,7 +69,7 @@ describe("core session: bulk admin work in slices", () => {
 
   test("status over more functions than a slice is byte for byte the one-piece listing, and a function dropped meanwhile is left out", () => {
     const names = Array.from({ length: 35 }, (_, i) => `fn_${String(i).padStart(2, "0")}`);
-    const s = new CoreScript({ adminSlice: 10 });
+    const s = new CoreSession({ adminSlice: 10 });
     s.open(A, B);
     for (const n of [...names].reverse()) assert.equal(s.admin(A, `create function ${n}`), "OK\r\n");
     assert.equal(s.admin(A, "status"), "");
@@ -80,14 +79,14 @@ describe("core session: bulk admin work in slices", () => {
   });
 
   test("job retry all over more failed jobs than a slice revives each once, and a listing of a closed connection is given up", () => {
-    const s = new CoreScript({ adminSlice: 4 });
+    const s = new CoreSession({ adminSlice: 4 });
     s.open(C, W, A, B);
     submitted(s, "f", 9);
-    s.send(W, Cmd.CAN_DO, "f");
+    s.send(W, "CAN_DO", "f");
     for (let i = 0; i < 9; i++) {
-      s.send(W, Cmd.GRAB_JOB);
-      const job = s.take(W).find((p) => p.code === Cmd.JOB_ASSIGN)!;
-      s.send(W, Cmd.WORK_FAIL, job.args[0]!);
+      s.send(W, "GRAB_JOB");
+      const job = s.packets(W).find((p) => p.name === "JOB_ASSIGN")!;
+      s.send(W, "WORK_FAIL", job.args[0]!);
     }
     assert.equal(s.admin(A, "job retry all"), "");
     finish(s);

@@ -1,10 +1,15 @@
 /**
- * A scripted session against the sans-I/O core: numbered connections, a fake
- * clock, packets encoded with `\0REQ` magic and pushed through the real
- * decoder (so the core sees real frames), and output parsed per connection by
- * a tiny parser of our own (it does not use the decoder, so it can catch
- * encoder mistakes). Store commits are acknowledged at once (`autoAck`) or
- * held until {@link CoreSession.ack}.
+ * The one harness for scripted sessions against the sans-I/O core: numbered
+ * connections, a fake clock, packets encoded with `\0REQ` magic and pushed
+ * through the real decoder (so the core sees real frames), and output parsed
+ * per connection by a tiny parser of our own (it does not use the decoder, so
+ * it can catch encoder mistakes). It plays the edge's part for effects:
+ *
+ * - store commits of new jobs (`persist`) are acknowledged at once
+ *   (`autoAck`) or held until {@link CoreSession.ack};
+ * - workload reads (`read`) are answered at once from {@link CoreSession.stored}
+ *   (`autoRead`), or held until {@link CoreSession.answerReads};
+ * - slices of bulk admin work run when asked ({@link CoreSession.continueBulk}).
  *
  * Output reads as strings: a packet is `NAME payload` (payload as latin1,
  * NULs kept; just `NAME` when empty) and admin text is `TEXT <bytes>`.
@@ -101,6 +106,15 @@ export class CoreSession {
   readonly held: number[] = [];
   /** Every effect the core produced, in order (persist included). */
   effects: Effect[] = [];
+  /** Answer every `read` effect at once from {@link stored}; when false they wait in `reads`. */
+  autoRead = true;
+  /** `read` effects waiting for {@link answerReads}, oldest first. */
+  readonly reads: { id: number; token: number }[] = [];
+  /**
+   * The "store": each committed workload by job id, as the persist effect
+   * carried it (the core may drop its own copy later); forgotten jobs leave.
+   */
+  readonly stored = new Map<number, Uint8Array>();
   readonly #decoders = new Map<number, Decoder>();
   readonly #out = new Map<number, Buffer>();
 
@@ -143,8 +157,9 @@ export class CoreSession {
     this.pump();
   }
 
-  /** Sends an admin line and returns exactly the text it got back (nothing else may arrive). */
+  /** Sends an admin line and returns exactly the text it got back (nothing else may arrive); opens `conn` on first use. */
   admin(conn: number, line: string, eol = "\r\n"): string {
+    if (!this.#decoders.has(conn)) this.open(conn);
     this.raw(conn, line + eol);
     const got = this.take(conn);
     let text = "";
@@ -179,12 +194,42 @@ export class CoreSession {
     this.pump();
   }
 
+  /**
+   * Answers held reads (all, or those of job `id`) from {@link stored}, or
+   * with the store error `error`; a job the store lacks reads as undefined.
+   */
+  answerReads(error?: string, id?: number): void {
+    this.#answer(error, id);
+    this.pump();
+  }
+
+  #answer(error?: string, id?: number): void {
+    for (let i = 0; i < this.reads.length;) {
+      const r = this.reads[i]!;
+      if (id !== undefined && r.id !== id) {
+        i++;
+        continue;
+      }
+      this.reads.splice(i, 1);
+      this.core.payloadRead(r.token, error === undefined ? this.stored.get(r.id) : undefined, error, this.now);
+    }
+  }
+
+  /** Gives stored jobs back to the core, as a start-up replay does; their workloads go into {@link stored}. */
   restore(jobs: StoredJob[]): void {
+    for (const j of jobs) if (j.data !== undefined) this.stored.set(j.id, j.data);
     this.core.restore(jobs, this.now);
     this.pump();
   }
 
-  /** Drains the core until quiet, acknowledging commits when `autoAck` is on. */
+  /** Runs one slice of bulk admin work, as the edge does on a later loop turn; true while more remains. */
+  continueBulk(): boolean {
+    const more = this.core.continueBulk(this.now);
+    this.pump();
+    return more;
+  }
+
+  /** Drains the core until quiet, acknowledging commits (`autoAck`) and answering reads (`autoRead`). */
   pump(): void {
     for (;;) {
       const { output, effects } = this.core.drain();
@@ -193,14 +238,43 @@ export class CoreSession {
       }
       this.effects.push(...effects);
       const ids: number[] = [];
-      for (const e of effects) if (e.kind === "persist") ids.push(e.job.id);
-      if (ids.length === 0) return;
-      if (!this.autoAck) {
-        this.held.push(...ids);
-        return;
-      }
-      this.core.persisted(ids, undefined, this.now);
+      for (const e of effects) this.#store(e, ids);
+      const reading = this.autoRead && this.reads.length > 0;
+      if (reading) this.#answer();
+      if (ids.length > 0 && !this.autoAck) this.held.push(...ids);
+      else if (ids.length > 0) this.core.persisted(ids, undefined, this.now);
+      else if (!reading) return;
     }
+  }
+
+  /** What the store side of an effect does here: keeps workloads, forgets them, queues reads and commits to answer. */
+  #store(e: Effect, ids: number[]): void {
+    if (e.kind === "persist") {
+      ids.push(e.job.id);
+      if (e.job.data !== undefined) this.stored.set(e.job.id, e.job.data);
+    } else if (e.kind === "replace") {
+      for (const j of e.add) if (j.data !== undefined) this.stored.set(j.id, j.data);
+      if (e.remove !== undefined) this.stored.delete(e.remove);
+    } else if (e.kind === "forget") this.stored.delete(e.id);
+    else if (e.kind === "read") this.reads.push({ id: e.id, token: e.token });
+  }
+
+  /** Admin text a connection received since the last call (a reply that finished later, after bulk slices or a read). */
+  text(conn: number): string {
+    let text = "";
+    for (const item of this.take(conn)) {
+      if (!item.startsWith("TEXT ")) throw new Error(`expected only text on ${conn}, got a packet: ${item}`);
+      text += item.slice(5);
+    }
+    return text;
+  }
+
+  /** Packets a connection received since the last take, by name, with the payload split at every NUL. */
+  packets(conn: number): { name: string; args: string[] }[] {
+    return this.take(conn).map((item) => {
+      const at = item.indexOf(" ");
+      return at === -1 ? { name: item, args: [""] } : { name: item.slice(0, at), args: item.slice(at + 1).split("\0") };
+    });
   }
 
   /** What a connection received since the last take, parsed. */

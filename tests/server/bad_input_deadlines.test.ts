@@ -259,7 +259,9 @@ describe("bad input: deadlines and backpressure", () => {
       const commits: Promise<void>[] = [];
       const stalled: JobStore = { // a disk that takes its time: the first commit waits until released
         url: "stalled:",
+        payloadsOutOfMemory: false,
         open: () => Promise.resolve([]),
+        payload: () => Promise.resolve(undefined),
         commit: () => {
           const p = commits.length === 0 ? new Promise<void>((r) => (release = r)) : Promise.resolve();
           commits.push(p);

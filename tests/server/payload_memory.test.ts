@@ -3,7 +3,8 @@
  * the SQLite store and are read back when a worker takes the job: workers
  * must get every workload byte for byte, before and after a restart, and a
  * workload the store cannot give back fails its job instead of sending a
- * wrong one.
+ * wrong one. The read is asynchronous (a `read` effect): a slow one holds only
+ * the grabbing worker's replies, and a graceful drain waits for it.
  */
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
@@ -43,6 +44,39 @@ async function takeJobs(w: RawConn, n: number): Promise<Map<string, Buffer>> {
 }
 
 const tempDir = () => mkdtempSync(join(tmpdir(), "gearbox-payload-"));
+
+/** An SQLite store whose workload reads wait while held (a slow disk, or a remote database). */
+class GatedStore extends SqliteStore {
+  #gate: Promise<void> | undefined;
+  #open: () => void = () => {};
+  /** Reads asked for (answered or not). */
+  asked = 0;
+
+  /** Holds every read from now until {@link letReadsThrough}. */
+  holdReads(): void {
+    this.#gate = new Promise((r) => (this.#open = r));
+  }
+
+  letReadsThrough(): void {
+    this.#open();
+    this.#gate = undefined;
+  }
+
+  override async payload(id: number): Promise<Uint8Array | undefined> {
+    this.asked++;
+    if (this.#gate) await this.#gate;
+    return super.payload(id);
+  }
+}
+
+/** Resolves once `cond` holds, polling every few ms (bounded). */
+async function until(cond: () => boolean, what: string, ms = 2000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
 
 describe("payloads kept on disk", () => {
   test("past --max-payload-memory, workloads stay in the store and every worker gets its own, byte for byte, before and after a restart", async () => {
@@ -95,8 +129,8 @@ describe("payloads kept on disk", () => {
     const dir = tempDir();
     let broken = true;
     const store = new (class extends SqliteStore {
-      override payload(id: number): Uint8Array | undefined {
-        if (broken) throw new Error("disk I/O error");
+      override payload(id: number): Promise<Uint8Array | undefined> {
+        if (broken) return Promise.reject(new Error("disk I/O error"));
         return super.payload(id);
       }
     })(join(dir, "jobs.db"));
@@ -118,6 +152,101 @@ describe("payloads kept on disk", () => {
         const p = await c.expectPacket(Cmd.JOB_ASSIGN_UNIQ);
         assert.equal(p.args[0], handle);
         assert.deepEqual(assignedData(p), workload(1));
+        c.close();
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("a slow read holds only the grabbing worker's replies: its pipelined echo comes after the JOB_ASSIGN, another worker is served meanwhile", async () => {
+    const dir = tempDir();
+    const store = new GatedStore(join(dir, "jobs.db"));
+    try {
+      await withServer({ storeInstance: store, maxPayloadMemory: 0 }, async (_server, port) => {
+        const c = await RawConn.connect(port);
+        c.sendPacket(Cmd.SUBMIT_JOB_BG, "pm", "slow", workload(1));
+        c.sendPacket(Cmd.SUBMIT_JOB_BG, "pm", "fast", workload(2));
+        await c.expectPacket(Cmd.JOB_CREATED);
+        await c.expectPacket(Cmd.JOB_CREATED);
+        const w1 = await RawConn.connect(port);
+        const w2 = await RawConn.connect(port);
+        store.holdReads();
+        w1.sendPacket(Cmd.CAN_DO, "pm");
+        w1.sendPacket(Cmd.GRAB_JOB_UNIQ);
+        w1.sendPacket(Cmd.ECHO_REQ, "after the grab");
+        await until(() => store.asked === 1, "the first read");
+        await w1.expectNothing(100);
+        w2.sendPacket(Cmd.ECHO_REQ, "not blocked");
+        assert.equal((await w2.expectPacket(Cmd.ECHO_RES, 1000)).body.toString(), "not blocked");
+        store.letReadsThrough();
+        const p = await w1.expectPacket(Cmd.JOB_ASSIGN_UNIQ);
+        assert.equal(p.args[2], "slow");
+        assert.deepEqual(assignedData(p), workload(1));
+        assert.equal((await w1.expectPacket(Cmd.ECHO_RES)).body.toString(), "after the grab");
+        w2.sendPacket(Cmd.CAN_DO, "pm");
+        w2.sendPacket(Cmd.GRAB_JOB_UNIQ);
+        assert.deepEqual(assignedData(await w2.expectPacket(Cmd.JOB_ASSIGN_UNIQ)), workload(2));
+        for (const x of [c, w1, w2]) x.close();
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("a worker that disconnects during the read leaves its job queued for the next worker, who gets its bytes", async () => {
+    const dir = tempDir();
+    const store = new GatedStore(join(dir, "jobs.db"));
+    try {
+      await withServer({ storeInstance: store, maxPayloadMemory: 0 }, async (server, port) => {
+        const c = await RawConn.connect(port);
+        c.sendPacket(Cmd.SUBMIT_JOB_BG, "pm", "u", workload(3));
+        await c.expectPacket(Cmd.JOB_CREATED);
+        const w1 = await RawConn.connect(port);
+        store.holdReads();
+        w1.sendPacket(Cmd.CAN_DO, "pm");
+        w1.sendPacket(Cmd.GRAB_JOB_UNIQ);
+        await until(() => store.asked === 1, "the read");
+        w1.close();
+        await until(() => server.core.peers.size === 1, "the worker's close");
+        assert.match(await c.adminList("status"), /^pm\t1\t0\t0$/m, "queued again, not running");
+        store.letReadsThrough();
+        await until(() => server.core.reading === 0, "the late read");
+        const w2 = await RawConn.connect(port);
+        w2.sendPacket(Cmd.CAN_DO, "pm");
+        w2.sendPacket(Cmd.GRAB_JOB_UNIQ);
+        assert.deepEqual(assignedData(await w2.expectPacket(Cmd.JOB_ASSIGN_UNIQ)), workload(3));
+        c.close();
+        w2.close();
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("a graceful drain waits for a read in flight: the worker gets its job, completes it, and only then the server stops", async () => {
+    const dir = tempDir();
+    const store = new GatedStore(join(dir, "jobs.db"));
+    try {
+      await withServer({ storeInstance: store, maxPayloadMemory: 0 }, async (server, port) => {
+        const c = await RawConn.connect(port);
+        c.sendPacket(Cmd.SUBMIT_JOB_BG, "pm", "u", workload(4));
+        await c.expectPacket(Cmd.JOB_CREATED);
+        store.holdReads();
+        c.sendPacket(Cmd.CAN_DO, "pm");
+        c.sendPacket(Cmd.GRAB_JOB_UNIQ);
+        await until(() => store.asked === 1, "the read");
+        let stopped = false;
+        void server.drain();
+        void server.done.then(() => (stopped = true));
+        await new Promise((r) => setTimeout(r, 50));
+        assert.equal(stopped, false, "not stopped while the read is in flight");
+        store.letReadsThrough();
+        const p = await c.expectPacket(Cmd.JOB_ASSIGN_UNIQ);
+        assert.deepEqual(assignedData(p), workload(4));
+        assert.equal(stopped, false, "the job is running");
+        c.sendPacket(Cmd.WORK_COMPLETE, p.args[0]!, "");
+        await until(() => stopped, "the drained server to stop");
         c.close();
       });
     } finally {

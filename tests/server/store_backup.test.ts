@@ -29,7 +29,7 @@ function dirs(): { db: string; backups: string } {
 async function readBack(path: string): Promise<Map<string, StoredJob>> {
   const store = new SqliteStore(path);
   const jobs = new Map<string, StoredJob>();
-  for (const j of await store.open()) jobs.set(j.handle, { ...j, data: j.data ?? store.payload(j.id) });
+  for (const j of await store.open()) jobs.set(j.handle, { ...j, data: j.data ?? await store.payload(j.id) });
   await store.close();
   return jobs;
 }

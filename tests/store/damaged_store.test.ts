@@ -117,7 +117,7 @@ async function judge(path: string, what: string): Promise<{ refused?: string; ba
       assert.deepEqual(fields(j), fields(want), `${what}: job ${j.id} replays as committed`);
       let data: Uint8Array | undefined;
       try {
-        data = j.data ?? store.payload(j.id);
+        data = j.data ?? await store.payload(j.id);
       } catch (e) {
         assert.equal((e as { code?: string }).code, "STORE_CORRUPT", `${what}: job ${j.id}'s workload: ${(e as Error).message}`);
         badWorkloads.push(j.id);
@@ -276,7 +276,7 @@ describe("gearbox store check and salvage", () => {
           const want = ledger.get(j.id);
           assert.ok(want, `${d.name}: job ${j.id} was committed`);
           assert.deepEqual(fields(j), fields(want), `${d.name}: job ${j.id} as committed`);
-          assert.deepEqual(j.data ?? store.payload(j.id), want.data, `${d.name}: job ${j.id}'s workload`);
+          assert.deepEqual(j.data ?? await store.payload(j.id), want.data, `${d.name}: job ${j.id}'s workload`);
         }
       } finally {
         await store.close();

@@ -1,6 +1,8 @@
 /**
- * The store port's contract, run against every implementation: what one
- * commit adds or removes is there (or gone) after reopening, atomically.
+ * The store port's contract, run against every implementation through its
+ * asynchronous port: what one commit adds, updates or removes is there (or
+ * gone) after reopening, atomically, and every committed workload reads back
+ * by id, whether or not the replay carried it.
  */
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
@@ -34,7 +36,8 @@ const dir = () => mkdtempSync(join(tmpdir(), "gearbox-store-"));
 
 /** Opens a store and takes what it replays, with each workload it left on disk read back. */
 async function replay(store: JobStore): Promise<StoredJob[]> {
-  return Array.from(await store.open(), (j) => ({ ...j, data: j.data ?? store.payload!(j.id) }));
+  const jobs = Array.from(await store.open());
+  return await Promise.all(jobs.map(async (j) => ({ ...j, data: j.data ?? await store.payload(j.id) })));
 }
 
 /** Each implementation: how to make one, and how to get "the same store" again after closing. */
@@ -98,6 +101,39 @@ for (const impl of IMPLEMENTATIONS) {
       await b.close();
     });
 
+    test("reads each committed workload back by id, byte for byte, before and after reopening; an unknown id reads as undefined", async () => {
+      const s = impl.make();
+      const a = s.fresh();
+      await a.open();
+      const big = Uint8Array.from({ length: 70_000 }, (_, i) => i % 251);
+      await a.commit({ add: [job(1, { data: big }), job(2, { data: new Uint8Array(0) })], remove: [] });
+      assert.deepEqual(await a.payload(1), big);
+      assert.deepEqual(await a.payload(2), new Uint8Array(0));
+      assert.equal(await a.payload(3), undefined);
+      await a.close();
+      const b = s.again();
+      const replayed = Array.from(await b.open());
+      assert.deepEqual(replayed.map((j) => j.id), [1, 2]);
+      if (!b.payloadsOutOfMemory) assert.deepEqual(replayed[0]!.data, big, "a store that keeps workloads in memory replays them");
+      const read = b.payload(1);
+      assert.ok(read instanceof Promise, "the read goes through the port's promise");
+      assert.deepEqual(await read, big);
+      assert.deepEqual(await b.payload(2), new Uint8Array(0));
+      assert.equal(await b.payload(3), undefined);
+      await b.close();
+    });
+
+    test("a workload reads as undefined once its job is removed, and a retry's update, which carries none, keeps it", async () => {
+      const s = impl.make();
+      const a = s.fresh();
+      await a.open();
+      await a.commit({ add: [job(1), job(2)], remove: [] });
+      await a.commit({ add: [], update: [job(2, { runAt: 7000, retries: 1, data: undefined })], remove: [1] });
+      assert.equal(await a.payload(1), undefined);
+      assert.deepEqual(await a.payload(2), job(2).data);
+      await a.close();
+    });
+
     test("removes what a commit removes, and adds and removes in one commit together", async () => {
       const s = impl.make();
       const a = s.fresh();
@@ -123,10 +159,17 @@ describe("the sqlite store keeps workloads on disk", () => {
     const b = new SqliteStore(p);
     const back = Array.from(await b.open());
     assert.deepEqual(back.map((j) => [j.id, j.data]), [[1, undefined], [2, undefined]]);
-    assert.deepEqual(b.payload(1), big);
-    assert.deepEqual(b.payload(2), new Uint8Array(0));
-    assert.equal(b.payload(3), undefined);
+    assert.deepEqual(await b.payload(1), big);
+    assert.deepEqual(await b.payload(2), new Uint8Array(0));
+    assert.equal(await b.payload(3), undefined);
     await b.close();
+  });
+
+  test("a closed store's read rejects with STORE_UNAVAILABLE instead of throwing", async () => {
+    const b = new SqliteStore(join(dir(), "jobs.db"));
+    await b.open();
+    await b.close();
+    await assert.rejects(b.payload(1), (e: Error & { code?: string }) => e.code === "STORE_UNAVAILABLE");
   });
 
   test("a \"-\" unique's workload is replayed, since its digest is the job's coalescing key", async () => {

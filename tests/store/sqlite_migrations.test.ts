@@ -49,7 +49,8 @@ test("a version-2 store is migrated to the current schema with its jobs, handles
 
     const store = new SqliteStore(path);
     const jobs = Array.from(await store.open());
-    assert.deepEqual(jobs.map((j) => [j.id, j.handle, j.function, j.unique, [...store.payload(j.id)!], j.priority, j.runAt, j.retries]), [
+    const data = await Promise.all(jobs.map((j) => store.payload(j.id)));
+    assert.deepEqual(jobs.map((j, i) => [j.id, j.handle, j.function, j.unique, [...data[i]!], j.priority, j.runAt, j.retries]), [
       [1, "H:old.boot:1", "resize", "img-1", [1, 2, 3], 0, 0, 0],
       [2, "H:old.boot:2", "resize", "", [4], 2, 5000, 3],
     ]);

@@ -1,0 +1,61 @@
+/**
+ * Workloads being read back from the store. Past `maxPayloadMemory` a
+ * committed job leaves its workload to the store; when a worker takes such a
+ * job (or an operator asks `job show` its size) the core holds the reply slot,
+ * emits a `read` effect with a token, and finishes the reply when the edge
+ * answers through `JobServer.payloadRead` (settle_read.ts). The core does no
+ * I/O: it only remembers, by token, what each read was for.
+ *
+ * @module
+ */
+import { Cmd } from "../protocol/commands.ts";
+import { encodePacket } from "../protocol/encoder.ts";
+import type { Job, PendingAck } from "./job.ts";
+import type { Peer } from "./peer.ts";
+
+/** Which JOB_ASSIGN* a grab asked for. */
+export type AssignReply = "plain" | "uniq" | "all";
+
+/** What a read is for, and the held reply slot its answer fills. */
+export type PayloadRead =
+  /**
+   * A worker's grab: JOB_ASSIGN* once the bytes are back, if the job is still
+   * this worker's under the same `assignment` (it may have been cancelled,
+   * requeued and taken again meanwhile).
+   */
+  | { kind: "assign"; peer: Peer; ack: PendingAck; job: Job; assignment: number; reply: AssignReply }
+  /** `job show`: the reply is built at once, but for the size between `before` and `after`. */
+  | { kind: "size"; peer: Peer; ack: PendingAck; before: string; after: string };
+
+/** Reads in flight by token. Tokens count up from 1 and are never reused. */
+export class PayloadReads {
+  #next = 0;
+  readonly #pending = new Map<number, PayloadRead>();
+
+  /** Remembers a read; returns the token the edge answers with. */
+  add(read: PayloadRead): number {
+    const token = ++this.#next;
+    this.#pending.set(token, read);
+    return token;
+  }
+
+  /** The read a token stands for, forgotten here; undefined for an unknown or already answered token. */
+  take(token: number): PayloadRead | undefined {
+    const read = this.#pending.get(token);
+    this.#pending.delete(token);
+    return read;
+  }
+
+  /** Reads the edge has not answered yet. */
+  get size(): number {
+    return this.#pending.size;
+  }
+}
+
+/** The JOB_ASSIGN, JOB_ASSIGN_UNIQ or JOB_ASSIGN_ALL a grab asked for (ALL only for a job with a reducer). */
+export function assignPacket(job: Job, reply: AssignReply, data: Uint8Array): Uint8Array {
+  const fn = job.fn.name;
+  if (reply === "plain") return encodePacket(Cmd.JOB_ASSIGN, [job.handle, fn], data);
+  if (reply === "all" && job.reducer !== "") return encodePacket(Cmd.JOB_ASSIGN_ALL, [job.handle, fn, job.unique, job.reducer], data);
+  return encodePacket(Cmd.JOB_ASSIGN_UNIQ, [job.handle, fn, job.unique], data);
+}
