@@ -169,5 +169,3 @@ export type ServeSettings = SettingsOf<typeof SERVE_OPTIONS> & {
 export const SERVE_DEFAULTS: ServeSettings = { ...defaultsOf(SERVE_OPTIONS), functions: {} };
 
 export const PER_FUNCTION_OPTIONS: readonly Setting[] = SERVE_OPTIONS.filter((s: Setting) => s.perFunction);
-
-export { ConfigError } from "./setting.ts";
