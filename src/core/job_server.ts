@@ -2,18 +2,20 @@
  * The job server state machine. Frames go in with the time; bytes per
  * connection and effects come out. No I/O, no clock, no randomness: the same
  * inputs always give the same outputs, which is what the scripted core tests
- * rely on.
+ * rely on. `JobServer` is the facade the edge holds; `CoreState` behind it is
+ * what the handlers see (as `CoreContext`).
  *
  * @module
  */
 import { Cmd } from "../protocol/commands.ts";
 import type { Frame } from "../protocol/decoder.ts";
 import { encodePacket, encodeText } from "../protocol/encoder.ts";
-import { handleAdminLine } from "./admin_requests.ts";
 import { BulkWork } from "./bulk_work.ts";
-import { CLIENT_HANDLERS } from "./client_requests.ts";
-import type { CoreContext, PacketHandler } from "./core_context.ts";
+import { dispatch } from "./dispatch.ts";
+import { runTimer } from "./due_timers.ts";
+import type { CoreContext, CoreView } from "./core_context.ts";
 import { type CoreOptions, DEFAULT_CORE_OPTIONS } from "./core_options.ts";
+import type { Drained } from "./effect.ts";
 import type { EndedJobs } from "./ended_jobs.ts";
 import type { FunctionRecord } from "./function_record.ts";
 import type { FunctionTable } from "./function_table.ts";
@@ -24,30 +26,19 @@ import { jobFailed, requeue } from "./job_endings.ts";
 import { JobTable } from "./job_table.ts";
 import { Outbox } from "./outbox.ts";
 import { Peer } from "./peer.ts";
-import { RELIABLE_HANDLERS } from "./reliable_requests.ts";
 import { Replacements } from "./replacements.ts";
 import { restoreJobs } from "./restore_jobs.ts";
 import { Scheduler } from "./scheduler.ts";
 import type { Timer } from "./timer.ts";
 import type { UniqueIndex } from "./unique_index.ts";
-import { WORKER_HANDLERS } from "./worker_requests.ts";
-import { removeWorker, wake } from "./worker_scheduling.ts";
-
-const HANDLERS: (PacketHandler | undefined)[] = [];
-for (const [code, h] of Object.entries({ ...CLIENT_HANDLERS, ...WORKER_HANDLERS, ...RELIABLE_HANDLERS })) HANDLERS[Number(code)] = h;
+import { removeWorker } from "./worker_scheduling.ts";
 
 /**
- * The sans-I/O Gearman job server.
- *
- * @example
- * ```ts
- * const core = new JobServer({ handlePrefix: "H:test" });
- * core.open(1, "127.0.0.1", 5000);
- * for (const frame of decoder.push(bytes)) core.receive(1, frame, Date.now());
- * const { output, effects } = core.drain();
- * ```
+ * The state machine behind {@link JobServer}: what the handlers see as {@link CoreContext}
+ * (connections, counters, the job table, the scheduler, output), and the logic of the facade's
+ * inputs. Not exported: the edge reaches it only through the facade.
  */
-export class JobServer extends Outbox implements CoreContext {
+class CoreState extends Outbox implements CoreContext {
   readonly options: CoreOptions;
   /** Admin work done in slices (bulk_work.ts); the edge calls {@link continueBulk} while it has some. */
   readonly bulk: BulkWork;
@@ -66,25 +57,21 @@ export class JobServer extends Outbox implements CoreContext {
     this.bulk = new BulkWork(this.options.adminSlice);
   }
 
-  /** Runs one slice of bulk admin work; true while more remains (call again on a later loop turn). */
+  // ---- the facade's inputs and questions (documented on JobServer) --------------
+
   continueBulk(now: number): boolean {
     return this.bulk.step(this, now);
   }
 
-  /** True while a reply to this connection is being built in slices: hold its later requests until then. */
   busy(conn: number): boolean {
     const peer = this.peers.get(conn);
     return peer !== undefined && this.bulk.busy(peer);
   }
 
-  // ---- inputs -------------------------------------------------------------
-
-  /** A connection arrived. */
   open(conn: number, address: string, port: number): void {
     this.peers.set(conn, new Peer(conn, address, port, this.options.exceptions));
   }
 
-  /** A connection is gone: requeue what it held, drop what only it waited for. */
   close(conn: number, now: number): void {
     const peer = this.peers.get(conn);
     if (!peer) return;
@@ -100,72 +87,20 @@ export class JobServer extends Outbox implements CoreContext {
     peer.listening.clear();
   }
 
-  /** One decoded frame from a connection. */
   receive(conn: number, frame: Frame, now: number): void {
     const peer = this.peers.get(conn);
     if (!peer) return;
-    switch (frame.kind) {
-      case "packet": {
-        const handler = HANDLERS[frame.code];
-        if (handler) handler(this, peer, frame, now);
-        else {
-          this.count("invalid_command");
-          this.error(peer, "INVALID_COMMAND", "Command not expected");
-        }
-        return;
-      }
-      case "text":
-        handleAdminLine(this, peer, frame.line, now);
-        return;
-      case "fault": {
-        const e = frame.error;
-        this.count(`protocol_${e.code.toLowerCase()}`);
-        if (e.text) this.send(peer, encodeText(`ERR ${e.wireCode} ${e.wireText.replaceAll(" ", "+")}\r\n`));
-        else this.error(peer, e.wireCode, e.wireText);
-        if (e.fatal) this.closeConnection(peer, e.message);
-        return;
-      }
-    }
+    dispatch(this, peer, frame, now);
   }
 
-  /** Runs every deadline that is due: epoch jobs, worker timeouts, delayed wake-ups, ended-job expiry. */
   tick(now: number): void {
-    for (const t of this.#scheduler.popDue(now)) this.#run(t, now);
+    for (const t of this.#scheduler.popDue(now)) runTimer(this, t, now);
   }
 
-  #run(t: Timer, now: number): void {
-    switch (t.kind) {
-      case "due":
-        if (t.job.state === "scheduled") {
-          t.job.fn.scheduled[t.job.priority]--;
-          this.enqueue(t.job, now);
-        }
-        return;
-      case "timeout":
-        if (t.job.state === "running" && t.job.assignment === t.assignment) {
-          this.count(t.lease ? "lease_expired" : "worker_timeout");
-          requeue(this, t.job, now, t.lease ? "lease expired" : "worker timeout");
-        }
-        return;
-      case "rewake":
-        t.fn.rewakeArmed = false;
-        if (t.fn.queue.size > 0) wake(this, t.fn, now);
-        return;
-      case "expire":
-        if (t.job.ended !== undefined && t.job.ended.deleteAfter <= now && this.ended.remove(t.job)) {
-          this.count("ended_expired");
-          this.effect({ kind: "forget", id: t.job.id });
-        }
-        return;
-    }
-  }
-
-  /** When `tick` must next run, or `undefined` when nothing is scheduled. */
   nextDeadline(): number | undefined {
     return this.#scheduler.nextDeadline();
   }
 
-  /** The store answered for a batch of `persist` effects (by job id). */
   persisted(ids: readonly number[], error: string | undefined, now: number): void {
     const touched = new Set<Peer>();
     for (const id of ids) {
@@ -189,7 +124,6 @@ export class JobServer extends Outbox implements CoreContext {
     for (const peer of touched) this.release(peer);
   }
 
-  /** Fills a reply slot the edge was asked to answer (a `backup` effect); a closed connection is skipped. */
   answer(conn: number, reply: PendingAck, text: string): void {
     const peer = this.peers.get(conn);
     if (!peer) return;
@@ -202,7 +136,6 @@ export class JobServer extends Outbox implements CoreContext {
     this.#replacements.start(this, old, created, handles, peer);
   }
 
-  /** Loads jobs from the store at start-up, before any connection (restore_jobs.ts); returns how many. */
   restore(stored: Iterable<StoredJob>, now: number): number {
     return restoreJobs(this.#table, this, stored, now);
   }
@@ -362,5 +295,101 @@ export class JobServer extends Outbox implements CoreContext {
       this.count("abandoned");
       this.#table.removeJob(job);
     }
+  }
+}
+/**
+ * The sans-I/O Gearman job server: a thin facade over its state. Its surface is what the edge
+ * needs and nothing more: the inputs (`open`, `close`, `receive`, `tick`, `persisted`, `restore`,
+ * `answer`, `continueBulk`), the output (`drain`, `nextDeadline`), the questions the input pump
+ * asks (`busy`, `pendingBytes`, `idle`), `count` for the edge's own counters (they share the
+ * `counters` admin listing), and {@link view}, a read-only view for logs, metrics and tests.
+ * Handlers get the state as {@link CoreContext}, never this class.
+ *
+ * @example
+ * ```ts
+ * const core = new JobServer({ handlePrefix: "H:test" });
+ * core.open(1, "127.0.0.1", 5000);
+ * for (const frame of decoder.push(bytes)) core.receive(1, frame, Date.now());
+ * const { output, effects } = core.drain();
+ * ```
+ */
+export class JobServer {
+  readonly #core: CoreState;
+  /** Read-only: options, counters, connections, jobs, functions, payload memory, pending bulk work. */
+  readonly view: CoreView;
+
+  constructor(options: Partial<CoreOptions> = {}) {
+    this.#core = new CoreState(options);
+    this.view = this.#core;
+  }
+
+  /** A connection arrived. */
+  open(conn: number, address: string, port: number): void {
+    this.#core.open(conn, address, port);
+  }
+
+  /** A connection is gone: requeue what it held, drop what only it waited for. */
+  close(conn: number, now: number): void {
+    this.#core.close(conn, now);
+  }
+
+  /** One decoded frame from a connection. */
+  receive(conn: number, frame: Frame, now: number): void {
+    this.#core.receive(conn, frame, now);
+  }
+
+  /** Runs every deadline that is due: epoch jobs, worker timeouts, delayed wake-ups, ended-job expiry. */
+  tick(now: number): void {
+    this.#core.tick(now);
+  }
+
+  /** When `tick` must next run, or `undefined` when nothing is scheduled. */
+  nextDeadline(): number | undefined {
+    return this.#core.nextDeadline();
+  }
+
+  /** The store answered for a batch of `persist` effects (by job id). */
+  persisted(ids: readonly number[], error: string | undefined, now: number): void {
+    this.#core.persisted(ids, error, now);
+  }
+
+  /** Fills a reply slot the edge was asked to answer (a `backup` effect); a closed connection is skipped. */
+  answer(conn: number, reply: PendingAck, text: string): void {
+    this.#core.answer(conn, reply, text);
+  }
+
+  /** Loads jobs from the store at start-up, before any connection (restore_jobs.ts); returns how many. */
+  restore(stored: Iterable<StoredJob>, now: number): number {
+    return this.#core.restore(stored, now);
+  }
+
+  /** Runs one slice of bulk admin work; true while more remains (call again on a later loop turn). */
+  continueBulk(now: number): boolean {
+    return this.#core.continueBulk(now);
+  }
+
+  /** True while a reply to this connection is being built in slices: hold its later requests until then. */
+  busy(conn: number): boolean {
+    return this.#core.busy(conn);
+  }
+
+  /** Output the core holds for a connection, ready or waiting for the store (0 for an unknown one). */
+  pendingBytes(conn: number): number {
+    return this.#core.peers.get(conn)?.pendingBytes ?? 0;
+  }
+
+  /** True when no job is persisting, queued, scheduled or running. */
+  get idle(): boolean {
+    return this.#core.idle;
+  }
+
+  /** Counts an event of the edge (a refused or dropped connection, a defect) with the core's own. */
+  count(cause: string, by = 1): void {
+    this.#core.count(cause, by);
+  }
+
+  /** Every connection's output bytes and the effects to carry out, since the last drain. */
+  drain(): Drained {
+    return this.#core.drain();
   }
 }
