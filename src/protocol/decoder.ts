@@ -162,27 +162,33 @@ export class Decoder {
     return out;
   }
 
-  /** Between frames: a text line starts, a whole packet is emitted without a copy, or a header starts. */
+  /**
+   * Between frames: a text line starts, or the whole packets that lie in this chunk are emitted
+   * without a copy (one call for a run of them), or a header starts.
+   */
   #atBoundary(chunk: Uint8Array, pos: number, out: Frame[]): number {
-    if (chunk[pos] !== 0 && this.#text) {
-      // 0x16 starts a TLS record; no admin command does. Refuse at once
-      // rather than wait for a newline that never comes.
-      if (chunk[pos] === 0x16) this.#fail(out, new ProtocolError("TLS_ON_PLAINTEXT", undefined, true));
-      else this.#state = State.Text;
-      return pos;
-    }
-    // Fast path: a whole packet inside this chunk needs no copy.
     const len = chunk.length;
-    if (len - pos >= HEADER) {
-      const size = u32(chunk, pos + 8);
-      if (len - pos - HEADER >= size && size <= this.#limits.maxPacketBody) {
-        const body = chunk.subarray(pos + HEADER, pos + HEADER + size);
-        this.#emitPacket(out, u32(chunk, pos), u32(chunk, pos + 4), body, false);
-        return pos + HEADER + size;
+    const max = this.#limits.maxPacketBody;
+    while (pos < len && !this.#closed) {
+      if (chunk[pos] !== 0 && this.#text) {
+        // 0x16 starts a TLS record; no admin command does. Refuse at once
+        // rather than wait for a newline that never comes.
+        if (chunk[pos] === 0x16) this.#fail(out, new ProtocolError("TLS_ON_PLAINTEXT", undefined, true));
+        else this.#state = State.Text;
+        return pos;
       }
+      // Fast path: a whole packet inside this chunk needs no copy.
+      if (len - pos < HEADER) break;
+      const size = u32(chunk, pos + 8);
+      if (len - pos - HEADER < size || size > max) break;
+      const body = chunk.subarray(pos + HEADER, pos + HEADER + size);
+      this.#emitPacket(out, u32(chunk, pos), u32(chunk, pos + 4), body, false);
+      pos += HEADER + size;
     }
-    this.#state = State.Header;
-    this.#headerFill = 0;
+    if (pos < len && !this.#closed) {
+      this.#state = State.Header;
+      this.#headerFill = 0;
+    }
     return pos;
   }
 
