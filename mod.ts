@@ -45,6 +45,7 @@ export {
   AdminClient,
   type AdminClientOptions,
   AdminError,
+  type FunctionDetail,
   type FunctionStatus,
   type PriorityStatus,
   type ShownJob,
@@ -62,4 +63,3 @@ export {
 } from "./src/driver/worker_module.ts";
 export { type AddJobOptions, type CommandJobOptions, Driver, type DriverOptions, type ModuleJobOptions } from "./src/driver/api.ts";
 export { DriverConsole, type DriverEvent, type DriverJob } from "./src/client/driver_console.ts";
-export { type FunctionDetail } from "./src/client/admin_client.ts";

@@ -3,14 +3,15 @@
  * and `tui/`, and on `mod.ts`:
  *
  * 1. only src/runtime/ names Bun, Deno, node:net, node:sqlite or process spawning;
- * 2. src/protocol/ and src/core/ do no I/O and read no clock or randomness;
+ * 2. src/protocol/ and src/core/ do no I/O and read no clock or randomness: of packages they
+ *    import only PURE_PACKAGES (and the table keeps src/runtime/ and src/store/ from them);
  * 3. every import between folders follows TABLE (type-only and lazy imports included), and mod.ts
  *    only re-exports;
  * 4. TABLE is the table docs/architecture.md §2 shows, so the page and the check cannot drift.
  *
- * Import cycles between the files of src/core/ (type-only imports included) fail the check,
- * except those listed in KNOWN_CYCLES, which are printed as a warning with their count; with
- * `--strict-cycles` those fail too. Exits 1 with one line per violation.
+ * 5. no import cycle between the files of src/core/, type-only imports included.
+ *
+ * Exits 1 with one line per violation.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, normalize } from "node:path";
@@ -77,8 +78,11 @@ export const DOCS_PAGE = "docs/architecture.md";
 const TABLE_SECTION = "docs/architecture.md §2";
 
 const RUNTIME_ONLY = [/\bBun\./, /\bDeno\./, /from "node:net"/, /from "node:sqlite"/, /from "bun:/, /from "node:child_process"/];
+/** The only packages src/protocol/ and src/core/ may import: bytes and hashing, no I/O. */
+export const PURE_PACKAGES: readonly string[] = ["node:buffer", "node:crypto"];
+
+/** What src/protocol/ and src/core/ may not mention: the clock, randomness, the process, timers. */
 const PURE_FORBIDDEN = [
-  /from "node:(fs|net|os|child_process|sqlite|dgram|http)"/,
   /\bDate\.now\(/,
   /new Date\(\)/,
   /Math\.random\(/,
@@ -121,6 +125,15 @@ export function importsOf(file: string, code: string): Import[] {
   for (const m of code.matchAll(/\bimport\s*["']([^"']+)["']/g)) add(m[1]!, false, false);
   for (const m of code.matchAll(/\bimport\s*\(\s*["']([^"']+)["']\s*\)/g)) add(m[1]!, false, true);
   return out;
+}
+
+/** The packages (every import that is not a relative path) a file's code names, imported, re-exported or lazily. */
+export function packagesOf(code: string): string[] {
+  const specs = [
+    ...code.matchAll(/\b(?:import|export)\s+(?:type\s+)?[\w*$\s,{}]*?\s*from\s*["']([^"']+)["']/g),
+    ...code.matchAll(/\bimport\s*\(?\s*["']([^"']+)["']/g),
+  ].map((m) => m[1]!);
+  return [...new Set(specs.filter((spec) => !spec.startsWith(".")))];
 }
 
 /** The table row a file belongs to: the longest folder that holds it, or undefined. */
@@ -267,33 +280,9 @@ export function tableDrift(docs: Row[], table: Row[] = TABLE): string[] {
   return out;
 }
 
-/**
- * The import cycles of src/core/ still tolerated, as {@link describeCycle} prints them: the data
- * model, where a job, its function record and its connections name each other's types. The list
- * only shrinks: any other cycle fails the check, and an entry no longer found fails it too.
- */
-export const KNOWN_CYCLES: readonly string[] = [
-  "function_record.ts -type-> peer.ts -type-> function_record.ts",
-  "job.ts -type-> peer.ts -type-> job.ts",
-  "function_record.ts -> job_queue.ts -type-> job.ts -type-> function_record.ts",
-];
-
-/** Which cycles only warn and which fail: all fail under `strict`, else those not in `known`. */
-export function cycleVerdict(
-  cycles: readonly string[],
-  strict: boolean,
-  known: readonly string[] = KNOWN_CYCLES,
-): { warnings: string[]; problems: string[] } {
-  const warnings = strict ? [] : cycles.filter((c) => known.includes(c));
-  const failing = cycles.filter((c) => !warnings.includes(c));
-  const problems = failing.map((c) => `import cycle in src/core/${strict ? " (--strict-cycles)" : ""}: ${c}`);
-  for (const k of known) if (!cycles.includes(k)) problems.push(`KNOWN_CYCLES lists a cycle that is gone; remove it: ${k}`);
-  return { warnings, problems };
-}
-
 export interface Report {
   problems: string[];
-  /** The import cycles of src/core/, one line each. */
+  /** The import cycles of src/core/, one line each (each is also a problem). */
   cycles: string[];
 }
 
@@ -309,6 +298,11 @@ export function check(root: string, table: Row[] = TABLE): Report {
     }
     if (path.startsWith("src/protocol/") || path.startsWith("src/core/")) {
       for (const re of PURE_FORBIDDEN) if (re.test(code)) problems.push(`${path}: I/O, clock or randomness (${re}) in a pure layer`);
+      for (const pkg of packagesOf(code)) {
+        if (!PURE_PACKAGES.includes(pkg)) {
+          problems.push(`${path}: imports ${pkg} in a pure layer (it may import only ${PURE_PACKAGES.join(", ")})`);
+        }
+      }
     }
     if (!rowOf(path, table)) problems.push(`${path}: not in the import table of ${TABLE_SECTION}`);
     const own = importsOf(path, code);
@@ -332,17 +326,12 @@ export function check(root: string, table: Row[] = TABLE): Report {
     problems.push(`${DOCS_PAGE} is missing`);
   }
   const cycles = cyclesIn(imports, "src/core/").map((c) => describeCycle(c, imports, "src/core/"));
+  problems.push(...cycles.map((c) => `import cycle in src/core/ (type-only imports count): ${c}`));
   return { problems: [...new Set(problems)], cycles };
 }
 
 if (import.meta.main) {
-  const { problems, cycles } = check(fileURLToPath(new URL("..", import.meta.url)));
-  const verdict = cycleVerdict(cycles, process.argv.includes("--strict-cycles"));
-  if (verdict.warnings.length > 0) {
-    const head = `warning: ${verdict.warnings.length} import cycles in src/core/ (type-only imports included; known, see KNOWN_CYCLES)`;
-    console.error([head, ...verdict.warnings.map((c) => `  ${c}`)].join("\n"));
-  }
-  problems.push(...verdict.problems);
+  const { problems } = check(fileURLToPath(new URL("..", import.meta.url)));
   if (problems.length > 0) {
     console.error(problems.join("\n"));
     process.exit(1);

@@ -10,8 +10,8 @@
 import { EXIT } from "./exit_status.ts";
 import { appendFileSync, rmSync, writeFileSync } from "node:fs";
 import type { Command } from "commander";
+import { ConfigError } from "../config/setting.ts";
 import {
-  ConfigError,
   DRIVE_DEFAULTS,
   DRIVE_OPTIONS,
   driveSetting,

@@ -39,51 +39,10 @@ export function addJobsCommand(program: Command): void {
     .addOption(new Option("--state <state>", "queued, scheduled, running, failed, completed or all").choices(STATES).default("all"))
     .option("-f, --function <name>", "only this function")
     .option("--limit <n>", "at most this many rows", positiveInteger, 1000)
-    .action((o: Common & { state: string; function?: string; limit: number }) =>
-      run(o, async (admin) => {
-        const args = [`state=${o.state}`, `limit=${o.limit}`];
-        if (o.function) args.push(`function=${o.function}`);
-        const rows = (await admin.list(`job list ${args.join(" ")}`)).map(parseListRow);
-        if (o.json) return print(JSON.stringify(rows, null, 2));
-        if (rows.length === 0) return print(`no ${o.state === "all" ? "" : o.state + " "}jobs`);
-        const t = table(["HANDLE", "FUNCTION", "STATE", "PRIORITY", "RETRIES", "RUN AT", "CREATED", "UNIQUE"]);
-        for (const r of rows) {
-          t.push([
-            printable(String(r.handle)),
-            printable(String(r.function)),
-            r.state,
-            r.priority,
-            r.retries,
-            time(r.run_at),
-            time(r.created_at),
-            printable(String(r.unique)),
-          ]);
-        }
-        print(t.toString());
-      })
-    );
+    .action((o: Common & { state: string; function?: string; limit: number }) => run(o, (admin) => listJobs(admin, o)));
 
   common(jobs.command("show").description("one job: state, exit status, failure log").argument("<handle>"))
-    .action((handle: string, o: Common) =>
-      run(o, async (admin) => {
-        const rows = await admin.list(`job show ${handle}`);
-        const fields: Record<string, string> = {};
-        const failures: { at: number; message: string }[] = [];
-        for (const row of rows) {
-          const [key, ...rest] = row.split("\t");
-          if (key === "failure") failures.push({ at: Number(rest[0]), message: rest.slice(1).join("\t") });
-          else fields[key!] = rest.join("\t");
-        }
-        if (o.json) return print(JSON.stringify({ ...fields, failures }, null, 2));
-        const t = table(["FIELD", "VALUE"]);
-        for (const [k, v] of Object.entries(fields)) t.push([k, /(_at|after|until)$/.test(k) ? time(Number(v)) : printable(v)]);
-        print(t.toString());
-        if (failures.length === 0) return print("no failures");
-        const f = table(["#", "WHEN", "MESSAGE"]);
-        failures.forEach((x, i) => f.push([i + 1, time(x.at), printable(x.message)]));
-        print(f.toString());
-      })
-    );
+    .action((handle: string, o: Common) => run(o, (admin) => showJob(admin, handle, o)));
 
   common(jobs.command("retry").description("put failed jobs back in their queue").argument("[handle]"))
     .option("--all", "every failed job (of --function, if given)")
@@ -103,6 +62,49 @@ export function addJobsCommand(program: Command): void {
     .action((fn: string, o: Common & { failed?: boolean }) =>
       run(o, async (admin) => report(o, "purged", await admin.line(`job purge ${fn} state=${o.failed ? "failed" : "queued"}`)))
     );
+}
+
+/** `jobs list`: the rows of `job list`, as a table or JSON. */
+async function listJobs(admin: AdminSession, o: Common & { state: string; function?: string; limit: number }): Promise<void> {
+  const args = [`state=${o.state}`, `limit=${o.limit}`];
+  if (o.function) args.push(`function=${o.function}`);
+  const rows = (await admin.list(`job list ${args.join(" ")}`)).map(parseListRow);
+  if (o.json) return print(JSON.stringify(rows, null, 2));
+  if (rows.length === 0) return print(`no ${o.state === "all" ? "" : o.state + " "}jobs`);
+  const t = table(["HANDLE", "FUNCTION", "STATE", "PRIORITY", "RETRIES", "RUN AT", "CREATED", "UNIQUE"]);
+  for (const r of rows) {
+    t.push([
+      printable(String(r.handle)),
+      printable(String(r.function)),
+      r.state,
+      r.priority,
+      r.retries,
+      time(r.run_at),
+      time(r.created_at),
+      printable(String(r.unique)),
+    ]);
+  }
+  print(t.toString());
+}
+
+/** `jobs show`: one job's fields, then its failure log. */
+async function showJob(admin: AdminSession, handle: string, o: Common): Promise<void> {
+  const rows = await admin.list(`job show ${handle}`);
+  const fields: Record<string, string> = {};
+  const failures: { at: number; message: string }[] = [];
+  for (const row of rows) {
+    const [key, ...rest] = row.split("\t");
+    if (key === "failure") failures.push({ at: Number(rest[0]), message: rest.slice(1).join("\t") });
+    else fields[key!] = rest.join("\t");
+  }
+  if (o.json) return print(JSON.stringify({ ...fields, failures }, null, 2));
+  const t = table(["FIELD", "VALUE"]);
+  for (const [k, v] of Object.entries(fields)) t.push([k, /(_at|after|until)$/.test(k) ? time(Number(v)) : printable(v)]);
+  print(t.toString());
+  if (failures.length === 0) return print("no failures");
+  const f = table(["#", "WHEN", "MESSAGE"]);
+  failures.forEach((x, i) => f.push([i + 1, time(x.at), printable(x.message)]));
+  print(f.toString());
 }
 
 /** Refuses a command line before any connection is made. */

@@ -35,35 +35,7 @@ export function addStoreCommand(program: Command): void {
     .argument("<name>", "the new file's name in the server's backup directory (no directory part)")
     .option("-s, --server <host:port>", "the gearbox server", "127.0.0.1:4730")
     .option("--timeout <ms>", "how long to wait for the copy to finish", positiveInteger, 600_000)
-    .action(async (name: string, o: { server: string; timeout: number }) => {
-      let admin: AdminSession | undefined;
-      const t0 = Date.now();
-      // A million jobs take several seconds: say it is still going.
-      const ticker = setInterval(
-        () => process.stderr.write(`gearbox store: backup still running (${Math.round((Date.now() - t0) / 1000)} s)\n`),
-        5000,
-      );
-      try {
-        admin = await AdminSession.open(o.server, o.timeout);
-        const [, jobs = "0", damaged = "0"] = (await admin.line(`store backup ${name}`)).split(" ");
-        print(`backed up ${jobs} job${jobs === "1" ? "" : "s"} into ${name} in the server's backup directory`);
-        if (damaged !== "0") {
-          warn(
-            "store",
-            `${damaged} damaged row${
-              damaged === "1" ? " was" : "s were"
-            } left out: run gearbox store check on the server's file after stopping it`,
-          );
-          process.exitCode = EXIT.damaged;
-        }
-      } catch (e) {
-        warn("store", e instanceof Error ? e.message : String(e));
-        process.exitCode = e instanceof AdminError ? EXIT.damaged : EXIT.unreadable;
-      } finally {
-        clearInterval(ticker);
-        admin?.close();
-      }
-    });
+    .action((name: string, o: { server: string; timeout: number }) => backup(name, o));
 
   store.command("check")
     .description("read every job in a store file and report damaged pages, rows and workloads")
@@ -83,39 +55,73 @@ export function addStoreCommand(program: Command): void {
     .argument("<new>", "the store file to create (must not exist)")
     .option("--keep-damaged", "also copy jobs that fail their checksum, as they read")
     .option("--json", "the report as JSON")
-    .action(async (file: string, to: string, o: { keepDamaged?: boolean; json?: boolean }) => {
-      if (existsSync(to)) {
-        warn("store", `${to} exists; give a new file name (salvage never writes over a file)`);
-        process.exitCode = EXIT.usage;
-        return;
-      }
-      if (!existsSync(file)) {
-        warn("store", `${file} does not exist`);
-        process.exitCode = EXIT.unreadable;
-        return;
-      }
-      let result;
-      try {
-        result = await salvageStore(file, to, { keepDamaged: o.keepDamaged }, progress);
-      } catch (e) {
-        warn("store", e instanceof Error ? e.message : String(e));
-        process.exitCode = EXIT.unreadable;
-        return;
-      }
-      const { report, copied } = result;
-      const left = o.keepDamaged ? 0 : report.damagedRows.length + report.damagedWorkloads.length;
-      if (o.json) print(JSON.stringify({ copied, leftBehind: left, ...report }, null, 2));
-      else {
-        printReport(file, report, undefined);
-        print(
-          `copied ${copied} job${copied === 1 ? "" : "s"} into ${to}${
-            left > 0 ? `; ${left} damaged job${left === 1 ? "" : "s"} left behind (listed above)` : ""
-          }`,
-        );
-        print(`start the server on it with: gearbox serve --store sqlite:${to}`);
-      }
-      process.exitCode = left > 0 || report.unreadable.length > 0 ? EXIT.damaged : EXIT.ok;
-    });
+    .action((file: string, to: string, o: { keepDamaged?: boolean; json?: boolean }) => salvage(file, to, o));
+}
+
+/** `store backup`: the running server copies its store; a ticker says it is still going. */
+async function backup(name: string, o: { server: string; timeout: number }): Promise<void> {
+  let admin: AdminSession | undefined;
+  const t0 = Date.now();
+  // A million jobs take several seconds: say it is still going.
+  const ticker = setInterval(
+    () => process.stderr.write(`gearbox store: backup still running (${Math.round((Date.now() - t0) / 1000)} s)\n`),
+    5000,
+  );
+  try {
+    admin = await AdminSession.open(o.server, o.timeout);
+    const [, jobs = "0", damaged = "0"] = (await admin.line(`store backup ${name}`)).split(" ");
+    print(`backed up ${jobs} job${jobs === "1" ? "" : "s"} into ${name} in the server's backup directory`);
+    if (damaged !== "0") {
+      warn(
+        "store",
+        `${damaged} damaged row${
+          damaged === "1" ? " was" : "s were"
+        } left out: run gearbox store check on the server's file after stopping it`,
+      );
+      process.exitCode = EXIT.damaged;
+    }
+  } catch (e) {
+    warn("store", e instanceof Error ? e.message : String(e));
+    process.exitCode = e instanceof AdminError ? EXIT.damaged : EXIT.unreadable;
+  } finally {
+    clearInterval(ticker);
+    admin?.close();
+  }
+}
+
+/** `store salvage`: the intact jobs of FILE into the new file TO, and what was left behind. */
+async function salvage(file: string, to: string, o: { keepDamaged?: boolean; json?: boolean }): Promise<void> {
+  if (existsSync(to)) {
+    warn("store", `${to} exists; give a new file name (salvage never writes over a file)`);
+    process.exitCode = EXIT.usage;
+    return;
+  }
+  if (!existsSync(file)) {
+    warn("store", `${file} does not exist`);
+    process.exitCode = EXIT.unreadable;
+    return;
+  }
+  let result;
+  try {
+    result = await salvageStore(file, to, { keepDamaged: o.keepDamaged }, progress);
+  } catch (e) {
+    warn("store", e instanceof Error ? e.message : String(e));
+    process.exitCode = EXIT.unreadable;
+    return;
+  }
+  const { report, copied } = result;
+  const left = o.keepDamaged ? 0 : report.damagedRows.length + report.damagedWorkloads.length;
+  if (o.json) print(JSON.stringify({ copied, leftBehind: left, ...report }, null, 2));
+  else {
+    printReport(file, report, undefined);
+    print(
+      `copied ${copied} job${copied === 1 ? "" : "s"} into ${to}${
+        left > 0 ? `; ${left} damaged job${left === 1 ? "" : "s"} left behind (listed above)` : ""
+      }`,
+    );
+    print(`start the server on it with: gearbox serve --store sqlite:${to}`);
+  }
+  process.exitCode = left > 0 || report.unreadable.length > 0 ? EXIT.damaged : EXIT.ok;
 }
 
 /** Runs a check, turning a file that cannot be read at all into exit 2 and one line. */

@@ -6,7 +6,8 @@
  */
 import { readFileSync } from "node:fs";
 import { parse } from "yaml";
-import { ConfigError, driveSetting, type DriveSettings, mapping, merge } from "./drive_options.ts";
+import { driveSetting, type DriveSettings, mapping, merge } from "./drive_options.ts";
+import { ConfigError } from "./setting.ts";
 
 /** Reads one YAML file (top level, or under `drive:`). */
 export function loadDriveFile(path: string): Partial<DriveSettings> {

@@ -328,5 +328,3 @@ export function jsonValue(raw: string, origin: string): unknown {
     throw new ConfigError(`${origin}: not valid JSON: ${(e as Error).message}`);
   }
 }
-
-export { ConfigError };

@@ -7,6 +7,9 @@
  * @module
  */
 
+/** The largest count a setting may take: a signed 32-bit int. */
+export const MAX_INT = 2 ** 31 - 1;
+
 export type SettingType = "int" | "number" | "string" | "boolean" | "level";
 
 /** A setting that failed validation; names the key and where it came from. */

@@ -15,7 +15,7 @@
  * @module
  */
 import { encodeText } from "../protocol/encoder.ts";
-import type { PendingAck } from "./job.ts";
+import type { PendingAck } from "./record_shapes.ts";
 import type { Outbox } from "./outbox.ts";
 import type { Peer } from "./peer.ts";
 

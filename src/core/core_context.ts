@@ -83,5 +83,24 @@ export interface CoreContext extends OutputContext, CounterContext, JobTableCont
   readonly bulk: BulkWork;
 }
 
+/**
+ * What the edge, its logs and metrics, and tests may read of the core, through
+ * `JobServer.view`; nothing here changes it (jobs and functions are counted or listed, never
+ * made).
+ */
+export interface CoreView {
+  readonly options: Readonly<CoreOptions>;
+  readonly counters: ReadonlyMap<string, number>;
+  readonly peers: ReadonlyMap<number, Readonly<Peer>>;
+  readonly jobs: Pick<IdTable<Job>, "size" | "get" | "values">;
+  readonly functions: Pick<FunctionTable, "size" | "get" | "has">;
+  /** Workload bytes held in memory by committed jobs. */
+  readonly payloadBytes: number;
+  /** Bulk admin work still to run in slices. */
+  readonly bulk: Pick<BulkWork, "pending">;
+  /** Workload reads the edge has not answered yet (a graceful drain waits for them). */
+  readonly reading: number;
+}
+
 /** A packet handler: translates one request into calls on the core. */
 export type PacketHandler = (core: CoreContext, peer: Peer, packet: Packet, now: number) => void;

@@ -4,7 +4,8 @@
  *
  * @module
  */
-import type { PendingAck, StoredJob } from "./job.ts";
+import type { StoredJob } from "./job.ts";
+import type { PendingAck } from "./record_shapes.ts";
 
 export type Effect =
   /** Write the job to the store, then call `JobServer.persisted` with the outcome. */

@@ -4,15 +4,16 @@
  *
  * @module
  */
+import type { Job } from "./job.ts";
 import { JobQueue } from "./job_queue.ts";
-import type { Peer } from "./peer.ts";
+import type { FunctionShape, PeerShape } from "./record_shapes.ts";
 
 /** Everything the server knows about one function name. */
-export class FunctionRecord {
+export class FunctionRecord implements FunctionShape<Job> {
   readonly name: string;
-  readonly queue = new JobQueue();
-  /** Connections that registered the function, in registration order. */
-  readonly workers: Peer[] = [];
+  readonly queue = new JobQueue<Job>();
+  /** Connections that registered the function, in registration order (each a `Peer`; see record_shapes.ts). */
+  readonly workers: PeerShape<Job>[] = [];
   /** Jobs in the table: persisting, scheduled, queued and running. */
   total = 0;
   running = 0;

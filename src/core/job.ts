@@ -4,8 +4,11 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import type { FunctionRecord } from "./function_record.ts";
-import type { Peer } from "./peer.ts";
+import type { FunctionShape, PeerShape } from "./record_shapes.ts";
+
+/** A function record and a connection as a job names them: `FunctionRecord` and `Peer` (see record_shapes.ts). */
+type FunctionRecord = FunctionShape<Job>;
+type Peer = PeerShape<Job>;
 
 /** Gearman's three priorities, as queue indexes: lower runs first. */
 export const enum Priority {
@@ -269,11 +272,6 @@ export class Job implements StoredJob {
  * Frozen, so a push by mistake throws instead of leaking between jobs.
  */
 export const NOBODY: never[] = Object.freeze([]) as unknown as never[];
-
-/** A reply slot held in a peer's output until the store answers. */
-export interface PendingAck {
-  bytes: Uint8Array | undefined;
-}
 
 /**
  * The stored form of a job: the job itself, seen through {@link StoredJob}.

@@ -5,9 +5,14 @@
  *
  * @module
  */
-import type { Job } from "./job.ts";
+/** What a queue needs of a job: its priority and the links it is threaded on. */
+export interface Queued<T> {
+  readonly priority: number;
+  prev: T | undefined;
+  next: T | undefined;
+}
 
-class Fifo {
+class Fifo<Job extends Queued<Job>> {
   head: Job | undefined;
   tail: Job | undefined;
   length = 0;
@@ -35,11 +40,11 @@ class Fifo {
  * The lists of every queue that never held a job, shared: a function made by
  * `create function` or CAN_DO costs no FIFOs (the table holds up to 100,000).
  */
-const EMPTY: readonly Fifo[] = Object.freeze([new Fifo(), new Fifo(), new Fifo()]);
+const EMPTY: readonly Fifo<never>[] = Object.freeze([new Fifo<never>(), new Fifo<never>(), new Fifo<never>()]);
 
-/** Three FIFOs (high, normal, low) of runnable jobs, made on the first push. */
-export class JobQueue {
-  #lists: readonly Fifo[] = EMPTY;
+/** Three FIFOs (high, normal, low) of runnable jobs, made on the first push; `Job` is the core's (job.ts). */
+export class JobQueue<Job extends Queued<Job>> {
+  #lists: readonly Fifo<Job>[] = EMPTY;
 
   /** Queued jobs per priority. */
   counts(): [number, number, number] {
@@ -52,7 +57,7 @@ export class JobQueue {
 
   /** Appends at the tail of the job's priority (new and requeued jobs alike). */
   push(job: Job): void {
-    if (this.#lists === EMPTY) this.#lists = [new Fifo(), new Fifo(), new Fifo()];
+    if (this.#lists === EMPTY) this.#lists = [new Fifo<Job>(), new Fifo<Job>(), new Fifo<Job>()];
     this.#lists[job.priority]!.push(job);
   }
 

@@ -2,43 +2,26 @@
  * The job server state machine. Frames go in with the time; bytes per
  * connection and effects come out. No I/O, no clock, no randomness: the same
  * inputs always give the same outputs, which is what the scripted core tests
- * rely on.
+ * rely on. `JobServer` is the facade the edge holds; `CoreState` behind it is
+ * what the handlers see (as `CoreContext`).
  *
  * @module
  */
-import { Cmd } from "../protocol/commands.ts";
 import type { Frame } from "../protocol/decoder.ts";
-import { encodePacket, encodeText } from "../protocol/encoder.ts";
-import { handleAdminLine } from "./admin_requests.ts";
-import { BulkWork } from "./bulk_work.ts";
-import { CLIENT_HANDLERS } from "./client_requests.ts";
-import type { CoreContext, PacketHandler } from "./core_context.ts";
-import { type CoreOptions, DEFAULT_CORE_OPTIONS } from "./core_options.ts";
-import type { EndedJobs } from "./ended_jobs.ts";
-import type { FunctionRecord } from "./function_record.ts";
-import type { FunctionTable } from "./function_table.ts";
-import type { IdTable } from "./id_table.ts";
-import { type Job, type PendingAck, type StoredJob, toStored } from "./job.ts";
-import { requeue } from "./job_endings.ts";
-import { JobTable } from "./job_table.ts";
-import { Outbox } from "./outbox.ts";
-import { type PayloadRead, PayloadReads } from "./payload_reads.ts";
-import { Peer } from "./peer.ts";
-import { RELIABLE_HANDLERS } from "./reliable_requests.ts";
-import { Replacements } from "./replacements.ts";
-import { restoreJobs } from "./restore_jobs.ts";
-import { Scheduler } from "./scheduler.ts";
-import { settleRead } from "./settle_read.ts";
-import type { Timer } from "./timer.ts";
-import type { UniqueIndex } from "./unique_index.ts";
-import { WORKER_HANDLERS } from "./worker_requests.ts";
-import { removeWorker, wake } from "./worker_scheduling.ts";
-
-const HANDLERS: (PacketHandler | undefined)[] = [];
-for (const [code, h] of Object.entries({ ...CLIENT_HANDLERS, ...WORKER_HANDLERS, ...RELIABLE_HANDLERS })) HANDLERS[Number(code)] = h;
+import type { CoreView } from "./core_context.ts";
+import type { CoreOptions } from "./core_options.ts";
+import { CoreState } from "./core_state.ts";
+import type { Drained } from "./effect.ts";
+import type { StoredJob } from "./job.ts";
+import type { PendingAck } from "./record_shapes.ts";
 
 /**
- * The sans-I/O Gearman job server.
+ * The sans-I/O Gearman job server: a thin facade over its state. Its surface is what the edge
+ * needs and nothing more: the inputs (`open`, `close`, `receive`, `tick`, `persisted`, `payloadRead`,
+ * `restore`, `answer`, `continueBulk`), the output (`drain`, `nextDeadline`), the questions the input pump
+ * asks (`busy`, `pendingBytes`, `idle`), `count` for the edge's own counters (they share the
+ * `counters` admin listing), and {@link view}, a read-only view for logs, metrics and tests.
+ * Handlers get the state as {@link CoreContext}, never this class.
  *
  * @example
  * ```ts
@@ -48,321 +31,88 @@ for (const [code, h] of Object.entries({ ...CLIENT_HANDLERS, ...WORKER_HANDLERS,
  * const { output, effects } = core.drain();
  * ```
  */
-export class JobServer extends Outbox implements CoreContext {
-  readonly options: CoreOptions;
-  /** Admin work done in slices (bulk_work.ts); the edge calls {@link continueBulk} while it has some. */
-  readonly bulk: BulkWork;
-  readonly peers = new Map<number, Peer>();
-  /** Event and error counters by cause, for the `counters` admin command and metrics. */
-  readonly counters = new Map<string, number>();
-  readonly #table: JobTable;
-  readonly #scheduler: Scheduler;
-  readonly #replacements = new Replacements();
-  readonly #reads = new PayloadReads();
+export class JobServer {
+  readonly #core: CoreState;
+  /** Read-only: options, counters, connections, jobs, functions, payload memory, pending bulk work. */
+  readonly view: CoreView;
 
   constructor(options: Partial<CoreOptions> = {}) {
-    super();
-    this.options = { ...DEFAULT_CORE_OPTIONS, ...options };
-    this.#table = new JobTable(this.options);
-    this.#scheduler = new Scheduler(this.options, this);
-    this.bulk = new BulkWork(this.options.adminSlice);
+    this.#core = new CoreState(options);
+    this.view = this.#core;
   }
-
-  /** Runs one slice of bulk admin work; true while more remains (call again on a later loop turn). */
-  continueBulk(now: number): boolean {
-    return this.bulk.step(this, now);
-  }
-
-  /** True while a reply to this connection is being built in slices: hold its later requests until then. */
-  busy(conn: number): boolean {
-    const peer = this.peers.get(conn);
-    return peer !== undefined && this.bulk.busy(peer);
-  }
-
-  // ---- inputs -------------------------------------------------------------
 
   /** A connection arrived. */
   open(conn: number, address: string, port: number): void {
-    this.peers.set(conn, new Peer(conn, address, port, this.options.exceptions));
+    this.#core.open(conn, address, port);
   }
 
   /** A connection is gone: requeue what it held, drop what only it waited for. */
   close(conn: number, now: number): void {
-    const peer = this.peers.get(conn);
-    if (!peer) return;
-    peer.closed = true;
-    this.peers.delete(conn);
-    this.forgetOutput(peer);
-    // Unregister first: the requeue below wakes workers, and a closing one
-    // must not use up that wake-up.
-    for (const ability of peer.abilities) removeWorker(ability.fn, peer);
-    peer.abilities = [];
-    for (const job of [...peer.holding]) requeue(this, job, now, "worker disconnected");
-    for (const job of peer.listening) this.#detachListener(job, peer);
-    peer.listening.clear();
+    this.#core.close(conn, now);
   }
 
   /** One decoded frame from a connection. */
   receive(conn: number, frame: Frame, now: number): void {
-    const peer = this.peers.get(conn);
-    if (!peer) return;
-    switch (frame.kind) {
-      case "packet": {
-        const handler = HANDLERS[frame.code];
-        if (handler) handler(this, peer, frame, now);
-        else {
-          this.count("invalid_command");
-          this.error(peer, "INVALID_COMMAND", "Command not expected");
-        }
-        return;
-      }
-      case "text":
-        handleAdminLine(this, peer, frame.line, now);
-        return;
-      case "fault": {
-        const e = frame.error;
-        this.count(`protocol_${e.code.toLowerCase()}`);
-        if (e.text) this.send(peer, encodeText(`ERR ${e.wireCode} ${e.wireText.replaceAll(" ", "+")}\r\n`));
-        else this.error(peer, e.wireCode, e.wireText);
-        if (e.fatal) this.closeConnection(peer, e.message);
-        return;
-      }
-    }
+    this.#core.receive(conn, frame, now);
   }
 
   /** Runs every deadline that is due: epoch jobs, worker timeouts, delayed wake-ups, ended-job expiry. */
   tick(now: number): void {
-    for (const t of this.#scheduler.popDue(now)) this.#run(t, now);
-  }
-
-  #run(t: Timer, now: number): void {
-    switch (t.kind) {
-      case "due":
-        if (t.job.state === "scheduled") {
-          t.job.fn.scheduled[t.job.priority]--;
-          this.enqueue(t.job, now);
-        }
-        return;
-      case "timeout":
-        if (t.job.state === "running" && t.job.assignment === t.assignment) {
-          this.count(t.lease ? "lease_expired" : "worker_timeout");
-          requeue(this, t.job, now, t.lease ? "lease expired" : "worker timeout");
-        }
-        return;
-      case "rewake":
-        t.fn.rewakeArmed = false;
-        if (t.fn.queue.size > 0) wake(this, t.fn, now);
-        return;
-      case "expire":
-        if (t.job.ended !== undefined && t.job.ended.deleteAfter <= now && this.ended.remove(t.job)) {
-          this.count("ended_expired");
-          this.effect({ kind: "forget", id: t.job.id });
-        }
-        return;
-    }
+    this.#core.tick(now);
   }
 
   /** When `tick` must next run, or `undefined` when nothing is scheduled. */
   nextDeadline(): number | undefined {
-    return this.#scheduler.nextDeadline();
+    return this.#core.nextDeadline();
   }
 
   /** The store answered for a batch of `persist` effects (by job id). */
   persisted(ids: readonly number[], error: string | undefined, now: number): void {
-    const touched = new Set<Peer>();
-    for (const id of ids) {
-      const job = this.jobs.get(id);
-      if (!job || job.state !== "persisting") continue;
-      const reply = error === undefined ? encodePacket(Cmd.JOB_CREATED, [job.handle]) : encodePacket(Cmd.ERROR, ["QUEUE_ERROR", error]);
-      for (const { peer, ack } of this.#scheduler.takeWaiters(job)) {
-        peer.resolve(ack, reply);
-        touched.add(peer);
-      }
-      if (error !== undefined) {
-        this.count("store_error");
-        this.retire(job);
-        continue;
-      }
-      job.persisted = true;
-      this.#table.holdOrLeavePayload(job);
-      this.schedule(job, now);
-    }
-    for (const peer of this.#replacements.settle(this, ids, error)) touched.add(peer);
-    for (const peer of touched) this.release(peer);
+    this.#core.persisted(ids, error, now);
   }
 
   /** Fills a reply slot the edge was asked to answer (a `backup` effect); a closed connection is skipped. */
   answer(conn: number, reply: PendingAck, text: string): void {
-    const peer = this.peers.get(conn);
-    if (!peer) return;
-    peer.resolve(reply, encodeText(text));
-    this.release(peer);
+    this.#core.answer(conn, reply, text);
   }
 
-  /** Replaces a running job with new background jobs in one store transaction (WORK_REPLACE). */
-  replace(old: Job, created: Job[], handles: string[], peer: Peer): void {
-    this.#replacements.start(this, old, created, handles, peer);
+  /** The store answered a `read` effect: the workload, or `error` (neither: it no longer has it). */
+  payloadRead(token: number, data: Uint8Array | undefined, error: string | undefined, now: number): void {
+    this.#core.payloadRead(token, data, error, now);
   }
 
   /** Loads jobs from the store at start-up, before any connection (restore_jobs.ts); returns how many. */
   restore(stored: Iterable<StoredJob>, now: number): number {
-    return restoreJobs(this.#table, this, stored, now);
+    return this.#core.restore(stored, now);
   }
 
-  /** Asks the edge to read a workload back from the store (a `read` effect); {@link payloadRead} takes the answer. */
-  readPayload(id: number, read: PayloadRead): void {
-    this.effect({ kind: "read", id, token: this.#reads.add(read) });
+  /** Runs one slice of bulk admin work; true while more remains (call again on a later loop turn). */
+  continueBulk(now: number): boolean {
+    return this.#core.continueBulk(now);
   }
 
-  /**
-   * The store answered a `read` effect: the workload, or `error` (neither:
-   * the store no longer has it). A token answered twice, or unknown, is
-   * ignored. See settle_read.ts.
-   */
-  payloadRead(token: number, data: Uint8Array | undefined, error: string | undefined, now: number): void {
-    const read = this.#reads.take(token);
-    if (read !== undefined) settleRead(this, read, data, error, now);
+  /** True while a reply to this connection is being built in slices: hold its later requests until then. */
+  busy(conn: number): boolean {
+    return this.#core.busy(conn);
   }
 
-  /** Workload reads the edge has not answered yet (a graceful drain waits for them). */
-  get reading(): number {
-    return this.#reads.size;
+  /** Output the core holds for a connection, ready or waiting for the store (0 for an unknown one). */
+  pendingBytes(conn: number): number {
+    return this.#core.peers.get(conn)?.pendingBytes ?? 0;
   }
 
   /** True when no job is persisting, queued, scheduled or running. */
   get idle(): boolean {
-    return this.jobs.size === 0;
+    return this.#core.idle;
   }
 
+  /** Counts an event of the edge (a refused or dropped connection, a defect) with the core's own. */
   count(cause: string, by = 1): void {
-    this.counters.set(cause, (this.counters.get(cause) ?? 0) + by);
+    this.#core.count(cause, by);
   }
 
-  // ---- the job table (job_table.ts) ------------------------------------------
-
-  get jobs(): IdTable<Job> {
-    return this.#table.jobs;
-  }
-
-  get uniques(): UniqueIndex {
-    return this.#table.uniques;
-  }
-
-  get functions(): FunctionTable {
-    return this.#table.functions;
-  }
-
-  get ended(): EndedJobs {
-    return this.#table.ended;
-  }
-
-  get submitted(): number {
-    return this.#table.submitted;
-  }
-
-  set submitted(n: number) {
-    this.#table.submitted = n;
-  }
-
-  get payloadBytes(): number {
-    return this.#table.payloadBytes;
-  }
-
-  get lastId(): number {
-    return this.#table.lastId;
-  }
-
-  fn(name: string, create: boolean, force = false): FunctionRecord | undefined {
-    return this.#table.fn(name, create, force);
-  }
-
-  nextId(): number {
-    return this.#table.nextId();
-  }
-
-  job(handle: string): Job | undefined {
-    return this.#table.job(handle);
-  }
-
-  newJob(...args: Parameters<JobTable["newJob"]>): Job {
-    return this.#table.newJob(...args);
-  }
-
-  // ---- the scheduler (scheduler.ts) ------------------------------------------
-
-  at(when: number, timer: Timer): void {
-    this.#scheduler.at(when, timer);
-  }
-
-  schedule(job: Job, now: number): void {
-    this.#scheduler.schedule(job, now);
-  }
-
-  enqueue(job: Job, now: number): void {
-    this.#scheduler.enqueue(job, now);
-  }
-
-  assign(job: Job, peer: Peer, now: number): void {
-    this.#scheduler.assign(job, peer, now);
-  }
-
-  awaitAck(job: Job, peer: Peer): void {
-    this.#scheduler.awaitAck(job, peer);
-  }
-
-  addListener(job: Job, peer: Peer): void {
-    this.#table.addListener(job, peer);
-  }
-
-  retire(job: Job): void {
-    this.#table.retire(job);
-  }
-
-  // ---- job lifecycle across both ------------------------------------------------
-
-  /** Asks the store to keep a new background job; replies wait for its answer. */
-  persist(job: Job, submitter: Peer): void {
-    this.awaitAck(job, submitter);
-    this.effect({ kind: "persist", job: toStored(job) });
-  }
-
-  /** Removes a finished job everywhere and forgets it in the store. */
-  finish(job: Job): void {
-    this.retire(job);
-    if (job.persisted) this.effect({ kind: "forget", id: job.id });
-  }
-
-  /**
-   * Puts a kept ended job (a failed one, typically) back in its queue, as
-   * it was submitted, with a fresh retry count. Undefined when it cannot
-   * be: its unique is taken by a live job again.
-   */
-  revive(job: Job, now: number): string | undefined {
-    if (job.ended === undefined || this.ended.get(job.id) !== job) return "not an ended job";
-    if (job.uniqueKey !== undefined && this.uniques.get(job.fn, job.uniqueKey)) return "a live job holds its unique";
-    this.ended.remove(job);
-    job.ended = undefined;
-    job.retries = 0;
-    job.runAt = 0;
-    this.#table.enter(job);
-    this.effect({ kind: "update", job: toStored(job) });
-    this.schedule(job, now);
-    return undefined;
-  }
-
-  /** Forgets a kept ended job now (operator purge or cancel). */
-  forgetEnded(job: Job): boolean {
-    if (!this.ended.remove(job)) return false;
-    this.effect({ kind: "forget", id: job.id });
-    return true;
-  }
-
-  /** A client stops waiting (every submission of it); a foreground job nobody waits for is dropped if not started. */
-  #detachListener(job: Job, peer: Peer): void {
-    if (job.listeners.includes(peer)) job.listeners = job.listeners.filter((l) => l !== peer);
-    if (job.listeners.length === 0 && !job.background && job.state === "queued") {
-      this.count("abandoned");
-      this.#table.removeJob(job);
-    }
+  /** Every connection's output bytes and the effects to carry out, since the last drain. */
+  drain(): Drained {
+    return this.#core.drain();
   }
 }

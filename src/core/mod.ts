@@ -59,5 +59,6 @@ export { JobServer } from "./job_server.ts";
 export type { CoreContext, PacketHandler } from "./core_context.ts";
 export { type CoreOptions, DEFAULT_CORE_OPTIONS } from "./core_options.ts";
 export type { Drained, Effect } from "./effect.ts";
-export { type PendingAck, Priority, type StoredJob } from "./job.ts";
+export { Priority, type StoredJob } from "./job.ts";
+export type { PendingAck } from "./record_shapes.ts";
 export { DEFAULT_RETRY_POLICY, type RetryPolicy } from "./retry_policy.ts";

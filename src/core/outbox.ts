@@ -8,7 +8,7 @@
 import { Cmd } from "../protocol/commands.ts";
 import { encodePacket } from "../protocol/encoder.ts";
 import type { Drained, Effect } from "./effect.ts";
-import type { PendingAck } from "./job.ts";
+import type { PendingAck } from "./record_shapes.ts";
 import type { Peer } from "./peer.ts";
 
 const NOOP_BYTES = encodePacket(Cmd.NOOP);

@@ -10,7 +10,8 @@
  */
 import { Cmd } from "../protocol/commands.ts";
 import { encodePacket } from "../protocol/encoder.ts";
-import type { Job, PendingAck } from "./job.ts";
+import type { Job } from "./job.ts";
+import type { PendingAck } from "./record_shapes.ts";
 import type { Peer } from "./peer.ts";
 
 /** Which JOB_ASSIGN* a grab asked for. */

@@ -5,18 +5,11 @@
  *
  * @module
  */
-import type { FunctionRecord } from "./function_record.ts";
-import type { Job, PendingAck } from "./job.ts";
-
-/** A registration made by CAN_DO or CAN_DO_TIMEOUT. */
-export interface Ability {
-  readonly fn: FunctionRecord;
-  /** Per-assignment time limit in ms; 0 means none. */
-  timeoutMs: number;
-}
+import type { Job } from "./job.ts";
+import type { Ability, FunctionShape, PeerShape, PendingAck } from "./record_shapes.ts";
 
 /** One connection as the core sees it. */
-export class Peer {
+export class Peer implements PeerShape<Job> {
   readonly id: number;
   readonly address: string;
   readonly port: number;
@@ -25,7 +18,7 @@ export class Peer {
   /** OPTION_REQ "reliable": the worker may use gearbox's reliable-queue packets. */
   reliable = false;
   /** Most recently registered first (gearmand's order). */
-  abilities: Ability[] = [];
+  abilities: Ability<Job>[] = [];
   sleeping = false;
   noopSent = false;
   /** Jobs assigned to this connection as a worker. */
@@ -117,7 +110,7 @@ export class Peer {
     return this.readyBytes + this.heldBytes;
   }
 
-  ability(fn: FunctionRecord): Ability | undefined {
+  ability(fn: FunctionShape<Job>): Ability<Job> | undefined {
     return this.abilities.find((a) => a.fn === fn);
   }
 }

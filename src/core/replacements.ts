@@ -9,7 +9,8 @@
  */
 import { Cmd } from "../protocol/commands.ts";
 import { encodePacket } from "../protocol/encoder.ts";
-import { type Job, type PendingAck, toStored } from "./job.ts";
+import { type Job, toStored } from "./job.ts";
+import type { PendingAck } from "./record_shapes.ts";
 import type { CoreContext } from "./core_context.ts";
 import type { Peer } from "./peer.ts";
 

@@ -9,7 +9,8 @@
  */
 import type { CoreOptions } from "./core_options.ts";
 import { DeadlineHeap } from "./deadline_heap.ts";
-import type { Job, PendingAck } from "./job.ts";
+import type { Job } from "./job.ts";
+import type { PendingAck } from "./record_shapes.ts";
 import type { Outbox } from "./outbox.ts";
 import type { Peer } from "./peer.ts";
 import type { Timer } from "./timer.ts";

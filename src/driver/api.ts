@@ -11,15 +11,8 @@ import { appendFileSync, existsSync } from "node:fs";
 import { basename, extname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { DriverJob } from "../client/driver_console.ts";
-import {
-  type CommandJobConfig,
-  ConfigError,
-  DRIVE_DEFAULTS,
-  DRIVE_OPTIONS,
-  driveSetting,
-  type DriveSettings,
-  merge,
-} from "../config/drive_options.ts";
+import { type CommandJobConfig, DRIVE_DEFAULTS, DRIVE_OPTIONS, driveSetting, type DriveSettings, merge } from "../config/drive_options.ts";
+import { ConfigError } from "../config/setting.ts";
 import { camel } from "../config/setting.ts";
 import { type Level, Logger } from "../log/logger.ts";
 import { importFile, scriptCommand, selfCommand } from "../runtime/load.ts";

@@ -47,23 +47,7 @@ export async function runChild(specJson: string): Promise<number> {
     if (!finished) onDriverGone();
   });
   const send = (r: ChildReport) => report?.write(JSON.stringify(r) + "\n");
-  const worker = new Worker<unknown>({
-    servers: spec.servers,
-    clientId: `gearbox-drive:${job.name}:${process.pid}`,
-    encoder: bytesEncoder as DataEncoder<unknown>,
-    onError: (e) => process.stderr.write(`worker: ${e.message}\n`),
-    // However a job ended: a result, a throw, job.fail(), a timeout, a workload that did not decode.
-    onJobEnd: (end) =>
-      send(
-        end.outcome === "complete" ? { event: "done", function: end.function } : {
-          event: "fail",
-          function: end.function,
-          handle: end.handle,
-          message: end.message ?? "failed",
-          ...(end.exitStatus === undefined ? {} : { exitStatus: end.exitStatus }),
-        },
-      ),
-  });
+  const worker = newWorker(spec, send);
   const stop = () => void worker.stop();
   /** Set when a job timed out: the process exits once the failure is sent. */
   let retired = false;
@@ -87,25 +71,7 @@ export async function runChild(specJson: string): Promise<number> {
       report?.close();
       return exitStatusOf(e) ?? 1;
     }
-    for (const member of job.members!) {
-      const def = mod.jobs[member]!;
-      const decode = decoderOf(def.decode, options);
-      const encode = encoderOf(def.encode ?? (typeof def.decode === "string" ? def.decode : "text"), options);
-      // A workload that does not decode fails its job in the worker library, which tells onJobEnd.
-      const codec: DataEncoder<unknown> = { decode, encode };
-      const limitMs = def.timeout === undefined ? undefined : def.timeout * 1000;
-      const run = (j: WorkerJob<unknown>) => def.handler(j, options);
-      worker.register(
-        job.prefix + member,
-        started(
-          send,
-          limitMs === undefined
-            ? run
-            : (j) => withTimeout(limitMs, () => run(j), () => retire(`job ${j.handle} timed out after ${limitMs / 1000} s`)),
-        ),
-        { encoder: codec },
-      );
-    }
+    registerModule(worker, job, mod, send, retire);
   } else {
     const program = job.command!;
     if (!(await commandExists(program[0]!))) {
@@ -128,6 +94,57 @@ export async function runChild(specJson: string): Promise<number> {
   finished = true;
   report?.close();
   return 0;
+}
+
+/** The process's worker: bytes on the wire (each function decodes its own), every job's end reported to the driver. */
+function newWorker(spec: ChildSpec, send: (r: ChildReport) => void): Worker<unknown> {
+  return new Worker<unknown>({
+    servers: spec.servers,
+    clientId: `gearbox-drive:${spec.job.name}:${process.pid}`,
+    encoder: bytesEncoder as DataEncoder<unknown>,
+    onError: (e) => process.stderr.write(`worker: ${e.message}\n`),
+    // However a job ended: a result, a throw, job.fail(), a timeout, a workload that did not decode.
+    onJobEnd: (end) =>
+      send(
+        end.outcome === "complete" ? { event: "done", function: end.function } : {
+          event: "fail",
+          function: end.function,
+          handle: end.handle,
+          message: end.message ?? "failed",
+          ...(end.exitStatus === undefined ? {} : { exitStatus: end.exitStatus }),
+        },
+      ),
+  });
+}
+
+/** Registers each member of a module job with its codec and, if it has one, its time limit. */
+function registerModule(
+  worker: Worker<unknown>,
+  job: JobDefinition,
+  mod: WorkerModule,
+  send: (r: ChildReport) => void,
+  retire: (reason: string) => void,
+): void {
+  const options = job.options ?? {};
+  for (const member of job.members!) {
+    const def = mod.jobs[member]!;
+    const decode = decoderOf(def.decode, options);
+    const encode = encoderOf(def.encode ?? (typeof def.decode === "string" ? def.decode : "text"), options);
+    // A workload that does not decode fails its job in the worker library, which tells onJobEnd.
+    const codec: DataEncoder<unknown> = { decode, encode };
+    const limitMs = def.timeout === undefined ? undefined : def.timeout * 1000;
+    const run = (j: WorkerJob<unknown>) => def.handler(j, options);
+    worker.register(
+      job.prefix + member,
+      started(
+        send,
+        limitMs === undefined
+          ? run
+          : (j) => withTimeout(limitMs, () => run(j), () => retire(`job ${j.handle} timed out after ${limitMs / 1000} s`)),
+      ),
+      { encoder: codec },
+    );
+  }
 }
 
 function decoderOf(d: Codec | DecodeFunction | undefined, options: Record<string, unknown>): (b: Uint8Array) => unknown {

@@ -11,7 +11,7 @@ import { basename, extname, join, resolve } from "node:path";
 import type { DriveSettings } from "../config/drive_options.ts";
 import { importFile } from "../runtime/load.ts";
 import type { JobDefinition } from "./job_definition.ts";
-import { workerModuleOf } from "./worker_module.ts";
+import { type WorkerModule, workerModuleOf } from "./worker_module.ts";
 
 const MODULE_FILE = /\.(ts|js|mjs)$/;
 
@@ -57,36 +57,7 @@ export async function loadJobs(settings: DriveSettings): Promise<JobDefinition[]
     } catch (e) {
       throw new Error(`${file}: cannot load worker module: ${(e as Error).message}`);
     }
-    const mod = workerModuleOf(exports, file);
-    const stem = basename(file, extname(file));
-    const prefix = mod.prefix ?? `${stem}::`;
-    const options = { ...settings.workerOptions.GLOBAL, ...settings.workerOptions[stem] };
-    const groups = new Map<string, JobDefinition>();
-    for (const [jobName, job] of Object.entries(mod.jobs)) {
-      const key = job.process_group ?? jobName;
-      let def = groups.get(key);
-      if (!def) {
-        def = {
-          name: prefix + key,
-          functions: [],
-          min: 0,
-          max: 0,
-          timeoutMs: undefined,
-          kind: "module",
-          module: file,
-          prefix,
-          members: [],
-          options,
-        };
-        groups.set(key, def);
-        jobs.push(def);
-      }
-      def.functions.push(prefix + jobName);
-      def.members!.push(jobName);
-      def.min = Math.max(def.min, job.min_processes ?? 1);
-      def.max = Math.max(def.max, job.max_processes ?? job.min_processes ?? 1);
-      if (job.timeout !== undefined) def.timeoutMs = Math.max(def.timeoutMs ?? 0, job.timeout * 1000);
-    }
+    jobs.push(...moduleJobs(file, workerModuleOf(exports, file), settings));
   }
   const seen = new Set<string>();
   for (const def of jobs) {
@@ -99,6 +70,41 @@ export async function loadJobs(settings: DriveSettings): Promise<JobDefinition[]
   }
   for (const name of Object.keys(settings.jobRuntimeAttributes)) {
     if (!seen.has(name)) throw new Error(`job_runtime_attributes.${name}: no such job (known: ${[...seen].join(", ")})`);
+  }
+  return jobs;
+}
+
+/** A worker module's jobs: one definition per process group (a job alone is its own group). */
+function moduleJobs(file: string, mod: WorkerModule, settings: DriveSettings): JobDefinition[] {
+  const jobs: JobDefinition[] = [];
+  const stem = basename(file, extname(file));
+  const prefix = mod.prefix ?? `${stem}::`;
+  const options = { ...settings.workerOptions.GLOBAL, ...settings.workerOptions[stem] };
+  const groups = new Map<string, JobDefinition>();
+  for (const [jobName, job] of Object.entries(mod.jobs)) {
+    const key = job.process_group ?? jobName;
+    let def = groups.get(key);
+    if (!def) {
+      def = {
+        name: prefix + key,
+        functions: [],
+        min: 0,
+        max: 0,
+        timeoutMs: undefined,
+        kind: "module",
+        module: file,
+        prefix,
+        members: [],
+        options,
+      };
+      groups.set(key, def);
+      jobs.push(def);
+    }
+    def.functions.push(prefix + jobName);
+    def.members!.push(jobName);
+    def.min = Math.max(def.min, job.min_processes ?? 1);
+    def.max = Math.max(def.max, job.max_processes ?? job.min_processes ?? 1);
+    if (job.timeout !== undefined) def.timeoutMs = Math.max(def.timeoutMs ?? 0, job.timeout * 1000);
   }
   return jobs;
 }

@@ -142,11 +142,6 @@ export const COMMANDS: readonly (CommandSpec | undefined)[] = (() => {
 /** Highest packet code defined (gearbox's extension included). */
 export const MAX_COMMAND = 105;
 
-/** Name of a packet code, or `UNKNOWN(n)`. */
-export function commandName(code: number): string {
-  return COMMANDS[code]?.name ?? `UNKNOWN(${code})`;
-}
-
 /** The number of arguments a packet of this type carries. */
 export function argumentCount(spec: CommandSpec): number {
   return spec.fields.length + (spec.tail === undefined ? 0 : 1);

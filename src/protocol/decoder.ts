@@ -139,98 +139,117 @@ export class Decoder {
     const chunk = input.constructor === Uint8Array ? input : new Uint8Array(input.buffer, input.byteOffset, input.length);
     let pos = 0;
     const len = chunk.length;
+    // Each step consumes bytes of one state and returns where it stopped; a fatal fault closes the decoder.
     while (pos < len && !this.#closed) {
       switch (this.#state) {
-        case State.Boundary: {
-          if (chunk[pos] !== 0 && this.#text) {
-            // 0x16 starts a TLS record; no admin command does. Refuse at once
-            // rather than wait for a newline that never comes.
-            if (chunk[pos] === 0x16) {
-              this.#fail(out, new ProtocolError("TLS_ON_PLAINTEXT", undefined, true));
-              return out;
-            }
-            this.#state = State.Text;
-            continue;
-          }
-          // Fast path: a whole packet inside this chunk needs no copy.
-          if (len - pos >= HEADER) {
-            const size = u32(chunk, pos + 8);
-            if (len - pos - HEADER >= size && size <= this.#limits.maxPacketBody) {
-              const magic = u32(chunk, pos);
-              const code = u32(chunk, pos + 4);
-              const body = chunk.subarray(pos + HEADER, pos + HEADER + size);
-              pos += HEADER + size;
-              this.#emitPacket(out, magic, code, body, false);
-              continue;
-            }
-          }
-          this.#state = State.Header;
-          this.#headerFill = 0;
-          continue;
-        }
-        case State.Header: {
-          const take = Math.min(HEADER - this.#headerFill, len - pos);
-          this.#header.set(chunk.subarray(pos, pos + take), this.#headerFill);
-          this.#headerFill += take;
-          pos += take;
-          if (this.#headerFill === HEADER) this.#startBody(out);
-          continue;
-        }
-        case State.Body: {
-          const take = Math.min(this.#size - this.#bodyFill, len - pos);
-          this.#body.set(chunk.subarray(pos, pos + take), this.#bodyFill);
-          this.#bodyFill += take;
-          pos += take;
-          if (this.#bodyFill === this.#size) {
-            const view = new DataView(this.#header.buffer);
-            this.#state = State.Boundary;
-            this.#emitPacket(out, view.getUint32(0), this.#code, this.#body, true);
-            this.#body = new Uint8Array(0);
-          }
-          continue;
-        }
-        case State.Skip: {
-          const take = Math.min(this.#skipLeft, len - pos);
-          this.#skipLeft -= take;
-          pos += take;
-          if (this.#skipLeft === 0) this.#finishSkip(out);
-          continue;
-        }
-        case State.Text: {
-          const nl = chunk.indexOf(0x0a, pos);
-          const end = nl === -1 ? len : nl;
-          const piece = chunk.subarray(pos, end);
-          // One byte over the cap is allowed only for the \r of a \r\n ending.
-          const total = this.#lineLength + piece.length;
-          const max = this.#limits.maxAdminLine;
-          if (total > max + 1 || (total === max + 1 && piece.length > 0 && piece[piece.length - 1] !== 0x0d)) {
-            this.#fail(out, new ProtocolError("LINE_TOO_LONG", `over ${this.#limits.maxAdminLine} bytes`, true));
-            return out;
-          }
-          if (nl === -1) {
-            // Copy: the runtime may reuse the chunk after we return.
-            this.#lineParts.push(Uint8Array.from(piece));
-            this.#lineLength += piece.length;
-            pos = len;
-            continue;
-          }
-          let bytes: Uint8Array = piece;
-          if (this.#lineParts.length > 0) {
-            this.#lineParts.push(piece);
-            bytes = Buffer.concat(this.#lineParts, this.#lineLength + piece.length);
-            this.#lineParts = [];
-          }
-          this.#lineLength = 0;
-          pos = nl + 1;
-          this.#state = State.Boundary;
-          let lineEnd = bytes.length;
-          if (lineEnd > 0 && bytes[lineEnd - 1] === 0x0d) lineEnd--;
-          out.push({ kind: "text", line: latin1(bytes, 0, lineEnd) });
-          continue;
-        }
+        case State.Boundary:
+          pos = this.#atBoundary(chunk, pos, out);
+          break;
+        case State.Header:
+          pos = this.#headerBytes(chunk, pos, out);
+          break;
+        case State.Body:
+          pos = this.#bodyBytes(chunk, pos, out);
+          break;
+        case State.Skip:
+          pos = this.#skipBytes(chunk, pos, out);
+          break;
+        case State.Text:
+          pos = this.#textBytes(chunk, pos, out);
+          break;
       }
     }
     return out;
+  }
+
+  /**
+   * Between frames: a text line starts, or the whole packets that lie in this chunk are emitted
+   * without a copy (one call for a run of them), or a header starts.
+   */
+  #atBoundary(chunk: Uint8Array, pos: number, out: Frame[]): number {
+    const len = chunk.length;
+    const max = this.#limits.maxPacketBody;
+    while (pos < len && !this.#closed) {
+      if (chunk[pos] !== 0 && this.#text) {
+        // 0x16 starts a TLS record; no admin command does. Refuse at once
+        // rather than wait for a newline that never comes.
+        if (chunk[pos] === 0x16) this.#fail(out, new ProtocolError("TLS_ON_PLAINTEXT", undefined, true));
+        else this.#state = State.Text;
+        return pos;
+      }
+      // Fast path: a whole packet inside this chunk needs no copy.
+      if (len - pos < HEADER) break;
+      const size = u32(chunk, pos + 8);
+      if (len - pos - HEADER < size || size > max) break;
+      const body = chunk.subarray(pos + HEADER, pos + HEADER + size);
+      this.#emitPacket(out, u32(chunk, pos), u32(chunk, pos + 4), body, false);
+      pos += HEADER + size;
+    }
+    if (pos < len && !this.#closed) {
+      this.#state = State.Header;
+      this.#headerFill = 0;
+    }
+    return pos;
+  }
+
+  #headerBytes(chunk: Uint8Array, pos: number, out: Frame[]): number {
+    const take = Math.min(HEADER - this.#headerFill, chunk.length - pos);
+    this.#header.set(chunk.subarray(pos, pos + take), this.#headerFill);
+    this.#headerFill += take;
+    if (this.#headerFill === HEADER) this.#startBody(out);
+    return pos + take;
+  }
+
+  #bodyBytes(chunk: Uint8Array, pos: number, out: Frame[]): number {
+    const take = Math.min(this.#size - this.#bodyFill, chunk.length - pos);
+    this.#body.set(chunk.subarray(pos, pos + take), this.#bodyFill);
+    this.#bodyFill += take;
+    if (this.#bodyFill === this.#size) {
+      const view = new DataView(this.#header.buffer);
+      this.#state = State.Boundary;
+      this.#emitPacket(out, view.getUint32(0), this.#code, this.#body, true);
+      this.#body = new Uint8Array(0);
+    }
+    return pos + take;
+  }
+
+  #skipBytes(chunk: Uint8Array, pos: number, out: Frame[]): number {
+    const take = Math.min(this.#skipLeft, chunk.length - pos);
+    this.#skipLeft -= take;
+    if (this.#skipLeft === 0) this.#finishSkip(out);
+    return pos + take;
+  }
+
+  /** An admin line: its pieces are kept until the newline, within the line limit. */
+  #textBytes(chunk: Uint8Array, pos: number, out: Frame[]): number {
+    const len = chunk.length;
+    const nl = chunk.indexOf(0x0a, pos);
+    const piece = chunk.subarray(pos, nl === -1 ? len : nl);
+    // One byte over the cap is allowed only for the \r of a \r\n ending.
+    const total = this.#lineLength + piece.length;
+    const max = this.#limits.maxAdminLine;
+    if (total > max + 1 || (total === max + 1 && piece.length > 0 && piece[piece.length - 1] !== 0x0d)) {
+      this.#fail(out, new ProtocolError("LINE_TOO_LONG", `over ${this.#limits.maxAdminLine} bytes`, true));
+      return len;
+    }
+    if (nl === -1) {
+      // Copy: the runtime may reuse the chunk after we return.
+      this.#lineParts.push(Uint8Array.from(piece));
+      this.#lineLength += piece.length;
+      return len;
+    }
+    let bytes: Uint8Array = piece;
+    if (this.#lineParts.length > 0) {
+      this.#lineParts.push(piece);
+      bytes = Buffer.concat(this.#lineParts, this.#lineLength + piece.length);
+      this.#lineParts = [];
+    }
+    this.#lineLength = 0;
+    this.#state = State.Boundary;
+    let lineEnd = bytes.length;
+    if (lineEnd > 0 && bytes[lineEnd - 1] === 0x0d) lineEnd--;
+    out.push({ kind: "text", line: latin1(bytes, 0, lineEnd) });
+    return nl + 1;
   }
 
   #startBody(out: Frame[]): void {

@@ -55,8 +55,3 @@ function writeU32(b: Uint8Array, at: number, v: number): void {
 export function encodeText(text: string): Uint8Array {
   return Buffer.from(text, "latin1");
 }
-
-/** Turns a latin1 wire string into bytes (e.g. to compare a unique with data). */
-export function latin1Bytes(text: string): Uint8Array {
-  return Buffer.from(text, "latin1");
-}

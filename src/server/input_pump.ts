@@ -101,7 +101,7 @@ export class InputPump {
       }
       if (!conn.undecoded) return true;
       // Replies held behind a store acknowledgement count too: a large packet decodes a piece at a time.
-      if (conn.over(core.peers.get(conn.id)?.pendingBytes ?? 0)) {
+      if (conn.over(core.pendingBytes(conn.id))) {
         this.#host.stall(conn, now);
         return false;
       }
@@ -113,7 +113,6 @@ export class InputPump {
   /** Hands frames to the core; false when it stopped early (the rest are in the backlog, or the connection is gone). */
   #feed(conn: Connection, frames: Frame[], now: number, until: number): boolean {
     const core = this.#host.core;
-    const peer = core.peers.get(conn.id);
     for (let i = 0; i < frames.length; i++) {
       if (i > 0 && (core.busy(conn.id) || (i >= MIN_FRAMES_PER_TURN && i % FRAME_CHECK === 0 && clock() >= until))) {
         conn.defer(frames, i);
@@ -132,7 +131,7 @@ export class InputPump {
         conn.closed = true;
         return false;
       }
-      if (i + 1 < frames.length && conn.over(peer?.pendingBytes ?? 0)) {
+      if (i + 1 < frames.length && conn.over(core.pendingBytes(conn.id))) {
         conn.defer(frames, i + 1);
         this.#host.stall(conn, now);
         return false;
@@ -158,7 +157,7 @@ export class InputPump {
     if (this.#host.stopping()) return;
     const start = clock();
     const until = start + TURN_BUDGET_MS;
-    while (core.bulk.pending > 0 && this.#storeKeepsUp() && clock() < until) {
+    while (core.view.bulk.pending > 0 && this.#storeKeepsUp() && clock() < until) {
       core.continueBulk(clock());
       this.#host.writeOutput(clock()); // its store changes reach the writer now, so #storeKeepsUp sees them
     }
@@ -186,7 +185,7 @@ export class InputPump {
   /** True when held work can go on now (bulk work waits for the store's commit, which flushes again). */
   #needed(): boolean {
     const core = this.#host.core;
-    if (core.bulk.pending > 0 && this.#storeKeepsUp()) return true;
+    if (core.view.bulk.pending > 0 && this.#storeKeepsUp()) return true;
     for (const conn of this.#held) {
       if (conn.closed || (conn.stalledSince === undefined && !core.busy(conn.id))) return true;
     }

@@ -120,7 +120,7 @@ export class GearboxServer {
     });
     const stopping = () => this.#stopping !== undefined;
     this.#backpressure = new Backpressure({
-      pendingBytes: (conn) => this.core.peers.get(conn.id)?.pendingBytes ?? 0,
+      pendingBytes: (conn) => this.core.pendingBytes(conn.id),
       resume: (conn, now) => this.#pump.resume(conn, now),
       flush: () => this.#flush(),
       stopping,
@@ -232,11 +232,11 @@ export class GearboxServer {
   async drain(): Promise<void> {
     if (this.#draining || this.#stopping) return this.done;
     this.#draining = true;
-    this.logger.info("draining: no new connections; stopping when no job is left", { jobs: this.core.jobs.size });
+    this.logger.info("draining: no new connections; stopping when no job is left", { jobs: this.core.view.jobs.size });
     await this.#listener?.close();
     if (this.#edge.drainTimeoutMs > 0) {
       this.#drainTimer = setTimeout(() => {
-        this.logger.warn("drain timeout reached; stopping with jobs left", { jobs: this.core.jobs.size });
+        this.logger.warn("drain timeout reached; stopping with jobs left", { jobs: this.core.view.jobs.size });
         void this.stop();
       }, this.#edge.drainTimeoutMs);
     }
@@ -261,7 +261,7 @@ export class GearboxServer {
   }
 
   #checkDrained(): void {
-    if (this.#draining && this.core.idle && this.core.reading === 0 && !this.#writer.pending) void this.stop();
+    if (this.#draining && this.core.idle && this.core.view.reading === 0 && !this.#writer.pending) void this.stop();
   }
 
   #accept(socket: NetSocket): void {
@@ -315,7 +315,7 @@ export class GearboxServer {
       const conn = this.#connections.get(id);
       if (!conn) continue;
       if (!conn.write(chunks)) this.#drop(conn, "output buffer over the hard cap");
-      else if (conn.over(this.core.peers.get(id)?.pendingBytes ?? 0)) this.#backpressure.stall(conn, now);
+      else if (conn.over(this.core.pendingBytes(id))) this.#backpressure.stall(conn, now);
     }
     this.#effects.run(drained.effects);
   }

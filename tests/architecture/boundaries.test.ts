@@ -13,10 +13,10 @@ import { ROOT } from "../helpers/servers.ts";
 import {
   check,
   cyclesIn,
-  cycleVerdict,
   DOCS_PAGE,
   importsOf,
-  KNOWN_CYCLES,
+  packagesOf,
+  PURE_PACKAGES,
   TABLE,
   tableDrift,
   tableFromDocs,
@@ -137,25 +137,33 @@ describe("the import rules of docs/architecture.md §2", () => {
     assert.deepEqual(cyclesIn(importsOf("src/core/job.ts", ""), "src/core/"), []);
   });
 
-  test("a new import cycle fails the check, a known one warns (and fails under --strict-cycles), a stale entry fails", () => {
-    const known = ["a.ts -> b.ts -> a.ts"];
-    assert.deepEqual(cycleVerdict(["a.ts -> b.ts -> a.ts"], false, known), { warnings: known, problems: [] });
-    assert.deepEqual(cycleVerdict(["a.ts -> b.ts -> a.ts", "c.ts -type-> d.ts -> c.ts"], false, known).problems, [
-      "import cycle in src/core/: c.ts -type-> d.ts -> c.ts",
-    ]);
-    assert.deepEqual(cycleVerdict(["a.ts -> b.ts -> a.ts"], true, known).problems, [
-      "import cycle in src/core/ (--strict-cycles): a.ts -> b.ts -> a.ts",
-    ]);
-    assert.deepEqual(cycleVerdict([], false, known).problems, ["KNOWN_CYCLES lists a cycle that is gone; remove it: a.ts -> b.ts -> a.ts"]);
+  test("an import cycle in src/core/ fails the check, a type-only one too", () => {
+    const root = tree({
+      "src/core/job.ts": 'import type { Peer } from "./peer.ts";\nexport type Job = { worker: Peer };\n',
+      "src/core/peer.ts": 'import type { Job } from "./job.ts";\nexport type Peer = { holding: Job[] };\n',
+    });
+    assert.deepEqual(check(root).problems, ["import cycle in src/core/ (type-only imports count): job.ts -type-> peer.ts -type-> job.ts"]);
   });
 
-  test("the tree has only the known cycles: the check passes and warns with their count; --strict-cycles fails on them", () => {
-    const cycles = check(ROOT).cycles;
-    assert.deepEqual(cycles, [...KNOWN_CYCLES]);
-    const plain = spawnSync(process.execPath, ["scripts/check_boundaries.ts"], { cwd: ROOT, encoding: "utf8" });
-    const strict = spawnSync(process.execPath, ["scripts/check_boundaries.ts", "--strict-cycles"], { cwd: ROOT, encoding: "utf8" });
-    assert.equal(plain.status, 0, plain.stderr);
-    assert.equal(strict.status, cycles.length > 0 ? 1 : 0, strict.stderr);
-    if (cycles.length > 0) assert.match(plain.stderr, new RegExp(`^warning: ${cycles.length} import cycles in src/core/`, "m"));
+  test("the tree has no import cycle in src/core/", () => {
+    assert.deepEqual(check(ROOT).cycles, []);
+  });
+
+  test("src/core/ and src/protocol/ import no package that does I/O: only those of PURE_PACKAGES, however imported", () => {
+    const root = tree({
+      "src/core/hash.ts": 'import { createHash } from "node:crypto";\nimport { Buffer } from "node:buffer";\n',
+      "src/core/file.ts": 'import { readFileSync } from "node:fs";\n',
+      "src/core/stream.ts": 'export { Readable } from "node:stream";\n',
+      "src/protocol/late.ts": 'export const dns = () => import("node:dns");\n',
+      "src/protocol/side.ts": 'import "node:worker_threads";\n',
+    });
+    assert.deepEqual(check(root).problems, [
+      "src/core/file.ts: imports node:fs in a pure layer (it may import only node:buffer, node:crypto)",
+      "src/core/stream.ts: imports node:stream in a pure layer (it may import only node:buffer, node:crypto)",
+      "src/protocol/late.ts: imports node:dns in a pure layer (it may import only node:buffer, node:crypto)",
+      "src/protocol/side.ts: imports node:worker_threads in a pure layer (it may import only node:buffer, node:crypto)",
+    ]);
+    assert.deepEqual(packagesOf('import type { A } from "./a.ts";\nimport x, { y } from "pkg";\n'), ["pkg"]);
+    assert.deepEqual([...PURE_PACKAGES], ["node:buffer", "node:crypto"]);
   });
 });

@@ -5,7 +5,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { resolveSettings, settingsFromEnv } from "../../src/config/load_config.ts";
 import { loadConfigFile } from "../../src/config/serve_file.ts";
-import { ConfigError, SERVE_DEFAULTS, SERVE_OPTIONS } from "../../src/config/serve_options.ts";
+import { SERVE_DEFAULTS, SERVE_OPTIONS } from "../../src/config/serve_options.ts";
+import { ConfigError } from "../../src/config/setting.ts";
 import { camel } from "../../src/config/setting.ts";
 
 function file(text: string): string {

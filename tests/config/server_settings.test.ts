@@ -95,6 +95,6 @@ describe("createServer checks its options as the command line does", () => {
     const server = createServer({ store: "memory:", port: "0" as unknown as number, grabFor: 30, logLevel: "warn" });
     assert.equal(server.settings.port, 0);
     assert.equal(server.settings.grabFor, 30);
-    assert.equal(server.core.options.grabForMs, 30_000);
+    assert.equal(server.core.view.options.grabForMs, 30_000);
   });
 });

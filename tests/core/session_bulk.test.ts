@@ -95,6 +95,6 @@ describe("core session: bulk admin work in slices", () => {
     assert.equal(s.admin(B, "show jobs"), "");
     s.close(B);
     finish(s);
-    assert.equal(s.core.bulk.pending, 0);
+    assert.equal(s.core.view.bulk.pending, 0);
   });
 });

@@ -24,17 +24,17 @@ function onDisk(n: number, options: Partial<CoreOptions> = {}): CoreSession {
 describe("core session: workloads read back from the store", () => {
   test("a grab of a job left to the store emits one read; the JOB_ASSIGN comes with the store's bytes, and a request pipelined after the grab is answered after it", () => {
     const s = onDisk(1);
-    assert.equal(s.core.payloadBytes, 0, "no workload held in memory");
+    assert.equal(s.core.view.payloadBytes, 0, "no workload held in memory");
     s.canDo(W, "f");
     s.send(W, "GRAB_JOB_UNIQ");
     s.send(W, "ECHO_REQ", "after");
     assert.deepEqual(s.take(W), [], "both replies wait for the read");
     assert.deepEqual(s.reads.map((r) => r.id), [1]);
     assert.equal(s.takeEffects("read").length, 1);
-    assert.equal(s.core.reading, 1);
+    assert.equal(s.core.view.reading, 1);
     s.answerReads();
     assert.deepEqual(s.take(W), ["JOB_ASSIGN_UNIQ H:t:1\0f\0u1\0w1", "ECHO_RES after"]);
-    assert.equal(s.core.reading, 0);
+    assert.equal(s.core.view.reading, 0);
   });
 
   test("while one worker's read is in flight another worker's grab is answered at once", () => {
@@ -86,7 +86,7 @@ describe("core session: workloads read back from the store", () => {
     s.answerReads();
     assert.deepEqual(s.take(W), ["NO_JOB", "ECHO_RES after"]);
     assert.equal(s.status(), "f\t0\t0\t1\n.\n");
-    assert.equal(s.core.counters.get("payload_unavailable"), undefined, "not a failed read");
+    assert.equal(s.core.view.counters.get("payload_unavailable"), undefined, "not a failed read");
   });
 
   test("a job whose lease ran out during the read and was taken by another worker goes to that worker only, whichever read answers first", () => {
@@ -128,7 +128,7 @@ describe("core session: workloads read back from the store", () => {
     s.send(W, "ECHO_REQ", "after");
     s.answerReads("disk I/O error");
     assert.deepEqual(s.take(W), ["NO_JOB", "ECHO_RES after"]);
-    assert.equal(s.core.counters.get("payload_unavailable"), 1);
+    assert.equal(s.core.view.counters.get("payload_unavailable"), 1);
     const logs = s.takeEffects("log").filter((e) => e.message === "job workload unreadable");
     assert.deepEqual(logs.map((e) => e.fields), [{ handle: "H:t:1", error: "disk I/O error" }]);
     s.autoRead = true; // job show reads the size back too
@@ -176,7 +176,7 @@ describe("core session: workloads read back from the store", () => {
     s.core.payloadRead(r!.token, undefined, "late error", s.now);
     s.pump();
     assert.deepEqual(s.take(W), ["JOB_ASSIGN H:t:1\0f\0w1"]);
-    assert.equal(s.core.counters.get("payload_unavailable"), undefined);
+    assert.equal(s.core.view.counters.get("payload_unavailable"), undefined);
   });
 
   test("job show reads a stored workload's size back; the admin connection's next reply waits behind it", () => {

@@ -52,5 +52,5 @@ export async function assertUsable(c: RawConn): Promise<void> {
 }
 
 export function counter(server: GearboxServer, cause: string): number {
-  return server.core.counters.get(cause) ?? 0;
+  return server.core.view.counters.get(cause) ?? 0;
 }

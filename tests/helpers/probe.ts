@@ -260,7 +260,7 @@ async function probeOnce(options: ServerOptions, fn: (p: Probe) => Promise<void>
   await server.start();
   const port = server.port;
   const from = lines.length;
-  const base = new Map(server.core.counters);
+  const base = new Map(server.core.view.counters);
   const storeBefore = store.size;
   // Collect what earlier tests in this process left behind, so their garbage is not timed as this server's stall.
   collectGarbage();
@@ -273,7 +273,7 @@ async function probeOnce(options: ServerOptions, fn: (p: Probe) => Promise<void>
       port,
       store,
       logs: () => lines.slice(from),
-      delta: (cause) => (server.core.counters.get(cause) ?? 0) - (base.get(cause) ?? 0),
+      delta: (cause) => (server.core.view.counters.get(cause) ?? 0) - (base.get(cause) ?? 0),
       measureFromHere: () => {
         collectGarbage();
         lag.reset();

@@ -2,7 +2,7 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { Decoder } from "../../src/protocol/decoder.ts";
-import { encodePacket, encodeText, latin1Bytes } from "../../src/protocol/encoder.ts";
+import { encodePacket, encodeText } from "../../src/protocol/encoder.ts";
 
 const bytes = (s: string) => Buffer.from(s, "latin1");
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
@@ -94,10 +94,9 @@ describe("encoder: latin1 byte transparency", () => {
     assert.equal(Buffer.from(f.data!).toString("latin1"), ALL_BYTES);
   });
 
-  test("encodeText and latin1Bytes map characters 0..255 to single bytes", () => {
+  test("encodeText maps characters 0..255 to single bytes", () => {
     const expected = hex(Uint8Array.from({ length: 256 }, (_, i) => i));
     assert.equal(hex(encodeText(ALL_BYTES)), expected);
-    assert.equal(hex(latin1Bytes(ALL_BYTES)), expected);
     assert.equal(hex(encodeText("OK\r\n")), "4f4b0d0a");
   });
 });

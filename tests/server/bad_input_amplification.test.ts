@@ -30,7 +30,7 @@ async function fillFunctionTable(p: Probe, c: RawConn): Promise<void> {
     // The 2,000 replies in one read: the test's own parsing runs on the loop it measures.
     assert.equal(await c.readBytes(2000 * 4, 10_000), "OK\r\n".repeat(2000));
   }
-  assert.equal(p.server.core.functions.size, FUNCTIONS);
+  assert.equal(p.server.core.view.functions.size, FUNCTIONS);
 }
 
 describe("bad input: requests whose cost grows with the server's state", () => {

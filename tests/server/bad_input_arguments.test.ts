@@ -194,7 +194,7 @@ describe("bad input: arguments", () => {
       const d = await RawConn.connect(port);
       for (let i = 0; i < 40; i++) d.sendPacket(Cmd.CAN_DO, `g27_${i}`);
       for (let i = 0; i < 10; i++) await expectError(d, "QUEUE_ERROR", "Too many functions");
-      assert.equal(server.core.functions.size, 80);
+      assert.equal(server.core.view.functions.size, 80);
       assert.equal(counter(server, "too_many_abilities"), 10);
       await assertAlive(port);
       c.close();

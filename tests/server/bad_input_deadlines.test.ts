@@ -219,7 +219,7 @@ describe("bad input: deadlines and backpressure", () => {
         assert.equal(
           counter(server, STALL_DROP),
           1,
-          `closed for its unread output, not as a slow sender: ${JSON.stringify([...server.core.counters])}`,
+          `closed for its unread output, not as a slow sender: ${JSON.stringify([...server.core.view.counters])}`,
         );
         sock.destroy();
         await closed;
@@ -244,7 +244,7 @@ describe("bad input: deadlines and backpressure", () => {
         sock.resume();
         const t0 = Date.now();
         while (got < n * echo.length && !sock.destroyed && Date.now() - t0 < 5000) await sleep(50);
-        assert.equal(got, n * echo.length, `every echo answered (counters: ${JSON.stringify([...server.core.counters])})`);
+        assert.equal(got, n * echo.length, `every echo answered (counters: ${JSON.stringify([...server.core.view.counters])})`);
         assert.equal(sock.destroyed, false);
         sock.destroy();
         await closed;
@@ -331,7 +331,7 @@ describe("bad input: deadlines and backpressure", () => {
         await assertUsable(w);
         w.sendPacket(Cmd.WORK_COMPLETE, h, "done");
         await w.expectNothing(200); // the job ends quietly; nobody listens any more
-        assert.equal(p.server.core.jobs.size, 0);
+        assert.equal(p.server.core.view.jobs.size, 0);
         w.close();
       }),
   );

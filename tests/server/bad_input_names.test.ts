@@ -120,7 +120,7 @@ describe("bad input: names in admin listings and strings in the durable store", 
       }
       gc();
       const grew = (process.memoryUsage().heapUsed - heap0) / 1048576;
-      assert.equal([...server.core.peers.values()].filter((p) => p.clientId.length === 127).length, 200);
+      assert.equal([...server.core.view.peers.values()].filter((p) => p.clientId.length === 127).length, 200);
       for (const c of conns) c.close();
       assert.ok(grew < 32, `the heap grew by ${grew.toFixed(0)} MiB: each cut client id still holds its 1 MiB original`);
     }));

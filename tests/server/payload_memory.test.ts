@@ -90,14 +90,14 @@ describe("payloads kept on disk", () => {
         c.sendPacket(Cmd.SUBMIT_JOB_BG, "pm", "-", workload(99));
         for (let i = 0; i < 20; i++) await c.expectPacket(Cmd.JOB_CREATED);
         digestHandle = (await c.expectPacket(Cmd.JOB_CREATED)).body.toString("latin1");
-        assert.ok(server.core.payloadBytes <= 250, `${server.core.payloadBytes} payload bytes held in memory`);
+        assert.ok(server.core.view.payloadBytes <= 250, `${server.core.view.payloadBytes} payload bytes held in memory`);
         assert.match(
           await c.adminList("counters"),
-          new RegExp(`^payload_memory_bytes\t${server.core.payloadBytes}$`, "m"),
+          new RegExp(`^payload_memory_bytes\t${server.core.view.payloadBytes}$`, "m"),
           "operators see it in `counters`",
         );
         assert.equal(
-          [...server.core.jobs.values()].filter((j) => j.data !== undefined).length,
+          [...server.core.view.jobs.values()].filter((j) => j.data !== undefined).length,
           2,
           "two of the 96-byte workloads fit in 250 bytes",
         );
@@ -112,7 +112,7 @@ describe("payloads kept on disk", () => {
         // The "-" job's key is its workload's digest, so the replay read that workload: a resubmission coalesces.
         c.sendPacket(Cmd.SUBMIT_JOB_BG, "pm", "-", workload(99));
         assert.equal((await c.expectPacket(Cmd.JOB_CREATED)).body.toString("latin1"), digestHandle);
-        assert.equal(server.core.payloadBytes, 0);
+        assert.equal(server.core.view.payloadBytes, 0);
         assert.match(await c.adminList(`job show ${digestHandle}`), /^data_bytes\t97$/m, "job show reads the size back from the store");
         c.sendPacket(Cmd.CAN_DO, "pm");
         const got = await takeJobs(c, 11);
@@ -208,10 +208,10 @@ describe("payloads kept on disk", () => {
         w1.sendPacket(Cmd.GRAB_JOB_UNIQ);
         await until(() => store.asked === 1, "the read");
         w1.close();
-        await until(() => server.core.peers.size === 1, "the worker's close");
+        await until(() => server.core.view.peers.size === 1, "the worker's close");
         assert.match(await c.adminList("status"), /^pm\t1\t0\t0$/m, "queued again, not running");
         store.letReadsThrough();
-        await until(() => server.core.reading === 0, "the late read");
+        await until(() => server.core.view.reading === 0, "the late read");
         const w2 = await RawConn.connect(port);
         w2.sendPacket(Cmd.CAN_DO, "pm");
         w2.sendPacket(Cmd.GRAB_JOB_UNIQ);

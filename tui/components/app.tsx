@@ -10,7 +10,7 @@ import { perform } from "../data/actions.ts";
 import type { Sources } from "../data/sources.ts";
 import type { DriverEvent } from "../../src/client/driver_console.ts";
 import { commandFor, type KeyInfo, keysOf } from "../keymap.ts";
-import { type Action, initialState, reduce, selectedFunction } from "../state.ts";
+import { type Action, initialState, reduce, selectedFunction, type State } from "../state.ts";
 import { Screen } from "./screen.tsx";
 
 export interface AppProps {
@@ -36,43 +36,13 @@ export function App({ sources, intervalMs, readOnly, colour }: AppProps) {
     dispatch(action);
   };
 
-  useEffect(() => {
-    let stopped = false;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const round = async () => {
-      const events: { driver: string; events: DriverEvent[] }[] = [];
-      const [servers, drivers] = await Promise.all([
-        sources.servers(Date.now),
-        sources.drivers(Date.now, (driver, list) => events.push({ driver, events: list })),
-      ]);
-      if (stopped) return;
-      // One synchronous batch: React draws the round once, not once per source.
-      const now = Date.now();
-      act({ type: "servers", servers, now });
-      for (const e of events) act({ type: "events", ...e });
-      act({ type: "drivers", drivers, now });
-      timer = setTimeout(() => void round(), intervalMs);
-    };
-    void round();
-    return () => {
-      stopped = true;
-      clearTimeout(timer);
-    };
-  }, [sources, intervalMs]);
+  usePolling(sources, intervalMs, act);
 
   useEffect(() => {
     if (size.columns !== state.width || size.rows !== state.height) act({ type: "resize", width: size.columns, height: size.rows });
   }, [size.columns, size.rows]);
 
-  const fn = selectedFunction(state);
-  useEffect(() => {
-    if (!state.showDetail || fn === undefined) return;
-    let live = true;
-    void sources.detail(fn).then((detail) => live && act({ type: "detail", detail }));
-    return () => {
-      live = false;
-    };
-  }, [state.showDetail, fn, state.servers]);
+  useDetail(sources, state, act);
 
   // One key press; false once it quits, so keys after q in the same chunk do nothing.
   const press = (input: string, key: KeyInfo): boolean => {
@@ -103,4 +73,44 @@ export function App({ sources, intervalMs, readOnly, colour }: AppProps) {
   });
 
   return <Screen state={state} colour={colour} />;
+}
+
+/** Polls the servers and drivers every interval, one round at a time; each round is one batch of actions. */
+function usePolling(sources: Sources, intervalMs: number, act: (action: Action) => void): void {
+  useEffect(() => {
+    let stopped = false;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const round = async () => {
+      const events: { driver: string; events: DriverEvent[] }[] = [];
+      const [servers, drivers] = await Promise.all([
+        sources.servers(Date.now),
+        sources.drivers(Date.now, (driver, list) => events.push({ driver, events: list })),
+      ]);
+      if (stopped) return;
+      // One synchronous batch: React draws the round once, not once per source.
+      const now = Date.now();
+      act({ type: "servers", servers, now });
+      for (const e of events) act({ type: "events", ...e });
+      act({ type: "drivers", drivers, now });
+      timer = setTimeout(() => void round(), intervalMs);
+    };
+    void round();
+    return () => {
+      stopped = true;
+      clearTimeout(timer);
+    };
+  }, [sources, intervalMs]);
+}
+
+/** While the detail panel is open, fetches the selected function's detail again after each poll. */
+function useDetail(sources: Sources, state: State, act: (action: Action) => void): void {
+  const fn = selectedFunction(state);
+  useEffect(() => {
+    if (!state.showDetail || fn === undefined) return;
+    let live = true;
+    void sources.detail(fn).then((detail) => live && act({ type: "detail", detail }));
+    return () => {
+      live = false;
+    };
+  }, [state.showDetail, fn, state.servers]);
 }

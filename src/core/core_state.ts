@@ -1,0 +1,300 @@
+/**
+ * The state behind the `JobServer` facade: connections, counters, the job
+ * table, the scheduler and output, and the logic of the facade's inputs.
+ * Handlers see it as `CoreContext`; the edge never sees it (it is not
+ * exported from the core's mod.ts). No I/O, no clock, no randomness.
+ *
+ * @module
+ */
+import { Cmd } from "../protocol/commands.ts";
+import type { Frame } from "../protocol/decoder.ts";
+import { encodePacket, encodeText } from "../protocol/encoder.ts";
+import { BulkWork } from "./bulk_work.ts";
+import { dispatch } from "./dispatch.ts";
+import { runTimer } from "./due_timers.ts";
+import type { CoreContext } from "./core_context.ts";
+import { type CoreOptions, DEFAULT_CORE_OPTIONS } from "./core_options.ts";
+import type { EndedJobs } from "./ended_jobs.ts";
+import type { FunctionRecord } from "./function_record.ts";
+import type { FunctionTable } from "./function_table.ts";
+import type { IdTable } from "./id_table.ts";
+import { type Job, type StoredJob, toStored } from "./job.ts";
+import type { PendingAck } from "./record_shapes.ts";
+import { requeue } from "./job_endings.ts";
+import { JobTable } from "./job_table.ts";
+import { Outbox } from "./outbox.ts";
+import { type PayloadRead, PayloadReads } from "./payload_reads.ts";
+import { Peer } from "./peer.ts";
+import { Replacements } from "./replacements.ts";
+import { restoreJobs } from "./restore_jobs.ts";
+import { Scheduler } from "./scheduler.ts";
+import { settleRead } from "./settle_read.ts";
+import type { Timer } from "./timer.ts";
+import type { UniqueIndex } from "./unique_index.ts";
+import { removeWorker } from "./worker_scheduling.ts";
+
+/**
+ * The state machine behind `JobServer`: what the handlers see as {@link CoreContext}
+ * (connections, counters, the job table, the scheduler, output), and the logic of the facade's
+ * inputs. Not exported: the edge reaches it only through the facade.
+ */
+export class CoreState extends Outbox implements CoreContext {
+  readonly options: CoreOptions;
+  /** Admin work done in slices (bulk_work.ts); the edge calls {@link continueBulk} while it has some. */
+  readonly bulk: BulkWork;
+  readonly peers = new Map<number, Peer>();
+  /** Event and error counters by cause, for the `counters` admin command and metrics. */
+  readonly counters = new Map<string, number>();
+  readonly #table: JobTable;
+  readonly #scheduler: Scheduler;
+  readonly #replacements = new Replacements();
+  readonly #reads = new PayloadReads();
+
+  constructor(options: Partial<CoreOptions> = {}) {
+    super();
+    this.options = { ...DEFAULT_CORE_OPTIONS, ...options };
+    this.#table = new JobTable(this.options);
+    this.#scheduler = new Scheduler(this.options, this);
+    this.bulk = new BulkWork(this.options.adminSlice);
+  }
+
+  // ---- the facade's inputs and questions (documented on JobServer) --------------
+
+  continueBulk(now: number): boolean {
+    return this.bulk.step(this, now);
+  }
+
+  busy(conn: number): boolean {
+    const peer = this.peers.get(conn);
+    return peer !== undefined && this.bulk.busy(peer);
+  }
+
+  open(conn: number, address: string, port: number): void {
+    this.peers.set(conn, new Peer(conn, address, port, this.options.exceptions));
+  }
+
+  close(conn: number, now: number): void {
+    const peer = this.peers.get(conn);
+    if (!peer) return;
+    peer.closed = true;
+    this.peers.delete(conn);
+    this.forgetOutput(peer);
+    // Unregister first: the requeue below wakes workers, and a closing one
+    // must not use up that wake-up.
+    for (const ability of peer.abilities) removeWorker(ability.fn, peer);
+    peer.abilities = [];
+    for (const job of [...peer.holding]) requeue(this, job, now, "worker disconnected");
+    for (const job of peer.listening) this.#detachListener(job, peer);
+    peer.listening.clear();
+  }
+
+  receive(conn: number, frame: Frame, now: number): void {
+    const peer = this.peers.get(conn);
+    if (!peer) return;
+    dispatch(this, peer, frame, now);
+  }
+
+  tick(now: number): void {
+    for (const t of this.#scheduler.popDue(now)) runTimer(this, t, now);
+  }
+
+  nextDeadline(): number | undefined {
+    return this.#scheduler.nextDeadline();
+  }
+
+  persisted(ids: readonly number[], error: string | undefined, now: number): void {
+    const touched = new Set<Peer>();
+    for (const id of ids) {
+      const job = this.jobs.get(id);
+      if (!job || job.state !== "persisting") continue;
+      const reply = error === undefined ? encodePacket(Cmd.JOB_CREATED, [job.handle]) : encodePacket(Cmd.ERROR, ["QUEUE_ERROR", error]);
+      for (const { peer, ack } of this.#scheduler.takeWaiters(job)) {
+        peer.resolve(ack, reply);
+        touched.add(peer);
+      }
+      if (error !== undefined) {
+        this.count("store_error");
+        this.retire(job);
+        continue;
+      }
+      job.persisted = true;
+      this.#table.holdOrLeavePayload(job);
+      this.schedule(job, now);
+    }
+    for (const peer of this.#replacements.settle(this, ids, error)) touched.add(peer);
+    for (const peer of touched) this.release(peer);
+  }
+
+  answer(conn: number, reply: PendingAck, text: string): void {
+    const peer = this.peers.get(conn);
+    if (!peer) return;
+    peer.resolve(reply, encodeText(text));
+    this.release(peer);
+  }
+
+  /** Replaces a running job with new background jobs in one store transaction (WORK_REPLACE). */
+  replace(old: Job, created: Job[], handles: string[], peer: Peer): void {
+    this.#replacements.start(this, old, created, handles, peer);
+  }
+
+  restore(stored: Iterable<StoredJob>, now: number): number {
+    return restoreJobs(this.#table, this, stored, now);
+  }
+
+  /** Asks the edge to read a workload back from the store (a `read` effect); {@link payloadRead} takes the answer. */
+  readPayload(id: number, read: PayloadRead): void {
+    this.effect({ kind: "read", id, token: this.#reads.add(read) });
+  }
+
+  /**
+   * The store answered a `read` effect: the workload, or `error` (neither:
+   * the store no longer has it). A token answered twice, or unknown, is
+   * ignored. See settle_read.ts.
+   */
+  payloadRead(token: number, data: Uint8Array | undefined, error: string | undefined, now: number): void {
+    const read = this.#reads.take(token);
+    if (read !== undefined) settleRead(this, read, data, error, now);
+  }
+
+  /** Workload reads the edge has not answered yet (a graceful drain waits for them). */
+  get reading(): number {
+    return this.#reads.size;
+  }
+
+  /** True when no job is persisting, queued, scheduled or running. */
+  get idle(): boolean {
+    return this.jobs.size === 0;
+  }
+
+  count(cause: string, by = 1): void {
+    this.counters.set(cause, (this.counters.get(cause) ?? 0) + by);
+  }
+
+  // ---- the job table (job_table.ts) ------------------------------------------
+
+  get jobs(): IdTable<Job> {
+    return this.#table.jobs;
+  }
+
+  get uniques(): UniqueIndex {
+    return this.#table.uniques;
+  }
+
+  get functions(): FunctionTable {
+    return this.#table.functions;
+  }
+
+  get ended(): EndedJobs {
+    return this.#table.ended;
+  }
+
+  get submitted(): number {
+    return this.#table.submitted;
+  }
+
+  set submitted(n: number) {
+    this.#table.submitted = n;
+  }
+
+  get payloadBytes(): number {
+    return this.#table.payloadBytes;
+  }
+
+  get lastId(): number {
+    return this.#table.lastId;
+  }
+
+  fn(name: string, create: boolean, force = false): FunctionRecord | undefined {
+    return this.#table.fn(name, create, force);
+  }
+
+  nextId(): number {
+    return this.#table.nextId();
+  }
+
+  job(handle: string): Job | undefined {
+    return this.#table.job(handle);
+  }
+
+  newJob(...args: Parameters<JobTable["newJob"]>): Job {
+    return this.#table.newJob(...args);
+  }
+
+  // ---- the scheduler (scheduler.ts) ------------------------------------------
+
+  at(when: number, timer: Timer): void {
+    this.#scheduler.at(when, timer);
+  }
+
+  schedule(job: Job, now: number): void {
+    this.#scheduler.schedule(job, now);
+  }
+
+  enqueue(job: Job, now: number): void {
+    this.#scheduler.enqueue(job, now);
+  }
+
+  assign(job: Job, peer: Peer, now: number): void {
+    this.#scheduler.assign(job, peer, now);
+  }
+
+  awaitAck(job: Job, peer: Peer): void {
+    this.#scheduler.awaitAck(job, peer);
+  }
+
+  addListener(job: Job, peer: Peer): void {
+    this.#table.addListener(job, peer);
+  }
+
+  retire(job: Job): void {
+    this.#table.retire(job);
+  }
+
+  // ---- job lifecycle across both ------------------------------------------------
+
+  /** Asks the store to keep a new background job; replies wait for its answer. */
+  persist(job: Job, submitter: Peer): void {
+    this.awaitAck(job, submitter);
+    this.effect({ kind: "persist", job: toStored(job) });
+  }
+
+  /** Removes a finished job everywhere and forgets it in the store. */
+  finish(job: Job): void {
+    this.retire(job);
+    if (job.persisted) this.effect({ kind: "forget", id: job.id });
+  }
+
+  /**
+   * Puts a kept ended job (a failed one, typically) back in its queue, as
+   * it was submitted, with a fresh retry count. Undefined when it cannot
+   * be: its unique is taken by a live job again.
+   */
+  revive(job: Job, now: number): string | undefined {
+    if (job.ended === undefined || this.ended.get(job.id) !== job) return "not an ended job";
+    if (job.uniqueKey !== undefined && this.uniques.get(job.fn, job.uniqueKey)) return "a live job holds its unique";
+    this.ended.remove(job);
+    job.ended = undefined;
+    job.retries = 0;
+    job.runAt = 0;
+    this.#table.enter(job);
+    this.effect({ kind: "update", job: toStored(job) });
+    this.schedule(job, now);
+    return undefined;
+  }
+
+  /** Forgets a kept ended job now (operator purge or cancel). */
+  forgetEnded(job: Job): boolean {
+    if (!this.ended.remove(job)) return false;
+    this.effect({ kind: "forget", id: job.id });
+    return true;
+  }
+
+  /** A client stops waiting (every submission of it); a foreground job nobody waits for is dropped if not started. */
+  #detachListener(job: Job, peer: Peer): void {
+    if (job.listeners.includes(peer)) job.listeners = job.listeners.filter((l) => l !== peer);
+    if (job.listeners.length === 0 && !job.background && job.state === "queued") {
+      this.count("abandoned");
+      this.#table.removeJob(job);
+    }
+  }
+}

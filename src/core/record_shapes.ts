@@ -1,0 +1,71 @@
+/**
+ * The shapes of the core's records that name each other: a connection (`Peer`) holds jobs and
+ * registers functions, a function record lists its workers and queues jobs, and a job names its
+ * function and its connections. Declared here, apart from the classes, so that `job.ts`,
+ * `function_record.ts` and `peer.ts` each import this file and none imports back: src/core has no
+ * import circle (docs/architecture.md §2). The job is the type parameter `J`, so this file needs
+ * none of them; `Peer implements PeerShape<Job>` and `FunctionRecord implements
+ * FunctionShape<Job>`, and each shape lists every public member of its class, so a value typed
+ * by the shape is the class's to the compiler.
+ *
+ * @module
+ */
+import type { JobQueue, Queued } from "./job_queue.ts";
+
+/** A reply slot held in a peer's output until the store answers. */
+export interface PendingAck {
+  bytes: Uint8Array | undefined;
+}
+
+/** A registration made by CAN_DO or CAN_DO_TIMEOUT. */
+export interface Ability<J extends Queued<J>> {
+  readonly fn: FunctionShape<J>;
+  /** Per-assignment time limit in ms; 0 means none. */
+  timeoutMs: number;
+}
+
+/** One connection as the core sees it: `Peer` (peer.ts), whose members say more. */
+export interface PeerShape<J extends Queued<J>> {
+  readonly id: number;
+  readonly address: string;
+  readonly port: number;
+  clientId: string;
+  exceptions: boolean;
+  reliable: boolean;
+  abilities: Ability<J>[];
+  sleeping: boolean;
+  noopSent: boolean;
+  readonly holding: Set<J>;
+  readonly listening: Set<J>;
+  readonly swallow: string[];
+  ready: Uint8Array[];
+  readyBytes: number;
+  held: (Uint8Array | PendingAck)[];
+  heldBytes: number;
+  unresolved: number;
+  closed: boolean;
+  readonly pendingBytes: number;
+  swallowLater(handle: string): void;
+  push(bytes: Uint8Array): boolean;
+  hold(): PendingAck;
+  resolve(ack: PendingAck, bytes: Uint8Array): void;
+  release(): boolean;
+  ability(fn: FunctionShape<J>): Ability<J> | undefined;
+}
+
+/** Everything the server knows about one function name: `FunctionRecord` (function_record.ts). */
+export interface FunctionShape<J extends Queued<J>> {
+  readonly name: string;
+  readonly queue: JobQueue<J>;
+  readonly workers: PeerShape<J>[];
+  total: number;
+  running: number;
+  readonly scheduled: [number, number, number];
+  maxQueue: readonly [number, number, number];
+  completed: number;
+  failed: number;
+  wakeCursor: number;
+  rewakeArmed: boolean;
+  readonly idle: boolean;
+  waitingByPriority(): [number, number, number];
+}
