@@ -63,6 +63,14 @@ type ValueOf<R> = R extends { word: { word: infer W } } ? number | W
 /** The settings object a table describes, typed from its rows (declare tables `as const`). */
 export type SettingsOf<T extends readonly Setting[]> = { -readonly [R in T[number] as Camel<R["key"]>]: ValueOf<R> };
 
+/**
+ * What a table sends to one group of `to` targets (`edge`): `{ handshakeTimeoutMs: number, ... }`,
+ * typed from its rows, so a layer's settings type is never written by hand.
+ */
+export type TargetsOf<T extends readonly Setting[], G extends string> = {
+  -readonly [R in T[number] as R extends { to: `${G}.${infer K}` } ? K : never]: ValueOf<R>;
+};
+
 export function camel(key: string): string {
   return key.replace(/_(\w)/g, (_, c: string) => c.toUpperCase());
 }

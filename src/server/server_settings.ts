@@ -10,20 +10,12 @@
 import { type CoreOptions, DEFAULT_CORE_OPTIONS } from "../core/mod.ts";
 import { checkServeSettings, resolveSettings } from "../config/load_config.ts";
 import { SERVE_OPTIONS, type ServeSettings } from "../config/serve_options.ts";
-import { camel } from "../config/setting.ts";
+import { camel, type TargetsOf } from "../config/setting.ts";
 import { project } from "../config/settings_table.ts";
 import type { ConnectionLimits } from "./connection.ts";
 
-/** The edge's timers and rates, in ms. */
-export interface EdgeSettings {
-  keepAliveMs: number;
-  drainTimeoutMs: number;
-  outputStallTimeoutMs: number;
-  handshakeTimeoutMs: number;
-  partialPacketTimeoutMs: number;
-  minPartialRate: number;
-  completionCommitDelayMs: number;
-}
+/** The edge's timers and rates, in ms: every row of the serve table with `to: "edge.NAME"`. */
+export type EdgeSettings = TargetsOf<typeof SERVE_OPTIONS, "edge">;
 
 export interface ResolvedServer {
   /** As given, in the README's units (what `server.settings` shows). */
@@ -34,15 +26,6 @@ export interface ResolvedServer {
   edge: EdgeSettings;
 }
 
-const EDGE_KEYS: readonly (keyof EdgeSettings)[] = [
-  "keepAliveMs",
-  "drainTimeoutMs",
-  "outputStallTimeoutMs",
-  "handshakeTimeoutMs",
-  "partialPacketTimeoutMs",
-  "minPartialRate",
-  "completionCommitDelayMs",
-];
 const CONNECTION_KEYS: readonly (keyof ConnectionLimits)[] = ["maxPacketBody", "maxAdminLine", "maxOutputBuffer"];
 
 /** Checks `options` (throws ConfigError naming the key) and places every value. */
@@ -57,7 +40,8 @@ export function resolveServer(options: Record<string, unknown>): ResolvedServer 
     core,
     // Past this a connection is dropped rather than buffered: a few caps' worth, and one whole packet.
     connection: { ...connection, hardOutputBuffer: 4 * connection.maxOutputBuffer + connection.maxPacketBody },
-    edge: only(out.edge ?? {}, EDGE_KEYS, "edge") as unknown as EdgeSettings,
+    // Its type is derived from the same rows, so every field is there.
+    edge: out.edge as EdgeSettings,
   };
 }
 
