@@ -1,11 +1,11 @@
 /**
- * The knobs of the job server state machine, with gearmand's defaults where
- * gearmand has one.
+ * The knobs of the job server state machine. Their defaults live in the
+ * serve settings table (gearmand's where gearmand has one), not here.
  *
  * @module
  */
 
-import { DEFAULT_RETRY_POLICY, type RetryPolicy } from "./retry_policy.ts";
+import type { RetryPolicy } from "./retry_policy.ts";
 
 export interface CoreOptions {
   /** Handle prefix; handles are `<prefix>:<n>`. Should be restart-unique. */
@@ -86,35 +86,13 @@ export interface FunctionOptions {
   keepExitStatusForMs?: number;
 }
 
-export const DEFAULT_CORE_OPTIONS: CoreOptions = {
-  handlePrefix: "H:gearbox",
-  version: "0.0.0",
-  pid: 0,
-  verbose: "INFO",
-  jobRetries: 0,
-  wakeup: -1,
-  wakeupDelayMs: 100,
-  roundRobin: false,
-  exceptions: false,
-  maxQueue: 0,
-  maxFunctionName: 512,
-  maxUnique: 64,
-  maxClientId: 127,
-  maxFunctionsPerConnection: 1024,
-  maxFunctions: 100_000,
-  maxEpochAheadMs: 10 * 365 * 24 * 3600 * 1000,
-  maxWorkerTimeoutMs: 24 * 3600 * 1000,
-  adminShutdown: true,
-  grabForMs: 0,
-  retry: DEFAULT_RETRY_POLICY,
-  keepFailedForMs: 7 * 24 * 3600 * 1000,
-  keepExitStatusForMs: 0,
-  functions: {},
-  maxEndedJobs: 10_000,
-  maxFailureLog: 20,
-  maxFailureMessage: 1024,
-  random: () => 0.5,
-  storeReadsPayloads: false,
-  maxPayloadMemory: 16 * 1024 * 1024,
-  adminSlice: 1000,
-};
+/** What the program hosting the core supplies rather than settings: its identity and injected sources. */
+export type CoreIdentity = Pick<CoreOptions, "handlePrefix" | "version" | "pid" | "verbose" | "random" | "storeReadsPayloads">;
+
+/**
+ * The options that come from settings. Their defaults, bounds and units are
+ * defined once, in the serve settings table (rows with `to: "core.NAME"`);
+ * the core has no defaults of its own, so a core used alone is built from
+ * that table (`coreSettings()` in src/server/server_settings.ts).
+ */
+export type CoreSettings = Omit<CoreOptions, keyof CoreIdentity>;

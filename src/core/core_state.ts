@@ -13,7 +13,7 @@ import { BulkWork } from "./bulk_work.ts";
 import { dispatch } from "./dispatch.ts";
 import { runTimer } from "./due_timers.ts";
 import type { CoreContext } from "./core_context.ts";
-import { type CoreOptions, DEFAULT_CORE_OPTIONS } from "./core_options.ts";
+import type { CoreOptions } from "./core_options.ts";
 import type { EndedJobs } from "./ended_jobs.ts";
 import type { FunctionRecord } from "./function_record.ts";
 import type { FunctionTable } from "./function_table.ts";
@@ -50,9 +50,9 @@ export class CoreState extends Outbox implements CoreContext {
   readonly #replacements = new Replacements();
   readonly #reads = new PayloadReads();
 
-  constructor(options: Partial<CoreOptions> = {}) {
+  constructor(options: CoreOptions) {
     super();
-    this.options = { ...DEFAULT_CORE_OPTIONS, ...options };
+    this.options = { ...options };
     this.#table = new JobTable(this.options);
     this.#scheduler = new Scheduler(this.options, this);
     this.bulk = new BulkWork(this.options.adminSlice);

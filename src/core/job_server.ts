@@ -36,7 +36,7 @@ export class JobServer {
   /** Read-only: options, counters, connections, jobs, functions, payload memory, pending bulk work. */
   readonly view: CoreView;
 
-  constructor(options: Partial<CoreOptions> = {}) {
+  constructor(options: CoreOptions) {
     this.#core = new CoreState(options);
     this.view = this.#core;
   }

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { type CoreOptions, DEFAULT_CORE_OPTIONS } from "../core/mod.ts";
+import type { CoreOptions, CoreSettings } from "../core/mod.ts";
 import { checkServeSettings, resolveSettings } from "../config/load_config.ts";
 import { SERVE_OPTIONS, type ServeSettings } from "../config/serve_options.ts";
 import { camel, type TargetsOf } from "../config/setting.ts";
@@ -20,8 +20,8 @@ export type EdgeSettings = TargetsOf<typeof SERVE_OPTIONS, "edge">;
 export interface ResolvedServer {
   /** As given, in the README's units (what `server.settings` shows). */
   settings: ServeSettings;
-  /** The core's options that come from settings (the rest: handle prefix, pid, clock... are the server's). */
-  core: Partial<CoreOptions>;
+  /** The core's options that come from settings, every one (the rest: handle prefix, pid... are the server's). */
+  core: CoreSettings;
   connection: ConnectionLimits;
   edge: EdgeSettings;
 }
@@ -32,8 +32,8 @@ const CONNECTION_KEYS: readonly (keyof ConnectionLimits)[] = ["maxPacketBody", "
 export function resolveServer(options: Record<string, unknown>): ResolvedServer {
   const settings = resolveSettings([checkServeSettings(options)]);
   const out = project(SERVE_OPTIONS, settings);
-  const core = only(out.core ?? {}, Object.keys(DEFAULT_CORE_OPTIONS), "core") as Partial<CoreOptions>;
-  core.functions = functionOptions(settings);
+  // Every core setting has a row with a default (tests/config/server_settings.test.ts checks it).
+  const core = { ...out.core, functions: functionOptions(settings) } as unknown as CoreSettings;
   const connection = only(out.connection ?? {}, CONNECTION_KEYS, "connection") as Omit<ConnectionLimits, "hardOutputBuffer">;
   return {
     settings,
@@ -45,8 +45,15 @@ export function resolveServer(options: Record<string, unknown>): ResolvedServer 
   };
 }
 
+let defaults: CoreSettings | undefined;
+
+/** The core's settings at their defaults, in ms: for a core used without a server (tests, tools). */
+export function coreSettings(): CoreSettings {
+  return { ...(defaults ??= resolveServer({}).core) };
+}
+
 /** The `functions:` overrides, placed by the same rows as the server-wide values. */
-function functionOptions(settings: ServeSettings): NonNullable<CoreOptions["functions"]> {
+function functionOptions(settings: ServeSettings): CoreOptions["functions"] {
   const out: Record<string, Record<string, unknown>> = {};
   for (const [name, f] of Object.entries(settings.functions)) {
     const values = Object.fromEntries(Object.entries(f).map(([key, v]) => [camel(key), v]));

@@ -16,6 +16,7 @@
  */
 import { Buffer } from "node:buffer";
 import { JobServer } from "../../src/core/job_server.ts";
+import { coreSettings } from "../../src/server/server_settings.ts";
 import type { CoreOptions } from "../../src/core/core_options.ts";
 import type { Effect } from "../../src/core/effect.ts";
 import type { StoredJob } from "../../src/core/job.ts";
@@ -119,7 +120,9 @@ export class CoreSession {
   readonly #out = new Map<number, Buffer>();
 
   constructor(options: Partial<CoreOptions> = {}) {
-    this.core = new JobServer({ handlePrefix: "H:t", version: "1.2.3", pid: 4242, verbose: "INFO", ...options });
+    // The settings at gearbox serve's defaults (the serve table is their one home), a fixed identity, no randomness.
+    const identity = { handlePrefix: "H:t", version: "1.2.3", pid: 4242, verbose: "INFO", random: () => 0.5, storeReadsPayloads: false };
+    this.core = new JobServer({ ...coreSettings(), ...identity, ...options });
   }
 
   /** Opens connections; connection `n` comes from 127.0.0.1:(50000 + n). */
