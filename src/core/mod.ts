@@ -61,4 +61,4 @@ export type { CoreIdentity, CoreOptions, CoreSettings } from "./core_options.ts"
 export type { Drained, Effect } from "./effect.ts";
 export { Priority, type StoredJob } from "./job.ts";
 export type { PendingAck } from "./record_shapes.ts";
-export { DEFAULT_RETRY_POLICY, type RetryPolicy } from "./retry_policy.ts";
+export type { RetryPolicy } from "./retry_policy.ts";

@@ -18,14 +18,6 @@ export interface RetryPolicy {
   jitter: number;
 }
 
-export const DEFAULT_RETRY_POLICY: RetryPolicy = {
-  maxRetries: 0,
-  delayMs: 0,
-  backoff: "fixed",
-  maxDelayMs: 3600_000,
-  jitter: 0,
-};
-
 /** Delay before retry number `failures` (1 for the first retry). */
 export function retryDelay(policy: RetryPolicy, failures: number, random: () => number): number {
   const base = policy.backoff === "exponential"

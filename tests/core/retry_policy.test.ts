@@ -1,9 +1,10 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { DEFAULT_RETRY_POLICY, retryDelay } from "../../src/core/retry_policy.ts";
+import { retryDelay } from "../../src/core/retry_policy.ts";
+import { coreSettings } from "../../src/server/server_settings.ts";
 
 describe("retry delays", () => {
-  const fixed = { ...DEFAULT_RETRY_POLICY, maxRetries: 5, delayMs: 1000 };
+  const fixed = { ...coreSettings().retry, maxRetries: 5, delayMs: 1000 };
   test("a fixed delay stays the same for every retry", () => {
     assert.deepEqual([1, 2, 3].map((n) => retryDelay(fixed, n, () => 0.5)), [1000, 1000, 1000]);
   });
