@@ -12,11 +12,12 @@ import { gearmanVerbose, Logger } from "../log/logger.ts";
 import { listen, type NetListener, type NetSocket } from "../runtime/net.ts";
 import { spawnOnSocket } from "../runtime/piped_child.ts";
 import { type InProcessServer, socketPair, type StartedWorker, wireChild } from "./in_process.ts";
-import { bootId, hostname, now as clock, pid } from "../runtime/host_and_process.ts";
+import { bootId, hostname, pid } from "../runtime/host_and_process.ts";
 import type { ServeSettings } from "../config/serve_options.ts";
 import type { JobStore } from "../store/job_store.ts";
 import { openStore } from "../store/open_store.ts";
 import { backupReply } from "./backup_reply.ts";
+import { type Clock, SYSTEM_CLOCK } from "./clock.ts";
 import { Backpressure } from "./backpressure.ts";
 import { Connection, type ConnectionLimits } from "./connection.ts";
 import { ConnectionLimit } from "./connection_limit.ts";
@@ -34,6 +35,12 @@ export interface ServerOptions extends Partial<ServeSettings> {
   /** A store object instead of a URL (an embedding application may share one). */
   storeInstance?: JobStore;
   logger?: Logger;
+  /**
+   * Where time comes from: the core's time and the timers of the server's
+   * own deadlines (default: the real clock). A `ManualClock` lets a test or
+   * an embedder advance time instead of waiting.
+   */
+  clock?: Clock;
 }
 
 /** What the server did, for `gearbox serve` to report and tests to check. */
@@ -61,6 +68,7 @@ export class GearboxServer {
   readonly core: JobServer;
   readonly logger: Logger;
   readonly store: JobStore;
+  readonly clock: Clock;
   readonly #writer: StoreWriter;
   readonly #connections = new Map<number, Connection>();
   /** Settings in the units the edge uses (ms), from server_settings.ts. */
@@ -74,19 +82,20 @@ export class GearboxServer {
   #listener: NetListener | undefined;
   #nextId = 0;
   #inProcessCount = 0;
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  #timer: unknown;
   #timerAt = Infinity;
   #draining = false;
-  #drainTimer: ReturnType<typeof setTimeout> | undefined;
+  #drainTimer: unknown;
   #stopping: Promise<void> | undefined;
   #resolveDone!: () => void;
   /** Resolves once the server has stopped (after `stop` or an admin `shutdown`). */
   readonly done: Promise<void> = new Promise((r) => (this.#resolveDone = r));
 
   constructor(options: ServerOptions = {}) {
-    const { storeInstance, logger, ...rest } = options;
+    const { storeInstance, logger, clock, ...rest } = options;
     const { settings, core, connection, edge } = resolveServer(rest);
     this.settings = settings;
+    this.clock = clock ?? SYSTEM_CLOCK;
     this.#limits = connection;
     this.#edge = edge;
     this.logger = logger ?? new Logger({ level: settings.logLevel, format: settings.logFormat === "json" ? "json" : "text" });
@@ -103,7 +112,7 @@ export class GearboxServer {
     });
     this.#writer = new StoreWriter(this.store, ({ added, error }) => {
       if (error) this.logger.limited("store_error", 5000, "error", "store commit failed", { error: error.message, jobs: added.length });
-      this.core.persisted(added, error ? `store: ${error.message}` : undefined, clock());
+      this.core.persisted(added, error ? `store: ${error.message}` : undefined, this.clock.now());
       this.#flush();
     }, edge.completionCommitDelayMs);
     this.#effects = new EffectRunner({
@@ -120,6 +129,7 @@ export class GearboxServer {
       resume: (conn, now) => this.#pump.resume(conn, now),
       flush: () => this.#flush(),
       stopping,
+      now: () => this.clock.now(),
     });
     this.#pump = new InputPump({
       core: this.core,
@@ -130,8 +140,9 @@ export class GearboxServer {
       writeOutput: (now) => this.#writeOutput(now),
       flush: () => this.#flush(),
       stopping,
+      now: () => this.clock.now(),
     });
-    this.#sweep = new ConnectionSweep(this.#connections, edge, (conn, reason) => this.#drop(conn, reason));
+    this.#sweep = new ConnectionSweep(this.#connections, edge, this.clock, (conn, reason) => this.#drop(conn, reason));
   }
 
   /** The bound port (useful with port 0). */
@@ -190,9 +201,9 @@ export class GearboxServer {
 
   /** Replays the store into the core, then listens. */
   async start(): Promise<void> {
-    const t0 = clock();
-    const jobs = this.core.restore(await this.store.open(), clock());
-    if (jobs > 0) this.logger.info("store replayed", { jobs, ms: clock() - t0, store: this.store.url });
+    const t0 = Date.now();
+    const jobs = this.core.restore(await this.store.open(), this.clock.now());
+    if (jobs > 0) this.logger.info("store replayed", { jobs, ms: Date.now() - t0, store: this.store.url });
     this.#flush();
     try {
       this.#listener = await listen(
@@ -231,7 +242,7 @@ export class GearboxServer {
     this.logger.info("draining: no new connections; stopping when no job is left", { jobs: this.core.jobs.size });
     await this.#listener?.close();
     if (this.#edge.drainTimeoutMs > 0) {
-      this.#drainTimer = setTimeout(() => {
+      this.#drainTimer = this.clock.setTimeout(() => {
         this.logger.warn("drain timeout reached; stopping with jobs left", { jobs: this.core.jobs.size });
         void this.stop();
       }, this.#edge.drainTimeoutMs);
@@ -242,13 +253,13 @@ export class GearboxServer {
 
   async #stop(): Promise<void> {
     this.#sweep.stop();
-    clearTimeout(this.#timer);
-    clearTimeout(this.#drainTimer);
+    this.clock.clearTimeout(this.#timer);
+    this.clock.clearTimeout(this.#drainTimer);
     this.#backpressure.stop();
     if (!this.#draining) await this.#listener?.close();
     await this.#writer.flush();
     for (const c of this.#connections.values()) c.socket.end();
-    await new Promise((r) => setTimeout(r, 10));
+    await new Promise((r) => setTimeout(r, 10)); // real time: a grace for the sockets to flush, not a deadline
     for (const c of this.#connections.values()) c.socket.destroy();
     await this.store.close();
     this.logger.info("stopped");
@@ -267,12 +278,12 @@ export class GearboxServer {
       return;
     }
     const id = ++this.#nextId;
-    const t = clock();
+    const t = this.clock.now();
     const conn = new Connection(id, socket, this.#limits, t);
     this.#connections.set(id, conn);
     this.core.open(id, socket.remoteAddress, socket.remotePort);
     socket.onData((chunk) => {
-      const now = clock();
+      const now = this.clock.now();
       conn.receive(chunk);
       this.#pump.read(conn, now);
       this.#flush();
@@ -285,7 +296,7 @@ export class GearboxServer {
       this.#connections.delete(id);
       this.#backpressure.forget(conn);
       this.#pump.forget(conn);
-      this.core.close(id, clock());
+      this.core.close(id, this.clock.now());
       this.#flush();
     });
   }
@@ -296,7 +307,7 @@ export class GearboxServer {
    * whole loop turn still share one commit (the writer batches on its own).
    */
   #flush(): void {
-    const now = clock();
+    const now = this.clock.now();
     this.#writeOutput(now);
     this.#backpressure.scheduleResume();
     this.#pump.schedule();
@@ -324,13 +335,13 @@ export class GearboxServer {
   #armTimer(): void {
     const at = this.core.nextDeadline();
     if (at === undefined || at >= this.#timerAt) return;
-    clearTimeout(this.#timer);
+    this.clock.clearTimeout(this.#timer);
     this.#timerAt = at;
-    this.#timer = setTimeout(() => {
+    this.#timer = this.clock.setTimeout(() => {
       this.#timerAt = Infinity;
-      this.core.tick(clock());
+      this.core.tick(this.clock.now());
       this.#flush();
-    }, Math.max(0, at - clock()));
+    }, Math.max(0, at - this.clock.now()));
   }
 
   #drop(conn: Connection, reason: string): void {
