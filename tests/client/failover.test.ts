@@ -8,8 +8,7 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { AdminClient, Client, type JobRequest, Worker } from "../../mod.ts";
 import { HAVE_GEARMAND, type RunningServer, startGearbox, startGearmand } from "../helpers/servers.ts";
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+import { sleep } from "../helpers/wait.ts";
 
 const TARGETS = [
   { name: "gearbox", available: true, start: startGearbox },

@@ -26,8 +26,7 @@ import {
   startPerlGearmand,
 } from "../helpers/servers.ts";
 import { freePort } from "../helpers/free_port.ts";
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+import { sleep } from "../helpers/wait.ts";
 
 type Feature = "workData" | "lowPriority" | "fullAdmin" | "grabUniq" | "reliable";
 

@@ -7,8 +7,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { AdminClient, Client, ClientError, JobFailure, Worker } from "../../mod.ts";
 import { type RunningServer, startGearbox } from "../helpers/servers.ts";
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+import { sleep, waitUntil } from "../helpers/wait.ts";
 
 describe("the worker's reliable-queue calls on gearbox", () => {
   let server: RunningServer;
@@ -51,14 +50,6 @@ describe("the worker's reliable-queue calls on gearbox", () => {
     return { fields, failures };
   }
 
-  async function until(what: string, cond: () => boolean | Promise<boolean>): Promise<void> {
-    for (let i = 0; i < 200; i++) {
-      if (await cond()) return;
-      await sleep(20);
-    }
-    assert.fail(`timed out waiting until ${what}`);
-  }
-
   test("a declined job comes back to the queue without counting as a failure", async () => {
     const seen: number[] = [];
     work((w) =>
@@ -85,7 +76,7 @@ describe("the worker's reliable-queue calls on gearbox", () => {
       })
     );
     await client.submitJob("later_fn", "x", { background: true });
-    await until("the job was declined", () => runs === 1 && handle !== "");
+    await waitUntil("the job was declined", () => runs === 1 && handle !== "", 4000);
     await sleep(200);
     assert.equal(runs, 1, "not offered again before run_after");
     const { fields, failures } = await show(handle);
@@ -117,7 +108,7 @@ describe("the worker's reliable-queue calls on gearbox", () => {
       })
     );
     await client.submitJob("perm_bg_fn", "x", { background: true });
-    await until("the job failed", async () => handle !== "" && (await show(handle)).fields.get("state") === "failed");
+    await waitUntil("the job failed", async () => handle !== "" && (await show(handle)).fields.get("state") === "failed", 4000);
     const { fields, failures } = await show(handle);
     assert.equal(fields.get("exit_status"), "7");
     assert.deepEqual(failures, ["gone"]);
@@ -136,7 +127,11 @@ describe("the worker's reliable-queue calls on gearbox", () => {
     for (const data of ["seven", "fail", "plain"]) await client.submitJob("exit_fn", data, { background: true });
     const expected: Record<string, string[]> = { seven: ["7", "exited 7"], fail: ["4", "no disk"], plain: ["1", "plain"] };
     for (const [data, [status, message]] of Object.entries(expected)) {
-      await until(`${data} failed`, async () => handles.has(data) && (await show(handles.get(data)!)).fields.get("state") === "failed");
+      await waitUntil(
+        `${data} failed`,
+        async () => handles.has(data) && (await show(handles.get(data)!)).fields.get("state") === "failed",
+        4000,
+      );
       const { fields, failures } = await show(handles.get(data)!);
       assert.equal(fields.get("exit_status"), status, data);
       assert.deepEqual(failures, [message], data);
@@ -178,9 +173,9 @@ describe("the worker's reliable-queue calls on gearbox", () => {
     const req = await client.submitJob("split_fn", "a,b,c", { timeoutMs: 5000 });
     assert.equal(req.state, "COMPLETE");
     // The client may hear of the replacement before the worker reads WORK_REPLACED.
-    await until("the worker has the new handles", () => handles.length === 3);
+    await waitUntil("the worker has the new handles", () => handles.length === 3, 4000);
     assert.equal(new Set(handles).size, 3);
-    await until("the parts ran", () => ran.length === 3);
+    await waitUntil("the parts ran", () => ran.length === 3, 4000);
     assert.deepEqual(ran.sort(), ["a", "b", "c"]);
   });
 
@@ -212,7 +207,7 @@ describe("the worker's reliable-queue calls on gearbox", () => {
         order.push(job.unique);
       }, { coalesce: (job) => job.unique.split(":")[0] + ":" })
     );
-    await until("all four ran", () => order.length === 4);
+    await waitUntil("all four ran", () => order.length === 4, 4000);
     assert.deepEqual(order, ["acct-1:a", "acct-1:c", "acct-2:b", "acct-2:d"]);
   });
 
@@ -229,7 +224,7 @@ describe("the worker's reliable-queue calls on gearbox", () => {
       })
     );
     await client.submitJob("ended_fn", "x", { background: true });
-    await until("the handler ran", () => late !== undefined);
+    await waitUntil("the handler ran", () => late !== undefined, 4000);
     assert.equal((late as ClientError).code, "INVALID_STATE");
   });
 });

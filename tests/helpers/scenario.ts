@@ -10,6 +10,7 @@ import { Buffer } from "node:buffer";
 import { Cmd } from "../../src/protocol/commands.ts";
 import { RawConn, type RawPacket } from "./raw_conn.ts";
 import type { RunningServer, ServerOptions, TARGETS } from "./servers.ts";
+import { sleep, waitUntil } from "./wait.ts";
 
 export type Target = (typeof TARGETS)[number];
 
@@ -24,10 +25,6 @@ export function nul(...parts: string[]): string {
 /** A packet's payload as a byte-transparent string. */
 export function text(p: RawPacket): string {
   return p.body.toString("latin1");
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }
 
 /**
@@ -86,20 +83,10 @@ export async function sleepingWorker(open: () => Promise<RawConn>, ...functions:
   return w;
 }
 
-/** Resolves when `cond` holds, polling every 10 ms; throws after `ms`. */
-export async function until(what: string, cond: () => boolean | Promise<boolean>, ms = 2000): Promise<void> {
-  const end = Date.now() + ms;
-  for (;;) {
-    if (await cond()) return;
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(10);
-  }
-}
-
 /** Waits until one of `conns` has received bytes and returns its index. */
 export async function firstToReceive(conns: RawConn[], ms = 2000): Promise<number> {
   let idx = -1;
-  await until("a packet on any connection", () => {
+  await waitUntil("a packet on any connection", () => {
     idx = conns.findIndex((c) => c.buffered.length > 0);
     return idx !== -1;
   }, ms);
@@ -145,7 +132,7 @@ export async function priorityLine(admin: RawConn, fn: string): Promise<string |
 export async function waitForStatus(admin: RawConn, fn: string, expected: string | undefined, ms = 2000): Promise<void> {
   let last: string | undefined;
   try {
-    await until(`status ${JSON.stringify(expected)}`, async () => (last = await statusLine(admin, fn)) === expected, ms);
+    await waitUntil(`status ${JSON.stringify(expected)}`, async () => (last = await statusLine(admin, fn)) === expected, ms);
   } catch {
     assert.equal(last, expected, `status line for ${fn}`);
   }
@@ -155,7 +142,7 @@ export async function waitForStatus(admin: RawConn, fn: string, expected: string
 export async function waitForJobStatus(c: RawConn, handle: string, expected: string, ms = 2000): Promise<void> {
   let last = "";
   try {
-    await until(`GET_STATUS ${JSON.stringify(expected)}`, async () => {
+    await waitUntil(`GET_STATUS ${JSON.stringify(expected)}`, async () => {
       c.sendPacket(Cmd.GET_STATUS, handle);
       last = text(await expectRes(c, Cmd.STATUS_RES));
       return last === expected;

@@ -7,10 +7,10 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { TARGETS } from "../helpers/servers.ts";
-import { admin, listenersOf, MISSING, Peers, serveTarget, skipIf, statusOf, waitForStatus, waitUntil } from "../helpers/peers.ts";
+import { admin, listenersOf, MISSING, Peers, serveTarget, skipIf, statusOf, waitForStatus } from "../helpers/peers.ts";
+import { sleep, waitUntil } from "../helpers/wait.ts";
 
 const T = { timeout: 20_000 };
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 for (const target of TARGETS) {
   describe(`the gearman CLI against ${target.name}`, () => {

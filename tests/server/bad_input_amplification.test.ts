@@ -19,7 +19,8 @@ import { Buffer } from "node:buffer";
 import { connect } from "node:net";
 import { Cmd } from "../../src/protocol/commands.ts";
 import { packet, RawConn } from "../helpers/raw_conn.ts";
-import { type Probe, sleep, withProbe } from "../helpers/probe.ts";
+import { type Probe, withProbe } from "../helpers/probe.ts";
+import { sleep } from "../helpers/wait.ts";
 
 const FUNCTIONS = 100_000;
 

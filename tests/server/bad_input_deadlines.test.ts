@@ -17,7 +17,8 @@ import type { JobStore } from "../../mod.ts";
 import { Cmd } from "../../src/protocol/commands.ts";
 import { packet, RawConn } from "../helpers/raw_conn.ts";
 import { assertUsable, counter, expectError, header, withServer } from "../helpers/inproc.ts";
-import { sleep, withProbe } from "../helpers/probe.ts";
+import { withProbe } from "../helpers/probe.ts";
+import { sleep } from "../helpers/wait.ts";
 
 /** Each test waits for 1 s deadlines and the 1 s sweep. */
 const LONG = { timeout: 20_000 };

@@ -27,7 +27,8 @@ import { createServer } from "../../mod.ts";
 import { Cmd } from "../../src/protocol/commands.ts";
 import type { Ended, StoredJob } from "../../src/core/job.ts";
 import { packet, RawConn } from "../helpers/raw_conn.ts";
-import { type Probe, sleep, withProbe } from "../helpers/probe.ts";
+import { type Probe, withProbe } from "../helpers/probe.ts";
+import { sleep } from "../helpers/wait.ts";
 
 const MILLION = 1_000_000;
 const WORKLOAD = new Uint8Array([119]);

@@ -23,12 +23,12 @@ import {
   statusLine,
   sync,
   text,
-  until,
   useServer,
   waitForJobStatus,
   waitForStatus,
   withConns,
 } from "../helpers/scenario.ts";
+import { waitUntil } from "../helpers/wait.ts";
 
 const NOT_FOUND_RESULT = "Job given in work result not found";
 const NOT_FOUND_DATA = "Job does not exist on server";
@@ -236,7 +236,7 @@ for (const target of TARGETS) {
         const h = await runningJob(c, w, "g29_fn", "work", "g29_u");
         c.close();
         // The job keeps running with no client waiting once the close is processed.
-        await until("the client's close to be processed", async () => {
+        await waitUntil("the client's close to be processed", async () => {
           admin.sendPacket(Cmd.GET_STATUS_UNIQUE, "g29_u");
           return text(await expectRes(admin, Cmd.STATUS_RES_UNIQUE)) === nul("g29_u", "1", "1", "0", "0", "0");
         });

@@ -19,7 +19,6 @@ import {
   nul,
   priorityLine,
   SILENCE_MS,
-  sleep,
   sleepingWorker,
   statusLine,
   sync,
@@ -27,6 +26,7 @@ import {
   useServer,
   withConns,
 } from "../helpers/scenario.ts";
+import { sleep } from "../helpers/wait.ts";
 
 /** G02's setup: a worker that got NO_JOB and is asleep, and a client whose job woke it. */
 async function g02Setup(open: () => Promise<RawConn>, fn: string, payload: string) {

@@ -16,8 +16,7 @@ import { MemoryStore } from "../../src/store/memory_store.ts";
 import type { StoreBatch } from "../../src/store/job_store.ts";
 import { packet, RawConn } from "../helpers/raw_conn.ts";
 import { expectError, withServer } from "../helpers/inproc.ts";
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { sleep } from "../helpers/wait.ts";
 
 async function submitBg(c: RawConn, fn: string, unique: string, data: string): Promise<string> {
   c.sendPacket(Cmd.SUBMIT_JOB_BG, fn, unique, data);

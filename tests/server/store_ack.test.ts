@@ -4,6 +4,7 @@ import { createServer, MemoryStore } from "../../mod.ts";
 import type { StoreBatch } from "../../mod.ts";
 import { Cmd } from "../../src/protocol/commands.ts";
 import { packet, RawConn } from "../helpers/raw_conn.ts";
+import { waitUntil } from "../helpers/wait.ts";
 
 /** A memory store whose commits wait for the test to open the gate (or fail). */
 class GatedStore extends MemoryStore {
@@ -29,14 +30,6 @@ class GatedStore extends MemoryStore {
   }
 }
 
-async function until(cond: () => boolean, ms = 2000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error("condition not reached");
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
 async function withServer(fn: (port: number, store: GatedStore) => Promise<void>): Promise<void> {
   const store = new GatedStore();
   const server = createServer({ port: 0, logLevel: "silent", storeInstance: store });
@@ -57,7 +50,7 @@ describe("acknowledgements wait for the store", () => {
       for (let i = 0; i < 100; i++) burst.push(packet(Cmd.SUBMIT_JOB_BG, "ack_fn", `u${i}`, `job ${i}`));
       burst.push(packet(Cmd.ECHO_REQ, "after"));
       c.send(Buffer.concat(burst));
-      await until(() => store.waiting() === 1);
+      await waitUntil("a commit waits at the store", () => store.waiting() === 1, 2000);
       await c.expectNothing(200);
       assert.equal(store.batches.length, 1);
       assert.equal(store.batches[0]!.add.length, 100);
@@ -76,7 +69,7 @@ describe("acknowledgements wait for the store", () => {
       const c = await RawConn.connect(port);
       const w = await RawConn.connect(port);
       c.send(Buffer.concat([packet(Cmd.SUBMIT_JOB_BG, "fail_fn", "a", "x"), packet(Cmd.SUBMIT_JOB_BG, "fail_fn", "b", "y")]));
-      await until(() => store.waiting() === 1);
+      await waitUntil("a commit waits at the store", () => store.waiting() === 1, 2000);
       store.fail("disk full");
       for (let i = 0; i < 2; i++) {
         const e = await c.expectPacket(Cmd.ERROR);
@@ -96,7 +89,7 @@ describe("acknowledgements wait for the store", () => {
       const a = await RawConn.connect(port);
       const b = await RawConn.connect(port);
       a.sendPacket(Cmd.SUBMIT_JOB_BG, "co_fn", "same", "x");
-      await until(() => store.waiting() === 1);
+      await waitUntil("a commit waits at the store", () => store.waiting() === 1, 2000);
       b.sendPacket(Cmd.SUBMIT_JOB, "co_fn", "same", "x");
       await b.expectNothing(100);
       store.release();
@@ -126,7 +119,7 @@ describe("acknowledgements wait for the store", () => {
       const job = await w.expectPacket(Cmd.JOB_ASSIGN_UNIQ);
       assert.deepEqual(job.args, [handle, "replay_fn", "r1", "payload"]);
       w.sendPacket(Cmd.WORK_COMPLETE, handle, "ok");
-      await until(() => store.size === 0);
+      await waitUntil("the store is empty", () => store.size === 0, 2000);
       w.close();
     } finally {
       await second.stop();
