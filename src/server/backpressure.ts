@@ -36,6 +36,11 @@ export class Backpressure {
     this.#stalled.add(conn);
   }
 
+  /** How many connections are stalled now. */
+  get stalled(): number {
+    return this.#stalled.size;
+  }
+
   /** The connection closed. */
   forget(conn: Connection): void {
     this.#stalled.delete(conn);

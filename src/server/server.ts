@@ -49,6 +49,10 @@ export interface ServerStats {
   refusedConnections: number;
   commits: number;
   committedJobs: number;
+  /** Bytes read from every connection so far (a test knows when the server has seen what it sent). */
+  bytesRead: number;
+  /** Open connections whose input is paused because they do not read their output. */
+  stalled: number;
 }
 
 /**
@@ -81,6 +85,7 @@ export class GearboxServer {
   readonly #limit: ConnectionLimit;
   #listener: NetListener | undefined;
   #nextId = 0;
+  #bytesRead = 0;
   #inProcessCount = 0;
   #timer: unknown;
   #timerAt = Infinity;
@@ -156,6 +161,8 @@ export class GearboxServer {
       refusedConnections: this.#limit.refused,
       commits: this.#writer.commits,
       committedJobs: this.#writer.committedJobs,
+      bytesRead: this.#bytesRead,
+      stalled: this.#backpressure.stalled,
     };
   }
 
@@ -284,6 +291,7 @@ export class GearboxServer {
     this.core.open(id, socket.remoteAddress, socket.remotePort);
     socket.onData((chunk) => {
       const now = this.clock.now();
+      this.#bytesRead += chunk.length;
       conn.receive(chunk);
       this.#pump.read(conn, now);
       this.#flush();
