@@ -10,12 +10,9 @@ import { Buffer } from "node:buffer";
 import { Cmd } from "../../src/protocol/commands.ts";
 import { RawConn, type RawPacket } from "./raw_conn.ts";
 import type { RunningServer, ServerOptions, TARGETS } from "./servers.ts";
-import { sleep, waitUntil } from "./wait.ts";
+import { waitUntil } from "./wait.ts";
 
 export type Target = (typeof TARGETS)[number];
-
-/** How long a "nothing arrives" check listens. */
-export const SILENCE_MS = 300;
 
 /** Joins arguments with NUL, the way a payload is laid out on the wire. */
 export function nul(...parts: string[]): string {
@@ -93,12 +90,17 @@ export async function firstToReceive(conns: RawConn[], ms = 2000): Promise<numbe
   return idx;
 }
 
-/** Asserts that none of `conns` receives anything for `ms`. */
-export async function expectAllSilent(conns: RawConn[], ms = SILENCE_MS): Promise<void> {
-  await sleep(ms);
-  conns.forEach((c, i) => {
+/**
+ * Asserts that none of `conns` has received anything the server sent before
+ * this point: an ECHO round trip on each must come back first. Whatever the
+ * server did so far (a wake-up, a result) was written to the connection
+ * before the echo's reply, so this is a barrier, not a wait.
+ */
+export async function expectAllSilent(conns: RawConn[]): Promise<void> {
+  for (const [i, c] of conns.entries()) {
     assert.equal(c.buffered.length, 0, `connection #${i} expected silence, got ${JSON.stringify(c.buffered.toString("latin1"))}`);
-  });
+    await sync(c);
+  }
 }
 
 /** Reads a text reply list that ends with a line that is exactly `.`. */
