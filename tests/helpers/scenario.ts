@@ -10,7 +10,9 @@ import { Buffer } from "node:buffer";
 import { Cmd } from "../../src/protocol/commands.ts";
 import { RawConn, type RawPacket } from "./raw_conn.ts";
 import type { RunningServer, ServerOptions, TARGETS } from "./servers.ts";
-import { waitUntil } from "./wait.ts";
+import { ManualClock } from "../../mod.ts";
+import { withServer } from "./inproc.ts";
+import { sleep, waitUntil } from "./wait.ts";
 
 export type Target = (typeof TARGETS)[number];
 
@@ -176,6 +178,34 @@ export async function withConns(port: number, fn: (open: () => Promise<RawConn>)
   } finally {
     conns.closeAll();
   }
+}
+
+/** The time a timer-driven check runs on: its clock, and a way to let time pass. */
+export interface TestTime {
+  now(): number;
+  pass(ms: number): Promise<void>;
+}
+
+/**
+ * Runs a check that waits for a deadline the server owns (an epoch job, an
+ * assignment timeout). gearbox runs in this process on a ManualClock that
+ * `pass` advances, so the check waits for nothing; the binary adds nothing
+ * to it (the same code). Any other target is a separate process on real
+ * time, where `pass` sleeps.
+ */
+export async function withTimedConns(
+  target: Target,
+  port: number,
+  fn: (open: () => Promise<RawConn>, time: TestTime) => Promise<void>,
+): Promise<void> {
+  if (!isGearbox(target)) return await withConns(port, (open) => fn(open, { now: () => Date.now(), pass: (ms) => sleep(Math.max(0, ms)) }));
+  const clock = new ManualClock(Date.now());
+  await withServer({ clock }, (_server, inProcessPort) =>
+    withConns(inProcessPort, (open) =>
+      fn(open, {
+        now: () => clock.now(),
+        pass: (ms) => Promise.resolve(clock.advance(Math.max(0, ms))),
+      })));
 }
 
 /**

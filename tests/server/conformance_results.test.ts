@@ -1,7 +1,8 @@
 /**
  * Conformance scenarios for work results, exceptions, worker and client loss,
  * timeouts and retries (docs/protocol.md §6: G21-G31), at the socket level
- * against every available target.
+ * against every available target. The assignment timeouts (G30) run gearbox
+ * in process on a manual clock (withTimedConns); gearmand in real time.
  */
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
@@ -21,11 +22,13 @@ import {
   sleepingWorker,
   statusLine,
   sync,
+  type TestTime,
   text,
   useServer,
   waitForJobStatus,
   waitForStatus,
   withConns,
+  withTimedConns,
 } from "../helpers/scenario.ts";
 import { waitUntil } from "../helpers/wait.ts";
 
@@ -245,13 +248,13 @@ for (const target of TARGETS) {
       }));
 
     /** G30's setup: W1 holds a job under CAN_DO_TIMEOUT 1000 and stalls; W2 sleeps on the same function. */
-    async function stalledJob(open: () => Promise<RawConn>, fn: string) {
+    async function stalledJob(open: () => Promise<RawConn>, fn: string, time: TestTime) {
       const c = await open();
       const w1 = await open();
       w1.sendPacket(Cmd.CAN_DO_TIMEOUT, fn, "1000");
       await sync(w1);
       const h = await runningJob(c, w1, fn, "slow");
-      const assignedAt = Date.now();
+      const assignedAt = time.now();
       const w2 = await sleepingWorker(open, fn);
       return { c, w1, w2, h, assignedAt };
     }
@@ -260,11 +263,12 @@ for (const target of TARGETS) {
       "G30: a CAN_DO_TIMEOUT of 1000 ms requeues a stalled job after about 1 s; the late result gets JOB_NOT_FOUND and the second worker's result reaches the client",
       { timeout: 15_000 },
       () =>
-        withConns(srv.port, async function g30AssignmentTimeout(open) {
+        withTimedConns(target, srv.port, async function g30AssignmentTimeout(open, time) {
           const watcher = await open();
-          const { c, w1, w2, h, assignedAt } = await stalledJob(open, "g30_fn");
+          const { c, w1, w2, h, assignedAt } = await stalledJob(open, "g30_fn", time);
+          await time.pass(assignedAt + 1000 - time.now());
           await waitForJobStatus(watcher, h, nul(h, "1", "0", "0", "0"), 4000);
-          const waited = Date.now() - assignedAt;
+          const waited = time.now() - assignedAt;
           assert.ok(waited >= 900 && waited <= 3000, `requeued after ${waited} ms, expected about 1000`);
           await expectRes(w2, Cmd.NOOP, "");
           w2.sendPacket(Cmd.GRAB_JOB);
@@ -288,10 +292,13 @@ for (const target of TARGETS) {
         ),
       },
       () =>
-        withConns(srv.port, async function g30TimeoutWakes(open) {
-          const { c, w1, w2, h, assignedAt } = await stalledJob(open, "g30b_fn");
+        withTimedConns(target, srv.port, async function g30TimeoutWakes(open, time) {
+          const { c, w1, w2, h, assignedAt } = await stalledJob(open, "g30b_fn", time);
+          await time.pass(assignedAt + 999 - time.now());
+          await sync(w2); // no NOOP before the timeout
+          await time.pass(1);
           await expectRes(w2, Cmd.NOOP, "", 4000);
-          const waited = Date.now() - assignedAt;
+          const waited = time.now() - assignedAt;
           assert.ok(waited >= 900 && waited <= 3000, `woken after ${waited} ms, expected about 1000`);
           w2.sendPacket(Cmd.GRAB_JOB);
           await expectRes(w2, Cmd.JOB_ASSIGN, nul(h, "g30b_fn", "slow"));

@@ -1,7 +1,8 @@
 /**
  * Conformance scenarios for submitting, queueing, waking and grabbing
  * (docs/protocol.md §6: G02-G12, G34, G36), at the socket level against
- * every available target.
+ * every available target. The epoch checks (G34) run gearbox in process on a
+ * manual clock (withTimedConns); gearmand, a separate process, in real time.
  */
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
@@ -24,8 +25,8 @@ import {
   text,
   useServer,
   withConns,
+  withTimedConns,
 } from "../helpers/scenario.ts";
-import { sleep } from "../helpers/wait.ts";
 
 /** G02's setup: a worker that got NO_JOB and is asleep, and a client whose job woke it. */
 async function g02Setup(open: () => Promise<RawConn>, fn: string, payload: string) {
@@ -276,10 +277,10 @@ for (const target of TARGETS) {
       "G34: an epoch job in the past is assigned at once; one 3 s ahead gets NO_JOB until due, then is assigned",
       { timeout: 15_000 },
       () =>
-        withConns(srv.port, async function g34EpochHeldUntilDue(open) {
+        withTimedConns(target, srv.port, async function g34EpochHeldUntilDue(open, time) {
           const c = await open();
           const w = await open();
-          const due = Math.floor(Date.now() / 1000) + 3;
+          const due = Math.floor(time.now() / 1000) + 3;
           c.sendPacket(Cmd.SUBMIT_JOB_EPOCH, "g34a_fn", "g34a_future", String(due), "future");
           const future = await expectCreated(c);
           c.sendPacket(Cmd.SUBMIT_JOB_EPOCH, "g34a_fn", "g34a_past", String(due - 103), "past");
@@ -289,8 +290,8 @@ for (const target of TARGETS) {
           await expectRes(w, Cmd.JOB_ASSIGN, nul(past, "g34a_fn", "past"));
           w.sendPacket(Cmd.GRAB_JOB);
           await expectRes(w, Cmd.NO_JOB, "");
-          assert.ok(Date.now() < due * 1000, "the NO_JOB came before the due time");
-          await sleep(due * 1000 + 300 - Date.now());
+          assert.ok(time.now() < due * 1000, "the NO_JOB came before the due time");
+          await time.pass(due * 1000 + 300 - time.now());
           w.sendPacket(Cmd.GRAB_JOB);
           await expectRes(w, Cmd.JOB_ASSIGN, nul(future, "g34a_fn", "future"));
           w.sendPacket(Cmd.WORK_COMPLETE, past, "");
@@ -309,10 +310,10 @@ for (const target of TARGETS) {
         ),
       },
       () =>
-        withConns(srv.port, async function g34NoopAtDueTime(open) {
+        withTimedConns(target, srv.port, async function g34NoopAtDueTime(open, time) {
           const c = await open();
           const w = await open();
-          const due = Math.floor(Date.now() / 1000) + 3;
+          const due = Math.floor(time.now() / 1000) + 3;
           c.sendPacket(Cmd.SUBMIT_JOB_EPOCH, "g34b_fn", "g34b_future", String(due), "future");
           const future = await expectCreated(c);
           c.sendPacket(Cmd.SUBMIT_JOB_EPOCH, "g34b_fn", "g34b_past", String(due - 103), "past");
@@ -323,8 +324,12 @@ for (const target of TARGETS) {
           w.sendPacket(Cmd.GRAB_JOB);
           await expectRes(w, Cmd.NO_JOB, "");
           w.sendPacket(Cmd.PRE_SLEEP);
+          await sync(w);
+          await time.pass(due * 1000 - 1 - time.now());
+          await sync(w); // no NOOP 1 ms before the due time
+          await time.pass(1);
           await expectRes(w, Cmd.NOOP, "", 4000);
-          assert.ok(Date.now() >= due * 1000 - 250, `NOOP came ${due * 1000 - Date.now()} ms before the due time`);
+          assert.ok(time.now() >= due * 1000 - 250, `NOOP came ${due * 1000 - time.now()} ms before the due time`);
           w.sendPacket(Cmd.GRAB_JOB);
           await expectRes(w, Cmd.JOB_ASSIGN, nul(future, "g34b_fn", "future"));
           w.sendPacket(Cmd.WORK_COMPLETE, past, "");
