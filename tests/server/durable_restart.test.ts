@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { Cmd } from "../../src/protocol/commands.ts";
 import { RawConn } from "../helpers/raw_conn.ts";
 import { startGearbox } from "../helpers/servers.ts";
+import { waitUntil } from "../helpers/wait.ts";
 
 test("acknowledged background jobs in the sqlite store survive SIGKILL and come back with their handles", async () => {
   const db = join(mkdtempSync(join(tmpdir(), "gearbox-durable-")), "jobs.db");
@@ -107,7 +108,7 @@ test("without a retry policy a lost worker's failure and attempt count survive S
     await w.expectPacket(Cmd.JOB_ASSIGN);
     w.close();
     // Wait until the server has taken the job back from the lost worker...
-    for (let i = 0; i < 500 && await c.adminList("status") !== "lost_fn\t1\t0\t0\n.\n"; i++) await new Promise((r) => setTimeout(r, 10));
+    await waitUntil("the job is queued again", async () => await c.adminList("status") === "lost_fn\t1\t0\t0\n.\n");
     // ...then a later acknowledged submission proves that requeue's update is committed (commits are in order).
     c.sendPacket(Cmd.SUBMIT_JOB_BG, "marker_fn", "", "m");
     await c.expectPacket(Cmd.JOB_CREATED);
