@@ -1,23 +1,26 @@
 /**
  * gearbox's reliable-queue extension through the Worker API (issue 4):
  * decline, permanent failure with exit status, atomic replaceWith and
- * coalescing grabs, against a gearbox server started by the test.
+ * coalescing grabs, against a gearbox server started by the test (in this
+ * process, on a ManualClock: run_after and timeouts are checked by advancing
+ * the server's time, not by waiting).
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { AdminClient, Client, ClientError, JobFailure, Worker } from "../../mod.ts";
-import { type RunningServer, startGearbox } from "../helpers/servers.ts";
-import { sleep, waitUntil } from "../helpers/wait.ts";
+import { AdminClient, Client, ClientError, createServer, type GearboxServer, JobFailure, ManualClock, Worker } from "../../mod.ts";
+import { waitUntil } from "../helpers/wait.ts";
 
 describe("the worker's reliable-queue calls on gearbox", () => {
-  let server: RunningServer;
+  let server: GearboxServer;
+  const clock = new ManualClock(Date.now());
   let addr: string;
   let admin: AdminClient;
   let client: Client;
   const workers: Worker[] = [];
 
   before(async () => {
-    server = await startGearbox();
+    server = createServer({ port: 0, listen: "127.0.0.1", store: "memory:", logLevel: "silent", clock });
+    await server.start();
     addr = `127.0.0.1:${server.port}`;
     admin = new AdminClient({ server: addr });
     client = new Client({ servers: [addr] });
@@ -72,16 +75,22 @@ describe("the worker's reliable-queue calls on gearbox", () => {
     work((w) =>
       w.register("later_fn", (job) => {
         handle = job.handle;
-        if (++runs === 1) job.decline(new Date(Date.now() + 60_000));
+        if (++runs === 1) job.decline(new Date(clock.now() + 60_000));
       })
     );
     await client.submitJob("later_fn", "x", { background: true });
-    await waitUntil("the job was declined", () => runs === 1 && handle !== "", 4000);
-    await sleep(200);
-    assert.equal(runs, 1, "not offered again before run_after");
-    const { fields, failures } = await show(handle);
+    await waitUntil(
+      "the job was declined",
+      async () => runs === 1 && handle !== "" && (await show(handle)).fields.get("state") === "scheduled",
+      4000,
+    );
+    const { failures } = await show(handle);
     assert.equal(failures.length, 0);
-    assert.match(fields.get("state") ?? "", /scheduled|queued/);
+    clock.advance(59_000);
+    assert.equal((await show(handle)).fields.get("state"), "scheduled", "held back before run_after");
+    assert.equal(runs, 1, "not offered again before run_after");
+    clock.advance(1_000);
+    await waitUntil("the job ran again at run_after", () => runs === 2, 4000);
   });
 
   test("permanentFailure ends the job for good with its exit status and message", async () => {
@@ -95,7 +104,7 @@ describe("the worker's reliable-queue calls on gearbox", () => {
     const req = await client.submitJob("perm_fn", "x", { timeoutMs: 5000 });
     assert.equal(req.state, "FAILED");
     assert.equal(req.exception, "no such account");
-    await sleep(100);
+    assert.equal((await admin.status()).find((s) => s.function === "perm_fn")?.queued ?? 0, 0, "no retry: the job is gone");
     assert.equal(runs, 1, "no retry");
   });
 
@@ -148,9 +157,9 @@ describe("the worker's reliable-queue calls on gearbox", () => {
   test("register's timeoutMs reaches the server as milliseconds: a job within it runs once", async () => {
     let runs = 0;
     work((w) =>
-      w.register("within_timeout_fn", async () => {
+      w.register("within_timeout_fn", () => {
         runs++;
-        await sleep(1300); // over the 1 s the server would use if it were sent as seconds ("5")
+        clock.advance(1300); // over the 1 s the server would use if it were sent as seconds ("5")
         return "done";
       }, { timeoutMs: 5000 })
     );
@@ -230,10 +239,11 @@ describe("the worker's reliable-queue calls on gearbox", () => {
 });
 
 describe("exit statuses with a retry policy on gearbox", () => {
-  let server: RunningServer;
+  let server: GearboxServer;
   let addr: string;
   before(async () => {
-    server = await startGearbox({ extra: ["--max-retries", "1", "--retry-delay", "0"] });
+    server = createServer({ port: 0, listen: "127.0.0.1", store: "memory:", logLevel: "silent", maxRetries: 1, retryDelay: 0 });
+    await server.start();
     addr = `127.0.0.1:${server.port}`;
   });
   after(() => server.stop());
@@ -253,10 +263,10 @@ describe("exit statuses with a retry policy on gearbox", () => {
     try {
       await client.submitJob("retry_exit_fn", "x", { background: true });
       let lines: string[] = [];
-      for (let i = 0; i < 250 && !lines.includes("state\tfailed"); i++) {
-        await sleep(20);
-        if (handle) lines = (await admin.command(`job show ${handle}`)).lines;
-      }
+      await waitUntil(
+        "the job failed for good",
+        async () => handle !== "" && (lines = (await admin.command(`job show ${handle}`)).lines).includes("state\tfailed"),
+      );
       assert.equal(runs, 2, "one retry");
       assert.ok(lines.includes("exit_status\t8"), lines.join("\n"));
       assert.deepEqual(lines.filter((l) => l.startsWith("failure\t")).map((l) => l.split("\t")[2]), ["run 1", "run 2"]);
