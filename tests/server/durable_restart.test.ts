@@ -1,15 +1,16 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Cmd } from "../../src/protocol/commands.ts";
 import { RawConn } from "../helpers/raw_conn.ts";
 import { startGearbox } from "../helpers/servers.ts";
 import { waitUntil } from "../helpers/wait.ts";
+import { tempDirs } from "../helpers/temp_dir.ts";
+
+const tempDir = tempDirs();
 
 test("acknowledged background jobs in the sqlite store survive SIGKILL and come back with their handles", async () => {
-  const db = join(mkdtempSync(join(tmpdir(), "gearbox-durable-")), "jobs.db");
+  const db = join(tempDir("gearbox-durable-"), "jobs.db");
   const extra = ["--store", `sqlite:${db}`];
   const first = await startGearbox({ extra });
   const handles: string[] = [];
@@ -62,7 +63,7 @@ test("acknowledged background jobs in the sqlite store survive SIGKILL and come 
 });
 
 test("a retry scheduled by a failure survives SIGKILL with its delay and failure count", async () => {
-  const db = join(mkdtempSync(join(tmpdir(), "gearbox-retry-")), "jobs.db");
+  const db = join(tempDir("gearbox-retry-"), "jobs.db");
   const extra = ["--store", `sqlite:${db}`, "--max-retries", "3", "--retry-delay", "60", "--completion-commit-delay", "0"];
   const first = await startGearbox({ extra });
   let handle = "";
@@ -94,7 +95,7 @@ test("a retry scheduled by a failure survives SIGKILL with its delay and failure
 });
 
 test("without a retry policy a lost worker's failure and attempt count survive SIGKILL", async () => {
-  const db = join(mkdtempSync(join(tmpdir(), "gearbox-lost-")), "jobs.db");
+  const db = join(tempDir("gearbox-lost-"), "jobs.db");
   const extra = ["--store", `sqlite:${db}`];
   const first = await startGearbox({ extra });
   let handle = "";
