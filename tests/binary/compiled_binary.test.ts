@@ -6,6 +6,8 @@ import { join } from "node:path";
 import { BINARY, haveCommand } from "../helpers/servers.ts";
 import { startGearbox } from "../helpers/servers.ts";
 import { roundTrip } from "../helpers/round_trip.ts";
+import { statusOf } from "../helpers/peers.ts";
+import { waitUntil } from "../helpers/wait.ts";
 import { tempDirs } from "../helpers/temp_dir.ts";
 
 const tempDir = tempDirs();
@@ -48,7 +50,7 @@ describe("the compiled binary", { skip }, () => {
       try {
         const { spawn } = await import("node:child_process");
         const worker = spawn("gearman", ["-p", String(server.port), "-w", "-f", "upper", "-c", "1", "--", "tr", "a-z", "A-Z"]);
-        await new Promise((r) => setTimeout(r, 300));
+        await waitUntil("the gearman worker registered", async () => (await statusOf(server.port, "upper")).workers === 1);
         const client = spawnSync("gearman", ["-p", String(server.port), "-f", "upper", "shout"], { encoding: "utf8", timeout: 10_000 });
         assert.equal(client.stdout, "SHOUT");
         await new Promise<void>((resolve) => worker.once("exit", () => resolve()));

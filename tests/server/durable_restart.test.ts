@@ -76,7 +76,9 @@ test("a retry scheduled by a failure survives SIGKILL with its delay and failure
     await c.expectPacket(Cmd.JOB_ASSIGN);
     c.sendPacket(Cmd.WORK_FAIL, handle);
     assert.equal(await c.adminList("show jobs"), `${handle}\t1\t0\t1\n.\n`);
-    await new Promise((r) => setTimeout(r, 200)); // let the update commit
+    // A later acknowledged submission proves the failure's update is committed (commits are in order).
+    c.sendPacket(Cmd.SUBMIT_JOB_BG, "marker_fn", "", "m");
+    await c.expectPacket(Cmd.JOB_CREATED);
     c.close();
   } finally {
     await first.stop("SIGKILL");
@@ -84,7 +86,7 @@ test("a retry scheduled by a failure survives SIGKILL with its delay and failure
   const second = await startGearbox({ extra });
   try {
     const w = await RawConn.connect(second.port);
-    assert.equal(await w.adminList("show jobs"), `${handle}\t1\t0\t1\n.\n`);
+    assert.equal((await w.adminList("show jobs")).split("\n").find((l) => l.startsWith(`${handle}\t`)), `${handle}\t1\t0\t1`);
     w.sendPacket(Cmd.CAN_DO, "retry_fn");
     w.sendPacket(Cmd.GRAB_JOB);
     await w.expectPacket(Cmd.NO_JOB); // not due for a minute
