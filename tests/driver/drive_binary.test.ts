@@ -45,6 +45,7 @@ const KINDS = [
       writeFileSync(
         join(dir, "slow.ts"),
         `
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export default {
   jobs: {
     work: {

@@ -18,6 +18,7 @@ import { consoleCommand, jobStatus, startDriver, waitForJob } from "../helpers/d
 import { sleep, waitUntil } from "../helpers/wait.ts";
 
 const MODULE = `
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export default {
   prefix: "t.",
   jobs: {
