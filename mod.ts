@@ -27,6 +27,8 @@
  * @module
  */
 export { createServer, GearboxServer, type ServerOptions, VERSION } from "./src/server/server.ts";
+export type { Clock } from "./src/server/clock.ts";
+export { ManualClock } from "./src/server/manual_clock.ts";
 export type { InProcessServer, StartedWorker } from "./src/server/in_process.ts";
 export type { FunctionSettings, ServeSettings } from "./src/config/serve_options.ts";
 /** What `createServer` (and `new Driver`) throw for a bad setting: code INVALID_CONFIG, the key named. */

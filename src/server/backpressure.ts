@@ -6,7 +6,6 @@
  *
  * @module
  */
-import { now as clock } from "../runtime/host_and_process.ts";
 import type { Connection } from "./connection.ts";
 
 /** What backpressure needs of the server. */
@@ -17,6 +16,8 @@ export interface BackpressureHost {
   resume(conn: Connection, now: number): void;
   flush(): void;
   stopping(): boolean;
+  /** The server's time (its clock); the resume itself is a real next-turn timer, I/O pacing. */
+  now(): number;
 }
 
 export class Backpressure {
@@ -35,6 +36,11 @@ export class Backpressure {
     this.#stalled.add(conn);
   }
 
+  /** How many connections are stalled now. */
+  get stalled(): number {
+    return this.#stalled.size;
+  }
+
   /** The connection closed. */
   forget(conn: Connection): void {
     this.#stalled.delete(conn);
@@ -50,7 +56,7 @@ export class Backpressure {
     if (this.#resumeTimer !== undefined || this.#host.stopping() || !this.#resumable().length) return;
     this.#resumeTimer = setTimeout(() => {
       this.#resumeTimer = undefined;
-      const now = clock();
+      const now = this.#host.now();
       for (const conn of this.#resumable()) {
         this.#stalled.delete(conn);
         if (conn.closed) continue;

@@ -2,11 +2,12 @@
  * The once-a-second sweep of connection deadlines: a connection that sent
  * no request before the handshake timeout, one whose half-sent packet
  * arrives too slowly, and one that does not read its output before the
- * stall timeout are dropped (docs/reliability.md).
+ * stall timeout are dropped (docs/reliability.md). It runs on the server's
+ * clock, so a manual clock's `advance` sweeps too.
  *
  * @module
  */
-import { now as clock } from "../runtime/host_and_process.ts";
+import type { Clock } from "./clock.ts";
 import type { Connection } from "./connection.ts";
 import type { EdgeSettings } from "./server_settings.ts";
 
@@ -15,21 +16,40 @@ const SWEEP_MS = 1000;
 export class ConnectionSweep {
   readonly #connections: ReadonlyMap<number, Connection>;
   readonly #edge: EdgeSettings;
+  readonly #clock: Clock;
   readonly #drop: (conn: Connection, reason: string) => void;
-  #timer: ReturnType<typeof setInterval> | undefined;
+  #timer: unknown;
+  #running = false;
 
-  constructor(connections: ReadonlyMap<number, Connection>, edge: EdgeSettings, drop: (conn: Connection, reason: string) => void) {
+  constructor(
+    connections: ReadonlyMap<number, Connection>,
+    edge: EdgeSettings,
+    clock: Clock,
+    drop: (conn: Connection, reason: string) => void,
+  ) {
     this.#connections = connections;
     this.#edge = edge;
+    this.#clock = clock;
     this.#drop = drop;
   }
 
   start(): void {
-    this.#timer = setInterval(() => this.sweep(clock()), SWEEP_MS);
+    this.#running = true;
+    this.#arm();
   }
 
   stop(): void {
-    clearInterval(this.#timer);
+    this.#running = false;
+    this.#clock.clearTimeout(this.#timer);
+  }
+
+  /** One sweep a second, each timer set after the last sweep (a clock's timers fire once). */
+  #arm(): void {
+    this.#timer = this.#clock.setTimeout(() => {
+      if (!this.#running) return;
+      this.sweep(this.#clock.now());
+      this.#arm();
+    }, SWEEP_MS);
   }
 
   /** Enforces the handshake, half-packet and stalled-output deadlines. */

@@ -12,7 +12,7 @@
 import type { JobServer } from "../core/mod.ts";
 import type { Logger } from "../log/logger.ts";
 import type { Frame } from "../protocol/decoder.ts";
-import { now as clock } from "../runtime/host_and_process.ts";
+import { now as elapsed } from "../runtime/host_and_process.ts";
 import type { Connection } from "./connection.ts";
 import type { StoreWriter } from "./store_writer.ts";
 
@@ -46,6 +46,8 @@ export interface PumpHost {
   writeOutput(now: number): void;
   flush(): void;
   stopping(): boolean;
+  /** The server's time, given to the core (its clock); the turn's budget is real elapsed time. */
+  now(): number;
 }
 
 export class InputPump {
@@ -60,13 +62,13 @@ export class InputPump {
 
   /** New bytes were read; behind input already waiting (held or over the output cap) they wait too: requests keep their order. */
   read(conn: Connection, now: number): void {
-    if (conn.stalledSince === undefined && !conn.held && !this.#take(conn, now, now + TURN_BUDGET_MS)) this.#hold(conn);
+    if (conn.stalledSince === undefined && !conn.held && !this.#take(conn, now, elapsed() + TURN_BUDGET_MS)) this.#hold(conn);
   }
 
   /** The connection's output fell under the cap again: its waiting input goes on (unless held: the pump takes it). */
   resume(conn: Connection, now: number): void {
     if (conn.held) return;
-    if (!this.#take(conn, now, clock() + TURN_BUDGET_MS)) this.#hold(conn);
+    if (!this.#take(conn, now, elapsed() + TURN_BUDGET_MS)) this.#hold(conn);
   }
 
   /** The connection closed. */
@@ -84,7 +86,7 @@ export class InputPump {
   /**
    * Hands a connection's input to the core in order: decoded frames first,
    * then read bytes a piece at a time. Stops (false) when its output is over
-   * the cap, a reply of it is being built in slices, or `until` (clock
+   * the cap, a reply of it is being built in slices, or `until` (real elapsed
    * time) has passed; what is left waits for a later turn. True when all
    * input was taken.
    */
@@ -105,7 +107,7 @@ export class InputPump {
         this.#host.stall(conn, now);
         return false;
       }
-      if (clock() >= until) return false;
+      if (elapsed() >= until) return false;
       conn.backlog = conn.decodeNext(now, DECODE_PIECE);
     }
   }
@@ -114,7 +116,7 @@ export class InputPump {
   #feed(conn: Connection, frames: Frame[], now: number, until: number): boolean {
     const core = this.#host.core;
     for (let i = 0; i < frames.length; i++) {
-      if (i > 0 && (core.busy(conn.id) || (i >= MIN_FRAMES_PER_TURN && i % FRAME_CHECK === 0 && clock() >= until))) {
+      if (i > 0 && (core.busy(conn.id) || (i >= MIN_FRAMES_PER_TURN && i % FRAME_CHECK === 0 && elapsed() >= until))) {
         conn.defer(frames, i);
         return false;
       }
@@ -155,11 +157,11 @@ export class InputPump {
     this.#armed = false;
     const { core } = this.#host;
     if (this.#host.stopping()) return;
-    const start = clock();
-    const until = start + TURN_BUDGET_MS;
-    while (core.view.bulk.pending > 0 && this.#storeKeepsUp() && clock() < until) {
-      core.continueBulk(clock());
-      this.#host.writeOutput(clock()); // its store changes reach the writer now, so #storeKeepsUp sees them
+    const start = this.#host.now();
+    const until = elapsed() + TURN_BUDGET_MS;
+    while (core.view.bulk.pending > 0 && this.#storeKeepsUp() && elapsed() < until) {
+      core.continueBulk(this.#host.now());
+      this.#host.writeOutput(this.#host.now()); // its store changes reach the writer now, so #storeKeepsUp sees them
     }
     for (const conn of [...this.#held]) {
       if (conn.closed) {
@@ -169,9 +171,9 @@ export class InputPump {
       if (conn.stalledSince !== undefined || core.busy(conn.id)) continue;
       // Whoever was served goes to the back of the line (a Set keeps insertion order).
       this.#held.delete(conn);
-      if (this.#take(conn, start, Math.max(until, clock() + 1))) conn.unhold(start);
+      if (this.#take(conn, start, Math.max(until, elapsed() + 1))) conn.unhold(start);
       else this.#held.add(conn);
-      if (clock() >= until) break;
+      if (elapsed() >= until) break;
     }
     this.#host.flush();
   }

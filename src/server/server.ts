@@ -12,11 +12,12 @@ import { gearmanVerbose, Logger } from "../log/logger.ts";
 import { listen, type NetListener, type NetSocket } from "../runtime/net.ts";
 import { spawnOnSocket } from "../runtime/piped_child.ts";
 import { type InProcessServer, socketPair, type StartedWorker, wireChild } from "./in_process.ts";
-import { bootId, hostname, now as clock, pid } from "../runtime/host_and_process.ts";
+import { bootId, hostname, pid } from "../runtime/host_and_process.ts";
 import type { ServeSettings } from "../config/serve_options.ts";
 import type { JobStore } from "../store/job_store.ts";
 import { openStore } from "../store/open_store.ts";
 import { backupReply } from "./backup_reply.ts";
+import { type Clock, SYSTEM_CLOCK } from "./clock.ts";
 import { Backpressure } from "./backpressure.ts";
 import { Connection, type ConnectionLimits } from "./connection.ts";
 import { ConnectionLimit } from "./connection_limit.ts";
@@ -25,6 +26,7 @@ import { EffectRunner } from "./effect_runner.ts";
 import { InputPump } from "./input_pump.ts";
 import { type EdgeSettings, resolveServer } from "./server_settings.ts";
 import { StoreWriter } from "./store_writer.ts";
+import { PayloadReader } from "./payload_reader.ts";
 
 /** Version reported by `gearbox --version` and the `version` admin command. */
 export const VERSION = "0.1.0";
@@ -34,6 +36,12 @@ export interface ServerOptions extends Partial<ServeSettings> {
   /** A store object instead of a URL (an embedding application may share one). */
   storeInstance?: JobStore;
   logger?: Logger;
+  /**
+   * Where time comes from: the core's time and the timers of the server's
+   * own deadlines (default: the real clock). A `ManualClock` lets a test or
+   * an embedder advance time instead of waiting.
+   */
+  clock?: Clock;
 }
 
 /** What the server did, for `gearbox serve` to report and tests to check. */
@@ -42,6 +50,10 @@ export interface ServerStats {
   refusedConnections: number;
   commits: number;
   committedJobs: number;
+  /** Bytes read from every connection so far (a test knows when the server has seen what it sent). */
+  bytesRead: number;
+  /** Open connections whose input is paused because they do not read their output. */
+  stalled: number;
 }
 
 /**
@@ -61,6 +73,7 @@ export class GearboxServer {
   readonly core: JobServer;
   readonly logger: Logger;
   readonly store: JobStore;
+  readonly clock: Clock;
   readonly #writer: StoreWriter;
   readonly #connections = new Map<number, Connection>();
   /** Settings in the units the edge uses (ms), from server_settings.ts. */
@@ -73,23 +86,24 @@ export class GearboxServer {
   readonly #limit: ConnectionLimit;
   #listener: NetListener | undefined;
   #nextId = 0;
+  #bytesRead = 0;
   #inProcessCount = 0;
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  #timer: unknown;
   #timerAt = Infinity;
   #draining = false;
-  #drainTimer: ReturnType<typeof setTimeout> | undefined;
+  #drainTimer: unknown;
   #stopping: Promise<void> | undefined;
   #resolveDone!: () => void;
   /** Workload reads in flight (`read` effects): stopping waits for them before closing the store. */
-  readonly #reads = new Set<Promise<void>>();
-  #answersPending = false;
+  readonly #reads: PayloadReader;
   /** Resolves once the server has stopped (after `stop` or an admin `shutdown`). */
   readonly done: Promise<void> = new Promise((r) => (this.#resolveDone = r));
 
   constructor(options: ServerOptions = {}) {
-    const { storeInstance, logger, ...rest } = options;
+    const { storeInstance, logger, clock, ...rest } = options;
     const { settings, core, connection, edge } = resolveServer(rest);
     this.settings = settings;
+    this.clock = clock ?? SYSTEM_CLOCK;
     this.#limits = connection;
     this.#edge = edge;
     this.logger = logger ?? new Logger({ level: settings.logLevel, format: settings.logFormat === "json" ? "json" : "text" });
@@ -104,16 +118,20 @@ export class GearboxServer {
       random: Math.random,
       storeReadsPayloads: this.store.payloadsOutOfMemory,
     });
+    this.#reads = new PayloadReader(this.store, {
+      answer: (token, data, error) => this.core.payloadRead(token, data, error, this.clock.now()),
+      flush: () => this.#flush(),
+    });
     this.#writer = new StoreWriter(this.store, ({ added, error }) => {
       if (error) this.logger.limited("store_error", 5000, "error", "store commit failed", { error: error.message, jobs: added.length });
-      this.core.persisted(added, error ? `store: ${error.message}` : undefined, clock());
+      this.core.persisted(added, error ? `store: ${error.message}` : undefined, this.clock.now());
       this.#flush();
     }, edge.completionCommitDelayMs);
     this.#effects = new EffectRunner({
       writer: this.#writer,
       logger: this.logger,
       connection: (id) => this.#connections.get(id),
-      read: (id, token) => this.#read(id, token),
+      read: (id, token) => this.#reads.read(id, token),
       backup: (conn, name, reply) => void this.#backup(conn, name, reply),
       drain: () => void this.drain(),
       stop: () => void this.stop(),
@@ -124,6 +142,7 @@ export class GearboxServer {
       resume: (conn, now) => this.#pump.resume(conn, now),
       flush: () => this.#flush(),
       stopping,
+      now: () => this.clock.now(),
     });
     this.#pump = new InputPump({
       core: this.core,
@@ -134,8 +153,9 @@ export class GearboxServer {
       writeOutput: (now) => this.#writeOutput(now),
       flush: () => this.#flush(),
       stopping,
+      now: () => this.clock.now(),
     });
-    this.#sweep = new ConnectionSweep(this.#connections, edge, (conn, reason) => this.#drop(conn, reason));
+    this.#sweep = new ConnectionSweep(this.#connections, edge, this.clock, (conn, reason) => this.#drop(conn, reason));
   }
 
   /** The bound port (useful with port 0). */
@@ -149,6 +169,8 @@ export class GearboxServer {
       refusedConnections: this.#limit.refused,
       commits: this.#writer.commits,
       committedJobs: this.#writer.committedJobs,
+      bytesRead: this.#bytesRead,
+      stalled: this.#backpressure.stalled,
     };
   }
 
@@ -194,9 +216,9 @@ export class GearboxServer {
 
   /** Replays the store into the core, then listens. */
   async start(): Promise<void> {
-    const t0 = clock();
-    const jobs = this.core.restore(await this.store.open(), clock());
-    if (jobs > 0) this.logger.info("store replayed", { jobs, ms: clock() - t0, store: this.store.url });
+    const t0 = Date.now();
+    const jobs = this.core.restore(await this.store.open(), this.clock.now());
+    if (jobs > 0) this.logger.info("store replayed", { jobs, ms: Date.now() - t0, store: this.store.url });
     this.#flush();
     try {
       this.#listener = await listen(
@@ -235,7 +257,7 @@ export class GearboxServer {
     this.logger.info("draining: no new connections; stopping when no job is left", { jobs: this.core.view.jobs.size });
     await this.#listener?.close();
     if (this.#edge.drainTimeoutMs > 0) {
-      this.#drainTimer = setTimeout(() => {
+      this.#drainTimer = this.clock.setTimeout(() => {
         this.logger.warn("drain timeout reached; stopping with jobs left", { jobs: this.core.view.jobs.size });
         void this.stop();
       }, this.#edge.drainTimeoutMs);
@@ -246,14 +268,14 @@ export class GearboxServer {
 
   async #stop(): Promise<void> {
     this.#sweep.stop();
-    clearTimeout(this.#timer);
-    clearTimeout(this.#drainTimer);
+    this.clock.clearTimeout(this.#timer);
+    this.clock.clearTimeout(this.#drainTimer);
     this.#backpressure.stop();
     if (!this.#draining) await this.#listener?.close();
     await this.#writer.flush();
-    await Promise.allSettled(this.#reads);
+    await this.#reads.settled();
     for (const c of this.#connections.values()) c.socket.end();
-    await new Promise((r) => setTimeout(r, 10));
+    await new Promise((r) => setTimeout(r, 10)); // real time: a grace for the sockets to flush, not a deadline
     for (const c of this.#connections.values()) c.socket.destroy();
     await this.store.close();
     this.logger.info("stopped");
@@ -272,12 +294,13 @@ export class GearboxServer {
       return;
     }
     const id = ++this.#nextId;
-    const t = clock();
+    const t = this.clock.now();
     const conn = new Connection(id, socket, this.#limits, t);
     this.#connections.set(id, conn);
     this.core.open(id, socket.remoteAddress, socket.remotePort);
     socket.onData((chunk) => {
-      const now = clock();
+      const now = this.clock.now();
+      this.#bytesRead += chunk.length;
       conn.receive(chunk);
       this.#pump.read(conn, now);
       this.#flush();
@@ -290,7 +313,7 @@ export class GearboxServer {
       this.#connections.delete(id);
       this.#backpressure.forget(conn);
       this.#pump.forget(conn);
-      this.core.close(id, clock());
+      this.core.close(id, this.clock.now());
       this.#flush();
     });
   }
@@ -301,7 +324,7 @@ export class GearboxServer {
    * whole loop turn still share one commit (the writer batches on its own).
    */
   #flush(): void {
-    const now = clock();
+    const now = this.clock.now();
     this.#writeOutput(now);
     this.#backpressure.scheduleResume();
     this.#pump.schedule();
@@ -320,33 +343,6 @@ export class GearboxServer {
     this.#effects.run(drained.effects);
   }
 
-  /** Reads a workload for the core (a grab, or `job show`) and hands it the answer, a store error included. */
-  #read(id: number, token: number): void {
-    let read: Promise<Uint8Array | undefined>;
-    try {
-      read = this.store.payload(id);
-    } catch (e) {
-      read = Promise.reject(e); // a store that throws instead of rejecting is answered the same way
-    }
-    const answered: Promise<void> = read.then(
-      (data) => this.#answer(token, data, undefined, answered),
-      (e: unknown) => this.#answer(token, undefined, e instanceof Error ? e.message : String(e), answered),
-    );
-    this.#reads.add(answered);
-  }
-
-  /** One flush for every read answered in the same microtask run: a pipelined burst of grabs goes out in one write. */
-  #answer(token: number, data: Uint8Array | undefined, error: string | undefined, answered: Promise<void>): void {
-    this.#reads.delete(answered);
-    this.core.payloadRead(token, data, error, clock());
-    if (this.#answersPending) return;
-    this.#answersPending = true;
-    queueMicrotask(() => {
-      this.#answersPending = false;
-      this.#flush();
-    });
-  }
-
   /** Copies the store into the backup directory while serving, then answers the admin command. */
   async #backup(conn: number, name: string, reply: PendingAck): Promise<void> {
     this.core.answer(conn, reply, await backupReply(this.store, this.settings.backupDir, name, this.logger));
@@ -356,13 +352,13 @@ export class GearboxServer {
   #armTimer(): void {
     const at = this.core.nextDeadline();
     if (at === undefined || at >= this.#timerAt) return;
-    clearTimeout(this.#timer);
+    this.clock.clearTimeout(this.#timer);
     this.#timerAt = at;
-    this.#timer = setTimeout(() => {
+    this.#timer = this.clock.setTimeout(() => {
       this.#timerAt = Infinity;
-      this.core.tick(clock());
+      this.core.tick(this.clock.now());
       this.#flush();
-    }, Math.max(0, at - clock()));
+    }, Math.max(0, at - this.clock.now()));
   }
 
   #drop(conn: Connection, reason: string): void {

@@ -1,12 +1,16 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BINARY, haveCommand } from "../helpers/servers.ts";
 import { startGearbox } from "../helpers/servers.ts";
 import { roundTrip } from "../helpers/round_trip.ts";
+import { statusOf } from "../helpers/peers.ts";
+import { waitUntil } from "../helpers/wait.ts";
+import { tempDirs } from "../helpers/temp_dir.ts";
+
+const tempDir = tempDirs();
 
 const built = existsSync(BINARY);
 const skip = built ? false : "dist/gearbox is not built (npm run build)";
@@ -46,7 +50,7 @@ describe("the compiled binary", { skip }, () => {
       try {
         const { spawn } = await import("node:child_process");
         const worker = spawn("gearman", ["-p", String(server.port), "-w", "-f", "upper", "-c", "1", "--", "tr", "a-z", "A-Z"]);
-        await new Promise((r) => setTimeout(r, 300));
+        await waitUntil("the gearman worker registered", async () => (await statusOf(server.port, "upper")).workers === 1);
         const client = spawnSync("gearman", ["-p", String(server.port), "-f", "upper", "shout"], { encoding: "utf8", timeout: 10_000 });
         assert.equal(client.stdout, "SHOUT");
         await new Promise<void>((resolve) => worker.once("exit", () => resolve()));
@@ -63,7 +67,7 @@ describe("the compiled binary", { skip }, () => {
   });
 
   test("refuses an unknown config key naming the file and the key", () => {
-    const dir = mkdtempSync(join(tmpdir(), "gearbox-"));
+    const dir = tempDir("gearbox-");
     const file = join(dir, "serve.yaml");
     writeFileSync(file, "port: 5000\nmax_packet_sise: 10\n");
     const r = run(["serve", "--config", file]);
@@ -73,7 +77,7 @@ describe("the compiled binary", { skip }, () => {
 
   test("says when the port is already taken, exits 1 and leaves no store file behind", async () => {
     const server = await startGearbox();
-    const dir = mkdtempSync(join(tmpdir(), "gearbox-busy-"));
+    const dir = tempDir("gearbox-busy-");
     try {
       const r = run(["serve", "--port", String(server.port), "--log-level", "silent"], { cwd: dir });
       assert.equal(r.status, 1);
@@ -108,7 +112,7 @@ describe("the compiled binary", { skip }, () => {
   });
 
   test("a bad setting in a file, the environment or a flag exits 78, for serve and drive alike", () => {
-    const dir = mkdtempSync(join(tmpdir(), "gearbox-config-"));
+    const dir = tempDir("gearbox-config-");
     const file = join(dir, "bad.yaml");
     writeFileSync(file, "interval: soon\nport: soon\n");
     const cases: [string[], Record<string, string>][] = [

@@ -1,14 +1,16 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { freePort, waitForPort } from "../helpers/free_port.ts";
 import { ROOT, startGearbox } from "../helpers/servers.ts";
 import { consoleCommand } from "../helpers/drive.ts";
 import { Client } from "../../mod.ts";
 import { roundTrip } from "../helpers/round_trip.ts";
+import { tempDirs } from "../helpers/temp_dir.ts";
+
+const tempDir = tempDirs();
 
 const DENO = `${ROOT}node_modules/.bin/deno`;
 
@@ -30,7 +32,7 @@ test("the same sources serve a round trip under deno run, with the sqlite store"
     "--log-level",
     "warn",
     "--store",
-    `sqlite:${join(mkdtempSync(join(tmpdir(), "gearbox-deno-")), "jobs.db")}`,
+    `sqlite:${join(tempDir("gearbox-deno-"), "jobs.db")}`,
   ], { stdio: ["ignore", "ignore", "pipe"], cwd: ROOT });
   let err = "";
   child.stderr!.on("data", (d) => (err += d));

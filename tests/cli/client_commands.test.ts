@@ -8,9 +8,10 @@ import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { AdminClient, Client, Worker } from "../../mod.ts";
-import { Peers, waitUntil } from "../helpers/peers.ts";
+import { Peers } from "../helpers/peers.ts";
 import { freePort } from "../helpers/free_port.ts";
 import { gearboxCommand, HAVE_GEARMAND, haveCommand, type RunningServer, startGearbox, startGearmand } from "../helpers/servers.ts";
+import { sleep, waitUntil } from "../helpers/wait.ts";
 
 const peers = new Peers();
 after(() => peers.killAll());
@@ -23,8 +24,6 @@ function gearbox(args: string[], input?: string | Uint8Array) {
 
 /** Stdout as UTF-8 (Proc keeps it as latin1 for byte-exact checks); the tables draw with box characters. */
 const utf8 = (exit: { stdoutBytes: Buffer }) => exit.stdoutBytes.toString("utf8");
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 async function functionStatus(port: number, fn: string) {
   const admin = new AdminClient({ server: `127.0.0.1:${port}` });

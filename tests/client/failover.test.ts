@@ -8,8 +8,7 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { AdminClient, Client, type JobRequest, Worker } from "../../mod.ts";
 import { HAVE_GEARMAND, type RunningServer, startGearbox, startGearmand } from "../helpers/servers.ts";
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+import { sleep, waitUntil } from "../helpers/wait.ts";
 
 const TARGETS = [
   { name: "gearbox", available: true, start: startGearbox },
@@ -86,11 +85,11 @@ describe("worker reconnection", () => {
       server = await startGearbox({ port });
       const admin = new AdminClient({ server: addr });
       try {
-        for (let i = 0; i < 100; i++) {
-          const rows = await admin.status();
-          if (rows.filter((r) => r.workers === 1).length === 2) break;
-          await sleep(50);
-        }
+        await waitUntil(
+          "the worker registered both functions again",
+          async () => (await admin.status()).filter((r) => r.workers === 1).length === 2,
+        )
+          .catch(() => {});
         assert.deepEqual((await admin.status()).map((r) => [r.function, r.workers]), [["lower", 1], ["upper", 1]]);
       } finally {
         admin.close();

@@ -26,8 +26,7 @@ import {
   startPerlGearmand,
 } from "../helpers/servers.ts";
 import { freePort } from "../helpers/free_port.ts";
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+import { sleep, waitUntil } from "../helpers/wait.ts";
 
 type Feature = "workData" | "lowPriority" | "fullAdmin" | "grabUniq" | "reliable";
 
@@ -79,12 +78,12 @@ for (const target of TARGETS) {
     async function workersFor(fn: string, n: number): Promise<void> {
       const admin = new AdminClient({ server: addr });
       try {
-        for (let i = 0; i < 100; i++) {
-          // Gearman::Server drops a function's row once it has neither jobs nor workers.
-          if (((await admin.status()).find((s) => s.function === fn)?.workers ?? 0) === n) return;
-          await sleep(30);
-        }
-        assert.fail(`${fn} never had ${n} workers`);
+        // Gearman::Server drops a function's row once it has neither jobs nor workers.
+        await waitUntil(
+          `${fn} has ${n} workers`,
+          async () => ((await admin.status()).find((s) => s.function === fn)?.workers ?? 0) === n,
+          3000,
+        );
       } finally {
         admin.close();
       }
@@ -184,7 +183,7 @@ for (const target of TARGETS) {
       assert.equal(req.state, "CREATED");
       assert.equal(req.complete, true);
       assert.equal(req.background, true);
-      for (let i = 0; i < 100 && ran === undefined; i++) await sleep(20);
+      await waitUntil("the background job ran", () => ran !== undefined, 2000);
       assert.equal(ran, "payload");
     });
 
@@ -194,7 +193,10 @@ for (const target of TARGETS) {
       const c = client();
       const a = c.submitJob(fn, "one", { unique: "same-key", timeoutMs: 5000 });
       const b = c.submitJob(fn, "two", { unique: "same-key", timeoutMs: 5000 });
-      await sleep(100);
+      const admin = new AdminClient({ server: addr });
+      cleanups.push(() => admin.close());
+      // Both submissions reached the server (one job) before any worker exists.
+      await waitUntil("the job is queued", async () => (await admin.status()).find((s) => s.function === fn)?.queued === 1, 2000);
       startWorker((w) =>
         w.register(fn, async (job) => {
           runs++;
@@ -224,7 +226,7 @@ for (const target of TARGETS) {
           order.push(job.data);
         })
       );
-      for (let i = 0; i < 100 && order.length < 3; i++) await sleep(20);
+      await waitUntil("the three jobs ran", () => order.length === 3, 2000);
       assert.deepEqual(order, ["high", "normal", "low"]);
     });
 
@@ -248,16 +250,11 @@ for (const target of TARGETS) {
       const c = client();
       const req = await c.submitJob(fn, "x", { background: true });
       let status = await c.getJobStatus(req);
-      for (let i = 0; i < 100 && !(status.running && status.numerator === 3); i++) {
-        await sleep(20);
-        status = await c.getJobStatus(req);
-      }
+      await waitUntil("the job runs at 3/10", async () => (status = await c.getJobStatus(req)).running && status.numerator === 3, 2000)
+        .catch(() => {});
       assert.deepEqual([status.known, status.running, status.numerator, status.denominator], [true, true, 3, 10]);
       release();
-      for (let i = 0; i < 100 && status.known; i++) {
-        await sleep(20);
-        status = await c.getJobStatus(req);
-      }
+      await waitUntil("the job is unknown once done", async () => !(status = await c.getJobStatus(req)).known, 2000).catch(() => {});
       assert.equal(status.known, false);
       assert.equal(req.status, status);
     });
@@ -289,8 +286,7 @@ for (const target of TARGETS) {
       });
       const working = w.work();
       const pending = client().submitJob(fn, "x", { timeoutMs: 5000 });
-      for (let i = 0; i < 100 && !started; i++) await sleep(10);
-      assert.ok(started);
+      await waitUntil("the job started", () => started, 1000);
       assert.equal(w.busy, true);
       await w.stop();
       await working;

@@ -1,24 +1,26 @@
 /**
  * gearbox's reliable-queue extension through the Worker API (issue 4):
  * decline, permanent failure with exit status, atomic replaceWith and
- * coalescing grabs, against a gearbox server started by the test.
+ * coalescing grabs, against a gearbox server started by the test (in this
+ * process, on a ManualClock: run_after and timeouts are checked by advancing
+ * the server's time, not by waiting).
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { AdminClient, Client, ClientError, JobFailure, Worker } from "../../mod.ts";
-import { type RunningServer, startGearbox } from "../helpers/servers.ts";
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+import { AdminClient, Client, ClientError, createServer, type GearboxServer, JobFailure, ManualClock, Worker } from "../../mod.ts";
+import { waitUntil } from "../helpers/wait.ts";
 
 describe("the worker's reliable-queue calls on gearbox", () => {
-  let server: RunningServer;
+  let server: GearboxServer;
+  const clock = new ManualClock(Date.now());
   let addr: string;
   let admin: AdminClient;
   let client: Client;
   const workers: Worker[] = [];
 
   before(async () => {
-    server = await startGearbox();
+    server = createServer({ port: 0, listen: "127.0.0.1", store: "memory:", logLevel: "silent", clock });
+    await server.start();
     addr = `127.0.0.1:${server.port}`;
     admin = new AdminClient({ server: addr });
     client = new Client({ servers: [addr] });
@@ -51,14 +53,6 @@ describe("the worker's reliable-queue calls on gearbox", () => {
     return { fields, failures };
   }
 
-  async function until(what: string, cond: () => boolean | Promise<boolean>): Promise<void> {
-    for (let i = 0; i < 200; i++) {
-      if (await cond()) return;
-      await sleep(20);
-    }
-    assert.fail(`timed out waiting until ${what}`);
-  }
-
   test("a declined job comes back to the queue without counting as a failure", async () => {
     const seen: number[] = [];
     work((w) =>
@@ -81,16 +75,22 @@ describe("the worker's reliable-queue calls on gearbox", () => {
     work((w) =>
       w.register("later_fn", (job) => {
         handle = job.handle;
-        if (++runs === 1) job.decline(new Date(Date.now() + 60_000));
+        if (++runs === 1) job.decline(new Date(clock.now() + 60_000));
       })
     );
     await client.submitJob("later_fn", "x", { background: true });
-    await until("the job was declined", () => runs === 1 && handle !== "");
-    await sleep(200);
-    assert.equal(runs, 1, "not offered again before run_after");
-    const { fields, failures } = await show(handle);
+    await waitUntil(
+      "the job was declined",
+      async () => runs === 1 && handle !== "" && (await show(handle)).fields.get("state") === "scheduled",
+      4000,
+    );
+    const { failures } = await show(handle);
     assert.equal(failures.length, 0);
-    assert.match(fields.get("state") ?? "", /scheduled|queued/);
+    clock.advance(59_000);
+    assert.equal((await show(handle)).fields.get("state"), "scheduled", "held back before run_after");
+    assert.equal(runs, 1, "not offered again before run_after");
+    clock.advance(1_000);
+    await waitUntil("the job ran again at run_after", () => runs === 2, 4000);
   });
 
   test("permanentFailure ends the job for good with its exit status and message", async () => {
@@ -104,7 +104,7 @@ describe("the worker's reliable-queue calls on gearbox", () => {
     const req = await client.submitJob("perm_fn", "x", { timeoutMs: 5000 });
     assert.equal(req.state, "FAILED");
     assert.equal(req.exception, "no such account");
-    await sleep(100);
+    assert.equal((await admin.status()).find((s) => s.function === "perm_fn")?.queued ?? 0, 0, "no retry: the job is gone");
     assert.equal(runs, 1, "no retry");
   });
 
@@ -117,7 +117,7 @@ describe("the worker's reliable-queue calls on gearbox", () => {
       })
     );
     await client.submitJob("perm_bg_fn", "x", { background: true });
-    await until("the job failed", async () => handle !== "" && (await show(handle)).fields.get("state") === "failed");
+    await waitUntil("the job failed", async () => handle !== "" && (await show(handle)).fields.get("state") === "failed", 4000);
     const { fields, failures } = await show(handle);
     assert.equal(fields.get("exit_status"), "7");
     assert.deepEqual(failures, ["gone"]);
@@ -136,7 +136,11 @@ describe("the worker's reliable-queue calls on gearbox", () => {
     for (const data of ["seven", "fail", "plain"]) await client.submitJob("exit_fn", data, { background: true });
     const expected: Record<string, string[]> = { seven: ["7", "exited 7"], fail: ["4", "no disk"], plain: ["1", "plain"] };
     for (const [data, [status, message]] of Object.entries(expected)) {
-      await until(`${data} failed`, async () => handles.has(data) && (await show(handles.get(data)!)).fields.get("state") === "failed");
+      await waitUntil(
+        `${data} failed`,
+        async () => handles.has(data) && (await show(handles.get(data)!)).fields.get("state") === "failed",
+        4000,
+      );
       const { fields, failures } = await show(handles.get(data)!);
       assert.equal(fields.get("exit_status"), status, data);
       assert.deepEqual(failures, [message], data);
@@ -153,9 +157,9 @@ describe("the worker's reliable-queue calls on gearbox", () => {
   test("register's timeoutMs reaches the server as milliseconds: a job within it runs once", async () => {
     let runs = 0;
     work((w) =>
-      w.register("within_timeout_fn", async () => {
+      w.register("within_timeout_fn", () => {
         runs++;
-        await sleep(1300); // over the 1 s the server would use if it were sent as seconds ("5")
+        clock.advance(1300); // over the 1 s the server would use if it were sent as seconds ("5")
         return "done";
       }, { timeoutMs: 5000 })
     );
@@ -178,9 +182,9 @@ describe("the worker's reliable-queue calls on gearbox", () => {
     const req = await client.submitJob("split_fn", "a,b,c", { timeoutMs: 5000 });
     assert.equal(req.state, "COMPLETE");
     // The client may hear of the replacement before the worker reads WORK_REPLACED.
-    await until("the worker has the new handles", () => handles.length === 3);
+    await waitUntil("the worker has the new handles", () => handles.length === 3, 4000);
     assert.equal(new Set(handles).size, 3);
-    await until("the parts ran", () => ran.length === 3);
+    await waitUntil("the parts ran", () => ran.length === 3, 4000);
     assert.deepEqual(ran.sort(), ["a", "b", "c"]);
   });
 
@@ -212,7 +216,7 @@ describe("the worker's reliable-queue calls on gearbox", () => {
         order.push(job.unique);
       }, { coalesce: (job) => job.unique.split(":")[0] + ":" })
     );
-    await until("all four ran", () => order.length === 4);
+    await waitUntil("all four ran", () => order.length === 4, 4000);
     assert.deepEqual(order, ["acct-1:a", "acct-1:c", "acct-2:b", "acct-2:d"]);
   });
 
@@ -229,16 +233,17 @@ describe("the worker's reliable-queue calls on gearbox", () => {
       })
     );
     await client.submitJob("ended_fn", "x", { background: true });
-    await until("the handler ran", () => late !== undefined);
+    await waitUntil("the handler ran", () => late !== undefined, 4000);
     assert.equal((late as ClientError).code, "INVALID_STATE");
   });
 });
 
 describe("exit statuses with a retry policy on gearbox", () => {
-  let server: RunningServer;
+  let server: GearboxServer;
   let addr: string;
   before(async () => {
-    server = await startGearbox({ extra: ["--max-retries", "1", "--retry-delay", "0"] });
+    server = createServer({ port: 0, listen: "127.0.0.1", store: "memory:", logLevel: "silent", maxRetries: 1, retryDelay: 0 });
+    await server.start();
     addr = `127.0.0.1:${server.port}`;
   });
   after(() => server.stop());
@@ -258,10 +263,10 @@ describe("exit statuses with a retry policy on gearbox", () => {
     try {
       await client.submitJob("retry_exit_fn", "x", { background: true });
       let lines: string[] = [];
-      for (let i = 0; i < 250 && !lines.includes("state\tfailed"); i++) {
-        await sleep(20);
-        if (handle) lines = (await admin.command(`job show ${handle}`)).lines;
-      }
+      await waitUntil(
+        "the job failed for good",
+        async () => handle !== "" && (lines = (await admin.command(`job show ${handle}`)).lines).includes("state\tfailed"),
+      );
       assert.equal(runs, 2, "one retry");
       assert.ok(lines.includes("exit_status\t8"), lines.join("\n"));
       assert.deepEqual(lines.filter((l) => l.startsWith("failure\t")).map((l) => l.split("\t")[2]), ["run 1", "run 2"]);

@@ -1,16 +1,18 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { resolveSettings, settingsFromEnv } from "../../src/config/load_config.ts";
 import { loadConfigFile } from "../../src/config/serve_file.ts";
 import { SERVE_DEFAULTS, SERVE_OPTIONS } from "../../src/config/serve_options.ts";
 import { ConfigError } from "../../src/config/setting.ts";
 import { camel } from "../../src/config/setting.ts";
+import { tempDirs } from "../helpers/temp_dir.ts";
+
+const tempDir = tempDirs();
 
 function file(text: string): string {
-  const p = join(mkdtempSync(join(tmpdir(), "gearbox-config-")), "serve.yaml");
+  const p = join(tempDir("gearbox-config-"), "serve.yaml");
   writeFileSync(p, text);
   return p;
 }

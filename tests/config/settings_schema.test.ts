@@ -1,7 +1,6 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Command } from "commander";
 import { settingsFromEnv } from "../../src/config/load_config.ts";
@@ -12,9 +11,12 @@ import { loadDriveFile } from "../../src/config/drive_file.ts";
 import { TOP_OPTIONS } from "../../src/config/top_options.ts";
 import { camel, coerce, ConfigError, envName, type Setting } from "../../src/config/setting.ts";
 import { addFlags, fromFlags, type Table } from "../../src/config/settings_table.ts";
+import { tempDirs } from "../helpers/temp_dir.ts";
+
+const tempDir = tempDirs();
 
 function yamlFile(text: string): string {
-  const p = join(mkdtempSync(join(tmpdir(), "gearbox-schema-")), "settings.yaml");
+  const p = join(tempDir("gearbox-schema-"), "settings.yaml");
   writeFileSync(p, text);
   return p;
 }

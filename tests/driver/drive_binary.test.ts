@@ -14,9 +14,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { AdminClient, Client, type JobRequest } from "../../mod.ts";
 import { EXIT } from "../../src/cli/exit_status.ts";
-import { Peers, waitUntil } from "../helpers/peers.ts";
+import { Peers } from "../helpers/peers.ts";
 import { gearboxCommand, startGearbox } from "../helpers/servers.ts";
-import { consoleCommand, jobStatus, sleep, startDriver, waitForJob } from "../helpers/drive.ts";
+import { consoleCommand, jobStatus, startDriver, waitForJob } from "../helpers/drive.ts";
+import { sleep, waitUntil } from "../helpers/wait.ts";
 
 const KINDS = [
   {

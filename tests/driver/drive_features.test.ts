@@ -12,9 +12,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client, jsonEncoder } from "../../mod.ts";
 import { freePort, waitForPort } from "../helpers/free_port.ts";
-import { Peers, waitUntil } from "../helpers/peers.ts";
+import { Peers } from "../helpers/peers.ts";
 import { gearboxCommand, ROOT, type RunningServer, startGearbox } from "../helpers/servers.ts";
-import { consoleCommand, jobStatus, sleep, startDriver, waitForJob } from "../helpers/drive.ts";
+import { consoleCommand, jobStatus, startDriver, waitForJob } from "../helpers/drive.ts";
+import { sleep, waitUntil } from "../helpers/wait.ts";
 
 const MODULE = `
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

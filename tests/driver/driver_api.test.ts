@@ -12,9 +12,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client, Driver, type DriverJob } from "../../mod.ts";
-import { waitUntil } from "../helpers/peers.ts";
+
 import { type RunningServer, startGearbox } from "../helpers/servers.ts";
 import { consoleCommand } from "../helpers/drive.ts";
+import { waitUntil } from "../helpers/wait.ts";
 
 function alive(pid: number): boolean {
   try {

@@ -15,10 +15,11 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { AdminClient, Client } from "../../mod.ts";
-import { Peers, waitUntil } from "../helpers/peers.ts";
+import { Peers } from "../helpers/peers.ts";
 import { gearboxCommand, type RunningServer, startGearbox } from "../helpers/servers.ts";
 import { EXIT } from "../../src/cli/exit_status.ts";
 import { consoleCommand, jobStatus, startDriver, waitForJob } from "../helpers/drive.ts";
+import { waitUntil } from "../helpers/wait.ts";
 
 describe("a Gearman::Driver setup in gearbox drive", () => {
   const peers = new Peers();

@@ -6,10 +6,9 @@ import assert from "node:assert/strict";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { AdminSession } from "../../src/client/admin_session.ts";
-import { type Peers, waitUntil } from "./peers.ts";
+import { type Peers } from "./peers.ts";
 import { gearboxCommand, type RunningServer } from "./servers.ts";
-
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+import { waitUntil } from "./wait.ts";
 
 /** One console command (after `auth TOKEN` when given); resolves with its reply lines before the closing `.`. */
 export async function consoleCommand(port: number, command: string, token?: string): Promise<string[]> {

@@ -7,6 +7,7 @@ import { Buffer } from "node:buffer";
 import { createServer, type GearboxServer, type ServerOptions } from "../../mod.ts";
 import { Cmd } from "../../src/protocol/commands.ts";
 import { RawConn } from "./raw_conn.ts";
+import { waitUntil } from "./wait.ts";
 
 export async function withServer(options: ServerOptions, fn: (server: GearboxServer, port: number) => Promise<void>): Promise<void> {
   const server = createServer({ port: 0, listen: "127.0.0.1", logLevel: "silent", store: "memory:", ...options });
@@ -53,4 +54,15 @@ export async function assertUsable(c: RawConn): Promise<void> {
 
 export function counter(server: GearboxServer, cause: string): number {
   return server.core.view.counters.get(cause) ?? 0;
+}
+
+/**
+ * Sends `bytes` on `c` and waits until the server has read them (its
+ * `bytesRead` stat), so a test on a manual clock advances time after the
+ * server saw them, not before.
+ */
+export async function sendRead(server: GearboxServer, c: RawConn, bytes: Uint8Array | string): Promise<void> {
+  const want = server.stats.bytesRead + bytes.length;
+  c.send(bytes);
+  await waitUntil(`the server read ${bytes.length} more bytes`, () => server.stats.bytesRead >= want, 2000, 1);
 }

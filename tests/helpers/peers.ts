@@ -13,6 +13,7 @@ import { Buffer } from "node:buffer";
 import { after, before } from "node:test";
 import { ROOT, type RunningServer, type TARGETS } from "./servers.ts";
 import { RawConn } from "./raw_conn.ts";
+import { waitUntil } from "./wait.ts";
 
 export const PEER_DIR = `${ROOT}tests/interop/peers/`;
 
@@ -265,28 +266,6 @@ export class Peers {
       Promise.all(procs.map((p) => p.exited)),
       new Promise((r) => setTimeout(r, 3000)),
     ]);
-  }
-}
-
-/** Retries `check` until it returns true; throws after `timeoutMs` with `what` and the last detail. */
-export async function waitUntil(
-  what: string,
-  check: () => Promise<boolean | string> | boolean | string,
-  timeoutMs = 5000,
-  intervalMs = 50,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown = "";
-  for (;;) {
-    try {
-      const v = await check();
-      if (v === true) return;
-      last = v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting until ${what} (last: ${String(last)})`);
-    await new Promise((r) => setTimeout(r, intervalMs));
   }
 }
 

@@ -22,8 +22,7 @@ import { createServer, type GearboxServer, Logger, MemoryStore, type ServerOptio
 import { Cmd } from "../../src/protocol/commands.ts";
 import { assertAlive } from "./inproc.ts";
 import { RawConn } from "./raw_conn.ts";
-
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+import { sleep } from "./wait.ts";
 
 /** Resident set size of a process in MiB, from /proc (NaN once it is gone). */
 export function rssMiB(pid: number | "self" = "self"): number {

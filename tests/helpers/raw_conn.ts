@@ -1,6 +1,6 @@
 /**
  * A raw Gearman connection for transcript-style tests: send bytes, packets
- * or admin lines; expect packets, text or silence. It parses server replies
+ * or admin lines; expect packets or text. It parses server replies
  * itself (not with our decoder) so protocol tests do not test the codec
  * with the codec.
  */
@@ -166,14 +166,6 @@ export class RawConn {
     let out = first;
     while (!out.endsWith("\n.\n")) out += await this.readUntil("\n", timeoutMs);
     return out;
-  }
-
-  /** Asserts that nothing arrives for `ms`. */
-  async expectNothing(ms = 300): Promise<void> {
-    await new Promise((r) => setTimeout(r, ms));
-    if (this.#buf.length > 0) {
-      throw new Error(`expected silence, got ${JSON.stringify(this.#buf.toString("latin1"))}`);
-    }
   }
 
   /** Resolves when the server closes the connection; throws after `timeoutMs`. */

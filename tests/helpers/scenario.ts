@@ -10,11 +10,11 @@ import { Buffer } from "node:buffer";
 import { Cmd } from "../../src/protocol/commands.ts";
 import { RawConn, type RawPacket } from "./raw_conn.ts";
 import type { RunningServer, ServerOptions, TARGETS } from "./servers.ts";
+import { ManualClock } from "../../mod.ts";
+import { withServer } from "./inproc.ts";
+import { sleep, waitUntil } from "./wait.ts";
 
 export type Target = (typeof TARGETS)[number];
-
-/** How long a "nothing arrives" check listens. */
-export const SILENCE_MS = 300;
 
 /** Joins arguments with NUL, the way a payload is laid out on the wire. */
 export function nul(...parts: string[]): string {
@@ -24,10 +24,6 @@ export function nul(...parts: string[]): string {
 /** A packet's payload as a byte-transparent string. */
 export function text(p: RawPacket): string {
   return p.body.toString("latin1");
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }
 
 /**
@@ -86,32 +82,27 @@ export async function sleepingWorker(open: () => Promise<RawConn>, ...functions:
   return w;
 }
 
-/** Resolves when `cond` holds, polling every 10 ms; throws after `ms`. */
-export async function until(what: string, cond: () => boolean | Promise<boolean>, ms = 2000): Promise<void> {
-  const end = Date.now() + ms;
-  for (;;) {
-    if (await cond()) return;
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(10);
-  }
-}
-
 /** Waits until one of `conns` has received bytes and returns its index. */
 export async function firstToReceive(conns: RawConn[], ms = 2000): Promise<number> {
   let idx = -1;
-  await until("a packet on any connection", () => {
+  await waitUntil("a packet on any connection", () => {
     idx = conns.findIndex((c) => c.buffered.length > 0);
     return idx !== -1;
   }, ms);
   return idx;
 }
 
-/** Asserts that none of `conns` receives anything for `ms`. */
-export async function expectAllSilent(conns: RawConn[], ms = SILENCE_MS): Promise<void> {
-  await sleep(ms);
-  conns.forEach((c, i) => {
+/**
+ * Asserts that none of `conns` has received anything the server sent before
+ * this point: an ECHO round trip on each must come back first. Whatever the
+ * server did so far (a wake-up, a result) was written to the connection
+ * before the echo's reply, so this is a barrier, not a wait.
+ */
+export async function expectAllSilent(conns: RawConn[]): Promise<void> {
+  for (const [i, c] of conns.entries()) {
     assert.equal(c.buffered.length, 0, `connection #${i} expected silence, got ${JSON.stringify(c.buffered.toString("latin1"))}`);
-  });
+    await sync(c);
+  }
 }
 
 /** Reads a text reply list that ends with a line that is exactly `.`. */
@@ -145,7 +136,7 @@ export async function priorityLine(admin: RawConn, fn: string): Promise<string |
 export async function waitForStatus(admin: RawConn, fn: string, expected: string | undefined, ms = 2000): Promise<void> {
   let last: string | undefined;
   try {
-    await until(`status ${JSON.stringify(expected)}`, async () => (last = await statusLine(admin, fn)) === expected, ms);
+    await waitUntil(`status ${JSON.stringify(expected)}`, async () => (last = await statusLine(admin, fn)) === expected, ms);
   } catch {
     assert.equal(last, expected, `status line for ${fn}`);
   }
@@ -155,7 +146,7 @@ export async function waitForStatus(admin: RawConn, fn: string, expected: string
 export async function waitForJobStatus(c: RawConn, handle: string, expected: string, ms = 2000): Promise<void> {
   let last = "";
   try {
-    await until(`GET_STATUS ${JSON.stringify(expected)}`, async () => {
+    await waitUntil(`GET_STATUS ${JSON.stringify(expected)}`, async () => {
       c.sendPacket(Cmd.GET_STATUS, handle);
       last = text(await expectRes(c, Cmd.STATUS_RES));
       return last === expected;
@@ -187,6 +178,34 @@ export async function withConns(port: number, fn: (open: () => Promise<RawConn>)
   } finally {
     conns.closeAll();
   }
+}
+
+/** The time a timer-driven check runs on: its clock, and a way to let time pass. */
+export interface TestTime {
+  now(): number;
+  pass(ms: number): Promise<void>;
+}
+
+/**
+ * Runs a check that waits for a deadline the server owns (an epoch job, an
+ * assignment timeout). gearbox runs in this process on a ManualClock that
+ * `pass` advances, so the check waits for nothing; the binary adds nothing
+ * to it (the same code). Any other target is a separate process on real
+ * time, where `pass` sleeps.
+ */
+export async function withTimedConns(
+  target: Target,
+  port: number,
+  fn: (open: () => Promise<RawConn>, time: TestTime) => Promise<void>,
+): Promise<void> {
+  if (!isGearbox(target)) return await withConns(port, (open) => fn(open, { now: () => Date.now(), pass: (ms) => sleep(Math.max(0, ms)) }));
+  const clock = new ManualClock(Date.now());
+  await withServer({ clock }, (_server, inProcessPort) =>
+    withConns(inProcessPort, (open) =>
+      fn(open, {
+        now: () => clock.now(),
+        pass: (ms) => Promise.resolve(clock.advance(Math.max(0, ms))),
+      })));
 }
 
 /**

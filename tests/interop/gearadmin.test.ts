@@ -8,7 +8,8 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { TARGETS } from "../helpers/servers.ts";
 import { RawConn } from "../helpers/raw_conn.ts";
-import { admin, MISSING, parseStatus, Peers, serveTarget, skipIf, statusOf, waitForStatus, waitUntil } from "../helpers/peers.ts";
+import { admin, MISSING, parseStatus, Peers, serveTarget, skipIf, statusOf, waitForStatus } from "../helpers/peers.ts";
+import { waitUntil } from "../helpers/wait.ts";
 
 const T = { timeout: 20_000 };
 const CAN_DO = 1, SUBMIT_JOB = 7, JOB_CREATED = 8, GRAB_JOB = 9, JOB_ASSIGN = 11, SET_CLIENT_ID = 22;

@@ -7,10 +7,10 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { TARGETS } from "../helpers/servers.ts";
-import { admin, listenersOf, MISSING, Peers, serveTarget, skipIf, statusOf, waitForStatus, waitUntil } from "../helpers/peers.ts";
+import { admin, listenersOf, MISSING, Peers, serveTarget, skipIf, statusOf, waitForStatus } from "../helpers/peers.ts";
+import { sleep, waitUntil } from "../helpers/wait.ts";
 
 const T = { timeout: 20_000 };
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 for (const target of TARGETS) {
   describe(`the gearman CLI against ${target.name}`, () => {
@@ -141,8 +141,7 @@ for (const target of TARGETS) {
       assert.equal((await peers.gearman(port, ["-f", "cli_once", "once"]).ok()).stdout, "ONCE");
       await w.ok(3000);
       await waitForStatus(port, "cli_once", { workers: 0 });
-      await peers.gearman(port, ["-b", "-f", "cli_once", "nobody runs me"]).ok();
-      await sleep(200);
+      await peers.gearman(port, ["-b", "-f", "cli_once", "nobody runs me"]).ok(); // acknowledged: the server holds it
       assert.deepEqual(await statusOf(port, "cli_once"), { total: 1, running: 0, workers: 0 });
     });
 

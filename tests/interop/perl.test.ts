@@ -7,7 +7,8 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { TARGETS } from "../helpers/servers.ts";
 import { RawConn } from "../helpers/raw_conn.ts";
-import { listenersOf, MISSING, Peers, serveTarget, skipIf, statusOf, waitForStatus, waitUntil } from "../helpers/peers.ts";
+import { listenersOf, MISSING, Peers, serveTarget, skipIf, statusOf, waitForStatus } from "../helpers/peers.ts";
+import { waitUntil } from "../helpers/wait.ts";
 
 const T = { timeout: 25_000 };
 

@@ -19,7 +19,8 @@ import { Buffer } from "node:buffer";
 import { connect } from "node:net";
 import { Cmd } from "../../src/protocol/commands.ts";
 import { packet, RawConn } from "../helpers/raw_conn.ts";
-import { type Probe, sleep, withProbe } from "../helpers/probe.ts";
+import { type Probe, withProbe } from "../helpers/probe.ts";
+import { sleep } from "../helpers/wait.ts";
 
 const FUNCTIONS = 100_000;
 
@@ -75,7 +76,7 @@ describe("bad input: requests whose cost grows with the server's state", () => {
         deaf.pause(); // never reads: each ~2 MB listing must wait for the previous one to be read
         const rss0 = process.memoryUsage().rss;
         deaf.write("status\n".repeat(100));
-        await sleep(1500);
+        await sleep(1500); // time for a server without the cap to build (and hold) many listings: no timer of its own is waited for
         const grew = (process.memoryUsage().rss - rss0) / 1048576;
         deaf.destroy();
         assert.ok(grew < 64, `RSS grew by ${grew.toFixed(0)} MiB: the listings were built past the output cap`);

@@ -8,6 +8,7 @@ import { Buffer } from "node:buffer";
 import { MemoryStore } from "../../mod.ts";
 import { Cmd } from "../../src/protocol/commands.ts";
 import { packet, RawConn } from "../helpers/raw_conn.ts";
+import { sync } from "../helpers/scenario.ts";
 import { assertAlive, assertUsable, counter, expectError, header, withServer } from "../helpers/inproc.ts";
 
 async function created(c: RawConn): Promise<string> {
@@ -127,7 +128,7 @@ describe("bad input: arguments", () => {
       w1.sendPacket(Cmd.WORK_FAIL, h);
       await expectError(w1, "JOB_NOT_FOUND");
       assert.equal((await c.expectPacket(Cmd.WORK_COMPLETE)).body.toString(), `${h}\0owner`);
-      await c.expectNothing(200);
+      await sync(c);
       for (const x of [c, w1, w2]) x.close();
     }));
 
@@ -145,7 +146,7 @@ describe("bad input: arguments", () => {
         c.sendPacket(Cmd.GET_STATUS, h);
         assert.deepEqual((await c.expectPacket(Cmd.STATUS_RES)).args, [h, "1", "1", en, ed]);
       }
-      await w.expectNothing(100);
+      await sync(w);
       c.close();
       w.close();
     }));
@@ -220,7 +221,7 @@ describe("bad input: arguments", () => {
       );
       c.send(spam);
       for (let i = 0; i < 5000; i++) await c.expectPacket(Cmd.NO_JOB);
-      await c.expectNothing(200);
+      await sync(c);
       c.close();
     }));
 

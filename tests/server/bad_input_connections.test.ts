@@ -1,14 +1,19 @@
 /**
  * docs/reliability.md §3, admin-text and connection-level cases: garbage on the
  * admin protocol, clients that never read, floods, idle and slow connections.
+ * Deadlines run on a ManualClock, advanced once the server is in the state
+ * under test.
  */
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { connect } from "node:net";
+import { ManualClock } from "../../mod.ts";
 import { Cmd } from "../../src/protocol/commands.ts";
 import { packet, RawConn } from "../helpers/raw_conn.ts";
 import { assertAlive, assertUsable, counter, withServer } from "../helpers/inproc.ts";
+import { sync } from "../helpers/scenario.ts";
+import { waitUntil } from "../helpers/wait.ts";
 
 describe("bad input: admin text and connections", () => {
   test("b33: binary bytes, empty and CR-only lines, and 10,000 pipelined lines each get their ERR in order", () =>
@@ -56,8 +61,9 @@ describe("bad input: admin text and connections", () => {
       c.close();
     }));
 
-  test("b32: a client that never reads is paused at max_output_buffer and closed after output_stall_timeout", () =>
-    withServer({ maxOutputBuffer: 256 * 1024, outputStallTimeout: 1 }, async (server, port) => {
+  test("b32: a client that never reads is paused at max_output_buffer and closed after output_stall_timeout", () => {
+    const clock = new ManualClock();
+    return withServer({ clock, maxOutputBuffer: 256 * 1024, outputStallTimeout: 1 }, async (server, port) => {
       const rssBefore = process.memoryUsage().rss;
       const sock = connect({ port, host: "127.0.0.1" });
       await new Promise<void>((r) => sock.once("connect", () => r()));
@@ -75,14 +81,18 @@ describe("bad input: admin text and connections", () => {
       };
       void pump();
       const other = await RawConn.connect(port);
-      await new Promise((r) => setTimeout(r, 500));
+      await waitUntil("the server paused the reader", () => server.stats.stalled === 1);
       await assertUsable(other);
+      clock.advance(1000);
+      assert.equal(sock.destroyed, false, "not closed before output_stall_timeout");
+      clock.advance(1000); // past the timeout, at the next sweep
       await Promise.race([closed, new Promise((_, j) => setTimeout(() => j(new Error("not closed")), 5000))]);
       assert.ok(sent < 4096, `server kept reading: ${sent} requests accepted`);
       assert.ok(process.memoryUsage().rss - rssBefore < 200 * 1024 * 1024, "memory stays bounded");
       assert.equal(counter(server, "dropped_output_not_read_before_the_stall_timeout"), 1);
       other.close();
-    }));
+    });
+  });
 
   test("b39: connections over max_connections are refused at once while existing ones keep working", () =>
     withServer({ maxConnections: 20 }, async (server, port) => {
@@ -92,22 +102,29 @@ describe("bad input: admin text and connections", () => {
       for (const c of held.slice(0, 3)) await assertUsable(c);
       assert.equal(server.stats.refusedConnections, 30);
       held[0]!.close();
-      await new Promise((r) => setTimeout(r, 100));
+      await waitUntil("the server saw the close", () => server.stats.connections === 19);
       await assertAlive(port);
       for (const c of held) c.close();
     }));
 
-  test("b40: a connection that sends nothing is closed after handshake_timeout; one that sent a packet is not", () =>
-    withServer({ handshakeTimeout: 1 }, async (server, port) => {
+  test("b40: a connection that sends nothing is closed after handshake_timeout; one that sent a packet is not", () => {
+    const clock = new ManualClock();
+    return withServer({ clock, handshakeTimeout: 1 }, async (server, port) => {
       const idle = await RawConn.connect(port);
       const worker = await RawConn.connect(port);
       worker.sendPacket(Cmd.CAN_DO, "f40");
       worker.sendPacket(Cmd.PRE_SLEEP);
-      await idle.expectClosed(3500);
+      await sync(worker);
+      await waitUntil("the server accepted both", () => server.stats.connections === 2);
+      clock.advance(1000);
+      assert.equal(counter(server, "dropped_no_request_before_the_handshake_timeout"), 0, "not before the timeout");
+      clock.advance(1000);
+      await idle.expectClosed(1000);
       assert.equal(worker.closed, false);
       assert.equal(counter(server, "dropped_no_request_before_the_handshake_timeout"), 1);
       worker.close();
-    }));
+    });
+  });
 
   test("b41: authentication", { skip: "no authentication in gearbox serve yet (issue 2 scope)" }, () => {});
 

@@ -9,6 +9,7 @@ import { Buffer } from "node:buffer";
 import { Cmd } from "../../src/protocol/commands.ts";
 import { packet, RawConn } from "../helpers/raw_conn.ts";
 import { assertAlive, assertUsable, counter, expectError, header, withServer } from "../helpers/inproc.ts";
+import { waitUntil } from "../helpers/wait.ts";
 
 const MAX = 64 * 1024;
 
@@ -107,7 +108,7 @@ describe("bad input: framing", () => {
     }));
 
   test("b8/b9: a truncated header or body followed by FIN is discarded and stores nothing", () =>
-    withServer({}, async (_server, port) => {
+    withServer({}, async (server, port) => {
       for (
         const bytes of [
           header("\0REQ", Cmd.SUBMIT_JOB_BG, 20).subarray(0, 7),
@@ -118,7 +119,7 @@ describe("bad input: framing", () => {
         c.send(bytes);
         c.close();
       }
-      await new Promise((r) => setTimeout(r, 100));
+      await waitUntil("the server saw every close", () => server.stats.connections === 0);
       const a = await RawConn.connect(port);
       assert.equal(await a.adminList("status"), ".\n");
       a.close();

@@ -16,18 +16,23 @@ import { openDatabase } from "../../src/runtime/sqlite.ts";
 import { Cmd } from "../../src/protocol/commands.ts";
 import { packet, RawConn } from "../helpers/raw_conn.ts";
 import { assertAlive, counter, withServer } from "../helpers/inproc.ts";
+import { sync } from "../helpers/scenario.ts";
 
 async function created(c: RawConn): Promise<string> {
   return (await c.expectPacket(Cmd.JOB_CREATED, 2000)).body.toString("latin1");
 }
 
-/** Reads a list reply and everything after it for 200 ms: a forged "." would leave rows behind. */
+/**
+ * Reads a list reply and whatever comes before the reply to a `version` sent
+ * after it: a forged "." would leave rows behind, and they arrive first.
+ */
 async function listAndRest(c: RawConn, cmd: string): Promise<{ rows: string[]; rest: string }> {
   c.send(cmd + "\r\n");
   let out = "";
   while (!out.endsWith("\n.\n") && out !== ".\n") out += await c.readUntil("\n", 1000);
-  await new Promise((r) => setTimeout(r, 200));
-  const rest = c.buffered.toString("latin1");
+  c.send("version\r\n");
+  let rest = "";
+  for (let line = await c.readUntil("\n", 1000); !/^OK [^\n]*\n$/.test(line); line = await c.readUntil("\n", 1000)) rest += line;
   return { rows: out.split("\n").slice(0, -2), rest };
 }
 
@@ -146,7 +151,7 @@ describe("bad input: names in admin listings and strings in the durable store", 
         assert.equal(job.args[0], handle);
         assert.equal(job.body.subarray(handle.length + "f12".length + 2).equals(all), true);
         w.sendPacket(Cmd.WORK_COMPLETE, handle, "");
-        await new Promise((r) => setTimeout(r, 100));
+        await sync(w);
         w.close();
       });
     } finally {

@@ -30,6 +30,7 @@ import { Cmd } from "../../src/protocol/commands.ts";
 import { packet, RawConn } from "../helpers/raw_conn.ts";
 import { assertUsable, expectError, header } from "../helpers/inproc.ts";
 import { assertQuietLogs, withProbe } from "../helpers/probe.ts";
+import { waitUntil } from "../helpers/wait.ts";
 
 const K = Number(process.env.BAD_INPUT_CONCURRENCY ?? 4);
 const CANARY = "CANARY7f3a9";
@@ -340,7 +341,8 @@ describe(`bad input: R1–R7 for every one-shot case, ${K} attacking connections
       const bytes = k.bytes(); // built before the probes start: the lag meter should see the server, not the test
       return withProbe({ logLevel: "debug", ...k.options }, async (p) => {
         await Promise.all(Array.from({ length: K }, () => attack(p.port, k, bytes)));
-        await new Promise((r) => setTimeout(r, 20)); // let the server see the closes
+        // The server may see the closes a turn later.
+        await waitUntil(`R7: counter ${k.counter} reaches ${K * (k.times ?? 1)}`, () => p.delta(k.counter) >= K * (k.times ?? 1), 2000);
         assert.equal(p.delta(k.counter), K * (k.times ?? 1), `R7: counter ${k.counter}`);
         assert.equal(p.server.core.view.jobs.size, 0, "R3: no job was created");
         assertQuietLogs(p.logs(), K, CANARY);

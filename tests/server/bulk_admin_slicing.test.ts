@@ -27,7 +27,8 @@ import { createServer } from "../../mod.ts";
 import { Cmd } from "../../src/protocol/commands.ts";
 import type { Ended, StoredJob } from "../../src/core/job.ts";
 import { packet, RawConn } from "../helpers/raw_conn.ts";
-import { type Probe, sleep, withProbe } from "../helpers/probe.ts";
+import { type Probe, withProbe } from "../helpers/probe.ts";
+import { waitUntil } from "../helpers/wait.ts";
 
 const MILLION = 1_000_000;
 const WORKLOAD = new Uint8Array([119]);
@@ -71,7 +72,7 @@ async function preload(p: Probe, fn: string, n: number, first: number, ended?: E
 
 /** Waits (bounded) until the store holds `n` rows: deletes commit after completion_commit_delay. */
 async function storeHolds(p: Probe, n: number): Promise<void> {
-  for (let i = 0; i < 500 && p.store.size !== n; i++) await sleep(20);
+  await waitUntil(`the store holds ${n} rows`, () => p.store.size === n, 10_000).catch(() => {});
   assert.equal(p.store.size, n, "the store agrees with the reply");
 }
 

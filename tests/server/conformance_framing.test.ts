@@ -15,12 +15,12 @@ import {
   expectRes,
   isGearbox,
   nul,
-  sleep,
   sync,
   text,
   useServer,
   withConns,
 } from "../helpers/scenario.ts";
+import { sleep } from "../helpers/wait.ts";
 
 /** A packet with an arbitrary magic and type, for the malformed-input scenarios. */
 function rawPacket(magic: string, code: number, payload: string): Buffer {

@@ -1,7 +1,8 @@
 /**
  * Conformance scenarios for work results, exceptions, worker and client loss,
  * timeouts and retries (docs/protocol.md §6: G21-G31), at the socket level
- * against every available target.
+ * against every available target. The assignment timeouts (G30) run gearbox
+ * in process on a manual clock (withTimedConns); gearmand in real time.
  */
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
@@ -18,17 +19,18 @@ import {
   isGearbox,
   listLines,
   nul,
-  SILENCE_MS,
   sleepingWorker,
   statusLine,
   sync,
+  type TestTime,
   text,
-  until,
   useServer,
   waitForJobStatus,
   waitForStatus,
   withConns,
+  withTimedConns,
 } from "../helpers/scenario.ts";
+import { waitUntil } from "../helpers/wait.ts";
 
 const NOT_FOUND_RESULT = "Job given in work result not found";
 const NOT_FOUND_DATA = "Job does not exist on server";
@@ -60,9 +62,9 @@ for (const target of TARGETS) {
       c.sendPacket(Cmd.GET_STATUS, h);
       await expectRes(c, Cmd.STATUS_RES, nul(h, "0", "0", "0", "0"));
       w.sendPacket(Cmd.WORK_FAIL, h);
-      if (isGearbox(target)) await w.expectNothing(SILENCE_MS);
+      if (isGearbox(target)) await sync(w);
       else await expectError(w, "JOB_NOT_FOUND", NOT_FOUND_RESULT); // gearmand, docs/protocol.md §3.5
-      await c.expectNothing(SILENCE_MS);
+      await sync(c);
     }
 
     test("G21: WORK_EXCEPTION reaches a client without the exceptions option as WORK_FAIL with the bare handle and ends the job; a trailing WORK_FAIL is swallowed", () =>
@@ -131,7 +133,7 @@ for (const target of TARGETS) {
         await expectError(w2, "JOB_NOT_FOUND", NOT_FOUND_RESULT);
         w1.sendPacket(Cmd.WORK_COMPLETE, h, "from w1");
         await expectRes(c, Cmd.WORK_COMPLETE, nul(h, "from w1"));
-        await c.expectNothing(SILENCE_MS);
+        await sync(c);
       }));
 
     test("G25: WORK_FAIL on a foreground job reaches the client as WORK_FAIL with the handle and the job leaves `status`", () =>
@@ -168,7 +170,7 @@ for (const target of TARGETS) {
         await expectRes(w2, Cmd.JOB_ASSIGN, nul(h, "g26_fn", "payload"));
         w2.sendPacket(Cmd.WORK_COMPLETE, h, "by w2");
         await expectRes(c, Cmd.WORK_COMPLETE, nul(h, "by w2"));
-        await c.expectNothing(SILENCE_MS);
+        await sync(c);
       }));
 
     test("G26: a requeued job goes behind the jobs already queued at its priority", () =>
@@ -202,7 +204,6 @@ for (const target of TARGETS) {
         w.sendPacket(Cmd.CAN_DO, "g28_fn");
         w.sendPacket(Cmd.PRE_SLEEP);
         await sync(w);
-        await w.expectNothing(SILENCE_MS);
         w.sendPacket(Cmd.GRAB_JOB);
         await expectRes(w, Cmd.NO_JOB, "");
         await waitForStatus(admin, "g28_fn", "g28_fn\t0\t0\t1");
@@ -236,25 +237,24 @@ for (const target of TARGETS) {
         const h = await runningJob(c, w, "g29_fn", "work", "g29_u");
         c.close();
         // The job keeps running with no client waiting once the close is processed.
-        await until("the client's close to be processed", async () => {
+        await waitUntil("the client's close to be processed", async () => {
           admin.sendPacket(Cmd.GET_STATUS_UNIQUE, "g29_u");
           return text(await expectRes(admin, Cmd.STATUS_RES_UNIQUE)) === nul("g29_u", "1", "1", "0", "0", "0");
         });
         w.sendPacket(Cmd.WORK_DATA, h, "partial");
         w.sendPacket(Cmd.WORK_COMPLETE, h, "done");
         await sync(w);
-        await w.expectNothing(SILENCE_MS);
         assert.equal(await statusLine(admin, "g29_fn"), "g29_fn\t0\t0\t1");
       }));
 
     /** G30's setup: W1 holds a job under CAN_DO_TIMEOUT 1000 and stalls; W2 sleeps on the same function. */
-    async function stalledJob(open: () => Promise<RawConn>, fn: string) {
+    async function stalledJob(open: () => Promise<RawConn>, fn: string, time: TestTime) {
       const c = await open();
       const w1 = await open();
       w1.sendPacket(Cmd.CAN_DO_TIMEOUT, fn, "1000");
       await sync(w1);
       const h = await runningJob(c, w1, fn, "slow");
-      const assignedAt = Date.now();
+      const assignedAt = time.now();
       const w2 = await sleepingWorker(open, fn);
       return { c, w1, w2, h, assignedAt };
     }
@@ -263,21 +263,22 @@ for (const target of TARGETS) {
       "G30: a CAN_DO_TIMEOUT of 1000 ms requeues a stalled job after about 1 s; the late result gets JOB_NOT_FOUND and the second worker's result reaches the client",
       { timeout: 15_000 },
       () =>
-        withConns(srv.port, async function g30AssignmentTimeout(open) {
+        withTimedConns(target, srv.port, async function g30AssignmentTimeout(open, time) {
           const watcher = await open();
-          const { c, w1, w2, h, assignedAt } = await stalledJob(open, "g30_fn");
+          const { c, w1, w2, h, assignedAt } = await stalledJob(open, "g30_fn", time);
+          await time.pass(assignedAt + 1000 - time.now());
           await waitForJobStatus(watcher, h, nul(h, "1", "0", "0", "0"), 4000);
-          const waited = Date.now() - assignedAt;
+          const waited = time.now() - assignedAt;
           assert.ok(waited >= 900 && waited <= 3000, `requeued after ${waited} ms, expected about 1000`);
           await expectRes(w2, Cmd.NOOP, "");
           w2.sendPacket(Cmd.GRAB_JOB);
           await expectRes(w2, Cmd.JOB_ASSIGN, nul(h, "g30_fn", "slow"));
           w1.sendPacket(Cmd.WORK_COMPLETE, h, "late");
           await expectError(w1, "JOB_NOT_FOUND", NOT_FOUND_RESULT);
-          await c.expectNothing(50);
+          await sync(c);
           w2.sendPacket(Cmd.WORK_COMPLETE, h, "on time");
           await expectRes(c, Cmd.WORK_COMPLETE, nul(h, "on time"));
-          await c.expectNothing(SILENCE_MS);
+          await sync(c);
         }),
     );
 
@@ -291,16 +292,19 @@ for (const target of TARGETS) {
         ),
       },
       () =>
-        withConns(srv.port, async function g30TimeoutWakes(open) {
-          const { c, w1, w2, h, assignedAt } = await stalledJob(open, "g30b_fn");
+        withTimedConns(target, srv.port, async function g30TimeoutWakes(open, time) {
+          const { c, w1, w2, h, assignedAt } = await stalledJob(open, "g30b_fn", time);
+          await time.pass(assignedAt + 999 - time.now());
+          await sync(w2); // no NOOP before the timeout
+          await time.pass(1);
           await expectRes(w2, Cmd.NOOP, "", 4000);
-          const waited = Date.now() - assignedAt;
+          const waited = time.now() - assignedAt;
           assert.ok(waited >= 900 && waited <= 3000, `woken after ${waited} ms, expected about 1000`);
           w2.sendPacket(Cmd.GRAB_JOB);
           await expectRes(w2, Cmd.JOB_ASSIGN, nul(h, "g30b_fn", "slow"));
           w2.sendPacket(Cmd.WORK_COMPLETE, h, "on time");
           await expectRes(c, Cmd.WORK_COMPLETE, nul(h, "on time"));
-          await w1.expectNothing(50);
+          await sync(w1);
         }),
     );
 
@@ -318,7 +322,7 @@ for (const target of TARGETS) {
           assert.equal(await statusLine(admin, fn), `${fn}\t1\t0\t0`);
           w.sendPacket(Cmd.WORK_COMPLETE, h, "too late");
           await expectError(w, "JOB_NOT_FOUND", NOT_FOUND_RESULT);
-          await c.expectNothing(SILENCE_MS);
+          await sync(c);
         }));
     }
   });
@@ -363,7 +367,7 @@ for (const target of TARGETS) {
         const w3 = await workerFor(open, "g27_fn");
         w3.sendPacket(Cmd.GRAB_JOB);
         await expectRes(w3, Cmd.NO_JOB, "");
-        await c.expectNothing(SILENCE_MS);
+        await sync(c);
       }));
 
     test("G27: with job-retries 2 a background job disappears silently after the second worker loss", () =>

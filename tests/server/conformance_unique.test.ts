@@ -16,7 +16,6 @@ import {
   handleNumber,
   nul,
   priorityLine,
-  SILENCE_MS,
   sleepingWorker,
   statusLine,
   sync,
@@ -37,7 +36,7 @@ async function coalescedRunning(open: () => Promise<RawConn>, fn: string, unique
   c2.sendPacket(Cmd.SUBMIT_JOB, fn, unique, "data2");
   assert.equal(await expectCreated(c2), h, "the second submission joins the first job");
   await expectRes(w, Cmd.NOOP, "");
-  await w.expectNothing(SILENCE_MS);
+  await sync(w);
   w.sendPacket(Cmd.GRAB_JOB);
   await expectRes(w, Cmd.JOB_ASSIGN, nul(h, fn, "data1"));
   return { w, c1, c2, h };
@@ -59,7 +58,6 @@ for (const target of TARGETS) {
           await expectRes(c, Cmd.WORK_COMPLETE, nul(h, "done"));
         }
         await sync(w);
-        await w.expectNothing(SILENCE_MS);
       }));
 
     test("G14: a third client joining a running coalesced job gets its handle, GET_STATUS_UNIQUE counts three waiting clients, and all three get WORK_COMPLETE", () =>
@@ -88,7 +86,7 @@ for (const target of TARGETS) {
         await expectRes(w, Cmd.JOB_ASSIGN, nul(h2, "g15_fn", "again"));
         w.sendPacket(Cmd.WORK_COMPLETE, h2, "second");
         await expectRes(c1, Cmd.WORK_COMPLETE, nul(h2, "second"));
-        await c2.expectNothing(SILENCE_MS);
+        await sync(c2);
       }));
 
     test("G16: background resubmissions of one unique (also at HIGH) share one job without changing its priority; another function gets a new handle", () =>
@@ -120,7 +118,7 @@ for (const target of TARGETS) {
         await expectRes(w, Cmd.JOB_ASSIGN, nul(h, "g17_fn", "bgdata"));
         w.sendPacket(Cmd.WORK_COMPLETE, h, "r");
         await expectRes(c2, Cmd.WORK_COMPLETE, nul(h, "r"));
-        await bg.expectNothing(SILENCE_MS);
+        await sync(bg);
       }));
 
     test("G18: an empty unique never coalesces; the unique `-` coalesces equal workloads only", () =>

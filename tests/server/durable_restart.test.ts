@@ -1,14 +1,16 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Cmd } from "../../src/protocol/commands.ts";
 import { RawConn } from "../helpers/raw_conn.ts";
 import { startGearbox } from "../helpers/servers.ts";
+import { waitUntil } from "../helpers/wait.ts";
+import { tempDirs } from "../helpers/temp_dir.ts";
+
+const tempDir = tempDirs();
 
 test("acknowledged background jobs in the sqlite store survive SIGKILL and come back with their handles", async () => {
-  const db = join(mkdtempSync(join(tmpdir(), "gearbox-durable-")), "jobs.db");
+  const db = join(tempDir("gearbox-durable-"), "jobs.db");
   const extra = ["--store", `sqlite:${db}`];
   const first = await startGearbox({ extra });
   const handles: string[] = [];
@@ -61,7 +63,7 @@ test("acknowledged background jobs in the sqlite store survive SIGKILL and come 
 });
 
 test("a retry scheduled by a failure survives SIGKILL with its delay and failure count", async () => {
-  const db = join(mkdtempSync(join(tmpdir(), "gearbox-retry-")), "jobs.db");
+  const db = join(tempDir("gearbox-retry-"), "jobs.db");
   const extra = ["--store", `sqlite:${db}`, "--max-retries", "3", "--retry-delay", "60", "--completion-commit-delay", "0"];
   const first = await startGearbox({ extra });
   let handle = "";
@@ -74,7 +76,9 @@ test("a retry scheduled by a failure survives SIGKILL with its delay and failure
     await c.expectPacket(Cmd.JOB_ASSIGN);
     c.sendPacket(Cmd.WORK_FAIL, handle);
     assert.equal(await c.adminList("show jobs"), `${handle}\t1\t0\t1\n.\n`);
-    await new Promise((r) => setTimeout(r, 200)); // let the update commit
+    // A later acknowledged submission proves the failure's update is committed (commits are in order).
+    c.sendPacket(Cmd.SUBMIT_JOB_BG, "marker_fn", "", "m");
+    await c.expectPacket(Cmd.JOB_CREATED);
     c.close();
   } finally {
     await first.stop("SIGKILL");
@@ -82,7 +86,7 @@ test("a retry scheduled by a failure survives SIGKILL with its delay and failure
   const second = await startGearbox({ extra });
   try {
     const w = await RawConn.connect(second.port);
-    assert.equal(await w.adminList("show jobs"), `${handle}\t1\t0\t1\n.\n`);
+    assert.equal((await w.adminList("show jobs")).split("\n").find((l) => l.startsWith(`${handle}\t`)), `${handle}\t1\t0\t1`);
     w.sendPacket(Cmd.CAN_DO, "retry_fn");
     w.sendPacket(Cmd.GRAB_JOB);
     await w.expectPacket(Cmd.NO_JOB); // not due for a minute
@@ -93,7 +97,7 @@ test("a retry scheduled by a failure survives SIGKILL with its delay and failure
 });
 
 test("without a retry policy a lost worker's failure and attempt count survive SIGKILL", async () => {
-  const db = join(mkdtempSync(join(tmpdir(), "gearbox-lost-")), "jobs.db");
+  const db = join(tempDir("gearbox-lost-"), "jobs.db");
   const extra = ["--store", `sqlite:${db}`];
   const first = await startGearbox({ extra });
   let handle = "";
@@ -107,7 +111,7 @@ test("without a retry policy a lost worker's failure and attempt count survive S
     await w.expectPacket(Cmd.JOB_ASSIGN);
     w.close();
     // Wait until the server has taken the job back from the lost worker...
-    for (let i = 0; i < 500 && await c.adminList("status") !== "lost_fn\t1\t0\t0\n.\n"; i++) await new Promise((r) => setTimeout(r, 10));
+    await waitUntil("the job is queued again", async () => await c.adminList("status") === "lost_fn\t1\t0\t0\n.\n");
     // ...then a later acknowledged submission proves that requeue's update is committed (commits are in order).
     c.sendPacket(Cmd.SUBMIT_JOB_BG, "marker_fn", "", "m");
     await c.expectPacket(Cmd.JOB_CREATED);

@@ -17,8 +17,9 @@ import { connect, type Socket } from "node:net";
 import { Cmd } from "../../src/protocol/commands.ts";
 import { packet, RawConn } from "../helpers/raw_conn.ts";
 import { header } from "../helpers/inproc.ts";
-import { Bystander, openFileLimit, rssMiB, sleep } from "../helpers/probe.ts";
+import { Bystander, openFileLimit, rssMiB } from "../helpers/probe.ts";
 import { startGearbox } from "../helpers/servers.ts";
+import { sleep } from "../helpers/wait.ts";
 
 const SLOWLORIS = 1000;
 const FLOOD = 300;

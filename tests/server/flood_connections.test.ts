@@ -14,8 +14,9 @@ import { connect, type Socket } from "node:net";
 import { Cmd } from "../../src/protocol/commands.ts";
 import { freePort, waitForPort } from "../helpers/free_port.ts";
 import { RawConn } from "../helpers/raw_conn.ts";
-import { sleep } from "../helpers/probe.ts";
+
 import { gearboxCommand } from "../helpers/servers.ts";
+import { sleep } from "../helpers/wait.ts";
 
 /** CPU time (user + system) of a process in seconds, from /proc (clock ticks of 1/100 s). */
 function cpuSeconds(pid: number): number {

@@ -1,17 +1,19 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Cmd } from "../../src/protocol/commands.ts";
 import { RawConn } from "../helpers/raw_conn.ts";
 import { startGearbox } from "../helpers/servers.ts";
+import { tempDirs } from "../helpers/temp_dir.ts";
+
+const tempDir = tempDirs();
 
 test(
   "per-function settings from the config file: a queue limit and a lease that re-offers a hung worker's job",
   { timeout: 20_000 },
   async () => {
-    const config = join(mkdtempSync(join(tmpdir(), "gearbox-policy-")), "serve.yaml");
+    const config = join(tempDir("gearbox-policy-"), "serve.yaml");
     writeFileSync(config, "functions:\n  limited:\n    max_queue: 1\n  leased:\n    grab_for: 1\n");
     const server = await startGearbox({ extra: ["--config", config] });
     try {

@@ -8,6 +8,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { AdminClient, Client, createServer, type GearboxServer, Worker } from "../../mod.ts";
 import { MISSING, skipIf } from "../helpers/peers.ts";
+import { waitUntil } from "../helpers/wait.ts";
 
 /** A Gearman::Worker that reverses its argument, speaking on stdin/stdout; it logs to stderr only. */
 const PERL_STDIO_WORKER = `
@@ -17,14 +18,6 @@ $w->register_function(stdio_rev => sub { scalar reverse $_[0]->arg });
 $w->register_function(stdio_env => sub { $ENV{GEARMAN_WORKER_USE_STDIO} // "unset" });
 $w->work while 1;
 `;
-
-async function until(what: string, check: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe("the embedded server's in-process connections", () => {
   let server: GearboxServer;
@@ -67,7 +60,7 @@ describe("the embedded server's in-process connections", () => {
     worker.register("inproc_bg", (job) => void (ran = job.handle));
     const working = worker.work();
     try {
-      await until("the TCP worker ran the job", () => ran === bg.handle);
+      await waitUntil("the TCP worker ran the job", () => ran === bg.handle);
     } finally {
       await worker.stop();
       await working;
@@ -80,7 +73,7 @@ describe("the embedded server's in-process connections", () => {
     const child = await server.startWorker(["perl", "-e", PERL_STDIO_WORKER]);
     const client = new Client({ servers: [server.toInProcessServer()] });
     try {
-      await until(
+      await waitUntil(
         "the stdio worker registered",
         async () => (await admin.status()).some((s) => s.function === "stdio_rev" && s.workers === 1),
       );
@@ -90,7 +83,7 @@ describe("the embedded server's in-process connections", () => {
       assert.equal(env.result, "1");
       child.kill("SIGTERM");
       assert.equal(await child.exited, null);
-      await until("the worker left", async () => (await admin.status()).every((s) => s.function !== "stdio_rev" || s.workers === 0));
+      await waitUntil("the worker left", async () => (await admin.status()).every((s) => s.function !== "stdio_rev" || s.workers === 0));
     } finally {
       client.close();
       child.kill("SIGKILL");

@@ -11,15 +11,16 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync } from "node:fs";
 import { connect, type Socket } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Cmd } from "../../src/protocol/commands.ts";
 import { packet } from "../helpers/raw_conn.ts";
 import { freePort, waitForPort } from "../helpers/free_port.ts";
 import { gearboxCommand } from "../helpers/servers.ts";
 import { checkStore, healthy } from "../../src/store/store_salvage.ts";
+import { tempDirs } from "../helpers/temp_dir.ts";
+
+const tempDir = tempDirs();
 
 const KILLS = Number(process.env.KILLS ?? 20);
 
@@ -44,7 +45,7 @@ function open(port: number, onPacket: (code: number, args: string[]) => void, on
 
 test(`acknowledged background jobs survive ${KILLS} SIGKILLs under load: none lost`, { timeout: 120_000 }, async () => {
   const port = await freePort();
-  const db = join(mkdtempSync(join(tmpdir(), "gearbox-kill-")), "jobs.db");
+  const db = join(tempDir("gearbox-kill-"), "jobs.db");
   const [cmd, ...pre] = gearboxCommand();
   let server: ChildProcess | undefined;
   const start = async () => {

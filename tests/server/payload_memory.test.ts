@@ -16,6 +16,7 @@ import { Cmd } from "../../src/protocol/commands.ts";
 import { SqliteStore } from "../../src/store/sqlite_store.ts";
 import { counter, withServer } from "../helpers/inproc.ts";
 import { RawConn, type RawPacket } from "../helpers/raw_conn.ts";
+import { waitUntil } from "../helpers/wait.ts";
 
 /** A workload of about 100 bytes with NULs and high bytes, different for each i. */
 function workload(i: number): Buffer {
@@ -66,15 +67,6 @@ class GatedStore extends SqliteStore {
     this.asked++;
     if (this.#gate) await this.#gate;
     return super.payload(id);
-  }
-}
-
-/** Resolves once `cond` holds, polling every few ms (bounded). */
-async function until(cond: () => boolean, what: string, ms = 2000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
   }
 }
 
@@ -175,10 +167,10 @@ describe("payloads kept on disk", () => {
         w1.sendPacket(Cmd.CAN_DO, "pm");
         w1.sendPacket(Cmd.GRAB_JOB_UNIQ);
         w1.sendPacket(Cmd.ECHO_REQ, "after the grab");
-        await until(() => store.asked === 1, "the first read");
-        await w1.expectNothing(100);
+        await waitUntil("the first read", () => store.asked === 1);
         w2.sendPacket(Cmd.ECHO_REQ, "not blocked");
         assert.equal((await w2.expectPacket(Cmd.ECHO_RES, 1000)).body.toString(), "not blocked");
+        assert.equal(w1.buffered.length, 0, "nothing for the grabbing worker while its read is held, not even its echo");
         store.letReadsThrough();
         const p = await w1.expectPacket(Cmd.JOB_ASSIGN_UNIQ);
         assert.equal(p.args[2], "slow");
@@ -206,12 +198,12 @@ describe("payloads kept on disk", () => {
         store.holdReads();
         w1.sendPacket(Cmd.CAN_DO, "pm");
         w1.sendPacket(Cmd.GRAB_JOB_UNIQ);
-        await until(() => store.asked === 1, "the read");
+        await waitUntil("the read", () => store.asked === 1);
         w1.close();
-        await until(() => server.core.view.peers.size === 1, "the worker's close");
+        await waitUntil("the worker's close", () => server.core.view.peers.size === 1);
         assert.match(await c.adminList("status"), /^pm\t1\t0\t0$/m, "queued again, not running");
         store.letReadsThrough();
-        await until(() => server.core.view.reading === 0, "the late read");
+        await waitUntil("the late read", () => server.core.view.reading === 0);
         const w2 = await RawConn.connect(port);
         w2.sendPacket(Cmd.CAN_DO, "pm");
         w2.sendPacket(Cmd.GRAB_JOB_UNIQ);
@@ -235,7 +227,7 @@ describe("payloads kept on disk", () => {
         store.holdReads();
         c.sendPacket(Cmd.CAN_DO, "pm");
         c.sendPacket(Cmd.GRAB_JOB_UNIQ);
-        await until(() => store.asked === 1, "the read");
+        await waitUntil("the read", () => store.asked === 1);
         let stopped = false;
         void server.drain();
         void server.done.then(() => (stopped = true));
@@ -246,7 +238,7 @@ describe("payloads kept on disk", () => {
         assert.deepEqual(assignedData(p), workload(4));
         assert.equal(stopped, false, "the job is running");
         c.sendPacket(Cmd.WORK_COMPLETE, p.args[0]!, "");
-        await until(() => stopped, "the drained server to stop");
+        await waitUntil("the drained server to stop", () => stopped);
         c.close();
       });
     } finally {

@@ -11,13 +11,14 @@ import { Buffer } from "node:buffer";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { ManualClock } from "../../mod.ts";
 import { Cmd } from "../../src/protocol/commands.ts";
 import { MemoryStore } from "../../src/store/memory_store.ts";
 import type { StoreBatch } from "../../src/store/job_store.ts";
 import { packet, RawConn } from "../helpers/raw_conn.ts";
 import { expectError, withServer } from "../helpers/inproc.ts";
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { waitUntil } from "../helpers/wait.ts";
+import { sync } from "../helpers/scenario.ts";
 
 async function submitBg(c: RawConn, fn: string, unique: string, data: string): Promise<string> {
   c.sendPacket(Cmd.SUBMIT_JOB_BG, fn, unique, data);
@@ -62,29 +63,26 @@ function tempDb(): { url: string; cleanup(): void } {
 }
 
 describe("reliable queue: failures, retries and the dead set", () => {
-  test("a failed job is retried max_retries times after its delay, each failure logged, then kept in the dead set with exit status 1", () =>
-    withServer({ maxRetries: 2, retryDelay: 0.3 }, async (_s, port) => {
+  test("a failed job is retried max_retries times after its delay, each failure logged, then kept in the dead set with exit status 1", () => {
+    const clock = new ManualClock();
+    return withServer({ clock, maxRetries: 2, retryDelay: 0.3 }, async (_s, port) => {
       const c = await RawConn.connect(port);
       const h = await submitBg(c, "flaky", "", "x");
       const w = await worker(port, "flaky");
-      const started: number[] = [];
       for (let attempt = 0; attempt < 3; attempt++) {
-        let job = await grab(w);
-        const t0 = Date.now();
-        while (!job) {
-          assert.ok(Date.now() - t0 < 2000, "the retry comes after its delay");
-          await sleep(50);
-          job = await grab(w);
+        if (attempt > 0) {
+          assert.equal(await grab(w), undefined, `retry ${attempt} waits for its delay`);
+          clock.advance(299);
+          assert.equal(await grab(w), undefined, `retry ${attempt} not 1 ms before its delay`);
+          clock.advance(1);
         }
-        started.push(Date.now());
-        assert.equal(job.handle, h);
+        const job = await grab(w);
+        assert.equal(job?.handle, h, `attempt ${attempt} offered once its 300 ms delay passed`);
         if (attempt < 2) w.sendPacket(Cmd.WORK_FAIL, h);
         else w.sendPacket(Cmd.WORK_EXCEPTION, h, "disk on fire");
       }
-      for (let i = 1; i < started.length; i++) {
-        assert.ok(started[i]! - started[i - 1]! >= 250, `retry ${i} waited ${started[i]! - started[i - 1]!} ms`);
-      }
-      await sleep(50);
+      await sync(w);
+      clock.advance(3_600_000);
       assert.equal(await grab(w), undefined, "out of retries: not offered again");
       const { fields, failures } = await show(c, h);
       assert.equal(fields.get("state"), "failed");
@@ -94,7 +92,8 @@ describe("reliable queue: failures, retries and the dead set", () => {
       assert.match(await c.adminList("job list state=failed"), new RegExp(`^${h}\tflaky\tfailed\tnormal\t2\t`));
       w.close();
       c.close();
-    }));
+    });
+  });
 
   test("`job retry` puts a dead job back in its queue with a fresh retry count; `job purge state=failed` empties the dead set", () =>
     withServer({}, async (_s, port) => {
@@ -106,7 +105,7 @@ describe("reliable queue: failures, retries and the dead set", () => {
         assert.equal((await grab(w))!.handle, h);
         w.sendPacket(Cmd.WORK_FAIL, h);
       }
-      await sleep(50);
+      await sync(w);
       assert.equal((await c.adminList("job list state=failed")).split("\n").length, 4, "two rows and the end");
       assert.equal(await c.adminLine(`job retry ${h1}`), "OK 1\n");
       assert.equal(await c.adminLine(`job retry ${h1}`), "ERR NOT_FAILED only+failed+jobs+can+be+retried\r\n");
@@ -122,25 +121,28 @@ describe("reliable queue: failures, retries and the dead set", () => {
 
   test("the dead set, failure log and exit status survive a restart on the SQLite store, and expire after keep_failed_for", async () => {
     const db = tempDb();
+    const clock = new ManualClock();
     let h = "";
     try {
-      await withServer({ store: db.url, keepFailedFor: 1.5 }, async (_s, port) => {
+      await withServer({ clock, store: db.url, keepFailedFor: 1.5 }, async (_s, port) => {
         const c = await RawConn.connect(port);
         h = await submitBg(c, "doomed", "u-1", "payload");
         const w = await worker(port, "doomed", true);
         assert.equal((await grab(w))!.handle, h);
         w.sendPacket(Cmd.WORK_PERMANENT_FAIL, h, "7", "no such customer");
-        await sleep(100);
+        await sync(w); // stop() then commits what the server did
         w.close();
         c.close();
       });
-      await withServer({ store: db.url, keepFailedFor: 1.5 }, async (_s, port) => {
+      await withServer({ clock, store: db.url, keepFailedFor: 1.5 }, async (_s, port) => {
         const c = await RawConn.connect(port);
         const { fields, failures } = await show(c, h);
         assert.deepEqual([fields.get("state"), fields.get("exit_status"), fields.get("unique")], ["failed", "7", "u-1"]);
         assert.deepEqual(failures, ["no such customer"]);
         assert.equal(await submitBg(c, "doomed", "u-1", "new") !== h, true, "a dead job does not hold its unique");
-        await sleep(1700);
+        clock.advance(1499);
+        assert.equal((await show(c, h)).fields.get("state"), "failed", "kept for keep_failed_for");
+        clock.advance(1);
         assert.equal(await c.adminLine(`job show ${h}`), "ERR UNKNOWN_JOB\r\n", "expired");
         c.close();
       });
@@ -174,7 +176,7 @@ describe("reliable queue: the worker extension", () => {
       w.sendPacket(Cmd.WORK_PERMANENT_FAIL, h, "0", "zero");
       await expectError(w, "INVALID_ARGUMENT", "exit_status must be an integer from 1");
       w.sendPacket(Cmd.WORK_PERMANENT_FAIL, h, "42", "bad input");
-      await sleep(50);
+      await sync(w);
       assert.equal(await grab(w), undefined, "not retried");
       const { fields, failures } = await show(c, h);
       assert.deepEqual([fields.get("state"), fields.get("exit_status"), fields.get("retries")], ["failed", "42", "0"]);
@@ -199,27 +201,30 @@ describe("reliable queue: the worker extension", () => {
       c.close();
     }));
 
-  test("decline puts the job back at run_after without counting a failure", () =>
-    withServer({ maxRetries: 1 }, async (_s, port) => {
+  test("decline puts the job back at run_after without counting a failure", () => {
+    const clock = new ManualClock();
+    return withServer({ clock, maxRetries: 1 }, async (_s, port) => {
       const c = await RawConn.connect(port);
       const h = await submitBg(c, "later", "", "x");
       const w = await worker(port, "later", true);
       assert.equal((await grab(w))!.handle, h);
-      const runAfter = Math.ceil(Date.now() / 1000) + 1;
+      const runAfter = Math.ceil(clock.now() / 1000) + 1;
       w.sendPacket(Cmd.WORK_DECLINE, h, String(runAfter));
-      await sleep(50);
+      await sync(w);
       assert.equal(await grab(w), undefined, "not before run_after");
       const { fields, failures } = await show(c, h);
       assert.deepEqual([fields.get("state"), fields.get("retries"), fields.get("run_at")], ["scheduled", "0", String(runAfter * 1000)]);
       assert.deepEqual(failures, [], "a decline is no failure");
-      while (Date.now() < runAfter * 1000) await sleep(50);
-      await sleep(50);
+      clock.advance(runAfter * 1000 - clock.now() - 1);
+      assert.equal(await grab(w), undefined, "not 1 ms before run_after");
+      clock.advance(1);
       assert.equal((await grab(w))!.handle, h, "offered again once due");
       w.sendPacket(Cmd.WORK_DECLINE, h, "0");
       assert.equal((await grab(w))!.handle, h, "run_after 0: at once");
       w.close();
       c.close();
-    }));
+    });
+  });
 
   test("replace_with: the job ends and its replacements exist after one commit; a restart finds exactly the replacements", async () => {
     const db = tempDb();
@@ -274,8 +279,7 @@ describe("reliable queue: the worker extension", () => {
       assert.equal(store.size, 1, "the store still holds the old job alone");
       assert.doesNotMatch(await c.adminList("status"), /^next\t[1-9]/m, "no replacement is queued");
       w.sendPacket(Cmd.WORK_COMPLETE, h, "");
-      await sleep(100);
-      assert.equal(store.size, 0, "the worker still held the job and completed it");
+      await waitUntil("the worker still held the job and completed it", () => store.size === 0, 2000);
       w.close();
       c.close();
     });
@@ -306,16 +310,18 @@ describe("reliable queue: the worker extension", () => {
 
 describe("reliable queue: exit status", () => {
   test("with keep_exit_status_for a completed job keeps exit status 0 until it expires; without, it is forgotten at once", async () => {
-    await withServer({ keepExitStatusFor: 1 }, async (_s, port) => {
+    const clock = new ManualClock();
+    await withServer({ clock, keepExitStatusFor: 1 }, async (_s, port) => {
       const c = await RawConn.connect(port);
       const h = await submitBg(c, "kept", "", "x");
       const w = await worker(port, "kept");
       assert.equal((await grab(w))!.handle, h);
       w.sendPacket(Cmd.WORK_COMPLETE, h, "done");
-      await sleep(50);
+      await sync(w);
+      clock.advance(999);
       const { fields } = await show(c, h);
       assert.deepEqual([fields.get("state"), fields.get("exit_status")], ["completed", "0"]);
-      await sleep(1200);
+      clock.advance(1);
       assert.equal(await c.adminLine(`job show ${h}`), "ERR UNKNOWN_JOB\r\n");
       w.close();
       c.close();
@@ -326,7 +332,7 @@ describe("reliable queue: exit status", () => {
       const w = await worker(port, "gone");
       assert.equal((await grab(w))!.handle, h);
       w.sendPacket(Cmd.WORK_COMPLETE, h, "done");
-      await sleep(50);
+      await sync(w);
       assert.equal(await c.adminLine(`job show ${h}`), "ERR UNKNOWN_JOB\r\n");
       w.close();
       c.close();

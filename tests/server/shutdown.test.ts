@@ -1,9 +1,12 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { connect } from "node:net";
+import { createServer, ManualClock } from "../../mod.ts";
 import { Cmd } from "../../src/protocol/commands.ts";
 import { RawConn } from "../helpers/raw_conn.ts";
+import { sync } from "../helpers/scenario.ts";
 import { startGearbox } from "../helpers/servers.ts";
+import { waitUntil } from "../helpers/wait.ts";
 
 function refused(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -55,8 +58,7 @@ describe("stopping the server", () => {
         await worker.expectPacket(Cmd.JOB_ASSIGN);
         if (how === "SIGUSR1") server.process.kill("SIGUSR1");
         else assert.equal(await client.adminLine(how), "OK\n");
-        await new Promise((r) => setTimeout(r, 200));
-        assert.equal(await refused(server.port), true, "new connections must be refused while draining");
+        await waitUntil("new connections are refused while draining", () => refused(server.port));
         assert.equal(server.process.exitCode, null, "must not exit while a job runs");
         worker.sendPacket(Cmd.WORK_COMPLETE, handle, "done");
         assert.equal((await client.expectPacket(Cmd.WORK_COMPLETE)).body.toString(), `${handle}\0done`);
@@ -82,4 +84,35 @@ describe("stopping the server", () => {
       assert.equal(await c.adminLine("shutdown"), "ERR PERMISSION_DENIED shutdown+is+disabled+on+this+server\r\n");
       c.close();
     }, ["--no-admin-shutdown"]));
+});
+
+describe("the drain timeout", () => {
+  test("a drain with a job still running keeps serving until drain_timeout, then stops with the job left", async () => {
+    const clock = new ManualClock();
+    const server = createServer({ port: 0, listen: "127.0.0.1", store: "memory:", logLevel: "silent", clock, drainTimeout: 30 });
+    await server.start();
+    let stopped = false;
+    void server.done.then(() => (stopped = true));
+    const client = await RawConn.connect(server.port);
+    const worker = await RawConn.connect(server.port);
+    try {
+      worker.sendPacket(Cmd.CAN_DO, "stuck_fn");
+      client.sendPacket(Cmd.SUBMIT_JOB_BG, "stuck_fn", "", "work");
+      await client.expectPacket(Cmd.JOB_CREATED);
+      worker.sendPacket(Cmd.GRAB_JOB);
+      await worker.expectPacket(Cmd.JOB_ASSIGN);
+      void server.drain();
+      await sync(client);
+      clock.advance(29_999);
+      await sync(worker); // still served 1 ms before the timeout
+      assert.equal(stopped, false, "not stopped before drain_timeout");
+      clock.advance(1);
+      await server.done;
+      assert.equal(server.core.view.jobs.size, 1, "stopped with the running job left");
+    } finally {
+      client.close();
+      worker.close();
+      await server.stop();
+    }
+  });
 });

@@ -1,9 +1,11 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { createServer, MemoryStore } from "../../mod.ts";
+import { createServer, type GearboxServer, MemoryStore } from "../../mod.ts";
 import type { StoreBatch } from "../../mod.ts";
 import { Cmd } from "../../src/protocol/commands.ts";
 import { packet, RawConn } from "../helpers/raw_conn.ts";
+import { waitUntil } from "../helpers/wait.ts";
+import { sendRead } from "../helpers/inproc.ts";
 
 /** A memory store whose commits wait for the test to open the gate (or fail). */
 class GatedStore extends MemoryStore {
@@ -29,20 +31,28 @@ class GatedStore extends MemoryStore {
   }
 }
 
-async function until(cond: () => boolean, ms = 2000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error("condition not reached");
-    await new Promise((r) => setTimeout(r, 5));
-  }
+/**
+ * Asserts that `c` has received nothing so far. An ECHO round trip on a
+ * fresh connection comes first (c's own replies wait behind the commit, so
+ * it cannot echo), then one turn of the loop: anything the server wrote to
+ * `c` before that echo's reply was readable in the same poll and has been
+ * read by now.
+ */
+async function nothingYet(port: number, c: RawConn, what: string): Promise<void> {
+  const o = await RawConn.connect(port);
+  o.sendPacket(Cmd.ECHO_REQ, "barrier");
+  await o.expectPacket(Cmd.ECHO_RES);
+  o.close();
+  await new Promise((r) => setImmediate(r));
+  assert.equal(c.buffered.length, 0, what);
 }
 
-async function withServer(fn: (port: number, store: GatedStore) => Promise<void>): Promise<void> {
+async function withServer(fn: (port: number, store: GatedStore, server: GearboxServer) => Promise<void>): Promise<void> {
   const store = new GatedStore();
   const server = createServer({ port: 0, logLevel: "silent", storeInstance: store });
   await server.start();
   try {
-    await fn(server.port, store);
+    await fn(server.port, store, server);
   } finally {
     store.release();
     await server.stop();
@@ -57,8 +67,8 @@ describe("acknowledgements wait for the store", () => {
       for (let i = 0; i < 100; i++) burst.push(packet(Cmd.SUBMIT_JOB_BG, "ack_fn", `u${i}`, `job ${i}`));
       burst.push(packet(Cmd.ECHO_REQ, "after"));
       c.send(Buffer.concat(burst));
-      await until(() => store.waiting() === 1);
-      await c.expectNothing(200);
+      await waitUntil("a commit waits at the store", () => store.waiting() === 1, 2000);
+      await nothingYet(port, c, "no JOB_CREATED (nor the echo behind them) before the commit");
       assert.equal(store.batches.length, 1);
       assert.equal(store.batches[0]!.add.length, 100);
       store.release();
@@ -76,7 +86,7 @@ describe("acknowledgements wait for the store", () => {
       const c = await RawConn.connect(port);
       const w = await RawConn.connect(port);
       c.send(Buffer.concat([packet(Cmd.SUBMIT_JOB_BG, "fail_fn", "a", "x"), packet(Cmd.SUBMIT_JOB_BG, "fail_fn", "b", "y")]));
-      await until(() => store.waiting() === 1);
+      await waitUntil("a commit waits at the store", () => store.waiting() === 1, 2000);
       store.fail("disk full");
       for (let i = 0; i < 2; i++) {
         const e = await c.expectPacket(Cmd.ERROR);
@@ -92,13 +102,14 @@ describe("acknowledgements wait for the store", () => {
   });
 
   test("a coalesced submission of a job still being committed waits for the same acknowledgement", async () => {
-    await withServer(async (port, store) => {
+    await withServer(async (port, store, server) => {
       const a = await RawConn.connect(port);
       const b = await RawConn.connect(port);
       a.sendPacket(Cmd.SUBMIT_JOB_BG, "co_fn", "same", "x");
-      await until(() => store.waiting() === 1);
-      b.sendPacket(Cmd.SUBMIT_JOB, "co_fn", "same", "x");
-      await b.expectNothing(100);
+      await waitUntil("a commit waits at the store", () => store.waiting() === 1, 2000);
+      const submit = packet(Cmd.SUBMIT_JOB, "co_fn", "same", "x");
+      await sendRead(server, b, submit);
+      await nothingYet(port, b, "the coalesced submission waits for the same commit");
       store.release();
       const ha = (await a.expectPacket(Cmd.JOB_CREATED)).body.toString();
       const hb = (await b.expectPacket(Cmd.JOB_CREATED)).body.toString();
@@ -126,7 +137,7 @@ describe("acknowledgements wait for the store", () => {
       const job = await w.expectPacket(Cmd.JOB_ASSIGN_UNIQ);
       assert.deepEqual(job.args, [handle, "replay_fn", "r1", "payload"]);
       w.sendPacket(Cmd.WORK_COMPLETE, handle, "ok");
-      await until(() => store.size === 0);
+      await waitUntil("the store is empty", () => store.size === 0, 2000);
       w.close();
     } finally {
       await second.stop();

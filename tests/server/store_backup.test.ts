@@ -7,8 +7,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, readdirSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { createServer, MemoryStore } from "../../mod.ts";
 import { Cmd } from "../../src/protocol/commands.ts";
@@ -18,9 +17,12 @@ import { checkStore, healthy } from "../../src/store/store_salvage.ts";
 import { Bystander, captureLogger, LoopLag, timingHolds } from "../helpers/probe.ts";
 import { RawConn } from "../helpers/raw_conn.ts";
 import { gearboxCommand, startGearbox } from "../helpers/servers.ts";
+import { tempDirs } from "../helpers/temp_dir.ts";
+
+const tempDir = tempDirs();
 
 function dirs(): { db: string; backups: string } {
-  const root = mkdtempSync(join(tmpdir(), "gearbox-backup-"));
+  const root = tempDir("gearbox-backup-");
   const backups = join(root, "backups");
   mkdirSync(backups);
   return { db: join(root, "jobs.db"), backups };
@@ -275,7 +277,7 @@ let tiny: string | undefined | null = null;
 /** A 1 MiB tmpfs for a backup directory that fills up (root only; undefined otherwise). */
 function tinyDisk(): string | undefined {
   if (tiny !== null) return tiny;
-  const dir = mkdtempSync(join(tmpdir(), "gearbox-tiny-backup-"));
+  const dir = tempDir("gearbox-tiny-backup-");
   tiny = process.getuid?.() === 0 && spawnSync("mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", dir]).status === 0 ? dir : undefined;
   return tiny;
 }

@@ -10,16 +10,18 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, statSync, truncateSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { copyFileSync, existsSync, readFileSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { StoredJob } from "../../src/store/job_store.ts";
 import { SqliteStore } from "../../src/store/sqlite_store.ts";
 import { checkStore, healthy as healthyReport, salvageStore, type ScanReport } from "../../src/store/store_salvage.ts";
 import { gearboxCommand } from "../helpers/servers.ts";
 import { mulberry32 as random } from "../helpers/prng.ts";
+import { tempDirs } from "../helpers/temp_dir.ts";
 
-const dir = mkdtempSync(join(tmpdir(), "gearbox-damaged-"));
+const tempDir = tempDirs();
+
+const dir = tempDir("gearbox-damaged-");
 
 /** What the store must give back for each job id: the committed fields and workload. */
 const ledger = new Map<number, StoredJob>();

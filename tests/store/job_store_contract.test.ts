@@ -6,13 +6,15 @@
  */
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { JobStore, StoredJob } from "../../src/store/job_store.ts";
 import { MemoryStore } from "../../src/store/memory_store.ts";
 import { openStore } from "../../src/store/open_store.ts";
 import { SqliteStore } from "../../src/store/sqlite_store.ts";
+import { tempDirs } from "../helpers/temp_dir.ts";
+
+const tempDir = tempDirs();
 
 function job(id: number, over: Partial<StoredJob> = {}): StoredJob {
   return {
@@ -32,7 +34,7 @@ function job(id: number, over: Partial<StoredJob> = {}): StoredJob {
   };
 }
 
-const dir = () => mkdtempSync(join(tmpdir(), "gearbox-store-"));
+const dir = () => tempDir("gearbox-store-");
 
 /** Opens a store and takes what it replays, with each workload it left on disk read back. */
 async function replay(store: JobStore): Promise<StoredJob[]> {

@@ -14,7 +14,7 @@ import { initialState, reduce, type State } from "../../tui/state.ts";
 import type { DriverJob } from "../../src/client/driver_console.ts";
 import { AdminClient, Client, Worker } from "../../mod.ts";
 import { type RunningServer, startGearbox } from "../helpers/servers.ts";
-import { waitUntil } from "../helpers/peers.ts";
+import { waitUntil } from "../helpers/wait.ts";
 
 const T = 1_800_000_000_000;
 

@@ -12,9 +12,10 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client } from "../../mod.ts";
-import { Peers, waitUntil } from "../helpers/peers.ts";
+import { Peers } from "../helpers/peers.ts";
 import { gearboxCommand, haveCommand, type RunningServer, startGearbox } from "../helpers/servers.ts";
 import { consoleCommand, startDriver, waitForJob } from "../helpers/drive.ts";
+import { waitUntil } from "../helpers/wait.ts";
 
 const SOCKET = `gearbox-test-${process.pid}`;
 const tmux = (...args: string[]) => spawnSync("tmux", ["-L", SOCKET, ...args], { encoding: "utf8" });
