@@ -128,7 +128,7 @@ export const RETRY_ROWS = [
     key: "max_failure_message",
     type: "int",
     default: 1024,
-    arg: "<bytes>",
+    arg: "<chars>",
     min: 16,
     max: 1024 * 1024,
     to: "core.maxFailureMessage",
