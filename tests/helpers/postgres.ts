@@ -43,6 +43,15 @@ export function testPostgres(): Promise<Availability> {
 async function start(): Promise<Availability> {
   const given = process.env.GEARBOX_TEST_POSTGRES_URL;
   if (given) return { ok: true, pg: serverAt(given, "GEARBOX_TEST_POSTGRES_URL", 0) };
+  return await startCluster({ fsync: false });
+}
+
+/**
+ * A throwaway cluster of this process, stopped and removed at exit. `fsync`:
+ * off for the tests (they check what the store commits, not the disk's
+ * power-loss behaviour); on for a benchmark of durable commits.
+ */
+export async function startCluster(options: { fsync: boolean }): Promise<Availability> {
   const bin = findBinDir();
   if (!bin) {
     return {
@@ -69,8 +78,8 @@ async function start(): Promise<Availability> {
   process.once("exit", stop);
   try {
     await run("initdb", ["-D", data, "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync", "--locale=C"]);
-    // fsync off: the tests check what the store commits, not the disk's power-loss behaviour.
-    const server = `-c listen_addresses=127.0.0.1 -p ${port} -k ${dir} -c fsync=off -c full_page_writes=off -c max_connections=200`;
+    const durability = options.fsync ? "" : " -c fsync=off -c full_page_writes=off";
+    const server = `-c listen_addresses=127.0.0.1 -p ${port} -k ${dir} -c max_connections=200${durability}`;
     await run("pg_ctl", ["start", "-D", data, "-l", join(dir, "log"), "-w", "-t", "30", "-o", server]);
   } catch (e) {
     stop();
