@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { createServer } from "../../mod.ts";
 import { Cmd } from "../../src/protocol/commands.ts";
+import { packet } from "../helpers/raw_conn.ts";
 import { freePort } from "../helpers/free_port.ts";
 import { testPostgres } from "../helpers/postgres.ts";
 import { RawConn } from "../helpers/raw_conn.ts";
@@ -94,6 +95,57 @@ describe("gearbox serve on a PostgreSQL store", { skip }, () => {
       c.close();
     } finally {
       await third.stop();
+    }
+  });
+
+  test("the reliable queue's state survives a restart: the dead set with exit status and failure log, a retry's count, replace_with's jobs", async () => {
+    const store = await newDatabase();
+    const options = { port: 0, listen: "127.0.0.1", logLevel: "silent" as const, store, maxRetries: 3, retryDelay: 3600 };
+    const first = createServer(options);
+    await first.start();
+    const c = await RawConn.connect(first.port);
+    const created = async (fn: string, unique: string) => {
+      c.sendPacket(Cmd.SUBMIT_JOB_BG, fn, unique, `data of ${unique}`);
+      return (await c.expectPacket(Cmd.JOB_CREATED)).body.toString("latin1");
+    };
+    const [doomed, flaky, split] = [await created("doomed", "d-1"), await created("flaky", "f-1"), await created("split", "s-1")];
+    const w = await RawConn.connect(first.port);
+    w.sendPacket(Cmd.OPTION_REQ, "reliable");
+    await w.expectPacket(Cmd.OPTION_RES);
+    for (const fn of ["doomed", "flaky", "split"]) w.sendPacket(Cmd.CAN_DO, fn);
+    const grabbed = new Set<string>();
+    for (let i = 0; i < 3; i++) {
+      w.sendPacket(Cmd.GRAB_JOB);
+      grabbed.add((await w.expectPacket(Cmd.JOB_ASSIGN)).args[0]!);
+    }
+    assert.deepEqual([...grabbed].sort(), [doomed, flaky, split].sort());
+    w.sendPacket(Cmd.WORK_PERMANENT_FAIL, doomed, "7", "no such customer");
+    w.sendPacket(Cmd.WORK_FAIL, flaky);
+    w.sendPacket(
+      Cmd.WORK_REPLACE,
+      split,
+      Buffer.concat([packet(Cmd.SUBMIT_JOB_BG, "part", "p-1", "a"), packet(Cmd.SUBMIT_JOB_BG, "part", "p-2", "b")]),
+    );
+    const parts = (await w.expectPacket(Cmd.WORK_REPLACED)).args[1]!.split(" ");
+    w.close();
+    c.close();
+    await first.stop();
+    const second = createServer(options);
+    await second.start();
+    try {
+      const a = await RawConn.connect(second.port);
+      const show = await a.adminList(`job show ${doomed}`);
+      assert.match(show, /^state\tfailed$/m);
+      assert.match(show, /^exit_status\t7$/m);
+      assert.match(show, /no such customer/);
+      assert.match(await a.adminList(`job show ${flaky}`), /^retries\t1$/m);
+      assert.equal(await a.adminLine(`job show ${split}`), "ERR UNKNOWN_JOB\r\n", "the replaced job is gone");
+      assert.equal(await a.adminList("status"), "doomed\t0\t0\t0\nflaky\t1\t0\t0\npart\t2\t0\t0\n.\n");
+      const listed = (await a.adminList("job list function=part")).split("\n").filter((r) => r && r !== ".").map((r) => r.split("\t")[0]);
+      assert.deepEqual(listed.sort(), [...parts].sort());
+      a.close();
+    } finally {
+      await second.stop();
     }
   });
 
