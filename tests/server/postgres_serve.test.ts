@@ -98,7 +98,7 @@ describe("gearbox serve on a PostgreSQL store", { skip }, () => {
     }
   });
 
-  test("the reliable queue's state survives a restart: the dead set with exit status and failure log, a retry's count, replace_with's jobs", async () => {
+  test("the reliable queue's state survives a restart: the dead set with exit status and failure log, a retry's count, replace_with's jobs; the admin backup names pg_dump", async () => {
     const store = await newDatabase();
     const options = { port: 0, listen: "127.0.0.1", logLevel: "silent" as const, store, maxRetries: 3, retryDelay: 3600 };
     const first = createServer(options);
@@ -141,6 +141,7 @@ describe("gearbox serve on a PostgreSQL store", { skip }, () => {
       assert.match(await a.adminList(`job show ${flaky}`), /^retries\t1$/m);
       assert.equal(await a.adminLine(`job show ${split}`), "ERR UNKNOWN_JOB\r\n", "the replaced job is gone");
       assert.equal(await a.adminList("status"), "doomed\t0\t0\t0\nflaky\t1\t0\t0\npart\t2\t0\t0\n.\n");
+      assert.match(await a.adminLine("store backup nightly.db"), /^ERR BACKUP_UNSUPPORTED .*pg_dump/, "PostgreSQL's tools back it up");
       const listed = (await a.adminList("job list function=part")).split("\n").filter((r) => r && r !== ".").map((r) => r.split("\t")[0]);
       assert.deepEqual(listed.sort(), [...parts].sort());
       a.close();
