@@ -9,7 +9,9 @@
  *    only re-exports;
  * 4. TABLE is the table docs/architecture.md §2 shows, so the page and the check cannot drift.
  *
- * 5. no import cycle between the files of src/core/, type-only imports included.
+ * 5. no import cycle between the files of src/core/, type-only imports included;
+ * 6. a LAZY_PACKAGES package (the PostgreSQL driver) is named only in src/runtime/, and nothing
+ *    mod.ts loads when imported (its static, non-type imports, followed) names it but lazily.
  *
  * Exits 1 with one line per violation.
  */
@@ -78,6 +80,11 @@ export const DOCS_PAGE = "docs/architecture.md";
 const TABLE_SECTION = "docs/architecture.md §2";
 
 const RUNTIME_ONLY = [/\bBun\./, /\bDeno\./, /from "node:net"/, /from "node:sqlite"/, /from "bun:/, /from "node:child_process"/];
+/**
+ * Packages the library must not need: named only in src/runtime/, and loaded from outside it
+ * only by `import()` of the adapter, so a program importing mod.ts never loads them.
+ */
+export const LAZY_PACKAGES: readonly string[] = ["postgres"];
 /** The only packages src/protocol/ and src/core/ may import: bytes and hashing, no I/O. */
 export const PURE_PACKAGES: readonly string[] = ["node:buffer", "node:crypto"];
 
@@ -286,6 +293,34 @@ export interface Report {
   cycles: string[];
 }
 
+/** Rule 6: files that import a LAZY_PACKAGES package and that importing mod.ts would load, with the path there. */
+function eagerLazyPackages(root: string, imports: Import[]): string[] {
+  const problems: string[] = [];
+  const code = (f: string) => stripComments(readFileSync(join(root, f), "utf8"));
+  for (const file of [...files(root, "src"), ...files(root, "tui")]) {
+    const named = packagesOf(code(file)).filter((p) => LAZY_PACKAGES.includes(p));
+    if (named.length > 0 && !file.startsWith("src/runtime/")) problems.push(`${file}: names ${named.join(", ")} outside src/runtime/`);
+  }
+  if (!existsSync(join(root, "mod.ts"))) return problems;
+  const via = new Map<string, string>([["mod.ts", "mod.ts"]]);
+  const queue = ["mod.ts"];
+  for (let k = 0; k < queue.length; k++) {
+    const at = queue[k]!;
+    const text = code(at);
+    const eager = [...text.matchAll(/\b(?:import|export)\s+(?!type\s)[\w*$\s,{}]*?\s*from\s*["']([^"']+)["']|\bimport\s*["']([^"']+)["']/g)]
+      .map((m) => m[1] ?? m[2]!);
+    const named = eager.filter((p) => LAZY_PACKAGES.includes(p));
+    if (named.length > 0) problems.push(`${at}: imports ${named.join(", ")}, and mod.ts loads it (${via.get(at)}); load it with import()`);
+    for (const i of imports) {
+      if (i.from === at && !i.lazy && !i.typeOnly && !via.has(i.to) && existsSync(join(root, i.to))) {
+        via.set(i.to, `${i.to} <- ${via.get(at)}`);
+        queue.push(i.to);
+      }
+    }
+  }
+  return problems;
+}
+
 /** Runs every rule on the repository at `root`. */
 export function check(root: string, table: Row[] = TABLE): Report {
   const problems: string[] = [];
@@ -325,6 +360,7 @@ export function check(root: string, table: Row[] = TABLE): Report {
   } else {
     problems.push(`${DOCS_PAGE} is missing`);
   }
+  problems.push(...eagerLazyPackages(root, imports));
   const cycles = cyclesIn(imports, "src/core/").map((c) => describeCycle(c, imports, "src/core/"));
   problems.push(...cycles.map((c) => `import cycle in src/core/ (type-only imports count): ${c}`));
   return { problems: [...new Set(problems)], cycles };

@@ -34,7 +34,7 @@ export const SERVE_OPTIONS = [
     default: "sqlite:gearbox.db",
     arg: "<url>",
     help:
-      "where background jobs are kept: sqlite:PATH (durable), sqlite:PATH?synchronous=NORMAL (faster, not power-loss safe) or memory: (lost on exit)",
+      "where background jobs are kept: sqlite:PATH (durable), sqlite:PATH?synchronous=NORMAL (faster, not power-loss safe), postgres://USER[:PASS]@HOST[:PORT]/DB[?pool=N] (durable, on a PostgreSQL server) or memory: (lost on exit)",
   },
   { key: "log_level", type: "level", default: "info", arg: "<level>", help: "debug, info, warn, error or silent" },
   { key: "log_format", type: "string", default: "text", arg: "<format>", help: "text or json" },

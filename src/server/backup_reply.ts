@@ -13,6 +13,7 @@ import { type JobStore, StoreError } from "../store/job_store.ts";
 
 /** The admin reply to `backup NAME`, once the copy is written or refused; `dir` "" means backups are off. */
 export async function backupReply(store: JobStore, dir: string, name: string, logger: Logger): Promise<string> {
+  if (store.backupAdvice) return errLine("BACKUP_UNSUPPORTED", store.backupAdvice);
   if (dir === "") return errLine("BACKUP_DISABLED", "backups are off: set backup_dir (--backup-dir)");
   if (!store.backup) return errLine("BACKUP_UNSUPPORTED", `the ${store.url} store has nothing on disk to back up`);
   const path = join(dir, name);

@@ -57,6 +57,8 @@ export interface JobStore {
    * and still exist when it ends, in their state at the end.
    */
   backup?(path: string): Promise<BackupResult>;
+  /** For a store without {@link backup}: why, and what backs it up instead (the admin `backup` answers it). */
+  readonly backupAdvice?: string;
   /** Applies a batch atomically; rejects with {@link StoreError} when it could not. */
   commit(batch: StoreBatch): Promise<void>;
   close(): Promise<void>;

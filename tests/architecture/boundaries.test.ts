@@ -103,6 +103,24 @@ describe("the import rules of docs/architecture.md §2", () => {
     assert.deepEqual(check(root).problems.map((p) => p.slice(0, p.indexOf(":"))), ["src/client/dial.ts", "src/core/deadline.ts"]);
   });
 
+  test("the PostgreSQL driver named outside src/runtime/, or loaded by importing mod.ts, is reported; a lazy import() of its adapter is not", () => {
+    const adapter = 'import postgres from "postgres";\nexport const open = () => postgres;\n';
+    const lazy = 'export async function open() {\n  return (await import("../runtime/pg.ts")).open();\n}\n';
+    const files = {
+      "mod.ts": 'export { open } from "./src/store/pg_store.ts";\n',
+      "src/runtime/pg.ts": adapter,
+      "src/server/direct.ts": 'import postgres from "postgres";\nexport const x = postgres;\n',
+    };
+    assert.deepEqual(check(tree({ ...files, "src/store/pg_store.ts": lazy })).problems, [
+      "src/server/direct.ts: names postgres outside src/runtime/",
+    ]);
+    const eager = 'export { open } from "../runtime/pg.ts";\n';
+    assert.deepEqual(check(tree({ ...files, "src/store/pg_store.ts": eager })).problems, [
+      "src/server/direct.ts: names postgres outside src/runtime/",
+      "src/runtime/pg.ts: imports postgres, and mod.ts loads it (src/runtime/pg.ts <- src/store/pg_store.ts <- mod.ts); load it with import()",
+    ]);
+  });
+
   test("mod.ts holding anything but re-exports is reported", () => {
     const root = tree({
       "src/client/client.ts": "export const client = 1;\n",

@@ -4,7 +4,7 @@
  * gone) after reopening, atomically, and every committed workload reads back
  * by id, whether or not the replay carried it.
  */
-import { describe, test } from "node:test";
+import { after, beforeEach, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -12,6 +12,7 @@ import type { JobStore, StoredJob } from "../../src/store/job_store.ts";
 import { MemoryStore } from "../../src/store/memory_store.ts";
 import { openStore } from "../../src/store/open_store.ts";
 import { SqliteStore } from "../../src/store/sqlite_store.ts";
+import { testPostgres } from "../helpers/postgres.ts";
 import { tempDirs } from "../helpers/temp_dir.ts";
 
 const tempDir = tempDirs();
@@ -42,8 +43,21 @@ async function replay(store: JobStore): Promise<StoredJob[]> {
   return await Promise.all(jobs.map(async (j) => ({ ...j, data: j.data ?? await store.payload(j.id) })));
 }
 
-/** Each implementation: how to make one, and how to get "the same store" again after closing. */
-const IMPLEMENTATIONS: { name: string; make: () => { fresh: () => JobStore; again: () => JobStore } }[] = [
+const postgres = await testPostgres();
+/** The database of the running postgres test (each test gets an empty one). */
+let database = "";
+
+/**
+ * Each implementation: how to make one, and how to get "the same store" again
+ * after closing; what runs before each test, and why its tests skip.
+ */
+const IMPLEMENTATIONS: {
+  name: string;
+  make: () => { fresh: () => JobStore; again: () => JobStore };
+  beforeEach?: () => Promise<void>;
+  after?: () => Promise<void>;
+  skip?: string;
+}[] = [
   {
     name: "memory",
     make: () => {
@@ -58,10 +72,26 @@ const IMPLEMENTATIONS: { name: string; make: () => { fresh: () => JobStore; agai
       return { fresh: () => new SqliteStore(p), again: () => new SqliteStore(p) };
     },
   },
+  {
+    name: "postgres",
+    make: () => {
+      const url = database;
+      return { fresh: () => openStore(url), again: () => openStore(url) };
+    },
+    beforeEach: async () => {
+      if (postgres.ok) database = await postgres.pg.createDatabase();
+    },
+    after: async () => {
+      if (postgres.ok) await postgres.pg.dropDatabases();
+    },
+    skip: postgres.ok ? undefined : postgres.skip,
+  },
 ];
 
 for (const impl of IMPLEMENTATIONS) {
-  describe(`the ${impl.name} store`, () => {
+  describe(`the ${impl.name} store`, { skip: impl.skip }, () => {
+    if (impl.beforeEach) beforeEach(impl.beforeEach);
+    if (impl.after) after(impl.after);
     test("gives back every committed job, byte for byte, after reopening", async () => {
       const s = impl.make();
       const a = s.fresh();

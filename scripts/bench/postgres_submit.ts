@@ -1,0 +1,167 @@
+/**
+ * Durable background submits on the PostgreSQL store, on a throwaway cluster
+ * of its own (fsync on, PostgreSQL's defaults otherwise):
+ *
+ * 1. the store alone: jobs committed per second in batches of --batch;
+ * 2. through `dist/gearbox serve --store postgres://...`: libgearman's
+ *    loadgen (`bgsubmit`, batches of 1000, 100 B, no workers) from 1 and from
+ *    --clients connections at once, jobs acknowledged per second, and the CPU
+ *    seconds per 1000 jobs that gearbox and PostgreSQL spent;
+ * 3. the same through gearbox on its SQLite store, for reference.
+ *
+ *   npm run build && bun scripts/bench/postgres_submit.ts [--jobs 100000] [--clients 4] [--batch 1000]
+ *
+ * @module
+ */
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { openStore } from "../../src/store/open_store.ts";
+import type { StoredJob } from "../../src/store/job_store.ts";
+import { freePort, waitForPort } from "../../tests/helpers/free_port.ts";
+import { startCluster, type TestPostgres } from "../../tests/helpers/postgres.ts";
+
+const { values } = parseArgs({
+  options: {
+    jobs: { type: "string", default: "100000" },
+    clients: { type: "string", default: "4" },
+    batch: { type: "string", default: "1000" },
+  },
+});
+const JOBS = Number(values.jobs);
+const CLIENTS = Number(values.clients);
+const BATCH = Number(values.batch);
+const ROOT = new URL("../../", import.meta.url).pathname;
+const LOADGEN = join(ROOT, "scripts/bench/build/loadgen");
+const TICK = 100; // clock ticks per second in /proc/PID/stat
+
+/** The store alone: `JOBS` new jobs in commits of `BATCH`. */
+async function storeAlone(url: string): Promise<number> {
+  const store = openStore(url);
+  await store.open();
+  const data = new Uint8Array(100).fill(120);
+  const t0 = performance.now();
+  for (let id = 1; id <= JOBS;) {
+    const add: StoredJob[] = [];
+    for (let i = 0; i < BATCH && id <= JOBS; i++, id++) {
+      add.push({
+        id,
+        handle: `H:bench:${id}`,
+        function: "bench",
+        unique: "",
+        data,
+        reducer: "",
+        priority: 1,
+        runAt: 0,
+        createdAt: Date.now(),
+        retries: 0,
+        failures: [],
+        ended: undefined,
+      });
+    }
+    await store.commit({ add, remove: [] });
+  }
+  const rate = JOBS / ((performance.now() - t0) / 1000);
+  await store.close();
+  return rate;
+}
+
+/** CPU seconds (user + system) of the processes whose ids are given, from /proc. */
+function cpuSeconds(pids: number[]): number {
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // gone
+    }
+  }
+  return ticks / TICK;
+}
+
+/** The postmaster listening on `port` and its children (the backends). */
+function postgresPids(port: number): number[] {
+  const all = readdirSync("/proc").filter((d) => /^\d+$/.test(d)).map(Number);
+  const cmd = (pid: number) => {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").join(" ");
+    } catch {
+      return "";
+    }
+  };
+  const master = all.find((pid) => /postgres /.test(cmd(pid)) && cmd(pid).includes(`-p ${port}`));
+  if (master === undefined) return [];
+  const parent = (pid: number) => {
+    try {
+      return Number(/PPid:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]);
+    } catch {
+      return -1;
+    }
+  };
+  return [master, ...all.filter((pid) => parent(pid) === master)];
+}
+
+/** `clients` loadgen processes submit JOBS in all through a gearbox on `store`. */
+async function throughGearbox(store: string, clients: number, pgPort: number): Promise<string> {
+  const port = await freePort();
+  const server: ChildProcess = spawn(
+    join(ROOT, "dist/gearbox"),
+    ["serve", "--port", String(port), "--store", store, "--log-level", "warn"],
+    {
+      stdio: ["ignore", "ignore", "inherit"],
+    },
+  );
+  await waitForPort(port);
+  const pgBefore = cpuSeconds(postgresPids(pgPort));
+  const gbBefore = cpuSeconds([server.pid!]);
+  const t0 = performance.now();
+  const each = Math.ceil(JOBS / clients);
+  const runs = Array.from({ length: clients }, () =>
+    new Promise<number>((resolve) => {
+      const args = ["bgsubmit", "--port", String(port), "--workers", "0", "--jobs", String(each), "--seconds", "120", "--batch", "1000"];
+      const child = spawn(LOADGEN, args, { stdio: ["ignore", "pipe", "inherit"] });
+      let out = "";
+      child.stdout!.on("data", (d) => (out += d));
+      child.on("exit", () => resolve(Number(/ jobs=(\d+)/.exec(out)?.[1] ?? 0)));
+    }));
+  const done = (await Promise.all(runs)).reduce((a, b) => a + b, 0);
+  const seconds = (performance.now() - t0) / 1000;
+  const gb = cpuSeconds([server.pid!]) - gbBefore;
+  const pg = cpuSeconds(postgresPids(pgPort)) - pgBefore;
+  server.kill("SIGTERM");
+  await new Promise((r) => server.once("exit", r));
+  const perK = (s: number) => ((s / done) * 1000 * 1000).toFixed(0);
+  return `${Math.round(done / seconds)} jobs/s (${done} jobs, ${seconds.toFixed(2)} s; CPU per 1000 jobs: gearbox ${
+    perK(gb)
+  } ms, PostgreSQL ${perK(pg)} ms)`;
+}
+
+if (!existsSync(join(ROOT, "dist/gearbox"))) throw new Error("run npm run build first");
+if (!existsSync(LOADGEN)) {
+  mkdirSync(join(ROOT, "scripts/bench/build"), { recursive: true });
+  const cc = spawnSync("cc", ["-O2", "-std=gnu11", "-pthread", "-o", LOADGEN, join(ROOT, "scripts/bench/loadgen.c"), "-lgearman", "-lm"], {
+    stdio: "inherit",
+  });
+  if (cc.status !== 0) throw new Error("compiling loadgen.c failed (needs libgearman-dev)");
+}
+const cluster = await startCluster({ fsync: true });
+if (!cluster.ok) throw new Error(cluster.skip);
+const pg: TestPostgres = cluster.pg;
+const pgPort = Number(new URL(await pg.createDatabase()).port);
+console.log(`PostgreSQL: ${pg.origin}, started in ${pg.startMs} ms (fsync on)`);
+console.log(`store alone, commits of ${BATCH}: ${Math.round(await storeAlone(await pg.createDatabase()))} jobs/s`);
+for (const clients of [1, CLIENTS]) {
+  console.log(`gearbox on PostgreSQL, ${clients} loadgen client(s): ${await throughGearbox(await pg.createDatabase(), clients, pgPort)}`);
+}
+const dir = mkdtempSync(join(tmpdir(), "gearbox-bench-sqlite-"));
+for (const clients of [1, CLIENTS]) {
+  const store = `sqlite:${join(dir, `jobs-${clients}.db`)}`;
+  console.log(`gearbox on SQLite (reference), ${clients} loadgen client(s): ${await throughGearbox(store, clients, pgPort)}`);
+}
+rmSync(dir, { recursive: true, force: true });
+await pg.dropDatabases();
+process.exit(0);

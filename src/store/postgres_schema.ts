@@ -1,0 +1,111 @@
+/**
+ * The PostgreSQL schema as numbered migrations, compiled into the binary,
+ * and what opening a database checks before it writes anything: the schema
+ * gearbox works in (the connection's `current_schema()`, `public` unless the
+ * role's search_path says otherwise) holds only gearbox's tables, one server
+ * at a time uses it, and its version is one this gearbox knows.
+ *
+ * Room for the cluster (a later slice): every job row carries the `node`
+ * that accepted it, in its key, so a node's ids never meet another's. This
+ * slice writes `node = ''` (one server). The later slice adds a node table
+ * (heartbeats) and an owner column by new migrations (`ADD COLUMN` with a
+ * constant default rewrites no row) and replaces the one-server lock below.
+ *
+ * @module
+ */
+import type { PgSession } from "../runtime/postgres.ts";
+import { StoreError } from "./job_store.ts";
+
+/** Our tables: nothing else may live in the schema we use. */
+export const OUR_TABLES = ["gearbox_schema_version", "gearbox_job"] as const;
+/** The session advisory lock key ("GBX1", as SQLite's application_id) held while a server uses the database. */
+export const SERVER_LOCK_KEY = 0x47425831;
+
+/** Migration N (from 1) is `PG_MIGRATIONS[N - 1]`; each runs in one transaction with its version row. */
+export const PG_MIGRATIONS: readonly string[] = [
+  // 1: the job table of SQLite's migrations 1 to 4 in one, keyed by (node, id).
+  `CREATE TABLE gearbox_job (
+     node         text     NOT NULL DEFAULT '',
+     id           bigint   NOT NULL,
+     handle       text     NOT NULL,
+     function     text     NOT NULL,
+     uniq         text     NOT NULL,
+     data         bytea    NOT NULL,
+     reducer      text     NOT NULL DEFAULT '',
+     priority     smallint NOT NULL,
+     run_after    bigint   NOT NULL DEFAULT 0,
+     created_at   bigint   NOT NULL,
+     retries      integer  NOT NULL DEFAULT 0,
+     failures     text,
+     outcome      text,
+     exit_status  integer,
+     ended_at     bigint,
+     delete_after bigint,
+     meta_crc     bigint,
+     data_crc     bigint,
+     PRIMARY KEY (node, id)
+   )`,
+];
+
+/** Takes the one-server lock on a reserved connection; refuses when another server holds it. */
+export async function lockDatabase(conn: PgSession, display: string): Promise<void> {
+  const [row] = await conn.query("SELECT pg_try_advisory_lock($1) AS ok", [SERVER_LOCK_KEY]);
+  if (row?.ok !== true) {
+    throw new StoreError("STORE_LOCKED", `${display} is in use by another gearbox serve (one server per database until nodes exist)`);
+  }
+}
+
+/** Refuses a schema that holds anything but our tables, naming what it found; writes nothing. */
+export async function refuseForeign(db: PgSession, display: string): Promise<void> {
+  const rows = await db.query(
+    `SELECT c.relname AS name, c.relkind AS kind, n.nspname AS schema FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'v', 'm', 'f', 'p') AND c.relname NOT IN (${
+      OUR_TABLES.map((t) => `'${t}'`).join(", ")
+    })
+     ORDER BY c.relname`,
+  );
+  if (rows.length === 0) return;
+  const names = rows.slice(0, 10).map((r) => String(r.name)).join(", ") + (rows.length > 10 ? `, ... (${rows.length} in all)` : "");
+  throw new StoreError(
+    "STORE_CORRUPT",
+    `${display} is not a gearbox store: schema ${String(rows[0]!.schema)} holds other tables (${names}); refusing to touch it. ` +
+      "Give gearbox a database (or a role whose search_path names a schema) of its own",
+  );
+}
+
+/** Runs the migrations this database has not had yet, each in its own transaction; gives the version found. */
+export async function migrate(
+  db: PgSession,
+  inTransaction: (fn: (tx: PgSession) => Promise<void>) => Promise<void>,
+  display: string,
+): Promise<number> {
+  const version = await schemaVersion(db);
+  if (version > PG_MIGRATIONS.length) {
+    throw new StoreError("STORE_CORRUPT", `${display} has schema version ${version}, newer than this gearbox (${PG_MIGRATIONS.length})`);
+  }
+  for (let v = version; v < PG_MIGRATIONS.length; v++) {
+    await inTransaction(async (tx) => {
+      await tx.query(PG_MIGRATIONS[v]!);
+      await tx.query("INSERT INTO gearbox_schema_version (version) VALUES ($1)", [v + 1]);
+    });
+  }
+  return version;
+}
+
+/** Drops our tables again when they hold no job (what `discard` undoes after a failed start on an empty database). */
+export async function dropIfEmpty(db: PgSession): Promise<void> {
+  const [row] = await db.query("SELECT NOT EXISTS (SELECT 1 FROM gearbox_job) AS empty");
+  if (row?.empty === true) await db.query("DROP TABLE gearbox_job, gearbox_schema_version");
+}
+
+/** The highest migration applied; 0 for an empty schema (the version table is created then). */
+async function schemaVersion(db: PgSession): Promise<number> {
+  await db.query(
+    `CREATE TABLE IF NOT EXISTS gearbox_schema_version (
+       version    integer     PRIMARY KEY,
+       applied_at timestamptz NOT NULL DEFAULT now()
+     )`,
+  );
+  const [row] = await db.query("SELECT coalesce(max(version), 0) AS v FROM gearbox_schema_version");
+  return Number(row?.v ?? 0);
+}

@@ -1,0 +1,204 @@
+/**
+ * Background jobs in a PostgreSQL database, with the promises of the SQLite
+ * store: each group commit is one transaction (all its new jobs in one
+ * multi-row INSERT of `unnest`ed arrays, its updates in one UPDATE, its
+ * deletes in one DELETE by id array), so a job is acknowledged only after
+ * PostgreSQL committed it; rows carry the same checksums (row_checksum.ts);
+ * workloads stay in the database and are read back by id.
+ *
+ * The driver (src/runtime/postgres.ts) is loaded with `import()` on `open`,
+ * so a program that never opens a PostgreSQL store never loads it. One server
+ * per database for now (a session advisory lock); nodes come later (see
+ * postgres_schema.ts).
+ *
+ * @module
+ */
+import type { PgPool, PgReserved, PgRow } from "../runtime/postgres.ts";
+import type { SqlValue } from "../runtime/sqlite.ts";
+import { type JobStore, type StoreBatch, type StoredJob, StoreError } from "./job_store.ts";
+import { dataIntact, fullRow, metaIntact, REPLAY_COLUMNS, toJob, updateRow, workloadOf } from "./job_rows.ts";
+import { pgStoreError } from "./postgres_errors.ts";
+import { dropIfEmpty, lockDatabase, migrate, refuseForeign } from "./postgres_schema.ts";
+import type { PostgresTarget } from "./postgres_url.ts";
+
+/** The columns of an added row, in {@link fullRow}'s order, with their array element types. */
+const ADD_COLUMNS = [
+  ["id", "bigint"],
+  ["handle", "text"],
+  ["function", "text"],
+  ["uniq", "text"],
+  ["data", "bytea"],
+  ["reducer", "text"],
+  ["priority", "smallint"],
+  ["run_after", "bigint"],
+  ["created_at", "bigint"],
+  ["meta_crc", "bigint"],
+  ["data_crc", "bigint"],
+  ["retries", "integer"],
+  ["failures", "text"],
+  ["outcome", "text"],
+  ["exit_status", "integer"],
+  ["ended_at", "bigint"],
+  ["delete_after", "bigint"],
+] as const;
+const INSERT_SQL = `INSERT INTO gearbox_job (node, ${ADD_COLUMNS.map(([c]) => c).join(", ")})
+  SELECT $1, * FROM unnest(${ADD_COLUMNS.map(([, t], i) => `$${i + 2}::${t}[]`).join(", ")})`;
+/** {@link updateRow}'s values, in its order. */
+const UPDATE_COLUMNS = [
+  ["run_after", "bigint"],
+  ["retries", "integer"],
+  ["failures", "text"],
+  ["outcome", "text"],
+  ["exit_status", "integer"],
+  ["ended_at", "bigint"],
+  ["delete_after", "bigint"],
+  ["meta_crc", "bigint"],
+  ["id", "bigint"],
+] as const;
+const UPDATE_SQL = `UPDATE gearbox_job j SET ${UPDATE_COLUMNS.slice(0, -1).map(([c]) => `${c} = u.${c}`).join(", ")}
+  FROM unnest(${UPDATE_COLUMNS.map(([, t], i) => `$${i + 2}::${t}[]`).join(", ")}) AS u(${UPDATE_COLUMNS.map(([c]) => c).join(", ")})
+  WHERE j.node = $1 AND j.id = u.id`;
+const DELETE_SQL = "DELETE FROM gearbox_job WHERE node = $1 AND id = ANY($2::bigint[])";
+const REPLAY_SQL = `SELECT ${REPLAY_COLUMNS}, CASE WHEN uniq = '-' THEN data END AS data, data_crc
+  FROM gearbox_job WHERE node = $1 ORDER BY id`;
+/** Rows the replay takes from the server at a time. */
+const REPLAY_CHUNK = 5000;
+
+export class PostgresStore implements JobStore {
+  readonly url: string;
+  readonly payloadsOutOfMemory = true;
+  readonly backupAdvice: string;
+  readonly #target: PostgresTarget;
+  /** The node whose rows this store reads and writes: '' (one server) until the cluster slice. */
+  readonly #node = "";
+  #pool: PgPool | undefined;
+  /** Holds the one-server advisory lock for as long as the store is open. */
+  #lock: PgReserved | undefined;
+  #pgArray: typeof import("../runtime/postgres.ts").pgArray | undefined;
+  /** Opening created our tables (the schema was empty). */
+  #created = false;
+
+  constructor(target: PostgresTarget) {
+    this.#target = target;
+    this.url = target.display;
+    this.backupAdvice = `the PostgreSQL store ${target.display} is backed up with PostgreSQL's own tools ` +
+      "(pg_dump, or pg_basebackup with WAL archiving), not by gearbox";
+  }
+
+  async open(): Promise<Iterable<StoredJob>> {
+    const display = this.#target.display;
+    try {
+      const { openPostgres, pgArray } = await import("../runtime/postgres.ts");
+      this.#pgArray = pgArray;
+      const pool = openPostgres(this.#target.connect, {
+        max: this.#target.pool + 1, // the lock's connection is not one of the pool's
+        connectTimeoutS: this.#target.connectTimeoutS,
+        applicationName: "gearbox",
+      });
+      this.#pool = pool;
+      this.#lock = await pool.reserve();
+      await lockDatabase(this.#lock, display);
+      await refuseForeign(this.#lock, display);
+      this.#created = await migrate(this.#lock, (fn) => pool.transaction(fn), display) === 0;
+      return await this.#replay(pool);
+    } catch (e) {
+      await this.close();
+      throw pgStoreError(e, display);
+    }
+  }
+
+  /**
+   * Every job of this node, oldest first, workloads left in the database
+   * (except a `-` unique's, whose digest is its key). Rows that fail their
+   * checksum are collected and the store refused with their ids.
+   */
+  async #replay(pool: PgPool): Promise<StoredJob[]> {
+    const jobs: StoredJob[] = [];
+    const damaged: number[] = [];
+    await pool.cursor(REPLAY_SQL, [this.#node], REPLAY_CHUNK, (rows) => {
+      for (const r of rows) {
+        const row = r as Record<string, SqlValue>;
+        const job = toJob(row);
+        if (metaIntact(row) && (job.data === undefined || dataIntact(job.data, row.data_crc))) jobs.push(job);
+        else damaged.push(job.id);
+      }
+    });
+    if (damaged.length > 0) {
+      const ids = damaged.slice(0, 10).join(", ") + (damaged.length > 10 ? `, ... (${damaged.length} in all)` : "");
+      throw new StoreError(
+        "STORE_CORRUPT",
+        `${this.url} is damaged: job rows ${ids} fail their checksum. Refusing to start; nothing was changed`,
+      );
+    }
+    return jobs;
+  }
+
+  async payload(id: number): Promise<Uint8Array | undefined> {
+    const pool = this.#pool;
+    if (!pool || !this.#lock) throw new StoreError("STORE_UNAVAILABLE", "store is not open");
+    let row: PgRow | undefined;
+    try {
+      [row] = await pool.query("SELECT data, data_crc FROM gearbox_job WHERE node = $1 AND id = $2", [this.#node, id]);
+    } catch (e) {
+      throw pgStoreError(e, this.url);
+    }
+    if (row === undefined) return undefined;
+    const data = workloadOf(row.data as SqlValue);
+    if (!dataIntact(data, row.data_crc as SqlValue)) {
+      throw new StoreError("STORE_CORRUPT", `the workload of job ${id} fails its checksum (${this.url} is damaged)`);
+    }
+    return data;
+  }
+
+  /** One transaction; its statements are sent together (pipelined), not one round trip each. */
+  async commit(batch: StoreBatch): Promise<void> {
+    const pool = this.#pool;
+    const pgArray = this.#pgArray;
+    if (!pool || !pgArray || !this.#lock) throw new StoreError("STORE_UNAVAILABLE", "store is not open");
+    const updates = batch.update ?? [];
+    if (batch.add.length === 0 && updates.length === 0 && batch.remove.length === 0) return;
+    try {
+      const adds = batch.add.length > 0 ? columns(batch.add.map(fullRow), ADD_COLUMNS.length) : undefined;
+      const changes = updates.length > 0 ? columns(updates.map(updateRow), UPDATE_COLUMNS.length) : undefined;
+      await pool.transaction(async (tx) => {
+        const sent: Promise<unknown>[] = [];
+        if (adds) sent.push(tx.query(INSERT_SQL, [this.#node, ...adds.map((c, i) => pgArray(c, ADD_COLUMNS[i]![1]))]));
+        if (changes) sent.push(tx.query(UPDATE_SQL, [this.#node, ...changes.map((c, i) => pgArray(c, UPDATE_COLUMNS[i]![1]))]));
+        if (batch.remove.length > 0) sent.push(tx.query(DELETE_SQL, [this.#node, pgArray(batch.remove, "bigint")]));
+        await Promise.all(sent);
+      });
+    } catch (e) {
+      throw pgStoreError(e, this.url);
+    }
+  }
+
+  /** Closes, and drops the tables opening created if they still hold no job: a failed start leaves nothing behind. */
+  async discard(): Promise<void> {
+    try {
+      if (this.#created && this.#lock) await dropIfEmpty(this.#lock);
+    } finally {
+      await this.close();
+    }
+  }
+
+  async close(): Promise<void> {
+    const pool = this.#pool;
+    this.#lock?.release();
+    this.#lock = undefined;
+    this.#pool = undefined;
+    if (pool) await pool.end(); // ends every connection: the advisory lock goes with its session
+  }
+}
+
+/** Rows of values as one array per column (what `unnest` takes). */
+function columns(rows: SqlValue[][], width: number): (number | string | Uint8Array | null)[][] {
+  const out: (number | string | Uint8Array | null)[][] = Array.from({ length: width }, () => new Array(rows.length));
+  for (let r = 0; r < rows.length; r++) {
+    const row = rows[r]!;
+    for (let c = 0; c < width; c++) {
+      const v = row[c];
+      out[c]![r] = typeof v === "bigint" ? Number(v) : v ?? null;
+    }
+  }
+  return out;
+}
