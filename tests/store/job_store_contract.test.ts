@@ -13,27 +13,12 @@ import { MemoryStore } from "../../src/store/memory_store.ts";
 import { openStore } from "../../src/store/open_store.ts";
 import { SqliteStore } from "../../src/store/sqlite_store.ts";
 import { testPostgres } from "../helpers/postgres.ts";
+import { storedJob } from "../helpers/stored_job.ts";
 import { tempDirs } from "../helpers/temp_dir.ts";
 
 const tempDir = tempDirs();
 
-function job(id: number, over: Partial<StoredJob> = {}): StoredJob {
-  return {
-    id,
-    handle: `H:t.boot:${id}`,
-    function: "f",
-    unique: "",
-    data: new Uint8Array([id & 0xff, 0, 0xff]),
-    reducer: "",
-    priority: 1,
-    runAt: 0,
-    createdAt: 1000 + id,
-    retries: 0,
-    failures: [],
-    ended: undefined,
-    ...over,
-  };
-}
+const job = storedJob;
 
 const dir = () => tempDir("gearbox-store-");
 

@@ -8,34 +8,18 @@
 import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { openPostgres } from "../../src/runtime/postgres.ts";
-import type { StoredJob } from "../../src/store/job_store.ts";
 import { openStore } from "../../src/store/open_store.ts";
 import { PG_MIGRATIONS } from "../../src/store/postgres_schema.ts";
 import { parsePostgresUrl } from "../../src/store/postgres_url.ts";
 import { freePort } from "../helpers/free_port.ts";
 import { testPostgres } from "../helpers/postgres.ts";
+import { storedJob } from "../helpers/stored_job.ts";
 
 const postgres = await testPostgres();
 const skip = postgres.ok ? undefined : postgres.skip;
 const newDatabase = () => postgres.ok ? postgres.pg.createDatabase() : Promise.reject(new Error(skip));
 
-function job(id: number, over: Partial<StoredJob> = {}): StoredJob {
-  return {
-    id,
-    handle: `H:t.boot:${id}`,
-    function: "f",
-    unique: "",
-    data: new Uint8Array([id & 0xff]),
-    reducer: "",
-    priority: 1,
-    runAt: 0,
-    createdAt: 1000 + id,
-    retries: 0,
-    failures: [],
-    ended: undefined,
-    ...over,
-  };
-}
+const job = storedJob;
 
 /** Runs SQL on a database directly, as another program would. */
 async function sql(url: string, text: string): Promise<Record<string, unknown>[]> {
