@@ -9,18 +9,20 @@ import { consoleCommand } from "../helpers/drive.ts";
 import { Client } from "../../mod.ts";
 import { roundTrip } from "../helpers/round_trip.ts";
 import { tempDirs } from "../helpers/temp_dir.ts";
+import { testPostgres } from "../helpers/postgres.ts";
+import { RawConn } from "../helpers/raw_conn.ts";
+import { Cmd } from "../../src/protocol/commands.ts";
 
 const tempDir = tempDirs();
 
 const DENO = `${ROOT}node_modules/.bin/deno`;
 
-test("the same sources serve a round trip under deno run, with the sqlite store", {
-  skip: existsSync(DENO) ? false : "deno not installed (npm install)",
-}, async () => {
+/** `gearbox serve` from the sources under deno run, on a free port, until `stop()` (SIGTERM; it must exit 0). */
+async function denoServe(store: string): Promise<{ port: number; stop(): Promise<void> }> {
   const port = await freePort();
   const child = spawn(DENO, [
     "run",
-    "--allow-net=127.0.0.1",
+    "--allow-net",
     "--allow-read",
     "--allow-write",
     "--allow-env",
@@ -32,18 +34,69 @@ test("the same sources serve a round trip under deno run, with the sqlite store"
     "--log-level",
     "warn",
     "--store",
-    `sqlite:${join(tempDir("gearbox-deno-"), "jobs.db")}`,
+    store,
   ], { stdio: ["ignore", "ignore", "pipe"], cwd: ROOT });
   let err = "";
   child.stderr!.on("data", (d) => (err += d));
   const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
+  await Promise.race([waitForPort(port, 30_000), exited.then((code) => Promise.reject(new Error(`deno serve exited ${code}: ${err}`)))]);
+  return {
+    port,
+    async stop() {
+      child.kill("SIGTERM");
+      const code = await exited;
+      assert.equal(code, 0, `deno serve exited with ${code}: ${err}`);
+    },
+  };
+}
+
+const postgres = await testPostgres();
+
+test("the same sources serve a round trip under deno run, with the sqlite store", {
+  skip: existsSync(DENO) ? false : "deno not installed (npm install)",
+}, async () => {
+  const server = await denoServe(`sqlite:${join(tempDir("gearbox-deno-"), "jobs.db")}`);
   try {
-    await waitForPort(port, 30_000);
-    await roundTrip(port);
+    await roundTrip(server.port);
   } finally {
-    child.kill("SIGTERM");
-    const code = await exited;
-    assert.equal(code, 0, `deno serve exited with ${code}: ${err}`);
+    await server.stop();
+  }
+});
+
+test("the same sources keep background jobs in PostgreSQL under deno run, across a restart", {
+  skip: !existsSync(DENO) ? "deno not installed (npm install)" : postgres.ok ? false : postgres.skip,
+  timeout: 60_000,
+}, async () => {
+  const store = await (postgres.ok ? postgres.pg.createDatabase() : Promise.reject(new Error("no PostgreSQL")));
+  const first = await denoServe(store);
+  const handles: string[] = [];
+  try {
+    const c = await RawConn.connect(first.port);
+    for (let i = 0; i < 20; i++) c.sendPacket(Cmd.SUBMIT_JOB_BG, "deno_pg", `u${i}`, `job ${i}\0\xff`);
+    for (let i = 0; i < 20; i++) handles.push((await c.expectPacket(Cmd.JOB_CREATED, 10_000)).body.toString("latin1"));
+    c.close();
+  } finally {
+    await first.stop();
+  }
+  const second = await denoServe(store);
+  try {
+    const w = await RawConn.connect(second.port);
+    w.sendPacket(Cmd.CAN_DO, "deno_pg");
+    const got: string[] = [];
+    for (let i = 0; i < 20; i++) {
+      w.sendPacket(Cmd.GRAB_JOB_UNIQ);
+      const p = await w.expectPacket(Cmd.JOB_ASSIGN_UNIQ, 10_000);
+      let at = -1;
+      for (let k = 0; k < 3; k++) at = p.body.indexOf(0, at + 1); // handle, function, unique: then the workload
+      const unique = p.args[2]!;
+      assert.equal(p.body.subarray(at + 1).toString("latin1"), `job ${unique.slice(1)}\0\xff`, `${unique}'s bytes`);
+      got.push(p.args[0]!);
+      w.sendPacket(Cmd.WORK_COMPLETE, p.args[0]!, "");
+    }
+    w.close();
+    assert.deepEqual(got.sort(), [...handles].sort(), "every acknowledged job, by its handle");
+  } finally {
+    await second.stop();
   }
 });
 
