@@ -27,7 +27,11 @@ export function addServeCommand(program: Command): void {
     "\nEvery flag is also a config-file key (snake_case, e.g. max_packet_size) and an\nenvironment variable (GEARBOX_MAX_PACKET_SIZE). Precedence: file < environment < flag.",
   );
   cmd.action(async (_opts, command: Command) => {
-    process.exitCode = await serve(command);
+    const code = await serve(command);
+    // A stopped (or failed) server has nothing left to do: exit, once stderr is flushed, even if a
+    // library still holds a handle (the database driver's reconnect timer can outlive its pool).
+    await new Promise<void>((r) => process.stderr.write("", () => r()));
+    process.exit(code);
   });
 }
 

@@ -36,6 +36,17 @@ export const SERVE_OPTIONS = [
     help:
       "where background jobs are kept: sqlite:PATH (durable), sqlite:PATH?synchronous=NORMAL (faster, not power-loss safe), postgres://USER[:PASS]@HOST[:PORT]/DB[?pool=N] (durable, on a PostgreSQL server) or memory: (lost on exit)",
   },
+  {
+    key: "store_wait",
+    type: "number",
+    default: 0,
+    arg: "<seconds>",
+    min: 0,
+    max: 86400,
+    unit: "s",
+    to: "edge.storeWaitMs",
+    help: "at start, keep trying an unreachable store this long before giving up (a database still starting); 0 = give up at once",
+  },
   { key: "log_level", type: "level", default: "info", arg: "<level>", help: "debug, info, warn, error or silent" },
   { key: "log_format", type: "string", default: "text", arg: "<format>", help: "text or json" },
   {

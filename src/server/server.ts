@@ -27,6 +27,7 @@ import { InputPump } from "./input_pump.ts";
 import { type EdgeSettings, resolveServer } from "./server_settings.ts";
 import { StoreWriter } from "./store_writer.ts";
 import { PayloadReader } from "./payload_reader.ts";
+import { openWaiting } from "./store_wait.ts";
 
 /** Version reported by `gearbox --version` and the `version` admin command. */
 export const VERSION = "0.1.0";
@@ -217,7 +218,7 @@ export class GearboxServer {
   /** Replays the store into the core, then listens. */
   async start(): Promise<void> {
     const t0 = Date.now();
-    const jobs = this.core.restore(await this.store.open(), this.clock.now());
+    const jobs = this.core.restore(await openWaiting(this.store, this.#edge.storeWaitMs, this.clock, this.logger), this.clock.now());
     if (jobs > 0) this.logger.info("store replayed", { jobs, ms: Date.now() - t0, store: this.store.url });
     this.#flush();
     try {
