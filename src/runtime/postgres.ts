@@ -11,6 +11,7 @@
  *
  * @module
  */
+import { connect as tcpConnect, type Socket } from "node:net";
 import postgres from "postgres";
 
 /** Element types an array parameter may have. */
@@ -88,9 +89,46 @@ function toRows(result: readonly PgRow[]): PgRow[] {
   return rows;
 }
 
+/**
+ * The pool's sockets, made here rather than by the driver so that an ended
+ * pool opens no more: after a failed connect the driver retries once on a
+ * timer that outlives `end()`, and if the database answers by then that
+ * connection is nobody's (it would keep a stopped server's process alive).
+ */
+function socketSource(connectTimeoutS: number) {
+  let ended = false;
+  const open = new Set<Socket>();
+  const socket = (o: { host: string[]; port: number[] }): Promise<Socket> => {
+    if (ended) return Promise.reject(new Error("the connection pool was closed"));
+    return new Promise((resolve, reject) => {
+      const s = tcpConnect(o.port[0]!, o.host[0]!);
+      const timer = setTimeout(() => s.destroy(new Error(`connect timeout after ${connectTimeoutS} s`)), connectTimeoutS * 1000);
+      s.once("error", (e) => {
+        clearTimeout(timer);
+        reject(e);
+      });
+      s.once("connect", () => {
+        clearTimeout(timer);
+        if (ended) return s.destroy(), reject(new Error("the connection pool was closed"));
+        open.add(s);
+        s.once("close", () => open.delete(s));
+        resolve(s);
+      });
+    });
+  };
+  const close = () => {
+    ended = true;
+    for (const s of open) s.destroy();
+  };
+  return { socket, close };
+}
+
 /** Opens a pool; no connection is made before the first query. */
 export function openPostgres(url: string, options: PgOptions): PgPool {
+  const sockets = socketSource(options.connectTimeoutS);
   const sql = postgres(url, {
+    // A documented option (a function giving a connected socket) that the package's types leave out.
+    ...({ socket: sockets.socket } as object),
     max: options.max,
     connect_timeout: options.connectTimeoutS,
     idle_timeout: 0,
@@ -108,6 +146,12 @@ export function openPostgres(url: string, options: PgOptions): PgPool {
     cursor: async (text, params, size, each) => {
       await sql.unsafe(text, bind(sql, params)).cursor(size, (rows) => void each(toRows(rows)));
     },
-    end: (timeoutS = 5) => sql.end({ timeout: timeoutS }),
+    end: async (timeoutS = 5) => {
+      try {
+        await sql.end({ timeout: timeoutS });
+      } finally {
+        sockets.close();
+      }
+    },
   };
 }
