@@ -36,6 +36,26 @@ export const SERVE_OPTIONS = [
     help:
       "where background jobs are kept: sqlite:PATH (durable), sqlite:PATH?synchronous=NORMAL (faster, not power-loss safe), postgres://USER[:PASS]@HOST[:PORT]/DB[?pool=N] (durable, on a PostgreSQL server) or memory: (lost on exit)",
   },
+  {
+    key: "node_id",
+    type: "string",
+    default: "",
+    arg: "<id>",
+    help:
+      "this server's name in a cluster sharing one PostgreSQL store (default: host name and port, e.g. db1:4730); one process per node id",
+  },
+  {
+    key: "node_lease",
+    type: "number",
+    default: 10,
+    arg: "<seconds>",
+    min: 1,
+    max: 3600,
+    unit: "s",
+    to: "edge.nodeLeaseMs",
+    help:
+      "a cluster node whose heartbeat (every third of this) is older than this is dead: a live node adopts its jobs (PostgreSQL store only)",
+  },
   { key: "log_level", type: "level", default: "info", arg: "<level>", help: "debug, info, warn, error or silent" },
   { key: "log_format", type: "string", default: "text", arg: "<format>", help: "text or json" },
   {
