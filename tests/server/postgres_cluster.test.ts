@@ -176,6 +176,25 @@ describe("several gearbox nodes on one PostgreSQL database", { skip }, () => {
     }
   });
 
+  test("a dead node's jobs past one slice are all adopted, a slice per turn of the event loop", async () => {
+    const url = await newDatabase();
+    const dead = await storeAs(url, "big");
+    await dead.commit({ add: Array.from({ length: 12_345 }, (_, i) => stored(dead.ids.base + i + 1, "many")), remove: [] });
+    await dead.close();
+    await age(url, "big");
+    const b = node(url, "node-b");
+    await b.server.start();
+    try {
+      await b.server.clusterSettled();
+      assert.equal(b.server.core.view.counters.get("adopted"), 12_345);
+      const admin = await RawConn.connect(b.server.port);
+      assert.equal(await admin.adminList("status"), "many\t12345\t0\t0\n.\n");
+      admin.close();
+    } finally {
+      await b.server.stop();
+    }
+  });
+
   test("two nodes racing to adopt the same dead nodes adopt each job exactly once", async () => {
     const url = await newDatabase();
     const x = await storeAs(url, "racer-x");
