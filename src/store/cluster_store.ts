@@ -61,7 +61,8 @@ export interface ClusterStore {
   heartbeat(address: string): Promise<boolean>;
   /**
    * Adopts every job of every node whose heartbeat is older than `leaseMs`,
-   * in one transaction, each dead node by one adopter only, however many try.
+   * in one transaction, each dead node by one adopter only, however many try;
+   * one {@link Adoption} per dead node, an empty one for a node that held no job.
    */
   adoptDead(leaseMs: number): Promise<Adoption[]>;
   /** Every node the store knows, by node id. */

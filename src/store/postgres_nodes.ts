@@ -89,7 +89,8 @@ export async function heartbeat(db: PgSession, node: string, address: string): P
  * SKIP LOCKED (a node another adopter holds is left to it; once it commits
  * the row is no longer live, so it is adopted once), marked adopted by this
  * node, and their jobs moved to it, returned without workloads (read back by
- * id) except a `-` unique's.
+ * id) except a `-` unique's. A dead node with no job still gives one row
+ * (`dead_node`, the job columns null), so its death is logged too.
  */
 export const ADOPT_SQL = `WITH dead AS (
     SELECT node FROM gearbox_node
@@ -98,10 +99,12 @@ export const ADOPT_SQL = `WITH dead AS (
   ), marked AS (
     UPDATE gearbox_node n SET state = 'adopted', adopted_by = $1, adopted_at = now() FROM dead WHERE n.node = dead.node
     RETURNING n.node
+  ), moved AS (
+    UPDATE gearbox_job j SET node = $1 FROM marked WHERE j.node = marked.node
+    RETURNING marked.node AS from_node, ${REPLAY_COLUMNS.split(", ").map((c) => `j.${c}`).join(", ")},
+      CASE WHEN j.uniq = '-' THEN j.data END AS data, j.data_crc
   )
-  UPDATE gearbox_job j SET node = $1 FROM marked WHERE j.node = marked.node
-  RETURNING marked.node AS from_node, ${REPLAY_COLUMNS.split(", ").map((c) => `j.${c}`).join(", ")},
-    CASE WHEN j.uniq = '-' THEN j.data END AS data, j.data_crc`;
+  SELECT marked.node AS dead_node, moved.* FROM marked LEFT JOIN moved ON moved.from_node = marked.node`;
 
 /** Every node with its heartbeat's age and whether it is past the lease (`$1` ms), and the job rows it owns. */
 export const NODES_SQL = `SELECT n.node, n.address, n.state, n.adopted_by,

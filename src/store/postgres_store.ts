@@ -165,9 +165,10 @@ export class PostgresStore implements JobStore, ClusterStore {
     const byNode = new Map<string, Adoption>();
     for (const r of rows) {
       const row = r as Record<string, SqlValue>;
-      const from = String(r.from_node);
+      const from = String(r.dead_node);
       let adoption = byNode.get(from);
       if (!adoption) byNode.set(from, adoption = { from, jobs: [], damaged: [] });
+      if (r.id === null) continue; // a dead node that held no job
       const job = toJob(row);
       if (metaIntact(row) && (job.data === undefined || dataIntact(job.data, row.data_crc))) adoption.jobs.push(job);
       else adoption.damaged.push(job.id);

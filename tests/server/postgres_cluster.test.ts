@@ -195,7 +195,7 @@ describe("several gearbox nodes on one PostgreSQL database", { skip }, () => {
     }
   });
 
-  test("two nodes racing to adopt the same dead nodes adopt each job exactly once", async () => {
+  test("two nodes racing to adopt the same dead nodes adopt each node and each job exactly once", async () => {
     const url = await newDatabase();
     const x = await storeAs(url, "racer-x");
     const y = await storeAs(url, "racer-y");
@@ -204,7 +204,7 @@ describe("several gearbox nodes on one PostgreSQL database", { skip }, () => {
       for (let round = 0; round < 4; round++) {
         for (let d = 0; d < 4; d++) {
           const dead = await storeAs(url, `dead-${round}-${d}`);
-          const jobs = Array.from({ length: 250 }, (_, i) => stored(dead.ids.base + i + 1, `f${d}`));
+          const jobs = Array.from({ length: d === 3 ? 0 : 250 }, (_, i) => stored(dead.ids.base + i + 1, `f${d}`)); // one held none
           await dead.commit({ add: jobs, remove: [] });
           all.push(...jobs.map((j) => j.id));
           await dead.close();
@@ -216,6 +216,8 @@ describe("several gearbox nodes on one PostgreSQL database", { skip }, () => {
         for (const adoptions of tries) for (const a of adoptions) for (const j of a.jobs) seen.set(j.id, (seen.get(j.id) ?? 0) + 1);
         const twice = [...seen].filter(([, n]) => n > 1);
         assert.deepEqual(twice, [], "no job adopted twice");
+        const adopters = tries.flatMap((adoptions) => adoptions.map((a) => a.from)).sort();
+        assert.deepEqual(adopters, [0, 1, 2, 3].map((d) => `dead-${round}-${d}`), "each dead node adopted once, the empty one too");
       }
       const owners = await sql(url, "SELECT id, node FROM gearbox_job ORDER BY id");
       assert.deepEqual(owners.map((r) => r.id).sort((p, q) => Number(p) - Number(q)), all.sort((p, q) => p - q));
