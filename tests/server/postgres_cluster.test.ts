@@ -332,6 +332,32 @@ describe("several gearbox nodes on one PostgreSQL database", { skip }, () => {
     }
   });
 
+  test("the jobs of a one-server database from before nodes (migration 1) are adopted by the first node to start on it", async () => {
+    const url = await newDatabase();
+    const old = openStore(url);
+    await old.open();
+    await old.commit({ add: [stored(1, "legacy"), stored(2, "legacy")], remove: [] });
+    await old.close();
+    // Back to what the first PostgreSQL slice left: schema version 1, rows of node '', no node table.
+    await sql(url, "DROP TABLE gearbox_node");
+    await sql(url, "DELETE FROM gearbox_schema_version WHERE version > 1");
+    const b = node(url, "node-b");
+    await b.server.start();
+    try {
+      await b.server.clusterSettled();
+      assert.equal(b.server.core.view.counters.get("adopted"), 2);
+      const [legacy] = await sql(url, "SELECT number, state, adopted_by FROM gearbox_node WHERE node = ''");
+      assert.deepEqual(legacy, { number: 0, state: "adopted", adopted_by: "node-b" });
+      const w = await RawConn.connect(b.server.port);
+      w.sendPacket(Cmd.CAN_DO, "legacy");
+      w.sendPacket(Cmd.GRAB_JOB);
+      assert.equal((await w.expectPacket(Cmd.JOB_ASSIGN)).args[0], "H:t.boot:1");
+      w.close();
+    } finally {
+      await b.server.stop();
+    }
+  });
+
   test("a node's ids are in its own range, so another node's adopted ids never meet its own", async () => {
     const url = await newDatabase();
     const x = await storeAs(url, "range-x");
