@@ -74,5 +74,9 @@ async function serve(command: Command): Promise<number> {
   });
   await server.done;
   unhook();
+  if (server.lost !== undefined) {
+    process.stderr.write(`gearbox serve: ${server.lost}\n`);
+    return EXIT.failed;
+  }
   return 0;
 }

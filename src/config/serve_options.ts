@@ -47,6 +47,26 @@ export const SERVE_OPTIONS = [
     to: "edge.storeWaitMs",
     help: "at start, keep trying an unreachable store this long before giving up (a database still starting); 0 = give up at once",
   },
+  {
+    key: "node_id",
+    type: "string",
+    default: "",
+    arg: "<id>",
+    help:
+      "this server's name in a cluster sharing one PostgreSQL store (default: host name and port, e.g. db1:4730); one process per node id",
+  },
+  {
+    key: "node_lease",
+    type: "number",
+    default: 10,
+    arg: "<seconds>",
+    min: 1,
+    max: 3600,
+    unit: "s",
+    to: "edge.nodeLeaseMs",
+    help:
+      "a cluster node whose heartbeat (every third of this) is older than this is dead: a live node adopts its jobs (PostgreSQL store only)",
+  },
   { key: "log_level", type: "level", default: "info", arg: "<level>", help: "debug, info, warn, error or silent" },
   { key: "log_format", type: "string", default: "text", arg: "<format>", help: "text or json" },
   {

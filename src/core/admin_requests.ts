@@ -1,7 +1,7 @@
 /**
  * The admin text protocol on the job port: gearmand 1.1.20's commands with
  * byte-exact replies, Gearman::Server's `shutdown`, `jobs` and `clients`, and
- * gearbox's `counters`, `functions`, `job ...` and `store backup`.
+ * gearbox's `counters`, `functions`, `job ...`, `store backup` and `nodes`.
  *
  * @module
  */
@@ -146,6 +146,12 @@ const COMMANDS: Record<string, AdminHandler> = {
       return errLine("INVALID_ARGUMENT", "a backup name is letters, digits, '.', '_' and '-', not starting with '.'");
     }
     server.effect({ kind: "backup", conn: peer.id, name, reply: server.hold(peer) });
+    return HELD;
+  },
+
+  // gearbox: the cluster's nodes as the store knows them (docs/cluster.md); the reply waits for the store.
+  nodes: (server, peer) => {
+    server.effect({ kind: "nodes", conn: peer.id, reply: server.hold(peer) });
     return HELD;
   },
 

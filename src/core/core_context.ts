@@ -44,6 +44,8 @@ export interface JobTableContext {
   submitted: number;
   readonly payloadBytes: number;
   readonly lastId: number;
+  /** Whether job `id` was made here after `last` (a {@link lastId}): adopted jobs never were. */
+  madeAfter(id: number, last: number): boolean;
   fn(name: string, create: boolean, force?: boolean): FunctionRecord | undefined;
   job(handle: string): Job | undefined;
   nextId(): number;

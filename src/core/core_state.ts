@@ -27,6 +27,7 @@ import { type PayloadRead, PayloadReads } from "./payload_reads.ts";
 import { Peer } from "./peer.ts";
 import { Replacements } from "./replacements.ts";
 import { restoreJobs } from "./restore_jobs.ts";
+import { adoptJobs } from "./adopt_jobs.ts";
 import { Scheduler } from "./scheduler.ts";
 import { settleRead } from "./settle_read.ts";
 import type { Timer } from "./timer.ts";
@@ -141,6 +142,16 @@ export class CoreState extends Outbox implements CoreContext {
     return restoreJobs(this.#table, this, stored, now);
   }
 
+  useIds(base: number, size: number, highest: number): void {
+    this.#table.useIds(base, size, highest);
+  }
+
+  adopt(stored: Iterable<StoredJob>, from: string, now: number): number {
+    const n = adoptJobs(this.#table, this, stored, from, now);
+    this.count("adopted", n);
+    return n;
+  }
+
   /** Asks the edge to read a workload back from the store (a `read` effect); {@link payloadRead} takes the answer. */
   readPayload(id: number, read: PayloadRead): void {
     this.effect({ kind: "read", id, token: this.#reads.add(read) });
@@ -210,6 +221,10 @@ export class CoreState extends Outbox implements CoreContext {
 
   nextId(): number {
     return this.#table.nextId();
+  }
+
+  madeAfter(id: number, last: number): boolean {
+    return this.#table.madeAfter(id, last);
   }
 
   job(handle: string): Job | undefined {

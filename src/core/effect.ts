@@ -31,6 +31,11 @@ export type Effect =
    * then answer through `JobServer.answer(conn, reply, text)`.
    */
   | { kind: "backup"; conn: number; name: string; reply: PendingAck }
+  /**
+   * List the cluster's nodes (admin `nodes`; the store knows them), then
+   * answer through `JobServer.answer(conn, reply, text)`.
+   */
+  | { kind: "nodes"; conn: number; reply: PendingAck }
   /** Stop the server; `graceful` drains first. */
   | { kind: "shutdown"; graceful: boolean }
   /** A line for the log (the core has no logger of its own). */

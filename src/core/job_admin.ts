@@ -21,7 +21,8 @@
  * it visits every job that existed when it began once, in id order, and
  * drops it if it is waiting at that moment. A job a worker took first keeps
  * running; one that came back to the queue is dropped if not yet visited;
- * jobs submitted after the purge began are kept. Each dropped job is counted
+ * jobs submitted after the purge began are kept (jobs adopted from a dead
+ * cluster node meanwhile are treated as older ones). Each dropped job is counted
  * once in `n`, and its store row is deleted like any cancelled job's.
  *
  * @module
@@ -246,7 +247,7 @@ function* purgeWaiting(server: CoreContext, fn: Job["fn"]): BulkTask {
   const last = server.lastId;
   let n = 0;
   for (const j of server.jobs.values()) {
-    if (j.fn === fn && j.id <= last && (j.state === "queued" || j.state === "scheduled")) {
+    if (j.fn === fn && !server.madeAfter(j.id, last) && (j.state === "queued" || j.state === "scheduled")) {
       cancelLive(server, j);
       n++;
     }

@@ -18,7 +18,7 @@ import type { PendingAck } from "./record_shapes.ts";
 /**
  * The sans-I/O Gearman job server: a thin facade over its state. Its surface is what the edge
  * needs and nothing more: the inputs (`open`, `close`, `receive`, `tick`, `persisted`, `payloadRead`,
- * `restore`, `answer`, `continueBulk`), the output (`drain`, `nextDeadline`), the questions the input pump
+ * `restore`, `adopt`, `answer`, `continueBulk`), the output (`drain`, `nextDeadline`), the questions the input pump
  * asks (`busy`, `pendingBytes`, `idle`), `count` for the edge's own counters (they share the
  * `counters` admin listing), and {@link view}, a read-only view for logs, metrics and tests.
  * Handlers get the state as {@link CoreContext}, never this class.
@@ -84,6 +84,22 @@ export class JobServer {
   /** Loads jobs from the store at start-up, before any connection (restore_jobs.ts); returns how many. */
   restore(stored: Iterable<StoredJob>, now: number): number {
     return this.#core.restore(stored, now);
+  }
+
+  /**
+   * Allocates job ids in `[base, base + size)` after `highest`, from now on:
+   * a cluster node's own range (docs/cluster.md), set before {@link restore}.
+   */
+  useIds(base: number, size: number, highest: number): void {
+    this.#core.useIds(base, size, highest);
+  }
+
+  /**
+   * Takes over a dead cluster node's jobs at run time (adopt_jobs.ts):
+   * entered and scheduled, sleeping workers woken; returns how many were new.
+   */
+  adopt(stored: Iterable<StoredJob>, from: string, now: number): number {
+    return this.#core.adopt(stored, from, now);
   }
 
   /** Runs one slice of bulk admin work; true while more remains (call again on a later loop turn). */

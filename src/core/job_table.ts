@@ -28,6 +28,9 @@ export class JobTable {
   /** Jobs created (kept out of the counters map: it is on the hot path). */
   submitted = 0;
   #seq = 0;
+  /** This server's id range (a cluster node's: docs/cluster.md): ids are allocated in [#base, #end). */
+  #base = 0;
+  #end = Number.MAX_SAFE_INTEGER;
   /** One limits tuple shared by every function without its own (admin `maxqueue` replaces, never edits, it). */
   readonly #defaultMaxQueue: readonly [number, number, number];
   /** Handle prefixes of replayed jobs, one string per earlier boot. */
@@ -60,14 +63,31 @@ export class JobTable {
     return this.#seq;
   }
 
+  /** Whether job `id` was made here after `last` (a {@link lastId}); an adopted job, from another node's range, never was. */
+  madeAfter(id: number, last: number): boolean {
+    return id > last && id >= this.#base && id < this.#end;
+  }
+
   /** Allocates the next job id; its handle is `<prefix>:<id>`. */
   nextId(): number {
+    if (this.#seq + 1 >= this.#end) throw new Error(`job ids of this node's range are used up (${this.#end - this.#base})`);
     return ++this.#seq;
   }
 
-  /** A replayed job's id: later ids must be larger. */
+  /** A replayed job's id: later ids must be larger (an id outside this server's range is another node's). */
   noteId(id: number): void {
-    if (id > this.#seq) this.#seq = id;
+    if (id > this.#seq && id < this.#end && id >= this.#base) this.#seq = id;
+  }
+
+  /**
+   * Allocates ids in `[base, base + size)` from now on, after `highest`
+   * (the largest id of the range still in the store, whoever owns it now),
+   * so that a cluster's nodes never hand out the same id.
+   */
+  useIds(base: number, size: number, highest: number): void {
+    this.#base = base;
+    this.#end = base + size;
+    this.#seq = Math.max(base, highest);
   }
 
   /** The live job a handle names, whatever boot's prefix it carries. */
@@ -75,7 +95,7 @@ export class JobTable {
     const colon = handle.lastIndexOf(":");
     if (colon === -1) return undefined;
     const tail = handle.slice(colon + 1);
-    if (tail.length === 0 || tail.length > 15) return undefined;
+    if (tail.length === 0 || tail.length > 16) return undefined; // ids stay below 2^53: 16 digits
     const id = Number(tail);
     if (!Number.isInteger(id)) return undefined;
     const job = this.jobs.get(id);

@@ -7,7 +7,7 @@
  * @module
  */
 import type { CoreContext } from "./core_context.ts";
-import { type StoredJob, uniqueKeyOf } from "./job.ts";
+import { type Job, type StoredJob, uniqueKeyOf } from "./job.ts";
 import type { JobTable } from "./job_table.ts";
 
 const EMPTY = new Uint8Array(0);
@@ -30,7 +30,8 @@ export function restoreJobs(table: JobTable, core: RestoreContext, stored: Itera
   return count;
 }
 
-function restoreOne(table: JobTable, core: RestoreContext, s: StoredJob, now: number): void {
+/** Enters one stored job: live ones are scheduled (waking workers), ended ones go back to the ended set. */
+export function restoreOne(table: JobTable, core: RestoreContext, s: StoredJob, now: number): Job {
   const fn = table.fn(s.function, true, true)!;
   const prefix = table.replayedPrefix(s.handle);
   const job = table.newJob(fn, s.id, prefix, uniqueKeyOf(s.unique, s.data ?? EMPTY), s.data, s.priority, true, s.createdAt);
@@ -40,9 +41,13 @@ function restoreOne(table: JobTable, core: RestoreContext, s: StoredJob, now: nu
   if (s.failures.length > 0) job.failures = [...s.failures];
   job.persisted = true;
   table.holdOrLeavePayload(job);
-  if (!s.ended) return core.schedule(job, now);
+  if (!s.ended) {
+    core.schedule(job, now);
+    return job;
+  }
   table.removeJob(job);
   job.ended = { ...s.ended };
   for (const old of table.ended.add(job)) core.effect({ kind: "forget", id: old.id });
   core.at(job.ended.deleteAfter, { kind: "expire", job });
+  return job;
 }

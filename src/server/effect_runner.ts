@@ -1,7 +1,7 @@
 /**
  * Carries out the effects the core emits (`src/core/effect.ts`): store
  * changes go to the store writer (which batches them into one commit per
- * loop turn), workload reads, closes and backups to the connection and the
+ * loop turn), workload reads, closes, backups and node listings to the connection and the
  * server, admin shutdowns to the server, log lines to the logger. It decides
  * nothing.
  *
@@ -21,6 +21,8 @@ export interface EffectTarget {
   read(id: number, token: number): void;
   /** Runs the `backup` admin command and answers its held reply. */
   backup(conn: number, name: string, reply: PendingAck): void;
+  /** Runs the `nodes` admin command and answers its held reply. */
+  nodes(conn: number, reply: PendingAck): void;
   drain(): void;
   stop(): void;
 }
@@ -62,6 +64,9 @@ export class EffectRunner {
           break;
         case "backup":
           t.backup(e.conn, e.name, e.reply);
+          break;
+        case "nodes":
+          t.nodes(e.conn, e.reply);
           break;
         case "shutdown":
           t.logger.info(e.graceful ? "admin requested graceful shutdown" : "admin requested shutdown");

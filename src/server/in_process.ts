@@ -8,8 +8,9 @@
  *
  * @module
  */
+import type { Logger } from "../log/logger.ts";
 import type { NetSocket } from "../runtime/net.ts";
-import type { PipedChild } from "../runtime/piped_child.ts";
+import { type PipedChild, spawnOnSocket } from "../runtime/piped_child.ts";
 import type { DialedSocket } from "../runtime/tcp_dial.ts";
 
 /** One direction of the pair: bytes queued for the reader, delivered a turn later. */
@@ -153,4 +154,35 @@ export function wireChild(
   clientSide.onClose(() => child.endInput());
   child.onStdout((chunk) => clientSide.write(chunk));
   void child.exited.then(() => clientSide.close());
+}
+
+/** An address whose every dial is a new connection handed to `accept` (`GearboxServer.toInProcessServer`). */
+export function inProcessServer(key: string, accept: (socket: NetSocket) => void, stopping: () => boolean): InProcessServer {
+  return {
+    host: "in-process",
+    port: 0,
+    key,
+    dial: () => {
+      if (stopping()) return Promise.reject(new Error(`${key}: the server is stopping`));
+      const pair = socketPair("[in-process]");
+      accept(pair.serverSide);
+      return Promise.resolve(pair.clientSide);
+    },
+  };
+}
+
+/** Starts a worker program on an in-process connection handed to `accept` (`GearboxServer.startWorker`). */
+export async function startStdioWorker(
+  argv: readonly string[],
+  env: Record<string, string>,
+  accept: (socket: NetSocket) => void,
+  logger: Logger,
+): Promise<StartedWorker> {
+  const child = await spawnOnSocket(argv, { ...env, GEARMAN_WORKER_USE_STDIO: "1" });
+  const pair = socketPair(`[worker ${child.pid}]`);
+  accept(pair.serverSide);
+  wireChild(pair, child);
+  logger.info("worker process started", { pid: child.pid, command: argv.join(" ") });
+  void child.exited.then((code) => logger.info("worker process exited", { pid: child.pid, code }));
+  return { pid: child.pid, exited: child.exited, kill: (signal = "SIGTERM") => child.kill(signal) };
 }

@@ -10,13 +10,13 @@ import { JobServer } from "../core/mod.ts";
 import type { Drained, PendingAck } from "../core/mod.ts";
 import { gearmanVerbose, Logger } from "../log/logger.ts";
 import { listen, type NetListener, type NetSocket } from "../runtime/net.ts";
-import { spawnOnSocket } from "../runtime/piped_child.ts";
-import { type InProcessServer, socketPair, type StartedWorker, wireChild } from "./in_process.ts";
+import { type InProcessServer, inProcessServer, type StartedWorker, startStdioWorker } from "./in_process.ts";
 import { bootId, hostname, pid } from "../runtime/host_and_process.ts";
 import type { ServeSettings } from "../config/serve_options.ts";
 import type { JobStore } from "../store/job_store.ts";
 import { openStore } from "../store/open_store.ts";
 import { backupReply } from "./backup_reply.ts";
+import { ClusterDuty } from "./cluster_duty.ts";
 import { type Clock, SYSTEM_CLOCK } from "./clock.ts";
 import { Backpressure } from "./backpressure.ts";
 import { Connection, type ConnectionLimits } from "./connection.ts";
@@ -26,6 +26,7 @@ import { EffectRunner } from "./effect_runner.ts";
 import { InputPump } from "./input_pump.ts";
 import { type EdgeSettings, resolveServer } from "./server_settings.ts";
 import { StoreWriter } from "./store_writer.ts";
+import { DeadlineTimer } from "./deadline_timer.ts";
 import { PayloadReader } from "./payload_reader.ts";
 import { openWaiting } from "./store_wait.ts";
 
@@ -75,6 +76,10 @@ export class GearboxServer {
   readonly logger: Logger;
   readonly store: JobStore;
   readonly clock: Clock;
+  /** This server's node id in a cluster (`--node-id`, default host name and port). */
+  readonly node: string;
+  /** Why the server stopped on its own (its node was declared dead), for `gearbox serve`'s exit status. */
+  lost: string | undefined;
   readonly #writer: StoreWriter;
   readonly #connections = new Map<number, Connection>();
   /** Settings in the units the edge uses (ms), from server_settings.ts. */
@@ -86,11 +91,11 @@ export class GearboxServer {
   readonly #sweep: ConnectionSweep;
   readonly #limit: ConnectionLimit;
   #listener: NetListener | undefined;
+  readonly #duty: ClusterDuty;
+  readonly #deadline: DeadlineTimer;
   #nextId = 0;
   #bytesRead = 0;
   #inProcessCount = 0;
-  #timer: unknown;
-  #timerAt = Infinity;
   #draining = false;
   #drainTimer: unknown;
   #stopping: Promise<void> | undefined;
@@ -110,6 +115,7 @@ export class GearboxServer {
     this.logger = logger ?? new Logger({ level: settings.logLevel, format: settings.logFormat === "json" ? "json" : "text" });
     this.#limit = new ConnectionLimit(settings.maxConnections, this.logger);
     this.store = storeInstance ?? openStore(settings.store);
+    this.node = settings.nodeId || `${hostname()}:${settings.port}`;
     this.core = new JobServer({
       ...core,
       handlePrefix: settings.jobHandlePrefix || `H:${hostname().slice(0, 24)}.${bootId()}`,
@@ -123,17 +129,15 @@ export class GearboxServer {
       answer: (token, data, error) => this.core.payloadRead(token, data, error, this.clock.now()),
       flush: () => this.#flush(),
     });
-    this.#writer = new StoreWriter(this.store, ({ added, error }) => {
-      if (error) this.logger.limited("store_error", 5000, "error", "store commit failed", { error: error.message, jobs: added.length });
-      this.core.persisted(added, error ? `store: ${error.message}` : undefined, this.clock.now());
-      this.#flush();
-    }, edge.completionCommitDelayMs);
+    this.#deadline = new DeadlineTimer(this.core, this.clock, () => this.#flush());
+    this.#writer = new StoreWriter(this.store, (outcome) => this.#committed(outcome), edge.completionCommitDelayMs);
     this.#effects = new EffectRunner({
       writer: this.#writer,
       logger: this.logger,
       connection: (id) => this.#connections.get(id),
       read: (id, token) => this.#reads.read(id, token),
-      backup: (conn, name, reply) => void this.#backup(conn, name, reply),
+      backup: (conn, name, reply) => void this.#answer(conn, reply, backupReply(this.store, this.settings.backupDir, name, this.logger)),
+      nodes: (conn, reply) => void this.#answer(conn, reply, this.#duty.nodes()),
       drain: () => void this.drain(),
       stop: () => void this.stop(),
     });
@@ -156,6 +160,7 @@ export class GearboxServer {
       stopping,
       now: () => this.clock.now(),
     });
+    this.#duty = this.#clusterDuty(edge.nodeLeaseMs);
     this.#sweep = new ConnectionSweep(this.#connections, edge, this.clock, (conn, reason) => this.#drop(conn, reason));
   }
 
@@ -185,18 +190,7 @@ export class GearboxServer {
    * ```
    */
   toInProcessServer(): InProcessServer {
-    const key = `in-process:${++this.#inProcessCount}`;
-    return {
-      host: "in-process",
-      port: 0,
-      key,
-      dial: () => {
-        if (this.#stopping) return Promise.reject(new Error(`${key}: the server is stopping`));
-        const pair = socketPair("[in-process]");
-        this.#accept(pair.serverSide);
-        return Promise.resolve(pair.clientSide);
-      },
-    };
+    return inProcessServer(`in-process:${++this.#inProcessCount}`, (socket) => this.#accept(socket), () => this.#stopping !== undefined);
   }
 
   /**
@@ -205,20 +199,17 @@ export class GearboxServer {
    * The child gets `GEARMAN_WORKER_USE_STDIO=1`, which Perl's Gearman::Worker
    * understands; its stderr is this process's.
    */
-  async startWorker(argv: readonly string[], env: Record<string, string> = {}): Promise<StartedWorker> {
-    const child = await spawnOnSocket(argv, { ...env, GEARMAN_WORKER_USE_STDIO: "1" });
-    const pair = socketPair(`[worker ${child.pid}]`);
-    this.#accept(pair.serverSide);
-    wireChild(pair, child);
-    this.logger.info("worker process started", { pid: child.pid, command: argv.join(" ") });
-    void child.exited.then((code) => this.logger.info("worker process exited", { pid: child.pid, code }));
-    return { pid: child.pid, exited: child.exited, kill: (signal = "SIGTERM") => child.kill(signal) };
+  startWorker(argv: readonly string[], env: Record<string, string> = {}): Promise<StartedWorker> {
+    return startStdioWorker(argv, env, (socket) => this.#accept(socket), this.logger);
   }
 
   /** Replays the store into the core, then listens. */
   async start(): Promise<void> {
     const t0 = Date.now();
-    const jobs = this.core.restore(await openWaiting(this.store, this.#edge.storeWaitMs, this.clock, this.logger), this.clock.now());
+    const stored = await openWaiting(this.store, this.#edge.storeWaitMs, this.clock, this.logger);
+    const ids = this.store.cluster?.ids;
+    if (ids) this.core.useIds(ids.base, ids.size, ids.highest);
+    const jobs = this.core.restore(stored, this.clock.now());
     if (jobs > 0) this.logger.info("store replayed", { jobs, ms: Date.now() - t0, store: this.store.url });
     this.#flush();
     try {
@@ -239,7 +230,8 @@ export class GearboxServer {
     }
     this.#limit.fitToFiles();
     this.#sweep.start();
-    this.logger.info("listening", { address: `${this.settings.listen}:${this.port}`, store: this.store.url, version: VERSION });
+    this.#duty.start();
+    this.logger.info("listening", { address: this.#address(), store: this.store.url, node: this.node, version: VERSION });
   }
 
   /** Stops accepting, finishes store writes, closes every connection and the store. */
@@ -269,7 +261,8 @@ export class GearboxServer {
 
   async #stop(): Promise<void> {
     this.#sweep.stop();
-    this.clock.clearTimeout(this.#timer);
+    await this.#duty.stop();
+    this.#deadline.stop();
     this.clock.clearTimeout(this.#drainTimer);
     this.#backpressure.stop();
     if (!this.#draining) await this.#listener?.close();
@@ -329,7 +322,7 @@ export class GearboxServer {
     this.#writeOutput(now);
     this.#backpressure.scheduleResume();
     this.#pump.schedule();
-    this.#armTimer();
+    this.#deadline.arm();
     this.#checkDrained();
   }
 
@@ -344,22 +337,41 @@ export class GearboxServer {
     this.#effects.run(drained.effects);
   }
 
-  /** Copies the store into the backup directory while serving, then answers the admin command. */
-  async #backup(conn: number, name: string, reply: PendingAck): Promise<void> {
-    this.core.answer(conn, reply, await backupReply(this.store, this.settings.backupDir, name, this.logger));
+  /** The store answered a commit: the core hears it (the submitters get JOB_CREATED or an ERROR). */
+  #committed({ added, error }: { added: readonly number[]; error?: Error }): void {
+    if (error) this.logger.limited("store_error", 5000, "error", "store commit failed", { error: error.message, jobs: added.length });
+    this.core.persisted(added, error ? `store: ${error.message}` : undefined, this.clock.now());
     this.#flush();
   }
 
-  #armTimer(): void {
-    const at = this.core.nextDeadline();
-    if (at === undefined || at >= this.#timerAt) return;
-    this.clock.clearTimeout(this.#timer);
-    this.#timerAt = at;
-    this.#timer = this.clock.setTimeout(() => {
-      this.#timerAt = Infinity;
-      this.core.tick(this.clock.now());
-      this.#flush();
-    }, Math.max(0, at - this.clock.now()));
+  /** Answers an admin command whose reply the edge builds (a backup, the nodes), once it is ready. */
+  async #answer(conn: number, reply: PendingAck, text: Promise<string>): Promise<void> {
+    this.core.answer(conn, reply, await text);
+    this.#flush();
+  }
+
+  #address(): string {
+    return `${this.settings.listen}:${this.port}`;
+  }
+
+  /** Heartbeats, adoption and the `nodes` reply (cluster_duty.ts); a store that is not shared just answers `nodes`. */
+  #clusterDuty(leaseMs: number): ClusterDuty {
+    return new ClusterDuty(
+      { store: this.store, core: this.core, clock: this.clock, logger: this.logger, node: this.node, leaseMs },
+      { address: () => this.#address(), flush: () => this.#flush(), lost: (message) => this.#lose(message) },
+    );
+  }
+
+  /** This node was declared dead (cluster_duty.ts): stop, and say why. */
+  #lose(message: string): void {
+    this.lost = message;
+    this.logger.error(message, { node: this.node });
+    void this.stop();
+  }
+
+  /** The cluster duty's round in flight, for tests that advance a ManualClock (resolves at once without a cluster). */
+  clusterSettled(): Promise<void> {
+    return this.#duty.settled();
   }
 
   #drop(conn: Connection, reason: string): void {

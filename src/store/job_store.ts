@@ -9,6 +9,7 @@
  * @module
  */
 import type { StoredJob } from "../core/job.ts";
+import type { ClusterStore } from "./cluster_store.ts";
 
 export type { StoredJob };
 
@@ -59,6 +60,8 @@ export interface JobStore {
   backup?(path: string): Promise<BackupResult>;
   /** For a store without {@link backup}: why, and what backs it up instead (the admin `backup` answers it). */
   readonly backupAdvice?: string;
+  /** Present on a store several servers share (cluster_store.ts): nodes, heartbeats, adoption. */
+  readonly cluster?: ClusterStore;
   /** Applies a batch atomically; rejects with {@link StoreError} when it could not. */
   commit(batch: StoreBatch): Promise<void>;
   close(): Promise<void>;

@@ -2,14 +2,13 @@
  * The PostgreSQL schema as numbered migrations, compiled into the binary,
  * and what opening a database checks before it writes anything: the schema
  * gearbox works in (the connection's `current_schema()`, `public` unless the
- * role's search_path says otherwise) holds only gearbox's tables, one server
- * at a time uses it, and its version is one this gearbox knows.
+ * role's search_path says otherwise) holds only gearbox's tables and its
+ * version is one this gearbox knows.
  *
- * Room for the cluster (a later slice): every job row carries the `node`
- * that accepted it, in its key, so a node's ids never meet another's. This
- * slice writes `node = ''` (one server). The later slice adds a node table
- * (heartbeats) and an owner column by new migrations (`ADD COLUMN` with a
- * constant default rewrites no row) and replaces the one-server lock below.
+ * The cluster (docs/cluster.md): every job row carries the `node` that owns
+ * it, in its key; migration 2 adds the node table (numbers, heartbeats,
+ * adoption). Several servers share a database, one process per node id
+ * (postgres_nodes.ts holds the per-node lock).
  *
  * @module
  */
@@ -17,12 +16,12 @@ import type { PgSession } from "../runtime/postgres.ts";
 import { StoreError } from "./job_store.ts";
 
 /** Our tables: nothing else may live in the schema we use. */
-export const OUR_TABLES = ["gearbox_schema_version", "gearbox_job"] as const;
-/** The session advisory lock key ("GBX1", as SQLite's application_id) held while a server uses the database. */
+export const OUR_TABLES = ["gearbox_schema_version", "gearbox_job", "gearbox_node"] as const;
+/** The first key of the session advisory lock ("GBX1", as SQLite's application_id) a node holds; the second is its number. */
 export const SERVER_LOCK_KEY = 0x47425831;
 
-/** Migration N (from 1) is `PG_MIGRATIONS[N - 1]`; each runs in one transaction with its version row. */
-export const PG_MIGRATIONS: readonly string[] = [
+/** Migration N (from 1) is `PG_MIGRATIONS[N - 1]`: its statements, run in one transaction with its version row. */
+export const PG_MIGRATIONS: readonly (string | readonly string[])[] = [
   // 1: the job table of SQLite's migrations 1 to 4 in one, keyed by (node, id).
   `CREATE TABLE gearbox_job (
      node         text     NOT NULL DEFAULT '',
@@ -45,13 +44,35 @@ export const PG_MIGRATIONS: readonly string[] = [
      data_crc     bigint,
      PRIMARY KEY (node, id)
    )`,
+  // 2: the nodes of a cluster. `number` gives a node its id range (postgres_nodes.ts); `heartbeat_at`
+  // is the database's time; `state` is live or adopted (dead is a live row past the lease). The rows
+  // migration 1 wrote belong to node '' (number 0, ids below 2^40), which heartbeats no more: the
+  // first node to look adopts them.
+  [
+    `CREATE TABLE gearbox_node (
+     node         text        PRIMARY KEY,
+       number       integer     NOT NULL UNIQUE,
+       address      text        NOT NULL DEFAULT '',
+       started_at   timestamptz NOT NULL DEFAULT now(),
+       heartbeat_at timestamptz NOT NULL DEFAULT now(),
+       state        text        NOT NULL DEFAULT 'live' CHECK (state IN ('live', 'adopted')),
+       adopted_by   text,
+       adopted_at   timestamptz
+     )`,
+    `INSERT INTO gearbox_node (node, number, heartbeat_at) SELECT '', 0, 'epoch' WHERE EXISTS (SELECT 1 FROM gearbox_job WHERE node = '')`,
+  ],
 ];
 
-/** Takes the one-server lock on a reserved connection; refuses when another server holds it. */
-export async function lockDatabase(conn: PgSession, display: string): Promise<void> {
-  const [row] = await conn.query("SELECT pg_try_advisory_lock($1) AS ok", [SERVER_LOCK_KEY]);
-  if (row?.ok !== true) {
-    throw new StoreError("STORE_LOCKED", `${display} is in use by another gearbox serve (one server per database until nodes exist)`);
+/**
+ * Runs `fn` holding the schema lock (a second key of {@link SERVER_LOCK_KEY}),
+ * so nodes starting together check and migrate the schema one at a time.
+ */
+export async function underSchemaLock<T>(conn: PgSession, fn: () => Promise<T>): Promise<T> {
+  await conn.query("SELECT pg_advisory_lock($1::integer, -1)", [SERVER_LOCK_KEY]);
+  try {
+    return await fn();
+  } finally {
+    await conn.query("SELECT pg_advisory_unlock($1::integer, -1)", [SERVER_LOCK_KEY]);
   }
 }
 
@@ -85,7 +106,7 @@ export async function migrate(
   }
   for (let v = version; v < PG_MIGRATIONS.length; v++) {
     await inTransaction(async (tx) => {
-      await tx.query(PG_MIGRATIONS[v]!);
+      for (const statement of ([] as string[]).concat(PG_MIGRATIONS[v]!)) await tx.query(statement);
       await tx.query("INSERT INTO gearbox_schema_version (version) VALUES ($1)", [v + 1]);
     });
   }
@@ -95,7 +116,7 @@ export async function migrate(
 /** Drops our tables again when they hold no job (what `discard` undoes after a failed start on an empty database). */
 export async function dropIfEmpty(db: PgSession): Promise<void> {
   const [row] = await db.query("SELECT NOT EXISTS (SELECT 1 FROM gearbox_job) AS empty");
-  if (row?.empty === true) await db.query("DROP TABLE gearbox_job, gearbox_schema_version");
+  if (row?.empty === true) await db.query("DROP TABLE gearbox_node, gearbox_job, gearbox_schema_version");
 }
 
 /** The highest migration applied; 0 for an empty schema (the version table is created then). */

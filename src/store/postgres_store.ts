@@ -7,18 +7,21 @@
  * workloads stay in the database and are read back by id.
  *
  * The driver (src/runtime/postgres.ts) is loaded with `import()` on `open`,
- * so a program that never opens a PostgreSQL store never loads it. One server
- * per database for now (a session advisory lock); nodes come later (see
- * postgres_schema.ts).
+ * so a program that never opens a PostgreSQL store never loads it. Several
+ * servers share a database as the nodes of a cluster (docs/cluster.md,
+ * postgres_nodes.ts): each reads and writes its own rows, one process per
+ * node id.
  *
  * @module
  */
 import type { PgPool, PgReserved, PgRow } from "../runtime/postgres.ts";
 import type { SqlValue } from "../runtime/sqlite.ts";
+import type { Adoption, ClusterStore, IdRange, NodeIdentity, NodeRow } from "./cluster_store.ts";
 import { type JobStore, type StoreBatch, type StoredJob, StoreError } from "./job_store.ts";
 import { dataIntact, fullRow, metaIntact, REPLAY_COLUMNS, toJob, updateRow, workloadOf } from "./job_rows.ts";
 import { pgStoreError } from "./postgres_errors.ts";
-import { dropIfEmpty, lockDatabase, migrate, refuseForeign } from "./postgres_schema.ts";
+import { ADOPT_SQL, heartbeat, ID_RANGE, lockNode, nodeNumber, nodeRow, NODES_SQL, registerLive } from "./postgres_nodes.ts";
+import { dropIfEmpty, migrate, refuseForeign, underSchemaLock } from "./postgres_schema.ts";
 import type { PostgresTarget } from "./postgres_url.ts";
 
 /** The columns of an added row, in {@link fullRow}'s order, with their array element types. */
@@ -64,15 +67,17 @@ const REPLAY_SQL = `SELECT ${REPLAY_COLUMNS}, CASE WHEN uniq = '-' THEN data END
 /** Rows the replay takes from the server at a time. */
 const REPLAY_CHUNK = 5000;
 
-export class PostgresStore implements JobStore {
+export class PostgresStore implements JobStore, ClusterStore {
   readonly url: string;
   readonly payloadsOutOfMemory = true;
   readonly backupAdvice: string;
   readonly #target: PostgresTarget;
-  /** The node whose rows this store reads and writes: '' (one server) until the cluster slice. */
-  readonly #node = "";
+  readonly cluster: ClusterStore = this;
+  /** The node whose rows this store reads and writes ({@link join}; '' for a store opened without a server). */
+  #node = "";
+  #ids: IdRange = { base: 0, size: ID_RANGE, highest: 0 };
   #pool: PgPool | undefined;
-  /** Holds the one-server advisory lock for as long as the store is open. */
+  /** Holds the node's advisory lock for as long as the store is open. */
   #lock: PgReserved | undefined;
   #pgArray: typeof import("../runtime/postgres.ts").pgArray | undefined;
   /** Opening created our tables (the schema was empty). */
@@ -96,10 +101,14 @@ export class PostgresStore implements JobStore {
         applicationName: "gearbox",
       });
       this.#pool = pool;
-      this.#lock = await pool.reserve();
-      await lockDatabase(this.#lock, display);
-      await refuseForeign(this.#lock, display);
-      this.#created = await migrate(this.#lock, (fn) => pool.transaction(fn), display) === 0;
+      const lock = this.#lock = await pool.reserve();
+      await underSchemaLock(lock, async () => {
+        await refuseForeign(lock, display);
+        this.#created = await migrate(lock, (fn) => pool.transaction(fn), display) === 0;
+        const number = await nodeNumber((fn) => pool.transaction(fn), this.#node);
+        await lockNode(lock, this.#node, number, display);
+        this.#ids = await registerLive(lock, this.#node, number);
+      });
       return await this.#replay(pool);
     } catch (e) {
       await this.close();
@@ -131,6 +140,53 @@ export class PostgresStore implements JobStore {
       );
     }
     return jobs;
+  }
+
+  join(node: NodeIdentity): void {
+    if (this.#pool) throw new Error("join the cluster before opening the store");
+    this.#node = node.id;
+  }
+
+  get ids(): IdRange {
+    return this.#ids;
+  }
+
+  async heartbeat(address: string): Promise<boolean> {
+    return await heartbeat(this.#open(), this.#node, address).catch((e) => Promise.reject(pgStoreError(e, this.url)));
+  }
+
+  async adoptDead(leaseMs: number): Promise<Adoption[]> {
+    let rows: PgRow[];
+    try {
+      rows = await this.#open().query(ADOPT_SQL, [this.#node, leaseMs]);
+    } catch (e) {
+      throw pgStoreError(e, this.url);
+    }
+    const byNode = new Map<string, Adoption>();
+    for (const r of rows) {
+      const row = r as Record<string, SqlValue>;
+      const from = String(r.dead_node);
+      let adoption = byNode.get(from);
+      if (!adoption) byNode.set(from, adoption = { from, jobs: [], damaged: [] });
+      if (r.id === null) continue; // a dead node that held no job
+      const job = toJob(row);
+      if (metaIntact(row) && (job.data === undefined || dataIntact(job.data, row.data_crc))) adoption.jobs.push(job);
+      else adoption.damaged.push(job.id);
+    }
+    return [...byNode.values()];
+  }
+
+  async nodes(leaseMs: number): Promise<NodeRow[]> {
+    try {
+      return (await this.#open().query(NODES_SQL, [leaseMs])).map(nodeRow);
+    } catch (e) {
+      throw pgStoreError(e, this.url);
+    }
+  }
+
+  #open(): PgPool {
+    if (!this.#pool || !this.#lock) throw new StoreError("STORE_UNAVAILABLE", "store is not open");
+    return this.#pool;
   }
 
   async payload(id: number): Promise<Uint8Array | undefined> {

@@ -18,7 +18,7 @@ const tempDir = tempDirs();
 const DENO = `${ROOT}node_modules/.bin/deno`;
 
 /** `gearbox serve` from the sources under deno run, on a free port, until `stop()` (SIGTERM; it must exit 0). */
-async function denoServe(store: string): Promise<{ port: number; stop(): Promise<void> }> {
+async function denoServe(store: string, ...extra: string[]): Promise<{ port: number; stop(): Promise<void> }> {
   const port = await freePort();
   const child = spawn(DENO, [
     "run",
@@ -35,6 +35,7 @@ async function denoServe(store: string): Promise<{ port: number; stop(): Promise
     "warn",
     "--store",
     store,
+    ...extra,
   ], { stdio: ["ignore", "ignore", "pipe"], cwd: ROOT });
   let err = "";
   child.stderr!.on("data", (d) => (err += d));
@@ -68,7 +69,8 @@ test("the same sources keep background jobs in PostgreSQL under deno run, across
   timeout: 60_000,
 }, async () => {
   const store = await (postgres.ok ? postgres.pg.createDatabase() : Promise.reject(new Error("no PostgreSQL")));
-  const first = await denoServe(store);
+  // The same node id both times: a server on another port is another node (its jobs would wait for adoption).
+  const first = await denoServe(store, "--node-id", "deno-smoke");
   const handles: string[] = [];
   try {
     const c = await RawConn.connect(first.port);
@@ -78,7 +80,7 @@ test("the same sources keep background jobs in PostgreSQL under deno run, across
   } finally {
     await first.stop();
   }
-  const second = await denoServe(store);
+  const second = await denoServe(store, "--node-id", "deno-smoke");
   try {
     const w = await RawConn.connect(second.port);
     w.sendPacket(Cmd.CAN_DO, "deno_pg");

@@ -150,9 +150,9 @@ describe("gearbox serve on a PostgreSQL store", { skip }, () => {
     }
   });
 
-  test("the binary's acknowledged jobs survive SIGKILL; a second server on the same database is refused", async () => {
+  test("the binary's acknowledged jobs survive SIGKILL and a restart of its node; a second server with the same node id is refused", async () => {
     const store = await newDatabase();
-    const extra = ["--store", store];
+    const extra = ["--store", store, "--node-id", "pg-node"];
     const first = await startGearbox({ extra });
     let handles: string[];
     try {
@@ -163,7 +163,7 @@ describe("gearbox serve on a PostgreSQL store", { skip }, () => {
     const second = await startGearbox({ extra });
     try {
       const [cmd, ...pre] = gearboxCommand();
-      const twin = spawnSync(cmd!, [...pre, "serve", "--port", "0", "--store", store, "--log-level", "silent"], {
+      const twin = spawnSync(cmd!, [...pre, "serve", "--port", "0", "--store", store, "--node-id", "pg-node", "--log-level", "silent"], {
         encoding: "utf8",
         timeout: 15_000,
       });

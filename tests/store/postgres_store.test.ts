@@ -1,7 +1,7 @@
 /**
  * What the PostgreSQL store adds to the store contract (job_store_contract.test.ts
  * runs that on it too): its URL, its migrations, refusing a database that is
- * not its own, one server per database, a batch that fails leaving nothing,
+ * not its own, one process per node id, a batch that fails leaving nothing,
  * an unreachable server named in the error, damaged rows refused. On a real
  * PostgreSQL (tests/helpers/postgres.ts).
  */
@@ -71,7 +71,7 @@ describe("the postgres store on a real server", { skip }, () => {
     const versions = await sql(url, "SELECT version FROM gearbox_schema_version ORDER BY version");
     assert.deepEqual(versions.map((r) => r.version), PG_MIGRATIONS.map((_, i) => i + 1));
     const tables = await sql(url, "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY tablename");
-    assert.deepEqual(tables.map((r) => r.tablename), ["gearbox_job", "gearbox_schema_version"]);
+    assert.deepEqual(tables.map((r) => r.tablename), ["gearbox_job", "gearbox_node", "gearbox_schema_version"]);
   });
 
   test("refuses a database whose schema version is newer than this gearbox's, without changing it", async () => {
@@ -125,7 +125,7 @@ describe("the postgres store on a real server", { skip }, () => {
     await b.close();
   });
 
-  test("a second server on the same database is refused while the first has it open, and gets it once the first closed", async () => {
+  test("a second process with the same node id is refused while the first has the store open, and gets it once the first closed", async () => {
     const url = await newDatabase();
     const first = openStore(url);
     await first.open();
