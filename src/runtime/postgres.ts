@@ -35,6 +35,17 @@ export interface PgSession {
   query(text: string, params?: readonly PgValue[]): Promise<PgRow[]>;
 }
 
+/** A transaction: statements, and COPY FROM STDIN on its connection. */
+export interface PgTransaction extends PgSession {
+  /**
+   * Runs `text` (a `COPY ... FROM STDIN`) with `data` as the whole input.
+   * Resolves once the server has taken every row; rejects when the COPY
+   * failed (a violated constraint, a lost connection), so a COMMIT after it
+   * never covers a failed COPY.
+   */
+  copyIn(text: string, data: Uint8Array): Promise<void>;
+}
+
 /** A connection taken out of the pool until released (it holds session state: an advisory lock). */
 export interface PgReserved extends PgSession {
   release(): void;
@@ -43,7 +54,7 @@ export interface PgReserved extends PgSession {
 /** A bounded pool of connections to one database. */
 export interface PgPool extends PgSession {
   /** Runs `fn` in one transaction: COMMIT when its promise resolves, ROLLBACK when it rejects. */
-  transaction<T>(fn: (tx: PgSession) => Promise<T>): Promise<T>;
+  transaction<T>(fn: (tx: PgTransaction) => Promise<T>): Promise<T>;
   reserve(): Promise<PgReserved>;
   /** Runs a query and hands its rows over `size` at a time, so a big result is never held whole. */
   cursor(text: string, params: readonly PgValue[], size: number, each: (rows: PgRow[]) => void): Promise<void>;
@@ -66,6 +77,41 @@ type Sql = ReturnType<typeof postgres>;
 
 function session(root: Sql, sql: Sql | postgres.TransactionSql | postgres.ReservedSql): PgSession {
   return { query: async (text, params = []) => toRows(await sql.unsafe(text, bind(root, params))) };
+}
+
+/**
+ * COPY FROM STDIN in a transaction. The driver reports a COPY's success on
+ * its stream (`finish`), but when the server refuses the data after the
+ * stream ended, that event never comes and the error goes nowhere. So a
+ * statement follows on the same connection once the driver has left copy
+ * mode (it does so in the stream's final step, a tick after `end`): the
+ * server runs it only after the COPY, and in a transaction the COPY aborted
+ * it fails, which rejects here (with the COPY's own error) and rolls the
+ * transaction back.
+ */
+function copySession(root: Sql, tx: postgres.TransactionSql): PgTransaction {
+  return {
+    ...session(root, tx),
+    async copyIn(text, data) {
+      const copy = tx.unsafe(text);
+      // The COPY's own error (a duplicate key, say) reaches only its already settled query: keep it to report.
+      let refused: unknown;
+      const settle = (copy as unknown as { reject: (e: unknown) => void }).reject;
+      (copy as unknown as { reject: (e: unknown) => void }).reject = (e) => {
+        refused = e;
+        settle(e);
+      };
+      const stream = await copy.writable();
+      stream.on("error", () => {}); // reported by the statement after it
+      stream.end(data);
+      await new Promise((resolve) => setImmediate(resolve));
+      try {
+        await tx.unsafe("SELECT 1");
+      } catch (e) {
+        throw refused ?? e;
+      }
+    },
+  };
 }
 
 /** Parameters as the driver takes them: each {@link PgArray} typed by its element oid. */
@@ -100,7 +146,7 @@ export function openPostgres(url: string, options: PgOptions): PgPool {
   });
   return {
     ...session(sql, sql),
-    transaction: (fn) => sql.begin((tx) => fn(session(sql, tx))) as Promise<never>,
+    transaction: (fn) => sql.begin((tx) => fn(copySession(sql, tx))) as Promise<never>,
     reserve: async () => {
       const r = await sql.reserve();
       return { ...session(sql, r), release: () => r.release() };
