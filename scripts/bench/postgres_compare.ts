@@ -10,6 +10,7 @@
  *
  *   npm run build && npm run bench -- --store postgres [--quick] [--repeat 3] [--jobs 100000]
  *   bun scripts/bench/postgres_compare.ts [--jobs N] [--repeat N] [--batch 1000] [--size 100] [--floor-clients 4]
+ *     [--only gearbox,pg-boss,graphile-worker,floor-1,floor-4,server-1]
  *
  * @module
  */
@@ -30,6 +31,7 @@ const { values } = parseArgs({
     size: { type: "string", default: "100" },
     "floor-clients": { type: "string", default: "4" },
     quick: { type: "boolean", default: false },
+    only: { type: "string" },
   },
 });
 const LOAD: Load = { jobs: Number(values.quick ? 30000 : values.jobs), batch: Number(values.batch), size: Number(values.size) };
@@ -60,7 +62,7 @@ function floor(id: string, kind: FloorKind, clients: number, label: string): Row
   };
 }
 
-const ROWS: Row[] = [
+const ALL_ROWS: Row[] = [
   library("gearbox", gearbox, "gearbox"),
   library("pg-boss", pgBoss, "competitor"),
   library("graphile-worker", graphileWorker, "competitor"),
@@ -68,6 +70,10 @@ const ROWS: Row[] = [
   floor(`floor-${FLOOR_CLIENTS}`, "sent", FLOOR_CLIENTS, `pgbench floor: rows sent (unnest), ${FLOOR_CLIENTS} clients`),
   floor("server-1", "server", 1, "pgbench: rows made in the server, 1 client"),
 ];
+const ONLY = values.only?.split(",");
+const unknown = ONLY?.filter((id) => !ALL_ROWS.some((r) => r.id === id)) ?? [];
+if (unknown.length > 0) throw new Error(`--only: unknown ${unknown.join(", ")} (ids: ${ALL_ROWS.map((r) => r.id).join(" ")})`);
+const ROWS = ALL_ROWS.filter((r) => !ONLY || ONLY.includes(r.id));
 
 interface Sample {
   rate: number;
@@ -96,12 +102,18 @@ async function measure(row: Row, url: string, pgPort: number): Promise<Sample> {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
 
+/** `a / b` to `digits` places, or n/a when either was not measured. */
+function over(a: number, b: number, digits: number, scale = 1): string {
+  return a > 0 && b > 0 ? ((scale * a) / b).toFixed(digits) : "n/a";
+}
+
 function table(samples: Map<string, Sample[]>): string {
   const best = (id: string) => Math.max(0, ...(samples.get(id) ?? []).map((s) => s.rate));
-  const competitor = Math.max(...ROWS.filter((r) => r.kind === "competitor").map((r) => best(r.id)));
-  const floorRate = Math.max(...ROWS.filter((r) => r.kind === "floor").map((r) => best(r.id)));
+  const competitor = Math.max(0, ...ROWS.filter((r) => r.kind === "competitor").map((r) => best(r.id)));
+  const floor1 = best("floor-1");
+  const floorN = best(`floor-${FLOOR_CLIENTS}`);
   const lines = [
-    "| contender | best jobs/s | median jobs/s | × best competitor | % of floor | PostgreSQL CPU µs/job | producer CPU µs/job |",
+    `| contender | best jobs/s | median jobs/s | × best competitor | % of floor (1 / ${FLOOR_CLIENTS} clients) | PostgreSQL CPU µs/job | producer CPU µs/job |`,
     "|---|---:|---:|---:|---:|---:|---:|",
   ];
   for (const row of ROWS) {
@@ -111,14 +123,18 @@ function table(samples: Map<string, Sample[]>): string {
       continue;
     }
     const top = s.reduce((a, b) => (b.rate > a.rate ? b : a));
-    const ratio = row.kind === "floor" || row.kind === "ceiling" ? "" : (top.rate / competitor).toFixed(2);
-    const pct = row.kind === "ceiling" ? "" : `${Math.round((100 * top.rate) / floorRate)}%`;
-    const app = row.kind === "floor" || row.kind === "ceiling" ? "" : top.appUs.toFixed(0);
-    lines.push(
-      `| ${row.label} | ${Math.round(top.rate)} | ${Math.round(median(s.map((x) => x.rate)))} | ${ratio} | ${pct} | ${
-        top.pgUs.toFixed(0)
-      } | ${app} |`,
-    );
+    const library = row.kind === "gearbox" || row.kind === "competitor";
+    const ratio = library ? over(top.rate, competitor, 2) : "";
+    const pct = row.kind === "ceiling" ? "" : `${over(top.rate, floor1, 0, 100)} / ${over(top.rate, floorN, 0, 100)}`;
+    const cells = [
+      Math.round(top.rate),
+      Math.round(median(s.map((x) => x.rate))),
+      ratio,
+      pct,
+      top.pgUs.toFixed(1),
+      library ? top.appUs.toFixed(1) : "",
+    ];
+    lines.push(`| ${row.label} | ${cells.join(" | ")} |`);
   }
   return lines.join("\n");
 }
@@ -151,8 +167,9 @@ for (let round = 0; round < REPEAT; round++) {
 console.log(`\nDurable background submit on PostgreSQL: ${LOAD.jobs} jobs of ${LOAD.size} B, batches of ${LOAD.batch}, one producer;`);
 console.log(`best and median of ${REPEAT} rounds, one cluster with fsync on, took ${Math.round((Date.now() - t0) / 1000)} s\n`);
 console.log(table(samples));
+console.log("\n× best competitor: jobs/s over the best of the faster of pg-boss and graphile-worker.");
 console.log(
-  "\n× best competitor: jobs/s over the faster of pg-boss and graphile-worker; % of floor: over the best pgbench 'rows sent' row.",
+  `% of floor: over pgbench's best with rows sent from 1 client (one transaction in flight, like one producer) / from ${FLOOR_CLIENTS}.`,
 );
 console.log("PostgreSQL CPU: postmaster and backends, per job; producer CPU: the gearbox server, or the bench process for the libraries.");
 console.log("One node against three nodes: not measured (nodes have not landed).");

@@ -64,7 +64,7 @@ function field(out: Uint8Array, view: DataView, at: number, type: CopyType, v: S
   }
   if (type === "text") {
     if (typeof v !== "string") throw new TypeError(`a text column got ${typeof v}`);
-    const { written } = utf8.encodeInto(v, out.subarray(at + 4));
+    const written = text(out, at + 4, v);
     view.setInt32(at, written);
     return at + 4 + written;
   }
@@ -75,6 +75,17 @@ function field(out: Uint8Array, view: DataView, at: number, type: CopyType, v: S
     return at + 4 + v.byteLength;
   }
   return integer(view, at, type, v);
+}
+
+/** Writes `v` as UTF-8 at `at`; its byte length. Short ASCII (handles, names) is copied byte by byte, without a view. */
+function text(out: Uint8Array, at: number, v: string): number {
+  const n = v.length;
+  for (let i = 0; i < n; i++) {
+    const c = v.charCodeAt(i);
+    if (c > 0x7f) return utf8.encodeInto(v, out.subarray(at)).written;
+    out[at + i] = c;
+  }
+  return n;
 }
 
 function integer(view: DataView, at: number, type: CopyType, v: SqlValue): number {

@@ -154,7 +154,8 @@ export class PostgresStore implements JobStore {
 
   /**
    * One transaction: the new rows by binary COPY, then the updates and the
-   * deletes, sent together (pipelined), not one round trip each.
+   * deletes sent together (pipelined), not one round trip each. A batch of only new jobs is the COPY alone, which PostgreSQL runs
+   * as a transaction of its own.
    */
   async commit(batch: StoreBatch): Promise<void> {
     const pool = this.#pool;
@@ -166,8 +167,10 @@ export class PostgresStore implements JobStore {
       const node = this.#node;
       const adds = batch.add.length > 0 ? encodeCopy(COPY_TYPES, batch.add.map((j) => [node, ...fullRow(j)])) : undefined;
       const changes = updates.length > 0 ? columns(updates.map(updateRow), UPDATE_COLUMNS.length) : undefined;
+      // New jobs alone: the COPY is its own transaction (no BEGIN and COMMIT round trips).
+      if (adds && !changes && batch.remove.length === 0) return await pool.copyIn(COPY_SQL, adds);
       await pool.transaction(async (tx) => {
-        if (adds) await tx.copyIn(COPY_SQL, adds);
+        if (adds) await tx.copyIn(COPY_SQL, adds); // nothing may be sent on its connection while it copies
         const sent: Promise<unknown>[] = [];
         if (changes) sent.push(tx.query(UPDATE_SQL, [this.#node, ...changes.map((c, i) => pgArray(c, UPDATE_COLUMNS[i]![1]))]));
         if (batch.remove.length > 0) sent.push(tx.query(DELETE_SQL, [this.#node, pgArray(batch.remove, "bigint")]));

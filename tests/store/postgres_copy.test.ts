@@ -2,8 +2,8 @@
  * The binary COPY encoder (src/store/postgres_copy.ts) and the runtime's
  * COPY FROM STDIN: what PostgreSQL reads back is exactly what was encoded,
  * edge values included, on a real server (tests/helpers/postgres.ts); a COPY
- * the server refuses rejects with the server's own error and its transaction
- * commits nothing.
+ * the server refuses rejects with the server's own error, in a transaction
+ * (which then commits nothing) and on its own.
  */
 import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
@@ -82,5 +82,18 @@ describe("COPY FROM STDIN on a real server", { skip }, () => {
     assert.deepEqual((await p.query("SELECT b FROM u ORDER BY b")).map((r) => r.b), [2]);
     await p.transaction((tx) => tx.copyIn("COPY u (b) FROM STDIN (FORMAT binary)", encodeCopy(["bigint"], [[1], [3]])));
     assert.deepEqual((await p.query("SELECT b FROM u ORDER BY b")).map((r) => r.b), [1, 2, 3]);
+  });
+
+  test("a COPY on the pool is a transaction of its own: refused, it rejects with the server's error and leaves no row; accepted, its rows are there", async () => {
+    const p = await db();
+    await p.query("CREATE TABLE v (b bigint PRIMARY KEY)");
+    await p.query("INSERT INTO v VALUES (2)");
+    const copy = (ids: number[]) => p.copyIn("COPY v (b) FROM STDIN (FORMAT binary)", encodeCopy(["bigint"], ids.map((b) => [b])));
+    await assert.rejects(copy([1, 2, 3]), (e: Error & { code?: string }) => e.code === "23505");
+    await assert.rejects(copy([4, 4]), (e: Error & { code?: string }) => e.code === "23505");
+    await assert.rejects(p.copyIn("COPY nowhere (b) FROM STDIN (FORMAT binary)", encodeCopy(["bigint"], [[1]])), /nowhere/);
+    assert.deepEqual((await p.query("SELECT b FROM v ORDER BY b")).map((r) => r.b), [2]);
+    await Promise.all([copy([1, 3]), copy([5]), copy([6, 7])]);
+    assert.deepEqual((await p.query("SELECT b FROM v ORDER BY b")).map((r) => r.b), [1, 2, 3, 5, 6, 7]);
   });
 });
