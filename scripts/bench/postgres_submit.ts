@@ -14,7 +14,7 @@
  * @module
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -22,6 +22,7 @@ import { openStore } from "../../src/store/open_store.ts";
 import type { StoredJob } from "../../src/store/job_store.ts";
 import { freePort, waitForPort } from "../../tests/helpers/free_port.ts";
 import { startCluster, type TestPostgres } from "../../tests/helpers/postgres.ts";
+import { cpuSeconds, postgresCpuSeconds } from "./proc_cpu.ts";
 
 const { values } = parseArgs({
   options: {
@@ -35,7 +36,6 @@ const CLIENTS = Number(values.clients);
 const BATCH = Number(values.batch);
 const ROOT = new URL("../../", import.meta.url).pathname;
 const LOADGEN = join(ROOT, "scripts/bench/build/loadgen");
-const TICK = 100; // clock ticks per second in /proc/PID/stat
 
 /** The store alone: `JOBS` new jobs in commits of `BATCH`. */
 async function storeAlone(url: string): Promise<number> {
@@ -68,43 +68,6 @@ async function storeAlone(url: string): Promise<number> {
   return rate;
 }
 
-/** CPU seconds (user + system) of the processes whose ids are given, from /proc. */
-function cpuSeconds(pids: number[]): number {
-  let ticks = 0;
-  for (const pid of pids) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      ticks += Number(fields[11]) + Number(fields[12]);
-    } catch {
-      // gone
-    }
-  }
-  return ticks / TICK;
-}
-
-/** The postmaster listening on `port` and its children (the backends). */
-function postgresPids(port: number): number[] {
-  const all = readdirSync("/proc").filter((d) => /^\d+$/.test(d)).map(Number);
-  const cmd = (pid: number) => {
-    try {
-      return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").join(" ");
-    } catch {
-      return "";
-    }
-  };
-  const master = all.find((pid) => /postgres /.test(cmd(pid)) && cmd(pid).includes(`-p ${port}`));
-  if (master === undefined) return [];
-  const parent = (pid: number) => {
-    try {
-      return Number(/PPid:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]);
-    } catch {
-      return -1;
-    }
-  };
-  return [master, ...all.filter((pid) => parent(pid) === master)];
-}
-
 /** `clients` loadgen processes submit JOBS in all through a gearbox on `store`. */
 async function throughGearbox(store: string, clients: number, pgPort: number): Promise<string> {
   const port = await freePort();
@@ -116,7 +79,7 @@ async function throughGearbox(store: string, clients: number, pgPort: number): P
     },
   );
   await waitForPort(port);
-  const pgBefore = cpuSeconds(postgresPids(pgPort));
+  const pgBefore = postgresCpuSeconds(pgPort);
   const gbBefore = cpuSeconds([server.pid!]);
   const t0 = performance.now();
   const each = Math.ceil(JOBS / clients);
@@ -131,7 +94,7 @@ async function throughGearbox(store: string, clients: number, pgPort: number): P
   const done = (await Promise.all(runs)).reduce((a, b) => a + b, 0);
   const seconds = (performance.now() - t0) / 1000;
   const gb = cpuSeconds([server.pid!]) - gbBefore;
-  const pg = cpuSeconds(postgresPids(pgPort)) - pgBefore;
+  const pg = postgresCpuSeconds(pgPort) - pgBefore;
   server.kill("SIGTERM");
   await new Promise((r) => server.once("exit", r));
   const perK = (s: number) => ((s / done) * 1000 * 1000).toFixed(0);

@@ -10,6 +10,9 @@
 #   npm run bench -- --source          # gearbox from src/ via bun, not dist/gearbox
 #   npm run bench -- --durable         # both servers keep jobs in SQLite (fresh files per run)
 #   npm run bench -- --durable=gearbox # gearbox in SQLite against gearmand in memory
+#   npm run bench -- --store postgres  # durable submit on PostgreSQL against pg-boss,
+#                                      # graphile-worker and pgbench (postgres_compare.ts;
+#                                      # takes --quick, --repeat N, --jobs N)
 #
 # Environment:
 #   GEARBOX_BENCH_CMD   command for the "gearbox" column; {port} is replaced by
@@ -36,8 +39,18 @@ FROM_SOURCE=0
 DURABLE=""
 
 usage() {
-  sed -n '2,23p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  sed -n '2,26p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
+
+# --store postgres: a different comparison, in TypeScript (scripts/bench/postgres_compare.ts).
+for a in "$@"; do
+  if [[ $a == --store=postgres || ${prev:-} == --store && $a == postgres ]]; then
+    args=()
+    for b in "$@"; do [[ $b == --store || $b == --store=postgres || $b == postgres ]] || args+=("$b"); done
+    exec "$ROOT/node_modules/.bin/bun" "$HERE/postgres_compare.ts" "${args[@]}"
+  fi
+  prev=$a
+done
 
 while (($#)); do
   case $1 in

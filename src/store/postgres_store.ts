@@ -1,7 +1,7 @@
 /**
  * Background jobs in a PostgreSQL database, with the promises of the SQLite
  * store: each group commit is one transaction (all its new jobs in one
- * multi-row INSERT of `unnest`ed arrays, its updates in one UPDATE, its
+ * binary COPY, its updates in one UPDATE of `unnest`ed arrays, its
  * deletes in one DELETE by id array), so a job is acknowledged only after
  * PostgreSQL committed it; rows carry the same checksums (row_checksum.ts);
  * workloads stay in the database and are read back by id.
@@ -19,6 +19,7 @@ import type { SqlValue } from "../runtime/sqlite.ts";
 import type { Adoption, ClusterStore, IdRange, NodeIdentity, NodeRow } from "./cluster_store.ts";
 import { type JobStore, type StoreBatch, type StoredJob, StoreError } from "./job_store.ts";
 import { dataIntact, fullRow, metaIntact, REPLAY_COLUMNS, toJob, updateRow, workloadOf } from "./job_rows.ts";
+import { type CopyType, encodeCopy } from "./postgres_copy.ts";
 import { pgStoreError } from "./postgres_errors.ts";
 import { ADOPT_SQL, heartbeat, ID_RANGE, lockNode, nodeNumber, nodeRow, NODES_SQL, registerLive } from "./postgres_nodes.ts";
 import { dropIfEmpty, migrate, refuseForeign, underSchemaLock } from "./postgres_schema.ts";
@@ -44,8 +45,9 @@ const ADD_COLUMNS = [
   ["ended_at", "bigint"],
   ["delete_after", "bigint"],
 ] as const;
-const INSERT_SQL = `INSERT INTO gearbox_job (node, ${ADD_COLUMNS.map(([c]) => c).join(", ")})
-  SELECT $1, * FROM unnest(${ADD_COLUMNS.map(([, t], i) => `$${i + 2}::${t}[]`).join(", ")})`;
+/** New rows go in by binary COPY (postgres_copy.ts): the node, then {@link fullRow}'s values. */
+const COPY_SQL = `COPY gearbox_job (node, ${ADD_COLUMNS.map(([c]) => c).join(", ")}) FROM STDIN (FORMAT binary)`;
+const COPY_TYPES: readonly CopyType[] = ["text", ...ADD_COLUMNS.map(([, t]) => t)];
 /** {@link updateRow}'s values, in its order. */
 const UPDATE_COLUMNS = [
   ["run_after", "bigint"],
@@ -206,7 +208,11 @@ export class PostgresStore implements JobStore, ClusterStore {
     return data;
   }
 
-  /** One transaction; its statements are sent together (pipelined), not one round trip each. */
+  /**
+   * One transaction: the new rows by binary COPY, then the updates and the
+   * deletes sent together (pipelined), not one round trip each. A batch of only new jobs is the COPY alone, which PostgreSQL runs
+   * as a transaction of its own.
+   */
   async commit(batch: StoreBatch): Promise<void> {
     const pool = this.#pool;
     const pgArray = this.#pgArray;
@@ -214,11 +220,14 @@ export class PostgresStore implements JobStore, ClusterStore {
     const updates = batch.update ?? [];
     if (batch.add.length === 0 && updates.length === 0 && batch.remove.length === 0) return;
     try {
-      const adds = batch.add.length > 0 ? columns(batch.add.map(fullRow), ADD_COLUMNS.length) : undefined;
+      const node = this.#node;
+      const adds = batch.add.length > 0 ? encodeCopy(COPY_TYPES, batch.add.map((j) => [node, ...fullRow(j)])) : undefined;
       const changes = updates.length > 0 ? columns(updates.map(updateRow), UPDATE_COLUMNS.length) : undefined;
+      // New jobs alone: the COPY is its own transaction (no BEGIN and COMMIT round trips).
+      if (adds && !changes && batch.remove.length === 0) return await pool.copyIn(COPY_SQL, adds);
       await pool.transaction(async (tx) => {
+        if (adds) await tx.copyIn(COPY_SQL, adds); // nothing may be sent on its connection while it copies
         const sent: Promise<unknown>[] = [];
-        if (adds) sent.push(tx.query(INSERT_SQL, [this.#node, ...adds.map((c, i) => pgArray(c, ADD_COLUMNS[i]![1]))]));
         if (changes) sent.push(tx.query(UPDATE_SQL, [this.#node, ...changes.map((c, i) => pgArray(c, UPDATE_COLUMNS[i]![1]))]));
         if (batch.remove.length > 0) sent.push(tx.query(DELETE_SQL, [this.#node, pgArray(batch.remove, "bigint")]));
         await Promise.all(sent);

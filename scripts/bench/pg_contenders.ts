@@ -1,0 +1,134 @@
+/**
+ * The contenders of the PostgreSQL comparison (postgres_compare.ts), each
+ * enqueuing the same jobs (100-byte payloads, batches of 1000, one producer)
+ * into its own database of the same server, in its fastest documented batch form:
+ *
+ * - gearbox: `dist/gearbox serve --store postgres://...` fed by libgearman's
+ *   loadgen (`bgsubmit`: pipelined SUBMIT_JOB_BG, a job counts when its
+ *   JOB_CREATED arrives, which gearbox sends only after COMMIT);
+ * - pg-boss 12: `boss.insert(queue, jobs[])` (one statement per batch);
+ * - graphile-worker 0.18: `workerUtils.addJobs(specs[])` (one call of its
+ *   `add_jobs` function per batch).
+ *
+ * Each `prepare` does the untimed setup (start, migrate) and gives the timed
+ * `run` and the `close`.
+ *
+ * @module
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { join } from "node:path";
+import { cpuSeconds } from "./proc_cpu.ts";
+import { freePort, waitForPort } from "../../tests/helpers/free_port.ts";
+
+export interface Load {
+  jobs: number;
+  batch: number;
+  size: number;
+}
+
+export interface RunResult {
+  jobs: number;
+  seconds: number;
+  /** CPU seconds of the producer side: the gearbox server, or this process for the libraries. */
+  appCpu: number;
+}
+
+export interface Prepared {
+  run(): Promise<RunResult>;
+  close(): Promise<void>;
+}
+
+export interface Contender {
+  name: string;
+  prepare(url: string, load: Load): Promise<Prepared>;
+}
+
+const ROOT = new URL("../../", import.meta.url).pathname;
+export const LOADGEN = join(ROOT, "scripts/bench/build/loadgen");
+
+/** This process's CPU seconds. */
+function ownCpu(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+}
+
+/** Runs `batches` awaited calls of `send`, timing them and this process's CPU. */
+async function timed(load: Load, send: (first: number, count: number) => Promise<unknown>): Promise<RunResult> {
+  const cpu0 = ownCpu();
+  const t0 = performance.now();
+  for (let i = 0; i < load.jobs; i += load.batch) await send(i, Math.min(load.batch, load.jobs - i));
+  return { jobs: load.jobs, seconds: (performance.now() - t0) / 1000, appCpu: ownCpu() - cpu0 };
+}
+
+export const gearbox: Contender = {
+  name: "gearbox (dist/gearbox, loadgen bgsubmit)",
+  async prepare(url, load) {
+    const port = await freePort();
+    const server: ChildProcess = spawn(
+      join(ROOT, "dist/gearbox"),
+      ["serve", "--port", String(port), "--listen", "127.0.0.1", "--store", url, "--log-level", "warn"],
+      { stdio: ["ignore", "ignore", "inherit"] },
+    );
+    await waitForPort(port);
+    return {
+      async run() {
+        const cpu0 = cpuSeconds([server.pid!]);
+        const args = ["bgsubmit", "--port", String(port), "--workers", "0", "--jobs", String(load.jobs), "--seconds", "300"];
+        const out = await new Promise<string>((resolve, reject) => {
+          const child = spawn(LOADGEN, [...args, "--batch", String(load.batch), "--size", String(load.size)], {
+            stdio: ["ignore", "pipe", "inherit"],
+          });
+          let text = "";
+          child.stdout!.on("data", (d) => (text += d));
+          child.on("exit", (code) => (code === 0 ? resolve(text) : reject(new Error(`loadgen exited with ${code}: ${text}`))));
+        });
+        const jobs = Number(/ jobs=(\d+)/.exec(out)?.[1] ?? 0);
+        const seconds = Number(/ seconds=([\d.]+)/.exec(out)?.[1] ?? 0);
+        return { jobs, seconds, appCpu: cpuSeconds([server.pid!]) - cpu0 };
+      },
+      async close() {
+        server.kill("SIGTERM");
+        if (server.exitCode === null) await new Promise((r) => server.once("exit", r));
+      },
+    };
+  },
+};
+
+export const pgBoss: Contender = {
+  name: "pg-boss 12 (boss.insert)",
+  async prepare(url, load) {
+    const { PgBoss } = await import("pg-boss");
+    const boss = new PgBoss(url);
+    boss.on("error", (e: unknown) => console.error("pg-boss:", e));
+    await boss.start();
+    await boss.createQueue("bench");
+    const payload = "x".repeat(load.size);
+    return {
+      run: () =>
+        timed(
+          load,
+          (first, count) => boss.insert("bench", Array.from({ length: count }, (_, k) => ({ data: { p: payload, n: first + k } }))),
+        ),
+      close: () => boss.stop({ graceful: false }),
+    };
+  },
+};
+
+export const graphileWorker: Contender = {
+  name: "graphile-worker 0.18 (addJobs)",
+  async prepare(url, load) {
+    const { makeWorkerUtils } = await import("graphile-worker");
+    const utils = await makeWorkerUtils({ connectionString: url });
+    await utils.migrate();
+    const payload = "x".repeat(load.size);
+    return {
+      run: () =>
+        timed(
+          load,
+          (first, count) =>
+            utils.addJobs(Array.from({ length: count }, (_, k) => ({ identifier: "bench", payload: { p: payload, n: first + k } }))),
+        ),
+      close: async () => await utils.release(),
+    };
+  },
+};

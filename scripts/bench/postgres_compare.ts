@@ -1,0 +1,176 @@
+/**
+ * Durable background submit on PostgreSQL, in one run on one throwaway
+ * cluster (fsync on): gearbox against pg-boss and graphile-worker, and the
+ * database's own floor measured by pgbench (pg_floor.ts). Each contender
+ * enqueues --jobs jobs of --size bytes in batches of --batch from one
+ * producer into a fresh database of that server; the contenders take turns
+ * (the order rotates every repeat) and the table gives each one's best and
+ * median rate, its ratio to the faster competitor, its share of the floor,
+ * and the CPU per job that PostgreSQL and the producer side spent.
+ *
+ *   npm run build && npm run bench -- --store postgres [--quick] [--repeat 3] [--jobs 100000]
+ *   bun scripts/bench/postgres_compare.ts [--jobs N] [--repeat N] [--batch 1000] [--size 100] [--floor-clients 4]
+ *     [--only gearbox,pg-boss,graphile-worker,floor-1,floor-4,server-1]
+ *
+ * @module
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { startCluster } from "../../tests/helpers/postgres.ts";
+import { type Contender, gearbox, graphileWorker, type Load, LOADGEN, pgBoss, type RunResult } from "./pg_contenders.ts";
+import { createGearboxTables, type FloorKind, runFloor } from "./pg_floor.ts";
+import { postgresCpuSeconds } from "./proc_cpu.ts";
+
+const { values } = parseArgs({
+  options: {
+    jobs: { type: "string", default: "100000" },
+    repeat: { type: "string", default: "3" },
+    batch: { type: "string", default: "1000" },
+    size: { type: "string", default: "100" },
+    "floor-clients": { type: "string", default: "4" },
+    quick: { type: "boolean", default: false },
+    only: { type: "string" },
+  },
+});
+const LOAD: Load = { jobs: Number(values.quick ? 30000 : values.jobs), batch: Number(values.batch), size: Number(values.size) };
+const REPEAT = Number(values.quick ? 2 : values.repeat);
+const FLOOR_CLIENTS = Number(values["floor-clients"]);
+const ROOT = new URL("../../", import.meta.url).pathname;
+
+interface Row {
+  id: string;
+  label: string;
+  kind: "gearbox" | "competitor" | "floor" | "ceiling";
+  prepare(url: string): Promise<{ run(): Promise<RunResult>; close(): Promise<void> }>;
+}
+
+function library(id: string, c: Contender, kind: Row["kind"]): Row {
+  return { id, label: c.name, kind, prepare: (url) => c.prepare(url, LOAD) };
+}
+
+function floor(id: string, kind: FloorKind, clients: number, label: string): Row {
+  return {
+    id,
+    label,
+    kind: kind === "sent" ? "floor" : "ceiling",
+    async prepare(url) {
+      await createGearboxTables(url);
+      return { run: () => runFloor(url, kind, clients, LOAD), close: async () => {} };
+    },
+  };
+}
+
+const ALL_ROWS: Row[] = [
+  library("gearbox", gearbox, "gearbox"),
+  library("pg-boss", pgBoss, "competitor"),
+  library("graphile-worker", graphileWorker, "competitor"),
+  floor("floor-1", "sent", 1, "pgbench floor: rows sent (unnest), 1 client"),
+  floor(`floor-${FLOOR_CLIENTS}`, "sent", FLOOR_CLIENTS, `pgbench floor: rows sent (unnest), ${FLOOR_CLIENTS} clients`),
+  floor("server-1", "server", 1, "pgbench: rows made in the server, 1 client"),
+];
+const ONLY = values.only?.split(",");
+const unknown = ONLY?.filter((id) => !ALL_ROWS.some((r) => r.id === id)) ?? [];
+if (unknown.length > 0) throw new Error(`--only: unknown ${unknown.join(", ")} (ids: ${ALL_ROWS.map((r) => r.id).join(" ")})`);
+const ROWS = ALL_ROWS.filter((r) => !ONLY || ONLY.includes(r.id));
+
+interface Sample {
+  rate: number;
+  pgUs: number;
+  appUs: number;
+}
+
+function ensureLoadgen(): void {
+  if (existsSync(LOADGEN)) return;
+  mkdirSync(join(ROOT, "scripts/bench/build"), { recursive: true });
+  const args = ["-O2", "-std=gnu11", "-pthread", "-o", LOADGEN, join(ROOT, "scripts/bench/loadgen.c"), "-lgearman", "-lm"];
+  if (spawnSync("cc", args, { stdio: "inherit" }).status !== 0) throw new Error("compiling loadgen.c failed (needs libgearman-dev)");
+}
+
+async function measure(row: Row, url: string, pgPort: number): Promise<Sample> {
+  const prepared = await row.prepare(url);
+  try {
+    const pg0 = postgresCpuSeconds(pgPort);
+    const r = await prepared.run();
+    const pg = postgresCpuSeconds(pgPort) - pg0;
+    return { rate: r.jobs / r.seconds, pgUs: (pg / r.jobs) * 1e6, appUs: (r.appCpu / r.jobs) * 1e6 };
+  } finally {
+    await prepared.close();
+  }
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
+
+/** `a / b` to `digits` places, or n/a when either was not measured. */
+function over(a: number, b: number, digits: number, scale = 1): string {
+  return a > 0 && b > 0 ? ((scale * a) / b).toFixed(digits) : "n/a";
+}
+
+function table(samples: Map<string, Sample[]>): string {
+  const best = (id: string) => Math.max(0, ...(samples.get(id) ?? []).map((s) => s.rate));
+  const competitor = Math.max(0, ...ROWS.filter((r) => r.kind === "competitor").map((r) => best(r.id)));
+  const floor1 = best("floor-1");
+  const floorN = best(`floor-${FLOOR_CLIENTS}`);
+  const lines = [
+    `| contender | best jobs/s | median jobs/s | × best competitor | % of floor (1 / ${FLOOR_CLIENTS} clients) | PostgreSQL CPU µs/job | producer CPU µs/job |`,
+    "|---|---:|---:|---:|---:|---:|---:|",
+  ];
+  for (const row of ROWS) {
+    const s = samples.get(row.id) ?? [];
+    if (s.length === 0) {
+      lines.push(`| ${row.label} | err | | | | | |`);
+      continue;
+    }
+    const top = s.reduce((a, b) => (b.rate > a.rate ? b : a));
+    const library = row.kind === "gearbox" || row.kind === "competitor";
+    const ratio = library ? over(top.rate, competitor, 2) : "";
+    const pct = row.kind === "ceiling" ? "" : `${over(top.rate, floor1, 0, 100)} / ${over(top.rate, floorN, 0, 100)}`;
+    const cells = [
+      Math.round(top.rate),
+      Math.round(median(s.map((x) => x.rate))),
+      ratio,
+      pct,
+      top.pgUs.toFixed(1),
+      library ? top.appUs.toFixed(1) : "",
+    ];
+    lines.push(`| ${row.label} | ${cells.join(" | ")} |`);
+  }
+  return lines.join("\n");
+}
+
+if (!existsSync(join(ROOT, "dist/gearbox"))) throw new Error("dist/gearbox is missing: run npm run build first");
+ensureLoadgen();
+const cluster = await startCluster({ fsync: true });
+if (!cluster.ok) throw new Error(cluster.skip);
+const pg = cluster.pg;
+const pgPort = Number(new URL(await pg.createDatabase()).port);
+const t0 = Date.now();
+console.error(
+  `[bench] PostgreSQL ${pg.origin} (fsync on); ${LOAD.jobs} jobs of ${LOAD.size} B in batches of ${LOAD.batch}, ${REPEAT} rounds`,
+);
+const samples = new Map<string, Sample[]>();
+for (let round = 0; round < REPEAT; round++) {
+  const order = ROWS.map((_, i) => ROWS[(i + round) % ROWS.length]!);
+  if (round % 2) order.reverse();
+  for (const row of order) {
+    try {
+      const s = await measure(row, await pg.createDatabase(), pgPort);
+      samples.set(row.id, [...(samples.get(row.id) ?? []), s]);
+      console.error(`[bench] round ${round + 1}: ${row.label}: ${Math.round(s.rate)} jobs/s, PostgreSQL ${s.pgUs.toFixed(0)} µs/job`);
+    } catch (e) {
+      console.error(`[bench] round ${round + 1}: ${row.label} FAILED: ${(e as Error).message}`);
+    }
+  }
+  await pg.dropDatabases();
+}
+console.log(`\nDurable background submit on PostgreSQL: ${LOAD.jobs} jobs of ${LOAD.size} B, batches of ${LOAD.batch}, one producer;`);
+console.log(`best and median of ${REPEAT} rounds, one cluster with fsync on, took ${Math.round((Date.now() - t0) / 1000)} s\n`);
+console.log(table(samples));
+console.log("\n× best competitor: jobs/s over the best of the faster of pg-boss and graphile-worker.");
+console.log(
+  `% of floor: over pgbench's best with rows sent from 1 client (one transaction in flight, like one producer) / from ${FLOOR_CLIENTS}.`,
+);
+console.log("PostgreSQL CPU: postmaster and backends, per job; producer CPU: the gearbox server, or the bench process for the libraries.");
+console.log("One node against three nodes: not measured (nodes have not landed).");
+process.exit(0);
