@@ -1,15 +1,26 @@
 /**
  * What `gearbox top` reads, each call one round of polling: every server's
  * queues (gearbox's `functions` where it answers, else `status` and
- * `prioritystatus`, as gearmand), every driver's `status json` and new
+ * `prioritystatus`, as gearmand) and, from gearbox, its cluster's `nodes`;
+ * every driver's `status json` and new
  * `events`, and the selected function's failures and scheduled jobs. A
  * server that does not answer is reported down, never as empty.
  *
  * @module
  */
-import { AdminClient, AdminError } from "../../src/client/admin_client.ts";
+import { AdminClient, AdminError, type NodeInfo } from "../../src/client/admin_client.ts";
 import { DriverConsole } from "../../src/client/driver_console.ts";
 import type { Detail, DriverView, QueueRow, ServerView } from "../state.ts";
+
+/** A gearbox server's `nodes`, or undefined when it refuses the command (a gearbox from before it). */
+async function nodesOf(admin: AdminClient): Promise<NodeInfo[] | undefined> {
+  try {
+    return await admin.nodes();
+  } catch (e) {
+    if (e instanceof AdminError) return undefined;
+    throw e;
+  }
+}
 
 export class Sources {
   readonly admins: AdminClient[];
@@ -32,7 +43,7 @@ export class Sources {
               ...f,
               queued: f.high + f.normal + f.low + f.scheduled,
             }));
-            return { address: admin.server, up: true, at: now(), gearbox: true, rows };
+            return { address: admin.server, up: true, at: now(), gearbox: true, rows, nodes: await nodesOf(admin) };
           } catch (e) {
             if (!(e instanceof AdminError)) throw e;
             this.#plain.add(admin.server);
