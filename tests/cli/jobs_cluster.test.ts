@@ -85,7 +85,7 @@ describe("gearbox jobs against two nodes of one PostgreSQL database", { skip }, 
     if (postgres.ok) await postgres.pg.dropDatabases();
   });
 
-  test("lists both nodes' jobs merged, shows and retries a job on the node that owns it, and purges over both", {
+  test("lists both nodes' jobs merged, shows, retries and cancels a job on the node that owns it, and purges over both", {
     timeout: 60_000,
   }, async () => {
     if (!postgres.ok) return;
@@ -137,9 +137,12 @@ describe("gearbox jobs against two nodes of one PostgreSQL database", { skip }, 
       const unknown = await jobs(both, "show", "H:nowhere.1:7");
       assert.deepEqual([unknown.status, unknown.stderr.trim()], [1, "gearbox jobs: UNKNOWN_JOB: none of the 2 servers has this job"]);
 
+      const cancelled = await jobs(both, "cancel", onA[1]!);
+      assert.deepEqual([cancelled.status, cancelled.stdout.trim()], [0, "cancelled 1 job"], cancelled.stderr);
+
       const purged = await jobs(both, "purge", "cl_resize", "--json");
       assert.equal(purged.status, 0, purged.stderr);
-      assert.deepEqual(JSON.parse(purged.stdout), { purged: 3, servers: { [a.address()]: 2, [b.address()]: 1 } });
+      assert.deepEqual(JSON.parse(purged.stdout), { purged: 2, servers: { [a.address()]: 1, [b.address()]: 1 } });
       assert.deepEqual(JSON.parse((await jobs(both, "list", "--json")).stdout), []);
     } finally {
       await b.server.stop();
