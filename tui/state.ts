@@ -41,6 +41,8 @@ export interface ServerView {
   rows: QueueRow[];
   /** gearbox's `nodes` (its cluster, or itself alone); absent where the server has no such command (gearmand). */
   nodes?: NodeInfo[];
+  /** When `nodes` was read (it is read less often than the queues); `at` when absent. */
+  nodesAt?: number;
 }
 
 export interface DriverView {
@@ -313,7 +315,7 @@ export function nodeRows(state: State): NodeItem[] | undefined {
     known = true;
     for (const n of s.nodes) {
       const key = `${n.node}\t${n.address}`;
-      if (!byKey.has(key)) byKey.set(key, { ...n, heartbeatAgeMs: n.heartbeatAgeMs + Math.max(state.now - s.at, 0) });
+      if (!byKey.has(key)) byKey.set(key, { ...n, heartbeatAgeMs: n.heartbeatAgeMs + Math.max(state.now - (s.nodesAt ?? s.at), 0) });
     }
   }
   if (!known || (byKey.size <= 1 && state.servers.length <= 1)) return undefined;

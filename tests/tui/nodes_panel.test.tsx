@@ -117,15 +117,17 @@ describe("the live app against two nodes of one PostgreSQL database", { skip: po
     );
     for (const s of servers) await s.start();
     const addresses = servers.map((s) => `127.0.0.1:${s.port}`);
+    // The jobs first: top reads `nodes` again only every NODES_EVERY_MS.
     const sources = new Sources(addresses, [], undefined, 2000);
-    const app = render(<App sources={sources} intervalMs={200} readOnly colour={false} />);
-    const f = () => app.lastFrame() ?? "";
+    let app: ReturnType<typeof render> | undefined;
+    const f = () => app?.lastFrame() ?? "";
     try {
       for (const [i, address] of addresses.entries()) {
         const client = new Client({ servers: [address] });
         for (let k = 0; k <= i; k++) await client.submitJob("top_fn", `x${k}`, { background: true });
         client.close();
       }
+      app = render(<App sources={sources} intervalMs={200} readOnly colour={false} />);
       await waitUntil("both nodes show", () => /Nodes {2}2 nodes: 2 live, 0 dead/.test(f()) || f(), 10_000);
       const port = (i: number) => String(servers[i]!.port);
       await waitUntil(
@@ -140,7 +142,7 @@ describe("the live app against two nodes of one PostgreSQL database", { skip: po
       );
       await waitUntil("the function summed", () => /top_fn\s+3\s/.test(f()) && /over 2 servers/.test(f()) || f(), 10_000);
     } finally {
-      app.unmount();
+      app?.unmount();
       sources.close();
       for (const s of servers) await s.stop();
     }

@@ -193,21 +193,25 @@ const node = (id: string, address: string, state = "live", jobs = 0, heartbeatAg
   state,
 });
 
-test("nodes: every node any live server lists, once, aged to now, with the totals of the watched server at its address", () => {
+test("nodes: every node any live server lists, once, aged from when nodes was read to now, with the totals of the watched server at its address", () => {
   const cluster = [node("n-b", "b:1", "live", 2), node("n-a", "a:1", "dead", 7, 30_000), node("n-c", "c:1", "adopted:n-b")];
   const s = run(base(), {
     type: "servers",
     now: T + 2000,
     servers: [
-      server("a:1", [{ function: "f", queued: 3, running: 1, workers: 2 }, { function: "g", queued: 4 }], { at: T, nodes: cluster }),
+      server("a:1", [{ function: "f", queued: 3, running: 1, workers: 2 }, { function: "g", queued: 4 }], {
+        at: T,
+        nodesAt: T - 1000,
+        nodes: cluster,
+      }),
       server("b:1", [{ function: "f", queued: 5, workers: 1 }], { at: T + 2000, nodes: [...cluster].reverse() }),
       server("z:1", [], { up: false, error: "ECONNREFUSED", nodes: [node("gone", "z:1")] }),
     ],
   });
   assert.deepEqual(nodeRows(s)!.map((n) => [n.node, n.state, n.heartbeatAgeMs, n.jobs, n.totals]), [
-    ["n-a", "dead", 32_000, 7, { queued: 7, running: 1, workers: 2 }],
-    ["n-b", "live", 3000, 2, { queued: 5, running: 0, workers: 1 }],
-    ["n-c", "adopted:n-b", 3000, 0, undefined],
+    ["n-a", "dead", 33_000, 7, { queued: 7, running: 1, workers: 2 }],
+    ["n-b", "live", 4000, 2, { queued: 5, running: 0, workers: 1 }],
+    ["n-c", "adopted:n-b", 4000, 0, undefined],
   ]);
   assert.deepEqual(serverTotals(s).get("a:1"), { queued: 7, running: 1, workers: 2 });
   assert.equal(serverTotals(s).has("z:1"), false, "a down server has no totals");
