@@ -50,6 +50,7 @@ export {
   AdminError,
   type FunctionDetail,
   type FunctionStatus,
+  type NodeInfo,
   type PriorityStatus,
   type ShownJob,
   type WorkerInfo,

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import type { NodeInfo } from "../src/client/admin_client.ts";
 import type { DriverEvent, DriverJob } from "../src/client/driver_console.ts";
 
 /** What the queues panel counts for a function; optional fields only some servers tell. */
@@ -38,6 +39,10 @@ export interface ServerView {
   /** The server answered gearbox's `functions` (so detail, rates, dead counts exist). */
   gearbox: boolean;
   rows: QueueRow[];
+  /** gearbox's `nodes` (its cluster, or itself alone); absent where the server has no such command (gearmand). */
+  nodes?: NodeInfo[];
+  /** When `nodes` was read (it is read less often than the queues); `at` when absent. */
+  nodesAt?: number;
 }
 
 export interface DriverView {
@@ -289,4 +294,49 @@ export function selectedProcessItem(state: State): ProcessItem | undefined {
 /** True when a view is older than three refresh intervals. */
 export function stale(state: State, at: number): boolean {
   return state.now - at > 3 * state.intervalMs;
+}
+
+/** A node as the nodes panel shows it: its heartbeat aged to now, and the totals of the watched server at its address. */
+export interface NodeItem extends NodeInfo {
+  totals?: { queued: number; running: number; workers: number };
+}
+
+/**
+ * The nodes panel's rows: every node any live server listed, once (by id and
+ * address: the nodes of one cluster list the same rows), sorted by id.
+ * Undefined, so the panel hides, when no server knows `nodes` (gearmand), or
+ * when one server alone lists only itself (nothing to add to the queues).
+ */
+export function nodeRows(state: State): NodeItem[] | undefined {
+  const byKey = new Map<string, NodeItem>();
+  let known = false;
+  for (const s of state.servers) {
+    if (!s.up || !s.nodes) continue;
+    known = true;
+    for (const n of s.nodes) {
+      const key = `${n.node}\t${n.address}`;
+      if (!byKey.has(key)) byKey.set(key, { ...n, heartbeatAgeMs: n.heartbeatAgeMs + Math.max(state.now - (s.nodesAt ?? s.at), 0) });
+    }
+  }
+  if (!known || (byKey.size <= 1 && state.servers.length <= 1)) return undefined;
+  const totals = serverTotals(state);
+  const rows = [...byKey.values()].map((n) => ({ ...n, totals: totals.get(n.address) }));
+  return rows.sort((a, b) => (a.node < b.node ? -1 : a.node > b.node ? 1 : a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
+}
+
+/** Queued, running and workers summed over each live server's functions, by address. */
+export function serverTotals(state: State): Map<string, { queued: number; running: number; workers: number }> {
+  const out = new Map<string, { queued: number; running: number; workers: number }>();
+  for (const s of state.servers) {
+    if (!s.up) continue;
+    out.set(
+      s.address,
+      s.rows.reduce((t, r) => ({ queued: t.queued + r.queued, running: t.running + r.running, workers: t.workers + r.workers }), {
+        queued: 0,
+        running: 0,
+        workers: 0,
+      }),
+    );
+  }
+  return out;
 }

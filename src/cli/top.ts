@@ -14,7 +14,7 @@ import { TOP_DEFAULTS, TOP_OPTIONS, type TopSettings } from "../config/top_optio
 export function addTopCommand(program: Command): void {
   const cmd = program
     .command("top")
-    .description("live terminal UI: queues, worker processes, lastrun/lasterror, scaling events; keys to act")
+    .description("live terminal UI: queues, cluster nodes, worker processes, lastrun/lasterror, scaling events; keys to act")
     .option("-s, --server <host:port>", "a job server to watch (repeat or comma-separate; gearbox or any Gearman server)", collectServers)
     .option("-C, --console <host:port>", "a gearbox drive console (repeat or comma-separate)", collectServers);
   addFlags(cmd, TOP_OPTIONS);

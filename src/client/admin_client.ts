@@ -64,6 +64,19 @@ export interface FunctionDetail {
   oldestQueuedAt: number;
 }
 
+/** One row of gearbox's `nodes`: a node of the cluster sharing the server's store (gearbox only). */
+export interface NodeInfo {
+  node: string;
+  /** The address it announces, `host:port`. */
+  address: string;
+  /** Time since its last heartbeat, by the database's clock. */
+  heartbeatAgeMs: number;
+  /** Job rows it owns, live and ended. */
+  jobs: number;
+  /** `live`, `dead` (heartbeat older than the lease, not yet adopted) or `adopted:NODE`. */
+  state: string;
+}
+
 /** Options for {@link AdminClient}. */
 export interface AdminClientOptions {
   /** `host:port` (default `127.0.0.1:4730`). */
@@ -134,6 +147,14 @@ export class AdminClient {
         dead: v[8]!,
         oldestQueuedAt: v[9]!,
       };
+    });
+  }
+
+  /** gearbox's cluster nodes (docs/cluster.md §5); a server without a shared store lists itself; others answer ERR. */
+  async nodes(): Promise<NodeInfo[]> {
+    return (await this.#list("nodes")).map((row) => {
+      const [node = "", address = "", age = "0", jobs = "0", state = ""] = row.split("\t");
+      return { node, address, heartbeatAgeMs: Math.round(Number(age) * 1000), jobs: Number(jobs), state };
     });
   }
 

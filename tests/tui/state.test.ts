@@ -4,11 +4,13 @@ import assert from "node:assert/strict";
 import {
   type Action,
   initialState,
+  nodeRows,
   processItems,
   queueRows,
   reduce,
   selectedFunction,
   selectedProcessItem,
+  serverTotals,
   type ServerView,
   stale,
   type State,
@@ -181,4 +183,53 @@ test("help, detail, status, resize and staleness", () => {
   assert.deepEqual([s.help, s.showDetail, s.status?.text, s.width, s.height], [false, true, "done", 80, 24]);
   assert.equal(stale(s, T), false);
   assert.equal(stale(reduce(s, { type: "tick", now: T + 3001 }), T), true);
+});
+
+const node = (id: string, address: string, state = "live", jobs = 0, heartbeatAgeMs = 1000) => ({
+  node: id,
+  address,
+  heartbeatAgeMs,
+  jobs,
+  state,
+});
+
+test("nodes: every node any live server lists, once, aged from when nodes was read to now, with the totals of the watched server at its address", () => {
+  const cluster = [node("n-b", "b:1", "live", 2), node("n-a", "a:1", "dead", 7, 30_000), node("n-c", "c:1", "adopted:n-b")];
+  const s = run(base(), {
+    type: "servers",
+    now: T + 2000,
+    servers: [
+      server("a:1", [{ function: "f", queued: 3, running: 1, workers: 2 }, { function: "g", queued: 4 }], {
+        at: T,
+        nodesAt: T - 1000,
+        nodes: cluster,
+      }),
+      server("b:1", [{ function: "f", queued: 5, workers: 1 }], { at: T + 2000, nodes: [...cluster].reverse() }),
+      server("z:1", [], { up: false, error: "ECONNREFUSED", nodes: [node("gone", "z:1")] }),
+    ],
+  });
+  assert.deepEqual(nodeRows(s)!.map((n) => [n.node, n.state, n.heartbeatAgeMs, n.jobs, n.totals]), [
+    ["n-a", "dead", 33_000, 7, { queued: 7, running: 1, workers: 2 }],
+    ["n-b", "live", 4000, 2, { queued: 5, running: 0, workers: 1 }],
+    ["n-c", "adopted:n-b", 4000, 0, undefined],
+  ]);
+  assert.deepEqual(serverTotals(s).get("a:1"), { queued: 7, running: 1, workers: 2 });
+  assert.equal(serverTotals(s).has("z:1"), false, "a down server has no totals");
+});
+
+test("nodes: hidden without a server that knows nodes (gearmand), and for one server listing only itself", () => {
+  const plain = run(base(), {
+    type: "servers",
+    now: T,
+    servers: [server("a:1", [], { gearbox: false }), server("b:1", [], { gearbox: false })],
+  });
+  assert.equal(nodeRows(plain), undefined);
+  const alone = run(base(), { type: "servers", now: T, servers: [server("a:1", [], { nodes: [node("a", "a:1")] })] });
+  assert.equal(nodeRows(alone), undefined);
+  const two = run(base(), {
+    type: "servers",
+    now: T,
+    servers: [server("a:1", [], { nodes: [node("", "a:1")] }), server("b:1", [], { nodes: [node("", "b:1")] })],
+  });
+  assert.deepEqual(nodeRows(two)!.map((n) => n.address), ["a:1", "b:1"], "two unshared servers: one node each, kept apart by address");
 });

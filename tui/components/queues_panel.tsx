@@ -1,4 +1,4 @@
-/** The queues panel: one row per function over every server, down servers as such. */
+/** The queues panel: one row per function summed over every server, the totals in its title, down servers as such. */
 import { Box, Text } from "ink";
 import { age, cell, rate, sparkline } from "../format.ts";
 import { queueRows, stale, type State } from "../state.ts";
@@ -21,15 +21,16 @@ export function QueuesPanel({ state, height, colour }: { state: State; height: n
     running: 0,
     workers: 0,
   });
+  const upServers = state.servers.filter((s) => s.up).length;
   const focused = state.panel === "queues";
   return (
     <Box flexDirection="column" borderStyle="single" borderColor={colour && focused ? "cyan" : undefined} height={height}>
-      <Text bold>
+      <Text bold wrap="truncate-end">
         {`Queues${
           focused ? " *" : ""
         }  ${rows.length} functions, ${totals.queued} queued, ${totals.running} running, ${totals.workers} workers${
-          state.filter ? `  filter: ${state.filter}` : ""
-        }  sort: ${state.sort}`}
+          upServers > 1 ? ` over ${upServers} servers` : ""
+        }${state.filter ? `  filter: ${state.filter}` : ""}  sort: ${state.sort}`}
       </Text>
       <Text dimColor>{head}</Text>
       {down.map((s) => <Text key={s.address} color={colour ? "red" : undefined}>{`${s.address}: DOWN (${s.error ?? "no answer"})`}</Text>)}

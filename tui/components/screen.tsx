@@ -1,13 +1,15 @@
 /**
- * The whole screen for one state: header, queues, processes, events (or the
+ * The whole screen for one state: header, the cluster's nodes (when there
+ * are several servers or nodes), queues, processes, events (or the
  * selected function's detail), the status line, and the help overlay. Sizes
  * follow the terminal; pure: the same state draws the same screen.
  */
 import { Box, Text } from "ink";
 import { HELP_LINES } from "../keymap.ts";
-import type { State } from "../state.ts";
+import { nodeRows, type State } from "../state.ts";
 import { DetailPanel } from "./detail_panel.tsx";
 import { EventsPanel } from "./events_panel.tsx";
+import { NodesPanel } from "./nodes_panel.tsx";
 import { ProcessesPanel } from "./processes_panel.tsx";
 import { QueuesPanel } from "./queues_panel.tsx";
 
@@ -26,7 +28,10 @@ export function Screen({ state, colour }: { state: State; colour: boolean }) {
       </Box>
     );
   }
-  const rest = Math.max(state.height - 2, 12);
+  const nodes = nodeRows(state);
+  // The nodes panel (a cluster, or several servers) takes up to 30% of the height from the others: 3 nodes at 80x24.
+  const nodesHeight = nodes ? Math.min(nodes.length + 3, Math.max(Math.floor(Math.max(state.height - 2, 12) * 0.3), 4)) : 0;
+  const rest = Math.max(state.height - 2, 12) - nodesHeight;
   const queues = Math.max(Math.floor(rest * 0.42), 5);
   const processes = Math.max(Math.floor(rest * 0.33), 5);
   const bottom = Math.max(rest - queues - processes, 4);
@@ -39,6 +44,7 @@ export function Screen({ state, colour }: { state: State; colour: boolean }) {
   return (
     <Box flexDirection="column" width={state.width}>
       <Text bold color={colour ? "cyan" : undefined} wrap="truncate-end">{header}</Text>
+      {nodes && <NodesPanel state={state} nodes={nodes} height={nodesHeight} colour={colour} />}
       <QueuesPanel state={state} height={queues} colour={colour} />
       <ProcessesPanel state={state} height={processes} colour={colour} />
       {state.showDetail ? <DetailPanel state={state} height={bottom} /> : <EventsPanel state={state} height={bottom} colour={colour} />}

@@ -1,15 +1,23 @@
 /**
  * What `gearbox top` reads, each call one round of polling: every server's
  * queues (gearbox's `functions` where it answers, else `status` and
- * `prioritystatus`, as gearmand), every driver's `status json` and new
+ * `prioritystatus`, as gearmand) and, from gearbox, its cluster's `nodes`;
+ * every driver's `status json` and new
  * `events`, and the selected function's failures and scheduled jobs. A
  * server that does not answer is reported down, never as empty.
  *
  * @module
  */
-import { AdminClient, AdminError } from "../../src/client/admin_client.ts";
+import { AdminClient, AdminError, type NodeInfo } from "../../src/client/admin_client.ts";
 import { DriverConsole } from "../../src/client/driver_console.ts";
 import type { Detail, DriverView, QueueRow, ServerView } from "../state.ts";
+
+/**
+ * How often a server's `nodes` is read again: on a PostgreSQL store each
+ * read counts every node's job rows, too dear for every refresh; the panel
+ * ages the heartbeats it read meanwhile.
+ */
+export const NODES_EVERY_MS = 5000;
 
 export class Sources {
   readonly admins: AdminClient[];
@@ -17,6 +25,8 @@ export class Sources {
   readonly #lastSeq = new Map<string, number>();
   /** Servers that refused `functions` once are asked the gearmand way from then on. */
   readonly #plain = new Set<string>();
+  /** Each gearbox server's last `nodes` and when it was read; undefined rows: it refused the command. */
+  readonly #nodes = new Map<string, { at: number; rows: NodeInfo[] | undefined }>();
 
   constructor(servers: string[], consoles: string[], token: string | undefined, timeoutMs: number) {
     this.admins = servers.map((server) => new AdminClient({ server, timeoutMs }));
@@ -32,7 +42,8 @@ export class Sources {
               ...f,
               queued: f.high + f.normal + f.low + f.scheduled,
             }));
-            return { address: admin.server, up: true, at: now(), gearbox: true, rows };
+            const nodes = await this.#nodesOf(admin, now());
+            return { address: admin.server, up: true, at: now(), gearbox: true, rows, nodes: nodes?.rows, nodesAt: nodes?.at };
           } catch (e) {
             if (!(e instanceof AdminError)) throw e;
             this.#plain.add(admin.server);
@@ -57,6 +68,21 @@ export class Sources {
         return { address: admin.server, up: false, error: (e as Error).message, at: now(), gearbox: false, rows: [] };
       }
     }));
+  }
+
+  /** A gearbox server's `nodes`, read again after {@link NODES_EVERY_MS}; rows undefined when it refuses the command. */
+  async #nodesOf(admin: AdminClient, now: number): Promise<{ at: number; rows: NodeInfo[] | undefined }> {
+    const last = this.#nodes.get(admin.server);
+    if (last && now - last.at < NODES_EVERY_MS) return last;
+    let rows: NodeInfo[] | undefined;
+    try {
+      rows = await admin.nodes();
+    } catch (e) {
+      if (!(e instanceof AdminError)) throw e;
+    }
+    const read = { at: now, rows };
+    this.#nodes.set(admin.server, read);
+    return read;
   }
 
   async drivers(
