@@ -82,6 +82,11 @@ export class PostgresStore implements JobStore, ClusterStore {
   /** Holds the node's advisory lock for as long as the store is open. */
   #lock: PgReserved | undefined;
   #pgArray: typeof import("../runtime/postgres.ts").pgArray | undefined;
+  /** This node's number and the backend (session) that holds its lock: a database restart ends that session. */
+  #number = 0;
+  #lockPid: unknown;
+  /** A statement failed to reach the database: the lock is checked before the next commit or heartbeat. */
+  #suspect = false;
   /** Opening created our tables (the schema was empty). */
   #created = false;
 
@@ -108,7 +113,8 @@ export class PostgresStore implements JobStore, ClusterStore {
         await refuseForeign(lock, display);
         this.#created = await migrate(lock, (fn) => pool.transaction(fn), display) === 0;
         const number = await nodeNumber((fn) => pool.transaction(fn), this.#node);
-        await lockNode(lock, this.#node, number, display);
+        await lockNode(lock, this.#node, this.#number = number, display);
+        this.#lockPid = (await lock.query("SELECT pg_backend_pid() AS pid"))[0]?.pid;
         this.#ids = await registerLive(lock, this.#node, number);
       });
       return await this.#replay(pool);
@@ -154,7 +160,41 @@ export class PostgresStore implements JobStore, ClusterStore {
   }
 
   async heartbeat(address: string): Promise<boolean> {
-    return await heartbeat(this.#open(), this.#node, address).catch((e) => Promise.reject(pgStoreError(e, this.url)));
+    try {
+      await this.#holdLock(true);
+      return await heartbeat(this.#open(), this.#node, address);
+    } catch (e) {
+      throw this.#failure(e);
+    }
+  }
+
+  /**
+   * The node's advisory lock lives in one session: when the database
+   * restarted (or the connection dropped), it is gone, and another process
+   * with this node id could take it. So after any statement failed to reach
+   * the database, and at every heartbeat (`always`), the lock's session is
+   * checked; if it is not the one that took the lock, the lock is taken again
+   * on a new session, or refused (STORE_LOCKED) when another process holds
+   * it now: the server then stops (docs/cluster.md §4).
+   */
+  async #holdLock(always: boolean): Promise<void> {
+    if (!always && !this.#suspect) return;
+    const pool = this.#open();
+    const held = await this.#lock!.query("SELECT pg_backend_pid() AS pid").then((r) => r[0]?.pid === this.#lockPid, () => false);
+    if (held) return void (this.#suspect = false);
+    const lock = await pool.reserve(); // a database still away rejects here, and the old session is kept to check again
+    this.#lock!.release();
+    this.#lock = lock;
+    await lockNode(lock, this.#node, this.#number, this.url);
+    this.#lockPid = (await lock.query("SELECT pg_backend_pid() AS pid"))[0]?.pid;
+    this.#suspect = false;
+  }
+
+  /** A failure as a store error; one that could not reach the database makes the lock suspect. */
+  #failure(e: unknown): StoreError {
+    const error = pgStoreError(e, this.url);
+    if (error.code === "STORE_UNAVAILABLE") this.#suspect = true;
+    return error;
   }
 
   async adoptDead(leaseMs: number): Promise<Adoption[]> {
@@ -198,7 +238,7 @@ export class PostgresStore implements JobStore, ClusterStore {
     try {
       [row] = await pool.query("SELECT data, data_crc FROM gearbox_job WHERE node = $1 AND id = $2", [this.#node, id]);
     } catch (e) {
-      throw pgStoreError(e, this.url);
+      throw this.#failure(e);
     }
     if (row === undefined) return undefined;
     const data = workloadOf(row.data as SqlValue);
@@ -220,6 +260,7 @@ export class PostgresStore implements JobStore, ClusterStore {
     const updates = batch.update ?? [];
     if (batch.add.length === 0 && updates.length === 0 && batch.remove.length === 0) return;
     try {
+      await this.#holdLock(false);
       const node = this.#node;
       const adds = batch.add.length > 0 ? encodeCopy(COPY_TYPES, batch.add.map((j) => [node, ...fullRow(j)])) : undefined;
       const changes = updates.length > 0 ? columns(updates.map(updateRow), UPDATE_COLUMNS.length) : undefined;
@@ -233,7 +274,7 @@ export class PostgresStore implements JobStore, ClusterStore {
         await Promise.all(sent);
       });
     } catch (e) {
-      throw pgStoreError(e, this.url);
+      throw this.#failure(e);
     }
   }
 
