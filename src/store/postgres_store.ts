@@ -14,7 +14,7 @@
  *
  * @module
  */
-import type { PgPool, PgReserved, PgRow } from "../runtime/postgres.ts";
+import type { PgPool, PgRow } from "../runtime/postgres.ts";
 import type { SqlValue } from "../runtime/sqlite.ts";
 import type { Adoption, ClusterStore, IdRange, NodeIdentity, NodeRow } from "./cluster_store.ts";
 import { type JobStore, type StoreBatch, type StoredJob, StoreError } from "./job_store.ts";
@@ -79,8 +79,14 @@ export class PostgresStore implements JobStore, ClusterStore {
   #node = "";
   #ids: IdRange = { base: 0, size: ID_RANGE, highest: 0 };
   #pool: PgPool | undefined;
-  /** Holds the node's advisory lock for as long as the store is open. */
-  #lock: PgReserved | undefined;
+  /**
+   * Holds the node's advisory lock for as long as the store is open: a pool
+   * of one connection of its own, not a connection reserved from the main
+   * pool, because the driver (postgres 3.4.9) throws an uncaught TypeError
+   * when a reserved connection whose backend died is written to (upstream
+   * porsager/postgres#1208); a pool replaces a dead connection instead.
+   */
+  #lock: PgPool | undefined;
   #pgArray: typeof import("../runtime/postgres.ts").pgArray | undefined;
   /** This node's number and the backend (session) that holds its lock: a database restart ends that session. */
   #number = 0;
@@ -102,13 +108,9 @@ export class PostgresStore implements JobStore, ClusterStore {
     try {
       const { openPostgres, pgArray } = await import("../runtime/postgres.ts");
       this.#pgArray = pgArray;
-      const pool = openPostgres(this.#target.connect, {
-        max: this.#target.pool + 1, // the lock's connection is not one of the pool's
-        connectTimeoutS: this.#target.connectTimeoutS,
-        applicationName: "gearbox",
-      });
-      this.#pool = pool;
-      const lock = this.#lock = await pool.reserve();
+      const options = { max: this.#target.pool, connectTimeoutS: this.#target.connectTimeoutS, applicationName: "gearbox" };
+      const pool = this.#pool = openPostgres(this.#target.connect, options);
+      const lock = this.#lock = openPostgres(this.#target.connect, { ...options, max: 1 });
       await underSchemaLock(lock, async () => {
         await refuseForeign(lock, display);
         this.#created = await migrate(lock, (fn) => pool.transaction(fn), display) === 0;
@@ -179,12 +181,11 @@ export class PostgresStore implements JobStore, ClusterStore {
    */
   async #holdLock(always: boolean): Promise<void> {
     if (!always && !this.#suspect) return;
-    const pool = this.#open();
-    const held = await this.#lock!.query("SELECT pg_backend_pid() AS pid").then((r) => r[0]?.pid === this.#lockPid, () => false);
-    if (held) return void (this.#suspect = false);
-    const lock = await pool.reserve(); // a database still away rejects here, and the old session is kept to check again
-    this.#lock!.release();
-    this.#lock = lock;
+    this.#open();
+    const lock = this.#lock!;
+    // A dead session is replaced by the lock's pool on this query: a new backend, without the lock.
+    const [row] = await lock.query("SELECT pg_backend_pid() AS pid");
+    if (row?.pid === this.#lockPid) return void (this.#suspect = false);
     await lockNode(lock, this.#node, this.#number, this.url);
     this.#lockPid = (await lock.query("SELECT pg_backend_pid() AS pid"))[0]?.pid;
     this.#suspect = false;
@@ -289,10 +290,11 @@ export class PostgresStore implements JobStore, ClusterStore {
 
   async close(): Promise<void> {
     const pool = this.#pool;
-    this.#lock?.release();
+    const lock = this.#lock;
     this.#lock = undefined;
     this.#pool = undefined;
-    if (pool) await pool.end(); // ends every connection: the advisory lock goes with its session
+    // Ends every connection: the advisory lock goes with its session.
+    await Promise.all([pool?.end(), lock?.end()]);
   }
 }
 
