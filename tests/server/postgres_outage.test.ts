@@ -9,6 +9,9 @@
  * Then the node's advisory lock across a restart: taken again by the node,
  * or, when another process with its node id took it first, the node stops.
  * Each test that stops the shared cluster starts it again in a `finally`.
+ * Last, a partition (the tcp_forward.ts forwarder closed, not a restart): a
+ * grab of a job whose workload is in the database gets NO_JOB and the job
+ * waits, not failed, until the database answers.
  */
 import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
@@ -21,12 +24,16 @@ import { openPostgres } from "../../src/runtime/postgres.ts";
 import { ManualClock } from "../../src/server/manual_clock.ts";
 import { openStore } from "../../src/store/open_store.ts";
 import { NO_RESTART, testPostgres } from "../helpers/postgres.ts";
-import { packet } from "../helpers/raw_conn.ts";
+import { freePort } from "../helpers/free_port.ts";
+import { packet, RawConn } from "../helpers/raw_conn.ts";
+import { forward } from "../helpers/tcp_forward.ts";
 import { sleep, waitUntil } from "../helpers/wait.ts";
 
 const postgres = await testPostgres();
 const restart = postgres.ok ? postgres.pg.restart : undefined;
-const skip = !postgres.ok ? postgres.skip : restart ? undefined : NO_RESTART;
+const skip = postgres.ok ? undefined : postgres.skip;
+/** The tests that stop the database need a throwaway cluster of this process. */
+const restartSkip = skip ?? (restart ? undefined : NO_RESTART);
 const newDatabase = () => postgres.ok ? postgres.pg.createDatabase() : Promise.reject(new Error(skip));
 
 /** How long the issue's test keeps the database stopped. */
@@ -133,6 +140,7 @@ describe("the PostgreSQL database stopped and started again while gearbox runs",
     } s under load: submissions refused with ERROR meanwhile, no acknowledged job lost, completions of the outage kept, one log line each way`,
     {
       timeout: 90_000,
+      skip: restartSkip,
     },
     async () => {
       const url = await newDatabase();
@@ -182,7 +190,9 @@ describe("the PostgreSQL database stopped and started again while gearbox runs",
     },
   );
 
-  test("after a restart the node takes its advisory lock again on its next heartbeat: a second process with its node id is refused", async () => {
+  test("after a restart the node takes its advisory lock again on its next heartbeat: a second process with its node id is refused", {
+    skip: restartSkip,
+  }, async () => {
     const url = await newDatabase();
     const clock = new ManualClock();
     const server = createServer({ port: 0, listen: "127.0.0.1", logLevel: "silent", store: url, nodeId: "relock", nodeLease: 3, clock });
@@ -200,26 +210,75 @@ describe("the PostgreSQL database stopped and started again while gearbox runs",
     await server.stop();
   });
 
-  test("after a restart, a node whose lock another process with its node id took first stops, saying so", async () => {
-    const url = await newDatabase();
-    const clock = new ManualClock();
-    const server = createServer({ port: 0, listen: "127.0.0.1", logLevel: "silent", store: url, nodeId: "twin", nodeLease: 3, clock });
-    await server.start();
-    await server.clusterSettled();
-    try {
-      await restart!.stop();
-    } finally {
-      await restart!.start();
-    }
-    const other = rival(url, "twin");
-    await other.open(); // the lock went with the restarted database's sessions
-    try {
-      clock.advance(1000);
+  test(
+    "after a restart, a node whose lock another process with its node id took first stops, saying so",
+    { skip: restartSkip },
+    async () => {
+      const url = await newDatabase();
+      const clock = new ManualClock();
+      const server = createServer({ port: 0, listen: "127.0.0.1", logLevel: "silent", store: url, nodeId: "twin", nodeLease: 3, clock });
+      await server.start();
       await server.clusterSettled();
-      await server.done;
-      assert.match(server.lost ?? "", /in use by another gearbox serve with node id "twin"/);
+      try {
+        await restart!.stop();
+      } finally {
+        await restart!.start();
+      }
+      const other = rival(url, "twin");
+      await other.open(); // the lock went with the restarted database's sessions
+      try {
+        clock.advance(1000);
+        await server.clusterSettled();
+        await server.done;
+        assert.match(server.lost ?? "", /in use by another gearbox serve with node id "twin"/);
+      } finally {
+        await other.close();
+      }
+    },
+  );
+
+  test("cut off from the database, a grab of a job whose workload is there gets NO_JOB and the job waits untouched; it is served, bytes intact, once the database answers", async () => {
+    const url = new URL(await newDatabase());
+    const target = { host: url.hostname, port: Number(url.port) };
+    url.port = String(await freePort());
+    let link = await forward(Number(url.port), target);
+    const clock = new ManualClock();
+    const options = { port: 0, listen: "127.0.0.1", logLevel: "silent" as const, store: url.href, nodeId: "cut", clock };
+    const server = createServer({ ...options, maxPayloadMemory: 0 }); // every workload read back from the database
+    await server.start();
+    const c = await RawConn.connect(server.port);
+    const w = await RawConn.connect(server.port);
+    try {
+      c.sendPacket(Cmd.SUBMIT_JOB_BG, "cut_fn", "", "the bytes\0of the job");
+      const handle = (await c.expectPacket(Cmd.JOB_CREATED)).body.toString("latin1");
+      await link.close(); // the partition: every connection cut, new ones refused
+      w.sendPacket(Cmd.CAN_DO, "cut_fn");
+      w.sendPacket(Cmd.GRAB_JOB);
+      await w.expectPacket(Cmd.NO_JOB, 15_000);
+      const counters = server.core.view.counters;
+      assert.equal(counters.get("read_requeued"), 1);
+      assert.equal(counters.get("payload_unavailable") ?? 0, 0, "not failed");
+      link = await forward(Number(url.port), target);
+      let assigned: Buffer | undefined;
+      await waitUntil(
+        "the job served once the database answers",
+        async () => {
+          clock.advance(1000); // the job is offered again a second later, on the server's clock
+          w.sendPacket(Cmd.GRAB_JOB);
+          const p = await w.expectPacket(undefined, 5000);
+          if (p.code === Cmd.JOB_ASSIGN) assigned = p.body;
+          return assigned !== undefined || `got packet ${p.code}`;
+        },
+        15_000,
+        200,
+      );
+      assert.ok(assigned!.equals(Buffer.concat([Buffer.from(`${handle}\0cut_fn\0`), Buffer.from("the bytes\0of the job")])));
+      assert.equal(counters.get("payload_unavailable") ?? 0, 0);
     } finally {
-      await other.close();
+      c.close();
+      w.close();
+      await server.stop();
+      await link.close();
     }
   });
 });
