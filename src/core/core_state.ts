@@ -159,12 +159,12 @@ export class CoreState extends Outbox implements CoreContext {
 
   /**
    * The store answered a `read` effect: the workload, or `error` (neither:
-   * the store no longer has it). A token answered twice, or unknown, is
-   * ignored. See settle_read.ts.
+   * the store no longer has it; `outage`: the error is that the store could
+   * not be reached). A token answered twice, or unknown, is ignored. See settle_read.ts.
    */
-  payloadRead(token: number, data: Uint8Array | undefined, error: string | undefined, now: number): void {
+  payloadRead(token: number, data: Uint8Array | undefined, error: string | undefined, now: number, outage = false): void {
     const read = this.#reads.take(token);
-    if (read !== undefined) settleRead(this, read, data, error, now);
+    if (read !== undefined) settleRead(this, read, data, error, now, outage);
   }
 
   /** Workload reads the edge has not answered yet (a graceful drain waits for them). */

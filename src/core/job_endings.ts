@@ -81,6 +81,19 @@ export function jobFailed(server: EndingContext, job: Job, now: number, report: 
   failJob(server, job, now, report);
 }
 
+/**
+ * The store could not be reached for the job's workload (an outage is not
+ * the job's fault): back to its queue `delayMs` from now, no failure
+ * recorded, no attempt charged, nothing written (the store is away).
+ */
+export function putBack(server: EndingContext, job: Job, now: number, delayMs: number): void {
+  if (job.state !== "running") return;
+  release(job);
+  job.runAt = now + delayMs;
+  server.count("read_requeued");
+  server.schedule(job, now);
+}
+
 /** The worker declined the job: back to the queue at `runAt`, not a failure (TheSchwartz's `declined`). */
 export function declineJob(server: EndingContext, job: Job, now: number, runAt: number): void {
   if (job.state !== "running") return;

@@ -76,9 +76,13 @@ export class JobServer {
     this.#core.answer(conn, reply, text);
   }
 
-  /** The store answered a `read` effect: the workload, or `error` (neither: it no longer has it). */
-  payloadRead(token: number, data: Uint8Array | undefined, error: string | undefined, now: number): void {
-    this.#core.payloadRead(token, data, error, now);
+  /**
+   * The store answered a `read` effect: the workload, or `error` (neither: it
+   * no longer has it). `outage`: the store could not be reached; the job is
+   * put back in its queue instead of failing.
+   */
+  payloadRead(token: number, data: Uint8Array | undefined, error: string | undefined, now: number, outage = false): void {
+    this.#core.payloadRead(token, data, error, now, outage);
   }
 
   /** Loads jobs from the store at start-up, before any connection (restore_jobs.ts); returns how many. */

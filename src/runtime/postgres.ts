@@ -80,6 +80,9 @@ const BIGINT_AS_NUMBER = { to: 20, from: [20], serialize: (x: number) => String(
 
 type Sql = ReturnType<typeof postgres>;
 
+/** How long after a failed connection the pool tries that connection again. */
+const RECONNECT_S = 0.2;
+
 function session(root: Sql, sql: Sql | postgres.TransactionSql | postgres.ReservedSql): PgSession {
   return { query: async (text, params = []) => toRows(await sql.unsafe(text, bind(root, params))) };
 }
@@ -142,27 +145,27 @@ function toRows(result: readonly PgRow[]): PgRow[] {
  * pool opens no more: after a failed connect the driver retries once on a
  * timer that outlives `end()`, and if the database answers by then that
  * connection is nobody's (it would keep a stopped server's process alive).
+ *
+ * Each socket is handed over while it still connects (the driver's startup
+ * message waits in its buffer), never as a rejected promise: a failed
+ * connect must reach the driver as the socket's `error` and `close`, which
+ * put the connection back among the closed ones to be opened again later.
+ * A rejection leaves it counted as connecting forever (postgres 3.4.9): after
+ * `max` failed connects (a database restarting) the pool would hang for good,
+ * even once the database is back (tests/store/postgres_pool.test.ts).
  */
 function socketSource(connectTimeoutS: number) {
   let ended = false;
   const open = new Set<Socket>();
   const socket = (o: { host: string[]; port: number[] }): Promise<Socket> => {
     if (ended) return Promise.reject(new Error("the connection pool was closed"));
-    return new Promise((resolve, reject) => {
-      const s = tcpConnect(o.port[0]!, o.host[0]!);
-      const timer = setTimeout(() => s.destroy(new Error(`connect timeout after ${connectTimeoutS} s`)), connectTimeoutS * 1000);
-      s.once("error", (e) => {
-        clearTimeout(timer);
-        reject(e);
-      });
-      s.once("connect", () => {
-        clearTimeout(timer);
-        if (ended) return s.destroy(), reject(new Error("the connection pool was closed"));
-        open.add(s);
-        s.once("close", () => open.delete(s));
-        resolve(s);
-      });
-    });
+    const s = tcpConnect(o.port[0]!, o.host[0]!);
+    open.add(s);
+    s.once("close", () => open.delete(s));
+    const timer = setTimeout(() => s.destroy(new Error(`connect timeout after ${connectTimeoutS} s`)), connectTimeoutS * 1000);
+    s.on("error", () => clearTimeout(timer)); // the driver listens too; this one only ends the timer
+    s.once("connect", () => clearTimeout(timer));
+    return Promise.resolve(s);
   };
   const close = () => {
     ended = true;
@@ -180,6 +183,10 @@ export function openPostgres(url: string, options: PgOptions): PgPool {
     max: options.max,
     connect_timeout: options.connectTimeoutS,
     idle_timeout: 0,
+    // A closed connection is opened again at most this long after it failed (seconds), not after the
+    // driver's growing backoff (up to 20 s): during an outage a statement then fails within it, so a
+    // submission gets its ERROR promptly, and the pool is back promptly when the database is.
+    backoff: () => RECONNECT_S,
     onnotice: () => {},
     types: { bigint: BIGINT_AS_NUMBER } as never,
     connection: { application_name: options.applicationName },

@@ -13,8 +13,9 @@
  */
 import type { JobServer, StoredJob } from "../core/mod.ts";
 import type { Logger } from "../log/logger.ts";
-import type { JobStore } from "../store/job_store.ts";
+import { type JobStore, StoreError } from "../store/job_store.ts";
 import type { Clock } from "./clock.ts";
+import type { StoreHealth } from "./store_health.ts";
 import { nodesReply } from "./nodes_reply.ts";
 
 /** Adopted jobs handed to the core per turn of the event loop. */
@@ -27,6 +28,8 @@ export interface ClusterDutyParts {
   readonly core: JobServer;
   readonly clock: Clock;
   readonly logger: Logger;
+  /** Heartbeats that cannot reach the store count toward its outage (store_health.ts). */
+  readonly health?: StoreHealth;
   readonly node: string;
   readonly leaseMs: number;
 }
@@ -95,6 +98,7 @@ export class ClusterDuty {
         );
         return;
       }
+      t.health?.answered();
       if (this.#stopped) return;
       for (const a of await cluster.adoptDead(t.leaseMs)) {
         const jobs = await this.#enter(a.jobs, a.from);
@@ -107,8 +111,23 @@ export class ClusterDuty {
         }
       }
     } catch (e) {
-      t.logger.limited("cluster_duty", 10_000, "error", "cluster heartbeat or adoption failed", { error: (e as Error).message });
+      this.#failed(e as Error);
     }
+  }
+
+  /**
+   * A round that failed. The node's lock found held by another process
+   * (the database restarted, and its lock went with its session) stops the
+   * server like a lost node; an unreachable store counts toward the outage;
+   * anything else is logged at most once per 10 s.
+   */
+  #failed(e: Error): void {
+    const t = this.#t;
+    if (e instanceof StoreError && e.code === "STORE_LOCKED") {
+      this.#stopped = true;
+      t.lost(`node ${t.node}: ${e.message}; stopping so as not to serve its jobs twice`);
+    } else if (t.health && e instanceof StoreError && e.code === "STORE_UNAVAILABLE") t.health.failed("heartbeat", e);
+    else t.logger.limited("cluster_duty", 10_000, "error", "cluster heartbeat or adoption failed", { error: e.message });
   }
 
   /**

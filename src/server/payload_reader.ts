@@ -7,10 +7,11 @@
  * @module
  */
 import type { JobStore } from "../store/job_store.ts";
+import { type StoreHealth, unreachable } from "./store_health.ts";
 
-/** Where an answer goes: the core's `payloadRead`, then one flush. */
+/** Where an answer goes: the core's `payloadRead` (`outage`: the store could not be reached), then one flush. */
 export interface ReadTarget {
-  answer(token: number, data: Uint8Array | undefined, error: string | undefined): void;
+  answer(token: number, data: Uint8Array | undefined, error: string | undefined, outage: boolean): void;
   flush(): void;
 }
 
@@ -19,10 +20,12 @@ export class PayloadReader {
   readonly #target: ReadTarget;
   readonly #inFlight = new Set<Promise<void>>();
   #flushPending = false;
+  readonly #health: StoreHealth | undefined;
 
-  constructor(store: JobStore, target: ReadTarget) {
+  constructor(store: JobStore, target: ReadTarget, health?: StoreHealth) {
     this.#store = store;
     this.#target = target;
+    this.#health = health;
   }
 
   /** Reads job `id`'s workload and answers under `token`. */
@@ -34,8 +37,16 @@ export class PayloadReader {
       read = Promise.reject(e); // a store that throws instead of rejecting is answered the same way
     }
     const answered: Promise<void> = read.then(
-      (data) => this.#answer(token, data, undefined, answered),
-      (e: unknown) => this.#answer(token, undefined, e instanceof Error ? e.message : String(e), answered),
+      (data) => {
+        this.#health?.answered();
+        this.#answer(token, data, undefined, false, answered);
+      },
+      (e: unknown) => {
+        const error = e instanceof Error ? e : new Error(String(e));
+        const outage = unreachable(error);
+        if (outage) this.#health?.failed("read", error);
+        this.#answer(token, undefined, error.message, outage, answered);
+      },
     );
     this.#inFlight.add(answered);
   }
@@ -45,9 +56,9 @@ export class PayloadReader {
     await Promise.allSettled(this.#inFlight);
   }
 
-  #answer(token: number, data: Uint8Array | undefined, error: string | undefined, answered: Promise<void>): void {
+  #answer(token: number, data: Uint8Array | undefined, error: string | undefined, outage: boolean, answered: Promise<void>): void {
     this.#inFlight.delete(answered);
-    this.#target.answer(token, data, error);
+    this.#target.answer(token, data, error, outage);
     if (this.#flushPending) return;
     this.#flushPending = true;
     queueMicrotask(() => {

@@ -25,6 +25,7 @@ import { ConnectionSweep } from "./connection_sweep.ts";
 import { EffectRunner } from "./effect_runner.ts";
 import { InputPump } from "./input_pump.ts";
 import { type EdgeSettings, resolveServer } from "./server_settings.ts";
+import { StoreHealth } from "./store_health.ts";
 import { StoreWriter } from "./store_writer.ts";
 import { DeadlineTimer } from "./deadline_timer.ts";
 import { PayloadReader } from "./payload_reader.ts";
@@ -80,6 +81,7 @@ export class GearboxServer {
   readonly node: string;
   /** Why the server stopped on its own (its node was declared dead), for `gearbox serve`'s exit status. */
   lost: string | undefined;
+  readonly health: StoreHealth;
   readonly #writer: StoreWriter;
   readonly #connections = new Map<number, Connection>();
   /** Settings in the units the edge uses (ms), from server_settings.ts. */
@@ -125,12 +127,13 @@ export class GearboxServer {
       random: Math.random,
       storeReadsPayloads: this.store.payloadsOutOfMemory,
     });
+    this.health = new StoreHealth(this.logger, this.clock); // logs outages once per change (store_health.ts)
     this.#reads = new PayloadReader(this.store, {
-      answer: (token, data, error) => this.core.payloadRead(token, data, error, this.clock.now()),
+      answer: (token, data, error, outage) => this.core.payloadRead(token, data, error, this.clock.now(), outage),
       flush: () => this.#flush(),
-    });
+    }, this.health);
     this.#deadline = new DeadlineTimer(this.core, this.clock, () => this.#flush());
-    this.#writer = new StoreWriter(this.store, (outcome) => this.#committed(outcome), edge.completionCommitDelayMs);
+    this.#writer = new StoreWriter(this.store, (outcome) => this.#committed(outcome), edge.completionCommitDelayMs, this.health);
     this.#effects = new EffectRunner({
       writer: this.#writer,
       logger: this.logger,
@@ -339,7 +342,6 @@ export class GearboxServer {
 
   /** The store answered a commit: the core hears it (the submitters get JOB_CREATED or an ERROR). */
   #committed({ added, error }: { added: readonly number[]; error?: Error }): void {
-    if (error) this.logger.limited("store_error", 5000, "error", "store commit failed", { error: error.message, jobs: added.length });
     this.core.persisted(added, error ? `store: ${error.message}` : undefined, this.clock.now());
     this.#flush();
   }
@@ -357,7 +359,7 @@ export class GearboxServer {
   /** Heartbeats, adoption and the `nodes` reply (cluster_duty.ts); a store that is not shared just answers `nodes`. */
   #clusterDuty(leaseMs: number): ClusterDuty {
     return new ClusterDuty(
-      { store: this.store, core: this.core, clock: this.clock, logger: this.logger, node: this.node, leaseMs },
+      { store: this.store, core: this.core, clock: this.clock, logger: this.logger, health: this.health, node: this.node, leaseMs },
       { address: () => this.#address(), flush: () => this.#flush(), lost: (message) => this.#lose(message) },
     );
   }

@@ -5,10 +5,22 @@
  * Commits run one at a time, in order, so a job is never deleted before it
  * was added.
  *
+ * A commit that cannot reach the store refuses its new jobs (their
+ * submitters get an ERROR) but keeps its updates and deletes (completions, retries): they go into every
+ * later commit until one succeeds, retried every {@link RETRY_MS} while
+ * nothing else is written, so a database outage loses no completion. A
+ * delete paired with new jobs (WORK_REPLACE) fails with them and is not
+ * kept. What is still kept when the server stops is lost with it: those
+ * jobs run again after a restart (at-least-once).
+ *
  * @module
  */
 import type { StoredJob } from "../core/mod.ts";
 import type { JobStore, StoreBatch } from "../store/job_store.ts";
+import { type StoreHealth, unreachable } from "./store_health.ts";
+
+/** How long kept changes wait before they are tried again when no other commit carries them. */
+export const RETRY_MS = 1000;
 
 export interface CommitOutcome {
   added: number[];
@@ -19,6 +31,11 @@ export class StoreWriter {
   readonly #store: JobStore;
   readonly #onCommitted: (outcome: CommitOutcome) => void;
   #next: Required<StoreBatch> = { add: [], update: [], remove: [] };
+  /** Deletes of the next batch that belong with its new jobs (a replace): they fail with them. */
+  #paired = new Set<number>();
+  /** The last commit failed: changes it kept wait {@link RETRY_MS}. */
+  #failing = false;
+  readonly #health: StoreHealth | undefined;
   /** "now": a commit runs at the end of this loop turn; "later": after the completion delay. */
   #scheduled: false | "now" | "later" = false;
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -33,8 +50,9 @@ export class StoreWriter {
    * Nobody waits for them (a job finished but not yet deleted is at worst run
    * again after a crash: at-least-once), so they need not cost an fsync each.
    */
-  constructor(store: JobStore, onCommitted: (outcome: CommitOutcome) => void, completionDelayMs = 20) {
+  constructor(store: JobStore, onCommitted: (outcome: CommitOutcome) => void, completionDelayMs = 20, health?: StoreHealth) {
     this.#store = store;
+    this.#health = health;
     this.#onCommitted = onCommitted;
     this.#completionDelayMs = completionDelayMs;
   }
@@ -53,7 +71,7 @@ export class StoreWriter {
   /** New jobs and the job they replace, in the same commit (never split across two). */
   replace(remove: number | undefined, jobs: readonly StoredJob[]): void {
     this.#next.add.push(...jobs);
-    if (remove !== undefined) this.#next.remove.push(remove);
+    if (remove !== undefined) this.#next.remove.push(remove), this.#paired.add(remove);
     this.#schedule();
   }
 
@@ -76,18 +94,29 @@ export class StoreWriter {
     return this.#scheduled !== false || this.#inFlight !== undefined;
   }
 
-  /** Resolves when everything queued so far is committed (or failed). */
+  /**
+   * Resolves when everything queued so far is committed, or a commit failed
+   * (its kept changes are then tried no more: for a server that stops).
+   */
   async flush(): Promise<void> {
-    while (this.pending) {
+    const failed = this.failedCommits;
+    while (this.pending && this.failedCommits === failed) {
       if (this.#inFlight) await this.#inFlight;
       else if (this.#scheduled === "later") this.#run();
       else await new Promise((r) => setTimeout(r, 0));
     }
+    if (this.#inFlight || this.#scheduled !== "later") return;
+    clearTimeout(this.#timer);
+    this.#scheduled = false;
   }
+
+  /** Failed commits so far. */
+  failedCommits = 0;
 
   #schedule(): void {
     if (this.#inFlight) return; // the commit's completion schedules the rest
-    if (this.#next.add.length > 0 || this.#completionDelayMs <= 0) {
+    const wait = this.#next.add.length > 0 ? 0 : this.#failing ? RETRY_MS : this.#completionDelayMs;
+    if (wait <= 0) {
       if (this.#scheduled === "now") return;
       clearTimeout(this.#timer);
       this.#scheduled = "now";
@@ -95,7 +124,7 @@ export class StoreWriter {
       setImmediate(() => this.#run());
     } else if (this.#scheduled === false) {
       this.#scheduled = "later";
-      this.#timer = setTimeout(() => this.#run(), this.#completionDelayMs);
+      this.#timer = setTimeout(() => this.#run(), wait);
     }
   }
 
@@ -105,20 +134,44 @@ export class StoreWriter {
     this.#timer = undefined;
     this.#scheduled = false;
     const batch = this.#next;
+    const paired = this.#paired;
     this.#next = { add: [], update: [], remove: [] };
+    this.#paired = new Set();
     if (batch.add.length === 0 && batch.update.length === 0 && batch.remove.length === 0) return;
     const added = batch.add.map((j) => j.id);
     this.#inFlight = this.#store.commit(batch).then(
       () => {
         this.commits++;
         this.committedJobs += added.length;
+        this.#failing = false;
+        this.#health?.answered();
         return undefined;
       },
-      (e: unknown) => (e instanceof Error ? e : new Error(String(e))),
+      (e: unknown) => {
+        const error = e instanceof Error ? e : new Error(String(e));
+        this.failedCommits++;
+        this.#health?.failed("commit", error, added.length);
+        // Kept only through an outage: changes the store refused would fail every later commit too.
+        if ((this.#failing = unreachable(error))) this.#keep(batch, paired);
+        return error;
+      },
     ).then((error) => {
       this.#inFlight = undefined;
       this.#onCommitted({ added, error });
       if (this.#next.add.length + this.#next.update.length + this.#next.remove.length > 0) this.#schedule();
     });
+  }
+
+  /**
+   * A failed batch's updates and unpaired deletes go back in front of what
+   * was queued since; an update superseded by a newer one of the same job
+   * is dropped (one UPDATE must not name a job twice).
+   */
+  #keep(failed: Required<StoreBatch>, paired: ReadonlySet<number>): void {
+    const next = this.#next;
+    const newer = new Set(next.update.map((j) => j.id));
+    next.update = [...failed.update.filter((j) => !newer.has(j.id)), ...next.update];
+    const removes = new Set(next.remove);
+    next.remove = [...failed.remove.filter((id) => !paired.has(id) && !removes.has(id)), ...next.remove];
   }
 }

@@ -14,7 +14,7 @@
  *
  * @module
  */
-import type { PgPool, PgReserved, PgRow } from "../runtime/postgres.ts";
+import type { PgPool, PgRow } from "../runtime/postgres.ts";
 import type { SqlValue } from "../runtime/sqlite.ts";
 import type { Adoption, ClusterStore, IdRange, NodeIdentity, NodeRow } from "./cluster_store.ts";
 import { type JobStore, type StoreBatch, type StoredJob, StoreError } from "./job_store.ts";
@@ -79,9 +79,20 @@ export class PostgresStore implements JobStore, ClusterStore {
   #node = "";
   #ids: IdRange = { base: 0, size: ID_RANGE, highest: 0 };
   #pool: PgPool | undefined;
-  /** Holds the node's advisory lock for as long as the store is open. */
-  #lock: PgReserved | undefined;
+  /**
+   * Holds the node's advisory lock for as long as the store is open: a pool
+   * of one connection of its own, not a connection reserved from the main
+   * pool, because the driver (postgres 3.4.9) throws an uncaught TypeError
+   * when a reserved connection whose backend died is written to (upstream
+   * porsager/postgres#1208); a pool replaces a dead connection instead.
+   */
+  #lock: PgPool | undefined;
   #pgArray: typeof import("../runtime/postgres.ts").pgArray | undefined;
+  /** This node's number and the backend (session) that holds its lock: a database restart ends that session. */
+  #number = 0;
+  #lockPid: unknown;
+  /** A statement failed to reach the database: the lock is checked before the next commit or heartbeat. */
+  #suspect = false;
   /** Opening created our tables (the schema was empty). */
   #created = false;
 
@@ -97,18 +108,15 @@ export class PostgresStore implements JobStore, ClusterStore {
     try {
       const { openPostgres, pgArray } = await import("../runtime/postgres.ts");
       this.#pgArray = pgArray;
-      const pool = openPostgres(this.#target.connect, {
-        max: this.#target.pool + 1, // the lock's connection is not one of the pool's
-        connectTimeoutS: this.#target.connectTimeoutS,
-        applicationName: "gearbox",
-      });
-      this.#pool = pool;
-      const lock = this.#lock = await pool.reserve();
+      const options = { max: this.#target.pool, connectTimeoutS: this.#target.connectTimeoutS, applicationName: "gearbox" };
+      const pool = this.#pool = openPostgres(this.#target.connect, options);
+      const lock = this.#lock = openPostgres(this.#target.connect, { ...options, max: 1 });
       await underSchemaLock(lock, async () => {
         await refuseForeign(lock, display);
         this.#created = await migrate(lock, (fn) => pool.transaction(fn), display) === 0;
         const number = await nodeNumber((fn) => pool.transaction(fn), this.#node);
-        await lockNode(lock, this.#node, number, display);
+        await lockNode(lock, this.#node, this.#number = number, display);
+        this.#lockPid = (await lock.query("SELECT pg_backend_pid() AS pid"))[0]?.pid;
         this.#ids = await registerLive(lock, this.#node, number);
       });
       return await this.#replay(pool);
@@ -154,7 +162,40 @@ export class PostgresStore implements JobStore, ClusterStore {
   }
 
   async heartbeat(address: string): Promise<boolean> {
-    return await heartbeat(this.#open(), this.#node, address).catch((e) => Promise.reject(pgStoreError(e, this.url)));
+    try {
+      await this.#holdLock(true);
+      return await heartbeat(this.#open(), this.#node, address);
+    } catch (e) {
+      throw this.#failure(e);
+    }
+  }
+
+  /**
+   * The node's advisory lock lives in one session: when the database
+   * restarted (or the connection dropped), it is gone, and another process
+   * with this node id could take it. So after any statement failed to reach
+   * the database, and at every heartbeat (`always`), the lock's session is
+   * checked; if it is not the one that took the lock, the lock is taken again
+   * on a new session, or refused (STORE_LOCKED) when another process holds
+   * it now: the server then stops (docs/cluster.md §4).
+   */
+  async #holdLock(always: boolean): Promise<void> {
+    if (!always && !this.#suspect) return;
+    this.#open();
+    const lock = this.#lock!;
+    // A dead session is replaced by the lock's pool on this query: a new backend, without the lock.
+    const [row] = await lock.query("SELECT pg_backend_pid() AS pid");
+    if (row?.pid === this.#lockPid) return void (this.#suspect = false);
+    await lockNode(lock, this.#node, this.#number, this.url);
+    this.#lockPid = (await lock.query("SELECT pg_backend_pid() AS pid"))[0]?.pid;
+    this.#suspect = false;
+  }
+
+  /** A failure as a store error; one that could not reach the database makes the lock suspect. */
+  #failure(e: unknown): StoreError {
+    const error = pgStoreError(e, this.url);
+    if (error.code === "STORE_UNAVAILABLE") this.#suspect = true;
+    return error;
   }
 
   async adoptDead(leaseMs: number): Promise<Adoption[]> {
@@ -198,7 +239,7 @@ export class PostgresStore implements JobStore, ClusterStore {
     try {
       [row] = await pool.query("SELECT data, data_crc FROM gearbox_job WHERE node = $1 AND id = $2", [this.#node, id]);
     } catch (e) {
-      throw pgStoreError(e, this.url);
+      throw this.#failure(e);
     }
     if (row === undefined) return undefined;
     const data = workloadOf(row.data as SqlValue);
@@ -220,6 +261,7 @@ export class PostgresStore implements JobStore, ClusterStore {
     const updates = batch.update ?? [];
     if (batch.add.length === 0 && updates.length === 0 && batch.remove.length === 0) return;
     try {
+      await this.#holdLock(false);
       const node = this.#node;
       const adds = batch.add.length > 0 ? encodeCopy(COPY_TYPES, batch.add.map((j) => [node, ...fullRow(j)])) : undefined;
       const changes = updates.length > 0 ? columns(updates.map(updateRow), UPDATE_COLUMNS.length) : undefined;
@@ -233,7 +275,7 @@ export class PostgresStore implements JobStore, ClusterStore {
         await Promise.all(sent);
       });
     } catch (e) {
-      throw pgStoreError(e, this.url);
+      throw this.#failure(e);
     }
   }
 
@@ -248,10 +290,11 @@ export class PostgresStore implements JobStore, ClusterStore {
 
   async close(): Promise<void> {
     const pool = this.#pool;
-    this.#lock?.release();
+    const lock = this.#lock;
     this.#lock = undefined;
     this.#pool = undefined;
-    if (pool) await pool.end(); // ends every connection: the advisory lock goes with its session
+    // Ends every connection: the advisory lock goes with its session.
+    await Promise.all([pool?.end(), lock?.end()]);
   }
 }
 

@@ -152,6 +152,27 @@ describe("core session: workloads read back from the store", () => {
     assert.deepEqual(s.take(W), ["JOB_ASSIGN H:t:1\0f\0w1"]);
   });
 
+  test("a read the store could not be reached for puts the job back untouched: NO_JOB now, no failure, no attempt charged, offered again a second later", () => {
+    const s = onDisk(1, { retry: { maxRetries: 1, delayMs: 60_000, backoff: "fixed", maxDelayMs: 60_000, jitter: 0 } });
+    s.canDo(W, "f");
+    s.send(W, "GRAB_JOB");
+    s.answerReads("cannot reach the PostgreSQL store", undefined, true);
+    assert.deepEqual(s.take(W), ["NO_JOB"]);
+    assert.equal(s.core.view.counters.get("read_requeued"), 1);
+    assert.equal(s.core.view.counters.get("payload_unavailable") ?? 0, 0);
+    assert.deepEqual(s.takeEffects("update"), [], "nothing written while the store is away");
+    s.send(W, "GRAB_JOB");
+    assert.deepEqual(s.take(W), ["NO_JOB"], "not before OUTAGE_RETRY_MS");
+    s.advance(1000);
+    s.send(W, "GRAB_JOB");
+    s.answerReads();
+    assert.deepEqual(s.take(W), ["JOB_ASSIGN H:t:1\0f\0w1"], "well before the retry policy's 60 s: it was not a failure");
+    s.autoRead = true;
+    const shown = s.admin(A, "job show H:t:1");
+    assert.doesNotMatch(shown, /^failure\t/m, "no failure-log entry");
+    assert.match(shown, /^retries\t0$/m);
+  });
+
   test("a job the store no longer has fails with that reason", () => {
     const s = onDisk(1);
     s.stored.delete(1);

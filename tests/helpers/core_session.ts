@@ -199,14 +199,15 @@ export class CoreSession {
 
   /**
    * Answers held reads (all, or those of job `id`) from {@link stored}, or
-   * with the store error `error`; a job the store lacks reads as undefined.
+   * with the store error `error` (`outage`: the store could not be reached);
+   * a job the store lacks reads as undefined.
    */
-  answerReads(error?: string, id?: number): void {
-    this.#answer(error, id);
+  answerReads(error?: string, id?: number, outage = false): void {
+    this.#answer(error, id, outage);
     this.pump();
   }
 
-  #answer(error?: string, id?: number): void {
+  #answer(error?: string, id?: number, outage = false): void {
     for (let i = 0; i < this.reads.length;) {
       const r = this.reads[i]!;
       if (id !== undefined && r.id !== id) {
@@ -214,7 +215,7 @@ export class CoreSession {
         continue;
       }
       this.reads.splice(i, 1);
-      this.core.payloadRead(r.token, error === undefined ? this.stored.get(r.id) : undefined, error, this.now);
+      this.core.payloadRead(r.token, error === undefined ? this.stored.get(r.id) : undefined, error, this.now, outage);
     }
   }
 

@@ -9,6 +9,9 @@
  * directory removed when the process exits.
  *
  * Each test (or suite) takes a database of its own from {@link TestPostgres.createDatabase}.
+ * A throwaway cluster can also be stopped and started again ({@link TestPostgres.restart}),
+ * for the tests of a database outage; it is shared by every test file of the
+ * process, so a test that stops it must start it again in a `finally`.
  * Without either, {@link testPostgres} gives the reason the suites skip.
  *
  * @module
@@ -29,7 +32,18 @@ export interface TestPostgres {
   createDatabase(): Promise<string>;
   /** Drops every database this process created (connections to them are closed first). */
   dropDatabases(): Promise<void>;
+  /** Stops and starts the server: only a throwaway cluster this process started (undefined for a server given by URL). */
+  readonly restart?: ClusterRestart;
 }
+
+/** A throwaway cluster's stop (`pg_ctl stop -m fast`: sessions ended, as in a real restart) and start, same port. */
+export interface ClusterRestart {
+  stop(): Promise<void>;
+  start(): Promise<void>;
+}
+
+/** Why an outage test skips on a server it did not start. */
+export const NO_RESTART = "GEARBOX_TEST_POSTGRES_URL is set: the tests do not stop and start a server they did not start";
 
 export type Availability = { ok: true; pg: TestPostgres } | { ok: false; skip: string };
 
@@ -76,18 +90,22 @@ export async function startCluster(options: { fsync: boolean }): Promise<Availab
     rmSync(dir, { recursive: true, force: true });
   };
   process.once("exit", stop);
+  const durability = options.fsync ? "" : " -c fsync=off -c full_page_writes=off";
+  const server = `-c listen_addresses=127.0.0.1 -p ${port} -k ${dir} -c max_connections=200${durability}`;
+  const restart: ClusterRestart = {
+    start: () => run("pg_ctl", ["start", "-D", data, "-l", join(dir, "log"), "-w", "-t", "30", "-o", server]),
+    stop: () => run("pg_ctl", ["stop", "-D", data, "-m", "fast", "-w", "-t", "30"]),
+  };
   try {
     await run("initdb", ["-D", data, "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync", "--locale=C"]);
-    const durability = options.fsync ? "" : " -c fsync=off -c full_page_writes=off";
-    const server = `-c listen_addresses=127.0.0.1 -p ${port} -k ${dir} -c max_connections=200${durability}`;
-    await run("pg_ctl", ["start", "-D", data, "-l", join(dir, "log"), "-w", "-t", "30", "-o", server]);
+    await restart.start();
   } catch (e) {
     stop();
     return { ok: false, skip: `a throwaway PostgreSQL cluster did not start: ${(e as Error).message.slice(0, 300)}` };
   }
   return {
     ok: true,
-    pg: serverAt(`postgres://postgres@127.0.0.1:${port}/postgres`, `a throwaway cluster on port ${port}`, Date.now() - t0),
+    pg: { ...serverAt(`postgres://postgres@127.0.0.1:${port}/postgres`, `a throwaway cluster on port ${port}`, Date.now() - t0), restart },
   };
 }
 
