@@ -111,7 +111,13 @@ function copyInto(sql: postgres.ReservedSql | postgres.TransactionSql, text: str
     copy.writable().then((stream) => {
       stream.on("error", reject);
       stream.on("finish", () => resolve());
-      stream.end(data);
+      try {
+        stream.end(data);
+      } catch (e) {
+        // The driver writes to its socket synchronously and throws a TypeError when the
+        // connection died meanwhile (a database restart): a failed COPY, not a crash.
+        reject(e);
+      }
     }, reject);
   });
 }
