@@ -13,10 +13,11 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { type ChildProcess, spawn } from "node:child_process";
-import { connect, type Socket } from "node:net";
+import type { Socket } from "node:net";
 import { join } from "node:path";
 import { Cmd } from "../../src/protocol/commands.ts";
 import { packet } from "../helpers/raw_conn.ts";
+import { packetSocket } from "../helpers/packet_socket.ts";
 import { freePort, waitForPort } from "../helpers/free_port.ts";
 import { gearboxCommand } from "../helpers/servers.ts";
 import { checkStore, healthy } from "../../src/store/store_salvage.ts";
@@ -26,25 +27,6 @@ import { testPostgres } from "../helpers/postgres.ts";
 const tempDir = tempDirs();
 
 const KILLS = Number(process.env.KILLS ?? 20);
-
-/** A connection that parses response packets and reports them to `onPacket`. */
-function open(port: number, onPacket: (code: number, args: string[]) => void, onClose: () => void): Socket {
-  const s = connect({ port, host: "127.0.0.1" });
-  let buf: Buffer = Buffer.alloc(0);
-  s.setNoDelay(true);
-  s.on("data", (d: Buffer) => {
-    buf = buf.length ? Buffer.concat([buf, d]) : d;
-    while (buf.length >= 12) {
-      const size = buf.readUInt32BE(8);
-      if (buf.length < 12 + size) break;
-      onPacket(buf.readUInt32BE(4), buf.toString("latin1", 12, 12 + size).split("\0"));
-      buf = buf.subarray(12 + size);
-    }
-  });
-  s.on("error", () => {});
-  s.on("close", onClose);
-  return s;
-}
 
 const postgres = await testPostgres();
 
@@ -104,7 +86,7 @@ async function killUnderLoad(storeArgs: string[]): Promise<void> {
       const connectOnce = () => {
         if (!submitting) return done();
         const inFlight: string[] = [];
-        const s = open(port, (code) => {
+        const s = packetSocket(port, (code) => {
           if (code === Cmd.JOB_CREATED) {
             acked.add(inFlight.shift()!);
             if (inFlight.length === 0) send();
@@ -133,7 +115,7 @@ async function killUnderLoad(storeArgs: string[]): Promise<void> {
     new Promise<void>((done) => {
       const connectOnce = () => {
         if (!running) return done();
-        const s: Socket = open(port, (code, args) => {
+        const s: Socket = packetSocket(port, (code, args) => {
           if (code === Cmd.JOB_ASSIGN_UNIQ) {
             const id = args.slice(3).join("\0"); // the workload names the job; a unique, when given, is the same
             if (args[2] !== "" && args[2] !== id) wrongWorkloads.push(`${args[2]} got ${JSON.stringify(id)}`);

@@ -16,7 +16,7 @@
 import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
-import { connect, type Socket } from "node:net";
+import type { Socket } from "node:net";
 import { createServer } from "../../mod.ts";
 import { Logger } from "../../src/log/logger.ts";
 import { Cmd } from "../../src/protocol/commands.ts";
@@ -24,6 +24,7 @@ import { openPostgres } from "../../src/runtime/postgres.ts";
 import { ManualClock } from "../../src/server/manual_clock.ts";
 import { openStore } from "../../src/store/open_store.ts";
 import { NO_RESTART, testPostgres } from "../helpers/postgres.ts";
+import { packetSocket } from "../helpers/packet_socket.ts";
 import { freePort } from "../helpers/free_port.ts";
 import { packet, RawConn } from "../helpers/raw_conn.ts";
 import { forward } from "../helpers/tcp_forward.ts";
@@ -38,24 +39,6 @@ const newDatabase = () => postgres.ok ? postgres.pg.createDatabase() : Promise.r
 
 /** How long the test keeps the database stopped. */
 const OUTAGE_MS = 10_000;
-
-/** A connection reporting each response packet (code, arguments split at NUL). */
-function open(port: number, onPacket: (code: number, args: string[]) => void): Socket {
-  const s = connect({ port, host: "127.0.0.1" });
-  let buf: Buffer = Buffer.alloc(0);
-  s.setNoDelay(true);
-  s.on("data", (d: Buffer) => {
-    buf = buf.length ? Buffer.concat([buf, d]) : d;
-    while (buf.length >= 12) {
-      const size = buf.readUInt32BE(8);
-      if (buf.length < 12 + size) break;
-      onPacket(buf.readUInt32BE(4), buf.toString("latin1", 12, 12 + size).split("\0"));
-      buf = buf.subarray(12 + size);
-    }
-  });
-  s.on("error", () => {});
-  return s;
-}
 
 /** What the load saw: acknowledged handles (with when), refusals (with when), completed handles. */
 interface Load {
@@ -82,7 +65,7 @@ function load(port: number, submitters: number, workers: number): Load {
       inFlight = 20;
       s.write(Buffer.concat(batch));
     };
-    const s = open(port, (code, args) => {
+    const s = packetSocket(port, (code, args) => {
       if (code === Cmd.JOB_CREATED) seen.acked.set(args[0]!, Date.now());
       else if (code === Cmd.ERROR) seen.refused.push(Date.now());
       else return;
@@ -92,7 +75,7 @@ function load(port: number, submitters: number, workers: number): Load {
     sockets.push(s);
   }
   for (let k = 0; k < workers; k++) {
-    const s = open(port, (code, args) => {
+    const s = packetSocket(port, (code, args) => {
       if (code === Cmd.JOB_ASSIGN_UNIQ) {
         // 5 ms a job: slower than the submitters, so the server holds a backlog when the database stops.
         setTimeout(() => {
