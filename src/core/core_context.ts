@@ -14,7 +14,8 @@ import type { EndedJobs } from "./ended_jobs.ts";
 import type { FunctionRecord } from "./function_record.ts";
 import type { FunctionTable } from "./function_table.ts";
 import type { IdTable } from "./id_table.ts";
-import type { Job, Priority } from "./job.ts";
+import type { Job } from "./job.ts";
+import type { JobTable } from "./job_table.ts";
 import type { Outbox } from "./outbox.ts";
 import type { PayloadRead } from "./payload_reads.ts";
 import type { Peer } from "./peer.ts";
@@ -49,16 +50,8 @@ export interface JobTableContext {
   fn(name: string, create: boolean, force?: boolean): FunctionRecord | undefined;
   job(handle: string): Job | undefined;
   nextId(): number;
-  newJob(
-    fn: FunctionRecord,
-    id: number,
-    prefix: string | undefined,
-    uniqueKey: string | undefined,
-    data: Uint8Array | undefined,
-    priority: Priority,
-    background: boolean,
-    now: number,
-  ): Job;
+  /** See `JobTable.newJob`: the same signature, not restated. */
+  newJob(...args: Parameters<JobTable["newJob"]>): Job;
   finish(job: Job): void;
   retire(job: Job): void;
   revive(job: Job, now: number): string | undefined;

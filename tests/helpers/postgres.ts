@@ -40,6 +40,8 @@ export interface TestPostgres {
 export interface ClusterRestart {
   stop(): Promise<void>;
   start(): Promise<void>;
+  /** Stops and starts it again (started even when the stop failed): a restart with no load between. */
+  bounce(): Promise<void>;
 }
 
 /** Why an outage test skips on a server it did not start. */
@@ -95,6 +97,13 @@ export async function startCluster(options: { fsync: boolean }): Promise<Availab
   const restart: ClusterRestart = {
     start: () => run("pg_ctl", ["start", "-D", data, "-l", join(dir, "log"), "-w", "-t", "30", "-o", server]),
     stop: () => run("pg_ctl", ["stop", "-D", data, "-m", "fast", "-w", "-t", "30"]),
+    async bounce() {
+      try {
+        await restart.stop();
+      } finally {
+        await restart.start();
+      }
+    },
   };
   try {
     await run("initdb", ["-D", data, "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync", "--locale=C"]);

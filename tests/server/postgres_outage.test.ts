@@ -190,11 +190,7 @@ describe("the PostgreSQL database stopped and started again while gearbox runs",
     const server = createServer({ port: 0, listen: "127.0.0.1", logLevel: "silent", store: url, nodeId: "relock", nodeLease: 3, clock });
     await server.start();
     await server.clusterSettled();
-    try {
-      await restart!.stop();
-    } finally {
-      await restart!.start();
-    }
+    await restart!.bounce();
     clock.advance(1000); // the next heartbeat
     await server.clusterSettled();
     await assert.rejects(rival(url, "relock").open(), (e: Error & { code?: string }) => e.code === "STORE_LOCKED");
@@ -211,11 +207,7 @@ describe("the PostgreSQL database stopped and started again while gearbox runs",
       const server = createServer({ port: 0, listen: "127.0.0.1", logLevel: "silent", store: url, nodeId: "twin", nodeLease: 3, clock });
       await server.start();
       await server.clusterSettled();
-      try {
-        await restart!.stop();
-      } finally {
-        await restart!.start();
-      }
+      await restart!.bounce();
       const other = rival(url, "twin");
       await other.open(); // the lock went with the restarted database's sessions
       try {
