@@ -20,6 +20,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { openStore } from "../../src/store/open_store.ts";
 import type { StoredJob } from "../../src/store/job_store.ts";
+import { storedJob } from "../../tests/helpers/stored_job.ts";
 import { freePort, waitForPort } from "../../tests/helpers/free_port.ts";
 import { startCluster, type TestPostgres } from "../../tests/helpers/postgres.ts";
 import { cpuSeconds, postgresCpuSeconds } from "./proc_cpu.ts";
@@ -46,20 +47,7 @@ async function storeAlone(url: string): Promise<number> {
   for (let id = 1; id <= JOBS;) {
     const add: StoredJob[] = [];
     for (let i = 0; i < BATCH && id <= JOBS; i++, id++) {
-      add.push({
-        id,
-        handle: `H:bench:${id}`,
-        function: "bench",
-        unique: "",
-        data,
-        reducer: "",
-        priority: 1,
-        runAt: 0,
-        createdAt: Date.now(),
-        retries: 0,
-        failures: [],
-        ended: undefined,
-      });
+      add.push(storedJob(id, { handle: `H:bench:${id}`, function: "bench", data: data, createdAt: Date.now() }));
     }
     await store.commit({ add, remove: [] });
   }

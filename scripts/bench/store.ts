@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { SqliteStore } from "../../src/store/sqlite_store.ts";
 import type { StoredJob } from "../../src/store/job_store.ts";
+import { storedJob } from "../../tests/helpers/stored_job.ts";
 
 const { values } = parseArgs({ options: { jobs: { type: "string", default: "200000" }, batch: { type: "string", default: "1000" } } });
 const total = Number(values.jobs);
@@ -28,20 +29,7 @@ for (const synchronous of ["FULL", "NORMAL"] as const) {
     const add: StoredJob[] = [];
     for (let i = 0; i < batchSize; i++) {
       id++;
-      add.push({
-        id,
-        handle: `H:bench.host:${id}`,
-        function: "bench",
-        unique: "",
-        data: payload,
-        reducer: "",
-        priority: 1,
-        runAt: 0,
-        createdAt: Date.now(),
-        retries: 0,
-        failures: [],
-        ended: undefined,
-      });
+      add.push(storedJob(id, { handle: `H:bench.host:${id}`, function: "bench", data: payload, createdAt: Date.now() }));
     }
     await store.commit({ add, remove: [] });
   }
