@@ -33,7 +33,7 @@ export type { InProcessServer, StartedWorker } from "./src/server/in_process.ts"
 export type { FunctionSettings, ServeSettings } from "./src/config/serve_options.ts";
 /** What `createServer` (and `new Driver`) throw for a bad setting: code INVALID_CONFIG, the key named. */
 export { ConfigError } from "./src/config/setting.ts";
-export type { JobStore, StoreBatch, StoredJob } from "./src/store/job_store.ts";
+export type { CommitResult, JobStore, StoreBatch, StoredJob } from "./src/store/job_store.ts";
 export type { Adoption, ClusterStore, IdRange, NodeIdentity, NodeRow } from "./src/store/cluster_store.ts";
 export { MemoryStore } from "./src/store/memory_store.ts";
 export { Logger } from "./src/log/logger.ts";

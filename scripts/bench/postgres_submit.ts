@@ -2,7 +2,9 @@
  * Durable background submits on the PostgreSQL store, on a throwaway cluster
  * of its own (fsync on, PostgreSQL's defaults otherwise):
  *
- * 1. the store alone: jobs committed per second in batches of --batch;
+ * 1. the store alone: jobs committed per second in batches of --batch, without a
+ *    unique (the binary COPY) and with distinct uniques (the INSERT that meets the
+ *    cluster-wide unique index, docs/cluster.md §7);
  * 2. through `dist/gearbox serve --store postgres://...`: libgearman's
  *    loadgen (`bgsubmit`, batches of 1000, 100 B, no workers) from 1 and from
  *    --clients connections at once, jobs acknowledged per second, and the CPU
@@ -38,8 +40,8 @@ const BATCH = Number(values.batch);
 const ROOT = new URL("../../", import.meta.url).pathname;
 const LOADGEN = join(ROOT, "scripts/bench/build/loadgen");
 
-/** The store alone: `JOBS` new jobs in commits of `BATCH`. */
-async function storeAlone(url: string): Promise<number> {
+/** The store alone: `JOBS` new jobs in commits of `BATCH`, each with a distinct unique when `unique`. */
+async function storeAlone(url: string, unique: boolean): Promise<number> {
   const store = openStore(url);
   await store.open();
   const data = new Uint8Array(100).fill(120);
@@ -47,7 +49,8 @@ async function storeAlone(url: string): Promise<number> {
   for (let id = 1; id <= JOBS;) {
     const add: StoredJob[] = [];
     for (let i = 0; i < BATCH && id <= JOBS; i++, id++) {
-      add.push(storedJob(id, { handle: `H:bench:${id}`, function: "bench", data: data, createdAt: Date.now() }));
+      const u = unique ? `bench-${id}` : "";
+      add.push(storedJob(id, { handle: `H:bench:${id}`, function: "bench", unique: u, data: data, createdAt: Date.now() }));
     }
     await store.commit({ add, remove: [] });
   }
@@ -104,7 +107,10 @@ if (!cluster.ok) throw new Error(cluster.skip);
 const pg: TestPostgres = cluster.pg;
 const pgPort = Number(new URL(await pg.createDatabase()).port);
 console.log(`PostgreSQL: ${pg.origin}, started in ${pg.startMs} ms (fsync on)`);
-console.log(`store alone, commits of ${BATCH}: ${Math.round(await storeAlone(await pg.createDatabase()))} jobs/s`);
+for (const unique of [false, true]) {
+  const rate = Math.round(await storeAlone(await pg.createDatabase(), unique));
+  console.log(`store alone, commits of ${BATCH}, ${unique ? "distinct uniques" : "no unique"}: ${rate} jobs/s`);
+}
 for (const clients of [1, CLIENTS]) {
   console.log(`gearbox on PostgreSQL, ${clients} loadgen client(s): ${await throughGearbox(await pg.createDatabase(), clients, pgPort)}`);
 }

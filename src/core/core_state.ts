@@ -20,7 +20,7 @@ import type { FunctionTable } from "./function_table.ts";
 import type { IdTable } from "./id_table.ts";
 import { type Job, type StoredJob, toStored } from "./job.ts";
 import type { PendingAck } from "./record_shapes.ts";
-import { requeue } from "./job_endings.ts";
+import { refuseRevival, requeue } from "./job_endings.ts";
 import { JobTable } from "./job_table.ts";
 import { Outbox } from "./outbox.ts";
 import { type PayloadRead, PayloadReads } from "./payload_reads.ts";
@@ -103,11 +103,17 @@ export class CoreState extends Outbox implements CoreContext {
     return this.#scheduler.nextDeadline();
   }
 
-  persisted(ids: readonly number[], error: string | undefined, now: number): void {
+  persisted(ids: readonly number[], error: string | undefined, now: number, coalesced?: ReadonlyMap<number, string>): void {
     const touched = new Set<Peer>();
+    const handedOver = new Map<number, string>();
     for (const id of ids) {
       const job = this.jobs.get(id);
       if (!job || job.state !== "persisting") continue;
+      const other = error === undefined ? coalesced?.get(id) : undefined;
+      if (other !== undefined && this.#coalesceInto(job, other, touched)) {
+        handedOver.set(id, other);
+        continue;
+      }
       const reply = error === undefined ? encodePacket(Cmd.JOB_CREATED, [job.handle]) : encodePacket(Cmd.ERROR, ["QUEUE_ERROR", error]);
       for (const { peer, ack } of this.#scheduler.takeWaiters(job)) {
         peer.resolve(ack, reply);
@@ -118,12 +124,49 @@ export class CoreState extends Outbox implements CoreContext {
         this.retire(job);
         continue;
       }
-      job.persisted = true;
-      this.#table.holdOrLeavePayload(job);
+      job.persisted = other === undefined;
+      if (job.persisted) this.#table.holdOrLeavePayload(job);
       this.schedule(job, now);
     }
-    for (const peer of this.#replacements.settle(this, ids, error)) touched.add(peer);
+    if (coalesced && error === undefined) this.#refuseRevivals(coalesced, ids, now);
+    for (const peer of this.#replacements.settle(this, ids, error, handedOver)) touched.add(peer);
     for (const peer of touched) this.release(peer);
+  }
+
+  /**
+   * The store did not add a new job: a live job of another node, `handle`,
+   * holds its function and unique. Its submitters get that handle and it is
+   * dropped, with no store row to forget (true). Unless foreground clients
+   * coalesced onto it meanwhile: another node's job would never send them
+   * its results, so it stays here as a foreground job, unstored (false; the
+   * caller answers with its own handle and schedules it).
+   */
+  #coalesceInto(job: Job, handle: string, touched: Set<Peer>): boolean {
+    if (job.listeners.length > 0) {
+      this.count("coalesced_kept_foreground");
+      job.background = false;
+      job.runAt = 0;
+      // Its own bytes: a background submission may view a whole read chunk until its commit.
+      if (job.data !== undefined && job.data.byteLength !== job.data.buffer.byteLength) job.data = job.data.slice();
+      return false;
+    }
+    this.count("coalesced_cluster");
+    const reply = encodePacket(Cmd.JOB_CREATED, [handle]);
+    for (const { peer, ack } of this.#scheduler.takeWaiters(job)) {
+      peer.resolve(ack, reply);
+      touched.add(peer);
+    }
+    this.retire(job);
+    return true;
+  }
+
+  /** Revived jobs (`job retry`) the store left ended: a live job of another node holds their unique (job_endings.ts). */
+  #refuseRevivals(coalesced: ReadonlyMap<number, string>, added: readonly number[], now: number): void {
+    const isNew = new Set(added);
+    for (const [id, handle] of coalesced) {
+      const job = isNew.has(id) ? undefined : this.jobs.get(id);
+      if (job !== undefined) refuseRevival(this, job, handle, now);
+    }
   }
 
   answer(conn: number, reply: PendingAck, text: string): void {

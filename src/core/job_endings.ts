@@ -144,6 +144,25 @@ function endJob(server: EndingContext, job: Job, now: number, outcome: "complete
   server.at(job.ended.deleteAfter, { kind: "expire", job });
 }
 
+/**
+ * A `job retry` the store did not apply: a live job of another cluster node,
+ * `handle`, holds the job's function and unique (docs/cluster.md §7). The
+ * job goes back to the dead set with a failure-log entry saying so, unless a
+ * worker took it meanwhile: it then runs, and ends as any run does.
+ */
+export function refuseRevival(server: EndingContext, job: Job, handle: string, now: number): void {
+  if (job.state !== "queued" && job.state !== "scheduled") return;
+  server.count("retry_refused");
+  server.effect({
+    kind: "log",
+    level: "warn",
+    message: "job retry refused: its unique is live on another node",
+    fields: { handle: job.handle, live: handle },
+  });
+  recordFailure(server, job, now, `retry refused: unique is live as ${handle}`);
+  failJob(server, job, now, { message: "retry refused" });
+}
+
 /** Appends to the job's failure log, bounded in entries and message size. */
 function recordFailure(server: EndingContext, job: Job, now: number, message: string): void {
   const o = server.options;

@@ -66,9 +66,16 @@ export class JobServer {
     return this.#core.nextDeadline();
   }
 
-  /** The store answered for a batch of `persist` effects (by job id). */
-  persisted(ids: readonly number[], error: string | undefined, now: number): void {
-    this.#core.persisted(ids, error, now);
+  /**
+   * The store answered for a batch of `persist` effects (by job id).
+   * `coalesced`: jobs a store shared by a cluster did not add, or did not
+   * make live again (an `update` reviving an ended job), because a live job
+   * of another node holds their function and unique, with that job's handle
+   * (docs/cluster.md §7): a new job's submitters get that handle and the
+   * job is dropped here; a revived one goes back to the dead set.
+   */
+  persisted(ids: readonly number[], error: string | undefined, now: number, coalesced?: ReadonlyMap<number, string>): void {
+    this.#core.persisted(ids, error, now, coalesced);
   }
 
   /** Fills a reply slot the edge was asked to answer (a `backup` effect); a closed connection is skipped. */

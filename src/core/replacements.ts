@@ -19,6 +19,8 @@ type ReplaceContext = Pick<CoreContext, "count" | "effect" | "finish" | "retire"
 
 interface Replacement {
   old: Job;
+  /** The new jobs' ids, in the order of {@link handles}, where they were created (not coalesced here). */
+  ids: Map<number, number>;
   peer: Peer;
   ack: PendingAck;
   handles: string[];
@@ -32,7 +34,8 @@ export class Replacements {
 
   /** Starts a replacement; `created` are new jobs in state `persisting`. */
   start(server: ReplaceContext, old: Job, created: Job[], handles: string[], peer: Peer): void {
-    const r: Replacement = { old, peer, ack: peer.hold(), handles, pending: created.length, error: undefined };
+    const ids = new Map(created.map((j) => [j.id, handles.indexOf(j.handle)]));
+    const r: Replacement = { old, ids, peer, ack: peer.hold(), handles, pending: created.length, error: undefined };
     if (created.length === 0) {
       this.#finish(server, r, false);
       server.release(peer);
@@ -42,8 +45,12 @@ export class Replacements {
     server.effect({ kind: "replace", remove: old.persisted ? old.id : undefined, add: created.map(toStored) });
   }
 
-  /** The store answered for a batch; returns the peers whose output moved. */
-  settle(server: ReplaceContext, ids: readonly number[], error: string | undefined): Peer[] {
+  /**
+   * The store answered for a batch; returns the peers whose output moved.
+   * `handedOver`: new jobs the store coalesced into another node's live job,
+   * whose handle the worker gets instead.
+   */
+  settle(server: ReplaceContext, ids: readonly number[], error: string | undefined, handedOver?: ReadonlyMap<number, string>): Peer[] {
     if (this.#byNewJob.size === 0) return [];
     const touched: Peer[] = [];
     for (const id of ids) {
@@ -51,6 +58,8 @@ export class Replacements {
       if (!r) continue;
       this.#byNewJob.delete(id);
       if (error !== undefined) r.error = error;
+      const other = handedOver?.get(id);
+      if (other !== undefined) r.handles[r.ids.get(id)!] = other;
       if (--r.pending > 0) continue;
       this.#finish(server, r, true);
       touched.push(r.peer);

@@ -26,7 +26,7 @@ import { EffectRunner } from "./effect_runner.ts";
 import { InputPump } from "./input_pump.ts";
 import { type EdgeSettings, resolveServer } from "./server_settings.ts";
 import { StoreHealth } from "./store_health.ts";
-import { StoreWriter } from "./store_writer.ts";
+import { type CommitOutcome, StoreWriter } from "./store_writer.ts";
 import { DeadlineTimer } from "./deadline_timer.ts";
 import { PayloadReader } from "./payload_reader.ts";
 import { openWaiting } from "./store_wait.ts";
@@ -341,8 +341,8 @@ export class GearboxServer {
   }
 
   /** The store answered a commit: the core hears it (the submitters get JOB_CREATED or an ERROR). */
-  #committed({ added, error }: { added: readonly number[]; error?: Error }): void {
-    this.core.persisted(added, error ? `store: ${error.message}` : undefined, this.clock.now());
+  #committed({ added, error, coalesced }: CommitOutcome): void {
+    this.core.persisted(added, error ? `store: ${error.message}` : undefined, this.clock.now(), coalesced);
     this.#flush();
   }
 

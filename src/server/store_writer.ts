@@ -25,6 +25,8 @@ export const RETRY_MS = 1000;
 export interface CommitOutcome {
   added: number[];
   error: Error | undefined;
+  /** Jobs the store coalesced into another live job of the cluster, by id, with its handle (job_store.ts `CommitResult`). */
+  coalesced?: ReadonlyMap<number, string>;
 }
 
 export class StoreWriter {
@@ -139,12 +141,14 @@ export class StoreWriter {
     this.#paired = new Set();
     if (batch.add.length === 0 && batch.update.length === 0 && batch.remove.length === 0) return;
     const added = batch.add.map((j) => j.id);
+    let coalesced: ReadonlyMap<number, string> | undefined;
     this.#inFlight = this.#store.commit(batch).then(
-      () => {
+      (result) => {
         this.commits++;
         this.committedJobs += added.length;
         this.#failing = false;
         this.#health?.answered();
+        coalesced = result?.coalesced;
         return undefined;
       },
       (e: unknown) => {
@@ -157,7 +161,7 @@ export class StoreWriter {
       },
     ).then((error) => {
       this.#inFlight = undefined;
-      this.#onCommitted({ added, error });
+      this.#onCommitted({ added, error, coalesced });
       if (this.#next.add.length + this.#next.update.length + this.#next.remove.length > 0) this.#schedule();
     });
   }

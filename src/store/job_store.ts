@@ -21,6 +21,22 @@ export interface StoreBatch {
   remove: number[];
 }
 
+/**
+ * What a commit reports besides success. Only a store several servers share
+ * (PostgreSQL) has anything to say; a single server's core coalesces its own
+ * uniques before they reach the store.
+ */
+export interface CommitResult {
+  /**
+   * Jobs whose row did not go live because a live row of the cluster holds
+   * their function and unique (docs/cluster.md §7), by id, with that row's
+   * handle: a new job was not added (its submitters get that handle), an
+   * update that would have made an ended job live again (`job retry`) was
+   * not applied (the row stays ended).
+   */
+  coalesced?: ReadonlyMap<number, string>;
+}
+
 /** What a backup wrote. */
 export interface BackupResult {
   /** Jobs in the copy (queued, scheduled, running and ended ones kept for the dead set). */
@@ -63,7 +79,7 @@ export interface JobStore {
   /** Present on a store several servers share (cluster_store.ts): nodes, heartbeats, adoption. */
   readonly cluster?: ClusterStore;
   /** Applies a batch atomically; rejects with {@link StoreError} when it could not. */
-  commit(batch: StoreBatch): Promise<void>;
+  commit(batch: StoreBatch): Promise<CommitResult | void>;
   close(): Promise<void>;
   /**
    * Closes the store and removes what opening it created (a file that did

@@ -7,13 +7,15 @@
  *
  * The cluster (docs/cluster.md): every job row carries the `node` that owns
  * it, in its key; migration 2 adds the node table (numbers, heartbeats,
- * adoption). Several servers share a database, one process per node id
- * (postgres_nodes.ts holds the per-node lock).
+ * adoption), migration 3 the index that keeps a unique live on one row of
+ * the whole cluster. Several servers share a database, one process per node
+ * id (postgres_nodes.ts holds the per-node lock).
  *
  * @module
  */
 import type { PgSession } from "../runtime/postgres.ts";
 import { StoreError } from "./job_store.ts";
+import { UNIQUE_MIGRATION } from "./postgres_uniques.ts";
 
 /** Our tables: nothing else may live in the schema we use. */
 export const OUR_TABLES = ["gearbox_schema_version", "gearbox_job", "gearbox_node"] as const;
@@ -61,6 +63,9 @@ export const PG_MIGRATIONS: readonly (string | readonly string[])[] = [
      )`,
     `INSERT INTO gearbox_node (node, number, heartbeat_at) SELECT '', 0, 'epoch' WHERE EXISTS (SELECT 1 FROM gearbox_job WHERE node = '')`,
   ],
+  // 3: cluster-wide uniques: at most one live row per function and unique (postgres_uniques.ts; twins
+  // already stored are kept and marked, so the migration never fails on them).
+  UNIQUE_MIGRATION,
 ];
 
 /**

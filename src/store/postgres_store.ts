@@ -17,52 +17,18 @@
 import type { PgPool, PgRow } from "../runtime/postgres.ts";
 import type { SqlValue } from "../runtime/sqlite.ts";
 import type { Adoption, ClusterStore, IdRange, NodeIdentity, NodeRow } from "./cluster_store.ts";
-import { type JobStore, type StoreBatch, type StoredJob, StoreError } from "./job_store.ts";
+import { type CommitResult, type JobStore, type StoreBatch, type StoredJob, StoreError } from "./job_store.ts";
 import { dataIntact, fullRow, metaIntact, REPLAY_COLUMNS, toJob, updateRow, workloadOf } from "./job_rows.ts";
+import { ADD_COLUMNS, columns, insertUnique, mayRevive, meetsIndex, revive, UPDATE_COLUMNS, UPDATE_SQL } from "./postgres_uniques.ts";
 import { type CopyType, encodeCopy } from "./postgres_copy.ts";
 import { pgStoreError } from "./postgres_errors.ts";
 import { ADOPT_SQL, heartbeat, ID_RANGE, lockNode, nodeNumber, nodeRow, NODES_SQL, registerLive } from "./postgres_nodes.ts";
 import { dropIfEmpty, migrate, refuseForeign, underSchemaLock } from "./postgres_schema.ts";
 import type { PostgresTarget } from "./postgres_url.ts";
 
-/** The columns of an added row, in {@link fullRow}'s order, with their array element types. */
-const ADD_COLUMNS = [
-  ["id", "bigint"],
-  ["handle", "text"],
-  ["function", "text"],
-  ["uniq", "text"],
-  ["data", "bytea"],
-  ["reducer", "text"],
-  ["priority", "smallint"],
-  ["run_after", "bigint"],
-  ["created_at", "bigint"],
-  ["meta_crc", "bigint"],
-  ["data_crc", "bigint"],
-  ["retries", "integer"],
-  ["failures", "text"],
-  ["outcome", "text"],
-  ["exit_status", "integer"],
-  ["ended_at", "bigint"],
-  ["delete_after", "bigint"],
-] as const;
-/** New rows go in by binary COPY (postgres_copy.ts): the node, then {@link fullRow}'s values. */
+/** New rows without a unique go in by binary COPY (postgres_copy.ts): the node, then {@link fullRow}'s values. */
 const COPY_SQL = `COPY gearbox_job (node, ${ADD_COLUMNS.map(([c]) => c).join(", ")}) FROM STDIN (FORMAT binary)`;
 const COPY_TYPES: readonly CopyType[] = ["text", ...ADD_COLUMNS.map(([, t]) => t)];
-/** {@link updateRow}'s values, in its order. */
-const UPDATE_COLUMNS = [
-  ["run_after", "bigint"],
-  ["retries", "integer"],
-  ["failures", "text"],
-  ["outcome", "text"],
-  ["exit_status", "integer"],
-  ["ended_at", "bigint"],
-  ["delete_after", "bigint"],
-  ["meta_crc", "bigint"],
-  ["id", "bigint"],
-] as const;
-const UPDATE_SQL = `UPDATE gearbox_job j SET ${UPDATE_COLUMNS.slice(0, -1).map(([c]) => `${c} = u.${c}`).join(", ")}
-  FROM unnest(${UPDATE_COLUMNS.map(([, t], i) => `$${i + 2}::${t}[]`).join(", ")}) AS u(${UPDATE_COLUMNS.map(([c]) => c).join(", ")})
-  WHERE j.node = $1 AND j.id = u.id`;
 const DELETE_SQL = "DELETE FROM gearbox_job WHERE node = $1 AND id = ANY($2::bigint[])";
 const REPLAY_SQL = `SELECT ${REPLAY_COLUMNS}, CASE WHEN uniq = '-' THEN data END AS data, data_crc
   FROM gearbox_job WHERE node = $1 ORDER BY id`;
@@ -250,11 +216,15 @@ export class PostgresStore implements JobStore, ClusterStore {
   }
 
   /**
-   * One transaction: the new rows by binary COPY, then the updates and the
-   * deletes sent together (pipelined), not one round trip each. A batch of only new jobs is the COPY alone, which PostgreSQL runs
+   * One transaction: the new rows without a unique by binary COPY, then the
+   * updates and the deletes sent together (pipelined), not one round trip
+   * each, then the updates that make ended rows live again and the new rows
+   * with a unique, which may meet a live row of the cluster holding their
+   * key (postgres_uniques.ts): those are reported, not a failure. A batch of
+   * only new jobs without a unique is the COPY alone, which PostgreSQL runs
    * as a transaction of its own.
    */
-  async commit(batch: StoreBatch): Promise<void> {
+  async commit(batch: StoreBatch): Promise<CommitResult | void> {
     const pool = this.#pool;
     const pgArray = this.#pgArray;
     if (!pool || !pgArray || !this.#lock) throw new StoreError("STORE_UNAVAILABLE", "store is not open");
@@ -263,16 +233,23 @@ export class PostgresStore implements JobStore, ClusterStore {
     try {
       await this.#holdLock(false);
       const node = this.#node;
-      const adds = batch.add.length > 0 ? encodeCopy(COPY_TYPES, batch.add.map((j) => [node, ...fullRow(j)])) : undefined;
+      const unique = batch.add.filter(meetsIndex);
+      const plain = unique.length === 0 ? batch.add : batch.add.filter((j) => !meetsIndex(j));
+      const adds = plain.length > 0 ? encodeCopy(COPY_TYPES, plain.map((j) => [node, ...fullRow(j)])) : undefined;
       const changes = updates.length > 0 ? columns(updates.map(updateRow), UPDATE_COLUMNS.length) : undefined;
+      const revived = updates.filter(mayRevive);
       // New jobs alone: the COPY is its own transaction (no BEGIN and COMMIT round trips).
-      if (adds && !changes && batch.remove.length === 0) return await pool.copyIn(COPY_SQL, adds);
-      await pool.transaction(async (tx) => {
+      if (adds && unique.length === 0 && !changes && batch.remove.length === 0) return await pool.copyIn(COPY_SQL, adds);
+      return await pool.transaction(async (tx) => {
         if (adds) await tx.copyIn(COPY_SQL, adds); // nothing may be sent on its connection while it copies
         const sent: Promise<unknown>[] = [];
-        if (changes) sent.push(tx.query(UPDATE_SQL, [this.#node, ...changes.map((c, i) => pgArray(c, UPDATE_COLUMNS[i]![1]))]));
-        if (batch.remove.length > 0) sent.push(tx.query(DELETE_SQL, [this.#node, pgArray(batch.remove, "bigint")]));
+        if (changes) sent.push(tx.query(UPDATE_SQL, [node, ...changes.map((c, i) => pgArray(c, UPDATE_COLUMNS[i]![1]))]));
+        if (batch.remove.length > 0) sent.push(tx.query(DELETE_SQL, [node, pgArray(batch.remove, "bigint")]));
         await Promise.all(sent);
+        // After the deletes and endings: a key they free is free for the rows below.
+        const coalesced = revived.length > 0 ? await revive(tx, node, revived, pgArray) : new Map<number, string>();
+        if (unique.length > 0) { for (const [id, handle] of await insertUnique(tx, node, unique, pgArray)) coalesced.set(id, handle); }
+        return coalesced.size > 0 ? { coalesced } : undefined;
       });
     } catch (e) {
       throw this.#failure(e);
@@ -296,17 +273,4 @@ export class PostgresStore implements JobStore, ClusterStore {
     // Ends every connection: the advisory lock goes with its session.
     await Promise.all([pool?.end(), lock?.end()]);
   }
-}
-
-/** Rows of values as one array per column (what `unnest` takes). */
-function columns(rows: SqlValue[][], width: number): (number | string | Uint8Array | null)[][] {
-  const out: (number | string | Uint8Array | null)[][] = Array.from({ length: width }, () => new Array(rows.length));
-  for (let r = 0; r < rows.length; r++) {
-    const row = rows[r]!;
-    for (let c = 0; c < width; c++) {
-      const v = row[c];
-      out[c]![r] = typeof v === "bigint" ? Number(v) : v ?? null;
-    }
-  }
-  return out;
 }

@@ -69,6 +69,8 @@ const NAMES: Record<number, string> = {
   40: "JOB_ASSIGN_ALL",
   41: "GET_STATUS_UNIQUE",
   42: "STATUS_RES_UNIQUE",
+  102: "WORK_REPLACE",
+  103: "WORK_REPLACED",
 };
 
 const CODES: Record<string, number> = Object.fromEntries(Object.entries(NAMES).map(([c, n]) => [n, Number(c)]));

@@ -1,0 +1,205 @@
+/**
+ * Cluster-wide uniques on the PostgreSQL store (docs/cluster.md §7): a
+ * partial unique index (migration 3) over live rows' coalescing key, so no
+ * two live rows of the cluster share a function and unique, and the commit's
+ * statements that meet it without failing the batch.
+ *
+ * The key is a 16-byte md5 of the length-prefixed function and unique, plus
+ * the workload's sha256 for a `-` unique (its coalescing key is the
+ * workload's digest, job.ts `uniqueKeyOf`): fixed-size whatever
+ * `max_function_name` and `max_unique` allow (a B-tree entry is limited to
+ * about 2.7 kB), and computed by PostgreSQL from the row, so no client
+ * computes it differently. Lookups compare the function and unique too.
+ *
+ * New rows with a unique go in with `INSERT ... ON CONFLICT DO NOTHING`; for
+ * each one not inserted, the live row holding its key is read back in the
+ * same transaction and its handle reported (the submitters get it). An
+ * update that makes an ended row live again (`job retry`) is applied only
+ * when no live row holds its key; otherwise it is left ended and the live
+ * row's handle reported. A live row that ends between the statement and the
+ * read-back frees its key: the row is tried again.
+ *
+ * @module
+ */
+import type { PgArray, PgSession, PgValue } from "../runtime/postgres.ts";
+import type { SqlValue } from "../runtime/sqlite.ts";
+import type { StoredJob } from "./job_store.ts";
+import { fullRow, updateRow } from "./job_rows.ts";
+import { StoreError } from "./job_store.ts";
+
+/** The coalescing key of the row named `a` (a table alias, or "" for the index itself). */
+export function keyOf(a: string): string {
+  const c = (name: string) => (a === "" ? name : `${a}.${name}`);
+  return `decode(md5(length(${c("function")})::text || ':' || length(${c("uniq")})::text || ':' || ${c("function")} || ${c("uniq")} || ` +
+    `CASE WHEN ${c("uniq")} = '-' THEN encode(sha256(${c("data")}), 'hex') ELSE '' END), 'hex')`;
+}
+
+/** The live row `l` holding the key of row `a`: what the index makes unique. */
+function liveTwin(a: string): string {
+  return `${keyOf("l")} = ${keyOf(a)} AND l.function = ${a}.function AND l.uniq = ${a}.uniq
+    AND l.uniq <> '' AND l.outcome IS NULL AND NOT l.uniq_twin`;
+}
+
+/**
+ * Migration 3. Twins an older database already holds (live rows of one key,
+ * which two nodes could each commit before) are kept, as they were going to
+ * run anyway: all but the oldest are marked `uniq_twin`, which the index
+ * skips, and a twin that ends is unmarked (a retry of it then meets the index).
+ */
+export const UNIQUE_MIGRATION: readonly string[] = [
+  "ALTER TABLE gearbox_job ADD COLUMN uniq_twin boolean NOT NULL DEFAULT false",
+  `UPDATE gearbox_job j SET uniq_twin = true FROM (
+     SELECT node, id, row_number() OVER (PARTITION BY ${keyOf("")}, function, uniq ORDER BY created_at, id) AS n
+     FROM gearbox_job WHERE uniq <> '' AND outcome IS NULL
+   ) t WHERE t.n > 1 AND j.node = t.node AND j.id = t.id`,
+  `CREATE UNIQUE INDEX gearbox_job_live_unique ON gearbox_job (${keyOf("")})
+     WHERE uniq <> '' AND outcome IS NULL AND NOT uniq_twin`,
+];
+
+/** The columns of an added row, in {@link fullRow}'s order, with their array element types. */
+export const ADD_COLUMNS = [
+  ["id", "bigint"],
+  ["handle", "text"],
+  ["function", "text"],
+  ["uniq", "text"],
+  ["data", "bytea"],
+  ["reducer", "text"],
+  ["priority", "smallint"],
+  ["run_after", "bigint"],
+  ["created_at", "bigint"],
+  ["meta_crc", "bigint"],
+  ["data_crc", "bigint"],
+  ["retries", "integer"],
+  ["failures", "text"],
+  ["outcome", "text"],
+  ["exit_status", "integer"],
+  ["ended_at", "bigint"],
+  ["delete_after", "bigint"],
+] as const;
+
+/** {@link updateRow}'s values, in its order. */
+export const UPDATE_COLUMNS = [
+  ["run_after", "bigint"],
+  ["retries", "integer"],
+  ["failures", "text"],
+  ["outcome", "text"],
+  ["exit_status", "integer"],
+  ["ended_at", "bigint"],
+  ["delete_after", "bigint"],
+  ["meta_crc", "bigint"],
+  ["id", "bigint"],
+] as const;
+
+const unnestOf = (cols: readonly (readonly [string, string])[], from: number) =>
+  `unnest(${cols.map(([, t], i) => `$${i + from}::${t}[]`).join(", ")}) AS u(${cols.map(([c]) => c).join(", ")})`;
+const SET = `${UPDATE_COLUMNS.slice(0, -1).map(([c]) => `${c} = u.${c}`).join(", ")}, uniq_twin = j.uniq_twin AND u.outcome IS NULL`;
+
+/** Updates, except those that would make an ended row with a unique live again (those go through {@link revive}). */
+export const UPDATE_SQL = `UPDATE gearbox_job j SET ${SET} FROM ${unnestOf(UPDATE_COLUMNS, 2)}
+  WHERE j.node = $1 AND j.id = u.id AND NOT (j.outcome IS NOT NULL AND u.outcome IS NULL AND j.uniq <> '')`;
+/** Ended rows made live again, unless a live row holds their key. */
+const REVIVE_SQL = `UPDATE gearbox_job j SET ${SET} FROM ${unnestOf(UPDATE_COLUMNS, 2)}
+  WHERE j.node = $1 AND j.id = u.id AND j.outcome IS NOT NULL AND u.outcome IS NULL AND j.uniq <> ''
+    AND NOT EXISTS (SELECT 1 FROM gearbox_job l WHERE ${liveTwin("j")})`;
+/** This node's rows still ended, each with the handle of the live row holding its key (null: none now). */
+const REFUSED_SQL = `SELECT j.id, (SELECT l.handle FROM gearbox_job l WHERE ${liveTwin("j")} LIMIT 1) AS handle
+  FROM gearbox_job j WHERE j.node = $1 AND j.id = ANY($2::bigint[]) AND j.outcome IS NOT NULL`;
+const INSERT_SQL = `INSERT INTO gearbox_job (node, ${ADD_COLUMNS.map(([c]) => c).join(", ")})
+  SELECT $1, * FROM ${unnestOf(ADD_COLUMNS, 2)} ON CONFLICT DO NOTHING RETURNING id`;
+/** The live rows holding the keys of rows not inserted (`data` only for a `-` unique's key). */
+const HOLDERS_SQL = `SELECT u.id, l.handle FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bytea[]) AS u(id, function, uniq, data)
+  JOIN gearbox_job l ON ${liveTwin("u")}`;
+
+/** How often a row whose twin ended meanwhile is tried again before the commit gives up. */
+const ATTEMPTS = 8;
+type ToArray = (values: PgArray["pgArray"], type: PgArray["type"]) => PgArray;
+
+/** Whether a new row goes through {@link insertUnique} (the COPY cannot skip a conflict). */
+export function meetsIndex(j: StoredJob): boolean {
+  return j.unique !== "" && j.ended === undefined;
+}
+
+/** Whether an update may make an ended row live again (a `job retry`): {@link revive} applies it. */
+export function mayRevive(j: StoredJob): boolean {
+  return j.unique !== "" && j.ended === undefined;
+}
+
+/** Inserts new live rows with a unique; gives, for each not inserted, the handle of the live row holding its key. */
+export async function insertUnique(
+  tx: PgSession,
+  node: string,
+  jobs: readonly StoredJob[],
+  pgArray: ToArray,
+): Promise<Map<number, string>> {
+  const held = new Map<number, string>();
+  let left = jobs;
+  for (let attempt = 0; left.length > 0; attempt++) {
+    if (attempt === ATTEMPTS) throw unsettled(left.length);
+    const cols = columns(left.map(fullRow), ADD_COLUMNS.length);
+    const inserted = new Set(
+      (await tx.query(INSERT_SQL, [node, ...cols.map((c, i) => pgArray(c, ADD_COLUMNS[i]![1]))])).map((r) => Number(r.id)),
+    );
+    const rest = left.filter((j) => !inserted.has(j.id));
+    if (rest.length === 0) break;
+    const params: PgValue[] = [
+      pgArray(rest.map((j) => j.id), "bigint"),
+      pgArray(rest.map((j) => j.function), "text"),
+      pgArray(rest.map((j) => j.unique), "text"),
+      pgArray(rest.map((j) => (j.unique === "-" ? j.data! : EMPTY)), "bytea"),
+    ];
+    for (const r of await tx.query(HOLDERS_SQL, params)) held.set(Number(r.id), String(r.handle));
+    left = rest.filter((j) => !held.has(j.id)); // their twin ended meanwhile: insert them again
+  }
+  return held;
+}
+
+/**
+ * Applies the updates that make ended rows live again unless a live row
+ * holds their key; gives, for each left ended, that row's handle. A
+ * concurrent commit of the same key makes the statement fail (unique
+ * violation): it is undone to a savepoint and run again, which then sees
+ * that row.
+ */
+export async function revive(tx: PgSession, node: string, jobs: readonly StoredJob[], pgArray: ToArray): Promise<Map<number, string>> {
+  const refused = new Map<number, string>();
+  let left = jobs;
+  for (let attempt = 0; left.length > 0; attempt++) {
+    if (attempt === ATTEMPTS) throw unsettled(left.length);
+    const cols = columns(left.map(updateRow), UPDATE_COLUMNS.length);
+    await tx.query("SAVEPOINT gearbox_revive");
+    try {
+      await tx.query(REVIVE_SQL, [node, ...cols.map((c, i) => pgArray(c, UPDATE_COLUMNS[i]![1]))]);
+      await tx.query("RELEASE SAVEPOINT gearbox_revive");
+    } catch (e) {
+      if ((e as { code?: unknown }).code !== "23505") throw e;
+      await tx.query("ROLLBACK TO SAVEPOINT gearbox_revive");
+      continue;
+    }
+    const again = new Set<number>();
+    for (const r of await tx.query(REFUSED_SQL, [node, pgArray(left.map((j) => j.id), "bigint")])) {
+      if (r.handle === null) again.add(Number(r.id)); // its twin ended between the two statements
+      else refused.set(Number(r.id), String(r.handle));
+    }
+    left = left.filter((j) => again.has(j.id));
+  }
+  return refused;
+}
+
+const EMPTY = new Uint8Array(0);
+
+function unsettled(n: number): StoreError {
+  return new StoreError("STORE_UNAVAILABLE", `${n} jobs with a unique met a live twin that kept ending; try again`);
+}
+
+/** Rows of values as one array per column (what `unnest` takes). */
+export function columns(rows: SqlValue[][], width: number): (number | string | Uint8Array | null)[][] {
+  const out: (number | string | Uint8Array | null)[][] = Array.from({ length: width }, () => new Array(rows.length));
+  for (let r = 0; r < rows.length; r++) {
+    const row = rows[r]!;
+    for (let c = 0; c < width; c++) {
+      const v = row[c];
+      out[c]![r] = typeof v === "bigint" ? Number(v) : v ?? null;
+    }
+  }
+  return out;
+}
