@@ -135,6 +135,40 @@ describe("uniques across the nodes of one PostgreSQL database", { skip }, () => 
     }
   });
 
+  test("a commit that also deletes rows undoes only its COPY when a new job meets a live unique, and a key its own delete frees is taken", async () => {
+    const url = await newDatabase();
+    const a = await storeAs(url, "a"), b = await storeAs(url, "b");
+    try {
+      const ra = a.ids.base, rb = b.ids.base;
+      await a.commit({ add: [storedJob(ra + 1, { function: "mix", unique: "taken" })], remove: [] });
+      await b.commit({
+        add: [storedJob(rb + 1, { function: "mix", unique: "again" }), storedJob(rb + 2, { function: "mix" })],
+        remove: [],
+      });
+      // One batch: rb+1 completes (deleted) and its unique is submitted again; rb+2 completes; one job meets a's live unique.
+      const result = await b.commit({
+        add: [
+          storedJob(rb + 3, { function: "mix", unique: "again" }),
+          storedJob(rb + 4, { function: "mix", unique: "taken" }),
+          storedJob(rb + 5, { function: "mix", unique: "fresh" }),
+        ],
+        remove: [rb + 1, rb + 2],
+      });
+      assert.deepEqual([...(result?.coalesced ?? [])], [[rb + 4, `H:t.boot:${ra + 1}`]]);
+      const left = await sql(url, "SELECT id, uniq FROM gearbox_job WHERE node = 'b' ORDER BY id");
+      assert.deepEqual(left.map((r) => [Number(r.id), r.uniq]), [[rb + 3, "again"], [rb + 5, "fresh"]]);
+      // Without a conflict the same kind of batch is one COPY that stays.
+      const clean = await b.commit({ add: [storedJob(rb + 6, { function: "mix", unique: "other" })], remove: [rb + 5] });
+      assert.equal(clean, undefined);
+      assert.deepEqual((await sql(url, "SELECT id FROM gearbox_job WHERE node = 'b' ORDER BY id")).map((r) => Number(r.id)), [
+        rb + 3,
+        rb + 6,
+      ]);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+
   test("a job retry whose unique is live on another node leaves the row ended and reports that node's job, without failing the commit", async () => {
     const url = await newDatabase();
     const a = await storeAs(url, "a"), b = await storeAs(url, "b");
