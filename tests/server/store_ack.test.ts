@@ -81,6 +81,23 @@ describe("acknowledgements wait for the store", () => {
     });
   });
 
+  test("a pipelined burst larger than one socket read still shares one commit", async () => {
+    await withServer(async (port, store, server) => {
+      const c = await RawConn.connect(port);
+      const burst = [];
+      for (let i = 0; i < 1500; i++) burst.push(packet(Cmd.SUBMIT_JOB_BG, "burst_fn", `u${i}`, "x".repeat(150)));
+      const bytes = Buffer.concat(burst);
+      assert.ok(bytes.length > 4 * 65536, `a burst of ${bytes.length} bytes takes several reads`);
+      c.send(bytes);
+      await waitUntil("a commit waits at the store", () => store.waiting() === 1, 5000);
+      assert.deepEqual(store.batches.map((b) => b.add.length), [1500], "the first commit holds the whole burst");
+      store.release();
+      for (let i = 0; i < 1500; i++) await c.expectPacket(Cmd.JOB_CREATED);
+      assert.equal(server.stats.commits, 1);
+      c.close();
+    });
+  });
+
   test("a failed commit refuses each submission with QUEUE_ERROR and no job is ever offered", async () => {
     await withServer(async (port, store) => {
       const c = await RawConn.connect(port);
