@@ -60,36 +60,69 @@ async function timed(load: Load, send: (first: number, count: number) => Promise
   return { jobs: load.jobs, seconds: (performance.now() - t0) / 1000, appCpu: ownCpu() - cpu0 };
 }
 
+/** A `dist/gearbox serve` on the PostgreSQL database at `url`, listening on a free port. */
+export interface GearboxProcess {
+  port: number;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+/** Starts `dist/gearbox serve --store url` with `extra` flags and waits until it listens. */
+export async function startGearbox(url: string, extra: string[] = []): Promise<GearboxProcess> {
+  const port = await freePort();
+  const server: ChildProcess = spawn(
+    join(ROOT, "dist/gearbox"),
+    ["serve", "--port", String(port), "--listen", "127.0.0.1", "--store", url, "--log-level", "warn", ...extra],
+    { stdio: ["ignore", "ignore", "inherit"] },
+  );
+  const stop = async () => {
+    server.kill("SIGTERM");
+    if (server.exitCode === null && server.signalCode === null) await new Promise((r) => server.once("exit", r));
+  };
+  try {
+    await waitForPort(port);
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  return { port, pid: server.pid!, stop };
+}
+
+/** One loadgen bgsubmit run: jobs acknowledged, its own timing, and when it exited (`performance.now()` ms). */
+export interface BgSubmit {
+  jobs: number;
+  seconds: number;
+  exitedAt: number;
+}
+
+/** Runs `loadgen bgsubmit` (no workers) against the server on `port`. */
+export async function bgsubmit(port: number, load: Load): Promise<BgSubmit> {
+  const args = ["bgsubmit", "--port", String(port), "--workers", "0", "--jobs", String(load.jobs), "--seconds", "300"];
+  const out = await new Promise<string>((resolve, reject) => {
+    const child = spawn(LOADGEN, [...args, "--batch", String(load.batch), "--size", String(load.size)], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    let text = "";
+    child.stdout!.on("data", (d) => (text += d));
+    child.on("exit", (code) => (code === 0 ? resolve(text) : reject(new Error(`loadgen exited with ${code}: ${text}`))));
+  });
+  const exitedAt = performance.now();
+  const jobs = Number(/ jobs=(\d+)/.exec(out)?.[1] ?? 0);
+  const seconds = Number(/ seconds=([\d.]+)/.exec(out)?.[1] ?? 0);
+  return { jobs, seconds, exitedAt };
+}
+
 export const gearbox: Contender = {
   name: "gearbox (dist/gearbox, loadgen bgsubmit)",
   async prepare(url, load) {
-    const port = await freePort();
-    const server: ChildProcess = spawn(
-      join(ROOT, "dist/gearbox"),
-      ["serve", "--port", String(port), "--listen", "127.0.0.1", "--store", url, "--log-level", "warn"],
-      { stdio: ["ignore", "ignore", "inherit"] },
-    );
-    await waitForPort(port);
+    const server = await startGearbox(url);
     return {
       async run() {
-        const cpu0 = cpuSeconds([server.pid!]);
-        const args = ["bgsubmit", "--port", String(port), "--workers", "0", "--jobs", String(load.jobs), "--seconds", "300"];
-        const out = await new Promise<string>((resolve, reject) => {
-          const child = spawn(LOADGEN, [...args, "--batch", String(load.batch), "--size", String(load.size)], {
-            stdio: ["ignore", "pipe", "inherit"],
-          });
-          let text = "";
-          child.stdout!.on("data", (d) => (text += d));
-          child.on("exit", (code) => (code === 0 ? resolve(text) : reject(new Error(`loadgen exited with ${code}: ${text}`))));
-        });
-        const jobs = Number(/ jobs=(\d+)/.exec(out)?.[1] ?? 0);
-        const seconds = Number(/ seconds=([\d.]+)/.exec(out)?.[1] ?? 0);
-        return { jobs, seconds, appCpu: cpuSeconds([server.pid!]) - cpu0 };
+        const cpu0 = cpuSeconds([server.pid]);
+        const r = await bgsubmit(server.port, load);
+        return { jobs: r.jobs, seconds: r.seconds, appCpu: cpuSeconds([server.pid]) - cpu0 };
       },
-      async close() {
-        server.kill("SIGTERM");
-        if (server.exitCode === null) await new Promise((r) => server.once("exit", r));
-      },
+      close: () => server.stop(),
     };
   },
 };

@@ -12,7 +12,10 @@
  *   but the statement crosses the wire: a ceiling no client can reach.
  *
  * Each transaction writes under its own `node` value (a random number) so
- * the primary key (node, id) never collides across transactions or clients.
+ * the primary key (node, id) never collides across transactions or clients,
+ * and appends that number to its uniques, so every row has its own unique,
+ * as loadgen's jobs do, and none meets the unique index of live rows
+ * (migration 3) that every row with a unique pays for.
  *
  * @module
  */
@@ -32,7 +35,7 @@ export function floorScript(kind: FloorKind, batch: number, size: number): strin
   const hex = "78".repeat(size);
   const head = `\\set r random(1, 1000000000000)\nINSERT INTO gearbox_job (${COLUMNS})\n`;
   if (kind === "server") {
-    return head + `SELECT 'f' || :r, i, 'H:floor:' || i, 'bench_bgsubmit_floor', 'u-' || i, '\\x${hex}'::bytea, '', 1, 0, ` +
+    return head + `SELECT 'f' || :r, i, 'H:floor:' || i, 'bench_bgsubmit_floor', 'u-' || :r || '-' || i, '\\x${hex}'::bytea, '', 1, 0, ` +
       `1700000000000 + i, 1234567890, 987654321, 0 FROM generate_series(1, ${batch}) AS i;\n`;
   }
   const ids = Array.from({ length: batch }, (_, i) => i + 1);
@@ -51,7 +54,9 @@ export function floorScript(kind: FloorKind, batch: number, size: number): strin
     arr(ids.map(() => 987654321), "bigint"),
     arr(ids.map(() => 0), "integer"),
   ];
-  return head + `SELECT 'f' || :r, * FROM unnest(${unnest.join(", ")});\n`;
+  const names = "id, handle, function, uniq, data, reducer, priority, run_after, created_at, meta_crc, data_crc, retries";
+  const select = `'f' || :r, ${names.replace("uniq", "uniq || '-' || :r")}`;
+  return head + `SELECT ${select} FROM unnest(${unnest.join(", ")}) AS t(${names});\n`;
 }
 
 /** Creates gearbox's tables in the database at `url` (an empty gearbox store). */

@@ -6,21 +6,25 @@
  * producer into a fresh database of that server; the contenders take turns
  * (the order rotates every repeat) and the table gives each one's best and
  * median rate, its ratio to the faster competitor, its share of the floor,
- * and the CPU per job that PostgreSQL and the producer side spent.
+ * and the CPU per job that PostgreSQL and the producer side spent. In the
+ * same rotation, one gearbox node against three on the same database
+ * (pg_nodes.ts), in a table of its own.
  *
  *   npm run build && npm run bench -- --store postgres [--quick] [--repeat 3] [--jobs 100000]
  *   bun scripts/bench/postgres_compare.ts [--jobs N] [--repeat N] [--batch 1000] [--size 100] [--floor-clients 4]
- *     [--only gearbox,pg-boss,graphile-worker,floor-1,floor-4,server-1]
+ *     [--only gearbox,pg-boss,graphile-worker,floor-1,floor-4,server-1,nodes-1,nodes-3]
  *
  * @module
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync } from "node:fs";
+import { cpus } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { startCluster } from "../../tests/helpers/postgres.ts";
 import { type Contender, gearbox, graphileWorker, type Load, LOADGEN, pgBoss, type RunResult } from "./pg_contenders.ts";
 import { createGearboxTables, type FloorKind, runFloor } from "./pg_floor.ts";
+import { nodesRow, nodesTable } from "./pg_nodes.ts";
 import { postgresCpuSeconds } from "./proc_cpu.ts";
 
 const { values } = parseArgs({
@@ -42,7 +46,7 @@ const ROOT = new URL("../../", import.meta.url).pathname;
 interface Row {
   id: string;
   label: string;
-  kind: "gearbox" | "competitor" | "floor" | "ceiling";
+  kind: "gearbox" | "competitor" | "floor" | "ceiling" | "nodes";
   prepare(url: string): Promise<{ run(): Promise<RunResult>; close(): Promise<void> }>;
 }
 
@@ -69,6 +73,8 @@ const ALL_ROWS: Row[] = [
   floor("floor-1", "sent", 1, "pgbench floor: rows sent (unnest), 1 client"),
   floor(`floor-${FLOOR_CLIENTS}`, "sent", FLOOR_CLIENTS, `pgbench floor: rows sent (unnest), ${FLOOR_CLIENTS} clients`),
   floor("server-1", "server", 1, "pgbench: rows made in the server, 1 client"),
+  nodesRow(1, LOAD),
+  nodesRow(3, LOAD),
 ];
 const ONLY = values.only?.split(",");
 const unknown = ONLY?.filter((id) => !ALL_ROWS.some((r) => r.id === id)) ?? [];
@@ -116,7 +122,7 @@ function table(samples: Map<string, Sample[]>): string {
     `| contender | best jobs/s | median jobs/s | × best competitor | % of floor (1 / ${FLOOR_CLIENTS} clients) | PostgreSQL CPU µs/job | producer CPU µs/job |`,
     "|---|---:|---:|---:|---:|---:|---:|",
   ];
-  for (const row of ROWS) {
+  for (const row of ROWS.filter((r) => r.kind !== "nodes")) {
     const s = samples.get(row.id) ?? [];
     if (s.length === 0) {
       lines.push(`| ${row.label} | err | | | | | |`);
@@ -137,6 +143,20 @@ function table(samples: Map<string, Sample[]>): string {
     lines.push(`| ${row.label} | ${cells.join(" | ")} |`);
   }
   return lines.join("\n");
+}
+
+/** The one-node-against-three section, or why it is missing. */
+function printNodes(took: number): void {
+  const rows = ROWS.flatMap((r) => (r.kind === "nodes" ? [r as ReturnType<typeof nodesRow>] : []));
+  if (rows.length === 0) {
+    console.log("\nOne node against three nodes: not measured in this run (left out by --only; ids nodes-1, nodes-3).");
+    return;
+  }
+  console.log(`\nOne gearbox node against three on the same database: ${LOAD.jobs} jobs in all (split evenly over the nodes),`);
+  console.log(`${LOAD.size} B, batches of ${LOAD.batch}, one loadgen producer per node, all at once; best and median of ${REPEAT} rounds,`);
+  console.log(`the same cluster (fsync on), ${cpus().length} CPUs shared by the nodes, the producers and PostgreSQL; took ${took} s\n`);
+  console.log(nodesTable(rows, (id) => samples.get(id) ?? []));
+  console.log("\njobs/s: all jobs acknowledged over the wall time from the first producer's start to the last one's finish.");
 }
 
 if (!existsSync(join(ROOT, "dist/gearbox"))) throw new Error("dist/gearbox is missing: run npm run build first");
@@ -164,13 +184,18 @@ for (let round = 0; round < REPEAT; round++) {
   }
   await pg.dropDatabases();
 }
-console.log(`\nDurable background submit on PostgreSQL: ${LOAD.jobs} jobs of ${LOAD.size} B, batches of ${LOAD.batch}, one producer;`);
-console.log(`best and median of ${REPEAT} rounds, one cluster with fsync on, took ${Math.round((Date.now() - t0) / 1000)} s\n`);
-console.log(table(samples));
-console.log("\n× best competitor: jobs/s over the best of the faster of pg-boss and graphile-worker.");
-console.log(
-  `% of floor: over pgbench's best with rows sent from 1 client (one transaction in flight, like one producer) / from ${FLOOR_CLIENTS}.`,
-);
-console.log("PostgreSQL CPU: postmaster and backends, per job; producer CPU: the gearbox server, or the bench process for the libraries.");
-console.log("One node against three nodes: not measured (nodes have not landed).");
+const took = Math.round((Date.now() - t0) / 1000);
+if (ROWS.some((r) => r.kind !== "nodes")) {
+  console.log(`\nDurable background submit on PostgreSQL: ${LOAD.jobs} jobs of ${LOAD.size} B, batches of ${LOAD.batch}, one producer;`);
+  console.log(`best and median of ${REPEAT} rounds, one cluster with fsync on, took ${took} s\n`);
+  console.log(table(samples));
+  console.log("\n× best competitor: jobs/s over the best of the faster of pg-boss and graphile-worker.");
+  console.log(
+    `% of floor: over pgbench's best with rows sent from 1 client (one transaction in flight, like one producer) / from ${FLOOR_CLIENTS}.`,
+  );
+  console.log(
+    "PostgreSQL CPU: postmaster and backends, per job; producer CPU: the gearbox server, or the bench process for the libraries.",
+  );
+}
+printNodes(took);
 process.exit(0);
