@@ -138,21 +138,26 @@ export function dataIntact(data: Uint8Array, crc: SqlValue | undefined): boolean
 
 /** A row with every column, for a job that already has retries, failures or an ending (a replacement, a restore). */
 export function fullRow(j: StoredJob): SqlValue[] {
-  const state = rowState(j);
+  const s = rowState(j); // each getter once: a handle is built on every read
   const data = j.data ?? missingWorkload(j);
   return [
-    j.id,
-    j.handle,
-    j.function,
-    j.unique,
+    s[0],
+    s[1],
+    s[2],
+    s[3],
     data,
-    j.reducer,
-    j.priority,
-    j.runAt,
-    j.createdAt,
-    metaChecksum(state),
+    s[4],
+    s[5],
+    s[6],
+    s[7],
+    metaChecksum(s),
     dataChecksum(data),
-    ...state.slice(8),
+    s[8],
+    s[9],
+    s[10],
+    s[11],
+    s[12],
+    s[13],
   ];
 }
 

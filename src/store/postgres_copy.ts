@@ -28,27 +28,51 @@ const utf8 = new TextEncoder();
 
 /** Rows (one value per column, in `types`' order) as one binary COPY stream, header and trailer included. */
 export function encodeCopy(types: readonly CopyType[], rows: readonly (readonly SqlValue[])[]): Uint8Array {
-  const out = new Uint8Array(upperBound(types, rows));
-  const view = new DataView(out.buffer);
-  out.set(SIGNATURE, 0);
-  let at = HEADER; // flags and extension length stay 0
-  for (const row of rows) {
-    if (row.length !== types.length) throw new RangeError(`a row has ${row.length} values for ${types.length} columns`);
-    view.setInt16(at, types.length);
-    at += 2;
-    for (let c = 0; c < types.length; c++) at = field(out, view, at, types[c]!, row[c]!);
+  return new CopyEncoder().encode(types, rows);
+}
+
+/** Above this, a stream gets a buffer of its own rather than growing the kept one. */
+const MAX_KEPT = 16 * 1024 * 1024;
+
+/**
+ * Encodes COPY streams into one buffer kept from call to call: a commit's
+ * stream is a few hundred kB, and a fresh buffer each time costs more than
+ * the encoding (zero-filled, then page faults on memory the allocator had
+ * given back). A stream is valid until the next `encode` on this encoder.
+ */
+export class CopyEncoder {
+  #kept = new Uint8Array(0);
+
+  /** {@link encodeCopy}, with `first` (when given) as every row's first value, before the row's own. */
+  encode(types: readonly CopyType[], rows: readonly (readonly SqlValue[])[], first?: SqlValue): Uint8Array {
+    const lead = first === undefined ? 0 : 1;
+    const size = upperBound(types, rows, first);
+    if (size > this.#kept.length && size <= MAX_KEPT) this.#kept = new Uint8Array(Math.max(size, this.#kept.length * 2));
+    const out = size <= this.#kept.length ? this.#kept : new Uint8Array(size);
+    const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
+    out.set(SIGNATURE, 0);
+    view.setInt32(SIGNATURE.length, 0); // flags
+    view.setInt32(SIGNATURE.length + 4, 0); // header extension length
+    let at = HEADER;
+    for (const row of rows) {
+      if (row.length + lead !== types.length) throw new RangeError(`a row has ${row.length + lead} values for ${types.length} columns`);
+      view.setInt16(at, types.length);
+      at += 2;
+      if (lead) at = field(out, view, at, types[0]!, first);
+      for (let c = lead; c < types.length; c++) at = field(out, view, at, types[c]!, row[c - lead]!);
+    }
+    view.setInt16(at, -1);
+    return out.subarray(0, at + 2);
   }
-  view.setInt16(at, -1);
-  return out.subarray(0, at + 2);
 }
 
 /** Bytes enough for every row: text counted at 3 bytes a UTF-16 unit, the most UTF-8 needs. */
-function upperBound(types: readonly CopyType[], rows: readonly (readonly SqlValue[])[]): number {
-  let fixed = 2;
+function upperBound(types: readonly CopyType[], rows: readonly (readonly SqlValue[])[], first: SqlValue | undefined): number {
+  let fixed = 2 + (typeof first === "string" ? first.length * 3 : 0);
   for (const t of types) fixed += 4 + FIXED[t];
   let n = HEADER + 2 + rows.length * fixed;
   for (const row of rows) {
-    for (let c = 0; c < types.length; c++) {
+    for (let c = 0; c < row.length; c++) {
       const v = row[c];
       if (typeof v === "string") n += v.length * 3;
       else if (v instanceof Uint8Array) n += v.byteLength;
@@ -94,8 +118,8 @@ function integer(view: DataView, at: number, type: CopyType, v: SqlValue): numbe
     view.setBigInt64(at + 4, v);
     return at + 12;
   }
-  const [lo, hi] = RANGE[type]!;
-  if (typeof v !== "number" || !Number.isInteger(v) || v < lo || v > hi) {
+  const range = RANGE[type]!;
+  if (typeof v !== "number" || !Number.isInteger(v) || v < range[0] || v > range[1]) {
     throw new RangeError(`a ${type} column got ${typeof v === "number" ? v : typeof v}`);
   }
   const size = FIXED[type];

@@ -20,7 +20,7 @@ import type { Adoption, ClusterStore, IdRange, NodeIdentity, NodeRow } from "./c
 import { type CommitResult, type JobStore, type StoreBatch, type StoredJob, StoreError } from "./job_store.ts";
 import { dataIntact, fullRow, metaIntact, REPLAY_COLUMNS, toJob, updateRow, workloadOf } from "./job_rows.ts";
 import { ADD_COLUMNS, columns, insertUnique, mayRevive, meetsIndex, revive, UPDATE_COLUMNS, UPDATE_SQL } from "./postgres_uniques.ts";
-import { type CopyType, encodeCopy } from "./postgres_copy.ts";
+import { CopyEncoder, type CopyType } from "./postgres_copy.ts";
 import { pgStoreError } from "./postgres_errors.ts";
 import { ADOPT_SQL, heartbeat, ID_RANGE, lockNode, nodeNumber, nodeRow, NODES_SQL, registerLive } from "./postgres_nodes.ts";
 import { dropIfEmpty, migrate, refuseForeign, underSchemaLock } from "./postgres_schema.ts";
@@ -54,6 +54,9 @@ export class PostgresStore implements JobStore, ClusterStore {
    */
   #lock: PgPool | undefined;
   #pgArray: typeof import("../runtime/postgres.ts").pgArray | undefined;
+  /** Encodes the commits' COPY streams into one kept buffer; a commit that overlaps another gets its own (postgres_copy.ts). */
+  readonly #copies = new CopyEncoder();
+  #copying = false;
   /** This node's number and the backend (session) that holds its lock: a database restart ends that session. */
   #number = 0;
   #lockPid: unknown;
@@ -235,29 +238,45 @@ export class PostgresStore implements JobStore, ClusterStore {
     if (batch.add.length === 0 && updates.length === 0 && batch.remove.length === 0) return;
     try {
       await this.#holdLock(false);
-      const copy = batch.add.length > 0 ? this.#copyOf(batch.add) : undefined;
-      const addsOnly = updates.length === 0 && batch.remove.length === 0;
-      if (copy && addsOnly) {
-        try {
-          return await pool.copyIn(COPY_SQL, copy);
-        } catch (e) {
-          if (!metIndex(e)) throw e;
-        }
+      const copies = this.#copying ? new CopyEncoder() : this.#copies;
+      this.#copying = true;
+      const own = copies === this.#copies;
+      try {
+        return await this.#commitWith(pool, copies, batch, updates);
+      } finally {
+        if (own) this.#copying = false;
       }
-      // After a COPY that met the index, the new rows go the slow way at once.
-      return await pool.transaction((tx) => this.#commitIn(tx, batch, updates, addsOnly ? undefined : copy));
     } catch (e) {
       throw this.#failure(e);
     }
   }
 
-  #copyOf(jobs: readonly StoredJob[]): Uint8Array {
-    const node = this.#node;
-    return encodeCopy(COPY_TYPES, jobs.map((j) => [node, ...fullRow(j)]));
+  async #commitWith(pool: PgPool, copies: CopyEncoder, batch: StoreBatch, updates: readonly StoredJob[]): Promise<CommitResult | void> {
+    const copy = batch.add.length > 0 ? this.#copyOf(copies, batch.add) : undefined;
+    const addsOnly = updates.length === 0 && batch.remove.length === 0;
+    if (copy && addsOnly) {
+      try {
+        return await pool.copyIn(COPY_SQL, copy);
+      } catch (e) {
+        if (!metIndex(e)) throw e;
+      }
+    }
+    // After a COPY that met the index, the new rows go the slow way at once.
+    return await pool.transaction((tx) => this.#commitIn(tx, copies, batch, updates, addsOnly ? undefined : copy));
+  }
+
+  #copyOf(copies: CopyEncoder, jobs: readonly StoredJob[]): Uint8Array {
+    return copies.encode(COPY_TYPES, jobs.map(fullRow), this.#node);
   }
 
   /** The batch in transaction `tx`; `copy`, every new row's COPY, is tried first (absent: it already met the index). */
-  async #commitIn(tx: PgTransaction, batch: StoreBatch, updates: readonly StoredJob[], copy?: Uint8Array): Promise<CommitResult | void> {
+  async #commitIn(
+    tx: PgTransaction,
+    copies: CopyEncoder,
+    batch: StoreBatch,
+    updates: readonly StoredJob[],
+    copy?: Uint8Array,
+  ): Promise<CommitResult | void> {
     const node = this.#node;
     const pgArray = this.#pgArray!;
     const sent: Promise<unknown>[] = [];
@@ -272,7 +291,7 @@ export class PostgresStore implements JobStore, ClusterStore {
     if (batch.add.length > 0 && !(copy && await copiedWhole(tx, copy, batch.add.some(meetsIndex)))) {
       const unique = batch.add.filter(meetsIndex);
       const plain = batch.add.filter((j) => !meetsIndex(j));
-      if (plain.length > 0) await tx.copyIn(COPY_SQL, this.#copyOf(plain)); // nothing may be sent on its connection while it copies
+      if (plain.length > 0) await tx.copyIn(COPY_SQL, this.#copyOf(copies, plain)); // nothing may be sent on its connection while it copies
       for (const [id, handle] of await insertUnique(tx, node, unique, pgArray)) coalesced.set(id, handle);
     }
     return coalesced.size > 0 ? { coalesced } : undefined;

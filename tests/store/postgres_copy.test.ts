@@ -9,7 +9,7 @@ import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { openPostgres, type PgPool } from "../../src/runtime/postgres.ts";
 import type { SqlValue } from "../../src/runtime/sqlite.ts";
-import { type CopyType, encodeCopy } from "../../src/store/postgres_copy.ts";
+import { CopyEncoder, type CopyType, encodeCopy } from "../../src/store/postgres_copy.ts";
 import { testPostgres } from "../helpers/postgres.ts";
 
 const postgres = await testPostgres();
@@ -32,6 +32,21 @@ describe("binary COPY encoding", () => {
     assert.throws(() => encodeCopy(["text"], [[new Uint8Array(1)]]), /text column got object/);
     assert.throws(() => encodeCopy(["bytea"], [["x"]]), /bytea column got string/);
     assert.throws(() => encodeCopy(["text", "text"], [["a"]]), /a row has 1 values for 2 columns/);
+  });
+
+  test("an encoder that keeps its buffer gives the bytes a fresh one gives, a shared first value included, small after large", () => {
+    const enc = new CopyEncoder();
+    const big: SqlValue[][] = Array.from(
+      { length: 500 },
+      (_, i) => [i * 1e9, i, i % 300, `é${i}`.repeat(i % 7), new Uint8Array(i % 50).fill(i)],
+    );
+    const small: SqlValue[][] = [[1, 2, 3, "x", new Uint8Array([9])]];
+    const withNode = (rows: SqlValue[][]) => rows.map((r) => ["node-é", ...r]);
+    assert.deepEqual([...enc.encode(TYPES, big)], [...encodeCopy(TYPES, big)]);
+    assert.deepEqual([...enc.encode(TYPES, small)], [...encodeCopy(TYPES, small)], "no byte of the larger stream left over");
+    assert.deepEqual([...enc.encode(["text", ...TYPES], big, "node-é")], [...encodeCopy(["text", ...TYPES], withNode(big))]);
+    assert.deepEqual([...enc.encode(["text", ...TYPES], small, "node-é")], [...encodeCopy(["text", ...TYPES], withNode(small))]);
+    assert.throws(() => enc.encode(["text", ...TYPES], [[1, 2]], "n"), /a row has 3 values for 6 columns/);
   });
 });
 
