@@ -24,6 +24,13 @@ export interface Load {
   jobs: number;
   batch: number;
   size: number;
+  /**
+   * Jobs each contender enqueues untimed in its `prepare` (numbered after the
+   * timed ones), so that every one is measured warm: the libraries run in
+   * this process, warm from the rounds before, while each round starts a
+   * new gearbox whose JIT would otherwise compile on the clock.
+   */
+  warm?: number;
 }
 
 export interface RunResult {
@@ -58,6 +65,12 @@ async function timed(load: Load, send: (first: number, count: number) => Promise
   const t0 = performance.now();
   for (let i = 0; i < load.jobs; i += load.batch) await send(i, Math.min(load.batch, load.jobs - i));
   return { jobs: load.jobs, seconds: (performance.now() - t0) / 1000, appCpu: ownCpu() - cpu0 };
+}
+
+/** Enqueues the load's untimed warm-up jobs through `send`. */
+async function warmUp(load: Load, send: (first: number, count: number) => Promise<unknown>): Promise<void> {
+  const warm = load.warm ?? 0;
+  for (let i = 0; i < warm; i += load.batch) await send(load.jobs + i, Math.min(load.batch, warm - i));
 }
 
 /** A `dist/gearbox serve` on the PostgreSQL database at `url`, listening on a free port. */
@@ -116,6 +129,7 @@ export const gearbox: Contender = {
   name: "gearbox (dist/gearbox, loadgen bgsubmit)",
   async prepare(url, load) {
     const server = await startGearbox(url);
+    if (load.warm) await bgsubmit(server.port, { ...load, jobs: load.warm });
     return {
       async run() {
         const cpu0 = cpuSeconds([server.pid]);
@@ -136,32 +150,39 @@ export const pgBoss: Contender = {
     await boss.start();
     await boss.createQueue("bench");
     const payload = "x".repeat(load.size);
+    const send = (first: number, count: number) =>
+      boss.insert("bench", Array.from({ length: count }, (_, k) => ({ data: { p: payload, n: first + k } })));
+    await warmUp(load, send);
     return {
-      run: () =>
-        timed(
-          load,
-          (first, count) => boss.insert("bench", Array.from({ length: count }, (_, k) => ({ data: { p: payload, n: first + k } }))),
-        ),
+      run: () => timed(load, send),
       close: () => boss.stop({ graceful: false }),
     };
   },
 };
 
-export const graphileWorker: Contender = {
-  name: "graphile-worker 0.18 (addJobs)",
-  async prepare(url, load) {
-    const { makeWorkerUtils } = await import("graphile-worker");
-    const utils = await makeWorkerUtils({ connectionString: url });
-    await utils.migrate();
-    const payload = "x".repeat(load.size);
-    return {
-      run: () =>
-        timed(
-          load,
-          (first, count) =>
-            utils.addJobs(Array.from({ length: count }, (_, k) => ({ identifier: "bench", payload: { p: payload, n: first + k } }))),
-        ),
-      close: async () => await utils.release(),
-    };
-  },
-};
+/**
+ * graphile-worker's `addJobs`; `keyed`: each job with a `jobKey` of its own,
+ * the same jobs as gearbox's (a libgearman background job always carries a
+ * unique, and gearbox keeps a live unique on one job of the cluster).
+ */
+function graphileWorkerWith(keyed: boolean): Contender {
+  return {
+    name: keyed ? "graphile-worker 0.18 (addJobs, a jobKey per job)" : "graphile-worker 0.18 (addJobs)",
+    async prepare(url, load) {
+      const { makeWorkerUtils } = await import("graphile-worker");
+      const utils = await makeWorkerUtils({ connectionString: url });
+      await utils.migrate();
+      const payload = "x".repeat(load.size);
+      const spec = (n: number) => ({ identifier: "bench", payload: { p: payload, n }, ...(keyed ? { jobKey: `bench-${n}` } : {}) });
+      const send = (first: number, count: number) => utils.addJobs(Array.from({ length: count }, (_, k) => spec(first + k)));
+      await warmUp(load, send);
+      return {
+        run: () => timed(load, send),
+        close: async () => await utils.release(),
+      };
+    },
+  };
+}
+
+export const graphileWorker = graphileWorkerWith(false);
+export const graphileWorkerKeyed = graphileWorkerWith(true);

@@ -11,7 +11,7 @@
  * (pg_nodes.ts), in a table of its own.
  *
  *   npm run build && npm run bench -- --store postgres [--quick] [--repeat 3] [--jobs 100000]
- *   bun scripts/bench/postgres_compare.ts [--jobs N] [--repeat N] [--batch 1000] [--size 100] [--floor-clients 4]
+ *   bun scripts/bench/postgres_compare.ts [--jobs N] [--repeat N] [--batch 1000] [--size 100] [--floor-clients 4] [--warm 20000]
  *     [--only gearbox,pg-boss,graphile-worker,floor-1,floor-4,server-1,nodes-1,nodes-3]
  *
  * @module
@@ -22,7 +22,16 @@ import { cpus } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { startCluster } from "../../tests/helpers/postgres.ts";
-import { type Contender, gearbox, graphileWorker, type Load, LOADGEN, pgBoss, type RunResult } from "./pg_contenders.ts";
+import {
+  type Contender,
+  gearbox,
+  graphileWorker,
+  graphileWorkerKeyed,
+  type Load,
+  LOADGEN,
+  pgBoss,
+  type RunResult,
+} from "./pg_contenders.ts";
 import { createGearboxTables, type FloorKind, runFloor } from "./pg_floor.ts";
 import { nodesRow, nodesTable } from "./pg_nodes.ts";
 import { postgresCpuSeconds } from "./proc_cpu.ts";
@@ -34,11 +43,17 @@ const { values } = parseArgs({
     batch: { type: "string", default: "1000" },
     size: { type: "string", default: "100" },
     "floor-clients": { type: "string", default: "4" },
+    warm: { type: "string", default: "20000" },
     quick: { type: "boolean", default: false },
     only: { type: "string" },
   },
 });
-const LOAD: Load = { jobs: Number(values.quick ? 30000 : values.jobs), batch: Number(values.batch), size: Number(values.size) };
+const LOAD: Load = {
+  jobs: Number(values.quick ? 30000 : values.jobs),
+  batch: Number(values.batch),
+  size: Number(values.size),
+  warm: Number(values.quick ? 5000 : values.warm),
+};
 const REPEAT = Number(values.quick ? 2 : values.repeat);
 const FLOOR_CLIENTS = Number(values["floor-clients"]);
 const ROOT = new URL("../../", import.meta.url).pathname;
@@ -46,7 +61,7 @@ const ROOT = new URL("../../", import.meta.url).pathname;
 interface Row {
   id: string;
   label: string;
-  kind: "gearbox" | "competitor" | "floor" | "ceiling" | "nodes";
+  kind: "gearbox" | "competitor" | "keyed" | "floor" | "ceiling" | "nodes";
   prepare(url: string): Promise<{ run(): Promise<RunResult>; close(): Promise<void> }>;
 }
 
@@ -70,6 +85,7 @@ const ALL_ROWS: Row[] = [
   library("gearbox", gearbox, "gearbox"),
   library("pg-boss", pgBoss, "competitor"),
   library("graphile-worker", graphileWorker, "competitor"),
+  library("graphile-worker-keyed", graphileWorkerKeyed, "keyed"),
   floor("floor-1", "sent", 1, "pgbench floor: rows sent (unnest), 1 client"),
   floor(`floor-${FLOOR_CLIENTS}`, "sent", FLOOR_CLIENTS, `pgbench floor: rows sent (unnest), ${FLOOR_CLIENTS} clients`),
   floor("server-1", "server", 1, "pgbench: rows made in the server, 1 client"),
@@ -116,26 +132,29 @@ function over(a: number, b: number, digits: number, scale = 1): string {
 function table(samples: Map<string, Sample[]>): string {
   const best = (id: string) => Math.max(0, ...(samples.get(id) ?? []).map((s) => s.rate));
   const competitor = Math.max(0, ...ROWS.filter((r) => r.kind === "competitor").map((r) => best(r.id)));
+  const keyed = best("graphile-worker-keyed");
   const floor1 = best("floor-1");
   const floorN = best(`floor-${FLOOR_CLIENTS}`);
   const lines = [
-    `| contender | best jobs/s | median jobs/s | × best competitor | % of floor (1 / ${FLOOR_CLIENTS} clients) | PostgreSQL CPU µs/job | producer CPU µs/job |`,
-    "|---|---:|---:|---:|---:|---:|---:|",
+    `| contender | best jobs/s | median jobs/s | × best competitor | × keyed | % of floor (1 / ${FLOOR_CLIENTS} clients) | PostgreSQL CPU µs/job | producer CPU µs/job |`,
+    "|---|---:|---:|---:|---:|---:|---:|---:|",
   ];
   for (const row of ROWS.filter((r) => r.kind !== "nodes")) {
     const s = samples.get(row.id) ?? [];
     if (s.length === 0) {
-      lines.push(`| ${row.label} | err | | | | | |`);
+      lines.push(`| ${row.label} | err | | | | | | |`);
       continue;
     }
     const top = s.reduce((a, b) => (b.rate > a.rate ? b : a));
-    const library = row.kind === "gearbox" || row.kind === "competitor";
+    const library = row.kind === "gearbox" || row.kind === "competitor" || row.kind === "keyed";
     const ratio = library ? over(top.rate, competitor, 2) : "";
+    const ratioKeyed = library ? over(top.rate, keyed, 2) : "";
     const pct = row.kind === "ceiling" ? "" : `${over(top.rate, floor1, 0, 100)} / ${over(top.rate, floorN, 0, 100)}`;
     const cells = [
       Math.round(top.rate),
       Math.round(median(s.map((x) => x.rate))),
       ratio,
+      ratioKeyed,
       pct,
       top.pgUs.toFixed(1),
       library ? top.appUs.toFixed(1) : "",
@@ -189,7 +208,8 @@ if (ROWS.some((r) => r.kind !== "nodes")) {
   console.log(`\nDurable background submit on PostgreSQL: ${LOAD.jobs} jobs of ${LOAD.size} B, batches of ${LOAD.batch}, one producer;`);
   console.log(`best and median of ${REPEAT} rounds, one cluster with fsync on, took ${took} s\n`);
   console.log(table(samples));
-  console.log("\n× best competitor: jobs/s over the best of the faster of pg-boss and graphile-worker.");
+  console.log("\n× best competitor: jobs/s over the best of the faster of pg-boss and graphile-worker (jobs without a key).");
+  console.log("× keyed: over graphile-worker's best with a jobKey per job, the same jobs as gearbox's (each with a unique).");
   console.log(
     `% of floor: over pgbench's best with rows sent from 1 client (one transaction in flight, like one producer) / from ${FLOOR_CLIENTS}.`,
   );

@@ -24,7 +24,7 @@ import { ConnectionLimit } from "./connection_limit.ts";
 import { ConnectionSweep } from "./connection_sweep.ts";
 import { EffectRunner } from "./effect_runner.ts";
 import { InputPump } from "./input_pump.ts";
-import { type EdgeSettings, resolveServer } from "./server_settings.ts";
+import { checkKeyFits, type EdgeSettings, resolveServer } from "./server_settings.ts";
 import { StoreHealth } from "./store_health.ts";
 import { type CommitOutcome, StoreWriter } from "./store_writer.ts";
 import { DeadlineTimer } from "./deadline_timer.ts";
@@ -117,6 +117,7 @@ export class GearboxServer {
     this.logger = logger ?? new Logger({ level: settings.logLevel, format: settings.logFormat === "json" ? "json" : "text" });
     this.#limit = new ConnectionLimit(settings.maxConnections, this.logger);
     this.store = storeInstance ?? openStore(settings.store);
+    checkKeyFits(core, this.store);
     this.node = settings.nodeId || `${hostname()}:${settings.port}`;
     this.core = new JobServer({
       ...core,

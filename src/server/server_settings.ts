@@ -10,7 +10,7 @@
 import type { CoreOptions, CoreSettings } from "../core/mod.ts";
 import { checkServeSettings, resolveSettings } from "../config/load_config.ts";
 import { SERVE_OPTIONS, type ServeSettings } from "../config/serve_options.ts";
-import { camel, type TargetsOf } from "../config/setting.ts";
+import { camel, ConfigError, type TargetsOf } from "../config/setting.ts";
 import { project } from "../config/settings_table.ts";
 import type { ConnectionLimits } from "./connection.ts";
 
@@ -68,4 +68,22 @@ function only(group: Record<string, unknown>, known: readonly string[], name: st
     if (!known.includes(key)) throw new Error(`serve settings: a row goes to ${name}.${key}, which ${name} does not have`);
   }
   return group;
+}
+
+/**
+ * Refuses `max_function_name` and `max_unique` whose longest pair could not
+ * be stored by `store` (its unique index's entry limit): refused at start,
+ * not by the first long submission's failed commit. A name or unique is read
+ * as latin1, two UTF-8 bytes a character at most.
+ */
+export function checkKeyFits(
+  core: Pick<CoreSettings, "maxFunctionName" | "maxUnique">,
+  store: { maxKeyBytes?: number; url: string },
+): void {
+  const limit = store.maxKeyBytes;
+  if (limit === undefined || 2 * (core.maxFunctionName + core.maxUnique) <= limit) return;
+  throw new ConfigError(
+    `max_function_name (${core.maxFunctionName}) + max_unique (${core.maxUnique}) is too large for the store ${store.url}: ` +
+      `at most ${Math.floor(limit / 2)} bytes together (its unique index holds both, two bytes a character)`,
+  );
 }

@@ -57,6 +57,12 @@ export interface JobStore {
    */
   readonly payloadsOutOfMemory: boolean;
   /**
+   * The most UTF-8 bytes a function name and a unique may take together in
+   * this store (an index entry's limit), or undefined for no limit; the
+   * server refuses `max_function_name` and `max_unique` that could exceed it.
+   */
+  readonly maxKeyBytes?: number;
+  /**
    * Opens the store and gives every job it holds, oldest first, to be taken
    * once. A store whose {@link payloadsOutOfMemory} is true may leave
    * workloads out of it (not a `-` unique's: its key is the workload's digest).

@@ -19,7 +19,17 @@ import type { SqlValue } from "../runtime/sqlite.ts";
 import type { Adoption, ClusterStore, IdRange, NodeIdentity, NodeRow } from "./cluster_store.ts";
 import { type CommitResult, type JobStore, type StoreBatch, type StoredJob, StoreError } from "./job_store.ts";
 import { dataIntact, fullRow, metaIntact, REPLAY_COLUMNS, toJob, updateRow, workloadOf } from "./job_rows.ts";
-import { ADD_COLUMNS, columns, insertUnique, mayRevive, meetsIndex, revive, UPDATE_COLUMNS, UPDATE_SQL } from "./postgres_uniques.ts";
+import {
+  ADD_COLUMNS,
+  columns,
+  insertUnique,
+  MAX_KEY_BYTES,
+  mayRevive,
+  meetsIndex,
+  revive,
+  UPDATE_COLUMNS,
+  UPDATE_SQL,
+} from "./postgres_uniques.ts";
 import { CopyEncoder, type CopyType } from "./postgres_copy.ts";
 import { pgStoreError } from "./postgres_errors.ts";
 import { ADOPT_SQL, heartbeat, ID_RANGE, lockNode, nodeNumber, nodeRow, NODES_SQL, registerLive } from "./postgres_nodes.ts";
@@ -38,6 +48,7 @@ const REPLAY_CHUNK = 5000;
 export class PostgresStore implements JobStore, ClusterStore {
   readonly url: string;
   readonly payloadsOutOfMemory = true;
+  readonly maxKeyBytes = MAX_KEY_BYTES;
   readonly backupAdvice: string;
   readonly #target: PostgresTarget;
   readonly cluster: ClusterStore = this;

@@ -1,15 +1,17 @@
 /**
- * Cluster-wide uniques on the PostgreSQL store (docs/cluster.md §7): a
- * partial unique index (migration 3) over live rows' coalescing key, so no
- * two live rows of the cluster share a function and unique, and the commit's
- * statements that meet it without failing the batch.
+ * Cluster-wide uniques on the PostgreSQL store (docs/cluster.md §7): two
+ * partial unique indexes (migration 3) over live rows, so no two live rows
+ * of the cluster share a function and unique, and the commit's statements
+ * that meet them without failing the batch.
  *
- * The key is a 16-byte md5 of the length-prefixed function and unique, plus
- * the workload's sha256 for a `-` unique (its coalescing key is the
- * workload's digest, job.ts `uniqueKeyOf`): fixed-size whatever
- * `max_function_name` and `max_unique` allow (a B-tree entry is limited to
- * about 2.7 kB), and computed by PostgreSQL from the row, so no client
- * computes it differently. Lookups compare the function and unique too.
+ * A unique other than `-` is keyed by the function and unique as they are
+ * (`gearbox_job_live_unique`): a B-tree over the two text columns costs
+ * PostgreSQL about 2 µs a row where an md5 expression of them cost 6. Its
+ * entries are bounded by `max_function_name` and `max_unique` (a B-tree
+ * entry is limited to about 2.7 kB): the server refuses settings whose
+ * longest pair would not fit ({@link MAX_KEY_BYTES}). A `-` unique is keyed
+ * by the workload (job.ts `uniqueKeyOf`): the function and the workload's
+ * sha256 (`gearbox_job_live_digest`).
  *
  * New rows with a unique go in with `INSERT ... ON CONFLICT DO NOTHING`; for
  * each one not inserted, the live row holding its key is read back in the
@@ -27,33 +29,51 @@ import type { StoredJob } from "./job_store.ts";
 import { fullRow, updateRow } from "./job_rows.ts";
 import { StoreError } from "./job_store.ts";
 
-/** The coalescing key of the row named `a` (a table alias, or "" for the index itself). */
-export function keyOf(a: string): string {
-  const c = (name: string) => (a === "" ? name : `${a}.${name}`);
-  return `decode(md5(length(${c("function")})::text || ':' || length(${c("uniq")})::text || ':' || ${c("function")} || ${c("uniq")} || ` +
-    `CASE WHEN ${c("uniq")} = '-' THEN encode(sha256(${c("data")}), 'hex') ELSE '' END), 'hex')`;
+/**
+ * The most UTF-8 bytes a function name and a unique may take together, so
+ * that an index entry fits a B-tree page's limit (2,704 bytes) with room for
+ * its header, a digest and the two lengths.
+ */
+export const MAX_KEY_BYTES = 2600;
+
+/** Live rows the indexes hold (`l` a table alias, or "" for the index itself). */
+function live(l: string): string {
+  const c = (name: string) => (l === "" ? name : `${l}.${name}`);
+  return `${c("outcome")} IS NULL AND NOT ${c("uniq_twin")}`;
 }
 
-/** The live row `l` holding the key of row `a`: what the index makes unique. */
-function liveTwin(a: string): string {
-  return `${keyOf("l")} = ${keyOf(a)} AND l.function = ${a}.function AND l.uniq = ${a}.uniq
-    AND l.uniq <> '' AND l.outcome IS NULL AND NOT l.uniq_twin`;
+/** The live row `l` holding the key of row `a`, in the words of the index that holds it (so the planner uses it). */
+function liveTwin(a: string): [plain: string, digest: string] {
+  return [
+    `${a}.uniq <> '-' AND l.function = ${a}.function AND l.uniq = ${a}.uniq AND l.uniq <> '' AND l.uniq <> '-' AND ${live("l")}`,
+    `${a}.uniq = '-' AND l.function = ${a}.function AND sha256(l.data) = sha256(${a}.data) AND l.uniq = '-' AND ${live("l")}`,
+  ];
 }
+
+/** Whether a live row holds the key of row `a`. */
+const twinExists = (a: string) => liveTwin(a).map((w) => `EXISTS (SELECT 1 FROM gearbox_job l WHERE ${w})`).join(" OR ");
+/** The handle of the live row holding the key of row `a`, or NULL. */
+const twinHandle = (a: string) =>
+  `COALESCE(${liveTwin(a).map((w) => `(SELECT l.handle FROM gearbox_job l WHERE ${w} LIMIT 1)`).join(", ")})`;
 
 /**
  * Migration 3. Twins an older database already holds (live rows of one key,
  * which two nodes could each commit before) are kept, as they were going to
- * run anyway: all but the oldest are marked `uniq_twin`, which the index
- * skips, and a twin that ends is unmarked (a retry of it then meets the index).
+ * run anyway: all but the oldest are marked `uniq_twin`, which the indexes
+ * skip, and a twin that ends is unmarked (a retry of it then meets the index).
  */
 export const UNIQUE_MIGRATION: readonly string[] = [
   "ALTER TABLE gearbox_job ADD COLUMN uniq_twin boolean NOT NULL DEFAULT false",
   `UPDATE gearbox_job j SET uniq_twin = true FROM (
-     SELECT node, id, row_number() OVER (PARTITION BY ${keyOf("")}, function, uniq ORDER BY created_at, id) AS n
+     SELECT node, id, row_number() OVER (
+       PARTITION BY function, uniq, CASE WHEN uniq = '-' THEN sha256(data) END ORDER BY created_at, id
+     ) AS n
      FROM gearbox_job WHERE uniq <> '' AND outcome IS NULL
    ) t WHERE t.n > 1 AND j.node = t.node AND j.id = t.id`,
-  `CREATE UNIQUE INDEX gearbox_job_live_unique ON gearbox_job (${keyOf("")})
-     WHERE uniq <> '' AND outcome IS NULL AND NOT uniq_twin`,
+  `CREATE UNIQUE INDEX gearbox_job_live_unique ON gearbox_job (function, uniq)
+     WHERE uniq <> '' AND uniq <> '-' AND ${live("")}`,
+  `CREATE UNIQUE INDEX gearbox_job_live_digest ON gearbox_job (function, sha256(data))
+     WHERE uniq = '-' AND ${live("")}`,
 ];
 
 /** The columns of an added row, in {@link fullRow}'s order, with their array element types. */
@@ -100,15 +120,17 @@ export const UPDATE_SQL = `UPDATE gearbox_job j SET ${SET} FROM ${unnestOf(UPDAT
 /** Ended rows made live again, unless a live row holds their key. */
 const REVIVE_SQL = `UPDATE gearbox_job j SET ${SET} FROM ${unnestOf(UPDATE_COLUMNS, 2)}
   WHERE j.node = $1 AND j.id = u.id AND j.outcome IS NOT NULL AND u.outcome IS NULL AND j.uniq <> ''
-    AND NOT EXISTS (SELECT 1 FROM gearbox_job l WHERE ${liveTwin("j")})`;
+    AND NOT (${twinExists("j")})`;
 /** This node's rows still ended, each with the handle of the live row holding its key (null: none now). */
-const REFUSED_SQL = `SELECT j.id, (SELECT l.handle FROM gearbox_job l WHERE ${liveTwin("j")} LIMIT 1) AS handle
+const REFUSED_SQL = `SELECT j.id, ${twinHandle("j")} AS handle
   FROM gearbox_job j WHERE j.node = $1 AND j.id = ANY($2::bigint[]) AND j.outcome IS NOT NULL`;
 const INSERT_SQL = `INSERT INTO gearbox_job (node, ${ADD_COLUMNS.map(([c]) => c).join(", ")})
   SELECT $1, * FROM ${unnestOf(ADD_COLUMNS, 2)} ON CONFLICT DO NOTHING RETURNING id`;
 /** The live rows holding the keys of rows not inserted (`data` only for a `-` unique's key). */
-const HOLDERS_SQL = `SELECT u.id, l.handle FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bytea[]) AS u(id, function, uniq, data)
-  JOIN gearbox_job l ON ${liveTwin("u")}`;
+const HOLDERS_SQL = liveTwin("u").map((w) =>
+  `SELECT u.id, l.handle FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bytea[]) AS u(id, function, uniq, data)
+  JOIN gearbox_job l ON ${w}`
+).join(" UNION ALL ");
 
 /** How often a row whose twin ended meanwhile is tried again before the commit gives up. */
 const ATTEMPTS = 8;

@@ -58,6 +58,18 @@ async function storeAs(url: string, id: string): Promise<PostgresStore> {
 
 const rows = (url: string, fn: string) => sql(url, "SELECT node, handle, outcome FROM gearbox_job WHERE function = $1 ORDER BY id", [fn]);
 
+describe("the unique index's limit on names", () => {
+  test("a server on PostgreSQL refuses max_function_name and max_unique whose longest pair its unique index cannot hold", () => {
+    const store = "postgres://gearbox@127.0.0.1:1/nowhere"; // never reached: the settings are refused first
+    assert.throws(
+      () => createServer({ port: 0, logLevel: "silent", store, maxUnique: 1000 }),
+      /max_function_name \(512\) \+ max_unique \(1000\) is too large for the store postgres:\/\/gearbox@127\.0\.0\.1:1\/nowhere: at most 1300 bytes/,
+    );
+    assert.doesNotThrow(() => createServer({ port: 0, logLevel: "silent", store, maxUnique: 700, maxFunctionName: 600 }));
+    assert.doesNotThrow(() => createServer({ port: 0, logLevel: "silent", maxUnique: 65535, maxFunctionName: 65535, store: "memory:" }));
+  });
+});
+
 describe("uniques across the nodes of one PostgreSQL database", { skip }, () => {
   after(async () => {
     if (postgres.ok) await postgres.pg.dropDatabases();
