@@ -147,7 +147,8 @@ export class StoreWriter {
   #gather(): void {
     if (this.#scheduled !== "now") return;
     const adds = this.#next.add.length;
-    if (this.#gathered < GATHER_TURNS && adds !== this.#seenAdds) {
+    // Only new jobs gather: changes alone commit at the end of their turn, as before.
+    if (adds > 0 && this.#gathered < GATHER_TURNS && adds !== this.#seenAdds) {
       this.#gathered++;
       this.#seenAdds = adds;
       setImmediate(() => this.#gather());

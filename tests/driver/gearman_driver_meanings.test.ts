@@ -132,7 +132,9 @@ export default {
       for (const bad of ["not json", "{", "[1,"]) {
         assert.equal((await client.submitJob("strict.sum", bad, { timeoutMs: 10_000 })).state, "FAILED");
       }
-      const undecodable = await waitForJob(consolePort, "strict.sum", "lasterror from a decode failure", (s) => s.lasterror > 0);
+      // The client hears FAILED before the process's report reaches the driver: wait for all three reports.
+      const inRow = (s: unknown) => (s as { failures_in_row: number }).failures_in_row;
+      const undecodable = await waitForJob(consolePort, "strict.sum", "three decode failures", (s) => s.lasterror > 0 && inRow(s) === 3);
       assert.match(undecodable.lasterror_msg, /^the workload does not decode: /);
       assert.equal(undecodable.state, "failing");
       assert.equal((undecodable as unknown as { failures_in_row: number }).failures_in_row, 3);
