@@ -97,18 +97,10 @@ export const ADD_COLUMNS = [
   ["delete_after", "bigint"],
 ] as const;
 
-/** {@link updateRow}'s values, in its order. */
-export const UPDATE_COLUMNS = [
-  ["run_after", "bigint"],
-  ["retries", "integer"],
-  ["failures", "text"],
-  ["outcome", "text"],
-  ["exit_status", "integer"],
-  ["ended_at", "bigint"],
-  ["delete_after", "bigint"],
-  ["meta_crc", "bigint"],
-  ["id", "bigint"],
-] as const;
+/** {@link updateRow}'s values, in its order (each typed as in {@link ADD_COLUMNS}). */
+export const UPDATE_COLUMNS = (
+  ["run_after", "retries", "failures", "outcome", "exit_status", "ended_at", "delete_after", "meta_crc", "id"] as const
+).map((name) => ADD_COLUMNS.find(([c]) => c === name)!);
 
 const unnestOf = (cols: readonly (readonly [string, string])[], from: number) =>
   `unnest(${cols.map(([, t], i) => `$${i + from}::${t}[]`).join(", ")}) AS u(${cols.map(([c]) => c).join(", ")})`;

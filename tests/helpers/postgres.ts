@@ -49,6 +49,16 @@ export const NO_RESTART = "GEARBOX_TEST_POSTGRES_URL is set: the tests do not st
 
 export type Availability = { ok: true; pg: TestPostgres } | { ok: false; skip: string };
 
+/** Runs one statement on a database directly, on a connection of its own, as another program would. */
+export async function sqlOn(url: string, text: string, params: (string | number)[] = []): Promise<Record<string, unknown>[]> {
+  const db = openPostgres(url, { max: 1, connectTimeoutS: 5, applicationName: "gearbox-tests" });
+  try {
+    return await db.query(text, params);
+  } finally {
+    await db.end();
+  }
+}
+
 let shared: Promise<Availability> | undefined;
 
 /** The process's PostgreSQL, started on first use. */

@@ -13,13 +13,12 @@ import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { createServer, type GearboxServer } from "../../mod.ts";
 import { Cmd } from "../../src/protocol/commands.ts";
-import { openPostgres } from "../../src/runtime/postgres.ts";
 import { ManualClock } from "../../src/server/manual_clock.ts";
 import type { StoredJob } from "../../src/store/job_store.ts";
 import { openStore } from "../../src/store/open_store.ts";
 import type { PostgresStore } from "../../src/store/postgres_store.ts";
 import { ID_RANGE } from "../../src/store/postgres_nodes.ts";
-import { testPostgres } from "../helpers/postgres.ts";
+import { sqlOn, testPostgres } from "../helpers/postgres.ts";
 import { RawConn } from "../helpers/raw_conn.ts";
 import { waitUntil } from "../helpers/wait.ts";
 
@@ -28,14 +27,7 @@ const skip = postgres.ok ? undefined : postgres.skip;
 const newDatabase = () => postgres.ok ? postgres.pg.createDatabase() : Promise.reject(new Error(skip));
 const LEASE_S = 10;
 
-async function sql(url: string, text: string, params: (string | number)[] = []): Promise<Record<string, unknown>[]> {
-  const db = openPostgres(url, { max: 1, connectTimeoutS: 5, applicationName: "gearbox-tests" });
-  try {
-    return await db.query(text, params);
-  } finally {
-    await db.end();
-  }
-}
+const sql = sqlOn;
 
 /** What the others see of a node that stopped heartbeating a minute ago. */
 const age = (url: string, node: string) =>

@@ -10,12 +10,11 @@ import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { createServer, type GearboxServer } from "../../mod.ts";
 import { Cmd } from "../../src/protocol/commands.ts";
-import { openPostgres } from "../../src/runtime/postgres.ts";
 import { ManualClock } from "../../src/server/manual_clock.ts";
 import { openStore } from "../../src/store/open_store.ts";
 import type { PostgresStore } from "../../src/store/postgres_store.ts";
 import { PG_MIGRATIONS } from "../../src/store/postgres_schema.ts";
-import { testPostgres } from "../helpers/postgres.ts";
+import { sqlOn, testPostgres } from "../helpers/postgres.ts";
 import { RawConn } from "../helpers/raw_conn.ts";
 import { storedJob } from "../helpers/stored_job.ts";
 import { waitUntil } from "../helpers/wait.ts";
@@ -24,14 +23,7 @@ const postgres = await testPostgres();
 const skip = postgres.ok ? undefined : postgres.skip;
 const newDatabase = () => postgres.ok ? postgres.pg.createDatabase() : Promise.reject(new Error(skip));
 
-async function sql(url: string, text: string, params: (string | number)[] = []): Promise<Record<string, unknown>[]> {
-  const db = openPostgres(url, { max: 1, connectTimeoutS: 5, applicationName: "gearbox-tests" });
-  try {
-    return await db.query(text, params);
-  } finally {
-    await db.end();
-  }
-}
+const sql = sqlOn;
 
 async function startNode(store: string, id: string): Promise<GearboxServer> {
   const server = createServer({ port: 0, listen: "127.0.0.1", logLevel: "silent", store, nodeId: id, clock: new ManualClock() });

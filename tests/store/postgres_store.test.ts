@@ -7,12 +7,11 @@
  */
 import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { openPostgres } from "../../src/runtime/postgres.ts";
 import { openStore } from "../../src/store/open_store.ts";
 import { PG_MIGRATIONS } from "../../src/store/postgres_schema.ts";
 import { parsePostgresUrl } from "../../src/store/postgres_url.ts";
 import { freePort } from "../helpers/free_port.ts";
-import { testPostgres } from "../helpers/postgres.ts";
+import { sqlOn, testPostgres } from "../helpers/postgres.ts";
 import { storedJob } from "../helpers/stored_job.ts";
 
 const postgres = await testPostgres();
@@ -21,15 +20,7 @@ const newDatabase = () => postgres.ok ? postgres.pg.createDatabase() : Promise.r
 
 const job = storedJob;
 
-/** Runs SQL on a database directly, as another program would. */
-async function sql(url: string, text: string): Promise<Record<string, unknown>[]> {
-  const db = openPostgres(url, { max: 1, connectTimeoutS: 5, applicationName: "gearbox-tests" });
-  try {
-    return await db.query(text);
-  } finally {
-    await db.end();
-  }
-}
+const sql = sqlOn;
 
 const isCode = (code: string, message?: RegExp) => (e: Error & { code?: string }) =>
   e.code === code && (message === undefined || message.test(e.message));
