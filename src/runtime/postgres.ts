@@ -48,6 +48,20 @@ export interface PgCopySession extends PgSession {
   copyIn(text: string, data: Uint8Array): Promise<void>;
 }
 
+/**
+ * A COPY FROM STDIN on a connection of its own whose input is sent in parts
+ * while it is being made, so the server works on the first rows while the
+ * last are still coming; a transaction of its own.
+ */
+export interface PgCopyStream {
+  /** Sends a part of the input; a part may wait to be sent, so it must not change afterwards. */
+  write(part: Uint8Array): void;
+  /** Ends the input: resolves once the server took and committed every row; rejects with its error. */
+  end(): Promise<void>;
+  /** Gives up: the server discards the rows (CopyFail); resolves once the connection is back in the pool. */
+  abort(): Promise<void>;
+}
+
 /** A transaction: statements, and COPY FROM STDIN on its connection. */
 export type PgTransaction = PgCopySession;
 
@@ -61,6 +75,8 @@ export interface PgPool extends PgCopySession {
   /** Runs `fn` in one transaction: COMMIT when its promise resolves, ROLLBACK when it rejects. */
   transaction<T>(fn: (tx: PgTransaction) => Promise<T>): Promise<T>;
   reserve(): Promise<PgReserved>;
+  /** Starts a COPY FROM STDIN (`text`) on a connection of its own, its input to be sent in parts. */
+  copyStream(text: string): PgCopyStream;
   /** Runs a query and hands its rows over `size` at a time, so a big result is never held whole. */
   cursor(text: string, params: readonly PgValue[], size: number, each: (rows: PgRow[]) => void): Promise<void>;
   /** Closes every connection, waiting up to `timeoutS` for queries in flight. */
@@ -120,6 +136,79 @@ function copyInto(sql: postgres.ReservedSql | postgres.TransactionSql, text: str
       }
     }, reject);
   });
+}
+
+/**
+ * {@link PgCopyStream} on a connection reserved from the pool. Parts written
+ * before the server is ready for them wait here; a failure (the server's, a
+ * lost connection) is kept and given by `end`, and later parts are dropped.
+ * The COPY's query `reject` is wrapped as in {@link copyInto}.
+ */
+function copyStream(sql: Sql, text: string): PgCopyStream {
+  const waiting: Uint8Array[] = [];
+  let stream: import("node:stream").Writable | undefined;
+  let failure: unknown;
+  let conn: postgres.ReservedSql | undefined;
+  let finished!: () => void;
+  let failed!: (e: unknown) => void;
+  const done = new Promise<void>((resolve, reject) => ((finished = resolve), (failed = reject)));
+  done.catch(() => {}); // observed by end or abort
+  const fail = (e: unknown) => {
+    if (failure !== undefined) return;
+    failure = e ?? new Error("the COPY failed");
+    failed(failure);
+  };
+  const send = (part: Uint8Array) => {
+    try {
+      stream!.write(part);
+    } catch (e) {
+      fail(e); // the driver writes to its socket synchronously: a connection that died meanwhile throws
+    }
+  };
+  const started = (async () => {
+    conn = await sql.reserve();
+    const copy = conn.unsafe(text);
+    const query = copy as unknown as { reject: (e: unknown) => void };
+    const settle = query.reject;
+    query.reject = (e) => (fail(e), settle(e));
+    const s = await copy.writable();
+    s.on("error", fail);
+    s.on("finish", () => finished());
+    stream = s;
+    for (const part of waiting.splice(0)) if (failure === undefined) send(part);
+  })().catch(fail);
+  const settled = async () => {
+    await done.catch(() => {});
+    conn?.release();
+    conn = undefined;
+  };
+  return {
+    write(part) {
+      if (failure !== undefined) return;
+      if (stream) send(part);
+      else waiting.push(part);
+    },
+    async end() {
+      await started;
+      if (failure === undefined) {
+        try {
+          stream!.end();
+        } catch (e) {
+          fail(e);
+        }
+      }
+      try {
+        await done;
+      } finally {
+        await settled();
+      }
+    },
+    async abort() {
+      await started;
+      if (failure === undefined) stream!.destroy(new Error("gearbox gave up this COPY"));
+      await settled();
+    },
+  };
 }
 
 function copySession(root: Sql, tx: postgres.TransactionSql): PgTransaction {
@@ -209,6 +298,7 @@ export function openPostgres(url: string, options: PgOptions): PgPool {
       }
     },
     transaction: (fn) => sql.begin((tx) => fn(copySession(sql, tx))) as Promise<never>,
+    copyStream: (text) => copyStream(sql, text),
     reserve: async () => {
       const r = await sql.reserve();
       return { ...session(sql, r), release: () => r.release() };

@@ -48,6 +48,8 @@ export class StoreWriter {
   /** Loop turns the next commit has waited for more new jobs, and how many it had at the last look. */
   #gathered = 0;
   #seenAdds = -1;
+  /** New jobs of the next batch already handed to the store's `stage`. */
+  #staged = 0;
   /** Jobs per commit, for logs and benchmarks. */
   commits = 0;
   committedJobs = 0;
@@ -151,10 +153,24 @@ export class StoreWriter {
     if (adds > 0 && this.#gathered < GATHER_TURNS && adds !== this.#seenAdds) {
       this.#gathered++;
       this.#seenAdds = adds;
+      this.#stage();
       setImmediate(() => this.#gather());
       return;
     }
     this.#run();
+  }
+
+  /**
+   * While a commit of only new jobs gathers, a store that can (PostgreSQL)
+   * starts sending the jobs gathered so far; the commit sends the rest.
+   * Once anything else joins the batch, nothing more is staged (the store
+   * then drops what it staged and commits the batch as usual).
+   */
+  #stage(): void {
+    const next = this.#next;
+    if (!this.#store.stage || next.update.length > 0 || next.remove.length > 0) return;
+    if (this.#staged < next.add.length) this.#store.stage(next.add.slice(this.#staged));
+    this.#staged = next.add.length;
   }
 
   #run(): void {
@@ -165,6 +181,7 @@ export class StoreWriter {
     const batch = this.#next;
     const paired = this.#paired;
     this.#next = { add: [], update: [], remove: [] };
+    this.#staged = 0;
     this.#paired = new Set();
     if (batch.add.length === 0 && batch.update.length === 0 && batch.remove.length === 0) return;
     const added = batch.add.map((j) => j.id);

@@ -86,6 +86,15 @@ export interface JobStore {
   readonly cluster?: ClusterStore;
   /** Applies a batch atomically; rejects with {@link StoreError} when it could not. */
   commit(batch: StoreBatch): Promise<CommitResult | void>;
+  /**
+   * New jobs of the next commit, told while it still gathers, so a store may
+   * start sending them (PostgreSQL: a COPY whose rows the server works on
+   * while the rest arrive). Staged jobs are the first of the next batch's
+   * `add`, in order; the commit decides (a batch with more than new jobs
+   * drops what was staged and commits as usual). Nothing is durable, nor
+   * acknowledged, before the commit resolves.
+   */
+  stage?(jobs: readonly StoredJob[]): void;
   close(): Promise<void>;
   /**
    * Closes the store and removes what opening it created (a file that did

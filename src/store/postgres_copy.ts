@@ -39,21 +39,45 @@ const MAX_KEPT = 16 * 1024 * 1024;
  * stream is a few hundred kB, and a fresh buffer each time costs more than
  * the encoding (zero-filled, then page faults on memory the allocator had
  * given back). A stream is valid until the next `encode` on this encoder.
+ * A stream may also be sent in parts ({@link CopyEncoder.part}: the header
+ * with the first rows, more rows, the trailer), each part a buffer of its own.
  */
 export class CopyEncoder {
   #kept = new Uint8Array(0);
 
   /** {@link encodeCopy}, with `first` (when given) as every row's first value, before the row's own. */
   encode(types: readonly CopyType[], rows: readonly (readonly SqlValue[])[], first?: SqlValue): Uint8Array {
+    return this.#encode(types, rows, first, true, true);
+  }
+
+  /**
+   * A part of a stream sent in parts, in a buffer of its own (a part may wait
+   * in a queue while the next is encoded): the header when `opens`, the rows,
+   * the trailer when `closes`.
+   */
+  part(types: readonly CopyType[], rows: readonly (readonly SqlValue[])[], first: SqlValue, opens: boolean, closes: boolean): Uint8Array {
+    return this.#encode(types, rows, first, opens, closes).slice();
+  }
+
+  #encode(
+    types: readonly CopyType[],
+    rows: readonly (readonly SqlValue[])[],
+    first: SqlValue | undefined,
+    opens: boolean,
+    closes: boolean,
+  ) {
     const lead = first === undefined ? 0 : 1;
     const size = upperBound(types, rows, first);
     if (size > this.#kept.length && size <= MAX_KEPT) this.#kept = new Uint8Array(Math.max(size, this.#kept.length * 2));
     const out = size <= this.#kept.length ? this.#kept : new Uint8Array(size);
     const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
-    out.set(SIGNATURE, 0);
-    view.setInt32(SIGNATURE.length, 0); // flags
-    view.setInt32(SIGNATURE.length + 4, 0); // header extension length
-    let at = HEADER;
+    let at = 0;
+    if (opens) {
+      out.set(SIGNATURE, 0);
+      view.setInt32(SIGNATURE.length, 0); // flags
+      view.setInt32(SIGNATURE.length + 4, 0); // header extension length
+      at = HEADER;
+    }
     for (const row of rows) {
       if (row.length + lead !== types.length) throw new RangeError(`a row has ${row.length + lead} values for ${types.length} columns`);
       view.setInt16(at, types.length);
@@ -61,8 +85,11 @@ export class CopyEncoder {
       if (lead) at = field(out, view, at, types[0]!, first);
       for (let c = lead; c < types.length; c++) at = field(out, view, at, types[c]!, row[c - lead]!);
     }
-    view.setInt16(at, -1);
-    return out.subarray(0, at + 2);
+    if (closes) {
+      view.setInt16(at, -1);
+      at += 2;
+    }
+    return out.subarray(0, at);
   }
 }
 

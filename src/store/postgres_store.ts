@@ -14,7 +14,7 @@
  *
  * @module
  */
-import type { PgPool, PgRow, PgTransaction } from "../runtime/postgres.ts";
+import type { PgCopyStream, PgPool, PgRow, PgTransaction } from "../runtime/postgres.ts";
 import type { SqlValue } from "../runtime/sqlite.ts";
 import type { Adoption, ClusterStore, IdRange, NodeIdentity, NodeRow } from "./cluster_store.ts";
 import { type CommitResult, type JobStore, type StoreBatch, type StoredJob, StoreError } from "./job_store.ts";
@@ -22,10 +22,12 @@ import { dataIntact, fullRow, metaIntact, REPLAY_COLUMNS, toJob, updateRow, work
 import {
   ADD_COLUMNS,
   columns,
+  copiedWhole,
   insertUnique,
   MAX_KEY_BYTES,
   mayRevive,
   meetsIndex,
+  metIndex,
   revive,
   UPDATE_COLUMNS,
   UPDATE_SQL,
@@ -68,6 +70,8 @@ export class PostgresStore implements JobStore, ClusterStore {
   /** Encodes the commits' COPY streams into one kept buffer; a commit that overlaps another gets its own (postgres_copy.ts). */
   readonly #copies = new CopyEncoder();
   #copying = false;
+  /** The COPY the next commit's new jobs are being sent by ({@link stage}), and how many it has. */
+  #staged: Staged | undefined;
   /** This node's number and the backend (session) that holds its lock: a database restart ends that session. */
   #number = 0;
   #lockPid: unknown;
@@ -245,6 +249,8 @@ export class PostgresStore implements JobStore, ClusterStore {
   async commit(batch: StoreBatch): Promise<CommitResult | void> {
     const pool = this.#pool;
     if (!pool || !this.#pgArray || !this.#lock) throw new StoreError("STORE_UNAVAILABLE", "store is not open");
+    const staged = this.#staged;
+    this.#staged = undefined;
     const updates = batch.update ?? [];
     if (batch.add.length === 0 && updates.length === 0 && batch.remove.length === 0) return;
     try {
@@ -253,18 +259,51 @@ export class PostgresStore implements JobStore, ClusterStore {
       this.#copying = true;
       const own = copies === this.#copies;
       try {
-        return await this.#commitWith(pool, copies, batch, updates);
+        return await this.#commitWith(pool, copies, batch, updates, staged);
       } finally {
         if (own) this.#copying = false;
       }
     } catch (e) {
+      void staged?.stream.abort(); // a no-op once it ended or failed
       throw this.#failure(e);
     }
   }
 
-  async #commitWith(pool: PgPool, copies: CopyEncoder, batch: StoreBatch, updates: readonly StoredJob[]): Promise<CommitResult | void> {
-    const copy = batch.add.length > 0 ? this.#copyOf(copies, batch.add) : undefined;
+  /**
+   * Starts sending the next commit's first new jobs by a COPY of their own
+   * while the server still gathers the rest: PostgreSQL works on these rows
+   * meanwhile. The commit ends that COPY when its batch is new jobs only
+   * (the staged ones first), else gives it up and commits as usual.
+   */
+  stage(jobs: readonly StoredJob[]): void {
+    const pool = this.#pool;
+    if (!pool || jobs.length === 0) return;
+    const opens = this.#staged === undefined;
+    const staged = (this.#staged ??= { stream: pool.copyStream(COPY_SQL), jobs: 0 });
+    const copies = this.#copying ? new CopyEncoder() : this.#copies;
+    staged.stream.write(copies.part(COPY_TYPES, jobs.map(fullRow), this.#node, opens, false));
+    staged.jobs += jobs.length;
+  }
+
+  async #commitWith(
+    pool: PgPool,
+    copies: CopyEncoder,
+    batch: StoreBatch,
+    updates: readonly StoredJob[],
+    staged: Staged | undefined,
+  ): Promise<CommitResult | void> {
     const addsOnly = updates.length === 0 && batch.remove.length === 0;
+    if (staged && addsOnly && batch.add.length >= staged.jobs) {
+      staged.stream.write(copies.part(COPY_TYPES, batch.add.slice(staged.jobs).map(fullRow), this.#node, false, true));
+      try {
+        return await staged.stream.end();
+      } catch (e) {
+        if (!metIndex(e)) throw e;
+      }
+      return await pool.transaction((tx) => this.#commitIn(tx, copies, batch, updates));
+    }
+    await staged?.stream.abort();
+    const copy = batch.add.length > 0 ? this.#copyOf(copies, batch.add) : undefined;
     if (copy && addsOnly) {
       try {
         return await pool.copyIn(COPY_SQL, copy);
@@ -299,7 +338,7 @@ export class PostgresStore implements JobStore, ClusterStore {
     await Promise.all(sent);
     const revived = updates.filter(mayRevive);
     const coalesced = revived.length > 0 ? await revive(tx, node, revived, pgArray) : new Map<number, string>();
-    if (batch.add.length > 0 && !(copy && await copiedWhole(tx, copy, batch.add.some(meetsIndex)))) {
+    if (batch.add.length > 0 && !(copy && await copiedWhole(tx, COPY_SQL, copy, batch.add.some(meetsIndex)))) {
       const unique = batch.add.filter(meetsIndex);
       const plain = batch.add.filter((j) => !meetsIndex(j));
       if (plain.length > 0) await tx.copyIn(COPY_SQL, this.#copyOf(copies, plain)); // nothing may be sent on its connection while it copies
@@ -318,6 +357,9 @@ export class PostgresStore implements JobStore, ClusterStore {
   }
 
   async close(): Promise<void> {
+    const staged = this.#staged;
+    this.#staged = undefined;
+    await staged?.stream.abort();
     const pool = this.#pool;
     const lock = this.#lock;
     this.#lock = undefined;
@@ -327,29 +369,8 @@ export class PostgresStore implements JobStore, ClusterStore {
   }
 }
 
-/** Whether a failed statement met the unique index of live rows (postgres_uniques.ts). */
-function metIndex(e: unknown): boolean {
-  return (e as { code?: unknown } | null)?.code === "23505";
-}
-
-/**
- * COPYs every new row in `tx`: true when all went in; false when one met the
- * unique index, the COPY undone to a savepoint (only taken when a row has a
- * unique: without one, no row can meet the index).
- */
-async function copiedWhole(tx: PgTransaction, copy: Uint8Array, unique: boolean): Promise<boolean> {
-  if (!unique) {
-    await tx.copyIn(COPY_SQL, copy);
-    return true;
-  }
-  await tx.query("SAVEPOINT gearbox_copy");
-  try {
-    await tx.copyIn(COPY_SQL, copy);
-  } catch (e) {
-    if (!metIndex(e)) throw e;
-    await tx.query("ROLLBACK TO SAVEPOINT gearbox_copy");
-    return false;
-  }
-  await tx.query("RELEASE SAVEPOINT gearbox_copy");
-  return true;
+/** A COPY started before its commit ({@link PostgresStore.stage}). */
+interface Staged {
+  stream: PgCopyStream;
+  jobs: number;
 }

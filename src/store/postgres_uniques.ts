@@ -23,7 +23,7 @@
  *
  * @module
  */
-import type { PgArray, PgSession, PgValue } from "../runtime/postgres.ts";
+import type { PgArray, PgCopySession, PgSession, PgValue } from "../runtime/postgres.ts";
 import type { SqlValue } from "../runtime/sqlite.ts";
 import type { StoredJob } from "./job_store.ts";
 import { fullRow, updateRow } from "./job_rows.ts";
@@ -216,4 +216,31 @@ export function columns(rows: SqlValue[][], width: number): (number | string | U
     }
   }
   return out;
+}
+
+/** Whether a failed statement met the unique index of live rows (postgres_uniques.ts). */
+export function metIndex(e: unknown): boolean {
+  return (e as { code?: unknown } | null)?.code === "23505";
+}
+
+/**
+ * COPYs every new row in `tx`: true when all went in; false when one met the
+ * unique index, the COPY undone to a savepoint (only taken when a row has a
+ * unique: without one, no row can meet the index).
+ */
+export async function copiedWhole(tx: PgCopySession, copySql: string, copy: Uint8Array, unique: boolean): Promise<boolean> {
+  if (!unique) {
+    await tx.copyIn(copySql, copy);
+    return true;
+  }
+  await tx.query("SAVEPOINT gearbox_copy");
+  try {
+    await tx.copyIn(copySql, copy);
+  } catch (e) {
+    if (!metIndex(e)) throw e;
+    await tx.query("ROLLBACK TO SAVEPOINT gearbox_copy");
+    return false;
+  }
+  await tx.query("RELEASE SAVEPOINT gearbox_copy");
+  return true;
 }
