@@ -144,71 +144,75 @@ function copyInto(sql: postgres.ReservedSql | postgres.TransactionSql, text: str
  * lost connection) is kept and given by `end`, and later parts are dropped.
  * The COPY's query `reject` is wrapped as in {@link copyInto}.
  */
-function copyStream(sql: Sql, text: string): PgCopyStream {
-  const waiting: Uint8Array[] = [];
-  let stream: import("node:stream").Writable | undefined;
-  let failure: unknown;
-  let conn: postgres.ReservedSql | undefined;
-  let finished!: () => void;
-  let failed!: (e: unknown) => void;
-  const done = new Promise<void>((resolve, reject) => ((finished = resolve), (failed = reject)));
-  done.catch(() => {}); // observed by end or abort
-  const fail = (e: unknown) => {
-    if (failure !== undefined) return;
-    failure = e ?? new Error("the COPY failed");
-    failed(failure);
-  };
-  const send = (part: Uint8Array) => {
-    try {
-      stream!.write(part);
-    } catch (e) {
-      fail(e); // the driver writes to its socket synchronously: a connection that died meanwhile throws
-    }
-  };
-  const started = (async () => {
-    conn = await sql.reserve();
-    const copy = conn.unsafe(text);
+class CopyStream implements PgCopyStream {
+  readonly #waiting: Uint8Array[] = [];
+  #stream: import("node:stream").Writable | undefined;
+  #failure: unknown;
+  #conn: postgres.ReservedSql | undefined;
+  #finished!: () => void;
+  #failed!: (e: unknown) => void;
+  readonly #done = new Promise<void>((resolve, reject) => ((this.#finished = resolve), (this.#failed = reject)));
+  readonly #started: Promise<void>;
+
+  constructor(sql: Sql, text: string) {
+    this.#done.catch(() => {}); // observed by end or abort
+    this.#started = this.#start(sql, text).catch((e) => this.#fail(e));
+  }
+
+  async #start(sql: Sql, text: string): Promise<void> {
+    this.#conn = await sql.reserve();
+    const copy = this.#conn.unsafe(text);
     const query = copy as unknown as { reject: (e: unknown) => void };
     const settle = query.reject;
-    query.reject = (e) => (fail(e), settle(e));
+    query.reject = (e) => (this.#fail(e), settle(e));
     const s = await copy.writable();
-    s.on("error", fail);
-    s.on("finish", () => finished());
-    stream = s;
-    for (const part of waiting.splice(0)) if (failure === undefined) send(part);
-  })().catch(fail);
-  const settled = async () => {
-    await done.catch(() => {});
-    conn?.release();
-    conn = undefined;
-  };
-  return {
-    write(part) {
-      if (failure !== undefined) return;
-      if (stream) send(part);
-      else waiting.push(part);
-    },
-    async end() {
-      await started;
-      if (failure === undefined) {
-        try {
-          stream!.end();
-        } catch (e) {
-          fail(e);
-        }
-      }
-      try {
-        await done;
-      } finally {
-        await settled();
-      }
-    },
-    async abort() {
-      await started;
-      if (failure === undefined) stream!.destroy(new Error("gearbox gave up this COPY"));
-      await settled();
-    },
-  };
+    s.on("error", (e) => this.#fail(e));
+    s.on("finish", () => this.#finished());
+    this.#stream = s;
+    for (const part of this.#waiting.splice(0)) this.write(part);
+  }
+
+  #fail(e: unknown): void {
+    if (this.#failure !== undefined) return;
+    this.#failure = e ?? new Error("the COPY failed");
+    this.#failed(this.#failure);
+  }
+
+  write(part: Uint8Array): void {
+    if (this.#failure !== undefined) return;
+    if (!this.#stream) return void this.#waiting.push(part);
+    try {
+      this.#stream.write(part);
+    } catch (e) {
+      this.#fail(e); // the driver writes to its socket synchronously: a connection that died meanwhile throws
+    }
+  }
+
+  async end(): Promise<void> {
+    await this.#started;
+    try {
+      if (this.#failure === undefined) this.#stream!.end();
+    } catch (e) {
+      this.#fail(e);
+    }
+    try {
+      await this.#done;
+    } finally {
+      await this.#settled();
+    }
+  }
+
+  async abort(): Promise<void> {
+    await this.#started;
+    if (this.#failure === undefined) this.#stream!.destroy(new Error("gearbox gave up this COPY"));
+    await this.#settled();
+  }
+
+  async #settled(): Promise<void> {
+    await this.#done.catch(() => {});
+    this.#conn?.release();
+    this.#conn = undefined;
+  }
 }
 
 function copySession(root: Sql, tx: postgres.TransactionSql): PgTransaction {
@@ -298,7 +302,7 @@ export function openPostgres(url: string, options: PgOptions): PgPool {
       }
     },
     transaction: (fn) => sql.begin((tx) => fn(copySession(sql, tx))) as Promise<never>,
-    copyStream: (text) => copyStream(sql, text),
+    copyStream: (text) => new CopyStream(sql, text),
     reserve: async () => {
       const r = await sql.reserve();
       return { ...session(sql, r), release: () => r.release() };
