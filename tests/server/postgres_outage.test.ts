@@ -112,16 +112,7 @@ function rival(url: string, id: string) {
   return store;
 }
 
-/**
- * Held back from CI: postgres.js 3.4.9 can throw an uncaught TypeError from a write it queued
- * (`nextWrite` on a connection whose socket closed) when the database stops under load; it
- * failed this file in about 1 run of 4 (issue 14 keeps it open). GEARBOX_TEST_OUTAGE=1 runs it.
- */
-const DRIVER_CRASH = "postgres.js 3.4.9 throws an uncaught TypeError from a queued write when the database stops under load " +
-  "(issue 14, open); GEARBOX_TEST_OUTAGE=1 runs these";
-const outageSkip = skip ?? (process.env.GEARBOX_TEST_OUTAGE === "1" ? undefined : DRIVER_CRASH);
-
-describe("the PostgreSQL database stopped and started again while gearbox runs", { skip: outageSkip }, () => {
+describe("the PostgreSQL database stopped and started again while gearbox runs", { skip }, () => {
   after(async () => {
     if (postgres.ok) await postgres.pg.dropDatabases();
   });

@@ -4,7 +4,9 @@
  * database answers by then (such a connection would belong to nobody and keep
  * a stopped server's process alive). On a real PostgreSQL reached through a
  * forwarder that appears right after the failure. And a pool whose connects
- * all failed, again and again, connects once the database answers.
+ * all failed, again and again, connects once the database answers. And a
+ * pool whose backends are terminated under load keeps the process alive and
+ * works afterwards.
  */
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
@@ -64,5 +66,68 @@ test("a pool whose every connection failed to connect, several times over (a dat
     assert.equal(answered, 1);
   } finally {
     await pool.end();
+  }
+});
+
+test("backends terminated again and again under queries, COPYs and transactions: the process survives and the pool works afterwards", {
+  skip,
+  timeout: 20_000,
+}, async () => {
+  // postgres.js 3.4.9 unpatched ends the process here (patches/postgres+3.4.9.patch, docs/runtime.md §9): a
+  // TypeError from a write queued on a connection that closed, an uncaught 'error' from a COPY stream handed
+  // to the wrong query, or a pool left hanging on connections that never finish reconnecting.
+  const url = await (postgres.ok ? postgres.pg.createDatabase() : Promise.reject(new Error(skip)));
+  const escaped: unknown[] = [];
+  const record = (e: unknown) => void escaped.push(e);
+  process.on("uncaughtException", record);
+  process.on("unhandledRejection", record);
+  const admin = openPostgres(url, { max: 1, connectTimeoutS: 5, applicationName: "gearbox-tests" });
+  const pool = openPostgres(url, { max: 4, connectTimeoutS: 5, applicationName: "gearbox-terminated" });
+  const rows = new TextEncoder().encode(Array.from({ length: 50 }, (_, i) => `${i}\n`).join(""));
+  const kinds = [
+    () => pool.query("SELECT 1"),
+    () => pool.copyIn("COPY t (a) FROM STDIN", rows),
+    () =>
+      pool.transaction(async (tx) => {
+        await tx.copyIn("COPY t (a) FROM STDIN", rows);
+        await Promise.all([tx.query("UPDATE t SET a = a WHERE a = 1"), tx.query("DELETE FROM t WHERE a = 2")]);
+      }),
+  ];
+  let running = true, failed = 0;
+  const worker = async (k: number) => {
+    while (running) {
+      await kinds[k % kinds.length]!().catch(async () => {
+        failed++;
+        await sleep(2); // while the connections are down a statement fails at once: no busy loop meanwhile
+      });
+    }
+  };
+  const bound = async <T>(what: string, p: Promise<T>): Promise<T> => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<never>((_, reject) => timer = setTimeout(() => reject(new Error(`${what} within 5 s`)), 5000));
+    try {
+      return await Promise.race([p, late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+  try {
+    await admin.query("CREATE TABLE t (a integer)");
+    const workers = Array.from({ length: 12 }, (_, k) => worker(k));
+    for (let i = 0; i < 40 && escaped.length === 0; i++) {
+      await sleep(50 + (i % 5) * 25);
+      await admin.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'gearbox-terminated'");
+    }
+    running = false;
+    await bound("every statement settled", Promise.all(workers));
+    assert.deepEqual(escaped.map(String), [], "errors no caller could catch (each would have ended the process)");
+    assert.ok(failed > 0, "the terminations failed statements");
+    await bound("the pool answered", Promise.all(Array.from({ length: 3 }, () => kinds.map((run) => run())).flat()));
+  } finally {
+    running = false;
+    process.off("uncaughtException", record);
+    process.off("unhandledRejection", record);
+    await pool.end();
+    await admin.end();
   }
 });
