@@ -1,7 +1,7 @@
 /**
  * `bun scripts/postgres_disrupt.ts [terminate|restart] [SECONDS]`: hammers a
- * pool of the PostgreSQL adapter (12 loops of queries, COPYs and transactions
- * with a COPY, on 4 connections) for SECONDS (default 20) while its backends
+ * pool of the PostgreSQL adapter (12 loops of queries, COPYs, COPYs sent in
+ * parts and transactions with a COPY, on 4 connections) for SECONDS (default 20) while its backends
  * are terminated every 50–250 ms (`terminate`, the default) or a throwaway
  * cluster is stopped and started again (`restart`), then checks that the pool
  * still answers. Exit 0 when it does; 3 when an error escaped to the process
@@ -32,16 +32,26 @@ const admin = openPostgres(url, { max: 1, connectTimeoutS: 5, applicationName: "
 await admin.query("CREATE TABLE t (a integer)");
 const pool = openPostgres(url, { max: 4, connectTimeoutS: 5, applicationName: "gearbox-disrupt" });
 const rows = new TextEncoder().encode(Array.from({ length: 50 }, (_, i) => `${i}\n`).join(""));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const half = rows.indexOf(10, rows.length / 2) + 1; // a line boundary: parts of a text COPY
 const kinds = [
   () => pool.query("SELECT $1::int AS x", [1]),
   () => pool.copyIn("COPY t (a) FROM STDIN", rows),
+  async () => {
+    // A staged COPY (the store's `stage`): parts sent as they come, then ended, or given up one time in four.
+    const stream = pool.copyStream("COPY t (a) FROM STDIN");
+    stream.write(rows.slice(0, half));
+    await sleep(Math.random() * 5);
+    stream.write(rows.slice(half));
+    if (Math.random() < 0.25) return await stream.abort();
+    await stream.end();
+  },
   () =>
     pool.transaction(async (tx) => {
       await tx.copyIn("COPY t (a) FROM STDIN", rows);
       await Promise.all([tx.query("UPDATE t SET a = a WHERE a = $1", [1]), tx.query("DELETE FROM t WHERE a = $1", [2])]);
     }),
 ];
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let running = true, ok = 0, failed = 0;
 const workers = Array.from({ length: 12 }, async (_, k) => {
   while (running) {
