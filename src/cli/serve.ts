@@ -12,6 +12,7 @@ import { loadConfigFile } from "../config/serve_file.ts";
 import { SERVE_OPTIONS, type ServeSettings } from "../config/serve_options.ts";
 import { ConfigError } from "../config/setting.ts";
 import { addFlags, fromFlags } from "../config/settings_table.ts";
+import { tuneAllocator } from "../runtime/allocator.ts";
 import { onSignals } from "../runtime/host_and_process.ts";
 import { createServer } from "../server/server.ts";
 import { StoreError } from "../store/job_store.ts";
@@ -27,6 +28,7 @@ export function addServeCommand(program: Command): void {
     "\nEvery flag is also a config-file key (snake_case, e.g. max_packet_size) and an\nenvironment variable (GEARBOX_MAX_PACKET_SIZE). Precedence: file < environment < flag.",
   );
   cmd.action(async (_opts, command: Command) => {
+    tuneAllocator(); // may start the process again in place, with the allocator's settings (allocator.ts)
     const code = await serve(command);
     // A stopped (or failed) server has nothing left to do: exit, once stderr is flushed, even if a
     // library still holds a handle (the database driver's reconnect timer can outlive its pool).

@@ -1,7 +1,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
-import { existsSync, readdirSync, writeFileSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BINARY, haveCommand } from "../helpers/servers.ts";
 import { startGearbox } from "../helpers/servers.ts";
@@ -9,6 +9,7 @@ import { roundTrip } from "../helpers/round_trip.ts";
 import { statusOf } from "../helpers/peers.ts";
 import { waitUntil } from "../helpers/wait.ts";
 import { tempDirs } from "../helpers/temp_dir.ts";
+import { freePort, waitForPort } from "../helpers/free_port.ts";
 
 const tempDir = tempDirs();
 
@@ -30,6 +31,27 @@ describe("the compiled binary", { skip }, () => {
     assert.match(h.stdout, /serve/);
     const s = run(["serve", "--help"]);
     assert.match(s.stdout, /--max-packet-size/);
+  });
+
+  test("serve runs with freed memory kept mapped 10 s (the same process, started again in place), unless the environment says otherwise", async () => {
+    const allocatorSetting = async (env: Record<string, string>) => {
+      const port = await freePort();
+      const child = spawn(BINARY, ["serve", "--port", String(port), "--store", "memory:", "--log-level", "warn"], {
+        stdio: "ignore",
+        env: { ...process.env, ...env },
+      });
+      try {
+        await waitForPort(port, 15_000);
+        const environ = readFileSync(`/proc/${child.pid}/environ`, "latin1").split("\0");
+        await roundTrip(port);
+        return environ.find((v) => v.startsWith("MIMALLOC_PURGE_DELAY="));
+      } finally {
+        child.kill("SIGTERM");
+        await new Promise((r) => child.once("exit", r));
+      }
+    };
+    assert.equal(await allocatorSetting({}), "MIMALLOC_PURGE_DELAY=10000", "set, in the very process that was started");
+    assert.equal(await allocatorSetting({ MIMALLOC_PURGE_DELAY: "10" }), "MIMALLOC_PURGE_DELAY=10", "a value in the environment is kept");
   });
 
   test("serves a real client and worker round trip", async () => {
