@@ -7,8 +7,8 @@
  * back to the system (`MIMALLOC_PURGE_DELAY`, 10 ms by default). A server
  * taking bursts frees and reuses buffers all the time; given back after 10
  * ms, the same memory is faulted in again a moment later: on 2 cores that
- * cost gearbox about 3 µs of CPU a job and 15% of its durable submit rate on
- * PostgreSQL (docs/runtime.md §10). After {@link PURGE_DELAY_MS}, memory a
+ * cost gearbox 1 to 4 µs of CPU a job and 5 to 15% of its durable submit
+ * rate on PostgreSQL (docs/runtime.md §10). After {@link PURGE_DELAY_MS}, memory a
  * burst left behind still goes back to the system.
  *
  * A value set in the environment is kept (set it to 10 for mimalloc's own
