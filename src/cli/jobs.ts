@@ -11,6 +11,7 @@
  */
 import { EXIT } from "./exit_status.ts";
 import { type Command, Option } from "commander";
+import { parseNodeRow } from "../client/admin_client.ts";
 import type { AdminSession } from "../client/admin_session.ts";
 import { positiveInteger } from "./arguments.ts";
 import { askEach, owners, settle } from "./jobs_servers.ts";
@@ -127,10 +128,7 @@ async function deadNodes(admin: AdminSession): Promise<{ node: string; jobs: num
   } catch {
     return []; // advisory: the listing already came, a silent `nodes` must not discard it
   }
-  return rows.map((r) => r.split("\t")).filter((c) => c[4] === "dead" && Number(c[3]) > 0).map((c) => ({
-    node: c[0]!,
-    jobs: Number(c[3]),
-  }));
+  return rows.map(parseNodeRow).filter((n) => n.state === "dead" && n.jobs > 0);
 }
 
 /** One line per dead node, however many servers named it; the exit status stays. */

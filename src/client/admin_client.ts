@@ -77,6 +77,12 @@ export interface NodeInfo {
   state: string;
 }
 
+/** One row of `nodes`, as the server writes it (node, address, heartbeat age in s, jobs, state). */
+export function parseNodeRow(row: string): NodeInfo {
+  const [node = "", address = "", age = "0", jobs = "0", state = ""] = row.split("\t");
+  return { node, address, heartbeatAgeMs: Math.round(Number(age) * 1000), jobs: Number(jobs), state };
+}
+
 /** Options for {@link AdminClient}. */
 export interface AdminClientOptions {
   /** `host:port` (default `127.0.0.1:4730`). */
@@ -152,10 +158,7 @@ export class AdminClient {
 
   /** gearbox's cluster nodes (docs/cluster.md §5); a server without a shared store lists itself; others answer ERR. */
   async nodes(): Promise<NodeInfo[]> {
-    return (await this.#list("nodes")).map((row) => {
-      const [node = "", address = "", age = "0", jobs = "0", state = ""] = row.split("\t");
-      return { node, address, heartbeatAgeMs: Math.round(Number(age) * 1000), jobs: Number(jobs), state };
-    });
+    return (await this.#list("nodes")).map(parseNodeRow);
   }
 
   async showJobs(): Promise<ShownJob[]> {

@@ -110,17 +110,17 @@ export class CoreState extends Outbox implements CoreContext {
       const job = this.jobs.get(id);
       if (!job || job.state !== "persisting") continue;
       const other = error === undefined ? coalesced?.get(id) : undefined;
-      if (other !== undefined && this.#coalesceInto(job, other, touched)) {
-        handedOver.set(id, other);
-        continue;
-      }
-      const reply = error === undefined ? encodePacket(Cmd.JOB_CREATED, [job.handle]) : encodePacket(Cmd.ERROR, ["QUEUE_ERROR", error]);
+      const handOver = other !== undefined && this.#handsOver(job);
+      const reply = error !== undefined
+        ? encodePacket(Cmd.ERROR, ["QUEUE_ERROR", error])
+        : encodePacket(Cmd.JOB_CREATED, [handOver ? other : job.handle]);
       for (const { peer, ack } of this.#scheduler.takeWaiters(job)) {
         peer.resolve(ack, reply);
         touched.add(peer);
       }
-      if (error !== undefined) {
-        this.count("store_error");
+      if (error !== undefined || handOver) {
+        this.count(handOver ? "coalesced_cluster" : "store_error");
+        if (handOver) handedOver.set(id, other);
         this.retire(job);
         continue;
       }
@@ -134,30 +134,21 @@ export class CoreState extends Outbox implements CoreContext {
   }
 
   /**
-   * The store did not add a new job: a live job of another node, `handle`,
-   * holds its function and unique. Its submitters get that handle and it is
+   * The store did not add a new job: a live job of another node holds its
+   * function and unique. Its submitters get that job's handle and it is
    * dropped, with no store row to forget (true). Unless foreground clients
    * coalesced onto it meanwhile: another node's job would never send them
-   * its results, so it stays here as a foreground job, unstored (false; the
-   * caller answers with its own handle and schedules it).
+   * its results, so it stays here as a foreground job, unstored (false; it
+   * is answered with its own handle and scheduled).
    */
-  #coalesceInto(job: Job, handle: string, touched: Set<Peer>): boolean {
-    if (job.listeners.length > 0) {
-      this.count("coalesced_kept_foreground");
-      job.background = false;
-      job.runAt = 0;
-      // Its own bytes: a background submission may view a whole read chunk until its commit.
-      if (job.data !== undefined && job.data.byteLength !== job.data.buffer.byteLength) job.data = job.data.slice();
-      return false;
-    }
-    this.count("coalesced_cluster");
-    const reply = encodePacket(Cmd.JOB_CREATED, [handle]);
-    for (const { peer, ack } of this.#scheduler.takeWaiters(job)) {
-      peer.resolve(ack, reply);
-      touched.add(peer);
-    }
-    this.retire(job);
-    return true;
+  #handsOver(job: Job): boolean {
+    if (job.listeners.length === 0) return true;
+    this.count("coalesced_kept_foreground");
+    job.background = false;
+    job.runAt = 0;
+    // Its own bytes: a background submission may view a whole read chunk until its commit.
+    if (job.data !== undefined && job.data.byteLength !== job.data.buffer.byteLength) job.data = job.data.slice();
+    return false;
   }
 
   /** Revived jobs (`job retry`) the store left ended: a live job of another node holds their unique (job_endings.ts). */

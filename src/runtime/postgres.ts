@@ -103,65 +103,55 @@ function session(root: Sql, sql: Sql | postgres.TransactionSql | postgres.Reserv
   return { query: async (text, params = []) => toRows(await sql.unsafe(text, bind(root, params))) };
 }
 
-/**
- * COPY FROM STDIN with `data` as the whole input, on a connection nothing
- * else writes to meanwhile: a transaction's, or one reserved from the pool
- * (then the COPY is a transaction of its own, committed before the server
- * reports it complete). Success is the stream's `finish`, which
- * the driver emits on the server's CommandComplete. A failure the server
- * reports after the stream ended (a duplicate key) never reaches the
- * stream: the driver hands it only to the COPY's query, whose promise it
- * already settled with the stream. So the query's `reject` is wrapped to
- * catch it (tests/store/postgres_copy.test.ts fails, by timing out, if a
- * driver update stops calling it).
- */
-function copyInto(sql: postgres.ReservedSql | postgres.TransactionSql, text: string, data: Uint8Array): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    const copy = sql.unsafe(text);
-    const query = copy as unknown as { reject: (e: unknown) => void };
-    const settle = query.reject;
-    query.reject = (e) => {
-      reject(e);
-      settle(e);
-    };
-    copy.writable().then((stream) => {
-      stream.on("error", reject);
-      stream.on("finish", () => resolve());
-      try {
-        stream.end(data);
-      } catch (e) {
-        // The driver writes to its socket synchronously and throws a TypeError when the
-        // connection died meanwhile (a database restart): a failed COPY, not a crash.
-        reject(e);
-      }
-    }, reject);
-  });
-}
+/** A connection to COPY on, and how to give it back. */
+type CopyConnection = { sql: postgres.ReservedSql | postgres.TransactionSql; release(): void };
+
+/** A connection reserved from the pool: the pool would otherwise pipeline other queries onto it mid-COPY. */
+const reserved = (sql: Sql) => async (): Promise<CopyConnection> => {
+  const conn = await sql.reserve();
+  return { sql: conn, release: () => conn.release() };
+};
 
 /**
- * {@link PgCopyStream} on a connection reserved from the pool. Parts written
- * before the server is ready for them wait here; a failure (the server's, a
- * lost connection) is kept and given by `end`, and later parts are dropped.
- * The COPY's query `reject` is wrapped as in {@link copyInto}.
+ * COPY FROM STDIN on a connection nothing else writes to meanwhile: a
+ * transaction's, or one reserved from the pool (then the COPY is a
+ * transaction of its own, committed before the server reports it
+ * complete). Parts written before the server is ready for them wait here; a
+ * failure (the server's, a lost connection) is kept and given by `end`, and
+ * later parts are dropped.
+ *
+ * Success is the stream's `finish`, which the driver emits on the server's
+ * CommandComplete. A failure the server reports after the stream ended (a
+ * duplicate key) never reaches the stream: the driver hands it only to the
+ * COPY's query, whose promise it already settled with the stream. So the
+ * query's `reject` is wrapped to catch it (tests/store/postgres_copy.test.ts
+ * fails, by timing out, if a driver update stops calling it).
  */
 class CopyStream implements PgCopyStream {
   readonly #waiting: Uint8Array[] = [];
   #stream: import("node:stream").Writable | undefined;
   #failure: unknown;
-  #conn: postgres.ReservedSql | undefined;
+  #conn: CopyConnection | undefined;
   #finished!: () => void;
   #failed!: (e: unknown) => void;
   readonly #done = new Promise<void>((resolve, reject) => ((this.#finished = resolve), (this.#failed = reject)));
   readonly #started: Promise<void>;
 
-  constructor(sql: Sql, text: string) {
+  constructor(connect: () => Promise<CopyConnection>, text: string) {
     this.#done.catch(() => {}); // observed by end or abort
-    this.#started = this.#start(sql, text).catch((e) => this.#fail(e));
+    this.#started = this.#start(connect, text).catch((e) => this.#fail(e));
   }
 
-  async #start(sql: Sql, text: string): Promise<void> {
-    this.#conn = await sql.reserve();
-    const copy = this.#conn.unsafe(text);
+  /** Sends `data` as the whole input and ends it. */
+  static async all(connect: () => Promise<CopyConnection>, text: string, data: Uint8Array): Promise<void> {
+    const copy = new CopyStream(connect, text);
+    copy.write(data);
+    await copy.end();
+  }
+
+  async #start(connect: () => Promise<CopyConnection>, text: string): Promise<void> {
+    this.#conn = await connect();
+    const copy = this.#conn.sql.unsafe(text);
     const query = copy as unknown as { reject: (e: unknown) => void };
     const settle = query.reject;
     query.reject = (e) => (this.#fail(e), settle(e));
@@ -216,7 +206,8 @@ class CopyStream implements PgCopyStream {
 }
 
 function copySession(root: Sql, tx: postgres.TransactionSql): PgTransaction {
-  return { ...session(root, tx), copyIn: (text, data) => copyInto(tx, text, data) };
+  const own = (): Promise<CopyConnection> => Promise.resolve({ sql: tx, release: () => {} });
+  return { ...session(root, tx), copyIn: (text, data) => CopyStream.all(own, text, data) };
 }
 
 /** Parameters as the driver takes them: each {@link PgArray} typed by its element oid. */
@@ -292,17 +283,9 @@ export function openPostgres(url: string, options: PgOptions): PgPool {
   });
   return {
     ...session(sql, sql),
-    copyIn: async (text, data) => {
-      // A connection of its own: the pool would otherwise pipeline other queries onto it mid-COPY.
-      const conn = await sql.reserve();
-      try {
-        await copyInto(conn, text, data);
-      } finally {
-        conn.release();
-      }
-    },
+    copyIn: (text, data) => CopyStream.all(reserved(sql), text, data),
     transaction: (fn) => sql.begin((tx) => fn(copySession(sql, tx))) as Promise<never>,
-    copyStream: (text) => new CopyStream(sql, text),
+    copyStream: (text) => new CopyStream(reserved(sql), text),
     reserve: async () => {
       const r = await sql.reserve();
       return { ...session(sql, r), release: () => r.release() };

@@ -38,22 +38,27 @@ export async function nodeNumber(inTransaction: <T>(fn: (tx: PgSession) => Promi
 
 /**
  * Takes the node's advisory lock on the store's own connection (held while
- * it is open); refuses when another process runs as the same node.
+ * it is open); refuses when another process runs as the same node. Gives
+ * the backend (session) that holds it: a database restart ends that session.
  */
-export async function lockNode(conn: PgSession, node: string, number: number, display: string): Promise<void> {
+export async function lockNode(conn: PgSession, node: string, number: number, display: string): Promise<unknown> {
   if (number > MAX_NODE_NUMBER) {
     throw new StoreError(
       "STORE_FULL",
       `${display} has had ${number - 1} nodes; a node number past ${MAX_NODE_NUMBER} has no id range left`,
     );
   }
-  const [row] = await conn.query("SELECT pg_try_advisory_lock($1::integer, $2::integer) AS ok", [SERVER_LOCK_KEY, number]);
+  const [row] = await conn.query("SELECT pg_try_advisory_lock($1::integer, $2::integer) AS ok, pg_backend_pid() AS pid", [
+    SERVER_LOCK_KEY,
+    number,
+  ]);
   if (row?.ok !== true) {
     throw new StoreError(
       "STORE_LOCKED",
       `${display} is in use by another gearbox serve with node id ${JSON.stringify(node)} (give each server its own --node-id)`,
     );
   }
+  return row.pid;
 }
 
 /**

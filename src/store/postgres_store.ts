@@ -25,7 +25,6 @@ import {
   copiedWhole,
   insertUnique,
   MAX_KEY_BYTES,
-  mayRevive,
   meetsIndex,
   metIndex,
   revive,
@@ -99,8 +98,7 @@ export class PostgresStore implements JobStore, ClusterStore {
         await refuseForeign(lock, display);
         this.#created = await migrate(lock, (fn) => pool.transaction(fn), display) === 0;
         const number = await nodeNumber((fn) => pool.transaction(fn), this.#node);
-        await lockNode(lock, this.#node, this.#number = number, display);
-        this.#lockPid = (await lock.query("SELECT pg_backend_pid() AS pid"))[0]?.pid;
+        this.#lockPid = await lockNode(lock, this.#node, this.#number = number, display);
         this.#ids = await registerLive(lock, this.#node, number);
       });
       return await this.#replay(pool);
@@ -170,8 +168,7 @@ export class PostgresStore implements JobStore, ClusterStore {
     // A dead session is replaced by the lock's pool on this query: a new backend, without the lock.
     const [row] = await lock.query("SELECT pg_backend_pid() AS pid");
     if (row?.pid === this.#lockPid) return void (this.#suspect = false);
-    await lockNode(lock, this.#node, this.#number, this.url);
-    this.#lockPid = (await lock.query("SELECT pg_backend_pid() AS pid"))[0]?.pid;
+    this.#lockPid = await lockNode(lock, this.#node, this.#number, this.url);
     this.#suspect = false;
   }
 
@@ -336,7 +333,7 @@ export class PostgresStore implements JobStore, ClusterStore {
     }
     if (batch.remove.length > 0) sent.push(tx.query(DELETE_SQL, [node, pgArray(batch.remove, "bigint")]));
     await Promise.all(sent);
-    const revived = updates.filter(mayRevive);
+    const revived = updates.filter(meetsIndex);
     const coalesced = revived.length > 0 ? await revive(tx, node, revived, pgArray) : new Map<number, string>();
     if (batch.add.length > 0 && !(copy && await copiedWhole(tx, COPY_SQL, copy, batch.add.some(meetsIndex)))) {
       const unique = batch.add.filter(meetsIndex);

@@ -128,13 +128,13 @@ const HOLDERS_SQL = liveTwin("u").map((w) =>
 const ATTEMPTS = 8;
 type ToArray = (values: PgArray["pgArray"], type: PgArray["type"]) => PgArray;
 
-/** Whether a new row goes through {@link insertUnique} (the COPY cannot skip a conflict). */
+/**
+ * Whether the job's row, as written, is one the indexes hold: live, with a
+ * unique. A new one goes through {@link insertUnique} when its COPY met the
+ * index; an update that is one (a `job retry` making an ended row live
+ * again) goes through {@link revive}.
+ */
 export function meetsIndex(j: StoredJob): boolean {
-  return j.unique !== "" && j.ended === undefined;
-}
-
-/** Whether an update may make an ended row live again (a `job retry`): {@link revive} applies it. */
-export function mayRevive(j: StoredJob): boolean {
   return j.unique !== "" && j.ended === undefined;
 }
 

@@ -12,10 +12,9 @@ import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { createServer, type GearboxServer } from "../../mod.ts";
 import { Cmd } from "../../src/protocol/commands.ts";
-import { openPostgres } from "../../src/runtime/postgres.ts";
 import { ManualClock } from "../../src/server/manual_clock.ts";
 import { freePort } from "../helpers/free_port.ts";
-import { testPostgres } from "../helpers/postgres.ts";
+import { sqlOn, testPostgres } from "../helpers/postgres.ts";
 import { RawConn } from "../helpers/raw_conn.ts";
 import { gearboxCommand } from "../helpers/servers.ts";
 
@@ -54,6 +53,17 @@ function server(store: string, nodeId?: string): { server: GearboxServer; clock:
   return { server: s, clock, address: () => `127.0.0.1:${s.port}` };
 }
 
+/** Two started nodes, `node-a` and `node-b`, on a fresh database. */
+async function twoNodes(): Promise<{ store: string; a: ReturnType<typeof server>; b: ReturnType<typeof server> }> {
+  if (!postgres.ok) throw new Error(postgres.skip);
+  const store = await postgres.pg.createDatabase();
+  const a = server(store, "node-a");
+  const b = server(store, "node-b");
+  await a.server.start();
+  await b.server.start();
+  return { store, a, b };
+}
+
 /** Background jobs of `fn` submitted to `port`: their handles, in order. */
 async function submit(port: number, fn: string, uniques: string[]): Promise<string[]> {
   const c = await RawConn.connect(port);
@@ -88,12 +98,7 @@ describe("gearbox jobs against two nodes of one PostgreSQL database", { skip }, 
   test("lists both nodes' jobs merged, shows, retries and cancels a job on the node that owns it, and purges over both", {
     timeout: 60_000,
   }, async () => {
-    if (!postgres.ok) return;
-    const store = await postgres.pg.createDatabase();
-    const a = server(store, "node-a");
-    const b = server(store, "node-b");
-    await a.server.start();
-    await b.server.start();
+    const { a, b } = await twoNodes();
     try {
       const onA = await submit(a.server.port, "cl_resize", ["a1", "a2"]);
       const onB = await submit(b.server.port, "cl_resize", ["b1"]);
@@ -154,12 +159,7 @@ describe("gearbox jobs against two nodes of one PostgreSQL database", { skip }, 
   test("names a node that does not answer and still lists the other (exit 2); a dead node's jobs are named until adopted, then listed", {
     timeout: 60_000,
   }, async () => {
-    if (!postgres.ok) return;
-    const store = await postgres.pg.createDatabase();
-    const a = server(store, "node-a");
-    const b = server(store, "node-b");
-    await a.server.start();
-    await b.server.start();
+    const { store, a, b } = await twoNodes();
     try {
       const onA = await submit(a.server.port, "cl_mail", ["m1", "m2"]);
       const onB = await submit(b.server.port, "cl_mail", ["m3"]);
@@ -176,9 +176,7 @@ describe("gearbox jobs against two nodes of one PostgreSQL database", { skip }, 
       const lost = await jobs([gone, b.address()], "show", onA[0]!);
       assert.equal(lost.status, 2, "the job may be on the node that did not answer");
 
-      const db = openPostgres(store, { max: 1, connectTimeoutS: 5, applicationName: "gearbox-tests" });
-      await db.query("UPDATE gearbox_node SET heartbeat_at = now() - interval '1 minute' WHERE node = 'node-a'");
-      await db.end();
+      await sqlOn(store, "UPDATE gearbox_node SET heartbeat_at = now() - interval '1 minute' WHERE node = 'node-a'");
       const dead = await jobs([b.address()], "list", "--json");
       assert.equal(dead.status, 0, dead.stderr);
       assert.deepEqual(handlesOf(dead), onB);

@@ -20,10 +20,9 @@ import type { Socket } from "node:net";
 import { createServer } from "../../mod.ts";
 import { Logger } from "../../src/log/logger.ts";
 import { Cmd } from "../../src/protocol/commands.ts";
-import { openPostgres } from "../../src/runtime/postgres.ts";
 import { ManualClock } from "../../src/server/manual_clock.ts";
 import { openStore } from "../../src/store/open_store.ts";
-import { NO_RESTART, testPostgres } from "../helpers/postgres.ts";
+import { NO_RESTART, sqlOn, testPostgres } from "../helpers/postgres.ts";
 import { packetSocket } from "../helpers/packet_socket.ts";
 import { freePort } from "../helpers/free_port.ts";
 import { packet, RawConn } from "../helpers/raw_conn.ts";
@@ -97,12 +96,7 @@ function load(port: number, submitters: number, workers: number): Load {
 }
 
 async function count(url: string, text: string): Promise<number> {
-  const db = openPostgres(url, { max: 1, connectTimeoutS: 5, applicationName: "gearbox-tests" });
-  try {
-    return Number((await db.query(text))[0]!.n);
-  } finally {
-    await db.end();
-  }
+  return Number((await sqlOn(url, text))[0]!.n);
 }
 
 /** A store opened as node `id`, as a second `gearbox serve --node-id id` would. */

@@ -18,15 +18,10 @@ import { ManualClock } from "../../src/server/manual_clock.ts";
 import { testPostgres } from "../helpers/postgres.ts";
 import { HAVE_GEARMAND, type RunningServer, startGearmand } from "../helpers/servers.ts";
 import { waitUntil } from "../helpers/wait.ts";
+import { nodeRow } from "../helpers/node_rows.ts";
 
 const T = 1_800_000_000_000;
-const node = (id: string, address: string, state = "live", jobs = 0, heartbeatAgeMs = 1000) => ({
-  node: id,
-  address,
-  heartbeatAgeMs,
-  jobs,
-  state,
-});
+const node = nodeRow;
 const CLUSTER = [
   node("node-a", "10.0.0.1:4730", "live", 12),
   node("node-b", "10.0.0.2:4730", "live", 3),

@@ -16,6 +16,7 @@ import {
   type State,
 } from "../../tui/state.ts";
 import type { DriverJob } from "../../src/client/driver_console.ts";
+import { nodeRow } from "../helpers/node_rows.ts";
 
 const T = 1_800_000_000_000;
 const base = () => initialState({ readOnly: false, width: 120, height: 40, intervalMs: 1000, now: T });
@@ -185,13 +186,7 @@ test("help, detail, status, resize and staleness", () => {
   assert.equal(stale(reduce(s, { type: "tick", now: T + 3001 }), T), true);
 });
 
-const node = (id: string, address: string, state = "live", jobs = 0, heartbeatAgeMs = 1000) => ({
-  node: id,
-  address,
-  heartbeatAgeMs,
-  jobs,
-  state,
-});
+const node = nodeRow;
 
 test("nodes: every node any live server lists, once, aged from when nodes was read to now, with the totals of the watched server at its address", () => {
   const cluster = [node("n-b", "b:1", "live", 2), node("n-a", "a:1", "dead", 7, 30_000), node("n-c", "c:1", "adopted:n-b")];
