@@ -30,6 +30,7 @@ export interface PeerShape<J extends Queued<J>> {
   readonly address: string;
   readonly port: number;
   clientId: string;
+  roles: number;
   exceptions: boolean;
   reliable: boolean;
   abilities: Ability<J>[];
