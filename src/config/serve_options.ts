@@ -17,6 +17,7 @@ import { type Camel, MAX_INT, type Setting, type SettingsOf } from "./setting.ts
 import { defaultsOf } from "./settings_table.ts";
 import { CONNECTION_ROWS } from "./serve_connection_options.ts";
 import { RETRY_ROWS } from "./serve_retry_options.ts";
+import type { ListenerConfig } from "./serve_listeners.ts";
 
 export const SERVE_OPTIONS = [
   { key: "port", type: "int", default: 4730, short: "-p", arg: "<port>", min: 0, max: 65535, help: "TCP port (0 picks a free one)" },
@@ -26,7 +27,14 @@ export const SERVE_OPTIONS = [
     default: "127.0.0.1",
     short: "-L",
     arg: "<address>",
-    help: "address to bind; 0.0.0.0 exposes the server to the network",
+    help: "address to bind; 0.0.0.0 exposes the server to the network (refused without TLS unless --insecure)",
+  },
+  {
+    key: "insecure",
+    type: "boolean",
+    default: false,
+    help:
+      "let the listen address accept plaintext connections from other hosts (without it a non-loopback address needs TLS); a warning is logged at every start",
   },
   {
     key: "store",
@@ -195,8 +203,10 @@ export type FunctionSettings = { -readonly [R in PerFunctionRow as R["key"]]?: S
 export type ServeSettings = SettingsOf<typeof SERVE_OPTIONS> & {
   /** Per-function settings from the config file's `functions:` section. */
   functions: Record<string, FunctionSettings>;
+  /** The config file's `listeners:` or the `--listener` flags (serve_listeners.ts); empty: one, `listen`:`port`. */
+  listeners: ListenerConfig[];
 };
 
-export const SERVE_DEFAULTS: ServeSettings = { ...defaultsOf(SERVE_OPTIONS), functions: {} };
+export const SERVE_DEFAULTS: ServeSettings = { ...defaultsOf(SERVE_OPTIONS), functions: {}, listeners: [] };
 
 export const PER_FUNCTION_OPTIONS: readonly Setting[] = SERVE_OPTIONS.filter((s: Setting) => s.perFunction);
