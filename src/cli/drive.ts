@@ -12,6 +12,7 @@ import { appendFileSync, rmSync, writeFileSync } from "node:fs";
 import type { Command } from "commander";
 import { ConfigError } from "../config/setting.ts";
 import {
+  checkConsoleExposure,
   DRIVE_DEFAULTS,
   DRIVE_OPTIONS,
   driveSetting,
@@ -97,7 +98,9 @@ function settingsFrom(command: Command): DriveSettings {
       layers = merge(layers, driveSetting(key, jsonValue(o[prop], `flag ${flag.split(" ")[0]}`), `flag ${flag.split(" ")[0]}`));
     }
   }
-  return { ...DRIVE_DEFAULTS, ...layers };
+  const settings = { ...DRIVE_DEFAULTS, ...layers };
+  checkConsoleExposure(settings);
+  return settings;
 }
 
 async function drive(command: Command): Promise<number> {

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { type DriveSettings, type DriveTimes, driveTimes } from "../config/drive_options.ts";
+import { checkConsoleExposure, type DriveSettings, type DriveTimes, driveTimes } from "../config/drive_options.ts";
 import type { Logger } from "../log/logger.ts";
 import { selfCommand } from "../runtime/load.ts";
 import type { NetListener } from "../runtime/net.ts";
@@ -48,6 +48,8 @@ export class Supervisor implements ConsoleTarget {
   readonly #events = new EventLog();
   #report: ReportListener | undefined;
   #console: NetListener | undefined;
+  /** Said at every start of a console other hosts can reach without a token (console_insecure). */
+  readonly #consoleWarning: string | undefined;
   #stopping: Promise<void> | undefined;
   #resolveDone!: () => void;
   /** Resolves when the driver has stopped. */
@@ -58,6 +60,7 @@ export class Supervisor implements ConsoleTarget {
     this.#log = options.logger;
     this.#groups = options.jobs.map((d) => new JobGroup(d));
     this.#childCommand = options.childCommand ?? [...selfCommand(), "__worker"];
+    this.#consoleWarning = checkConsoleExposure(options.settings);
     const { timers, restart } = driveTimes(options.settings);
     this.#times = timers;
     this.#policy = restart;
@@ -92,6 +95,7 @@ export class Supervisor implements ConsoleTarget {
       const port = s.consolePort === "auto" ? 0 : s.consolePort;
       try {
         this.#console = await startConsole(this, { host: s.consoleHost, port, token: s.consoleToken });
+        if (this.#consoleWarning) this.#log.warn(this.#consoleWarning);
       } catch (e) {
         await this.#report.close();
         throw e;
