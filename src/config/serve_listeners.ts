@@ -124,20 +124,41 @@ export function parseListenerSpec(spec: string): ListenerConfig {
   return parseItem(item, where);
 }
 
-/** The listeners a server opens: the list, or the one of `listen`, `port`, `insecure` and the top-level TLS. */
+/** Certificate files as paths (a listener's own, or the top-level tls_cert, tls_key, tls_ca). */
+export interface TlsFiles {
+  cert: string;
+  key: string;
+  ca?: string;
+}
+
+/**
+ * The listeners a server opens: the list, or the one of `listen`, `port`,
+ * `insecure` and the top-level TLS files (`top`, when tls_cert is set). A
+ * `tls: true` item gets `top`'s files; without them it is refused, as is
+ * `cert_roles` without a CA.
+ */
 export function plannedListeners(
   settings: { listen: string; port: number; insecure: boolean; listeners: readonly ListenerConfig[] },
-  topTls: boolean,
+  top: TlsFiles | undefined,
 ): ListenerConfig[] {
-  if (settings.listeners.length > 0) return [...settings.listeners];
-  const host = settings.listen.includes(":") ? `[${settings.listen}]` : settings.listen;
-  return [{
-    listen: `${host}:${settings.port}`,
-    roles: [...ROLES],
-    ...(topTls ? { tls: true } : {}),
-    insecure: settings.insecure,
-    cert_roles: [],
-  }];
+  if (settings.listeners.length === 0) {
+    const host = settings.listen.includes(":") ? `[${settings.listen}]` : settings.listen;
+    return [{
+      listen: `${host}:${settings.port}`,
+      roles: [...ROLES],
+      ...(top ? { tls: top } : {}),
+      insecure: settings.insecure,
+      cert_roles: [],
+    }];
+  }
+  return settings.listeners.map((l, i) => {
+    if (l.tls !== true) return l;
+    if (!top) throw new ConfigError(`listeners[${i}] (${l.listen}): tls: true needs the top-level tls_cert and tls_key`);
+    if (l.cert_roles.length > 0 && !top.ca) {
+      throw new ConfigError(`listeners[${i}] (${l.listen}): cert_roles needs tls_ca (client certificates)`);
+    }
+    return { ...l, tls: top };
+  });
 }
 
 /** True for an address only this host can reach: 127.0.0.0/8, ::1, localhost. 0.0.0.0 and :: are every interface. */

@@ -35,7 +35,7 @@ const CONNECTION_KEYS: readonly (keyof ConnectionLimits)[] = ["maxPacketBody", "
 /** Checks `options` (throws ConfigError naming the key) and places every value. */
 export function resolveServer(options: Record<string, unknown>): ResolvedServer {
   const settings = resolveSettings([checkServeSettings(options)]);
-  const plans = plannedListeners(settings, false);
+  const plans = plannedListeners(settings, undefined);
   const warnings = checkExposure(plans);
   const out = project(SERVE_OPTIONS, settings);
   const edge = out.edge as EdgeSettings;

@@ -73,8 +73,31 @@ describe("config: listeners", () => {
   });
 
   test("without listeners the server has one: listen and port with every role", () => {
-    const plan = plannedListeners({ listen: "::1", port: 4730, insecure: false, listeners: [] }, false);
+    const plan = plannedListeners({ listen: "::1", port: 4730, insecure: false, listeners: [] }, undefined);
     assert.deepEqual(plan, [{ listen: "[::1]:4730", roles: ALL, insecure: false, cert_roles: [] }]);
+    const top = { cert: "s.pem", key: "s.key" };
+    assert.deepEqual(plannedListeners({ listen: "0.0.0.0", port: 1, insecure: false, listeners: [] }, top)[0]!.tls, top);
+  });
+
+  test("a tls: true listener takes the top-level files, and is refused without them", () => {
+    const settings = {
+      listen: "127.0.0.1",
+      port: 1,
+      insecure: false,
+      listeners: parseListeners([{ listen: "127.0.0.1:0" }, {
+        listen: "0.0.0.0:4731",
+        tls: true,
+        cert_roles: [{ match: "CN=w", roles: ["worker"] }],
+      }], "x"),
+    };
+    assert.throws(
+      () => plannedListeners(settings, undefined),
+      /listeners\[1\] \(0\.0\.0\.0:4731\): tls: true needs the top-level tls_cert and tls_key/,
+    );
+    assert.throws(() => plannedListeners(settings, { cert: "c", key: "k" }), /listeners\[1\] \(0\.0\.0\.0:4731\): cert_roles needs tls_ca/);
+    const planned = plannedListeners(settings, { cert: "c", key: "k", ca: "a" });
+    assert.deepEqual(planned[1]!.tls, { cert: "c", key: "k", ca: "a" });
+    assert.equal(planned[0]!.tls, undefined);
   });
 });
 
