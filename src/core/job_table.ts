@@ -29,8 +29,6 @@ export class JobTable {
   submitted = 0;
   /** Idle function records dropped to make room for a new one (see {@link fn}). */
   reclaimed = 0;
-  /** Records that may be idle, longest idle first (see {@link noteIdle}). */
-  readonly #idleLine = new Set<FunctionRecord>();
   #seq = 0;
   /** This server's id range (a cluster node's: docs/cluster.md): ids are allocated in [#base, #end). */
   #base = 0;
@@ -63,35 +61,19 @@ export class JobTable {
   fn(name: string, create: boolean, force = false): FunctionRecord | undefined {
     let rec = this.functions.get(name);
     if (rec || !create) return rec;
-    if (!force && this.functions.size >= this.options.maxFunctions && !this.#reclaimOne()) return undefined;
+    if (!force && this.functions.size >= this.options.maxFunctions) {
+      if (!this.functions.reclaimIdle()) return undefined;
+      this.reclaimed++;
+    }
     rec = new FunctionRecord(name, this.#defaultMaxQueue);
     this.functions.set(name, rec);
-    this.noteIdle(rec);
+    this.functions.noteIdle(rec);
     return rec;
   }
 
-  /**
-   * A record may have become idle (its last worker or job left, or it was
-   * just made): it joins the end of the reclaim line. Records that are busy
-   * again when their turn comes are skipped and leave the line, so each
-   * call costs O(1) amortized.
-   */
+  /** A record may have become idle (its last worker or job left): see `FunctionTable.noteIdle`. */
   noteIdle(rec: FunctionRecord): void {
-    if (!rec.idle || this.functions.get(rec.name) !== rec) return;
-    this.#idleLine.delete(rec);
-    this.#idleLine.add(rec);
-  }
-
-  /** Drops the record idle longest; false when none is idle. */
-  #reclaimOne(): boolean {
-    for (const rec of this.#idleLine) {
-      this.#idleLine.delete(rec);
-      if (!rec.idle || this.functions.get(rec.name) !== rec) continue;
-      this.functions.delete(rec.name);
-      this.reclaimed++;
-      return true;
-    }
-    return false;
+    this.functions.noteIdle(rec);
   }
 
   /**
