@@ -141,18 +141,18 @@ export class GearboxServer {
       stop: () => void this.stop(),
     });
     this.#backpressure = new Backpressure({
-      pendingBytes: (conn) => this.core.pendingBytes(conn.id),
+      core: this.core,
       resume: (conn, now) => this.#pump.resume(conn, now),
       flush: () => this.#flush(),
       stopping: this.#isStopping,
       now: () => this.clock.now(),
-    });
+    }, this.#connections);
     this.#pump = new InputPump({
       core: this.core,
       writer: this.#writer,
       logger: this.logger,
       adminSlice: settings.adminSlice,
-      stall: (conn, now) => this.#backpressure.stall(conn, now),
+      backpressure: this.#backpressure,
       writeOutput: (now) => this.#writeOutput(now),
       flush: () => this.#flush(),
       stopping: this.#isStopping,
