@@ -1,7 +1,8 @@
 /**
- * The server's listeners (docs/security.md): opens every planned one
- * (config/serve_listeners.ts), says which roles each connection gets, and
- * closes them. A listener without `cert_roles` gives its connections its
+ * The server's listeners (docs/security.md): reads every planned one's TLS
+ * files when the server is made (tls_listener.ts: bad files refuse the start
+ * before a store file is made), opens them all, says which roles each
+ * connection gets, rereads their certificates on SIGHUP, and closes them. A listener without `cert_roles` gives its connections its
  * roles when they are accepted; one with `cert_roles` gives none until the
  * TLS handshake names the client, then what its certificate maps to, as far
  * as the listener's roles allow (no packet can arrive before the handshake).
@@ -13,6 +14,7 @@ import { type ListenerConfig, splitAddress } from "../config/serve_listeners.ts"
 import { NO_ROLES, type RoleSet, roleSet } from "../core/mod.ts";
 import type { Logger } from "../log/logger.ts";
 import { listen, type ListenOptions, type NetListener, type NetSocket } from "../runtime/net.ts";
+import { ListenerTls } from "./tls_listener.ts";
 
 /** What every listener shares: the socket options of serve's settings. */
 export type SocketOptions = Pick<ListenOptions, "backlog" | "keepAliveMs" | "transport">;
@@ -35,18 +37,19 @@ interface Open {
   readonly plan: ListenerConfig;
   readonly net: NetListener;
   readonly roles: RoleSet;
+  readonly tls: ListenerTls | undefined;
 }
 
 export class Listeners {
-  readonly #plans: readonly ListenerConfig[];
+  readonly #plans: readonly { plan: ListenerConfig; tls: ListenerTls | undefined }[];
   readonly #options: SocketOptions;
   readonly #logger: Logger;
   readonly #warnings: readonly string[];
   #open: Open[] = [];
 
-  /** The warnings are logged at every start. */
+  /** Reads every listener's TLS files (throws ConfigError or TlsFileError naming one); the warnings are logged at every start. */
   constructor({ plans, warnings, socket }: ListenPlan, logger: Logger) {
-    this.#plans = plans;
+    this.#plans = plans.map((plan, i) => ({ plan, tls: tlsOf(plan, plans.length > 1 ? `listeners[${i}] (${plan.listen}): ` : "") }));
     this.#warnings = warnings;
     this.#options = socket;
     this.#logger = logger;
@@ -55,7 +58,7 @@ export class Listeners {
   /** Opens every listener in order; when one cannot, those already open are closed and the error thrown. */
   async open(admission: Admission): Promise<void> {
     try {
-      for (const plan of this.#plans) this.#open.push(await this.#listen(plan, admission));
+      for (const { plan, tls } of this.#plans) this.#open.push(await this.#listen(plan, tls, admission));
     } catch (e) {
       await this.close();
       throw e;
@@ -78,6 +81,14 @@ export class Listeners {
     await Promise.all(open.map((o) => o.net.close()));
   }
 
+  /** SIGHUP: rereads every TLS listener's files; false when TLS is off or a reload was refused (logged, old kept). */
+  reloadTls(): boolean {
+    const tls = this.#open.filter((o) => o.tls !== undefined);
+    let ok = tls.length > 0;
+    for (const o of tls) ok = o.tls!.reload(o.net, this.#logger, this.#address(o)) && ok;
+    return ok;
+  }
+
   /** The first listener's bound port (the one `listen`/`port` names without `listeners`). */
   get port(): number | undefined {
     return this.#open[0]?.net.port;
@@ -93,17 +104,20 @@ export class Listeners {
     return `${host.includes(":") ? `[${host}]` : host}:${o.net.port}`;
   }
 
-  async #listen(plan: ListenerConfig, admission: Admission): Promise<Open> {
+  async #listen(plan: ListenerConfig, tls: ListenerTls | undefined, admission: Admission): Promise<Open> {
     const { host, port } = splitAddress(plan.listen, "listen");
-    if (plan.tls !== undefined) throw new Error(`${plan.listen}: TLS listeners are not available in this build`);
     const roles = roleSet(plan.roles);
     const mapped = plan.cert_roles.length > 0;
-    const net = await listen({ ...this.#options, host, port }, (socket) => {
+    const net = await listen({ ...this.#options, host, port, tls: tls?.config }, (socket) => {
       const id = admission.accept(socket, mapped ? NO_ROLES : roles);
-      if (id === undefined || !mapped) return;
-      const onSecure = (socket as { onSecure?: (cb: (peer: Parameters<typeof certRoles>[1]) => void) => void }).onSecure;
-      onSecure?.call(socket, (peer) => admission.setRoles(id, roleSet(certRoles(plan.cert_roles, peer)) & roles));
+      if (id !== undefined && mapped) socket.onSecure((peer) => admission.setRoles(id, roleSet(certRoles(plan.cert_roles, peer)) & roles));
     });
-    return { plan, net, roles };
+    return { plan, net, roles, tls };
   }
+}
+
+/** A listener's TLS files read and checked, or undefined for a plaintext one (`tls: true` was resolved when planned). */
+function tlsOf(plan: ListenerConfig, prefix: string): ListenerTls | undefined {
+  if (plan.tls === undefined || plan.tls === true) return undefined;
+  return ListenerTls.fromSettings({ tlsCert: plan.tls.cert, tlsKey: plan.tls.key, tlsCa: plan.tls.ca ?? "" }, prefix);
 }

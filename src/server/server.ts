@@ -29,6 +29,7 @@ import { checkKeyFits, type ResolvedServer, resolveServer } from "./server_setti
 import { StoreHealth } from "./store_health.ts";
 import { type CommitOutcome, StoreWriter } from "./store_writer.ts";
 import { DeadlineTimer } from "./deadline_timer.ts";
+import type { ServerStats } from "./server_stats.ts";
 import { PayloadReader } from "./payload_reader.ts";
 import { openWaiting } from "./store_wait.ts";
 import { Listeners } from "./listeners.ts";
@@ -51,17 +52,7 @@ export interface ServerOptions extends Partial<Omit<ServeSettings, "listeners">>
   clock?: Clock;
 }
 
-/** What the server did, for `gearbox serve` to report and tests to check. */
-export interface ServerStats {
-  connections: number;
-  refusedConnections: number;
-  commits: number;
-  committedJobs: number;
-  /** Bytes read from every connection so far (a test knows when the server has seen what it sent). */
-  bytesRead: number;
-  /** Open connections whose input is paused because they do not read their output. */
-  stalled: number;
-}
+export type { ServerStats } from "./server_stats.ts";
 
 /**
  * A Gearman job server.
@@ -96,7 +87,7 @@ export class GearboxServer {
   readonly #pump: InputPump;
   readonly #sweep: ConnectionSweep;
   readonly #limit: ConnectionLimit;
-  #listeners: Listeners | undefined;
+  readonly #listeners: Listeners;
   readonly #duty: ClusterDuty;
   readonly #deadline: DeadlineTimer;
   #nextId = 0;
@@ -106,6 +97,7 @@ export class GearboxServer {
   #drainTimer: unknown;
   #stopping: Promise<void> | undefined;
   #resolveDone!: () => void;
+  readonly #isStopping = (): boolean => this.#stopping !== undefined;
   /** Workload reads in flight (`read` effects): stopping waits for them before closing the store. */
   readonly #reads: PayloadReader;
   /** Resolves once the server has stopped (after `stop` or an admin `shutdown`). */
@@ -120,6 +112,7 @@ export class GearboxServer {
     this.#edge = edge;
     this.logger = logger ?? new Logger({ level: settings.logLevel, format: settings.logFormat === "json" ? "json" : "text" });
     this.#limit = new ConnectionLimit(settings.maxConnections, this.logger);
+    this.#listeners = new Listeners(edge.listening, this.logger); // bad TLS files refuse the start before a store file is made
     this.store = storeInstance ?? openStore(settings.store);
     checkKeyFits(core, this.store);
     this.node = settings.nodeId || `${hostname()}:${settings.port}`;
@@ -149,23 +142,22 @@ export class GearboxServer {
       drain: () => void this.drain(),
       stop: () => void this.stop(),
     });
-    const stopping = () => this.#stopping !== undefined;
     this.#backpressure = new Backpressure({
-      pendingBytes: (conn) => this.core.pendingBytes(conn.id),
+      core: this.core,
       resume: (conn, now) => this.#pump.resume(conn, now),
       flush: () => this.#flush(),
-      stopping,
+      stopping: this.#isStopping,
       now: () => this.clock.now(),
-    });
+    }, this.#connections);
     this.#pump = new InputPump({
       core: this.core,
       writer: this.#writer,
       logger: this.logger,
       adminSlice: settings.adminSlice,
-      stall: (conn, now) => this.#backpressure.stall(conn, now),
+      backpressure: this.#backpressure,
       writeOutput: (now) => this.#writeOutput(now),
       flush: () => this.#flush(),
-      stopping,
+      stopping: this.#isStopping,
       now: () => this.clock.now(),
     });
     this.#duty = this.#clusterDuty(edge.nodeLeaseMs);
@@ -174,12 +166,12 @@ export class GearboxServer {
 
   /** The bound port (useful with port 0); with `listeners`, the first one's. */
   get port(): number {
-    return this.#listeners?.port ?? this.settings.port;
+    return this.#listeners.port ?? this.settings.port;
   }
 
   /** Every listener's bound address, `host:port`, in the order of `listeners`. */
   get addresses(): string[] {
-    return this.#listeners?.addresses ?? [];
+    return this.#listeners.addresses ?? [];
   }
 
   get stats(): ServerStats {
@@ -230,7 +222,6 @@ export class GearboxServer {
         this.core.setRoles(conn, roles);
         this.#flush();
       };
-      this.#listeners = new Listeners(this.#edge.listening, this.logger);
       await this.#listeners.open({ accept: (socket, roles) => this.#accept(socket, roles), setRoles });
     } catch (e) {
       // Nothing was served: a store file this start created goes again (a busy port leaves no gearbox.db).
@@ -241,6 +232,11 @@ export class GearboxServer {
     this.#sweep.start();
     this.#duty.start();
     this.logger.info("listening", { address: this.#address(), store: this.store.url, node: this.node, version: VERSION });
+  }
+
+  /** SIGHUP: rereads the TLS files for new connections; false (logged, old kept) when refused or TLS is off. */
+  reloadTls(): boolean {
+    return this.#listeners.reloadTls();
   }
 
   /** Stops accepting, finishes store writes, closes every connection and the store. */
@@ -257,7 +253,7 @@ export class GearboxServer {
     if (this.#draining || this.#stopping) return this.done;
     this.#draining = true;
     this.logger.info("draining: no new connections; stopping when no job is left", { jobs: this.core.view.jobs.size });
-    await this.#listeners?.close();
+    await this.#listeners.close();
     if (this.#edge.drainTimeoutMs > 0) {
       this.#drainTimer = this.clock.setTimeout(() => {
         this.logger.warn("drain timeout reached; stopping with jobs left", { jobs: this.core.view.jobs.size });
@@ -274,7 +270,7 @@ export class GearboxServer {
     this.#deadline.stop();
     this.clock.clearTimeout(this.#drainTimer);
     this.#backpressure.stop();
-    if (!this.#draining) await this.#listeners?.close();
+    if (!this.#draining) await this.#listeners.close();
     await this.#writer.flush();
     await this.#reads.settled();
     for (const c of this.#connections.values()) c.socket.end();
@@ -360,7 +356,7 @@ export class GearboxServer {
   }
 
   #address(): string {
-    return this.#listeners?.addresses[0] ?? `${this.settings.listen}:${this.port}`;
+    return this.#listeners.addresses[0] ?? `${this.settings.listen}:${this.port}`;
   }
 
   /** Heartbeats, adoption and the `nodes` reply (cluster_duty.ts); a store that is not shared just answers `nodes`. */

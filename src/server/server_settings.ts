@@ -13,7 +13,7 @@ import { checkServeSettings, resolveSettings } from "../config/load_config.ts";
 import { SERVE_OPTIONS, type ServeSettings } from "../config/serve_options.ts";
 import { camel, ConfigError, type TargetsOf } from "../config/setting.ts";
 import { project } from "../config/settings_table.ts";
-import { checkExposure, plannedListeners } from "../config/serve_listeners.ts";
+import { checkExposure, plannedListeners, type TlsFiles } from "../config/serve_listeners.ts";
 import type { ListenPlan } from "./listeners.ts";
 import type { ConnectionLimits } from "./connection.ts";
 
@@ -35,7 +35,7 @@ const CONNECTION_KEYS: readonly (keyof ConnectionLimits)[] = ["maxPacketBody", "
 /** Checks `options` (throws ConfigError naming the key) and places every value. */
 export function resolveServer(options: Record<string, unknown>): ResolvedServer {
   const settings = resolveSettings([checkServeSettings(options)]);
-  const plans = plannedListeners(settings, undefined);
+  const plans = plannedListeners(settings, topTls(settings));
   const warnings = checkExposure(plans);
   const out = project(SERVE_OPTIONS, settings);
   const edge = out.edge as EdgeSettings;
@@ -53,6 +53,12 @@ export function resolveServer(options: Record<string, unknown>): ResolvedServer 
       listening: { plans, warnings, socket: { backlog: settings.backlog, keepAliveMs: edge.keepAliveMs, transport: settings.transport } },
     },
   };
+}
+
+/** The top-level tls_* files when any is set (the default listener's, and `tls: true` items'); a missing one is refused when read. */
+function topTls(s: ServeSettings): TlsFiles | undefined {
+  if (s.tlsCert === "" && s.tlsKey === "" && s.tlsCa === "") return undefined;
+  return { cert: s.tlsCert, key: s.tlsKey, ...(s.tlsCa === "" ? {} : { ca: s.tlsCa }) };
 }
 
 let defaults: CoreSettings | undefined;
