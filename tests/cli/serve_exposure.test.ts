@@ -6,11 +6,16 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { Cmd } from "../../src/protocol/commands.ts";
 import { freePort } from "../helpers/free_port.ts";
 import { RawConn } from "../helpers/raw_conn.ts";
 import { expectCreated, expectError } from "../helpers/scenario.ts";
 import { gearboxCommand, startGearbox } from "../helpers/servers.ts";
+import { makeCerts } from "../helpers/certs.ts";
+import { tempDirs } from "../helpers/temp_dir.ts";
+
+const tempDir = tempDirs();
 
 function serveOnce(...args: string[]) {
   const [cmd, ...pre] = gearboxCommand();
@@ -43,6 +48,23 @@ describe("gearbox serve: no accidental exposure", () => {
       await expectCreated(c);
       c.close();
       assert.match(server.stderr(), /WARN.*0\.0\.0\.0:\d+ accepts plaintext connections from other hosts/);
+    } finally {
+      assert.equal(await server.stop(), 0);
+    }
+  });
+
+  test("-L 0.0.0.0 with --tls-cert and --tls-key starts without a warning", async () => {
+    const certs = makeCerts(tempDir("gearbox-exposure-"));
+    const server = await startGearbox({
+      extra: ["--listen", "0.0.0.0", "--tls-cert", certs.serverCert, "--tls-key", certs.serverKey, "--log-level", "info"],
+    });
+    try {
+      const { conn } = await RawConn.connectTls(server.port, { ca: readFileSync(certs.ca) });
+      conn.sendPacket(Cmd.ECHO_REQ, "e");
+      await conn.expectPacket(Cmd.ECHO_RES);
+      conn.close();
+      assert.match(server.stderr(), /listener address="0\.0\.0\.0:\d+" tls=true/);
+      assert.doesNotMatch(server.stderr(), /WARN/);
     } finally {
       assert.equal(await server.stop(), 0);
     }

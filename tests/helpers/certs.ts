@@ -133,3 +133,14 @@ export function makeCerts(dir: string): CertSet {
     strayKey: key(dir, "stray.key"),
   };
 }
+
+/**
+ * One more client certificate signed by `set`'s CA, valid now: subject CN `cn`, and `san`
+ * (e.g. `DNS:app.example,email:ops@example.com`) as its alternative names when given.
+ */
+export function makeClientCert(set: CertSet, name: string, cn: string, san?: string): { cert: string; key: string } {
+  const now = Date.now();
+  const ext = "extendedKeyUsage=clientAuth" + (san ? `\nsubjectAltName=${san}` : "");
+  const cert = sign(set.dir, "ca", name, cn, ext, stamp(new Date(now - 86_400_000)), stamp(new Date(now + 30 * 86_400_000)));
+  return { cert, key: join(set.dir, `${name}.key`) };
+}
