@@ -8,6 +8,7 @@
  * @module
  */
 import { EXIT } from "./exit_status.ts";
+import { TlsFileError } from "../runtime/tls_files.ts";
 import { appendFileSync, rmSync, writeFileSync } from "node:fs";
 import type { Command } from "commander";
 import { ConfigError } from "../config/setting.ts";
@@ -138,7 +139,7 @@ async function drive(command: Command): Promise<number> {
     await driver.start();
   } catch (e) {
     process.stderr.write(`gearbox drive: ${(e as Error).message}\n`);
-    return 1;
+    return e instanceof TlsFileError ? EXIT.config : EXIT.failed;
   }
   if (settings.pidfile) writeFileSync(settings.pidfile, `${process.pid}\n`);
   let signals = 0;

@@ -73,9 +73,17 @@ export const DRIVE_OPTIONS = [
     type: "string",
     default: "127.0.0.1",
     arg: "<address>",
-    help: "management console address; an address other hosts can reach needs console_token (or console_insecure)",
+    help: "management console address; an address other hosts can reach needs console_token or console_tls_cert (or console_insecure)",
   },
   { key: "console_token", type: "string", default: "", arg: "<token>", help: "if set, a console connection must send `auth TOKEN` first" },
+  {
+    key: "console_tls_cert",
+    type: "string",
+    default: "",
+    arg: "<file>",
+    help: "PEM certificate of the console: set with console_tls_key, the console speaks TLS only",
+  },
+  { key: "console_tls_key", type: "string", default: "", arg: "<file>", help: "PEM private key of console_tls_cert" },
   {
     key: "console_insecure",
     type: "boolean",
@@ -186,18 +194,30 @@ export function driveTimes(settings: DriveSettings): DriveTimes {
 
 /**
  * No accidental exposure: a console other hosts can reach (console_host not
- * loopback) needs `console_token` unless `console_insecure`; returns the
+ * loopback) needs `console_token` or TLS (`console_tls_cert` and
+ * `console_tls_key`, both or neither) unless `console_insecure`; returns the
  * warning to log at start for an insecure one.
  */
 export function checkConsoleExposure(
-  settings: Pick<DriveSettings, "consoleHost" | "consolePort" | "consoleToken" | "consoleInsecure">,
+  settings: Pick<
+    DriveSettings,
+    "consoleHost" | "consolePort" | "consoleToken" | "consoleInsecure" | "consoleTlsCert" | "consoleTlsKey"
+  >,
 ): string | undefined {
-  if (settings.consolePort === 0 || isLoopback(settings.consoleHost) || settings.consoleToken !== "") return undefined;
+  if ((settings.consoleTlsCert === "") !== (settings.consoleTlsKey === "")) {
+    throw new ConfigError(
+      `console_tls_cert and console_tls_key go together: ${
+        settings.consoleTlsCert === "" ? "console_tls_key" : "console_tls_cert"
+      } is set alone`,
+    );
+  }
+  const guarded = settings.consoleToken !== "" || settings.consoleTlsCert !== "";
+  if (settings.consolePort === 0 || isLoopback(settings.consoleHost) || guarded) return undefined;
   const where = `console_host ${settings.consoleHost}`;
   if (!settings.consoleInsecure) {
     throw new ConfigError(
       `${where} is reachable from other hosts, and without console_token anyone there could stop or kill your workers. ` +
-        `Set console_token (--console-token TOKEN), keep the console on loopback (--console-host 127.0.0.1), ` +
+        `Set console_token (--console-token TOKEN) or TLS (--console-tls-cert FILE --console-tls-key FILE), keep the console on loopback (--console-host 127.0.0.1), ` +
         `turn it off (--console-port 0), or, on a network you trust, say so with --console-insecure`,
     );
   }

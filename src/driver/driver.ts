@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { readTlsFiles } from "../runtime/tls_files.ts";
 import { checkConsoleExposure, type DriveSettings, type DriveTimes, driveTimes } from "../config/drive_options.ts";
 import type { Logger } from "../log/logger.ts";
 import { selfCommand } from "../runtime/load.ts";
@@ -94,7 +95,8 @@ export class Supervisor implements ConsoleTarget {
     if (s.consolePort !== 0) {
       const port = s.consolePort === "auto" ? 0 : s.consolePort;
       try {
-        this.#console = await startConsole(this, { host: s.consoleHost, port, token: s.consoleToken });
+        const tls = s.consoleTlsCert === "" ? undefined : readTlsFiles({ cert: s.consoleTlsCert, key: s.consoleTlsKey });
+        this.#console = await startConsole(this, { host: s.consoleHost, port, token: s.consoleToken, tls });
         if (this.#consoleWarning) this.#log.warn(this.#consoleWarning);
       } catch (e) {
         await this.#report.close();

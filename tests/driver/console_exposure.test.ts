@@ -11,6 +11,32 @@ import { Logger } from "../../src/log/logger.ts";
 import { createServer } from "../../src/server/server.ts";
 import { consoleCommand } from "../helpers/drive.ts";
 import { gearboxCommand } from "../helpers/servers.ts";
+import { connect as connectTls } from "node:tls";
+import { readFileSync } from "node:fs";
+import { makeCerts } from "../helpers/certs.ts";
+import { tempDirs } from "../helpers/temp_dir.ts";
+
+const tempDir = tempDirs();
+
+/** One console command over TLS; the reply's lines before the closing `.`. */
+function tlsConsoleCommand(port: number, ca: string, command: string): Promise<string[]> {
+  return new Promise((resolve, reject) => {
+    const socket = connectTls(
+      { port, host: "127.0.0.1", servername: "localhost", ca: readFileSync(ca) },
+      () => socket.write(command + "\n"),
+    );
+    let text = "";
+    socket.on("data", (d: Uint8Array) => {
+      text += d.toString();
+      const end = text.indexOf("\n.\n");
+      if (text === ".\n" || end !== -1) {
+        socket.end();
+        resolve(text === ".\n" ? [] : text.slice(0, end).split("\n"));
+      }
+    });
+    socket.on("error", reject);
+  });
+}
 
 async function withDriver(extra: Partial<DriveSettings>, fn: (driver: Supervisor, logs: string[]) => Promise<void>): Promise<void> {
   const server = createServer({ store: "memory:", port: 0, logLevel: "silent" });
@@ -60,6 +86,23 @@ describe("gearbox drive: no accidental exposure of the console", () => {
       assert.ok(!status.some((l) => l.startsWith("ERR")), status.join("\n"));
       assert.equal(logs.filter((l) => l.includes("WARN")).length, 0, logs.join("\n"));
     });
+  });
+
+  test("with TLS a console on 0.0.0.0 starts without a token or a warning and answers over TLS", async () => {
+    const certs = makeCerts(tempDir("gearbox-console-tls-"));
+    await withDriver({ consoleHost: "0.0.0.0", consoleTlsCert: certs.serverCert, consoleTlsKey: certs.serverKey }, async (driver, logs) => {
+      const help = await tlsConsoleCommand(driver.consolePort!, certs.ca, "help");
+      assert.ok(help.some((l) => l.startsWith("status")), help.join("\n"));
+      assert.equal(logs.filter((l) => l.includes("WARN")).length, 0, logs.join("\n"));
+    });
+  });
+
+  test("console_tls_cert without console_tls_key is refused naming it", () => {
+    const settings = { ...DRIVE_DEFAULTS, consoleTlsCert: "c.pem" };
+    assert.throws(
+      () => new Supervisor({ settings, jobs: [], logger: new Logger({ level: "silent", format: "text" }) }),
+      /console_tls_cert and console_tls_key go together: console_tls_cert is set alone/,
+    );
   });
 
   test("console_insecure starts a console on 0.0.0.0 without a token and warns", async () => {
