@@ -1,6 +1,6 @@
 /**
- * Roles from client certificates over real TLS sockets (docs/security.md
- * §4): a mutual-TLS listener's `cert_roles` give each connection the roles
+ * Roles from client certificates over real TLS sockets (docs/security.md §4):
+ * a mutual-TLS listener's `cert_roles` give each connection the roles
  * of the first item its certificate matches, capped by the listener's roles;
  * a certificate that matches nothing gets none. Certificates are made with
  * openssl at test time.
