@@ -51,7 +51,7 @@ describe("listeners with roles", () => {
     assert.equal(rows[0]!.roles, "client,worker,admin-read,admin");
   });
 
-  test("a client-only listener refuses CAN_DO with ERROR PERMISSION_DENIED, counts it, and SUBMIT_JOB on the same connection still works", async () => {
+  test("a client-only listener refuses CAN_DO, shutdown and status with PERMISSION_DENIED, counts each, and SUBMIT_JOB on the same connection still works", async () => {
     const admin = await RawConn.connect(all);
     const c = await RawConn.connect(clientOnly);
     try {
@@ -62,6 +62,11 @@ describe("listeners with roles", () => {
       assert.equal(listLines(await admin.adminList("status")).find((l) => l.startsWith("roles_f\t")), undefined, "no function record");
       c.sendPacket(Cmd.SUBMIT_JOB_BG, "roles_f", "", "x");
       await expectCreated(c);
+      assert.equal(await c.adminLine("shutdown"), "ERR PERMISSION_DENIED shutdown+needs+the+admin+role;+this+connection+has+client\r\n");
+      assert.match(await c.adminLine("status"), DENIED);
+      assert.equal(await counter(admin, "permission_denied"), before + 3);
+      c.sendPacket(Cmd.ECHO_REQ, "still served");
+      await expectRes(c, Cmd.ECHO_RES, nul("still served"));
     } finally {
       c.close();
       admin.close();
