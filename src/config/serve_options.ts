@@ -62,7 +62,7 @@ export const SERVE_OPTIONS = [
     default: "",
     arg: "<id>",
     help:
-      "this server's name in a cluster sharing one PostgreSQL store (default: host name and port, e.g. db1:4730); one process per node id",
+      "this server's name in a cluster sharing one PostgreSQL store (default: host name and port, the first listener's with listeners, e.g. db1:4730); one process per node id",
   },
   {
     key: "node_lease",

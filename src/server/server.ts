@@ -13,7 +13,7 @@ import type { NetSocket } from "../runtime/net.ts";
 import { type InProcessServer, inProcessServer, type StartedWorker, startStdioWorker } from "./in_process.ts";
 import { bootId, hostname, pid } from "../runtime/host_and_process.ts";
 import type { ServeSettings } from "../config/serve_options.ts";
-import type { ListenerItem } from "../config/serve_listeners.ts";
+import { type ListenerItem, splitAddress } from "../config/serve_listeners.ts";
 import type { JobStore } from "../store/job_store.ts";
 import { openStore } from "../store/open_store.ts";
 import { backupReply } from "./backup_reply.ts";
@@ -115,7 +115,7 @@ export class GearboxServer {
     this.#listeners = new Listeners(edge.listening, this.logger); // bad TLS files refuse the start before a store file is made
     this.store = storeInstance ?? openStore(settings.store);
     checkKeyFits(core, this.store);
-    this.node = settings.nodeId || `${hostname()}:${settings.port}`;
+    this.node = settings.nodeId || `${hostname()}:${splitAddress(edge.listening.plans[0]!.listen, "listen").port}`; // the first listener's port
     this.core = new JobServer({
       ...core,
       handlePrefix: settings.jobHandlePrefix || `H:${hostname().slice(0, 24)}.${bootId()}`,

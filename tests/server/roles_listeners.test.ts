@@ -160,3 +160,11 @@ describe("listeners: exposure and bad configs", () => {
     }
   });
 });
+
+describe("listeners and the node id", () => {
+  test("without node_id, a server with listeners is named after its first listener's port, not the unused port setting", () => {
+    const server = createServer({ store: "memory:", listeners: [{ listen: "127.0.0.1:4999" }, { listen: "127.0.0.1:5000" }] });
+    assert.match(server.node, /:4999$/);
+    assert.match(createServer({ store: "memory:", port: 4998 }).node, /:4998$/);
+  });
+});
