@@ -43,6 +43,21 @@ async function submitError(servers: string[], tls?: TlsOptions): Promise<ClientE
   assert.fail("the submission succeeded");
 }
 
+describe("tls:// server addresses", () => {
+  test("parse to TLS addresses whose key keeps the scheme, with port 4730 by default and IPv6 in brackets", () => {
+    const client = new Client({ servers: ["tls://jobs.example", "tls://[::1]:4731", "127.0.0.1:4732"] });
+    try {
+      assert.deepEqual(client.servers, ["tls://jobs.example:4730", "tls://[::1]:4731", "127.0.0.1:4732"]);
+    } finally {
+      client.close();
+    }
+  });
+
+  test("another scheme is refused naming the address", () => {
+    assert.throws(() => new Client({ servers: ["ssl://127.0.0.1:4730"] }), /bad server address "ssl:\/\/127\.0\.0\.1:4730"/);
+  });
+});
+
 describe("a gearbox behind TLS with a certificate for localhost and 127.0.0.1", () => {
   let gb: TlsGearbox;
   before(async () => {
