@@ -9,9 +9,10 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { AdminClient } from "../../mod.ts";
+import { existsSync } from "node:fs";
+import { AdminClient, Worker } from "../../mod.ts";
 import { Peers } from "../helpers/peers.ts";
-import { gearboxCommand } from "../helpers/servers.ts";
+import { gearboxCommand, ROOT } from "../helpers/servers.ts";
 import { tempDirs } from "../helpers/temp_dir.ts";
 import { makePki, startTlsGearbox, type TestPki, type TlsGearbox } from "../helpers/tls_server.ts";
 import { waitUntil } from "../helpers/wait.ts";
@@ -21,6 +22,7 @@ after(() => peers.killAll());
 const tempDir = tempDirs();
 
 const [BIN, ...PRE] = gearboxCommand();
+const DENO = `${ROOT}node_modules/.bin/deno`;
 function gearbox(args: string[], input?: string) {
   return peers.start("env", ["NO_COLOR=1", BIN!, ...PRE, ...args], { input, lifetimeMs: 30_000 });
 }
@@ -128,6 +130,26 @@ describe("command-line clients against a gearbox behind TLS that requires a clie
     const r = await gearbox(["admin", "version", "-s", s, "--tls-ca", pki.ca.certFile]).waitExit(10_000);
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, /requires a client certificate/);
+  });
+
+  test("under deno run, gearbox submit with a client certificate gets a job done by a worker over mutual TLS", {
+    skip: existsSync(DENO) ? false : "deno not installed (npm install)",
+    timeout: 60_000,
+  }, async () => {
+    const tls = { caFile: pki.ca.certFile, certFile: pki.client.certFile, keyFile: pki.client.keyFile };
+    const worker = new Worker({ servers: [s], tls });
+    worker.register("tls_deno", (job) => `deno:${String(job.data)}`);
+    const working = worker.work();
+    try {
+      const flags = ["--tls-ca", tls.caFile, "--tls-cert", tls.certFile, "--tls-key", tls.keyFile];
+      const r = await peers.start(DENO, ["run", "-A", `${ROOT}src/cli/main.ts`, "submit", "tls_deno", "hi", "-s", s, ...flags], {
+        lifetimeMs: 60_000,
+      }).ok(50_000);
+      assert.equal(r.stdout, "deno:hi");
+    } finally {
+      await worker.stop();
+      await working;
+    }
   });
 
   test("gearbox admin and gearbox submit with --tls-cert and --tls-key get through", async () => {
