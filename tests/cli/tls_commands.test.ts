@@ -45,7 +45,7 @@ describe("command-line clients against a gearbox behind TLS", () => {
 
   test("gearbox work and gearbox submit given a tls:// server and --tls-ca run a job", async () => {
     const w = gearbox(["work", "tls_rev", "-s", s, "--tls-ca", pki.ca.certFile, "-c", "1", "--", "rev"]);
-    const admin = new AdminClient({ server: `127.0.0.1:${gb.plainPort}` });
+    const admin = new AdminClient({ server: s, tls: { caFile: pki.ca.certFile } });
     try {
       await waitUntil(
         "a worker for tls_rev",

@@ -34,8 +34,6 @@ export interface TlsGearbox {
   server: GearboxServer;
   /** The TLS port. */
   port: number;
-  /** The plaintext port behind it. */
-  plainPort: number;
   stop(): Promise<void>;
 }
 
@@ -57,7 +55,6 @@ export async function startTlsGearbox(cert: CertPair, clientCa?: CertPair): Prom
   return {
     server,
     port: front.port,
-    plainPort: server.port,
     stop: async () => {
       await front.close();
       await server.stop();
