@@ -1,7 +1,7 @@
 /**
  * `gearbox serve`: builds the settings from files, environment and flags,
  * starts the server, and maps signals: SIGTERM/SIGINT stop (a second one
- * exits at once), SIGUSR1 drains.
+ * exits at once), SIGUSR1 drains, SIGHUP rereads the TLS files.
  *
  * @module
  */
@@ -16,6 +16,7 @@ import { tuneAllocator } from "../runtime/allocator.ts";
 import { onSignals } from "../runtime/host_and_process.ts";
 import { createServer } from "../server/server.ts";
 import { StoreError } from "../store/job_store.ts";
+import { TlsFileError } from "../runtime/tls_files.ts";
 
 export function addServeCommand(program: Command): void {
   const cmd = program
@@ -55,6 +56,10 @@ async function serve(command: Command): Promise<number> {
     await server.start();
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
+    if (e instanceof ConfigError || e instanceof TlsFileError) {
+      process.stderr.write(`gearbox serve: ${e.message}\n`);
+      return EXIT.config;
+    }
     if (err.code === "EADDRINUSE") process.stderr.write(`gearbox serve: ${settings.listen}:${settings.port} is already in use\n`);
     else if (err.code === "EACCES") process.stderr.write(`gearbox serve: not allowed to listen on ${settings.listen}:${settings.port}\n`);
     else if (e instanceof StoreError) process.stderr.write(`gearbox serve: ${e.message}\n`);
@@ -62,7 +67,11 @@ async function serve(command: Command): Promise<number> {
     return EXIT.failed;
   }
   let signals = 0;
-  const unhook = onSignals(["SIGTERM", "SIGINT", "SIGUSR1"], (signal) => {
+  const unhook = onSignals(["SIGTERM", "SIGINT", "SIGUSR1", "SIGHUP"], (signal) => {
+    if (signal === "SIGHUP") {
+      server.reloadTls();
+      return;
+    }
     if (signal === "SIGUSR1") {
       void server.drain();
       return;

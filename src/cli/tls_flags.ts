@@ -9,7 +9,7 @@
  */
 import type { Command } from "commander";
 import type { ClientTlsConfig } from "../client/tls_options.ts";
-import { readPemFile } from "../runtime/pem_file.ts";
+import { readPem } from "../runtime/tls_files.ts";
 
 /** The flags as commander gives them. */
 export interface TlsFlags {
@@ -37,10 +37,17 @@ export function tlsFromFlags(flags: TlsFlags): ClientTlsConfig | undefined {
   if ((flags.tlsCert === undefined) !== (flags.tlsKey === undefined)) {
     throw new Error(flags.tlsCert === undefined ? "--tls-key needs --tls-cert" : "--tls-cert needs --tls-key");
   }
+  const pem = (file: string, flag: string, label: string) => {
+    try {
+      return readPem(file, label);
+    } catch (e) {
+      throw new Error(`${flag}: ${(e as Error).message}`);
+    }
+  };
   return {
-    ...(flags.tlsCa === undefined ? {} : { ca: readPemFile(flags.tlsCa, "--tls-ca") }),
-    ...(flags.tlsCert === undefined ? {} : { cert: readPemFile(flags.tlsCert, "--tls-cert") }),
-    ...(flags.tlsKey === undefined ? {} : { key: readPemFile(flags.tlsKey, "--tls-key") }),
+    ...(flags.tlsCa === undefined ? {} : { ca: pem(flags.tlsCa, "--tls-ca", "CA certificates") }),
+    ...(flags.tlsCert === undefined ? {} : { cert: pem(flags.tlsCert, "--tls-cert", "a certificate") }),
+    ...(flags.tlsKey === undefined ? {} : { key: pem(flags.tlsKey, "--tls-key", "a private key") }),
     ...(flags.tlsServername === undefined ? {} : { servername: flags.tlsServername }),
   };
 }

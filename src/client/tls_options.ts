@@ -8,7 +8,7 @@
  * @module
  */
 import type { ClientTlsConfig } from "../runtime/tcp_dial.ts";
-import { readPemFile } from "../runtime/pem_file.ts";
+import { readPem } from "../runtime/tls_files.ts";
 import { ClientError } from "./client_error.ts";
 import type { ServerAddress } from "./server_list.ts";
 
@@ -42,15 +42,15 @@ export function resolveTls(tls: TlsOptions | undefined): ClientTlsConfig | undef
       throw new ClientError("INVALID_ARGUMENT", `tls: give ${name} or ${name}File, not both`);
     }
     try {
-      return file === undefined ? text : readPemFile(file, what);
+      return file === undefined ? text : readPem(file, what);
     } catch (e) {
-      throw new ClientError("INVALID_ARGUMENT", (e as Error).message);
+      throw new ClientError("INVALID_ARGUMENT", `tls.${name}File: ${(e as Error).message}`);
     }
   };
   const out: ClientTlsConfig = {
-    ca: pem(tls.ca, tls.caFile, "TLS CA file", "ca"),
-    cert: pem(tls.cert, tls.certFile, "TLS certificate file", "cert"),
-    key: pem(tls.key, tls.keyFile, "TLS key file", "key"),
+    ca: pem(tls.ca, tls.caFile, "CA certificates", "ca"),
+    cert: pem(tls.cert, tls.certFile, "a certificate", "cert"),
+    key: pem(tls.key, tls.keyFile, "a private key", "key"),
     servername: tls.servername,
     insecureSkipVerify: tls.insecureSkipVerify,
   };

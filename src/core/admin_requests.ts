@@ -77,6 +77,7 @@ const COMMANDS: Record<string, AdminHandler> = {
     const fn = server.fn(name, true);
     if (!fn) return errLine("QUEUE_ERROR", "Too many functions");
     fn.maxQueue = limits;
+    fn.pinned = true; // a setting keeps the record: it is never reclaimed
     return OK_CRLF;
   },
 
@@ -99,7 +100,9 @@ const COMMANDS: Record<string, AdminHandler> = {
   create: (server, _peer, args) => {
     if (args.length < 2 || args[0]!.toLowerCase() !== "function") return invalidArguments("create");
     if (functionNameProblem(args[1]!, server.options.maxFunctionName)) return invalidArguments("create");
-    if (!server.fn(args[1]!, true)) return errLine("QUEUE_ERROR", "Too many functions");
+    const fn = server.fn(args[1]!, true);
+    if (!fn) return errLine("QUEUE_ERROR", "Too many functions");
+    fn.pinned = true; // an operator's function stays until `drop function`: never reclaimed
     return OK_CRLF;
   },
 

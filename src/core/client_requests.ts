@@ -42,13 +42,30 @@ export interface Refusal {
 
 function submitHandler(kind: SubmitKind): PacketHandler {
   return (server, peer, packet, now) => {
-    const sub = checkSubmission(server, packet, now, kind);
+    const sub = quotaRefusal(server, peer, packet) ?? checkSubmission(server, packet, now, kind);
     if ("code" in sub) {
       server.count(sub.count);
       return server.error(peer, sub.code, sub.text);
     }
     submit(server, peer, sub, now);
   };
+}
+
+/**
+ * The connection's own quotas, checked before anything is made: the jobs it
+ * has outstanding (foreground jobs it waits on, submissions waiting for the
+ * store's answer; acknowledged background jobs are the store's, bounded by
+ * max_queue) and those of them with a non-empty unique.
+ */
+function quotaRefusal(server: CoreContext, peer: Peer, packet: Packet): Refusal | undefined {
+  const o = server.options;
+  if (peer.listening.size + peer.unresolved >= o.maxJobsPerConnection) {
+    return { code: "TOO_MANY_JOBS", text: "Connection has too many jobs outstanding", count: "too_many_jobs" };
+  }
+  if (packet.args[1] !== "" && peer.uniques >= o.maxUniquesPerConnection) {
+    return { code: "TOO_MANY_UNIQUES", text: "Connection has too many jobs with a unique outstanding", count: "too_many_uniques" };
+  }
+  return undefined;
 }
 
 /** Checks a SUBMIT_* packet (names, sizes, epoch, queue limit) without changing anything but the function table. */

@@ -48,6 +48,8 @@ export interface JobTableContext {
   /** Whether job `id` was made here after `last` (a {@link lastId}): adopted jobs never were. */
   madeAfter(id: number, last: number): boolean;
   fn(name: string, create: boolean, force?: boolean): FunctionRecord | undefined;
+  /** A record may have become idle (its last worker left): it may be reclaimed when the table is full. */
+  noteIdle(fn: FunctionRecord): void;
   job(handle: string): Job | undefined;
   nextId(): number;
   /** See `JobTable.newJob`: the same signature, not restated. */

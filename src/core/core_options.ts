@@ -36,6 +36,10 @@ export interface CoreOptions {
   maxClientId: number;
   /** Functions one connection may register. */
   maxFunctionsPerConnection: number;
+  /** Jobs one connection may have outstanding: foreground ones it waits on plus submissions the store has not answered. */
+  maxJobsPerConnection: number;
+  /** Of those, the ones with a non-empty unique. */
+  maxUniquesPerConnection: number;
   /** Function records the server keeps at most. */
   maxFunctions: number;
   /** Furthest future accepted for SUBMIT_JOB_EPOCH, in ms. */

@@ -82,11 +82,14 @@ export class CoreState extends Outbox implements CoreContext {
     this.forgetOutput(peer);
     // Unregister first: the requeue below wakes workers, and a closing one
     // must not use up that wake-up.
-    for (const ability of peer.abilities) removeWorker(ability.fn, peer);
+    const abilities = peer.abilities;
+    for (const ability of abilities) removeWorker(ability.fn, peer);
     peer.abilities = [];
     for (const job of [...peer.holding]) requeue(this, job, now, "worker disconnected");
     for (const job of peer.listening) this.#detachListener(job, peer);
     peer.listening.clear();
+    peer.uniques = 0;
+    for (const ability of abilities) this.#table.noteIdle(ability.fn);
   }
 
   receive(conn: number, frame: Frame, now: number): void {
@@ -250,7 +253,14 @@ export class CoreState extends Outbox implements CoreContext {
   }
 
   fn(name: string, create: boolean, force = false): FunctionRecord | undefined {
-    return this.#table.fn(name, create, force);
+    const before = this.#table.reclaimed;
+    const rec = this.#table.fn(name, create, force);
+    if (this.#table.reclaimed !== before) this.count("functions_reclaimed", this.#table.reclaimed - before);
+    return rec;
+  }
+
+  noteIdle(fn: FunctionRecord): void {
+    this.#table.noteIdle(fn);
   }
 
   nextId(): number {
@@ -320,6 +330,7 @@ export class CoreState extends Outbox implements CoreContext {
    */
   revive(job: Job, now: number): string | undefined {
     if (job.ended === undefined || this.ended.get(job.id) !== job) return "not an ended job";
+    this.#table.rebind(job);
     if (job.uniqueKey !== undefined && this.uniques.get(job.fn, job.uniqueKey)) return "a live job holds its unique";
     this.ended.remove(job);
     job.ended = undefined;

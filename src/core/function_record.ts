@@ -28,6 +28,8 @@ export class FunctionRecord implements FunctionShape<Job> {
   wakeCursor = 0;
   /** A delayed re-wake is armed. */
   rewakeArmed = false;
+  /** An operator made or set the function (`create function`, `maxqueue`, a per-function config): never reclaimed. */
+  pinned = false;
 
   constructor(name: string, maxQueue: readonly [number, number, number]) {
     this.name = name;
@@ -40,8 +42,8 @@ export class FunctionRecord implements FunctionShape<Job> {
     return [q[0] + this.scheduled[0], q[1] + this.scheduled[1], q[2] + this.scheduled[2]];
   }
 
-  /** True when no connection, job or limit keeps the record interesting. */
+  /** True when no connection, job or setting keeps the record: it may be reclaimed (docs/protocol.md §functions). */
   get idle(): boolean {
-    return this.total === 0 && this.workers.length === 0;
+    return this.total === 0 && this.workers.length === 0 && !this.pinned;
   }
 }

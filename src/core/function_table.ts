@@ -1,7 +1,8 @@
 /**
  * The function table: records by name, plus what admin commands need
  * without walking every record (`drop function` matches names ignoring
- * case; `status` lists them sorted). With max_functions at 100,000 a walk
+ * case; `status` lists them sorted; a full table drops the record idle
+ * longest). With max_functions at 100,000 a walk
  * per request would let one pipelined connection stall the server.
  *
  * @module
@@ -18,10 +19,19 @@ export class FunctionTable extends Map<string, FunctionRecord> {
    */
   readonly #lower = new Map<string, FunctionRecord | FunctionRecord[]>();
   readonly #sorted = new SortedRecords();
+  /**
+   * Records that may be idle (`FunctionRecord.idle`), longest idle first: a
+   * full table makes room by dropping the first that still is. Each record
+   * is in it at most once and leaves it when deleted.
+   */
+  readonly #idleLine = new Set<FunctionRecord>();
 
   override set(name: string, rec: FunctionRecord): this {
     const old = super.get(name);
-    if (old !== undefined) this.#unindex(name, old);
+    if (old !== undefined) {
+      this.#unindex(name, old);
+      this.#idleLine.delete(old);
+    }
     super.set(name, rec);
     this.#sorted.insert(rec);
     const key = name.toLowerCase();
@@ -37,6 +47,7 @@ export class FunctionTable extends Map<string, FunctionRecord> {
     const rec = super.get(name);
     if (rec === undefined) return false;
     this.#unindex(name, rec);
+    this.#idleLine.delete(rec);
     return super.delete(name);
   }
 
@@ -44,6 +55,27 @@ export class FunctionTable extends Map<string, FunctionRecord> {
     super.clear();
     this.#lower.clear();
     this.#sorted.clear();
+    this.#idleLine.clear();
+  }
+
+  /**
+   * A record may have become idle (made just now, or its last worker or job
+   * left): it goes to the end of the line. Records in use again when their
+   * turn comes are skipped and leave it, so each call costs O(1) amortized.
+   */
+  noteIdle(rec: FunctionRecord): void {
+    if (!rec.idle || super.get(rec.name) !== rec) return;
+    this.#idleLine.delete(rec);
+    this.#idleLine.add(rec);
+  }
+
+  /** Deletes the record idle longest; false when no record is idle. */
+  reclaimIdle(): boolean {
+    for (const rec of this.#idleLine) {
+      this.#idleLine.delete(rec);
+      if (rec.idle && super.get(rec.name) === rec) return this.delete(rec.name);
+    }
+    return false;
   }
 
   /** The first record whose name equals `name` ignoring case (gearmand's `drop function`). */

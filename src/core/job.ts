@@ -103,7 +103,8 @@ const PRIORITY_SHIFT = 5;
  */
 export class Job implements StoredJob {
   readonly id: number;
-  readonly fn: FunctionRecord;
+  /** Its record; a revived job whose record was reclaimed is given the live one (JobTable.rebind). */
+  fn: FunctionRecord;
   /** Coalescing key inside the function, or undefined for an empty unique. */
   readonly uniqueKey: string | undefined;
   /** The workload; undefined once a committed job left it to the store (read back through a `read` effect, payload_reads.ts). */

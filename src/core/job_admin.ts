@@ -225,17 +225,19 @@ function purge(server: CoreContext, args: string[]): BulkTask | string {
   if (typeof o === "string") return o;
   const state = (o.state ?? "queued").toLowerCase();
   if (state !== "failed" && state !== "queued") return errLine("INVALID_ARGUMENTS", "state must be queued or failed");
+  if (state === "failed") return purgeFailed(server, name);
   const fn = server.functions.get(name);
   if (!fn) return okValue("0");
-  return state === "failed" ? purgeFailed(server, fn) : purgeWaiting(server, fn);
+  return purgeWaiting(server, fn);
 }
 
-function* purgeFailed(server: CoreContext, fn: Job["fn"]): BulkTask {
+/** By name: a failed job's record may have been reclaimed since it ended. */
+function* purgeFailed(server: CoreContext, name: string): BulkTask {
   let left = server.ended.size;
   let n = 0;
   for (const j of server.ended.values()) {
     if (left-- <= 0) break;
-    if (j.fn === fn && j.ended!.outcome === "failed" && server.forgetEnded(j)) n++;
+    if (j.fn.name === name && j.ended!.outcome === "failed" && server.forgetEnded(j)) n++;
     yield undefined;
   }
   server.count("purged", n);

@@ -31,6 +31,8 @@ import type { PendingAck } from "./record_shapes.ts";
  * const { output, effects } = core.drain();
  * ```
  */
+const NO_CONSUMERS: readonly never[] = Object.freeze([]);
+
 export class JobServer {
   readonly #core: CoreState;
   /** Read-only: options, counters, connections, jobs, functions, payload memory, pending bulk work. */
@@ -126,6 +128,23 @@ export class JobServer {
   /** Output the core holds for a connection, ready or waiting for the store (0 for an unknown one). */
   pendingBytes(conn: number): number {
     return this.#core.peers.get(conn)?.pendingBytes ?? 0;
+  }
+
+  /**
+   * The connections a worker's updates go to: the listeners of the running
+   * job it last sent WORK_DATA, WORK_WARNING or WORK_STATUS for (none once
+   * that job ended). The edge reads no more from the worker while one of
+   * them is over its output cap (docs/reliability.md R1); O(listeners).
+   */
+  consumers(conn: number): readonly { readonly id: number; readonly pendingBytes: number }[] {
+    const peer = this.#core.peers.get(conn);
+    const job = peer?.streaming;
+    if (job === undefined) return NO_CONSUMERS;
+    if (job.state !== "running" || job.worker !== peer) {
+      peer!.streaming = undefined;
+      return NO_CONSUMERS;
+    }
+    return job.listeners;
   }
 
   /** True when no job is persisting, queued, scheduled or running. */

@@ -27,6 +27,8 @@ export class JobTable {
   readonly jobs = new IdTable<Job>();
   /** Jobs created (kept out of the counters map: it is on the hot path). */
   submitted = 0;
+  /** Idle function records dropped to make room for a new one (see {@link fn}). */
+  reclaimed = 0;
   #seq = 0;
   /** This server's id range (a cluster node's: docs/cluster.md): ids are allocated in [#base, #end). */
   #base = 0;
@@ -44,18 +46,46 @@ export class JobTable {
     this.#defaultMaxQueue = Object.freeze([q, q, q] as const);
     this.ended = new EndedJobs(options.maxEndedJobs);
     for (const [name, f] of Object.entries(options.functions)) {
-      if (f.maxQueue !== undefined) this.fn(name, true, true)!.maxQueue = [f.maxQueue, f.maxQueue, f.maxQueue];
+      if (f.maxQueue === undefined) continue;
+      const rec = this.fn(name, true, true)!;
+      rec.maxQueue = [f.maxQueue, f.maxQueue, f.maxQueue];
+      rec.pinned = true;
     }
   }
 
-  /** Finds a function record; creates it when asked and the table has room. */
+  /**
+   * Finds a function record; creates it when asked and the table has room,
+   * reclaiming the record idle longest when it is full (`force` ignores
+   * `max_functions`: replayed and configured functions).
+   */
   fn(name: string, create: boolean, force = false): FunctionRecord | undefined {
     let rec = this.functions.get(name);
-    if (!rec && create && (force || this.functions.size < this.options.maxFunctions)) {
-      rec = new FunctionRecord(name, this.#defaultMaxQueue);
-      this.functions.set(name, rec);
+    if (rec || !create) return rec;
+    if (!force && this.functions.size >= this.options.maxFunctions) {
+      if (!this.functions.reclaimIdle()) return undefined;
+      this.reclaimed++;
     }
+    rec = new FunctionRecord(name, this.#defaultMaxQueue);
+    this.functions.set(name, rec);
+    this.functions.noteIdle(rec);
     return rec;
+  }
+
+  /** A record may have become idle (its last worker or job left): see `FunctionTable.noteIdle`. */
+  noteIdle(rec: FunctionRecord): void {
+    this.functions.noteIdle(rec);
+  }
+
+  /**
+   * A job whose record was reclaimed while it sat in the dead set (a
+   * revival, `job retry`) goes back to the live record of its name, or
+   * brings its own back.
+   */
+  rebind(job: Job): void {
+    const live = this.functions.get(job.fn.name);
+    if (live === job.fn) return;
+    if (live !== undefined) job.fn = live;
+    else this.functions.set(job.fn.name, job.fn);
   }
 
   /** The id most recently allocated: jobs made later have larger ids. */
@@ -135,7 +165,9 @@ export class JobTable {
   addListener(job: Job, peer: Peer): void {
     if (job.listeners === NOBODY) job.listeners = [];
     job.listeners.push(peer);
+    if (peer.listening.has(job)) return;
     peer.listening.add(job);
+    if (job.uniqueKey !== undefined) peer.uniques++;
   }
 
   /** Removes a finished job from its worker, its listeners and the live tables. */
@@ -145,7 +177,7 @@ export class JobTable {
       job.worker = undefined;
       job.fn.running--;
     }
-    for (const l of job.listeners) l.listening.delete(job);
+    for (const l of job.listeners) if (l.listening.delete(job) && job.uniqueKey !== undefined) l.uniques--;
     job.listeners = NOBODY;
     this.removeJob(job);
   }
@@ -158,7 +190,7 @@ export class JobTable {
     this.#leavePayload(job);
     this.jobs.delete(job.id);
     if (job.uniqueKey !== undefined) this.uniques.remove(job);
-    job.fn.total--;
+    if (--job.fn.total === 0) this.noteIdle(job.fn);
   }
 
   /** One shared prefix string per earlier boot, taken from a replayed handle. */

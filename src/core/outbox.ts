@@ -72,8 +72,13 @@ export class Outbox {
     if (peer.release()) this.#dirty.add(peer);
   }
 
-  /** Drops pending output of a connection that is gone. */
+  /** Drops pending output of a connection that is gone, at once: ready bytes and replies waiting for the store. */
   forgetOutput(peer: Peer): void {
     this.#dirty.delete(peer);
+    peer.ready = [];
+    peer.readyBytes = 0;
+    peer.held = [];
+    peer.heldBytes = 0;
+    peer.streaming = undefined;
   }
 }

@@ -26,6 +26,19 @@ export class Peer implements PeerShape<Job> {
   /** Foreground jobs this connection waits on as a client. */
   readonly listening = new Set<Job>();
   /**
+   * Jobs with a non-empty unique the connection has outstanding: foreground
+   * ones it waits on, and submissions still waiting for the store's answer
+   * (`max_uniques_per_connection`).
+   */
+  uniques = 0;
+  /**
+   * The job whose WORK_DATA, WORK_WARNING or WORK_STATUS this worker sent
+   * last: the edge reads no more from the worker while one of its listeners
+   * does not read its output (cross-connection backpressure; see
+   * `JobServer.consumers` and docs/reliability.md R1).
+   */
+  streaming: Job | undefined = undefined;
+  /**
    * Handles this worker may still send results for although the job ended
    * (WORK_EXCEPTION followed by WORK_FAIL, as Perl workers do; a cancelled
    * job). Those results are dropped silently instead of answered with ERROR.

@@ -37,6 +37,8 @@ export interface PeerShape<J extends Queued<J>> {
   noopSent: boolean;
   readonly holding: Set<J>;
   readonly listening: Set<J>;
+  uniques: number;
+  streaming: J | undefined;
   readonly swallow: string[];
   ready: Uint8Array[];
   readyBytes: number;
@@ -66,6 +68,7 @@ export interface FunctionShape<J extends Queued<J>> {
   failed: number;
   wakeCursor: number;
   rewakeArmed: boolean;
+  pinned: boolean;
   readonly idle: boolean;
   waitingByPriority(): [number, number, number];
 }

@@ -97,14 +97,25 @@ function replacements(server: CoreContext, payload: Uint8Array, now: number): Su
     return { code: "ARGUMENT_TOO_LARGE", text: `WORK_REPLACE carries more than ${MAX_REPLACEMENTS} jobs` };
   }
   const subs: Submission[] = [];
+  const made: Submission["fn"][] = [];
   for (const f of frames) {
     const kind = f.kind === "packet" ? BACKGROUND_SUBMITS[f.code] : undefined;
-    if (f.kind !== "packet" || !kind) return { code: "INVALID_ARGUMENT", text: "WORK_REPLACE carries background SUBMIT packets only" };
+    if (f.kind !== "packet" || !kind) {
+      return unmade(server, made, { code: "INVALID_ARGUMENT", text: "WORK_REPLACE carries background SUBMIT packets only" });
+    }
+    const known = server.functions.has(f.args[0]!);
     const sub = checkSubmission(server, { ...f, owned: false } as Packet, now, kind);
-    if ("code" in sub) return sub;
+    if ("code" in sub) return unmade(server, made, sub);
+    if (!known) made.push(sub.fn);
     subs.push(sub);
   }
   return subs;
+}
+
+/** A refused WORK_REPLACE makes nothing: the records its earlier submissions made go again. */
+function unmade<T>(server: CoreContext, made: readonly Submission["fn"][], refusal: T): T {
+  for (const fn of made) if (fn.idle && server.functions.get(fn.name) === fn) server.functions.delete(fn.name);
+  return refusal;
 }
 
 const grabJobCoalesce: PacketHandler = (server, peer, packet, now) => {

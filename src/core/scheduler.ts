@@ -57,6 +57,7 @@ export class Scheduler {
 
   /** A submitter of a job still being committed waits for the same answer. */
   awaitAck(job: Job, peer: Peer): void {
+    if (job.uniqueKey !== undefined) peer.uniques++;
     const acks = this.#acks.get(job);
     if (acks) acks.push({ peer, ack: peer.hold() });
     else this.#acks.set(job, [{ peer, ack: peer.hold() }]);
@@ -67,6 +68,7 @@ export class Scheduler {
     const acks = this.#acks.get(job);
     if (acks === undefined) return [];
     this.#acks.delete(job);
+    if (job.uniqueKey !== undefined) { for (const w of acks) w.peer.uniques--; }
     return acks;
   }
 

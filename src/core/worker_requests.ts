@@ -21,15 +21,17 @@ function register(server: CoreContext, peer: Peer, name: string, timeoutMs: numb
     server.count("invalid_function_name");
     return server.error(peer, bad.code, bad.text);
   }
-  const fn = server.fn(name, true);
+  // The connection's quota first: a refused CAN_DO creates no record (100,000 of them filled
+  // max_functions). fn.workers, not the connection's 1,024 abilities: each refusal costs O(1).
+  const known = server.functions.get(name);
+  if (peer.abilities.length >= server.options.maxFunctionsPerConnection && !known?.workers.includes(peer)) {
+    server.count("too_many_abilities");
+    return server.error(peer, "TOO_MANY_FUNCTIONS", "Connection registered too many functions");
+  }
+  const fn = known ?? server.fn(name, true);
   if (!fn) {
     server.count("function_table_full");
     return server.error(peer, "QUEUE_ERROR", "Too many functions");
-  }
-  // fn.workers, not the connection's 1,024 abilities: a burst of refused CAN_DO must cost O(1) each.
-  if (peer.abilities.length >= server.options.maxFunctionsPerConnection && !fn.workers.includes(peer)) {
-    server.count("too_many_abilities");
-    return server.error(peer, "TOO_MANY_FUNCTIONS", "Connection registered too many functions");
   }
   addAbility(peer, fn, timeoutMs);
 }
@@ -50,11 +52,16 @@ const canDoTimeout: PacketHandler = (server, peer, packet) => {
 
 const cantDo: PacketHandler = (server, peer, packet, now) => {
   const fn = server.fn(packet.args[0]!, false);
-  if (fn) removeAbility(server, peer, fn, now);
+  if (!fn) return;
+  removeAbility(server, peer, fn, now);
+  server.noteIdle(fn);
 };
 
 const resetAbilities: PacketHandler = (server, peer, _packet, now) => {
-  for (const a of [...peer.abilities]) removeAbility(server, peer, a.fn, now);
+  for (const a of [...peer.abilities]) {
+    removeAbility(server, peer, a.fn, now);
+    server.noteIdle(a.fn);
+  }
 };
 
 const preSleep: PacketHandler = (server, peer) => {
@@ -110,7 +117,9 @@ export function ownedJob(server: Pick<CoreContext, "job" | "count" | "error">, p
   return undefined;
 }
 
-function forward(server: Pick<CoreContext, "send">, job: Job, bytes: Uint8Array): void {
+/** Sends a worker's update to the job's listeners; the edge may pause the worker while one of them does not read. */
+function forward(server: Pick<CoreContext, "send">, worker: Peer, job: Job, bytes: Uint8Array): void {
+  worker.streaming = job;
   for (const l of job.listeners) server.send(l, bytes);
 }
 
@@ -119,20 +128,24 @@ const workStatus: PacketHandler = (server, peer, packet) => {
   if (!job) return;
   job.numerator = leadingDigits(packet.args[1]!);
   job.denominator = leadingDigits(packet.args[2]!);
-  if (job.listeners.length > 0) forward(server, job, encodePacket(Cmd.WORK_STATUS, packet.args));
+  if (job.listeners.length > 0) forward(server, peer, job, encodePacket(Cmd.WORK_STATUS, packet.args));
 };
 
 function relay(code: number): PacketHandler {
   return (server, peer, packet) => {
     const job = ownedJob(server, peer, packet);
-    if (job && job.listeners.length > 0) forward(server, job, encodePacket(code, [job.handle], packet.data));
+    if (job && job.listeners.length > 0) forward(server, peer, job, encodePacket(code, [job.handle], packet.data));
   };
 }
 
 const workComplete: PacketHandler = (server, peer, packet, now) => {
   const job = ownedJob(server, peer, packet);
   if (!job) return;
-  if (job.listeners.length > 0) forward(server, job, encodePacket(Cmd.WORK_COMPLETE, [job.handle], packet.data));
+  if (job.listeners.length > 0) {
+    for (const l of job.listeners) {
+      server.send(l, encodePacket(Cmd.WORK_COMPLETE, [job.handle], packet.data));
+    }
+  }
   completeJob(server, job, now);
 };
 

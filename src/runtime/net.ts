@@ -2,12 +2,27 @@
  * The transport port: what the server needs from TCP, and the choice of
  * adapter. On Bun the native `Bun.listen` socket is used (profiling showed
  * node:net's stream layer costing most of the server's CPU in write calls);
- * elsewhere `node:net`.
+ * elsewhere `node:net`. A TLS listener is `node:tls` on every runtime.
  *
  * @module
  */
 import { listenBun } from "./net_bun.ts";
 import { listenNode } from "./net_node.ts";
+import { listenTls } from "./net_tls.ts";
+
+/** PEM text for a TLS listener. `ca` set = client certificates required and verified (mutual TLS). */
+export interface TlsServerConfig {
+  cert: string;
+  key: string;
+  ca?: string;
+}
+
+/** Who the client certificate says the peer is (mutual TLS); set after the handshake. */
+export interface PeerIdentity {
+  authorized: boolean;
+  subject: Record<string, string>;
+  altNames: string[];
+}
 
 /** One accepted TCP connection. */
 export interface NetSocket {
@@ -26,6 +41,13 @@ export interface NetSocket {
   onData(cb: (chunk: Uint8Array) => void): void;
   onDrain(cb: () => void): void;
   onClose(cb: () => void): void;
+  /** True on a TLS listener's connection (even before its handshake completes). */
+  readonly tls: boolean;
+  /**
+   * Called once when the TLS handshake completes, with the client
+   * certificate's identity when one was presented; never for plaintext.
+   */
+  onSecure(cb: (peer: PeerIdentity | undefined) => void): void;
 }
 
 /** A listening socket. */
@@ -34,6 +56,11 @@ export interface NetListener {
   readonly port: number;
   /** Stops accepting; existing connections are left alone. */
   close(): Promise<void>;
+  /**
+   * New connections get this certificate (and CA); open ones keep theirs.
+   * Throws when the PEM is rejected, and the old stays in effect. Only on TLS listeners.
+   */
+  reloadTls?(tls: TlsServerConfig): void;
 }
 
 export interface ListenOptions {
@@ -44,9 +71,12 @@ export interface ListenOptions {
   keepAliveMs?: number;
   /** `auto`: Bun.listen on Bun, node:net elsewhere; `node`: node:net everywhere (serve's `transport` setting). */
   transport?: "auto" | "node";
+  /** Serve TLS (1.2 and 1.3 only) instead of plaintext; node:tls on every runtime (docs/runtime.md §7). */
+  tls?: TlsServerConfig;
 }
 /** Listens for TCP connections with the best adapter for this runtime. */
 export function listen(options: ListenOptions, onConnection: (socket: NetSocket) => void): Promise<NetListener> {
+  if (options.tls) return listenTls(options, options.tls, onConnection);
   const useNode = options.transport === "node" || typeof (globalThis as { Bun?: unknown }).Bun === "undefined";
   return useNode ? listenNode(options, onConnection) : listenBun(options, onConnection);
 }

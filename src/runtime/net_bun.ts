@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { ListenOptions, NetListener, NetSocket } from "./net.ts";
+import type { ListenOptions, NetListener, NetSocket, PeerIdentity } from "./net.ts";
 
 interface BunSocket {
   readonly remoteAddress: string;
@@ -86,6 +86,10 @@ class BunConnection implements NetSocket {
   onDrain(cb: () => void): void {
     this.drainCb = cb;
   }
+
+  readonly tls = false;
+
+  onSecure(_cb: (peer: PeerIdentity | undefined) => void): void {}
 
   onClose(cb: () => void): void {
     this.closeCb = cb;

@@ -5,7 +5,7 @@
  * @module
  */
 import { createServer, type Server, type Socket } from "node:net";
-import type { ListenOptions, NetListener, NetSocket } from "./net.ts";
+import type { ListenOptions, NetListener, NetSocket, PeerIdentity } from "./net.ts";
 
 class NodeSocket implements NetSocket {
   readonly #s: Socket;
@@ -50,6 +50,10 @@ class NodeSocket implements NetSocket {
   onDrain(cb: () => void): void {
     this.#s.on("drain", cb);
   }
+
+  readonly tls = false;
+
+  onSecure(_cb: (peer: PeerIdentity | undefined) => void): void {}
 
   onClose(cb: () => void): void {
     this.#s.once("close", cb);

@@ -8,7 +8,7 @@
  */
 import { connect, type TLSSocket } from "node:tls";
 
-/** How a client connects with TLS: PEM text, not file paths (see readPemFile). */
+/** How a client connects with TLS: PEM text, not file paths (files are read by tls_files.ts `readPem`). */
 export interface ClientTlsConfig {
   /** CA certificates (PEM) the server's certificate must chain to; default: the system's roots. */
   ca?: string;

@@ -2,16 +2,20 @@
  * Backpressure at the edge: a connection whose unread output is over
  * `max_output_buffer` is stalled (its input paused, its decoded frames
  * waiting), and takes input again in a later turn once the client has read
- * enough (docs/reliability.md R1).
+ * enough (docs/reliability.md R1). Across connections too: a worker whose
+ * job's updates go to a client that does not read is not read from either
+ * ({@link Backpressure.throttled}), so its WORK_DATA waits in the worker's
+ * own socket, never in our memory.
  *
  * @module
  */
+import type { JobServer } from "../core/mod.ts";
 import type { Connection } from "./connection.ts";
 
 /** What backpressure needs of the server. */
 export interface BackpressureHost {
-  /** Reply bytes the core still holds for the connection (behind a store acknowledgement). */
-  pendingBytes(conn: Connection): number;
+  /** The core: the bytes it still holds for a connection, and whom a worker's updates go to. */
+  readonly core: Pick<JobServer, "pendingBytes" | "consumers">;
   /** Hands the connection's waiting input to the core again (the input pump). */
   resume(conn: Connection, now: number): void;
   flush(): void;
@@ -26,14 +30,33 @@ export class Backpressure {
   readonly #stalled = new Set<Connection>();
   #resumeTimer: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(host: BackpressureHost) {
+  readonly #connections: ReadonlyMap<number, Connection>;
+
+  /** `connections`: the open ones by id (a worker's consumers are named by id). */
+  constructor(host: BackpressureHost, connections: ReadonlyMap<number, Connection>) {
     this.#host = host;
+    this.#connections = connections;
   }
 
   /** Output went over the cap: pause the connection's input until it is read. */
   stall(conn: Connection, now: number): void {
     conn.stall(now);
     this.#stalled.add(conn);
+  }
+
+  /**
+   * True when the worker's updates go to a connection over its output cap
+   * (a client that does not read): its input waits until that client reads
+   * or is dropped (`output_stall_timeout`); O(listeners of its job), asked
+   * after every frame it sends.
+   */
+  throttled(worker: Connection): boolean {
+    const { core } = this.#host;
+    for (const c of core.consumers(worker.id)) {
+      const conn = this.#connections.get(c.id);
+      if (conn !== undefined && !conn.closed && conn.over(c.pendingBytes)) return true;
+    }
+    return false;
   }
 
   /** How many connections are stalled now. */
@@ -72,6 +95,6 @@ export class Backpressure {
   }
 
   #resumable(): Connection[] {
-    return [...this.#stalled].filter((c) => c.closed || !c.over(this.#host.pendingBytes(c)));
+    return [...this.#stalled].filter((c) => c.closed || !c.over(this.#host.core.pendingBytes(c.id)));
   }
 }

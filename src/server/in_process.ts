@@ -95,6 +95,8 @@ export function socketPair(label: string): SocketPair {
   const serverSide: NetSocket = {
     remoteAddress: label,
     remotePort: 0,
+    tls: false,
+    onSecure: () => {},
     get bufferedBytes() {
       return toClient.bufferedBytes;
     },

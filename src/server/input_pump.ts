@@ -13,6 +13,7 @@ import type { JobServer } from "../core/mod.ts";
 import type { Logger } from "../log/logger.ts";
 import type { Frame } from "../protocol/decoder.ts";
 import { now as elapsed } from "../runtime/host_and_process.ts";
+import type { Backpressure } from "./backpressure.ts";
 import type { Connection } from "./connection.ts";
 import type { StoreWriter } from "./store_writer.ts";
 
@@ -40,8 +41,8 @@ export interface PumpHost {
   readonly logger: Logger;
   /** Store changes that may wait before bulk work pauses for a commit (`admin_slice`). */
   readonly adminSlice: number;
-  /** Output went over the cap (backpressure). */
-  stall(conn: Connection, now: number): void;
+  /** Output over the cap stalls a connection; a worker whose updates go to a stalled client is throttled (backpressure.ts). */
+  readonly backpressure: Pick<Backpressure, "stall" | "throttled">;
   /** Writes the core's output and carries out its effects. */
   writeOutput(now: number): void;
   flush(): void;
@@ -94,7 +95,7 @@ export class InputPump {
     const core = this.#host.core;
     for (;;) {
       if (conn.closed) return true;
-      if (conn.stalledSince !== undefined || core.busy(conn.id)) return false;
+      if (conn.stalledSince !== undefined || core.busy(conn.id) || this.#host.backpressure.throttled(conn)) return false;
       if (conn.backlog.length > 0) {
         const frames = conn.backlog;
         conn.backlog = [];
@@ -104,7 +105,7 @@ export class InputPump {
       if (!conn.undecoded) return true;
       // Replies held behind a store acknowledgement count too: a large packet decodes a piece at a time.
       if (conn.over(core.pendingBytes(conn.id))) {
-        this.#host.stall(conn, now);
+        this.#host.backpressure.stall(conn, now);
         return false;
       }
       if (elapsed() >= until) return false;
@@ -116,7 +117,11 @@ export class InputPump {
   #feed(conn: Connection, frames: Frame[], now: number, until: number): boolean {
     const core = this.#host.core;
     for (let i = 0; i < frames.length; i++) {
-      if (i > 0 && (core.busy(conn.id) || (i >= MIN_FRAMES_PER_TURN && i % FRAME_CHECK === 0 && elapsed() >= until))) {
+      if (
+        i > 0 &&
+        (core.busy(conn.id) || this.#host.backpressure.throttled(conn) ||
+          (i >= MIN_FRAMES_PER_TURN && i % FRAME_CHECK === 0 && elapsed() >= until))
+      ) {
         conn.defer(frames, i);
         return false;
       }
@@ -135,7 +140,7 @@ export class InputPump {
       }
       if (i + 1 < frames.length && conn.over(core.pendingBytes(conn.id))) {
         conn.defer(frames, i + 1);
-        this.#host.stall(conn, now);
+        this.#host.backpressure.stall(conn, now);
         return false;
       }
     }
@@ -168,7 +173,7 @@ export class InputPump {
         this.#held.delete(conn);
         continue;
       }
-      if (conn.stalledSince !== undefined || core.busy(conn.id)) continue;
+      if (conn.stalledSince !== undefined || core.busy(conn.id) || this.#host.backpressure.throttled(conn)) continue;
       // Whoever was served goes to the back of the line (a Set keeps insertion order).
       this.#held.delete(conn);
       if (this.#take(conn, start, Math.max(until, elapsed() + 1))) conn.unhold(start);
@@ -189,7 +194,7 @@ export class InputPump {
     const core = this.#host.core;
     if (core.view.bulk.pending > 0 && this.#storeKeepsUp()) return true;
     for (const conn of this.#held) {
-      if (conn.closed || (conn.stalledSince === undefined && !core.busy(conn.id))) return true;
+      if (conn.closed || (conn.stalledSince === undefined && !core.busy(conn.id) && !this.#host.backpressure.throttled(conn))) return true;
     }
     return false;
   }

@@ -28,6 +28,8 @@ import { checkKeyFits, type EdgeSettings, resolveServer } from "./server_setting
 import { StoreHealth } from "./store_health.ts";
 import { type CommitOutcome, StoreWriter } from "./store_writer.ts";
 import { DeadlineTimer } from "./deadline_timer.ts";
+import type { ServerStats } from "./server_stats.ts";
+import { ListenerTls } from "./tls_listener.ts";
 import { PayloadReader } from "./payload_reader.ts";
 import { openWaiting } from "./store_wait.ts";
 
@@ -47,17 +49,7 @@ export interface ServerOptions extends Partial<ServeSettings> {
   clock?: Clock;
 }
 
-/** What the server did, for `gearbox serve` to report and tests to check. */
-export interface ServerStats {
-  connections: number;
-  refusedConnections: number;
-  commits: number;
-  committedJobs: number;
-  /** Bytes read from every connection so far (a test knows when the server has seen what it sent). */
-  bytesRead: number;
-  /** Open connections whose input is paused because they do not read their output. */
-  stalled: number;
-}
+export type { ServerStats } from "./server_stats.ts";
 
 /**
  * A Gearman job server.
@@ -93,6 +85,7 @@ export class GearboxServer {
   readonly #sweep: ConnectionSweep;
   readonly #limit: ConnectionLimit;
   #listener: NetListener | undefined;
+  readonly #tls: ListenerTls | undefined;
   readonly #duty: ClusterDuty;
   readonly #deadline: DeadlineTimer;
   #nextId = 0;
@@ -102,6 +95,7 @@ export class GearboxServer {
   #drainTimer: unknown;
   #stopping: Promise<void> | undefined;
   #resolveDone!: () => void;
+  readonly #isStopping = (): boolean => this.#stopping !== undefined;
   /** Workload reads in flight (`read` effects): stopping waits for them before closing the store. */
   readonly #reads: PayloadReader;
   /** Resolves once the server has stopped (after `stop` or an admin `shutdown`). */
@@ -116,6 +110,7 @@ export class GearboxServer {
     this.#edge = edge;
     this.logger = logger ?? new Logger({ level: settings.logLevel, format: settings.logFormat === "json" ? "json" : "text" });
     this.#limit = new ConnectionLimit(settings.maxConnections, this.logger);
+    this.#tls = ListenerTls.fromSettings(settings); // bad TLS files refuse the start before a store file is made
     this.store = storeInstance ?? openStore(settings.store);
     checkKeyFits(core, this.store);
     this.node = settings.nodeId || `${hostname()}:${settings.port}`;
@@ -145,23 +140,22 @@ export class GearboxServer {
       drain: () => void this.drain(),
       stop: () => void this.stop(),
     });
-    const stopping = () => this.#stopping !== undefined;
     this.#backpressure = new Backpressure({
-      pendingBytes: (conn) => this.core.pendingBytes(conn.id),
+      core: this.core,
       resume: (conn, now) => this.#pump.resume(conn, now),
       flush: () => this.#flush(),
-      stopping,
+      stopping: this.#isStopping,
       now: () => this.clock.now(),
-    });
+    }, this.#connections);
     this.#pump = new InputPump({
       core: this.core,
       writer: this.#writer,
       logger: this.logger,
       adminSlice: settings.adminSlice,
-      stall: (conn, now) => this.#backpressure.stall(conn, now),
+      backpressure: this.#backpressure,
       writeOutput: (now) => this.#writeOutput(now),
       flush: () => this.#flush(),
-      stopping,
+      stopping: this.#isStopping,
       now: () => this.clock.now(),
     });
     this.#duty = this.#clusterDuty(edge.nodeLeaseMs);
@@ -224,6 +218,7 @@ export class GearboxServer {
           backlog: this.settings.backlog,
           keepAliveMs: this.#edge.keepAliveMs,
           transport: this.settings.transport,
+          tls: this.#tls?.config,
         },
         (socket) => this.#accept(socket),
       );
@@ -236,6 +231,11 @@ export class GearboxServer {
     this.#sweep.start();
     this.#duty.start();
     this.logger.info("listening", { address: this.#address(), store: this.store.url, node: this.node, version: VERSION });
+  }
+
+  /** SIGHUP: rereads the TLS files for new connections; false (logged, old kept) when refused or TLS is off. */
+  reloadTls(): boolean {
+    return this.#tls?.reload(this.#listener, this.logger, this.#address()) ?? false;
   }
 
   /** Stops accepting, finishes store writes, closes every connection and the store. */

@@ -99,7 +99,7 @@ describe("command-line clients against a gearbox behind TLS", () => {
     ) {
       const r = await gearbox([...args, "--tls-ca", missing, ...(args[0] === "work" ? ["--", "cat"] : [])]).waitExit(10_000);
       assert.equal(r.code, 64, `${args[0]}: ${r.stderr}`);
-      assert.ok(r.stderr.includes(`--tls-ca ${missing}: no such file`), `${args[0]}: ${r.stderr}`);
+      assert.ok(r.stderr.includes(`--tls-ca: TLS file ${missing}: no such file`), `${args[0]}: ${r.stderr}`);
     }
   });
 

@@ -53,4 +53,35 @@ describe("function table", () => {
     assert.equal(table.findIgnoringCase("resize")?.name, "RESIZE");
     assert.equal(table.findIgnoringCase("nothing"), undefined);
   });
+
+  test("reclaimIdle() drops the record idle longest, skips records in use or operator-set, and forgets deleted ones", () => {
+    const table = new FunctionTable();
+    const rec = (name: string) => {
+      const r = new FunctionRecord(name, LIMITS);
+      table.set(name, r);
+      table.noteIdle(r);
+      return r;
+    };
+    const a = rec("a");
+    const b = rec("b");
+    const c = rec("c");
+    const d = rec("d");
+    a.total = 1; // a job keeps it
+    b.pinned = true; // an operator made or set it
+    table.delete("c");
+    table.noteIdle(c); // a deleted record never comes back through the line
+    table.noteIdle(d); // idle again later: to the end of the line
+    const e = rec("e");
+    table.noteIdle(d);
+    assert.equal(table.reclaimIdle(), true);
+    assert.deepEqual([...table.keys()].sort(), ["a", "b", "d"], "e was idle longest once d was noted again");
+    assert.equal(table.reclaimIdle(), true);
+    assert.deepEqual([...table.keys()].sort(), ["a", "b"]);
+    assert.equal(table.reclaimIdle(), false, "nothing idle is left");
+    a.total = 0;
+    table.noteIdle(a);
+    assert.equal(table.reclaimIdle(), true);
+    assert.deepEqual([...table.keys()], ["b"]);
+    assert.equal(e.idle && d.idle, true);
+  });
 });

@@ -5,6 +5,7 @@
  * with the codec.
  */
 import { connect, type Socket } from "node:net";
+import { connect as connectTls, type ConnectionOptions, type TLSSocket } from "node:tls";
 import { Buffer } from "node:buffer";
 
 export interface RawPacket {
@@ -50,6 +51,19 @@ export class RawConn {
       this.#wake();
     });
     sock.on("error", () => {});
+  }
+
+  /**
+   * A TLS connection (node:tls); resolves once the handshake is done, with
+   * the socket for its certificate. Rejects when the handshake fails; with
+   * TLS 1.3 a refused client certificate shows only as a close after it.
+   */
+  static connectTls(port: number, options: ConnectionOptions): Promise<{ conn: RawConn; socket: TLSSocket }> {
+    return new Promise((resolve, reject) => {
+      const s = connectTls({ port, host: "127.0.0.1", servername: "localhost", ...options });
+      s.once("secureConnect", () => resolve({ conn: new RawConn(s), socket: s }));
+      s.once("error", reject);
+    });
   }
 
   static connect(port: number, host = "127.0.0.1"): Promise<RawConn> {

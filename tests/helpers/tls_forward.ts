@@ -1,8 +1,9 @@
 /**
  * A TLS-terminating forwarder on 127.0.0.1: accepts TLS with the given
  * certificate (asking for a client certificate signed by `ca` when
- * `requireClientCert`) and pipes the plaintext to a target, such as a
- * plaintext gearbox.
+ * `requireClientCert`) and pipes the plaintext to a target: a drive
+ * console, which has no TLS listener of its own here, reached by a
+ * DriverConsole over TLS.
  */
 import { connect, type Socket } from "node:net";
 import { createServer, type TLSSocket } from "node:tls";

@@ -1,17 +1,26 @@
 /**
- * A gearbox reached over TLS for the client-side TLS tests: an in-process
- * plaintext server behind a TLS-terminating forwarder (tls_forward.ts),
- * with certificates made at test time (certs.ts): a CA, a server
- * certificate for `localhost` and 127.0.0.1, one for another name only,
- * and a client certificate.
+ * A gearbox on TLS for the client-side TLS tests: gearbox's own TLS job
+ * port (`tlsCert`, `tlsKey`, and `tlsCa` for mutual TLS), in this process,
+ * with the certificates of certs.ts (a CA, a server certificate for
+ * `localhost` and 127.0.0.1, a client certificate, another CA) plus one for
+ * `other.example` only. Each comes as files and as PEM text.
  */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { createServer, type GearboxServer } from "../../mod.ts";
-import { type CertPair, issue, makeCa } from "./certs.ts";
-import { tlsForward, type TlsForwarder } from "./tls_forward.ts";
+import { makeCerts, makeServerCertFor } from "./certs.ts";
+
+/** A certificate (or a CA) and its key, as files and PEM text. */
+export interface CertPair {
+  certFile: string;
+  keyFile: string;
+  cert: string;
+  key: string;
+}
 
 export interface TestPki {
   ca: CertPair;
-  /** A CA that signed none of the others. */
+  /** A CA that signed none of the certificates the servers present. */
   otherCa: CertPair;
   server: CertPair;
   /** A server certificate for `other.example` only. */
@@ -19,45 +28,40 @@ export interface TestPki {
   client: CertPair;
 }
 
+function pair(certFile: string, keyFile: string): CertPair {
+  return { certFile, keyFile, cert: readFileSync(certFile, "utf8"), key: readFileSync(keyFile, "utf8") };
+}
+
 export function makePki(dir: string): TestPki {
-  const ca = makeCa(dir, "test-ca");
+  const set = makeCerts(dir);
+  const wrong = makeServerCertFor(set, "wrong-name", "DNS:other.example");
   return {
-    ca,
-    otherCa: makeCa(dir, "other-ca"),
-    server: issue(ca, dir, "server", { dns: ["localhost"], ip: ["127.0.0.1"] }),
-    wrongName: issue(ca, dir, "wrong-name", { dns: ["other.example"] }),
-    client: issue(ca, dir, "client", { client: true }),
+    ca: pair(set.ca, join(dir, "ca.key")),
+    otherCa: pair(set.otherCa, join(dir, "other-ca.key")),
+    server: pair(set.serverCert, set.serverKey),
+    wrongName: pair(wrong.cert, wrong.key),
+    client: pair(set.clientCert, set.clientKey),
   };
 }
 
 export interface TlsGearbox {
   server: GearboxServer;
-  /** The TLS port. */
+  /** The TLS job port. */
   port: number;
   stop(): Promise<void>;
 }
 
-/** A gearbox whose TLS port presents `cert`; with `clientCa`, it refuses clients without a certificate that CA signed. */
+/** A gearbox whose job port speaks TLS with `cert`; with `clientCa`, it refuses clients without a certificate that CA signed. */
 export async function startTlsGearbox(cert: CertPair, clientCa?: CertPair): Promise<TlsGearbox> {
-  const server = createServer({ port: 0, listen: "127.0.0.1", store: "memory:", logLevel: "silent" });
+  const server = createServer({
+    port: 0,
+    listen: "127.0.0.1",
+    store: "memory:",
+    logLevel: "silent",
+    tlsCert: cert.certFile,
+    tlsKey: cert.keyFile,
+    ...(clientCa ? { tlsCa: clientCa.certFile } : {}),
+  });
   await server.start();
-  let front: TlsForwarder;
-  try {
-    front = await tlsForward({ host: "127.0.0.1", port: server.port }, {
-      cert: cert.cert,
-      key: cert.key,
-      ...(clientCa ? { ca: clientCa.cert, requireClientCert: true } : {}),
-    });
-  } catch (e) {
-    await server.stop();
-    throw e;
-  }
-  return {
-    server,
-    port: front.port,
-    stop: async () => {
-      await front.close();
-      await server.stop();
-    },
-  };
+  return { server, port: server.port, stop: () => server.stop() };
 }

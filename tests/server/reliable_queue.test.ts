@@ -273,6 +273,7 @@ describe("reliable queue: the worker extension", () => {
       await expectError(w, "INVALID_FUNCTION_NAME");
       w.sendPacket(Cmd.WORK_REPLACE, h, Buffer.concat([good, packet(Cmd.SUBMIT_JOB, "fg", "", "x")]));
       await expectError(w, "INVALID_ARGUMENT", "WORK_REPLACE carries background SUBMIT packets only");
+      assert.doesNotMatch(await c.adminList("status"), /^next\t/m, "a refused replace makes no function record (reliability b45)");
       store.failNext = true;
       w.sendPacket(Cmd.WORK_REPLACE, h, Buffer.concat([good, good]));
       await expectError(w, "QUEUE_ERROR");
