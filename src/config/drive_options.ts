@@ -10,6 +10,7 @@
  */
 import { ConfigError, type Setting, type SettingsOf } from "./setting.ts";
 import { defaultsOf, fromKey, project } from "./settings_table.ts";
+import { TLS_CLIENT_ROWS } from "./tls_client_options.ts";
 
 /** A command job: a program run per job, workload on stdin. */
 export interface CommandJobConfig {
@@ -75,6 +76,7 @@ export const DRIVE_OPTIONS = [
     help: "management console address; keep it on loopback unless a token is set",
   },
   { key: "console_token", type: "string", default: "", arg: "<token>", help: "if set, a console connection must send `auth TOKEN` first" },
+  ...TLS_CLIENT_ROWS,
   {
     key: "logfile",
     type: "string",
