@@ -42,6 +42,7 @@ export { type JobEnd, type JobHandler, type RegisterOptions, Worker, type Worker
 export { JobFailure } from "./src/client/job_failure.ts";
 export type { GearmanConnectionOptions } from "./src/client/packet_connection.ts";
 export type { ServerAddress, ServerSpec } from "./src/client/server_list.ts";
+export type { ClientTlsConfig, TlsOptions } from "./src/client/tls_options.ts";
 export { type ReplacementJob, WorkerJob } from "./src/client/worker_job.ts";
 export { JobRequest, type JobState, type JobStatus, type JobUpdate, type Priority } from "./src/client/job_request.ts";
 export {

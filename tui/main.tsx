@@ -7,6 +7,7 @@
 import { render } from "ink";
 import { App } from "./components/app.tsx";
 import { Sources } from "./data/sources.ts";
+import type { TlsOptions } from "../src/client/tls_options.ts";
 
 export interface TopOptions {
   servers: string[];
@@ -14,11 +15,13 @@ export interface TopOptions {
   token?: string;
   intervalMs: number;
   readOnly: boolean;
+  /** TLS for every server, and for consoles given as tls://host:port. */
+  tls?: TlsOptions;
 }
 
 /** Runs the UI until the person quits; resolves then. */
 export async function runTop(options: TopOptions): Promise<void> {
-  const sources = new Sources(options.servers, options.consoles, options.token, Math.max(options.intervalMs * 2, 2000));
+  const sources = new Sources(options.servers, options.consoles, options.token, Math.max(options.intervalMs * 2, 2000), options.tls);
   const terminal = process.stdout.isTTY === true;
   const colour = !process.env.NO_COLOR && terminal;
   const app = render(<App sources={sources} intervalMs={options.intervalMs} readOnly={options.readOnly} colour={colour} />, {

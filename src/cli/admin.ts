@@ -11,8 +11,9 @@ import { type Command } from "commander";
 import { AdminClient, AdminError } from "../client/admin_client.ts";
 import { positiveInteger } from "./arguments.ts";
 import { collectServers, print, table, warn } from "./output.ts";
+import { addTlsFlags, type TlsFlags, tlsFromFlags } from "./tls_flags.ts";
 
-interface AdminFlags {
+interface AdminFlags extends TlsFlags {
   server?: string[];
   timeout: number;
   json?: boolean;
@@ -46,9 +47,11 @@ const LISTINGS: Record<string, { columns: string[]; rows: (admin: AdminClient) =
 
 export function addAdminCommands(program: Command): void {
   const common = (c: Command) =>
-    c.option("-s, --server <host:port>", "a server to ask (repeat or comma-separate for several)", collectServers)
-      .option("--timeout <ms>", "connect and reply deadline", positiveInteger, 5000)
-      .option("--json", "JSON instead of a table");
+    addTlsFlags(
+      c.option("-s, --server <host:port>", "a server to ask (repeat or comma-separate for several)", collectServers)
+        .option("--timeout <ms>", "connect and reply deadline", positiveInteger, 5000)
+        .option("--json", "JSON instead of a table"),
+    );
 
   common(program.command("status").description("functions with queued and running jobs and available workers (gearadmin --status)"))
     .option("--priority", "queued jobs per priority (prioritystatus)")
@@ -72,10 +75,18 @@ async function run(name: string, command: string, flags: AdminFlags): Promise<vo
   const results: Row[] = [];
   const shown = table([...(several ? ["SERVER"] : []), ...(listing?.columns ?? ["reply"]).map((c) => c.toUpperCase())]);
   let exit = 0;
+  let tls;
+  try {
+    tls = tlsFromFlags(flags);
+  } catch (e) {
+    warn(name, (e as Error).message);
+    process.exitCode = EXIT.usage;
+    return;
+  }
   for (const server of servers) {
     let admin: AdminClient;
     try {
-      admin = new AdminClient({ server, timeoutMs: flags.timeout });
+      admin = new AdminClient({ server, timeoutMs: flags.timeout, tls });
     } catch (e) {
       warn(name, (e as Error).message);
       process.exitCode = EXIT.usage;

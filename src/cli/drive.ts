@@ -134,7 +134,14 @@ async function drive(command: Command): Promise<number> {
     process.stderr.write("gearbox drive: no jobs: give --namespaces (worker modules) or jobs: in a config file\n");
     return EXIT.config;
   }
-  const driver = new Supervisor({ settings, jobs, logger });
+  let driver: Supervisor;
+  try {
+    driver = new Supervisor({ settings, jobs, logger });
+  } catch (e) {
+    // A server address or a TLS file the observer could not take.
+    process.stderr.write(`gearbox drive: ${(e as Error).message}\n`);
+    return EXIT.config;
+  }
   try {
     await driver.start();
   } catch (e) {

@@ -10,7 +10,7 @@
  * | 3 | `submit` only: the worker raised an exception (WORK_EXCEPTION) |
  * | 4 | `submit` only: gave up waiting (--timeout) |
  * | 64 | usage: a wrong command line, checked before anything is contacted (EX_USAGE) |
- * | 78 | configuration: a bad config file, environment variable or setting (EX_CONFIG) |
+ * | 78 | configuration: a bad config file, environment variable or setting, or an unusable TLS file (EX_CONFIG) |
  *
  * @module
  */

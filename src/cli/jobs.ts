@@ -14,10 +14,11 @@ import { type Command, Option } from "commander";
 import { parseNodeRow } from "../client/admin_client.ts";
 import type { AdminSession } from "../client/admin_session.ts";
 import { positiveInteger } from "./arguments.ts";
-import { askEach, owners, settle } from "./jobs_servers.ts";
+import { type Answer, askEach, owners, settle } from "./jobs_servers.ts";
 import { collectServers, print, printable, table, time, warn } from "./output.ts";
+import { addTlsFlags, type TlsFlags, tlsFromFlags } from "./tls_flags.ts";
 
-interface Common {
+interface Common extends TlsFlags {
   server?: string[];
   timeout: number;
   json?: boolean;
@@ -39,9 +40,15 @@ export function addJobsCommand(program: Command): void {
         "Exit status: 0 done, 1 a server refused (unknown job, not failed, ...), 2 a server unreachable, 64 bad usage.",
     );
   const common = (c: Command) =>
-    c.option("-s, --server <host:port>", "a gearbox server (repeat or comma-separate for several; default 127.0.0.1:4730)", collectServers)
-      .option("--timeout <ms>", "connect and reply deadline", positiveInteger, 5000)
-      .option("--json", "JSON instead of a table");
+    addTlsFlags(
+      c.option(
+        "-s, --server <host:port>",
+        "a gearbox server (repeat or comma-separate for several; default 127.0.0.1:4730)",
+        collectServers,
+      )
+        .option("--timeout <ms>", "connect and reply deadline", positiveInteger, 5000)
+        .option("--json", "JSON instead of a table"),
+    );
 
   common(jobs.command("list").description("jobs by state and function"))
     .addOption(new Option("--state <state>", "queued, scheduled, running, failed, completed or all").choices(STATES).default("all"))
@@ -76,6 +83,18 @@ function serversOf(o: Common): string[] {
   return o.server ?? ["127.0.0.1:4730"];
 }
 
+/** Asks every server of `o` (with its TLS flags), or refuses a bad TLS flag as usage (no answers). */
+async function ask<T>(o: Common, action: (admin: AdminSession) => Promise<T>): Promise<Answer<T>[] | undefined> {
+  let tls;
+  try {
+    tls = tlsFromFlags(o);
+  } catch (e) {
+    usage((e as Error).message);
+    return undefined;
+  }
+  return await askEach(serversOf(o), o.timeout, action, tls);
+}
+
 /**
  * `jobs list`: the rows of `job list` from every server, as a table or JSON.
  * From several servers the rows are merged oldest first (by created_at, then
@@ -86,12 +105,12 @@ async function listJobs(o: ListFlags): Promise<void> {
   if (o.function) args.push(`function=${o.function}`);
   const servers = serversOf(o);
   const several = servers.length > 1;
-  const answers = settle(
-    await askEach(servers, o.timeout, async (admin) => ({
-      rows: (await admin.list(`job list ${args.join(" ")}`)).map(parseListRow),
-      dead: await deadNodes(admin),
-    })),
-  );
+  const asked = await ask(o, async (admin) => ({
+    rows: (await admin.list(`job list ${args.join(" ")}`)).map(parseListRow),
+    dead: await deadNodes(admin),
+  }));
+  if (!asked) return;
+  const answers = settle(asked);
   warnDead(answers.flatMap((a) => a.value.dead));
   let rows: ListRow[] = answers.flatMap((a) => a.value.rows.map((r) => several ? { server: a.server, ...r } : r));
   if (several) rows = rows.sort(byAge).slice(0, o.limit);
@@ -152,7 +171,9 @@ function byAge(a: ListRow, b: ListRow): number {
 /** `jobs show`: one job's fields, then its failure log, from the server that owns it. */
 async function showJob(handle: string, o: Common): Promise<void> {
   const servers = serversOf(o);
-  const answers = settle(owners(await askEach(servers, o.timeout, (admin) => admin.list(`job show ${handle}`))), servers.length > 1);
+  const asked = await ask(o, (admin) => admin.list(`job show ${handle}`));
+  if (!asked) return;
+  const answers = settle(owners(asked), servers.length > 1);
   for (const { server, value } of answers.slice(0, 1)) printJob(servers.length > 1 ? server : undefined, value, o);
 }
 
@@ -187,7 +208,8 @@ function usage(message: string): void {
  */
 async function count(o: Common, verb: string, line: string, oneHandle: boolean): Promise<void> {
   const servers = serversOf(o);
-  const asked = await askEach(servers, o.timeout, async (admin) => Number(/^OK (\d+)/.exec(await admin.line(line))?.[1] ?? 0));
+  const asked = await ask(o, async (admin) => Number(/^OK (\d+)/.exec(await admin.line(line))?.[1] ?? 0));
+  if (!asked) return;
   const answers = settle(oneHandle ? owners(asked) : asked, servers.length > 1);
   if (answers.length === 0) return;
   const n = answers.reduce((sum, a) => sum + a.value, 0);

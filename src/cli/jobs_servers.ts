@@ -11,6 +11,7 @@
  * @module
  */
 import { AdminError, AdminSession } from "../client/admin_session.ts";
+import type { ClientTlsConfig } from "../client/tls_options.ts";
 import { EXIT } from "./exit_status.ts";
 import { warn } from "./output.ts";
 
@@ -18,11 +19,16 @@ import { warn } from "./output.ts";
 export type Answer<T> = { server: string; value: T } | { server: string; error: Error };
 
 /** Runs `action` on every server at once, each on its own session; never throws. */
-export async function askEach<T>(servers: string[], timeoutMs: number, action: (admin: AdminSession) => Promise<T>): Promise<Answer<T>[]> {
+export async function askEach<T>(
+  servers: string[],
+  timeoutMs: number,
+  action: (admin: AdminSession) => Promise<T>,
+  tls?: ClientTlsConfig,
+): Promise<Answer<T>[]> {
   return await Promise.all(servers.map(async (server): Promise<Answer<T>> => {
     let admin: AdminSession | undefined;
     try {
-      admin = await AdminSession.open(server, timeoutMs);
+      admin = await AdminSession.open(server, timeoutMs, tls);
       return { server, value: await action(admin) };
     } catch (e) {
       return { server, error: e instanceof Error ? e : new Error(String(e)) };

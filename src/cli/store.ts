@@ -17,6 +17,7 @@ import { AdminError, AdminSession } from "../client/admin_session.ts";
 import { checkStore, healthy, salvageStore, type ScanReport } from "../store/store_salvage.ts";
 import { positiveInteger } from "./arguments.ts";
 import { print, printable, table, warn } from "./output.ts";
+import { addTlsFlags, type TlsFlags, tlsFromFlags } from "./tls_flags.ts";
 
 /** The CLI table (exit_status.ts) in this command's words: damaged is "failed", unreadable is "unreachable". */
 const EXIT = { ok: CLI_EXIT.ok, damaged: CLI_EXIT.failed, unreadable: CLI_EXIT.unreachable, usage: CLI_EXIT.usage } as const;
@@ -30,12 +31,14 @@ export function addStoreCommand(program: Command): void {
       "\nExit status: 0 done and nothing wrong, 1 damage found, jobs left behind or the server refused, 2 file or server unreachable, 64 bad usage.",
     );
 
-  store.command("backup")
-    .description("have a running gearbox copy its SQLite store, while it serves, into NAME in its backup_dir")
-    .argument("<name>", "the new file's name in the server's backup directory (no directory part)")
-    .option("-s, --server <host:port>", "the gearbox server", "127.0.0.1:4730")
-    .option("--timeout <ms>", "how long to wait for the copy to finish", positiveInteger, 600_000)
-    .action((name: string, o: { server: string; timeout: number }) => backup(name, o));
+  addTlsFlags(
+    store.command("backup")
+      .description("have a running gearbox copy its SQLite store, while it serves, into NAME in its backup_dir")
+      .argument("<name>", "the new file's name in the server's backup directory (no directory part)")
+      .option("-s, --server <host:port>", "the gearbox server", "127.0.0.1:4730")
+      .option("--timeout <ms>", "how long to wait for the copy to finish", positiveInteger, 600_000),
+    "the server",
+  ).action((name: string, o: BackupFlags) => backup(name, o));
 
   store.command("check")
     .description("read every job in a store file and report damaged pages, rows and workloads")
@@ -59,7 +62,17 @@ export function addStoreCommand(program: Command): void {
 }
 
 /** `store backup`: the running server copies its store; a ticker says it is still going. */
-async function backup(name: string, o: { server: string; timeout: number }): Promise<void> {
+type BackupFlags = TlsFlags & { server: string; timeout: number };
+
+async function backup(name: string, o: BackupFlags): Promise<void> {
+  let tls;
+  try {
+    tls = tlsFromFlags(o);
+  } catch (e) {
+    warn("store", (e as Error).message);
+    process.exitCode = EXIT.usage;
+    return;
+  }
   let admin: AdminSession | undefined;
   const t0 = Date.now();
   // A million jobs take several seconds: say it is still going.
@@ -68,7 +81,7 @@ async function backup(name: string, o: { server: string; timeout: number }): Pro
     5000,
   );
   try {
-    admin = await AdminSession.open(o.server, o.timeout);
+    admin = await AdminSession.open(o.server, o.timeout, tls);
     const [, jobs = "0", damaged = "0"] = (await admin.line(`store backup ${name}`)).split(" ");
     print(`backed up ${jobs} job${jobs === "1" ? "" : "s"} into ${name} in the server's backup directory`);
     if (damaged !== "0") {

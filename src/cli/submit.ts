@@ -15,8 +15,9 @@ import { bytesEncoder, textEncoder } from "../client/data_encoder.ts";
 import type { JobRequest, Priority } from "../client/job_request.ts";
 import { EXIT } from "./exit_status.ts";
 import { collectServers, print, warn } from "./output.ts";
+import { addTlsFlags, type TlsFlags, tlsFromFlags } from "./tls_flags.ts";
 
-interface SubmitFlags {
+interface SubmitFlags extends TlsFlags {
   server?: string[];
   background?: boolean;
   priority: Priority;
@@ -29,7 +30,7 @@ interface SubmitFlags {
 }
 
 export function addSubmitCommand(program: Command): void {
-  program
+  const command = program
     .command("submit")
     .description("submit a job and print its result (WORK_DATA streamed to stdout, WORK_STATUS as a progress bar)")
     .argument("<function>", "the function to call")
@@ -42,7 +43,8 @@ export function addSubmitCommand(program: Command): void {
     .option("-t, --timeout <seconds>", "stop waiting after this long (exit 4)")
     .option("--attempts <n>", "servers to try before giving up (maxConnectionAttempts)", "3")
     .option("--connect-timeout <ms>", "deadline for each TCP connect", "5000")
-    .option("--json", "print the outcome as JSON instead of the raw result")
+    .option("--json", "print the outcome as JSON instead of the raw result");
+  addTlsFlags(command)
     .addHelpText(
       "after",
       `
@@ -62,8 +64,10 @@ server that goes away (even without closing, by TCP keepalive) ends the wait.`,
 
 async function submit(fn: string, dataArg: string | undefined, flags: SubmitFlags): Promise<number> {
   let options;
+  let tls;
   try {
     options = submitOptions(flags, Date.now());
+    tls = tlsFromFlags(flags);
   } catch (e) {
     warn("submit", (e as Error).message);
     return EXIT.usage;
@@ -77,6 +81,7 @@ async function submit(fn: string, dataArg: string | undefined, flags: SubmitFlag
       servers: flags.server,
       encoder: bytesEncoder,
       connectTimeoutMs: Number(flags.connectTimeout) || 5000,
+      tls,
     });
   } catch (e) {
     warn("submit", (e as Error).message);

@@ -10,6 +10,9 @@ import { collectServers } from "./output.ts";
 import { ConfigError } from "../config/setting.ts";
 import { addFlags, fromFlags, project } from "../config/settings_table.ts";
 import { TOP_DEFAULTS, TOP_OPTIONS, type TopSettings } from "../config/top_options.ts";
+import { tlsClientFiles } from "../config/tls_client_options.ts";
+import { ClientError } from "../client/client_error.ts";
+import { type ClientTlsConfig, resolveTls } from "../client/tls_options.ts";
 
 export function addTopCommand(program: Command): void {
   const cmd = program
@@ -20,10 +23,12 @@ export function addTopCommand(program: Command): void {
   addFlags(cmd, TOP_OPTIONS);
   cmd.action(async (flags: { server?: string[]; console?: string[] }, command: Command) => {
     let settings: TopSettings;
+    let tls: ClientTlsConfig | undefined;
     try {
       settings = { ...TOP_DEFAULTS, ...fromFlags(TOP_OPTIONS, command) };
+      tls = resolveTls(tlsClientFiles(settings));
     } catch (e) {
-      if (!(e instanceof ConfigError)) throw e;
+      if (!(e instanceof ConfigError || e instanceof ClientError)) throw e;
       // A flag is all top has: a bad one is a usage error, as before the table.
       process.stderr.write(`gearbox top: ${e.message}\n`);
       process.exitCode = EXIT.usage;
@@ -42,6 +47,7 @@ export function addTopCommand(program: Command): void {
       token: settings.token === "" ? undefined : settings.token,
       intervalMs: Math.round(tui.intervalMs),
       readOnly: settings.readOnly,
+      tls,
     });
     process.exit(0);
   });

@@ -13,6 +13,7 @@ import { bytesEncoder } from "../client/data_encoder.ts";
 import { Worker } from "../client/worker.ts";
 import { commandFailure, howEnded, runForJob } from "../driver/command_job.ts";
 import { collectServers, warn } from "./output.ts";
+import { addTlsFlags, type TlsFlags, tlsFromFlags } from "./tls_flags.ts";
 
 interface WorkFlags {
   server?: string[];
@@ -22,8 +23,10 @@ interface WorkFlags {
   verbose?: boolean;
 }
 
+type Flags = WorkFlags & TlsFlags;
+
 export function addWorkCommand(program: Command): void {
-  program
+  const work = program
     .command("work")
     .description("run COMMAND for each job of FUNCTION: workload on stdin, stdout is the result, non-zero exit fails with stderr")
     .argument("<function>", "the function to register (comma-separate several)")
@@ -32,13 +35,14 @@ export function addWorkCommand(program: Command): void {
     .option("-c, --count <n>", "exit after this many jobs")
     .option("-t, --timeout <seconds>", "register with CAN_DO_TIMEOUT and kill the program after this long")
     .option("--client-id <id>", "the id `gearadmin --workers` shows")
-    .option("-v, --verbose", "log each job's outcome to stderr")
-    .action(async (functions: string, command: string[], flags: WorkFlags) => {
-      process.exitCode = await work(functions.split(",").filter((f) => f !== ""), command, flags);
+    .option("-v, --verbose", "log each job's outcome to stderr");
+  addTlsFlags(work)
+    .action(async (functions: string, command: string[], flags: Flags) => {
+      process.exitCode = await runWork(functions.split(",").filter((f) => f !== ""), command, flags);
     });
 }
 
-async function work(functions: string[], command: string[], flags: WorkFlags): Promise<number> {
+async function runWork(functions: string[], command: string[], flags: Flags): Promise<number> {
   const count = flags.count === undefined ? Infinity : Number(flags.count);
   const timeoutS = flags.timeout === undefined ? undefined : Number(flags.timeout);
   if (!(count >= 1) || (count !== Infinity && !Number.isInteger(count))) {
@@ -52,6 +56,7 @@ async function work(functions: string[], command: string[], flags: WorkFlags): P
       servers: flags.server,
       encoder: bytesEncoder,
       clientId: flags.clientId,
+      tls: tlsFromFlags(flags),
       onError: (e) => warn("work", e.message),
     });
   } catch (e) {

@@ -6,7 +6,9 @@
  */
 import { AdminError, AdminSession } from "./admin_session.ts";
 import { ClientError } from "./client_error.ts";
+import type { ClientTlsConfig } from "../runtime/tcp_dial.ts";
 import { parseServer } from "./server_list.ts";
+import { applyTls, resolveTls, type TlsOptions } from "./tls_options.ts";
 
 /** One row of `status`. */
 export interface FunctionStatus {
@@ -85,8 +87,10 @@ export function parseNodeRow(row: string): NodeInfo {
 
 /** Options for {@link AdminClient}. */
 export interface AdminClientOptions {
-  /** `host:port` (default `127.0.0.1:4730`). */
+  /** `host:port` or `tls://host:port` (default `127.0.0.1:4730`). */
   server?: string;
+  /** TLS settings; when given, a `host:port` server is dialed with TLS too. */
+  tls?: TlsOptions;
   /** Deadline for the connect and for each reply (default 5000 ms). */
   timeoutMs?: number;
 }
@@ -106,10 +110,12 @@ export interface AdminClientOptions {
 export class AdminClient {
   readonly server: string;
   readonly #timeoutMs: number;
+  readonly #tls: ClientTlsConfig | undefined;
   #session: Promise<AdminSession> | undefined;
 
   constructor(options: AdminClientOptions = {}) {
-    this.server = parseServer(options.server ?? "127.0.0.1:4730").key;
+    this.#tls = resolveTls(options.tls);
+    this.server = applyTls([parseServer(options.server ?? "127.0.0.1:4730")], this.#tls)[0]!.key;
     this.#timeoutMs = options.timeoutMs ?? 5000;
   }
 
@@ -229,7 +235,7 @@ export class AdminClient {
 
   #open(): Promise<AdminSession> {
     if (!this.#session) {
-      this.#session = AdminSession.open(this.server, this.#timeoutMs).catch((e) => {
+      this.#session = AdminSession.open(this.server, this.#timeoutMs, this.#tls).catch((e) => {
         this.#session = undefined;
         throw new ClientError("UNREACHABLE", (e as Error).message);
       });

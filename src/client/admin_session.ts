@@ -5,8 +5,9 @@
  *
  * @module
  */
-import { dial, type DialedSocket } from "../runtime/tcp_dial.ts";
+import { type ClientTlsConfig, dial, type DialedSocket } from "../runtime/tcp_dial.ts";
 import { parseServer } from "./server_list.ts";
+import { applyTls } from "./tls_options.ts";
 
 /** The server answered `ERR code text`. */
 export class AdminError extends Error {
@@ -40,9 +41,10 @@ export class AdminSession {
     });
   }
 
-  static async open(server: string, timeoutMs = 5000): Promise<AdminSession> {
-    const { host, port } = parseServer(server);
-    return new AdminSession(await dial(host, port, timeoutMs), timeoutMs);
+  /** Connects to `host:port` or `tls://host:port` (`tls` given: with TLS either way, see tls_options.ts). */
+  static async open(server: string, timeoutMs = 5000, tls?: ClientTlsConfig): Promise<AdminSession> {
+    const [address] = applyTls([parseServer(server)], tls);
+    return new AdminSession(await dial(address!.host, address!.port, timeoutMs, address!.tls), timeoutMs);
   }
 
   /** A command answered by one line (`OK ...`); `ERR` lines throw {@link AdminError}. */

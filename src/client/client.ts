@@ -14,6 +14,7 @@ import { type DataEncoder, textEncoder } from "./data_encoder.ts";
 import { JobRequest, type JobStatus, type Priority } from "./job_request.ts";
 import { type GearmanConnectionOptions, PacketConnection, serverError } from "./packet_connection.ts";
 import { parseServers, type ServerAddress, ServerList } from "./server_list.ts";
+import { applyTls, resolveTls } from "./tls_options.ts";
 import { epochSeconds, submitPacket, wireText } from "./submit_packet.ts";
 
 /** Options for {@link Client}. */
@@ -70,7 +71,7 @@ export class Client<T = string> {
   #closed = false;
 
   constructor(options: ClientOptions<T> = {}) {
-    this.#servers = new ServerList(parseServers(options.servers));
+    this.#servers = new ServerList(applyTls(parseServers(options.servers), resolveTls(options.tls)));
     this.#encoder = options.encoder ?? (textEncoder as unknown as DataEncoder<T>);
     this.#options = options;
   }

@@ -6,7 +6,9 @@
  * @module
  */
 import { AdminSession } from "./admin_session.ts";
+import type { ClientTlsConfig } from "../runtime/tcp_dial.ts";
 import { ClientError } from "./client_error.ts";
+import { resolveTls, type TlsOptions } from "./tls_options.ts";
 
 /** A driver's job as `status json` gives it. */
 export interface DriverJob {
@@ -59,10 +61,16 @@ export class DriverConsole {
   readonly address: string;
   readonly #token: string | undefined;
   readonly #timeoutMs: number;
+  readonly #tls: ClientTlsConfig | undefined;
   #session: Promise<AdminSession> | undefined;
 
-  constructor(options: { address: string; token?: string; timeoutMs?: number }) {
+  /**
+   * `address`: `host:port`, or `tls://host:port` for a console behind TLS; `tls`: TLS settings,
+   * which make a `host:port` address TLS too.
+   */
+  constructor(options: { address: string; token?: string; timeoutMs?: number; tls?: TlsOptions }) {
     this.address = options.address;
+    this.#tls = resolveTls(options.tls);
     this.#token = options.token;
     this.#timeoutMs = options.timeoutMs ?? 5000;
   }
@@ -100,7 +108,7 @@ export class DriverConsole {
 
   #open(): Promise<AdminSession> {
     this.#session ??= (async () => {
-      const s = await AdminSession.open(this.address, this.#timeoutMs);
+      const s = await AdminSession.open(this.address, this.#timeoutMs, this.#tls);
       if (this.#token !== undefined) {
         const reply = await s.block(`auth ${this.#token}`);
         if (reply[0] !== "OK") throw new ClientError("SERVER_ERROR", `${this.address}: console refused the token`);

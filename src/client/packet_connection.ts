@@ -14,6 +14,7 @@ import { dial, type DialedSocket } from "../runtime/tcp_dial.ts";
 import { ClientError } from "./client_error.ts";
 import type { DataEncoder } from "./data_encoder.ts";
 import type { ServerAddress, ServerSpec } from "./server_list.ts";
+import type { TlsOptions } from "./tls_options.ts";
 
 /** Packet types that answer a request, in request order. */
 const REPLIES: ReadonlySet<number> = new Set([
@@ -47,13 +48,18 @@ interface Waiter {
 
 /** What a `Client` and a `Worker` are both told about their servers and payloads. */
 export interface GearmanConnectionOptions<T> {
-  /** `host:port` of each server (default `127.0.0.1:4730`), or an embedded server's `toInProcessServer()`. */
+  /**
+   * `host:port` or `tls://host:port` of each server (default `127.0.0.1:4730`), or an embedded
+   * server's `toInProcessServer()`.
+   */
   servers?: readonly ServerSpec[];
+  /** TLS settings; when given, every `host:port` server is dialed with TLS too, not only `tls://` ones. */
+  tls?: TlsOptions;
   /** Sent with SET_CLIENT_ID, so `gearadmin --workers` can tell connections apart. */
   clientId?: string;
   /** How payloads become bytes (default UTF-8 text). */
   encoder?: DataEncoder<T>;
-  /** Deadline for one TCP connect (default 5000 ms). */
+  /** Deadline for one TCP connect, TLS handshake included (default 5000 ms). */
   connectTimeoutMs?: number;
   /** Largest packet accepted from a server (default 16 MiB). */
   maxPacketBody?: number;
@@ -104,7 +110,7 @@ export class PacketConnection {
   /** Connects, or rejects with `UNREACHABLE` naming the server. */
   static async open(server: ServerAddress, options: PacketConnectionOptions): Promise<PacketConnection> {
     try {
-      const socket = server.dial ? await server.dial() : await dial(server.host, server.port, options.connectTimeoutMs);
+      const socket = server.dial ? await server.dial() : await dial(server.host, server.port, options.connectTimeoutMs, server.tls);
       return new PacketConnection(server, socket, options);
     } catch (e) {
       throw new ClientError("UNREACHABLE", (e as Error).message);

@@ -6,31 +6,34 @@
  *
  * @module
  */
-import type { DialedSocket } from "../runtime/tcp_dial.ts";
+import type { ClientTlsConfig, DialedSocket } from "../runtime/tcp_dial.ts";
 import { ClientError } from "./client_error.ts";
 
-/** A parsed `host:port`, or a server reached another way. */
+/** A parsed `host:port` or `tls://host:port`, or a server reached another way. */
 export interface ServerAddress {
   readonly host: string;
   readonly port: number;
-  /** `host:port` as given back in messages and maps. */
+  /** `host:port` (`tls://host:port` over TLS) as given back in messages and maps. */
   readonly key: string;
+  /** Connect with TLS, with these settings (`{}`: the system's roots, the host's name). */
+  readonly tls?: ClientTlsConfig;
   /** Connects without TCP (an embedded server's `toInProcessServer()`). */
   dial?(): Promise<DialedSocket>;
 }
 
-/** A server as `host:port` text, or an address object such as `server.toInProcessServer()`. */
+/** A server as `host:port` or `tls://host:port` text, or an address object such as `server.toInProcessServer()`. */
 export type ServerSpec = string | ServerAddress;
 
-/** Parses `host:port` (port defaults to 4730; `[v6]:port` accepted). */
+/** Parses `host:port` or `tls://host:port` (port defaults to 4730; `[v6]:port` accepted). */
 export function parseServer(spec: string): ServerAddress {
-  const m = /^(?:\[([^\]]+)\]|([^:\s]+))(?::(\d{1,5}))?$/.exec(spec.trim());
-  const port = Number(m?.[3] ?? 4730);
+  const m = /^(tls:\/\/)?(?:\[([^\]]+)\]|([^:/\s]+))(?::(\d{1,5}))?$/.exec(spec.trim());
+  const port = Number(m?.[4] ?? 4730);
   if (!m || port < 1 || port > 65535) {
-    throw new ClientError("INVALID_ARGUMENT", `bad server address ${JSON.stringify(spec)} (expected host:port)`);
+    throw new ClientError("INVALID_ARGUMENT", `bad server address ${JSON.stringify(spec)} (expected host:port or tls://host:port)`);
   }
-  const host = m[1] ?? m[2]!;
-  return { host, port, key: host.includes(":") ? `[${host}]:${port}` : `${host}:${port}` };
+  const host = m[2] ?? m[3]!;
+  const key = host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+  return m[1] ? { host, port, key: `tls://${key}`, tls: {} } : { host, port, key };
 }
 
 /** Splits comma-separated lists too, so `--server a:1,b:2` and repeated flags both work. */

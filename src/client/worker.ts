@@ -12,6 +12,7 @@ import { ClientError } from "./client_error.ts";
 import { type DataEncoder, textEncoder } from "./data_encoder.ts";
 import { type GearmanConnectionOptions, PacketConnection } from "./packet_connection.ts";
 import { parseServers, type ServerAddress } from "./server_list.ts";
+import { applyTls, resolveTls } from "./tls_options.ts";
 import { fromWire, wireText } from "./submit_packet.ts";
 import { WorkerJob } from "./worker_job.ts";
 
@@ -108,7 +109,7 @@ export class Worker<T = string> {
   #coalesce: string | undefined;
 
   constructor(options: WorkerOptions<T> = {}) {
-    this.#servers = parseServers(options.servers);
+    this.#servers = applyTls(parseServers(options.servers), resolveTls(options.tls));
     this.#options = options;
     this.#encoder = options.encoder ?? (textEncoder as unknown as DataEncoder<T>);
   }

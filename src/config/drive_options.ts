@@ -11,6 +11,7 @@
 import { ConfigError, type Setting, type SettingsOf } from "./setting.ts";
 import { isLoopback } from "./serve_listeners.ts";
 import { defaultsOf, fromKey, project } from "./settings_table.ts";
+import { TLS_CLIENT_ROWS } from "./tls_client_options.ts";
 
 /** A command job: a program run per job, workload on stdin. */
 export interface CommandJobConfig {
@@ -76,6 +77,7 @@ export const DRIVE_OPTIONS = [
     help: "management console address; an address other hosts can reach needs console_token or console_tls_cert (or console_insecure)",
   },
   { key: "console_token", type: "string", default: "", arg: "<token>", help: "if set, a console connection must send `auth TOKEN` first" },
+  ...TLS_CLIENT_ROWS,
   {
     key: "console_tls_cert",
     type: "string",

@@ -106,7 +106,7 @@ export const CONNECTION_ROWS = [
     arg: "<n>",
     min: 1,
     max: MAX_INT,
-    help: "connections served at once; more are refused",
+    help: "connections served at once; more are refused (a TLS connection counts from TCP accept)",
   },
   {
     key: "max_output_buffer",
@@ -138,7 +138,7 @@ export const CONNECTION_ROWS = [
     max: 86400,
     unit: "s",
     to: "edge.handshakeTimeoutMs",
-    help: "close a connection that sent no complete packet or line this long; 0 = never",
+    help: "close a connection that sent no complete packet or line this long (a TLS handshake counts in it); 0 = never",
   },
   {
     key: "partial_packet_timeout",

@@ -8,6 +8,7 @@
  */
 import type { Setting, SettingsOf } from "./setting.ts";
 import { defaultsOf } from "./settings_table.ts";
+import { TLS_CLIENT_ROWS } from "./tls_client_options.ts";
 
 export const TOP_OPTIONS = [
   {
@@ -24,6 +25,7 @@ export const TOP_OPTIONS = [
   },
   { key: "token", type: "string", default: "", arg: "<token>", help: "the drive console token, if it has one" },
   { key: "read_only", type: "boolean", default: false, help: "disable the keys that change things (+, -, K, R)" },
+  ...TLS_CLIENT_ROWS,
 ] as const satisfies readonly Setting[];
 
 export type TopSettings = SettingsOf<typeof TOP_OPTIONS>;

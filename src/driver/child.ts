@@ -100,6 +100,7 @@ export async function runChild(specJson: string): Promise<number> {
 function newWorker(spec: ChildSpec, send: (r: ChildReport) => void): Worker<unknown> {
   return new Worker<unknown>({
     servers: spec.servers,
+    tls: spec.tls,
     clientId: `gearbox-drive:${spec.job.name}:${process.pid}`,
     encoder: bytesEncoder as DataEncoder<unknown>,
     onError: (e) => process.stderr.write(`worker: ${e.message}\n`),

@@ -11,6 +11,8 @@
 import { readTlsFiles } from "../runtime/tls_files.ts";
 import { checkConsoleExposure, type DriveSettings, type DriveTimes, driveTimes } from "../config/drive_options.ts";
 import type { Logger } from "../log/logger.ts";
+import { tlsClientFiles } from "../config/tls_client_options.ts";
+import type { TlsOptions } from "../client/tls_options.ts";
 import { selfCommand } from "../runtime/load.ts";
 import type { NetListener } from "../runtime/net.ts";
 import { type ChildExit, spawnChild } from "../runtime/process.ts";
@@ -51,6 +53,8 @@ export class Supervisor implements ConsoleTarget {
   #console: NetListener | undefined;
   /** Said at every start of a console other hosts can reach without a token (console_insecure). */
   readonly #consoleWarning: string | undefined;
+  /** TLS for the servers (tls_* settings), as files: the observer's and every child's. */
+  readonly #tls: TlsOptions | undefined;
   #stopping: Promise<void> | undefined;
   #resolveDone!: () => void;
   /** Resolves when the driver has stopped. */
@@ -65,7 +69,8 @@ export class Supervisor implements ConsoleTarget {
     const { timers, restart } = driveTimes(options.settings);
     this.#times = timers;
     this.#policy = restart;
-    this.#observer = new Observer(options.settings.server, options.logger, options.settings.unknownJobCommand);
+    this.#tls = tlsClientFiles(options.settings);
+    this.#observer = new Observer(options.settings.server, options.logger, options.settings.unknownJobCommand, this.#tls);
   }
 
   /** The console's port (after start; undefined when the console is off). */
@@ -211,6 +216,7 @@ export class Supervisor implements ConsoleTarget {
     const spec: ChildSpec = {
       job: { ...g.def, min: g.min, max: g.max },
       servers: this.#settings.server,
+      ...(this.#tls ? { tls: this.#tls } : {}),
       report: this.#report!.address,
       token: this.#report!.token,
     };

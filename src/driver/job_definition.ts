@@ -6,6 +6,7 @@
  *
  * @module
  */
+import type { TlsOptions } from "../client/tls_options.ts";
 
 export interface JobDefinition {
   /** The name the console and the log use: a command job's name, a module job's function, or a group's prefixed name. */
@@ -34,6 +35,8 @@ export interface JobDefinition {
 export interface ChildSpec {
   job: JobDefinition;
   servers: string[];
+  /** The driver's TLS settings for the servers, as file paths (the child reads them; no key in the environment). */
+  tls?: TlsOptions;
   /** Where the child reports its jobs (`host:port` of the driver's report listener). */
   report: string;
   /** Proves to the listener that the report comes from a child of this driver. */

@@ -9,6 +9,7 @@
  */
 import { AdminClient } from "../client/admin_client.ts";
 import { AdminError } from "../client/admin_session.ts";
+import type { TlsOptions } from "../client/tls_options.ts";
 import type { Logger } from "../log/logger.ts";
 import { runCommand } from "../runtime/run_command.ts";
 
@@ -22,8 +23,9 @@ export class Observer {
   readonly #statusOnly = new Set<AdminClient>();
   #timer: ReturnType<typeof setInterval> | undefined;
 
-  constructor(servers: readonly string[], log: Logger, unknownJobCommand: string) {
-    this.#admins = servers.map((server) => new AdminClient({ server, timeoutMs: 5000 }));
+  /** `tls`: the TLS settings for every server (files read here: a bad one throws, naming it). */
+  constructor(servers: readonly string[], log: Logger, unknownJobCommand: string, tls?: TlsOptions) {
+    this.#admins = servers.map((server) => new AdminClient({ server, timeoutMs: 5000, tls }));
     this.#log = log;
     this.#unknownJobCommand = unknownJobCommand;
   }

@@ -71,7 +71,7 @@ export interface ListenOptions {
   keepAliveMs?: number;
   /** `auto`: Bun.listen on Bun, node:net elsewhere; `node`: node:net everywhere (serve's `transport` setting). */
   transport?: "auto" | "node";
-  /** Serve TLS (1.2 and 1.3 only) instead of plaintext; node:tls on every runtime (docs/runtime.md §7). */
+  /** Serve TLS (1.2 and 1.3 only) instead of plaintext; node:tls on every runtime (docs/runtime.md §11). */
   tls?: TlsServerConfig;
 }
 /** Listens for TCP connections with the best adapter for this runtime. */

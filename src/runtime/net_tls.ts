@@ -1,7 +1,7 @@
 /**
  * TLS through `node:tls` on every runtime (Bun and Deno both verify client
  * certificates and swap certificates with `setSecureContext` there,
- * docs/runtime.md §7). The connection is handed to the server at TCP accept,
+ * docs/runtime.md §11). The connection is handed to the server at TCP accept,
  * before the handshake, so `max_connections` and `handshake_timeout` count
  * and drop connections that never finish one; its bytes flow once the
  * handshake is done. TLS 1.2 and 1.3 only; with a CA, a client certificate
@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { createPrivateKey, X509Certificate } from "node:crypto";
 import type { Socket } from "node:net";
 import { createSecureContext, createServer, type SecureContextOptions, type TLSSocket } from "node:tls";
 import type { ListenOptions, NetListener, NetSocket, PeerIdentity, TlsServerConfig } from "./net.ts";
@@ -113,6 +114,14 @@ function contextOptions(tls: TlsServerConfig): SecureContextOptions {
   return { cert: tls.cert, key: tls.key, ca: tls.ca, minVersion: "TLSv1.2" };
 }
 
+/** Throws when the PEM cannot serve: Deno's createSecureContext accepts a key that is not the certificate's. */
+function checkUsable(tls: TlsServerConfig): void {
+  createSecureContext(contextOptions(tls));
+  if (!new X509Certificate(tls.cert).checkPrivateKey(createPrivateKey(tls.key))) {
+    throw new Error("TLS key does not match the certificate");
+  }
+}
+
 /** The client certificate's identity, or undefined when none was presented. */
 function peerOf(s: TLSSocket): PeerIdentity | undefined {
   const cert = s.getPeerCertificate();
@@ -129,7 +138,7 @@ function key(address: string | undefined, port: number | undefined): string {
 
 /** Listens for TLS connections; resolves once the port is bound. */
 export function listenTls(options: ListenOptions, tls: TlsServerConfig, onConnection: (socket: NetSocket) => void): Promise<NetListener> {
-  createSecureContext(contextOptions(tls)); // a bad PEM fails here, before the port is bound
+  checkUsable(tls); // a bad PEM fails here, before the port is bound
   const mutual = tls.ca !== undefined;
   // Accepted, handshake not yet done, by remote address and port (the same on the raw and the TLS socket).
   const waiting = new Map<string, TlsConnection>();
@@ -169,7 +178,7 @@ export function listenTls(options: ListenOptions, tls: TlsServerConfig, onConnec
           return Promise.resolve();
         },
         reloadTls: (next: TlsServerConfig) => {
-          createSecureContext(contextOptions(next)); // throws on a bad PEM; the old context stays
+          checkUsable(next); // throws on a bad PEM; the old context stays
           server.setSecureContext({ ...contextOptions(next) });
         },
       });

@@ -1,10 +1,14 @@
 /**
- * Outbound TCP for command-line tools: connect with a deadline, then bytes
- * in and out. `node:net` works the same on Bun and Deno.
+ * Outbound TCP, plain or TLS (tls_dial.ts), for the library and the tools:
+ * connect with a deadline, then bytes in and out. `node:net` and `node:tls`
+ * work the same on Bun and Deno.
  *
  * @module
  */
-import { connect } from "node:net";
+import { connect, type Socket } from "node:net";
+import { type ClientTlsConfig, connectTls, tlsErrorText } from "./tls_dial.ts";
+
+export type { ClientTlsConfig } from "./tls_dial.ts";
 
 export interface DialedSocket {
   write(bytes: Uint8Array | string): void;
@@ -14,10 +18,16 @@ export interface DialedSocket {
   close(): void;
 }
 
-/** Connects to host:port, or rejects after `timeoutMs` with a message that names the address. */
-export function dial(host: string, port: number, timeoutMs: number): Promise<DialedSocket> {
+/**
+ * Connects to host:port, with TLS when `tls` is given (the handshake done
+ * and the certificate checked before it resolves), or rejects after
+ * `timeoutMs` with a message that names the address.
+ */
+export function dial(host: string, port: number, timeoutMs: number, tls?: ClientTlsConfig): Promise<DialedSocket> {
+  const where = `${tls ? "tls://" : ""}${host.includes(":") ? `[${host}]` : host}:${port}`;
+  const words = (e: Error) => `${where}: ${(tls && tlsErrorText(e, tls.servername ?? host)) || socketErrorText(e)}`;
   return new Promise((resolve, reject) => {
-    const sock = connect({ host, port });
+    const sock: Socket = tls ? connectTls(host, port, tls) : connect({ host, port });
     sock.setNoDelay(true);
     // A peer that vanishes without a FIN (host down, cable cut) is noticed by
     // the kernel's probes instead of leaving a wait on this socket forever.
@@ -25,14 +35,15 @@ export function dial(host: string, port: number, timeoutMs: number): Promise<Dia
     let failure: Error | undefined;
     const timer = setTimeout(() => {
       sock.destroy();
-      reject(new Error(`${host}:${port}: no connection within ${timeoutMs} ms`));
+      reject(new Error(`${where}: no connection${tls ? " (TLS handshake included)" : ""} within ${timeoutMs} ms`));
     }, timeoutMs);
     sock.once("error", (e) => {
-      failure = e;
+      // A TLS 1.3 server refuses a client certificate after the client's handshake ended: the error comes later.
+      failure = new Error(words(e));
       clearTimeout(timer);
-      reject(new Error(`${host}:${port}: ${socketErrorText(e)}`));
+      reject(failure);
     });
-    sock.once("connect", () => {
+    sock.once(tls ? "secureConnect" : "connect", () => {
       clearTimeout(timer);
       resolve({
         write: (bytes) => void sock.write(bytes),

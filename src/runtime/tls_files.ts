@@ -30,7 +30,8 @@ export interface TlsFiles {
   ca?: string;
 }
 
-function readPem(file: string, label: string): string {
+/** One PEM file's text (`label` says what it should hold); throws TlsFileError naming it. Clients read their CA, certificate and key with it too. */
+export function readPem(file: string, label: string): string {
   let text: string;
   try {
     text = readFileSync(file, "utf8");

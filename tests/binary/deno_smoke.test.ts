@@ -12,6 +12,8 @@ import { tempDirs } from "../helpers/temp_dir.ts";
 import { testPostgres } from "../helpers/postgres.ts";
 import { RawConn } from "../helpers/raw_conn.ts";
 import { Cmd } from "../../src/protocol/commands.ts";
+import { readFileSync } from "node:fs";
+import { makeCerts } from "../helpers/certs.ts";
 
 const tempDir = tempDirs();
 
@@ -59,6 +61,33 @@ test("the same sources serve a round trip under deno run, with the sqlite store"
   const server = await denoServe(`sqlite:${join(tempDir("gearbox-deno-"), "jobs.db")}`);
   try {
     await roundTrip(server.port);
+  } finally {
+    await server.stop();
+  }
+});
+
+test("the same sources serve mutual TLS under deno run: a trusted client's echo is answered, an untrusted one gets nothing", {
+  skip: existsSync(DENO) ? false : "deno not installed (npm install)",
+}, async () => {
+  const certs = makeCerts(tempDir("gearbox-deno-tls-"));
+  const server = await denoServe("memory:", "--tls-cert", certs.serverCert, "--tls-key", certs.serverKey, "--tls-ca", certs.ca);
+  try {
+    const ca = readFileSync(certs.ca);
+    const { conn } = await RawConn.connectTls(server.port, {
+      ca,
+      cert: readFileSync(certs.clientCert),
+      key: readFileSync(certs.clientKey),
+    });
+    conn.sendPacket(Cmd.ECHO_REQ, "deno tls");
+    assert.equal((await conn.expectPacket(Cmd.ECHO_RES, 5000)).body.toString(), "deno tls");
+    conn.close();
+    const opts = { ca, cert: readFileSync(certs.otherClientCert), key: readFileSync(certs.otherClientKey) };
+    const intruder = await RawConn.connectTls(server.port, opts).then((r) => r.conn, () => undefined);
+    if (intruder) {
+      intruder.sendPacket(Cmd.ECHO_REQ, "let me in");
+      await intruder.expectClosed(5000);
+      assert.equal(intruder.buffered.length, 0);
+    }
   } finally {
     await server.stop();
   }

@@ -144,3 +144,15 @@ export function makeClientCert(set: CertSet, name: string, cn: string, san?: str
   const cert = sign(set.dir, "ca", name, cn, ext, stamp(new Date(now - 86_400_000)), stamp(new Date(now + 30 * 86_400_000)));
   return { cert, key: join(set.dir, `${name}.key`) };
 }
+
+/**
+ * One more server certificate signed by the set's CA, carrying only the
+ * names in `altNames` (`DNS:other.example`): for tests of the client's
+ * name check. Returns its certificate and key files.
+ */
+export function makeServerCertFor(set: CertSet, name: string, altNames: string): { cert: string; key: string } {
+  const now = Date.now();
+  const ext = `subjectAltName=${altNames}\nextendedKeyUsage=serverAuth`;
+  const cert = sign(set.dir, "ca", name, name, ext, stamp(new Date(now - 86_400_000)), stamp(new Date(now + 30 * 86_400_000)));
+  return { cert, key: join(set.dir, `${name}.key`) };
+}

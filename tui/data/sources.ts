@@ -10,6 +10,7 @@
  */
 import { AdminClient, AdminError, type NodeInfo } from "../../src/client/admin_client.ts";
 import { DriverConsole } from "../../src/client/driver_console.ts";
+import type { TlsOptions } from "../../src/client/tls_options.ts";
 import type { Detail, DriverView, QueueRow, ServerView } from "../state.ts";
 
 /**
@@ -28,9 +29,12 @@ export class Sources {
   /** Each gearbox server's last `nodes` and when it was read; undefined rows: it refused the command. */
   readonly #nodes = new Map<string, { at: number; rows: NodeInfo[] | undefined }>();
 
-  constructor(servers: string[], consoles: string[], token: string | undefined, timeoutMs: number) {
-    this.admins = servers.map((server) => new AdminClient({ server, timeoutMs }));
-    this.consoles = consoles.map((address) => new DriverConsole({ address, token, timeoutMs }));
+  /** `tls` applies to every server, and to the consoles given as `tls://host:port` (a console is usually on loopback). */
+  constructor(servers: string[], consoles: string[], token: string | undefined, timeoutMs: number, tls?: TlsOptions) {
+    this.admins = servers.map((server) => new AdminClient({ server, timeoutMs, tls }));
+    this.consoles = consoles.map((address) =>
+      new DriverConsole({ address, token, timeoutMs, tls: address.startsWith("tls://") ? tls : undefined })
+    );
   }
 
   async servers(now: () => number): Promise<ServerView[]> {

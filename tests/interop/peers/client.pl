@@ -47,8 +47,12 @@ $SIG{ALRM} = sub { bail("timed out", 3) };
 alarm($timeout + 1);
 $SIG{__WARN__} = sub { print STDERR @_ };
 
+# Optional "tls": {"ca_file", "cert_file", "key_file"} connects with
+# IO::Socket::SSL (the job server given as a hash with use_ssl).
+my $server = "$host:$port";
+$server = { host => $host, port => $port, use_ssl => 1, %{ $spec->{tls} } } if $spec->{tls};
 my $client = Gearman::Client->new(
-    job_servers => ["$host:$port"],
+    job_servers => [$server],
     exceptions  => $spec->{exceptions} ? 1 : 0,
     command_timeout => $timeout,
 );

@@ -56,7 +56,11 @@ alarm($timeout);
 # Keep Gearman::Worker's "Job 'f' died" warnings on stderr but quiet.
 $SIG{__WARN__} = sub { print STDERR @_ };
 
-my $worker = Gearman::Worker->new(job_servers => ["$host:$port"]);
+# Optional "tls": {"ca_file", "cert_file", "key_file"} connects with
+# IO::Socket::SSL (the job server given as a hash with use_ssl).
+my $server = "$host:$port";
+$server = { host => $host, port => $port, use_ssl => 1, %{ $spec->{tls} } } if $spec->{tls};
+my $worker = Gearman::Worker->new(job_servers => [$server]);
 my $done   = 0;
 
 my %behaviours = (
