@@ -46,6 +46,7 @@ export class Listeners {
   readonly #logger: Logger;
   readonly #warnings: readonly string[];
   #open: Open[] = [];
+  #closing: Promise<void> | undefined;
 
   /** Reads every listener's TLS files (throws ConfigError or TlsFileError naming one); the warnings are logged at every start. */
   constructor({ plans, warnings, socket }: ListenPlan, logger: Logger) {
@@ -60,7 +61,8 @@ export class Listeners {
     try {
       for (const { plan, tls } of this.#plans) this.#open.push(await this.#listen(plan, tls, admission));
     } catch (e) {
-      await this.close();
+      await Promise.all(this.#open.map((o) => o.net.close()));
+      this.#open = [];
       throw e;
     }
     for (const w of this.#warnings) this.#logger.warn(w);
@@ -74,16 +76,15 @@ export class Listeners {
     }
   }
 
-  /** Stops accepting on every listener; connections are left alone. */
-  async close(): Promise<void> {
-    const open = this.#open;
-    this.#open = [];
-    await Promise.all(open.map((o) => o.net.close()));
+  /** Stops accepting on every listener (once; their addresses stay readable); connections are left alone. */
+  close(): Promise<void> {
+    this.#closing ??= Promise.all(this.#open.map((o) => o.net.close())).then(() => {});
+    return this.#closing;
   }
 
   /** SIGHUP: rereads every TLS listener's files; false when TLS is off or a reload was refused (logged, old kept). */
   reloadTls(): boolean {
-    const tls = this.#open.filter((o) => o.tls !== undefined);
+    const tls = this.#closing ? [] : this.#open.filter((o) => o.tls !== undefined);
     let ok = tls.length > 0;
     for (const o of tls) ok = o.tls!.reload(o.net, this.#logger, this.#address(o)) && ok;
     return ok;
@@ -118,6 +119,7 @@ export class Listeners {
 
 /** A listener's TLS files read and checked, or undefined for a plaintext one (`tls: true` was resolved when planned). */
 function tlsOf(plan: ListenerConfig, prefix: string): ListenerTls | undefined {
-  if (plan.tls === undefined || plan.tls === true) return undefined;
+  if (plan.tls === undefined) return undefined;
+  if (plan.tls === true) throw new Error(`${plan.listen}: tls: true must be resolved to files when the listeners are planned`);
   return ListenerTls.fromSettings({ tlsCert: plan.tls.cert, tlsKey: plan.tls.key, tlsCa: plan.tls.ca ?? "" }, prefix);
 }

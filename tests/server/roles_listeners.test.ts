@@ -168,3 +168,19 @@ describe("listeners and the node id", () => {
     assert.match(createServer({ store: "memory:", port: 4998 }).node, /:4998$/);
   });
 });
+
+describe("listeners after a stop", () => {
+  test("a stopped server still names the port and addresses it listened on (a restart on the same port needs them)", async () => {
+    const server = createServer({
+      store: "memory:",
+      logLevel: "silent",
+      listeners: [{ listen: "127.0.0.1:0" }, { listen: "127.0.0.1:0" }],
+    });
+    await server.start();
+    const [port, addresses] = [server.port, server.addresses];
+    assert.ok(port > 0);
+    await server.stop();
+    assert.equal(server.port, port);
+    assert.deepEqual(server.addresses, addresses);
+  });
+});
