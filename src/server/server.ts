@@ -41,11 +41,7 @@ export interface ServerOptions extends Partial<ServeSettings> {
   /** A store object instead of a URL (an embedding application may share one). */
   storeInstance?: JobStore;
   logger?: Logger;
-  /**
-   * Where time comes from: the core's time and the timers of the server's
-   * own deadlines (default: the real clock). A `ManualClock` lets a test or
-   * an embedder advance time instead of waiting.
-   */
+  /** Where the core's time and the server's own deadlines come from (default: the real clock; a `ManualClock` in tests). */
   clock?: Clock;
 }
 
@@ -165,6 +161,11 @@ export class GearboxServer {
   /** The bound port (useful with port 0). */
   get port(): number {
     return this.#listener?.port ?? this.settings.port;
+  }
+
+  /** Where the server is in its life (`/ready`, metrics_endpoint.ts): listening only once the store is replayed. */
+  get phase(): "starting" | "serving" | "draining" | "stopping" {
+    return this.#stopping ? "stopping" : this.#draining ? "draining" : this.#listener ? "serving" : "starting";
   }
 
   get stats(): ServerStats {

@@ -1,0 +1,48 @@
+/**
+ * `gearbox serve`'s metric families (docs: README "Monitoring"), defined once
+ * here so the page, the README's table and the example dashboard and alert
+ * rules (tests/server/metrics_examples.test.ts) read the same names.
+ * Gauges of the function table are read at scrape time, a slice of
+ * functions per turn of the event loop (metrics_page.ts); counters and
+ * histograms the core keeps as jobs move are copied from its view.
+ *
+ * @module
+ */
+import { type MetricDef, Registry } from "../metrics/registry.ts";
+
+const fn = ["function"] as const;
+
+/** Every family `gearbox serve` exposes, in page order. */
+export const SERVE_METRICS = [
+  {
+    name: "gearbox_jobs_queued",
+    type: "gauge",
+    help: "Jobs waiting for a worker, by function and priority.",
+    labels: ["function", "priority"],
+  },
+  { name: "gearbox_jobs_running", type: "gauge", help: "Jobs a worker is running, by function.", labels: fn },
+  { name: "gearbox_jobs_scheduled", type: "gauge", help: "Jobs waiting for their run time (run_after, epoch, retry delay).", labels: fn },
+  { name: "gearbox_workers", type: "gauge", help: "Connections that registered the function.", labels: fn },
+  { name: "gearbox_oldest_waiting_seconds", type: "gauge", help: "Age of the oldest job waiting for a worker, by function.", labels: fn },
+  { name: "gearbox_functions", type: "gauge", help: "Function records held (bounded by max_functions).", labels: [] },
+  { name: "gearbox_connections", type: "gauge", help: "Open connections, by role (all: every connection).", labels: ["role"] },
+  { name: "gearbox_errors_total", type: "counter", help: "Events of the admin counters command, by cause.", labels: ["cause"] },
+  { name: "gearbox_event_loop_lag_seconds", type: "gauge", help: "Largest event loop delay seen since the previous scrape.", labels: [] },
+  {
+    name: "gearbox_ready",
+    type: "gauge",
+    help: "1 when /ready answers 200 (store replayed, listening, not draining, store reachable).",
+    labels: [],
+  },
+  { name: "process_resident_memory_bytes", type: "gauge", help: "Resident memory size in bytes.", labels: [] },
+  { name: "process_cpu_seconds_total", type: "counter", help: "User and system CPU time spent in seconds.", labels: [] },
+] as const satisfies readonly MetricDef[];
+
+export type ServeMetricName = (typeof SERVE_METRICS)[number]["name"];
+
+/** A registry holding serve's families, and each family by name. */
+export function serveRegistry(): { registry: Registry; family: (name: ServeMetricName) => ReturnType<Registry["define"]> } {
+  const registry = new Registry();
+  const byName = new Map(SERVE_METRICS.map((d) => [d.name as string, registry.define(d)]));
+  return { registry, family: (name) => byName.get(name)! };
+}
