@@ -42,7 +42,7 @@ const any = (...folders: string[]): Allowed[] => folders.map((folder) => ({ fold
  */
 export const TABLE: Row[] = [
   { folder: "src/protocol/", imports: [] },
-  { folder: "src/core/", imports: any("src/protocol/") },
+  { folder: "src/core/", imports: any("src/protocol/", "src/metrics/") },
   { folder: "src/store/", imports: any("src/core/", "src/runtime/") },
   {
     folder: "src/server/",

@@ -36,7 +36,7 @@ export class MetricsEndpoint {
     const page = new MetricsPage({
       view: server.core.view,
       now: () => server.clock.now(),
-      connections: () => server.stats.connections,
+      stats: () => server.stats,
       ready,
       takeLag: () => lag.take(),
     });

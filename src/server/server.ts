@@ -172,8 +172,7 @@ export class GearboxServer {
     return {
       connections: this.#connections.size,
       refusedConnections: this.#limit.refused,
-      commits: this.#writer.commits,
-      committedJobs: this.#writer.committedJobs,
+      ...this.#writer.counts,
       bytesRead: this.#bytesRead,
       stalled: this.#backpressure.stalled,
     };

@@ -9,8 +9,14 @@
  * @module
  */
 import { type MetricDef, Registry } from "../metrics/registry.ts";
+import { SECONDS_BUCKETS } from "../metrics/histogram.ts";
 
 const fn = ["function"] as const;
+
+/** Upper bounds of `gearbox_store_commit_seconds`: an fsync on a fast disk to a slow database round trip. */
+export const COMMIT_SECONDS_BUCKETS: readonly number[] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+/** Upper bounds of `gearbox_store_batch_jobs`: changes (adds, updates, deletes) per group commit. */
+export const BATCH_BUCKETS: readonly number[] = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000];
 
 /** Every family `gearbox serve` exposes, in page order. */
 export const SERVE_METRICS = [
@@ -22,8 +28,50 @@ export const SERVE_METRICS = [
   },
   { name: "gearbox_jobs_running", type: "gauge", help: "Jobs a worker is running, by function.", labels: fn },
   { name: "gearbox_jobs_scheduled", type: "gauge", help: "Jobs waiting for their run time (run_after, epoch, retry delay).", labels: fn },
+  { name: "gearbox_jobs_dead", type: "gauge", help: "Failed jobs kept in the dead set, by function.", labels: fn },
   { name: "gearbox_workers", type: "gauge", help: "Connections that registered the function.", labels: fn },
   { name: "gearbox_oldest_waiting_seconds", type: "gauge", help: "Age of the oldest job waiting for a worker, by function.", labels: fn },
+  {
+    name: "gearbox_jobs_submitted_total",
+    type: "counter",
+    help: "Jobs submitted (not coalesced), by function and kind.",
+    labels: ["function", "kind"],
+  },
+  { name: "gearbox_jobs_completed_total", type: "counter", help: "Jobs that completed, by function.", labels: fn },
+  {
+    name: "gearbox_jobs_failed_total",
+    type: "counter",
+    help: "Jobs that ended failed, by function and reason.",
+    labels: ["function", "reason"],
+  },
+  {
+    name: "gearbox_job_wait_seconds",
+    type: "histogram",
+    help: "Time from runnable to a worker taking the job.",
+    labels: fn,
+    buckets: SECONDS_BUCKETS,
+  },
+  {
+    name: "gearbox_job_run_seconds",
+    type: "histogram",
+    help: "Time a worker held the job, per run.",
+    labels: fn,
+    buckets: SECONDS_BUCKETS,
+  },
+  {
+    name: "gearbox_store_commit_seconds",
+    type: "histogram",
+    help: "Time a successful store commit took.",
+    labels: [],
+    buckets: COMMIT_SECONDS_BUCKETS,
+  },
+  {
+    name: "gearbox_store_batch_jobs",
+    type: "histogram",
+    help: "Changes (adds, updates, deletes) per store commit.",
+    labels: [],
+    buckets: BATCH_BUCKETS,
+  },
   { name: "gearbox_functions", type: "gauge", help: "Function records held (bounded by max_functions).", labels: [] },
   { name: "gearbox_connections", type: "gauge", help: "Open connections, by role (all: every connection).", labels: ["role"] },
   { name: "gearbox_errors_total", type: "counter", help: "Events of the admin counters command, by cause.", labels: ["cause"] },

@@ -96,6 +96,49 @@ describe("the metrics endpoint", () => {
     });
   });
 
+  test("after one completion and one failure the counters, the dead set and the wait and run histograms are exact", async () => {
+    await withEndpoint(new TestStore(), async (server, endpoint, clock) => {
+      await server.start();
+      const client = await submit(server.port, "f", 3);
+      const worker = await RawConn.connect(server.port);
+      worker.sendPacket(Cmd.CAN_DO, "f");
+      clock.advance(2_500);
+      worker.sendPacket(Cmd.GRAB_JOB);
+      const first = (await worker.expectPacket(Cmd.JOB_ASSIGN)).args[0]!;
+      clock.advance(1_500);
+      worker.sendPacket(Cmd.WORK_COMPLETE, first, "done");
+      worker.sendPacket(Cmd.GRAB_JOB);
+      const second = (await worker.expectPacket(Cmd.JOB_ASSIGN)).args[0]!;
+      clock.advance(500);
+      worker.sendPacket(Cmd.WORK_FAIL, second);
+      await waitUntil("both ends are counted", () => server.core.view.functions.get("f")!.failed === 1, 2000);
+      const body = (await get(endpoint, "/metrics")).body;
+      const family = (name: string) =>
+        body.split("\n").filter((l) => l.startsWith(`${name}{`) || l.startsWith(`${name}_`) && !l.startsWith("#"));
+      assert.deepEqual(family("gearbox_jobs_submitted_total"), [
+        'gearbox_jobs_submitted_total{function="f",kind="foreground"} 0',
+        'gearbox_jobs_submitted_total{function="f",kind="background"} 3',
+        'gearbox_jobs_submitted_total{function="f",kind="scheduled"} 0',
+      ]);
+      assert.deepEqual(family("gearbox_jobs_completed_total"), ['gearbox_jobs_completed_total{function="f"} 1']);
+      assert.deepEqual(family("gearbox_jobs_failed_total"), ['gearbox_jobs_failed_total{function="f",reason="failed"} 1']);
+      assert.deepEqual(family("gearbox_jobs_dead"), ['gearbox_jobs_dead{function="f"} 1']);
+      assert.deepEqual(family("gearbox_jobs_queued").map((l) => l.split(" ")[1]), ["0", "1", "0"]);
+      assert.deepEqual(family("gearbox_oldest_waiting_seconds"), ['gearbox_oldest_waiting_seconds{function="f"} 4.5']);
+      // Waits: 2.5 s and 4 s (the second job waited through the first's run); runs: 1.5 s and 0.5 s.
+      const bucket = (name: string, le: string) => family(name).find((l) => l.includes(`le="${le}"`))!.split(" ")[1];
+      assert.deepEqual(["1", "5", "+Inf"].map((le) => bucket("gearbox_job_wait_seconds", le)), ["0", "2", "2"]);
+      assert.deepEqual(["0.1", "0.5", "1", "5", "+Inf"].map((le) => bucket("gearbox_job_run_seconds", le)), ["0", "1", "1", "2", "2"]);
+      assert.ok(family("gearbox_job_wait_seconds").includes('gearbox_job_wait_seconds_sum{function="f"} 6.5'));
+      assert.ok(family("gearbox_job_run_seconds").includes('gearbox_job_run_seconds_sum{function="f"} 2'));
+      assert.ok(family("gearbox_job_run_seconds").includes('gearbox_job_run_seconds_count{function="f"} 2'));
+      assert.match(body, /^gearbox_store_batch_jobs_count [1-9]\d*$/m);
+      assert.match(body, /^gearbox_store_commit_seconds_bucket\{le="\+Inf"\} [1-9]\d*$/m);
+      client.close();
+      worker.close();
+    });
+  });
+
   test("/health answers 200 while /ready answers 503 during the replay, then 200 once the job port listens", async () => {
     const store = new TestStore(true);
     await withEndpoint(store, async (server, endpoint) => {
