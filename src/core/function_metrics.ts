@@ -17,10 +17,18 @@ export class FunctionMetrics {
   readonly submitted: Record<SubmittedKind, number> = { foreground: 0, background: 0, scheduled: 0 };
   /** Jobs that ended failed, by reason (`failed`, `exception`, `permanent`, `retries_exhausted`, ...). */
   readonly failed = new Map<string, number>();
-  /** Seconds from runnable (submission or run time) to a worker taking the job. */
-  readonly wait = new Histogram(SECONDS_BUCKETS);
+  /** Seconds from runnable (submission or run time) to a worker taking the job; made on the first. */
+  wait: Histogram | undefined = undefined;
   /** Seconds from a worker taking the job to the end of that run (completed, failed, requeued...). */
-  readonly run = new Histogram(SECONDS_BUCKETS);
+  run: Histogram | undefined = undefined;
+
+  observeWait(seconds: number): void {
+    (this.wait ??= new Histogram(SECONDS_BUCKETS)).observe(seconds);
+  }
+
+  observeRun(seconds: number): void {
+    (this.run ??= new Histogram(SECONDS_BUCKETS)).observe(seconds);
+  }
 }
 
 /** The record's metrics, made on first use. */

@@ -136,7 +136,7 @@ export function failJob(server: EndingContext, job: Job, now: number, report: Fa
 
 /** A run ended (any way): its time goes into the function's run-time histogram. */
 function runEnded(job: Job, now: number): void {
-  metricsOf(job.fn).run.observe(Math.max(0, now - job.startedAt) / 1000);
+  metricsOf(job.fn).observeRun(Math.max(0, now - job.startedAt) / 1000);
 }
 
 /**

@@ -98,7 +98,7 @@ export class Scheduler {
     job.worker = peer;
     job.assignment++;
     job.startedAt = now;
-    metricsOf(job.fn).wait.observe(Math.max(0, now - Math.max(job.createdAt, job.runAt)) / 1000);
+    metricsOf(job.fn).observeWait(Math.max(0, now - Math.max(job.createdAt, job.runAt)) / 1000);
     job.numerator = "0";
     job.denominator = "0";
     job.fn.running++;

@@ -71,14 +71,13 @@ export class Family {
     return sampleLine(this.def.name, labelText(this.def.labels, values), v);
   }
 
-  /** The family's part of a page: header, series, then collected text (which it forgets). */
-  render(): string {
+  /** Appends the family's part of a page to `out`: header and series, then each collected text (which it forgets). */
+  render(out: string[]): void {
     const { name, type, help } = this.def;
     let s = familyHeader(name, type, help);
     for (const [key, v] of this.#series) s += typeof v === "number" ? sampleLine(name, key, v) : histogramLines(name, key, v);
-    s += this.#collected.join("");
+    out.push(s, ...this.#collected);
     this.#collected = [];
-    return s;
   }
 
   #key(values: readonly string[]): string {
@@ -115,9 +114,14 @@ export class Registry {
 
   /** The page, families in definition order. */
   render(): string {
-    let s = "";
-    for (const f of this.#families.values()) s += f.render();
-    return s;
+    return this.renderParts().join("");
+  }
+
+  /** The page in parts (a big page is sent a part at a time rather than built as one string). */
+  renderParts(): string[] {
+    const out: string[] = [];
+    for (const f of this.#families.values()) f.render(out);
+    return out;
   }
 }
 

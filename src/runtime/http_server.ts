@@ -18,7 +18,8 @@ export interface HttpRequest {
 
 export interface HttpAnswer {
   readonly status: number;
-  readonly body: string;
+  /** Parts are written one at a time, waiting for the socket to drain, so a big page never becomes one string. */
+  readonly body: string | readonly string[];
   readonly contentType?: string;
   readonly headers?: Record<string, string>;
 }
@@ -54,6 +55,17 @@ export function serveHttp(host: string, port: number, handle: HttpHandler): Prom
   });
 }
 
+/** Resolves when `res` can take more, or is gone. */
+function drained(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off("drain", done).off("close", done);
+      resolve();
+    };
+    res.on("drain", done).on("close", done);
+  });
+}
+
 async function answer(req: IncomingMessage, res: ServerResponse, handle: HttpHandler): Promise<void> {
   const method = req.method ?? "GET";
   const path = (req.url ?? "/").split("?")[0]!;
@@ -63,11 +75,16 @@ async function answer(req: IncomingMessage, res: ServerResponse, handle: HttpHan
   } catch (e) {
     a = { status: 500, body: `internal error: ${(e as Error).message}\n` };
   }
-  const body = Buffer.from(a.body, "utf8");
-  res.writeHead(a.status, {
-    "content-type": a.contentType ?? "text/plain; charset=utf-8",
-    "content-length": String(body.length),
-    ...a.headers,
-  });
-  res.end(method === "HEAD" ? undefined : body);
+  const headers: Record<string, string> = { "content-type": a.contentType ?? "text/plain; charset=utf-8", ...a.headers };
+  // A string's length is known at once; parts go out chunked, so no turn measures (or joins) the whole page.
+  if (typeof a.body === "string") headers["content-length"] = String(Buffer.byteLength(a.body, "utf8"));
+  res.writeHead(a.status, headers);
+  if (method === "HEAD") return void res.end();
+  for (const part of typeof a.body === "string" ? [a.body] : a.body) {
+    if (res.destroyed) return;
+    // One part per turn: Bun's node:http buffers whatever it is given, so waiting for `drain` alone could send 60 MB in one turn.
+    if (!res.write(part)) await drained(res);
+    else await new Promise((r) => setImmediate(r));
+  }
+  res.end();
 }

@@ -11,7 +11,7 @@ import type { CoreView } from "../core/mod.ts";
 import { ownUsage } from "../runtime/host_and_process.ts";
 import { type ServeMetricName, serveRegistry } from "./server_metrics.ts";
 import type { ServerStats } from "./server_stats.ts";
-import { labelText } from "../metrics/exposition.ts";
+import { labelText, sampleLine, withLabel } from "../metrics/exposition.ts";
 import { histogramLines } from "../metrics/histogram.ts";
 
 /** What a page reads besides the core. */
@@ -27,6 +27,7 @@ export interface PageSources {
 
 const PRIORITIES = ["high", "normal", "low"] as const;
 const KINDS = ["foreground", "background", "scheduled"] as const;
+const FUNCTION = ["function"];
 /** The families `#functions` fills, a line per function (or per label set) each. */
 const PER_FUNCTION: readonly ServeMetricName[] = [
   "gearbox_jobs_queued",
@@ -47,27 +48,27 @@ export class MetricsPage {
   readonly #sources: PageSources;
   readonly #slice: number;
   readonly #metrics = serveRegistry();
-  #building: Promise<string> | undefined;
+  #building: Promise<string[]> | undefined;
   /** The longest slice of the last page, in ms (printed by the scrape benchmark test). */
   slowestSliceMs = 0;
 
-  constructor(sources: PageSources, slice = 2000) {
+  constructor(sources: PageSources, slice = 1000) {
     this.#sources = sources;
     this.#slice = slice;
   }
 
-  /** The page; a scrape during a build shares it. */
-  build(): Promise<string> {
+  /** The page, in parts of a slice each (sent one at a time); a scrape during a build shares it. */
+  build(): Promise<string[]> {
     this.#building ??= this.#build().finally(() => (this.#building = undefined));
     return this.#building;
   }
 
-  async #build(): Promise<string> {
+  async #build(): Promise<string[]> {
     this.slowestSliceMs = 0;
     await this.#sliced([...this.#sources.view.functions.values()], (slice) => this.#functions(slice));
     await this.#sliced([...this.#sources.view.ended.deadByFunction], (slice) => this.#dead(slice));
     this.#serverWide();
-    return this.#metrics.registry.render();
+    return this.#metrics.registry.renderParts();
   }
 
   /** Runs `each` on slices of `items`, one per turn of the event loop, timing the slowest. */
@@ -80,34 +81,25 @@ export class MetricsPage {
     }
   }
 
-  /** The series of one slice of function records, each family's lines gathered as one string. */
+  /** The series of one slice of function records, each family's lines joined into one flat string per slice. */
   #functions(records: readonly FunctionRecord[]): void {
-    const f = this.#metrics.family;
     const now = this.#sources.now();
-    const text = new Map<ServeMetricName, string>(PER_FUNCTION.map((n) => [n, ""]));
-    const add = (name: ServeMetricName, line: string) => text.set(name, text.get(name)! + line);
+    const lines = new Map<ServeMetricName, string[]>(PER_FUNCTION.map((n) => [n, []]));
+    const queued = lines.get("gearbox_jobs_queued")!, running = lines.get("gearbox_jobs_running")!;
+    const scheduled = lines.get("gearbox_jobs_scheduled")!, workers = lines.get("gearbox_workers")!;
+    const oldest = lines.get("gearbox_oldest_waiting_seconds")!, completed = lines.get("gearbox_jobs_completed_total")!;
     for (const rec of records) {
-      const name = [rec.name];
+      const l = labelText(FUNCTION, [rec.name]); // escaped once per function
       const counts = rec.queue.counts();
-      for (let p = 0; p < 3; p++) add("gearbox_jobs_queued", f("gearbox_jobs_queued").sample([rec.name, PRIORITIES[p]!], counts[p]!));
-      add("gearbox_jobs_running", f("gearbox_jobs_running").sample(name, rec.running));
-      add("gearbox_jobs_scheduled", f("gearbox_jobs_scheduled").sample(name, rec.scheduled[0] + rec.scheduled[1] + rec.scheduled[2]));
-      add("gearbox_workers", f("gearbox_workers").sample(name, rec.workers.length));
-      add("gearbox_oldest_waiting_seconds", f("gearbox_oldest_waiting_seconds").sample(name, oldestWait(rec.queue, now)));
-      add("gearbox_jobs_completed_total", f("gearbox_jobs_completed_total").sample(name, rec.completed));
-      if (rec.metrics) this.#counted(rec.name, rec.metrics, add);
+      for (let p = 0; p < 3; p++) queued.push(sampleLine("gearbox_jobs_queued", withLabel(l, "priority", PRIORITIES[p]!), counts[p]!));
+      running.push(sampleLine("gearbox_jobs_running", l, rec.running));
+      scheduled.push(sampleLine("gearbox_jobs_scheduled", l, rec.scheduled[0] + rec.scheduled[1] + rec.scheduled[2]));
+      workers.push(sampleLine("gearbox_workers", l, rec.workers.length));
+      oldest.push(sampleLine("gearbox_oldest_waiting_seconds", l, oldestWait(rec.queue, now)));
+      completed.push(sampleLine("gearbox_jobs_completed_total", l, rec.completed));
+      if (rec.metrics) counted(l, rec.metrics, lines);
     }
-    for (const [name, lines] of text) f(name).collect(lines);
-  }
-
-  /** The counters and histograms the core kept for one function (function_metrics.ts). */
-  #counted(fn: string, m: FunctionMetrics, add: (name: ServeMetricName, line: string) => void): void {
-    const f = this.#metrics.family;
-    for (const kind of KINDS) add("gearbox_jobs_submitted_total", f("gearbox_jobs_submitted_total").sample([fn, kind], m.submitted[kind]));
-    for (const [reason, n] of m.failed) add("gearbox_jobs_failed_total", f("gearbox_jobs_failed_total").sample([fn, reason], n));
-    const labels = labelText(["function"], [fn]);
-    if (m.wait.count > 0) add("gearbox_job_wait_seconds", histogramLines("gearbox_job_wait_seconds", labels, m.wait));
-    if (m.run.count > 0) add("gearbox_job_run_seconds", histogramLines("gearbox_job_run_seconds", labels, m.run));
+    for (const [name, text] of lines) this.#metrics.family(name).collect(text.join(""));
   }
 
   /** `gearbox_jobs_dead` for a slice of the dead set's functions. */
@@ -134,6 +126,16 @@ export class MetricsPage {
     f("process_resident_memory_bytes").set([], usage.rss);
     f("process_cpu_seconds_total").set([], usage.cpuSeconds);
   }
+}
+
+/** The counters and histograms the core kept for one function (function_metrics.ts), under its labels `l`. */
+function counted(l: string, m: FunctionMetrics, lines: Map<ServeMetricName, string[]>): void {
+  const submitted = lines.get("gearbox_jobs_submitted_total")!;
+  for (const kind of KINDS) submitted.push(sampleLine("gearbox_jobs_submitted_total", withLabel(l, "kind", kind), m.submitted[kind]));
+  const failed = lines.get("gearbox_jobs_failed_total")!;
+  for (const [reason, n] of m.failed) failed.push(sampleLine("gearbox_jobs_failed_total", withLabel(l, "reason", reason), n));
+  if (m.wait) lines.get("gearbox_job_wait_seconds")!.push(histogramLines("gearbox_job_wait_seconds", l, m.wait));
+  if (m.run) lines.get("gearbox_job_run_seconds")!.push(histogramLines("gearbox_job_run_seconds", l, m.run));
 }
 
 /** Seconds since the oldest job at the head of the three queues became runnable (0 when none waits). */
