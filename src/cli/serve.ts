@@ -15,8 +15,6 @@ import { addFlags, fromFlags } from "../config/settings_table.ts";
 import { tuneAllocator } from "../runtime/allocator.ts";
 import { onSignals } from "../runtime/host_and_process.ts";
 import { createServer } from "../server/server.ts";
-import { metricsAddress } from "../config/metrics_address.ts";
-import { MetricsEndpoint } from "../server/metrics_endpoint.ts";
 import { StoreError } from "../store/job_store.ts";
 import { TlsFileError } from "../runtime/tls_files.ts";
 
@@ -53,20 +51,16 @@ async function serve(command: Command): Promise<number> {
     throw e;
   }
   let server;
-  let metrics: MetricsEndpoint | undefined;
   try {
-    const address = settings.metricsListen === "" ? undefined : metricsAddress(settings.metricsListen, settings.metricsInsecure);
     server = createServer(settings);
-    if (address) metrics = await MetricsEndpoint.start(server, address); // before the replay: /ready says 503 meanwhile
     await server.start();
   } catch (e) {
-    await metrics?.close();
     const err = e as NodeJS.ErrnoException;
     if (e instanceof ConfigError || e instanceof TlsFileError) {
       process.stderr.write(`gearbox serve: ${e.message}\n`);
       return EXIT.config;
     }
-    if (err.code === "EADDRINUSE" && settings.metricsListen !== "" && !metrics) {
+    if (err.code === "EADDRINUSE" && settings.metricsListen !== "" && !server?.metrics) {
       process.stderr.write(`gearbox serve: ${settings.metricsListen} (metrics_listen) is already in use\n`);
     } else if (err.code === "EADDRINUSE") process.stderr.write(`gearbox serve: ${settings.listen}:${settings.port} is already in use\n`);
     else if (err.code === "EACCES") process.stderr.write(`gearbox serve: not allowed to listen on ${settings.listen}:${settings.port}\n`);

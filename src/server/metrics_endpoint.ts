@@ -4,12 +4,13 @@
  * event loop turns: answering at all is the proof), `GET /ready` (200 once
  * the store is replayed and the job port listens; 503 while starting,
  * draining, stopping or while the store is unreachable, store_health.ts).
- * Other paths are 404, other methods 405. Started before the server so
- * that `/ready` says 503 during the replay; closed when the server stops.
+ * Other paths are 404, other methods 405. `GearboxServer.start` starts it
+ * before the replay, so that `/ready` says 503 meanwhile; it closes when the
+ * server stops.
  *
  * @module
  */
-import type { MetricsAddress } from "../config/metrics_address.ts";
+import { type MetricsAddress, metricsAddress } from "../config/metrics_address.ts";
 import { CONTENT_TYPE } from "../metrics/exposition.ts";
 import { type HttpAnswer, type HttpListener, type HttpRequest, serveHttp } from "../runtime/http_server.ts";
 import { MetricsPage } from "./metrics_page.ts";
@@ -65,6 +66,13 @@ export class MetricsEndpoint {
     this.#lag.stop();
     return this.#listener.close();
   }
+}
+
+/** The endpoint of `server.settings.metrics_listen`, listening; undefined when the setting is empty. */
+export function startMetrics(server: GearboxServer): Promise<MetricsEndpoint | undefined> {
+  const { metricsListen, metricsInsecure } = server.settings;
+  if (metricsListen === "") return Promise.resolve(undefined);
+  return MetricsEndpoint.start(server, metricsAddress(metricsListen, metricsInsecure));
 }
 
 /** "ready", or why not, in words (the body of a 503). */

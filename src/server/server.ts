@@ -32,6 +32,7 @@ import type { ServerStats } from "./server_stats.ts";
 import { ListenerTls } from "./tls_listener.ts";
 import { PayloadReader } from "./payload_reader.ts";
 import { openWaiting } from "./store_wait.ts";
+import { type MetricsEndpoint, startMetrics } from "./metrics_endpoint.ts";
 
 /** Version reported by `gearbox --version` and the `version` admin command. */
 export const VERSION = "0.1.0";
@@ -94,6 +95,8 @@ export class GearboxServer {
   readonly #isStopping = (): boolean => this.#stopping !== undefined;
   /** Workload reads in flight (`read` effects): stopping waits for them before closing the store. */
   readonly #reads: PayloadReader;
+  /** `metrics_listen`'s endpoint, started first thing in `start` (metrics_endpoint.ts); it stops with the server. */
+  metrics: MetricsEndpoint | undefined;
   /** Resolves once the server has stopped (after `stop` or an admin `shutdown`). */
   readonly done: Promise<void> = new Promise((r) => (this.#resolveDone = r));
 
@@ -203,6 +206,7 @@ export class GearboxServer {
 
   /** Replays the store into the core, then listens. */
   async start(): Promise<void> {
+    this.metrics ??= await startMetrics(this); // before the replay, so that /ready says 503 meanwhile
     const t0 = Date.now();
     const stored = await openWaiting(this.store, this.#edge.storeWaitMs, this.clock, this.logger);
     const ids = this.store.cluster?.ids;
@@ -224,7 +228,7 @@ export class GearboxServer {
       );
     } catch (e) {
       // Nothing was served: a store file this start created goes again (a busy port leaves no gearbox.db).
-      await (this.store.discard?.() ?? this.store.close());
+      await Promise.all([this.store.discard?.() ?? this.store.close(), this.metrics?.close()]);
       throw e;
     }
     this.#limit.fitToFiles();
@@ -379,11 +383,8 @@ export class GearboxServer {
 
   #drop(conn: Connection, reason: string): void {
     this.core.count(`dropped_${reason.replaceAll(" ", "_")}`);
-    this.logger.limited(`drop:${reason}`, 10_000, "warn", "dropping connection", {
-      conn: conn.id,
-      address: conn.socket.remoteAddress,
-      reason,
-    });
+    const fields = { conn: conn.id, address: conn.socket.remoteAddress, reason };
+    this.logger.limited(`drop:${reason}`, 10_000, "warn", "dropping connection", fields);
     conn.socket.destroy();
   }
 }

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { metricsAddress } from "../config/metrics_address.ts";
 import type { CoreOptions, CoreSettings } from "../core/mod.ts";
 import { checkServeSettings, resolveSettings } from "../config/load_config.ts";
 import { SERVE_OPTIONS, type ServeSettings } from "../config/serve_options.ts";
@@ -31,6 +32,7 @@ const CONNECTION_KEYS: readonly (keyof ConnectionLimits)[] = ["maxPacketBody", "
 /** Checks `options` (throws ConfigError naming the key) and places every value. */
 export function resolveServer(options: Record<string, unknown>): ResolvedServer {
   const settings = resolveSettings([checkServeSettings(options)]);
+  if (settings.metricsListen !== "") metricsAddress(settings.metricsListen, settings.metricsInsecure); // refused here, not at start
   const out = project(SERVE_OPTIONS, settings);
   // Every core setting has a row with a default (tests/config/server_settings.test.ts checks it).
   const core = { ...out.core, functions: functionOptions(settings) } as unknown as CoreSettings;

@@ -7,6 +7,7 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { createServer, type GearboxServer, ManualClock, MemoryStore, type StoreBatch, type StoredJob } from "../../mod.ts";
 import { MetricsEndpoint } from "../../src/server/metrics_endpoint.ts";
+import { Logger } from "../../src/log/logger.ts";
 import { StoreError } from "../../src/store/job_store.ts";
 import { Cmd } from "../../src/protocol/commands.ts";
 import { RawConn } from "../helpers/raw_conn.ts";
@@ -203,5 +204,32 @@ describe("the metrics endpoint", () => {
       assert.deepEqual([head.status, head.body], [200, ""]);
       assert.equal((await get(endpoint, "/health?verbose=1")).status, 200);
     });
+  });
+
+  test("createServer({ metricsListen }) starts the endpoint with the server and stops it with the server", async () => {
+    const server = createServer({ port: 0, logLevel: "silent", storeInstance: new MemoryStore(), metricsListen: "127.0.0.1:0" });
+    await server.start();
+    const endpoint = server.metrics!;
+    assert.equal((await get(endpoint, "/ready")).status, 200);
+    await server.stop();
+    await assert.rejects(get(endpoint, "/health"));
+  });
+
+  test("a non-loopback metrics_listen is refused at createServer unless metrics_insecure, which logs a warning", async () => {
+    assert.throws(
+      () => createServer({ port: 0, storeInstance: new MemoryStore(), metricsListen: "0.0.0.0:0" }),
+      /^ConfigError: metrics_listen: 0\.0\.0\.0 is not a loopback address.*metrics_insecure: true/,
+    );
+    createServer({ port: 0, storeInstance: new MemoryStore(), metricsListen: "0.0.0.0:0", metricsInsecure: true }); // accepted
+    // The warning, on an address marked exposed (tests bind 127.0.0.1 only).
+    const lines: string[] = [];
+    const logger = new Logger({ level: "info", format: "text", write: (l) => lines.push(l) });
+    const server = createServer({ port: 0, storeInstance: new MemoryStore(), logger });
+    const endpoint = await MetricsEndpoint.start(server, { host: "127.0.0.1", port: 0, exposed: true });
+    try {
+      assert.ok(lines.some((l) => l.includes("WARN") && l.includes("metrics endpoint on a non-loopback address")), lines.join("\n"));
+    } finally {
+      await endpoint.close();
+    }
   });
 });
