@@ -15,12 +15,17 @@ export type SubmittedKind = "foreground" | "background" | "scheduled";
 
 export class FunctionMetrics {
   readonly submitted: Record<SubmittedKind, number> = { foreground: 0, background: 0, scheduled: 0 };
-  /** Jobs that ended failed, by reason (`failed`, `exception`, `permanent`, `retries_exhausted`, ...). */
-  readonly failed = new Map<string, number>();
+  /** Jobs that ended failed, by reason (`failed`, `exception`, `permanent`, `retries_exhausted`); made on the first. */
+  failed: Map<string, number> | undefined = undefined;
   /** Seconds from runnable (submission or run time) to a worker taking the job; made on the first. */
   wait: Histogram | undefined = undefined;
   /** Seconds from a worker taking the job to the end of that run (completed, failed, requeued...). */
   run: Histogram | undefined = undefined;
+
+  countFailure(reason: string): void {
+    const failed = this.failed ??= new Map();
+    failed.set(reason, (failed.get(reason) ?? 0) + 1);
+  }
 
   observeWait(seconds: number): void {
     (this.wait ??= new Histogram(SECONDS_BUCKETS)).observe(seconds);

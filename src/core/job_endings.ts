@@ -129,8 +129,7 @@ export function failJob(server: EndingContext, job: Job, now: number, report: Fa
     } else server.send(l, fail ??= encodePacket(Cmd.WORK_FAIL, [job.handle]));
   }
   const reason = report.reason ?? (report.permanent ? "permanent" : report.exception !== undefined ? "exception" : "failed");
-  const failed = metricsOf(job.fn).failed;
-  failed.set(reason, (failed.get(reason) ?? 0) + 1);
+  metricsOf(job.fn).countFailure(reason);
   endJob(server, job, now, "failed", report.exitStatus ?? 1);
 }
 

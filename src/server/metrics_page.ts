@@ -133,7 +133,7 @@ function counted(l: string, m: FunctionMetrics, lines: Map<ServeMetricName, stri
   const submitted = lines.get("gearbox_jobs_submitted_total")!;
   for (const kind of KINDS) submitted.push(sampleLine("gearbox_jobs_submitted_total", withLabel(l, "kind", kind), m.submitted[kind]));
   const failed = lines.get("gearbox_jobs_failed_total")!;
-  for (const [reason, n] of m.failed) failed.push(sampleLine("gearbox_jobs_failed_total", withLabel(l, "reason", reason), n));
+  for (const [reason, n] of m.failed ?? []) failed.push(sampleLine("gearbox_jobs_failed_total", withLabel(l, "reason", reason), n));
   if (m.wait) lines.get("gearbox_job_wait_seconds")!.push(histogramLines("gearbox_job_wait_seconds", l, m.wait));
   if (m.run) lines.get("gearbox_job_run_seconds")!.push(histogramLines("gearbox_job_run_seconds", l, m.run));
 }
