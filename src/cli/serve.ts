@@ -67,7 +67,9 @@ async function serve(command: Command): Promise<number> {
       process.stderr.write(`gearbox serve: ${e.message}\n`);
       return EXIT.config;
     }
-    if (err.code === "EADDRINUSE") process.stderr.write(`gearbox serve: ${settings.listen}:${settings.port} is already in use\n`);
+    if (err.code === "EADDRINUSE" && settings.metricsListen !== "" && !server?.metrics) {
+      process.stderr.write(`gearbox serve: ${settings.metricsListen} (metrics_listen) is already in use\n`);
+    } else if (err.code === "EADDRINUSE") process.stderr.write(`gearbox serve: ${settings.listen}:${settings.port} is already in use\n`);
     else if (err.code === "EACCES") process.stderr.write(`gearbox serve: not allowed to listen on ${settings.listen}:${settings.port}\n`);
     else if (e instanceof StoreError) process.stderr.write(`gearbox serve: ${e.message}\n`);
     else process.stderr.write(`gearbox serve: cannot start: ${err.message}\n`);

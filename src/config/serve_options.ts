@@ -8,7 +8,8 @@
  * all derive from it. Adding a setting is adding a row, and reading it
  * where `to` puts it. The rows of a connection's limits and timeouts
  * (serve_connection_options.ts) and of retries and the dead set
- * (serve_retry_options.ts) and of TLS (serve_tls_options.ts) are kept in files of their own and spliced in
+ * (serve_retry_options.ts), of TLS (serve_tls_options.ts) and of the metrics endpoint
+ * (serve_metrics_options.ts) are kept in files of their own and spliced in
  * here, so the table keeps one order.
  *
  * @module
@@ -19,6 +20,7 @@ import { CONNECTION_ROWS } from "./serve_connection_options.ts";
 import { RETRY_ROWS } from "./serve_retry_options.ts";
 import type { ListenerConfig } from "./serve_listeners.ts";
 import { TLS_ROWS } from "./serve_tls_options.ts";
+import { METRICS_ROWS } from "./serve_metrics_options.ts";
 
 export const SERVE_OPTIONS = [
   { key: "port", type: "int", default: 4730, short: "-p", arg: "<port>", min: 0, max: 65535, help: "TCP port (0 picks a free one)" },
@@ -77,6 +79,7 @@ export const SERVE_OPTIONS = [
       "a cluster node whose heartbeat (every third of this) is older than this is dead: a live node adopts its jobs (PostgreSQL store only)",
   },
   ...TLS_ROWS,
+  ...METRICS_ROWS,
   { key: "log_level", type: "level", default: "info", arg: "<level>", help: "debug, info, warn, error or silent" },
   { key: "log_format", type: "string", default: "text", arg: "<format>", help: "text or json" },
   {

@@ -57,7 +57,7 @@
  * @module
  */
 export { JobServer } from "./job_server.ts";
-export type { CoreContext, PacketHandler } from "./core_context.ts";
+export type { CoreContext, CoreView, PacketHandler } from "./core_context.ts";
 export type { CoreIdentity, CoreOptions, CoreSettings } from "./core_options.ts";
 export type { Drained, Effect } from "./effect.ts";
 export { Priority, type StoredJob } from "./job.ts";

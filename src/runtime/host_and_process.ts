@@ -65,3 +65,9 @@ export function processRss(pid: number): number | undefined {
     return undefined;
   }
 }
+
+/** This process's resident memory in bytes and CPU time (user + system) in seconds, for process_* metrics. */
+export function ownUsage(): { rss: number; cpuSeconds: number } {
+  const cpu = process.cpuUsage();
+  return { rss: process.memoryUsage.rss(), cpuSeconds: (cpu.user + cpu.system) / 1e6 };
+}

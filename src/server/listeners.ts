@@ -90,6 +90,11 @@ export class Listeners {
     return ok;
   }
 
+  /** Every listener is open and none is closing (`/ready`). */
+  get listening(): boolean {
+    return this.#open.length === this.#plans.length && this.#closing === undefined;
+  }
+
   /** The first listener's bound port (the one `listen`/`port` names without `listeners`). */
   get port(): number | undefined {
     return this.#open[0]?.net.port;

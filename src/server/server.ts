@@ -33,6 +33,7 @@ import type { ServerStats } from "./server_stats.ts";
 import { PayloadReader } from "./payload_reader.ts";
 import { openWaiting } from "./store_wait.ts";
 import { Listeners } from "./listeners.ts";
+import { type MetricsEndpoint, startMetrics } from "./metrics_endpoint.ts";
 
 /** Version reported by `gearbox --version` and the `version` admin command. */
 export const VERSION = "0.1.0";
@@ -44,11 +45,7 @@ export interface ServerOptions extends Partial<Omit<ServeSettings, "listeners">>
   /** A store object instead of a URL (an embedding application may share one). */
   storeInstance?: JobStore;
   logger?: Logger;
-  /**
-   * Where time comes from: the core's time and the timers of the server's
-   * own deadlines (default: the real clock). A `ManualClock` lets a test or
-   * an embedder advance time instead of waiting.
-   */
+  /** Where the core's time and the server's own deadlines come from (default: the real clock; a `ManualClock` in tests). */
   clock?: Clock;
 }
 
@@ -100,6 +97,8 @@ export class GearboxServer {
   readonly #isStopping = (): boolean => this.#stopping !== undefined;
   /** Workload reads in flight (`read` effects): stopping waits for them before closing the store. */
   readonly #reads: PayloadReader;
+  /** `metrics_listen`'s endpoint, started first thing in `start` (metrics_endpoint.ts); it stops with the server. */
+  metrics: MetricsEndpoint | undefined;
   /** Resolves once the server has stopped (after `stop` or an admin `shutdown`). */
   readonly done: Promise<void> = new Promise((r) => (this.#resolveDone = r));
 
@@ -174,12 +173,16 @@ export class GearboxServer {
     return this.#listeners.addresses ?? [];
   }
 
+  /** Where the server is in its life (`/ready`, metrics_endpoint.ts): listening only once the store is replayed. */
+  get phase(): "starting" | "serving" | "draining" | "stopping" {
+    return this.#stopping ? "stopping" : this.#draining ? "draining" : this.#listeners.listening ? "serving" : "starting";
+  }
+
   get stats(): ServerStats {
     return {
       connections: this.#connections.size,
       refusedConnections: this.#limit.refused,
-      commits: this.#writer.commits,
-      committedJobs: this.#writer.committedJobs,
+      ...this.#writer.counts,
       bytesRead: this.#bytesRead,
       stalled: this.#backpressure.stalled,
     };
@@ -210,6 +213,7 @@ export class GearboxServer {
 
   /** Replays the store into the core, then listens. */
   async start(): Promise<void> {
+    this.metrics ??= await startMetrics(this); // before the replay, so that /ready says 503 meanwhile
     const t0 = Date.now();
     const stored = await openWaiting(this.store, this.#edge.storeWaitMs, this.clock, this.logger);
     const ids = this.store.cluster?.ids;
@@ -225,7 +229,7 @@ export class GearboxServer {
       await this.#listeners.open({ accept: (socket, roles) => this.#accept(socket, roles), setRoles });
     } catch (e) {
       // Nothing was served: a store file this start created goes again (a busy port leaves no gearbox.db).
-      await (this.store.discard?.() ?? this.store.close());
+      await Promise.all([this.store.discard?.() ?? this.store.close(), this.metrics?.close()]);
       throw e;
     }
     this.#limit.fitToFiles();

@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { metricsAddress } from "../config/metrics_address.ts";
 import type { CoreOptions, CoreSettings } from "../core/mod.ts";
 import { checkServeSettings, resolveSettings } from "../config/load_config.ts";
 import { SERVE_OPTIONS, type ServeSettings } from "../config/serve_options.ts";
@@ -37,6 +38,7 @@ export function resolveServer(options: Record<string, unknown>): ResolvedServer 
   const settings = resolveSettings([checkServeSettings(options)]);
   const plans = plannedListeners(settings, topTls(settings));
   const warnings = checkExposure(plans);
+  if (settings.metricsListen !== "") metricsAddress(settings.metricsListen, settings.metricsInsecure); // refused here, not at start
   const out = project(SERVE_OPTIONS, settings);
   const edge = out.edge as EdgeSettings;
   // Every core setting has a row with a default (tests/config/server_settings.test.ts checks it).
