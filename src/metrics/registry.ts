@@ -6,6 +6,13 @@
  * as things happen (`inc`, `set`, `observe`) and, for gauges read at
  * scrape time, text its collector adds for one page (`collect`).
  *
+ * Written here rather than taken from prom-client: the core records its
+ * histograms itself and must import nothing that does I/O or reads a clock
+ * (prom-client's default metrics and timers do); a page of 100,000
+ * functions has to be built in slices across loop turns, which an
+ * exporter's one synchronous `metrics()` string does not allow; and the
+ * format is small enough (exposition.ts) to test line by line.
+ *
  * @module
  */
 import { familyHeader, labelText, type MetricType, sampleLine, validLabel, validName } from "./exposition.ts";
