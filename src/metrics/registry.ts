@@ -8,10 +8,11 @@
  *
  * Written here rather than taken from prom-client: the core records its
  * histograms itself and must import nothing that does I/O or reads a clock
- * (prom-client's default metrics and timers do); a page of 100,000
- * functions has to be built in slices across loop turns, which an
- * exporter's one synchronous `metrics()` string does not allow; and the
- * format is small enough (exposition.ts) to test line by line.
+ * (prom-client's default metrics and timers do); prom-client keeps a
+ * series object per label set and returns the page as one string, where
+ * 100,000 functions want their gauges read from the core at scrape time and
+ * the page built and sent in slices across loop turns; and the format is
+ * small enough (exposition.ts) to test line by line.
  *
  * @module
  */
