@@ -29,7 +29,10 @@ export interface FailureReport {
   permanent?: boolean;
   /** WORK_EXCEPTION payload for listeners that asked for exceptions. */
   exception?: Uint8Array;
-  /** The `reason` label of gearbox_jobs_failed_total (default: permanent, exception or failed). */
+  /**
+   * The `reason` label of gearbox_jobs_failed_total: `retries_exhausted` when a retry policy or
+   * job_retries ran out, else `permanent`, `exception` (WORK_EXCEPTION) or `failed` (the default).
+   */
   reason?: string;
 }
 
@@ -83,7 +86,7 @@ export function jobFailed(server: EndingContext, job: Job, now: number, report: 
     return;
   }
   server.count(report.permanent ? "failed_permanently" : "failed");
-  failJob(server, job, now, report);
+  failJob(server, job, now, policy ? { ...report, reason: "retries_exhausted" } : report);
 }
 
 /**

@@ -6,6 +6,14 @@
  * as things happen (`inc`, `set`, `observe`) and, for gauges read at
  * scrape time, text its collector adds for one page (`collect`).
  *
+ * Written here rather than taken from prom-client: the core records its
+ * histograms itself and must import nothing that does I/O or reads a clock
+ * (prom-client's default metrics and timers do); prom-client keeps a
+ * series object per label set and returns the page as one string, where
+ * 100,000 functions want their gauges read from the core at scrape time and
+ * the page built and sent in slices across loop turns; and the format is
+ * small enough (exposition.ts) to test line by line.
+ *
  * @module
  */
 import { familyHeader, labelText, type MetricType, sampleLine, validLabel, validName } from "./exposition.ts";

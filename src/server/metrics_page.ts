@@ -131,6 +131,7 @@ export class MetricsPage {
     const usage = ownUsage();
     f("process_resident_memory_bytes").set([], usage.rss);
     f("process_cpu_seconds_total").set([], usage.cpuSeconds);
+    f("process_start_time_seconds").set([], usage.startSeconds);
   }
 }
 

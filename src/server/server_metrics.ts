@@ -84,6 +84,7 @@ export const SERVE_METRICS = [
   },
   { name: "process_resident_memory_bytes", type: "gauge", help: "Resident memory size in bytes.", labels: [] },
   { name: "process_cpu_seconds_total", type: "counter", help: "User and system CPU time spent in seconds.", labels: [] },
+  { name: "process_start_time_seconds", type: "gauge", help: "Start time of the process since unix epoch in seconds.", labels: [] },
 ] as const satisfies readonly MetricDef[];
 
 export type ServeMetricName = (typeof SERVE_METRICS)[number]["name"];

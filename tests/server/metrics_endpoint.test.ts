@@ -93,6 +93,8 @@ describe("the metrics endpoint", () => {
       ) assert.ok(lines.includes(want), `${want}\n--- page:\n${page.body}`);
       assert.match(page.body, /^process_resident_memory_bytes [1-9]\d+$/m);
       assert.match(page.body, /^gearbox_event_loop_lag_seconds \d/m);
+      const started = Number(/^process_start_time_seconds (\S+)$/m.exec(page.body)?.[1]);
+      assert.ok(started > Date.now() / 1000 - 3600 && started <= Date.now() / 1000, `process_start_time_seconds ${started}`);
       c.close();
     });
   });
