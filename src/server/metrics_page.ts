@@ -9,7 +9,7 @@
  *
  * @module
  */
-import type { CoreView } from "../core/mod.ts";
+import { type CoreView, ROLE_NAMES, roleNames } from "../core/mod.ts";
 import { ownUsage } from "../runtime/host_and_process.ts";
 import { type ServeMetricName, serveRegistry } from "./server_metrics.ts";
 import type { ServerStats } from "./server_stats.ts";
@@ -125,7 +125,9 @@ export class MetricsPage {
     f("gearbox_event_loop_lag_seconds").set([], s.takeLag());
     f("gearbox_ready").set([], s.ready() ? 1 : 0);
     const stats = s.stats();
-    f("gearbox_connections").set(["all"], stats.connections);
+    const connections = f("gearbox_connections");
+    connections.set(["all"], stats.connections);
+    for (const [role, n] of byRole(s.view)) connections.set([role], n);
     f("gearbox_store_commit_seconds").collect(histogramLines("gearbox_store_commit_seconds", "", stats.commitSeconds));
     f("gearbox_store_batch_jobs").collect(histogramLines("gearbox_store_batch_jobs", "", stats.batchJobs));
     const usage = ownUsage();
@@ -133,6 +135,15 @@ export class MetricsPage {
     f("process_cpu_seconds_total").set([], usage.cpuSeconds);
     f("process_start_time_seconds").set([], usage.startSeconds);
   }
+}
+
+/** Open connections that may act in each role (a connection counts once under each of its roles). */
+function byRole(view: CoreView): Map<string, number> {
+  const counts = new Map<string, number>(ROLE_NAMES.map((r) => [r, 0]));
+  for (const peer of view.peers.values()) {
+    if (!peer.closed) { for (const role of roleNames(peer.roles)) counts.set(role, counts.get(role)! + 1); }
+  }
+  return counts;
 }
 
 /** The counters and histograms the core kept for one function (function_metrics.ts), under its labels `l`. */

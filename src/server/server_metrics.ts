@@ -73,7 +73,12 @@ export const SERVE_METRICS = [
     buckets: BATCH_BUCKETS,
   },
   { name: "gearbox_functions", type: "gauge", help: "Function records held (bounded by max_functions).", labels: [] },
-  { name: "gearbox_connections", type: "gauge", help: "Open connections, by role (all: every connection).", labels: ["role"] },
+  {
+    name: "gearbox_connections",
+    type: "gauge",
+    help: "Open connections: all, and those that may act as each role (client, worker, admin-read, admin).",
+    labels: ["role"],
+  },
   { name: "gearbox_errors_total", type: "counter", help: "Events of the admin counters command, by cause.", labels: ["cause"] },
   { name: "gearbox_event_loop_lag_seconds", type: "gauge", help: "Largest event loop delay seen since the previous scrape.", labels: [] },
   {

@@ -66,6 +66,34 @@ async function withEndpoint(
 }
 
 describe("the metrics endpoint", () => {
+  test("gearbox_connections counts every connection under all, and each under the roles its listener gives", async () => {
+    const server = createServer({
+      store: "memory:",
+      logLevel: "silent",
+      listeners: [{ listen: "127.0.0.1:0" }, { listen: "127.0.0.1:0", roles: ["worker"] }],
+    });
+    await server.start();
+    const endpoint = await MetricsEndpoint.start(server, LOOPBACK);
+    const ports = server.addresses.map((a) => Number(a.slice(a.lastIndexOf(":") + 1)));
+    const conns = await Promise.all([RawConn.connect(ports[0]!), RawConn.connect(ports[1]!), RawConn.connect(ports[1]!)]);
+    try {
+      for (const c of conns) c.sendPacket(Cmd.ECHO_REQ, "x");
+      for (const c of conns) await c.expectPacket(Cmd.ECHO_RES);
+      const lines = (await get(endpoint, "/metrics")).body.split("\n").filter((l) => l.startsWith("gearbox_connections{"));
+      assert.deepEqual(lines.sort(), [
+        'gearbox_connections{role="admin"} 1',
+        'gearbox_connections{role="admin-read"} 1',
+        'gearbox_connections{role="all"} 3',
+        'gearbox_connections{role="client"} 1',
+        'gearbox_connections{role="worker"} 3',
+      ]);
+    } finally {
+      for (const c of conns) c.close();
+      await server.stop();
+      await endpoint.close();
+    }
+  });
+
   test('3 queued background jobs of f show as gearbox_jobs_queued{function="f",priority="normal"} 3, with their age', async () => {
     await withEndpoint(new TestStore(), async (server, endpoint, clock) => {
       await server.start();
@@ -86,6 +114,8 @@ describe("the metrics endpoint", () => {
           'gearbox_oldest_waiting_seconds{function="f"} 2.5',
           "gearbox_functions 1",
           'gearbox_connections{role="all"} 1',
+          'gearbox_connections{role="client"} 1',
+          'gearbox_connections{role="admin"} 1',
           "gearbox_ready 1",
           "# TYPE gearbox_jobs_queued gauge",
           "# TYPE process_cpu_seconds_total counter",
