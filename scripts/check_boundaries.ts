@@ -46,8 +46,9 @@ export const TABLE: Row[] = [
   { folder: "src/store/", imports: any("src/core/", "src/runtime/") },
   {
     folder: "src/server/",
-    imports: any("src/core/", "src/protocol/", "src/store/", "src/runtime/", "src/config/", "src/log/", "src/metrics/"),
+    imports: any("src/core/", "src/protocol/", "src/store/", "src/runtime/", "src/config/", "src/log/", "src/metrics/", "src/schedule/"),
   },
+  { folder: "src/schedule/", imports: [] },
   { folder: "src/client/", imports: any("src/protocol/", "src/runtime/") },
   { folder: "src/driver/", imports: any("src/client/", "src/runtime/", "src/config/", "src/log/", "src/metrics/") },
   { folder: "src/config/", imports: [] },

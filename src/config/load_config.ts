@@ -8,6 +8,7 @@
  */
 import { ConfigError } from "./setting.ts";
 import { parseListeners } from "./serve_listeners.ts";
+import { parseSchedules } from "./serve_schedules.ts";
 import { fromEnv, fromKey, fromObject } from "./settings_table.ts";
 import { type FunctionSettings, PER_FUNCTION_OPTIONS, SERVE_DEFAULTS, SERVE_OPTIONS, type ServeSettings } from "./serve_options.ts";
 
@@ -27,11 +28,17 @@ export function settingsFromFile(doc: unknown, origin: string): Partial<ServeSet
       out.listeners = parseListeners(value, origin);
       continue;
     }
+    if (key === "schedules") {
+      out.schedules = parseSchedules(value, origin);
+      continue;
+    }
     const entry = fromKey(SERVE_OPTIONS, key, value, origin);
     if (entry) out[entry[0]] = entry[1];
     else if (key !== "serve") {
       throw new ConfigError(
-        `${origin}: unknown setting ${JSON.stringify(key)} (known: ${SERVE_OPTIONS.map((o) => o.key).join(", ")}, functions, listeners)`,
+        `${origin}: unknown setting ${JSON.stringify(key)} (known: ${
+          SERVE_OPTIONS.map((o) => o.key).join(", ")
+        }, functions, listeners, schedules)`,
       );
     }
   }
@@ -77,10 +84,11 @@ export function settingsFromEnv(env: Record<string, string | undefined>): Partia
  * the command line checks them: a bad value throws a ConfigError naming the key.
  */
 export function checkServeSettings(options: Record<string, unknown>, origin = "createServer"): Partial<ServeSettings> {
-  const { functions, listeners, ...rest } = options;
+  const { functions, listeners, schedules, ...rest } = options;
   const out = fromObject(SERVE_OPTIONS, rest, origin) as Partial<ServeSettings>;
   if (functions !== undefined) out.functions = functionsFrom(functions, origin);
   if (listeners !== undefined) out.listeners = parseListeners(listeners, origin);
+  if (schedules !== undefined) out.schedules = parseSchedules(schedules, origin);
   return out;
 }
 

@@ -19,6 +19,7 @@ import { defaultsOf } from "./settings_table.ts";
 import { CONNECTION_ROWS } from "./serve_connection_options.ts";
 import { RETRY_ROWS } from "./serve_retry_options.ts";
 import type { ListenerConfig } from "./serve_listeners.ts";
+import type { ScheduleConfig } from "./serve_schedules.ts";
 import { TLS_ROWS } from "./serve_tls_options.ts";
 import { METRICS_ROWS } from "./serve_metrics_options.ts";
 
@@ -210,8 +211,10 @@ export type ServeSettings = SettingsOf<typeof SERVE_OPTIONS> & {
   functions: Record<string, FunctionSettings>;
   /** The config file's `listeners:` or the `--listener` flags (serve_listeners.ts); empty: one, `listen`:`port`. */
   listeners: ListenerConfig[];
+  /** The config file's `schedules:` (serve_schedules.ts, docs/schedules.md). */
+  schedules: ScheduleConfig[];
 };
 
-export const SERVE_DEFAULTS: ServeSettings = { ...defaultsOf(SERVE_OPTIONS), functions: {}, listeners: [] };
+export const SERVE_DEFAULTS: ServeSettings = { ...defaultsOf(SERVE_OPTIONS), functions: {}, listeners: [], schedules: [] };
 
 export const PER_FUNCTION_OPTIONS: readonly Setting[] = SERVE_OPTIONS.filter((s: Setting) => s.perFunction);

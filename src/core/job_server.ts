@@ -13,6 +13,7 @@ import type { CoreOptions } from "./core_options.ts";
 import { CoreState } from "./core_state.ts";
 import type { Drained } from "./effect.ts";
 import type { StoredJob } from "./job.ts";
+import { type EdgeSubmission, edgeSubmit, type EdgeSubmitted } from "./edge_submit.ts";
 import type { PendingAck } from "./record_shapes.ts";
 import { ALL_ROLES, type RoleSet } from "./roles.ts";
 
@@ -119,6 +120,15 @@ export class JobServer {
    */
   adopt(stored: Iterable<StoredJob>, from: string, now: number): number {
     return this.#core.adopt(stored, from, now);
+  }
+
+  /**
+   * A background job the edge submits itself (a schedule's slot,
+   * edge_submit.ts): checked and coalesced like SUBMIT_JOB_BG; its `persist`
+   * effect comes out with the next drain, and nobody waits for the answer.
+   */
+  submit(sub: EdgeSubmission, now: number): EdgeSubmitted {
+    return edgeSubmit(this.#core, sub, now);
   }
 
   /** Runs one slice of bulk admin work; true while more remains (call again on a later loop turn). */

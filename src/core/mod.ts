@@ -57,6 +57,7 @@
  * @module
  */
 export { JobServer } from "./job_server.ts";
+export type { EdgeSubmission, EdgeSubmitted } from "./edge_submit.ts";
 export type { CoreContext, CoreView, PacketHandler } from "./core_context.ts";
 export type { CoreIdentity, CoreOptions, CoreSettings } from "./core_options.ts";
 export type { Drained, Effect } from "./effect.ts";

@@ -34,6 +34,7 @@ import { PayloadReader } from "./payload_reader.ts";
 import { openWaiting } from "./store_wait.ts";
 import { Listeners } from "./listeners.ts";
 import { type MetricsEndpoint, startMetrics } from "./metrics_endpoint.ts";
+import { ScheduleRunner } from "./schedule_runner.ts";
 
 /** Version reported by `gearbox --version` and the `version` admin command. */
 export const VERSION = "0.1.0";
@@ -74,6 +75,8 @@ export class GearboxServer {
   /** Why the server stopped on its own (its node was declared dead), for `gearbox serve`'s exit status. */
   lost: string | undefined;
   readonly health: StoreHealth;
+  /** The recurring schedules (schedule_runner.ts, docs/schedules.md). */
+  readonly schedules: ScheduleRunner;
   readonly #writer: StoreWriter;
   readonly #connections = new Map<number, Connection>();
   /** Settings in the units the edge uses (ms), from server_settings.ts. */
@@ -159,7 +162,7 @@ export class GearboxServer {
       stopping: this.#isStopping,
       now: () => this.clock.now(),
     });
-    this.#duty = this.#clusterDuty(edge.nodeLeaseMs);
+    [this.#duty, this.schedules] = [this.#clusterDuty(edge.nodeLeaseMs), this.#scheduleRunner()];
     this.#sweep = new ConnectionSweep(this.#connections, edge, this.clock, (conn, reason) => this.#drop(conn, reason));
   }
 
@@ -188,25 +191,12 @@ export class GearboxServer {
     };
   }
 
-  /**
-   * A server address for `Client`/`Worker` `servers` that connects in
-   * process, with no TCP port (Gearman::Server's `to_inprocess_server`).
-   *
-   * @example
-   * ```ts
-   * const client = new Client({ servers: [server.toInProcessServer()] });
-   * ```
-   */
+  /** A `servers` entry that connects in process, no TCP port (Gearman::Server's `to_inprocess_server`): `new Client({ servers: [server.toInProcessServer()] })`. */
   toInProcessServer(): InProcessServer {
     return inProcessServer(`in-process:${++this.#inProcessCount}`, (socket) => this.#accept(socket), () => this.#stopping !== undefined);
   }
 
-  /**
-   * Starts a worker program whose stdin and stdout are its connection to
-   * this server (Gearman::Server's `start_worker`): no port, no address.
-   * The child gets `GEARMAN_WORKER_USE_STDIO=1`, which Perl's Gearman::Worker
-   * understands; its stderr is this process's.
-   */
+  /** Starts a worker program on its stdin/stdout (Gearman::Server's `start_worker`; the child gets `GEARMAN_WORKER_USE_STDIO=1`; stderr is ours). */
   startWorker(argv: readonly string[], env: Record<string, string> = {}): Promise<StartedWorker> {
     return startStdioWorker(argv, env, (socket) => this.#accept(socket), this.logger);
   }
@@ -220,6 +210,7 @@ export class GearboxServer {
     if (ids) this.core.useIds(ids.base, ids.size, ids.highest);
     const jobs = this.core.restore(stored, this.clock.now());
     if (jobs > 0) this.logger.info("store replayed", { jobs, ms: Date.now() - t0, store: this.store.url });
+    await this.schedules.open(this.store);
     this.#flush();
     try {
       const setRoles = (conn: number, roles: RoleSet) => {
@@ -233,6 +224,7 @@ export class GearboxServer {
       throw e;
     }
     this.#limit.fitToFiles();
+    this.schedules.start();
     this.#sweep.start();
     this.#duty.start();
     this.logger.info("listening", { address: this.#address(), store: this.store.url, node: this.node, version: VERSION });
@@ -249,10 +241,7 @@ export class GearboxServer {
     return this.#stopping;
   }
 
-  /**
-   * Graceful drain: stops accepting connections, keeps serving the existing
-   * ones, and stops once no job is queued or running (or the drain timeout).
-   */
+  /** Graceful drain: no new connections, the existing ones served; stops once no job is queued or running (or the drain timeout). */
   async drain(): Promise<void> {
     if (this.#draining || this.#stopping) return this.done;
     this.#draining = true;
@@ -269,6 +258,7 @@ export class GearboxServer {
   }
 
   async #stop(): Promise<void> {
+    this.schedules.stop();
     this.#sweep.stop();
     await this.#duty.stop();
     this.#deadline.stop();
@@ -333,6 +323,7 @@ export class GearboxServer {
     this.#backpressure.scheduleResume();
     this.#pump.schedule();
     this.#deadline.arm();
+    this.schedules.poke();
     this.#checkDrained();
   }
 
@@ -369,6 +360,12 @@ export class GearboxServer {
       { store: this.store, core: this.core, clock: this.clock, logger: this.logger, health: this.health, node: this.node, leaseMs },
       { address: () => this.#address(), flush: () => this.#flush(), lost: (message) => this.#lose(message) },
     );
+  }
+
+  /** The recurring schedules (schedule_runner.ts), fired on the server's clock into the writer's commits. */
+  #scheduleRunner(): ScheduleRunner {
+    const deps = { core: this.core, writer: this.#writer, clock: this.clock, logger: this.logger, flush: () => this.#flush() };
+    return new ScheduleRunner(deps, this.settings.schedules);
   }
 
   /** This node was declared dead (cluster_duty.ts): stop, and say why. */

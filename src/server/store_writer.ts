@@ -16,7 +16,7 @@
  * @module
  */
 import type { StoredJob } from "../core/mod.ts";
-import type { JobStore, StoreBatch } from "../store/job_store.ts";
+import type { JobStore, ScheduleRow, StoreBatch } from "../store/job_store.ts";
 import type { ServerStats } from "./server_stats.ts";
 import { type StoreHealth, unreachable } from "./store_health.ts";
 import { Histogram } from "../metrics/histogram.ts";
@@ -37,7 +37,9 @@ export interface CommitOutcome {
 export class StoreWriter {
   readonly #store: JobStore;
   readonly #onCommitted: (outcome: CommitOutcome) => void;
-  #next: Required<StoreBatch> = { add: [], update: [], remove: [] };
+  #next: Required<StoreBatch> = emptyBatch();
+  /** Told the outcome of the next commit: the schedule changes it carries (schedule_runner.ts). */
+  #scheduleDone: ((error: Error | undefined) => void)[] = [];
   /** Deletes of the next batch that belong with its new jobs (a replace): they fail with them. */
   #paired = new Set<number>();
   /** The last commit failed: changes it kept wait {@link RETRY_MS}. */
@@ -95,6 +97,18 @@ export class StoreWriter {
     this.#schedule();
   }
 
+  /**
+   * A schedule's row written in the next commit, with whatever jobs this
+   * loop turn added (a slot's job): the two commit or fail together. A
+   * failed commit keeps no schedule change; `done` hears the outcome.
+   */
+  schedule(change: { write: ScheduleRow } | { drop: string }, done: (error: Error | undefined) => void): void {
+    if ("write" in change) this.#next.schedules.push(change.write);
+    else this.#next.dropSchedules.push(change.drop);
+    this.#scheduleDone.push(done);
+    this.#schedule();
+  }
+
   remove(id: number): void {
     this.#next.remove.push(id);
     this.#schedule();
@@ -102,7 +116,7 @@ export class StoreWriter {
 
   /** Changes waiting for the next commit. */
   get queued(): number {
-    return this.#next.add.length + this.#next.update.length + this.#next.remove.length;
+    return sizeOf(this.#next);
   }
 
   /** Commits what waits now instead of after the completion delay (bulk deletes must not pile up into one long commit). */
@@ -135,7 +149,8 @@ export class StoreWriter {
 
   #schedule(): void {
     if (this.#inFlight) return; // the commit's completion schedules the rest
-    const wait = this.#next.add.length > 0 ? 0 : this.#failing ? RETRY_MS : this.#completionDelayMs;
+    const n = this.#next;
+    const wait = n.add.length + n.schedules.length + n.dropSchedules.length > 0 ? 0 : this.#failing ? RETRY_MS : this.#completionDelayMs;
     if (wait <= 0) {
       if (this.#scheduled === "now") return;
       clearTimeout(this.#timer);
@@ -179,7 +194,7 @@ export class StoreWriter {
    */
   #stage(): void {
     const next = this.#next;
-    if (!this.#store.stage || next.update.length > 0 || next.remove.length > 0) return;
+    if (!this.#store.stage || sizeOf(next) > next.add.length) return;
     if (this.#staged < next.add.length) this.#store.stage(next.add.slice(this.#staged));
     this.#staged = next.add.length;
   }
@@ -191,10 +206,12 @@ export class StoreWriter {
     this.#scheduled = false;
     const batch = this.#next;
     const paired = this.#paired;
-    this.#next = { add: [], update: [], remove: [] };
+    const scheduleDone = this.#scheduleDone;
+    this.#scheduleDone = [];
+    this.#next = emptyBatch();
     this.#staged = 0;
     this.#paired = new Set();
-    if (batch.add.length === 0 && batch.update.length === 0 && batch.remove.length === 0) return;
+    if (sizeOf(batch) === 0) return;
     const added = batch.add.map((j) => j.id);
     let coalesced: ReadonlyMap<number, string> | undefined;
     const t0 = performance.now();
@@ -220,7 +237,8 @@ export class StoreWriter {
     ).then((error) => {
       this.#inFlight = undefined;
       this.#onCommitted({ added, error, coalesced });
-      if (this.#next.add.length + this.#next.update.length + this.#next.remove.length > 0) this.#schedule();
+      for (const done of scheduleDone) done(error);
+      if (sizeOf(this.#next) > 0) this.#schedule();
     });
   }
 
@@ -236,4 +254,12 @@ export class StoreWriter {
     const removes = new Set(next.remove);
     next.remove = [...failed.remove.filter((id) => !paired.has(id) && !removes.has(id)), ...next.remove];
   }
+}
+
+function emptyBatch(): Required<StoreBatch> {
+  return { add: [], update: [], remove: [], schedules: [], dropSchedules: [] };
+}
+
+function sizeOf(b: Required<StoreBatch>): number {
+  return b.add.length + b.update.length + b.remove.length + b.schedules.length + b.dropSchedules.length;
 }

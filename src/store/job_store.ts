@@ -19,6 +19,22 @@ export interface StoreBatch {
   /** Jobs whose run time or failure count changed (retries). */
   update?: StoredJob[];
   remove: number[];
+  /** Schedules written (inserted or replaced by name), in the same transaction as the jobs: a slot's job and its schedule's advance commit together. */
+  schedules?: ScheduleRow[];
+  /** Schedules deleted, by name. */
+  dropSchedules?: string[];
+}
+
+/**
+ * A schedule's progress as the store keeps it (docs/schedules.md): the
+ * server owns `state`'s JSON (definition of a run-time schedule, last run,
+ * counts, a queued slot); the store only keeps it, keyed by name.
+ */
+export interface ScheduleRow {
+  name: string;
+  /** The next slot to fire, ms since the epoch. */
+  nextSlot: number;
+  state: string;
 }
 
 /**
@@ -68,6 +84,8 @@ export interface JobStore {
    * workloads out of it (not a `-` unique's: its key is the workload's digest).
    */
   open(): Promise<Iterable<StoredJob>>;
+  /** The schedules it keeps (after {@link open}); a store without it cannot keep schedules. */
+  schedules?(): Promise<ScheduleRow[]>;
   /**
    * A committed job's workload, read back by id; undefined when the store
    * does not have the job. Rejects with {@link StoreError} when it cannot

@@ -6,13 +6,14 @@
  * @module
  */
 import { IdTable } from "../core/id_table.ts";
-import type { JobStore, StoreBatch, StoredJob } from "./job_store.ts";
+import type { JobStore, ScheduleRow, StoreBatch, StoredJob } from "./job_store.ts";
 
 export class MemoryStore implements JobStore {
   readonly url = "memory:";
   /** The workloads it keeps are the server's own bytes: leaving them here would free nothing. */
   readonly payloadsOutOfMemory = false;
   readonly #jobs = new IdTable<StoredJob>();
+  readonly #schedules = new Map<string, ScheduleRow>();
 
   open(): Promise<Iterable<StoredJob>> {
     return Promise.resolve([...this.#jobs.values()]);
@@ -26,7 +27,13 @@ export class MemoryStore implements JobStore {
       if (old !== undefined) this.#jobs.set(job.id, job.data === undefined ? { ...job, data: old.data } : job);
     }
     for (const id of batch.remove) this.#jobs.delete(id);
+    for (const row of batch.schedules ?? []) this.#schedules.set(row.name, { ...row });
+    for (const name of batch.dropSchedules ?? []) this.#schedules.delete(name);
     return Promise.resolve();
+  }
+
+  schedules(): Promise<ScheduleRow[]> {
+    return Promise.resolve([...this.#schedules.values()].map((r) => ({ ...r })));
   }
 
   payload(id: number): Promise<Uint8Array | undefined> {

@@ -61,4 +61,11 @@ export const MIGRATIONS: readonly string[] = [
   // fails its job, never delivered. NULL in rows written before.
   `ALTER TABLE job ADD COLUMN meta_crc INTEGER;
    ALTER TABLE job ADD COLUMN data_crc INTEGER`,
+  // 5: recurring schedules' progress (docs/schedules.md): the next slot, and
+  // the server's JSON state. A slot's job and this row change in one commit.
+  `CREATE TABLE schedule (
+     name       TEXT    PRIMARY KEY,
+     next_slot  INTEGER NOT NULL,
+     state      TEXT    NOT NULL
+   ) WITHOUT ROWID`,
 ];

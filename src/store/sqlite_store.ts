@@ -7,7 +7,7 @@
  */
 import { type Database, openDatabase, type SqlValue } from "../runtime/sqlite.ts";
 import { existsSync, renameSync } from "node:fs";
-import { type BackupResult, type JobStore, type StoreBatch, type StoredJob, StoreError } from "./job_store.ts";
+import { type BackupResult, type JobStore, type ScheduleRow, type StoreBatch, type StoredJob, StoreError } from "./job_store.ts";
 import { type ChangeLog, copyRunningStore } from "./sqlite_backup.ts";
 import {
   dataIntact,
@@ -123,6 +123,16 @@ export class SqliteStore implements JobStore {
     }
   }
 
+  schedules(): Promise<ScheduleRow[]> {
+    try {
+      if (!this.#db) throw new StoreError("STORE_UNAVAILABLE", "store is not open");
+      const rows = this.#db.prepare("SELECT name, next_slot, state FROM schedule ORDER BY name").all();
+      return Promise.resolve(rows.map((r) => ({ name: String(r.name), nextSlot: Number(r.next_slot), state: String(r.state) })));
+    } catch (e) {
+      return Promise.reject(storeError(e, this.#path));
+    }
+  }
+
   /** Refuses a file whose pages SQLite finds inconsistent, before anything is written to it. */
   #check(db: Database): void {
     const problems = pageProblems(db, 5);
@@ -188,6 +198,10 @@ export class SqliteStore implements JobStore {
         updates = (batch.update ?? []).map(updateRow);
         for (const u of updates) this.#update!.run(...u);
         for (const id of batch.remove) this.#delete!.run(id);
+        for (const r of batch.schedules ?? []) {
+          db.prepare("INSERT OR REPLACE INTO schedule (name, next_slot, state) VALUES (?, ?, ?)").run(r.name, r.nextSlot, r.state);
+        }
+        for (const name of batch.dropSchedules ?? []) db.prepare("DELETE FROM schedule WHERE name = ?").run(name);
       });
       if (this.#changes) {
         for (const u of updates) this.#changes.updates.push(u);
