@@ -1,49 +1,98 @@
 /**
- * STAND-IN (branch i17-schedules only): the `every` half of the timing
- * module with the interface helper S2 writes; S2's file replaces this one
- * on merge. Pure: slots are whole multiples of `everyMs` after the anchor.
- *
- * @module
+ * When a schedule's slots are (docs/schedules.md): its timing parsed from the config or an admin
+ * command, the next slot after an instant, and the slots between two instants. Pure: every
+ * instant is an argument (epoch ms), nothing reads the clock.
  */
+import { type CronFields, dayMatches, parseCron } from "./cron_expression.ts";
+import { parseEvery } from "./every_interval.ts";
+import { ScheduleError } from "./schedule_error.ts";
+import { checkZone, instantOf, wallOf } from "./zone_time.ts";
 
-/** A schedule's timing: a cron expression or a fixed period, in a time zone. */
-export type Timing = { kind: "cron"; expr: string; zone: string } | { kind: "every"; everyMs: number; zone: string };
+export { ScheduleError } from "./schedule_error.ts";
 
-/** A schedule that cannot be understood (code INVALID_SCHEDULE). */
-export class ScheduleError extends Error {
-  readonly code = "INVALID_SCHEDULE";
-  constructor(message: string) {
-    super(message);
-    this.name = "ScheduleError";
+export type Timing =
+  | { readonly kind: "cron"; readonly expr: string; readonly zone: string }
+  | { readonly kind: "every"; readonly everyMs: number; readonly zone: string };
+
+const DAY_MS = 86_400_000;
+/** How far ahead a cron is searched before it is declared never to match again: past any leap-day gap (8 years). */
+const SEARCH_DAYS = 366 * 9;
+const parsed = new Map<string, CronFields>();
+
+function fieldsOf(expr: string): CronFields {
+  let fields = parsed.get(expr);
+  if (!fields) {
+    fields = parseCron(expr);
+    parsed.set(expr, fields);
   }
+  return fields;
 }
 
-const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-
-/** Reads a schedule's `cron`/`every` and `zone` (this stand-in knows only `every`). */
+/**
+ * Parses `cron: "*\/5 * * * *"` (5 fields, or 6 with seconds first) or `every: "90s" | "5m" |
+ * "1h30m" | 2.5 (seconds)`, and `zone` (IANA, default "UTC"). Throws ScheduleError (code
+ * "INVALID_SCHEDULE") naming the field and value.
+ */
 export function parseTiming(spec: { cron?: string; every?: string | number; zone?: string }): Timing {
-  const zone = spec.zone ?? "UTC";
-  if (spec.cron !== undefined) throw new ScheduleError("cron schedules need the timing module (not merged yet)");
-  if (spec.every === undefined) throw new ScheduleError("a schedule needs cron or every");
-  let everyMs: number;
-  if (typeof spec.every === "number") everyMs = spec.every * 1000;
-  else {
-    const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$/.exec(spec.every);
-    if (!m) throw new ScheduleError(`every: ${JSON.stringify(spec.every)} is not a duration (e.g. 30s, 5m, 1h)`);
-    everyMs = Number(m[1]) * UNITS[m[2]!]!;
+  if (spec === null || typeof spec !== "object") throw new ScheduleError("timing: give cron or every");
+  const zone = checkZone(spec.zone ?? "UTC");
+  if (spec.cron !== undefined && spec.every !== undefined) {
+    throw new ScheduleError(
+      `timing: give cron or every, not both (cron ${JSON.stringify(spec.cron)}, every ${JSON.stringify(spec.every)})`,
+    );
   }
-  if (!Number.isFinite(everyMs) || everyMs < 1000) throw new ScheduleError(`every: ${JSON.stringify(spec.every)} is under one second`);
-  return { kind: "every", everyMs: Math.round(everyMs), zone };
+  if (spec.cron !== undefined) {
+    if (typeof spec.cron !== "string") throw new ScheduleError(`cron ${JSON.stringify(spec.cron)}: must be a string such as "*/5 * * * *"`);
+    const expr = spec.cron.trim();
+    fieldsOf(expr);
+    return { kind: "cron", expr, zone };
+  }
+  if (spec.every !== undefined) return { kind: "every", everyMs: parseEvery(spec.every), zone };
+  throw new ScheduleError("timing: give cron (an expression) or every (a duration)");
 }
 
-/** The first slot strictly after `afterMs`. */
+/**
+ * The first slot strictly after `afterMs` (epoch ms), or undefined if there is none (a cron that
+ * never matches again). `every` slots are anchor + k·everyMs for k ≥ 1, anchored at `anchorMs`
+ * (the schedule's creation).
+ */
 export function nextSlot(timing: Timing, afterMs: number, anchorMs: number): number | undefined {
-  if (timing.kind !== "every") return undefined;
-  const n = Math.floor((afterMs - anchorMs) / timing.everyMs) + 1;
-  return anchorMs + Math.max(n, 0) * timing.everyMs;
+  if (timing.kind === "every") {
+    const k = Math.max(1, Math.floor((afterMs - anchorMs) / timing.everyMs) + 1);
+    return anchorMs + k * timing.everyMs;
+  }
+  return nextCronSlot(fieldsOf(timing.expr), timing.zone, afterMs);
 }
 
-/** Slots in `(fromMs, toMs]`, at most `limit`, oldest first. */
+/** Walks the zone's calendar from the wall-clock day of `afterMs`: each matching wall time's instant, until one is later. */
+function nextCronSlot(fields: CronFields, zone: string, afterMs: number): number | undefined {
+  const startWall = Math.floor(wallOf(zone, afterMs) / 1000) * 1000;
+  const firstDay = Math.floor(startWall / DAY_MS) * DAY_MS;
+  for (let i = 0; i <= SEARCH_DAYS; i++) {
+    const day = firstDay + i * DAY_MS;
+    if (!dayMatches(fields, day)) continue;
+    for (const h of fields.hours) {
+      const hour = day + h * 3_600_000;
+      if (hour + 3_600_000 <= startWall) continue;
+      for (const m of fields.minutes) {
+        const minute = hour + m * 60_000;
+        if (minute + 60_000 <= startWall) continue;
+        for (const s of fields.seconds) {
+          const wall = minute + s * 1000;
+          if (wall < startWall) continue;
+          const at = instantOf(zone, wall);
+          if (at > afterMs) return at;
+        }
+      }
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The slots in (fromMs, toMs], at most `limit` of them, oldest first (for the `all` missed-run
+ * policy); `truncated` says whether more were left out.
+ */
 export function slotsBetween(
   timing: Timing,
   fromMs: number,
@@ -52,9 +101,12 @@ export function slotsBetween(
   limit: number,
 ): { slots: number[]; truncated: boolean } {
   const slots: number[] = [];
-  for (let s = nextSlot(timing, fromMs, anchorMs); s !== undefined && s <= toMs; s = nextSlot(timing, s, anchorMs)) {
-    if (slots.length === limit) return { slots, truncated: true };
-    slots.push(s);
+  let at = fromMs;
+  for (;;) {
+    const next = nextSlot(timing, at, anchorMs);
+    if (next === undefined || next > toMs) return { slots, truncated: false };
+    if (slots.length >= limit) return { slots, truncated: true };
+    slots.push(next);
+    at = next;
   }
-  return { slots, truncated: false };
 }
