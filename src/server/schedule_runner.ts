@@ -48,6 +48,8 @@ export interface ScheduleEntry {
   state: ScheduleState;
   /** A commit of this schedule is in flight: nothing else touches it meanwhile. */
   busy: boolean;
+  /** The store has its row (a write must find it at {@link nextSlot}: ScheduleRow.expect). */
+  stored: boolean;
   /** Slots now due passed unfired (a restart, a resume): the missed-run policy applies. */
   catchUp: boolean;
   timer: unknown;
@@ -55,6 +57,7 @@ export interface ScheduleEntry {
 
 export interface ScheduleDeps {
   core: JobServer;
+  store: JobStore;
   writer: StoreWriter;
   clock: Clock;
   logger: Logger;
@@ -106,7 +109,7 @@ export class ScheduleRunner {
       const state: ScheduleState = row ? { ...(JSON.parse(row.state) as ScheduleState), orphan: undefined } : fresh(now);
       const next = row?.nextSlot ?? nextSlot(timing, now, state.anchor);
       if (next === undefined) return void this.#deps.logger.warn("schedule has no slot ahead; ignored", { schedule: def.name });
-      const e: ScheduleEntry = { def, timing, nextSlot: next, state, busy: false, catchUp: row !== undefined, timer: undefined };
+      const e: ScheduleEntry = { def, timing, nextSlot: next, state, busy: false, catchUp: !!row, stored: !!row, timer: undefined };
       this.entries.set(def.name, e);
       if (!row) this.#write(e, next, state, () => {});
     });
@@ -198,6 +201,7 @@ export class ScheduleRunner {
     const { core, clock, logger } = this.#deps;
     const now = clock.now();
     e.busy = true; // the flush below pokes: this schedule is not to be fired twice meanwhile
+    const jobs: number[] = [];
     for (const slot of slots) {
       const render = (t: string) =>
         t.replaceAll("NAME", e.def.name).replaceAll("SLOT_ISO", new Date(slot).toISOString()).replaceAll("SLOT_MS", String(slot));
@@ -213,17 +217,19 @@ export class ScheduleRunner {
         });
         continue;
       }
+      if (r.created) jobs.push(r.id);
       Object.assign(state, { lastSlot: slot, lastJobId: r.id, lastHandle: r.handle, fired: state.fired + 1 });
       logger.debug("schedule fired", { schedule: e.def.name, slot: new Date(slot).toISOString(), handle: r.handle });
     }
     this.#deps.flush(); // the jobs' persist effects join the writer's next batch, with the row below
-    this.#write(e, next, state, after);
+    this.#write(e, next, state, after, jobs);
   }
 
-  #write(e: ScheduleEntry, next: number, state: ScheduleState, after: () => void): void {
+  #write(e: ScheduleEntry, next: number, state: ScheduleState, after: () => void, jobs: number[] = []): void {
     e.busy = true;
-    const write = { name: e.def.name, nextSlot: next, state: JSON.stringify(state) };
-    this.#deps.writer.schedule({ write }, (error) => {
+    const write = { name: e.def.name, nextSlot: next, state: JSON.stringify(state), expect: e.stored ? e.nextSlot : undefined, jobs };
+    this.#deps.writer.schedule({ write }, (error, lost) => {
+      if (lost) return void this.#reload(e);
       e.busy = false;
       if (error) {
         this.#deps.logger.warn("schedule not advanced: the store refused the commit; trying again", {
@@ -234,9 +240,26 @@ export class ScheduleRunner {
       }
       e.nextSlot = next;
       e.state = state;
+      e.stored = true;
       after();
       if (!state.paused) this.#arm(e, next - this.#deps.clock.now());
     });
+  }
+
+  /** Another node moved the row first (it fired those slots): take its progress from the store. */
+  async #reload(e: ScheduleEntry): Promise<void> {
+    try {
+      const row = (await this.#deps.store.schedules!()).find((r) => r.name === e.def.name);
+      if (row) Object.assign(e, { nextSlot: row.nextSlot, state: JSON.parse(row.state) as ScheduleState, stored: true, catchUp: false });
+      this.#deps.logger.debug("another node fired this schedule's slot", {
+        schedule: e.def.name,
+        next: new Date(e.nextSlot).toISOString(),
+      });
+    } catch (err) {
+      this.#deps.logger.warn("schedule not reread from the store; trying again", { schedule: e.def.name, error: (err as Error).message });
+    }
+    e.busy = false;
+    this.#arm(e, e.nextSlot - this.#deps.clock.now());
   }
 
   #arm(e: ScheduleEntry, ms: number): void {

@@ -364,8 +364,8 @@ export class GearboxServer {
 
   /** The recurring schedules (schedule_runner.ts), fired on the server's clock into the writer's commits. */
   #scheduleRunner(): ScheduleRunner {
-    const deps = { core: this.core, writer: this.#writer, clock: this.clock, logger: this.logger, flush: () => this.#flush() };
-    return new ScheduleRunner(deps, this.settings.schedules);
+    const deps = { core: this.core, store: this.store, writer: this.#writer, clock: this.clock, logger: this.logger };
+    return new ScheduleRunner({ ...deps, flush: () => this.#flush() }, this.settings.schedules);
   }
 
   /** This node was declared dead (cluster_duty.ts): stop, and say why. */

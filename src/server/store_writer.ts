@@ -27,6 +27,9 @@ export const RETRY_MS = 1000;
 /** Most loop turns a commit of new jobs waits while more keep arriving (see StoreWriter.#gather). */
 export const GATHER_TURNS = 4;
 
+/** What a schedule's change hears: the commit's error, or whether another node had moved its row (nothing of it written). */
+export type ScheduleDone = (error: Error | undefined, lost: boolean) => void;
+
 export interface CommitOutcome {
   added: number[];
   error: Error | undefined;
@@ -39,7 +42,7 @@ export class StoreWriter {
   readonly #onCommitted: (outcome: CommitOutcome) => void;
   #next: Required<StoreBatch> = emptyBatch();
   /** Told the outcome of the next commit: the schedule changes it carries (schedule_runner.ts). */
-  #scheduleDone: ((error: Error | undefined) => void)[] = [];
+  #scheduleDone: { name: string; done: ScheduleDone }[] = [];
   /** Deletes of the next batch that belong with its new jobs (a replace): they fail with them. */
   #paired = new Set<number>();
   /** The last commit failed: changes it kept wait {@link RETRY_MS}. */
@@ -102,10 +105,10 @@ export class StoreWriter {
    * loop turn added (a slot's job): the two commit or fail together. A
    * failed commit keeps no schedule change; `done` hears the outcome.
    */
-  schedule(change: { write: ScheduleRow } | { drop: string }, done: (error: Error | undefined) => void): void {
+  schedule(change: { write: ScheduleRow } | { drop: string }, done: ScheduleDone): void {
     if ("write" in change) this.#next.schedules.push(change.write);
     else this.#next.dropSchedules.push(change.drop);
-    this.#scheduleDone.push(done);
+    this.#scheduleDone.push({ name: "write" in change ? change.write.name : change.drop, done });
     this.#schedule();
   }
 
@@ -214,6 +217,7 @@ export class StoreWriter {
     if (sizeOf(batch) === 0) return;
     const added = batch.add.map((j) => j.id);
     let coalesced: ReadonlyMap<number, string> | undefined;
+    let lost: readonly string[] = [];
     const t0 = performance.now();
     this.#inFlight = this.#store.commit(batch).then(
       (result) => {
@@ -224,6 +228,7 @@ export class StoreWriter {
         this.#failing = false;
         this.#health?.answered();
         coalesced = result?.coalesced;
+        lost = result?.lostSchedules ?? [];
         return undefined;
       },
       (e: unknown) => {
@@ -237,7 +242,7 @@ export class StoreWriter {
     ).then((error) => {
       this.#inFlight = undefined;
       this.#onCommitted({ added, error, coalesced });
-      for (const done of scheduleDone) done(error);
+      for (const { name, done } of scheduleDone) done(error, error === undefined && lost.includes(name));
       if (sizeOf(this.#next) > 0) this.#schedule();
     });
   }

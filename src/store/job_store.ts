@@ -35,6 +35,17 @@ export interface ScheduleRow {
   /** The next slot to fire, ms since the epoch. */
   nextSlot: number;
   state: string;
+  /**
+   * The next slot the stored row must still have for this write to apply
+   * (absent: the row must not exist yet). A store several servers share
+   * (PostgreSQL) locks the row and, when another node moved it meanwhile,
+   * applies neither the row nor its {@link jobs}, and reports the name in
+   * `CommitResult.lostSchedules`: one node fires each slot. A store one
+   * server owns (SQLite, memory) writes the row as given.
+   */
+  expect?: number;
+  /** Ids of the batch's new jobs that this write fires (dropped with it, reported as coalesced). */
+  jobs?: number[];
 }
 
 /**
@@ -51,6 +62,8 @@ export interface CommitResult {
    * not applied (the row stays ended).
    */
   coalesced?: ReadonlyMap<number, string>;
+  /** Schedules whose row another node had moved: nothing of theirs was written (ScheduleRow.expect). */
+  lostSchedules?: readonly string[];
 }
 
 /** What a backup wrote. */

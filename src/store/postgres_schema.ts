@@ -18,7 +18,7 @@ import { StoreError } from "./job_store.ts";
 import { UNIQUE_MIGRATION } from "./postgres_uniques.ts";
 
 /** Our tables: nothing else may live in the schema we use. */
-export const OUR_TABLES = ["gearbox_schema_version", "gearbox_job", "gearbox_node"] as const;
+export const OUR_TABLES = ["gearbox_schema_version", "gearbox_job", "gearbox_node", "gearbox_schedule"] as const;
 /** The first key of the session advisory lock ("GBX1", as SQLite's application_id) a node holds; the second is its number. */
 export const SERVER_LOCK_KEY = 0x47425831;
 
@@ -66,6 +66,13 @@ export const PG_MIGRATIONS: readonly (string | readonly string[])[] = [
   // 3: cluster-wide uniques: at most one live row per function and unique (postgres_uniques.ts; twins
   // already stored are kept and marked, so the migration never fails on them).
   UNIQUE_MIGRATION,
+  // 4: recurring schedules' progress, one row per schedule for the whole cluster (postgres_schedules.ts):
+  // the node that fires a slot locks the row, so one node fires each slot.
+  `CREATE TABLE gearbox_schedule (
+     name       text   PRIMARY KEY,
+     next_slot  bigint NOT NULL,
+     state      text   NOT NULL
+   )`,
 ];
 
 /**
@@ -121,7 +128,7 @@ export async function migrate(
 /** Drops our tables again when they hold no job (what `discard` undoes after a failed start on an empty database). */
 export async function dropIfEmpty(db: PgSession): Promise<void> {
   const [row] = await db.query("SELECT NOT EXISTS (SELECT 1 FROM gearbox_job) AS empty");
-  if (row?.empty === true) await db.query("DROP TABLE gearbox_node, gearbox_job, gearbox_schema_version");
+  if (row?.empty === true) await db.query("DROP TABLE gearbox_schedule, gearbox_node, gearbox_job, gearbox_schema_version");
 }
 
 /** The highest migration applied; 0 for an empty schema (the version table is created then). */

@@ -17,7 +17,7 @@
 import type { PgCopyStream, PgPool, PgRow, PgTransaction } from "../runtime/postgres.ts";
 import type { SqlValue } from "../runtime/sqlite.ts";
 import type { Adoption, ClusterStore, IdRange, NodeIdentity, NodeRow } from "./cluster_store.ts";
-import { type CommitResult, type JobStore, type StoreBatch, type StoredJob, StoreError } from "./job_store.ts";
+import { type CommitResult, type JobStore, type ScheduleRow, type StoreBatch, type StoredJob, StoreError } from "./job_store.ts";
 import { dataIntact, fullRow, metaIntact, REPLAY_COLUMNS, toJob, updateRow, workloadOf } from "./job_rows.ts";
 import {
   ADD_COLUMNS,
@@ -35,6 +35,7 @@ import { CopyEncoder, type CopyType } from "./postgres_copy.ts";
 import { pgStoreError } from "./postgres_errors.ts";
 import { ADOPT_SQL, heartbeat, ID_RANGE, lockNode, nodeNumber, nodeRow, NODES_SQL, registerLive } from "./postgres_nodes.ts";
 import { dropIfEmpty, migrate, refuseForeign, underSchemaLock } from "./postgres_schema.ts";
+import { readSchedules, writeSchedules } from "./postgres_schedules.ts";
 import type { PostgresTarget } from "./postgres_url.ts";
 
 /** New rows without a unique go in by binary COPY (postgres_copy.ts): the node, then {@link fullRow}'s values. */
@@ -249,7 +250,8 @@ export class PostgresStore implements JobStore, ClusterStore {
     const staged = this.#staged;
     this.#staged = undefined;
     const updates = batch.update ?? [];
-    if (batch.add.length === 0 && updates.length === 0 && batch.remove.length === 0) return;
+    const schedules = (batch.schedules?.length ?? 0) + (batch.dropSchedules?.length ?? 0) > 0;
+    if (batch.add.length === 0 && updates.length === 0 && batch.remove.length === 0 && !schedules) return;
     try {
       await this.#holdLock(false);
       const copies = this.#copying ? new CopyEncoder() : this.#copies;
@@ -289,7 +291,8 @@ export class PostgresStore implements JobStore, ClusterStore {
     updates: readonly StoredJob[],
     staged: Staged | undefined,
   ): Promise<CommitResult | void> {
-    const addsOnly = updates.length === 0 && batch.remove.length === 0;
+    const scheduled = (batch.schedules?.length ?? 0) + (batch.dropSchedules?.length ?? 0) > 0;
+    const addsOnly = updates.length === 0 && batch.remove.length === 0 && !scheduled;
     if (staged && addsOnly && batch.add.length >= staged.jobs) {
       staged.stream.write(copies.part(COPY_TYPES, batch.add.slice(staged.jobs).map(fullRow), this.#node, false, true));
       try {
@@ -300,6 +303,7 @@ export class PostgresStore implements JobStore, ClusterStore {
       return await pool.transaction((tx) => this.#commitIn(tx, copies, batch, updates));
     }
     await staged?.stream.abort();
+    if (scheduled) return await pool.transaction((tx) => this.#commitSchedules(tx, copies, batch, updates));
     const copy = batch.add.length > 0 ? this.#copyOf(copies, batch.add) : undefined;
     if (copy && addsOnly) {
       try {
@@ -314,6 +318,23 @@ export class PostgresStore implements JobStore, ClusterStore {
 
   #copyOf(copies: CopyEncoder, jobs: readonly StoredJob[]): Uint8Array {
     return copies.encode(COPY_TYPES, jobs.map(fullRow), this.#node);
+  }
+
+  /** A batch with schedules' rows (postgres_schedules.ts): the rows first, and the jobs of a row another node moved left out, as coalesced. */
+  async #commitSchedules(tx: PgTransaction, copies: CopyEncoder, batch: StoreBatch, updates: readonly StoredJob[]): Promise<CommitResult> {
+    const lost = await writeSchedules(tx, batch.schedules ?? [], batch.dropSchedules ?? []);
+    const dropped = new Set((batch.schedules ?? []).filter((r) => lost.includes(r.name)).flatMap((r) => r.jobs ?? []));
+    const add = batch.add.filter((j) => !dropped.has(j.id));
+    const result = await this.#commitIn(tx, copies, { ...batch, add }, updates);
+    const coalesced = new Map(result?.coalesced ?? []);
+    for (const id of dropped) coalesced.set(id, "");
+    return { coalesced, lostSchedules: lost };
+  }
+
+  /** The schedules' rows (`JobStore.schedules`). */
+  schedules(): Promise<ScheduleRow[]> {
+    if (!this.#pool) return Promise.reject(new StoreError("STORE_UNAVAILABLE", "store is not open"));
+    return readSchedules(this.#pool).catch((e) => Promise.reject(this.#failure(e)));
   }
 
   /** The batch in transaction `tx`; `copy`, every new row's COPY, is tried first (absent: it already met the index). */

@@ -331,7 +331,7 @@ describe("several gearbox nodes on one PostgreSQL database", { skip }, () => {
     await old.commit({ add: [stored(1, "legacy"), stored(2, "legacy")], remove: [] });
     await old.close();
     // Back to what the first PostgreSQL slice left: schema version 1, rows of node '', no node table.
-    await sql(url, "DROP TABLE gearbox_node");
+    await sql(url, "DROP TABLE gearbox_node, gearbox_schedule");
     await sql(url, "DROP INDEX gearbox_job_live_unique");
     await sql(url, "ALTER TABLE gearbox_job DROP COLUMN uniq_twin");
     await sql(url, "DELETE FROM gearbox_schema_version WHERE version > 1");

@@ -62,7 +62,7 @@ describe("the postgres store on a real server", { skip }, () => {
     const versions = await sql(url, "SELECT version FROM gearbox_schema_version ORDER BY version");
     assert.deepEqual(versions.map((r) => r.version), PG_MIGRATIONS.map((_, i) => i + 1));
     const tables = await sql(url, "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY tablename");
-    assert.deepEqual(tables.map((r) => r.tablename), ["gearbox_job", "gearbox_node", "gearbox_schema_version"]);
+    assert.deepEqual(tables.map((r) => r.tablename), ["gearbox_job", "gearbox_node", "gearbox_schedule", "gearbox_schema_version"]);
   });
 
   test("refuses a database whose schema version is newer than this gearbox's, without changing it", async () => {
