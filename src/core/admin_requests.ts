@@ -159,6 +159,12 @@ const COMMANDS: Record<string, AdminHandler> = {
     return HELD;
   },
 
+  // gearbox: the server's recurring schedules (docs/schedules.md); the edge keeps them and builds the reply.
+  schedule: (server, peer, args) => {
+    server.effect({ kind: "schedule", conn: peer.id, args, reply: server.hold(peer) });
+    return HELD;
+  },
+
   // gearbox: one row per function with what `gearbox top` shows (see README).
   functions: (server, peer, _args, now) => {
     const dead = new Map<string, number>();

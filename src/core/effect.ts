@@ -36,6 +36,11 @@ export type Effect =
    * answer through `JobServer.answer(conn, reply, text)`.
    */
   | { kind: "nodes"; conn: number; reply: PendingAck }
+  /**
+   * The `schedule ...` admin command (`args`: the words after it); the edge
+   * keeps the schedules, then answers through `JobServer.answer(conn, reply, text)`.
+   */
+  | { kind: "schedule"; conn: number; args: string[]; reply: PendingAck }
   /** Stop the server; `graceful` drains first. */
   | { kind: "shutdown"; graceful: boolean }
   /** A line for the log (the core has no logger of its own). */

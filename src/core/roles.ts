@@ -99,6 +99,8 @@ export const PACKET_ROLES: readonly number[] = (() => {
 
 /** `job` verbs that change something; `list`, `show` (and a bad verb, answered with its usage) only read. */
 const JOB_WRITES = new Set(["retry", "cancel", "purge"]);
+/** `schedule` verbs that change something; `list` and `show` only read. */
+const SCHEDULE_WRITES = new Set(["pause", "resume", "trigger", "delete", "add"]);
 /** Admin commands that change something, whatever their arguments. */
 const ADMIN_WRITES = new Set(["shutdown", "cancel", "drop", "create", "store", "maxqueue"]);
 
@@ -111,6 +113,7 @@ export function adminLineRole(word: string, args: readonly string[]): number {
   const w = word.toLowerCase();
   if (ADMIN_WRITES.has(w)) return ROLE_BITS.admin;
   if (w === "job" && JOB_WRITES.has(args[0]?.toLowerCase() ?? "")) return ROLE_BITS.admin;
+  if (w === "schedule" && SCHEDULE_WRITES.has(args[0]?.toLowerCase() ?? "")) return ROLE_BITS.admin;
   return ROLE_BITS["admin-read"];
 }
 

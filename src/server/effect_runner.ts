@@ -23,6 +23,8 @@ export interface EffectTarget {
   backup(conn: number, name: string, reply: PendingAck): void;
   /** Runs the `nodes` admin command and answers its held reply. */
   nodes(conn: number, reply: PendingAck): void;
+  /** Runs the `schedule` admin command and answers its held reply. */
+  schedule(conn: number, args: string[], reply: PendingAck): void;
   drain(): void;
   stop(): void;
 }
@@ -67,6 +69,9 @@ export class EffectRunner {
           break;
         case "nodes":
           t.nodes(e.conn, e.reply);
+          break;
+        case "schedule":
+          t.schedule(e.conn, e.args, e.reply);
           break;
         case "shutdown":
           t.logger.info(e.graceful ? "admin requested graceful shutdown" : "admin requested shutdown");

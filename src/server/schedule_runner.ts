@@ -69,6 +69,8 @@ export interface ScheduleDeps {
 const SCAN_LIMIT = 100_000;
 /** How long a schedule whose commit failed waits before trying again (server's clock). */
 export const SCHEDULE_RETRY_MS = 1000;
+/** Told once a write is durable (undefined) or not. */
+type After = (error: Error | undefined) => void;
 const PRIORITIES = { high: Priority.High, normal: Priority.Normal, low: Priority.Low } as const;
 
 /** Reads each schedule's timing; a bad one is a ConfigError naming `schedules[i]`. */
@@ -167,6 +169,42 @@ export class ScheduleRunner {
     return true;
   }
 
+  /** Fires one job now, outside the slots (admin `schedule trigger`); resolves to its handle once durable. */
+  trigger(name: string): Promise<string> {
+    const e = this.entries.get(name);
+    if (!e) return Promise.reject(new Error(`no schedule ${name}`));
+    if (e.busy) return Promise.reject(new Error(`schedule ${name} is being written; try again`));
+    const state = { ...e.state };
+    return new Promise((resolve, reject) => {
+      this.#fire(e, [this.#deps.clock.now()], state, e.nextSlot, (error) => {
+        if (error) reject(error);
+        else if (state.lastHandle === undefined) reject(new Error("the server refused the job (see the log)"));
+        else resolve(state.lastHandle);
+      });
+    });
+  }
+
+  /** Deletes a stored schedule that is no longer in the config (admin `schedule delete`). */
+  remove(name: string): Promise<void> {
+    if (this.entries.has(name)) {
+      return Promise.reject(new Error(`schedule ${name} is in the config: remove it there, restart, then delete it`));
+    }
+    if (!this.orphans.has(name)) return Promise.reject(new Error(`no schedule ${name}`));
+    return new Promise((resolve, reject) =>
+      this.#deps.writer.schedule({ drop: name }, (error) => {
+        if (error) return reject(error);
+        this.orphans.delete(name);
+        resolve();
+      })
+    );
+  }
+
+  /** What became of the schedule's last job: persisting, scheduled, queued, running, or ended (no longer live). */
+  lastOutcome(e: ScheduleEntry): string {
+    if (e.state.lastJobId === undefined) return "";
+    return this.#previousLive(e) ? this.#deps.core.view.jobs.get(e.state.lastJobId)!.state : "ended";
+  }
+
   #orphan(row: ScheduleRow): void {
     const state = { ...(JSON.parse(row.state) as ScheduleState), paused: true, orphan: true };
     this.orphans.set(row.name, { ...row, state: JSON.stringify(state) });
@@ -188,7 +226,8 @@ export class ScheduleRunner {
     const plan = planSlots(e.def, due, e.catchUp, this.#previousLive(e), e.state.queued);
     const state = { ...e.state, missed: e.state.missed + plan.missed, skipped: e.state.skipped + plan.skipped, queued: plan.queued };
     const catchUp = e.catchUp;
-    this.#fire(e, plan.fire, state, next, () => {
+    this.#fire(e, plan.fire, state, next, (error) => {
+      if (error) return;
       e.catchUp = false;
       const counts = { schedule: e.def.name, due: due.length, fired: plan.fire.length, missed: plan.missed, skipped: plan.skipped };
       if (catchUp) this.#deps.logger.info(`schedule caught up (missed: ${e.def.missed})`, counts);
@@ -197,7 +236,7 @@ export class ScheduleRunner {
   }
 
   /** Submits the slots' jobs and writes the advanced row in the same commit; memory follows once it is durable. */
-  #fire(e: ScheduleEntry, slots: readonly number[], state: ScheduleState, next: number, after: () => void): void {
+  #fire(e: ScheduleEntry, slots: readonly number[], state: ScheduleState, next: number, after: After): void {
     const { core, clock, logger } = this.#deps;
     const now = clock.now();
     e.busy = true; // the flush below pokes: this schedule is not to be fired twice meanwhile
@@ -217,21 +256,22 @@ export class ScheduleRunner {
         });
         continue;
       }
-      if (r.created) jobs.push(r.id);
-      Object.assign(state, { lastSlot: slot, lastJobId: r.id, lastHandle: r.handle, fired: state.fired + 1 });
+      if (r.created) jobs.push(r.id); // else: it coalesced with the slot's live job (same unique)
+      Object.assign(state, { lastSlot: slot, lastJobId: r.id, lastHandle: r.handle, fired: state.fired + (r.created ? 1 : 0) });
       logger.debug("schedule fired", { schedule: e.def.name, slot: new Date(slot).toISOString(), handle: r.handle });
     }
     this.#deps.flush(); // the jobs' persist effects join the writer's next batch, with the row below
     this.#write(e, next, state, after, jobs);
   }
 
-  #write(e: ScheduleEntry, next: number, state: ScheduleState, after: () => void, jobs: number[] = []): void {
+  #write(e: ScheduleEntry, next: number, state: ScheduleState, after: After, jobs: number[] = []): void {
     e.busy = true;
     const write = { name: e.def.name, nextSlot: next, state: JSON.stringify(state), expect: e.stored ? e.nextSlot : undefined, jobs };
     this.#deps.writer.schedule({ write }, (error, lost) => {
-      if (lost) return void this.#reload(e);
+      if (lost) return void this.#reload(e).then(() => after(new Error("another node changed this schedule first; try again")));
       e.busy = false;
       if (error) {
+        after(error);
         this.#deps.logger.warn("schedule not advanced: the store refused the commit; trying again", {
           schedule: e.def.name,
           error: error.message,
@@ -241,7 +281,7 @@ export class ScheduleRunner {
       e.nextSlot = next;
       e.state = state;
       e.stored = true;
-      after();
+      after(undefined);
       if (!state.paused) this.#arm(e, next - this.#deps.clock.now());
     });
   }

@@ -35,6 +35,7 @@ import { openWaiting } from "./store_wait.ts";
 import { Listeners } from "./listeners.ts";
 import { type MetricsEndpoint, startMetrics } from "./metrics_endpoint.ts";
 import { ScheduleRunner } from "./schedule_runner.ts";
+import { scheduleAdmin } from "./schedule_admin.ts";
 
 /** Version reported by `gearbox --version` and the `version` admin command. */
 export const VERSION = "0.1.0";
@@ -110,8 +111,7 @@ export class GearboxServer {
     const { settings, core, connection, edge } = resolveServer(rest);
     this.settings = settings;
     this.clock = clock ?? SYSTEM_CLOCK;
-    this.#limits = connection;
-    this.#edge = edge;
+    [this.#limits, this.#edge] = [connection, edge];
     this.logger = logger ?? new Logger({ level: settings.logLevel, format: settings.logFormat === "json" ? "json" : "text" });
     this.#limit = new ConnectionLimit(settings.maxConnections, this.logger);
     this.#listeners = new Listeners(edge.listening, this.logger); // bad TLS files refuse the start before a store file is made
@@ -141,6 +141,7 @@ export class GearboxServer {
       read: (id, token) => this.#reads.read(id, token),
       backup: (conn, name, reply) => void this.#answer(conn, reply, backupReply(this.store, this.settings.backupDir, name, this.logger)),
       nodes: (conn, reply) => void this.#answer(conn, reply, this.#duty.nodes()),
+      schedule: (conn, args, reply) => void this.#answer(conn, reply, scheduleAdmin(this.schedules, args)),
       drain: () => void this.drain(),
       stop: () => void this.stop(),
     });
