@@ -8,6 +8,7 @@ import { Command } from "commander";
 import { VERSION } from "../server/server.ts";
 import { addServeCommand } from "./serve.ts";
 import { addJobsCommand } from "./jobs.ts";
+import { addSchedulesCommand } from "./schedules.ts";
 import { addSubmitCommand } from "./submit.ts";
 import { addWorkCommand } from "./work.ts";
 import { addAdminCommands } from "./admin.ts";
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
     .exitOverride(exitOnUsageError);
   addServeCommand(program);
   addJobsCommand(program);
+  addSchedulesCommand(program);
   addStoreCommand(program);
   addSubmitCommand(program);
   addWorkCommand(program);
