@@ -40,6 +40,7 @@ export class MetricsEndpoint {
       stats: () => server.stats,
       ready,
       takeLag: () => lag.take(),
+      schedules: () => server.schedules.gauges(),
     });
     const listener = await serveHttp(address.host, address.port, (req) => route(req, server, page)).catch((e) => {
       lag.stop();

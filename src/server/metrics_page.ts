@@ -13,6 +13,17 @@ import { type CoreView, ROLE_NAMES, roleNames } from "../core/mod.ts";
 import { ownUsage } from "../runtime/host_and_process.ts";
 import { type ServeMetricName, serveRegistry } from "./server_metrics.ts";
 import type { ServerStats } from "./server_stats.ts";
+
+/** What `/metrics` shows of one schedule. */
+export interface ScheduleGauges {
+  name: string;
+  fired: number;
+  missed: number;
+  skipped: number;
+  /** ms since the epoch; 0 for none (paused, or never ran). */
+  next: number;
+  last: number;
+}
 import { labelText, sampleLine, withLabel } from "../metrics/exposition.ts";
 import { histogramLines } from "../metrics/histogram.ts";
 
@@ -23,6 +34,8 @@ export interface PageSources {
   now(): number;
   stats(): ServerStats;
   ready(): boolean;
+  /** The schedules' counts and times (schedule_runner.ts); absent: none. */
+  schedules?(): readonly ScheduleGauges[];
   /** The largest event loop delay since the last call, in seconds. */
   takeLag(): number;
 }
@@ -130,6 +143,13 @@ export class MetricsPage {
     for (const [role, n] of byRole(s.view)) connections.set([role], n);
     f("gearbox_store_commit_seconds").collect(histogramLines("gearbox_store_commit_seconds", "", stats.commitSeconds));
     f("gearbox_store_batch_jobs").collect(histogramLines("gearbox_store_batch_jobs", "", stats.batchJobs));
+    for (const g of s.schedules?.() ?? []) {
+      f("gearbox_schedule_runs_total").set([g.name], g.fired);
+      f("gearbox_schedule_missed_total").set([g.name], g.missed);
+      f("gearbox_schedule_skipped_total").set([g.name], g.skipped);
+      f("gearbox_schedule_next_run_timestamp_seconds").set([g.name], g.next / 1000);
+      f("gearbox_schedule_last_run_timestamp_seconds").set([g.name], g.last / 1000);
+    }
     const usage = ownUsage();
     f("process_resident_memory_bytes").set([], usage.rss);
     f("process_cpu_seconds_total").set([], usage.cpuSeconds);

@@ -199,6 +199,18 @@ export class ScheduleRunner {
     );
   }
 
+  /** Counts and times for `/metrics` (metrics_page.ts). */
+  gauges(): { name: string; fired: number; missed: number; skipped: number; next: number; last: number }[] {
+    return [...this.entries.values()].map((e) => ({
+      name: e.def.name,
+      fired: e.state.fired,
+      missed: e.state.missed,
+      skipped: e.state.skipped,
+      next: e.state.paused ? 0 : e.nextSlot,
+      last: e.state.lastSlot ?? 0,
+    }));
+  }
+
   /** What became of the schedule's last job: persisting, scheduled, queued, running, or ended (no longer live). */
   lastOutcome(e: ScheduleEntry): string {
     if (e.state.lastJobId === undefined) return "";

@@ -72,6 +72,36 @@ export const SERVE_METRICS = [
     labels: [],
     buckets: BATCH_BUCKETS,
   },
+  {
+    name: "gearbox_schedule_runs_total",
+    type: "counter",
+    help: "Jobs a schedule submitted (slots and triggers), by schedule.",
+    labels: ["schedule"],
+  },
+  {
+    name: "gearbox_schedule_missed_total",
+    type: "counter",
+    help: "Slots dropped by the missed-run policy, by schedule.",
+    labels: ["schedule"],
+  },
+  {
+    name: "gearbox_schedule_skipped_total",
+    type: "counter",
+    help: "Slots dropped because the previous run had not finished, by schedule.",
+    labels: ["schedule"],
+  },
+  {
+    name: "gearbox_schedule_next_run_timestamp_seconds",
+    type: "gauge",
+    help: "When the schedule fires next (0 while paused), by schedule.",
+    labels: ["schedule"],
+  },
+  {
+    name: "gearbox_schedule_last_run_timestamp_seconds",
+    type: "gauge",
+    help: "The slot of the schedule's last job (0: none yet), by schedule.",
+    labels: ["schedule"],
+  },
   { name: "gearbox_functions", type: "gauge", help: "Function records held (bounded by max_functions).", labels: [] },
   {
     name: "gearbox_connections",
