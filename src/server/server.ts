@@ -246,6 +246,7 @@ export class GearboxServer {
   async drain(): Promise<void> {
     if (this.#draining || this.#stopping) return this.done;
     this.#draining = true;
+    this.schedules.stop(); // a schedule would keep making jobs: a drain could never end
     this.logger.info("draining: no new connections; stopping when no job is left", { jobs: this.core.view.jobs.size });
     await this.#listeners.close();
     if (this.#edge.drainTimeoutMs > 0) {

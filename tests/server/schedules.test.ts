@@ -221,6 +221,18 @@ describe("schedules", () => {
     }
   });
 
+  test("a draining server fires no more slots (a schedule would keep it from ever draining)", async () => {
+    const store = new MemoryStore();
+    const r = await run(store, T0, [def({ name: "s" })]);
+    await advance(r, 10_000);
+    assert.equal((await storedUniques(store)).length, 1);
+    const drained = r.server.drain();
+    await advance(r, 30_000);
+    assert.equal((await storedUniques(store)).length, 1, "no slot fired after the drain began");
+    await r.server.stop();
+    await drained;
+  });
+
   test("a schedule whose unique names no slot, or with both cron and every, is refused naming the key", () => {
     assert.throws(
       () => createServer({ port: 0, schedules: [def({ name: "a", unique: "fixed" })] as ScheduleConfig[] }),
