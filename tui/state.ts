@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { NodeInfo } from "../src/client/admin_client.ts";
+import type { NodeInfo, ScheduleInfo } from "../src/client/admin_client.ts";
 import type { DriverEvent, DriverJob } from "../src/client/driver_console.ts";
 
 /** What the queues panel counts for a function; optional fields only some servers tell. */
@@ -43,6 +43,8 @@ export interface ServerView {
   nodes?: NodeInfo[];
   /** When `nodes` was read (it is read less often than the queues); `at` when absent. */
   nodesAt?: number;
+  /** gearbox's `schedule list`; absent where the server has none to tell (gearmand, an older gearbox). */
+  schedules?: ScheduleInfo[];
 }
 
 export interface DriverView {
@@ -339,4 +341,22 @@ export function serverTotals(state: State): Map<string, { queued: number; runnin
     );
   }
   return out;
+}
+
+/**
+ * The schedules panel's rows: every schedule any live server listed, once by
+ * name (the nodes of a cluster share them; the row whose last run is latest
+ * wins), sorted by name. Undefined, so the panel hides, when none has any.
+ */
+export function scheduleRows(state: State): ScheduleInfo[] | undefined {
+  const byName = new Map<string, ScheduleInfo>();
+  for (const s of state.servers) {
+    if (!s.up) continue;
+    for (const r of s.schedules ?? []) {
+      const seen = byName.get(r.name);
+      if (!seen || r.lastRun > seen.lastRun) byName.set(r.name, r);
+    }
+  }
+  if (byName.size === 0) return undefined;
+  return [...byName.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }

@@ -85,6 +85,42 @@ export function parseNodeRow(row: string): NodeInfo {
   return { node, address, heartbeatAgeMs: Math.round(Number(age) * 1000), jobs: Number(jobs), state };
 }
 
+/** One schedule as gearbox's `schedule list` gives it (docs/schedules.md §7); times in ms, 0 for none. */
+export interface ScheduleInfo {
+  name: string;
+  function: string;
+  timing: string;
+  /** `active`, `paused` or `orphan` (stored, gone from the config). */
+  status: string;
+  nextRun: number;
+  lastRun: number;
+  lastHandle: string;
+  /** What became of the last job: persisting, scheduled, queued, running, ended; "" for none. */
+  lastOutcome: string;
+  fired: number;
+  missed: number;
+  skipped: number;
+}
+
+/** One row of `schedule list` (tab-separated; `-` for none). */
+export function parseScheduleRow(row: string): ScheduleInfo {
+  const c = row.split("\t").map((v) => (v === "-" ? "" : v));
+  const at = (v: string | undefined) => (v ? Date.parse(v) || 0 : 0);
+  return {
+    name: c[0] ?? "",
+    function: c[1] ?? "",
+    timing: c[2] ?? "",
+    status: c[3] ?? "",
+    nextRun: at(c[4]),
+    lastRun: at(c[5]),
+    lastHandle: c[6] ?? "",
+    lastOutcome: c[7] ?? "",
+    fired: Number(c[8] ?? 0),
+    missed: Number(c[9] ?? 0),
+    skipped: Number(c[10] ?? 0),
+  };
+}
+
 /** Options for {@link AdminClient}. */
 export interface AdminClientOptions {
   /** `host:port` or `tls://host:port` (default `127.0.0.1:4730`). */
@@ -165,6 +201,11 @@ export class AdminClient {
   /** gearbox's cluster nodes (docs/cluster.md §5); a server without a shared store lists itself; others answer ERR. */
   async nodes(): Promise<NodeInfo[]> {
     return (await this.#list("nodes")).map(parseNodeRow);
+  }
+
+  /** gearbox's recurring schedules (`schedule list`; needs admin-read). */
+  async schedules(): Promise<ScheduleInfo[]> {
+    return (await this.#list("schedule list")).map(parseScheduleRow);
   }
 
   async showJobs(): Promise<ShownJob[]> {

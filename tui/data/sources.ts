@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { AdminClient, AdminError, type NodeInfo } from "../../src/client/admin_client.ts";
+import { AdminClient, AdminError, type NodeInfo, type ScheduleInfo } from "../../src/client/admin_client.ts";
 import { DriverConsole } from "../../src/client/driver_console.ts";
 import type { TlsOptions } from "../../src/client/tls_options.ts";
 import type { Detail, DriverView, QueueRow, ServerView } from "../state.ts";
@@ -28,6 +28,8 @@ export class Sources {
   readonly #plain = new Set<string>();
   /** Each gearbox server's last `nodes` and when it was read; undefined rows: it refused the command. */
   readonly #nodes = new Map<string, { at: number; rows: NodeInfo[] | undefined }>();
+  /** Servers that refused `schedule list`: not asked again. */
+  readonly #noSchedules = new Set<string>();
 
   /** `tls` applies to every server, and to the consoles given as `tls://host:port` (a console is usually on loopback). */
   constructor(servers: string[], consoles: string[], token: string | undefined, timeoutMs: number, tls?: TlsOptions) {
@@ -47,7 +49,8 @@ export class Sources {
               queued: f.high + f.normal + f.low + f.scheduled,
             }));
             const nodes = await this.#nodesOf(admin, now());
-            return { address: admin.server, up: true, at: now(), gearbox: true, rows, nodes: nodes?.rows, nodesAt: nodes?.at };
+            const schedules = await this.#schedulesOf(admin);
+            return { address: admin.server, up: true, at: now(), gearbox: true, rows, nodes: nodes?.rows, nodesAt: nodes?.at, schedules };
           } catch (e) {
             if (!(e instanceof AdminError)) throw e;
             this.#plain.add(admin.server);
@@ -72,6 +75,18 @@ export class Sources {
         return { address: admin.server, up: false, error: (e as Error).message, at: now(), gearbox: false, rows: [] };
       }
     }));
+  }
+
+  /** A gearbox server's schedules; undefined once it refused `schedule list` (an older gearbox, or no admin-read). */
+  async #schedulesOf(admin: AdminClient): Promise<ScheduleInfo[] | undefined> {
+    if (this.#noSchedules.has(admin.server)) return undefined;
+    try {
+      return await admin.schedules();
+    } catch (e) {
+      if (!(e instanceof AdminError)) throw e;
+      this.#noSchedules.add(admin.server);
+      return undefined;
+    }
   }
 
   /** A gearbox server's `nodes`, read again after {@link NODES_EVERY_MS}; rows undefined when it refuses the command. */
