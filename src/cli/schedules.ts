@@ -54,8 +54,28 @@ export function addSchedulesCommand(program: Command): void {
   }
   common(schedules.command("trigger").description("run one job now, outside the slots (on the first server)").argument("<name>"))
     .action((name: string, o: Common) => change("trigger", name, o, true));
-  common(schedules.command("delete").description("delete a stored schedule no longer in the config").argument("<name>"))
+  common(
+    schedules.command("delete").description("delete a schedule added at run time, or a stored one gone from the config").argument("<name>"),
+  )
     .action((name: string, o: Common) => change("delete", name, o, false));
+  common(schedules.command("add").description("add a schedule at run time (kept in the store; on each server given)").argument("<name>"))
+    .requiredOption("-f, --function <name>", "the function its jobs go to")
+    .option("--every <duration>", "a fixed interval (30s, 5m, 1h30m)")
+    .option("--cron <expr>", "a cron expression (5 fields, or 6 with seconds)")
+    .option("--zone <iana>", "time zone (default UTC)")
+    .option("--workload <text>", "the jobs' workload (NAME, SLOT_ISO, SLOT_MS replaced)")
+    .option("--unique <template>", "the jobs' unique (default NAME:SLOT_ISO)")
+    .option("--priority <p>", "high, normal or low")
+    .option("--missed <policy>", "skip, once or all")
+    .option("--max-catch-up <n>", "with --missed all: most missed slots run", positiveInteger)
+    .option("--overlap <policy>", "allow, skip or queue")
+    .action((name: string, o: Common & Record<string, string | number | undefined>) => {
+      const keys = ["function", "every", "cron", "zone", "workload", "unique", "priority", "missed", "overlap"];
+      const item: Record<string, unknown> = { name };
+      for (const k of keys) if (o[k] !== undefined) item[k] = o[k];
+      if (o.maxCatchUp !== undefined) item.max_catch_up = o.maxCatchUp;
+      return change("add", JSON.stringify(item), o, false);
+    });
 }
 
 async function ask<T>(o: Common, action: (admin: AdminSession) => Promise<T>, first = false): Promise<Answer<T>[] | undefined> {
@@ -112,6 +132,9 @@ async function change(verb: string, name: string, o: Common, first: boolean): Pr
   const answers = settle(asked);
   if (answers.length === 0) return;
   const handle = verb === "trigger" ? /^OK (\S+)/.exec(answers[0]!.value)?.[1] : undefined;
+  if (o.json && verb === "add") return print(JSON.stringify({ add: JSON.parse(name), servers: answers.map((a) => a.server) }));
   if (o.json) return print(JSON.stringify({ [verb]: name, ...(handle ? { handle } : {}), servers: answers.map((a) => a.server) }));
-  print(handle ? `triggered ${name}: ${handle}` : `${verb}d ${name}`);
+  const label = verb === "add" ? String((JSON.parse(name) as { name: string }).name) : name;
+  const done: Record<string, string> = { add: "added", pause: "paused", resume: "resumed", delete: "deleted" };
+  print(handle ? `triggered ${name}: ${handle}` : `${done[verb] ?? verb} ${label}`);
 }

@@ -8,7 +8,7 @@
 import { errLine, listReply, OK_CRLF, okValue } from "../protocol/admin_text.ts";
 import type { ScheduleEntry, ScheduleRunner, ScheduleState } from "./schedule_runner.ts";
 
-const USAGE = "usage: schedule list | show NAME | pause NAME | resume NAME | trigger NAME | delete NAME";
+const USAGE = "usage: schedule list | show NAME | pause NAME | resume NAME | trigger NAME | delete NAME | add JSON";
 const iso = (ms: number | undefined) => (ms === undefined ? "-" : new Date(ms).toISOString());
 
 /** The columns of `schedule list`, in order (the CLI and tests name them). */
@@ -82,6 +82,7 @@ export async function scheduleAdmin(runner: ScheduleRunner, args: readonly strin
     const rows = [...runner.entries.values()].map((e) => row(runner, e)).concat(orphanRows(runner));
     return listReply(rows.sort((a, b) => (a[0]! < b[0]! ? -1 : 1)).map((r) => r.join("\t")));
   }
+  if (verb === "add" && args.length > 1) return await add(runner, args.slice(1).join(" "));
   if (name === undefined || args.length !== 2) return errLine("INVALID_ARGUMENTS", USAGE);
   const e = runner.entries.get(name);
   if (verb === "show") {
@@ -103,4 +104,20 @@ export async function scheduleAdmin(runner: ScheduleRunner, args: readonly strin
     return errLine("SCHEDULE_ERROR", (err as Error).message);
   }
   return errLine("INVALID_ARGUMENTS", USAGE);
+}
+
+/** `schedule add {"name": ..., "function": ..., "every": ...}`: the keys of a `schedules:` item, as compact JSON. */
+async function add(runner: ScheduleRunner, json: string): Promise<string> {
+  let item: unknown;
+  try {
+    item = JSON.parse(json);
+  } catch {
+    return errLine("INVALID_ARGUMENTS", "schedule add takes one JSON object with the keys of a schedules: item");
+  }
+  try {
+    await runner.add(item);
+    return OK_CRLF;
+  } catch (err) {
+    return errLine("SCHEDULE_ERROR", (err as Error).message);
+  }
 }

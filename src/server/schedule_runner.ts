@@ -14,7 +14,7 @@
 import { type JobServer, Priority } from "../core/mod.ts";
 import type { Logger } from "../log/logger.ts";
 import { ConfigError } from "../config/setting.ts";
-import type { ScheduleConfig } from "../config/serve_schedules.ts";
+import { parseSchedule, type ScheduleConfig } from "../config/serve_schedules.ts";
 import { nextSlot, parseTiming, slotsBetween, type Timing } from "../schedule/timing.ts";
 import type { JobStore, ScheduleRow } from "../store/job_store.ts";
 import type { Clock } from "./clock.ts";
@@ -38,6 +38,8 @@ export interface ScheduleState {
   refused: number;
   /** A slot waiting for the previous run to end (`overlap: queue`). */
   queued?: number;
+  /** The definition of a schedule added at run time (`schedule add`); absent for the config's. */
+  def?: ScheduleConfig;
 }
 
 /** One schedule as the runner holds it. */
@@ -107,15 +109,50 @@ export class ScheduleRunner {
     this.#defs.forEach((def, i) => {
       const row = stored.get(def.name);
       stored.delete(def.name);
-      const timing = this.#timings[i]!;
-      const state: ScheduleState = row ? { ...(JSON.parse(row.state) as ScheduleState), orphan: undefined } : fresh(now);
-      const next = row?.nextSlot ?? nextSlot(timing, now, state.anchor);
-      if (next === undefined) return void this.#deps.logger.warn("schedule has no slot ahead; ignored", { schedule: def.name });
-      const e: ScheduleEntry = { def, timing, nextSlot: next, state, busy: false, catchUp: !!row, stored: !!row, timer: undefined };
-      this.entries.set(def.name, e);
-      if (!row) this.#write(e, next, state, () => {});
+      this.#enter(def, this.#timings[i]!, row, now, false, () => {});
     });
-    for (const row of stored.values()) this.#orphan(row);
+    for (const row of stored.values()) {
+      const def = (JSON.parse(row.state) as ScheduleState).def; // added at run time (`schedule add`)
+      const timing = def ? timingOf(def) : undefined;
+      if (def && timing) this.#enter(def, timing, row, now, true, () => {});
+      else this.#orphan(row);
+    }
+  }
+
+  /** Holds one schedule; a new one (no row) is written, its first slot the next after now. */
+  #enter(def: ScheduleConfig, timing: Timing, row: ScheduleRow | undefined, now: number, runtime: boolean, after: After): void {
+    const state: ScheduleState = row ? { ...(JSON.parse(row.state) as ScheduleState), orphan: undefined } : fresh(now);
+    if (runtime) state.def = def;
+    const next = row?.nextSlot ?? nextSlot(timing, now, state.anchor);
+    if (next === undefined) {
+      this.#deps.logger.warn("schedule has no slot ahead; ignored", { schedule: def.name });
+      return after(new Error(`schedule ${def.name} has no slot ahead`));
+    }
+    const e: ScheduleEntry = { def, timing, nextSlot: next, state, busy: false, catchUp: !!row, stored: !!row, timer: undefined };
+    this.entries.set(def.name, e);
+    if (!row) this.#write(e, next, state, after);
+  }
+
+  /** Admin `schedule add`: a schedule defined at run time (`item` as in the config), kept in the store across restarts. */
+  add(item: unknown): Promise<void> {
+    let def: ScheduleConfig;
+    let timing: Timing | undefined;
+    try {
+      def = parseSchedule(item, "schedule add");
+      timing = parseTiming({ cron: def.cron, every: def.every, zone: def.zone });
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    if (this.entries.has(def.name) || this.orphans.has(def.name)) return Promise.reject(new Error(`schedule ${def.name} exists`));
+    return new Promise((resolve, reject) =>
+      this.#enter(def, timing, undefined, this.#deps.clock.now(), true, (error) => {
+        if (error) {
+          this.entries.delete(def.name);
+          return reject(error);
+        }
+        resolve();
+      })
+    );
   }
 
   /** Reads the stored progress (a store that keeps none refuses a config with schedules). */
@@ -186,13 +223,17 @@ export class ScheduleRunner {
 
   /** Deletes a stored schedule that is no longer in the config (admin `schedule delete`). */
   remove(name: string): Promise<void> {
-    if (this.entries.has(name)) {
-      return Promise.reject(new Error(`schedule ${name} is in the config: remove it there, restart, then delete it`));
-    }
-    if (!this.orphans.has(name)) return Promise.reject(new Error(`no schedule ${name}`));
+    const e = this.entries.get(name);
+    if (e && !e.state.def) return Promise.reject(new Error(`schedule ${name} is in the config: remove it there, restart, then delete it`));
+    if (e?.busy) return Promise.reject(new Error(`schedule ${name} is being written; try again`));
+    if (!e && !this.orphans.has(name)) return Promise.reject(new Error(`no schedule ${name}`));
+    if (e) this.#deps.clock.clearTimeout(e.timer), this.entries.delete(name);
     return new Promise((resolve, reject) =>
       this.#deps.writer.schedule({ drop: name }, (error) => {
-        if (error) return reject(error);
+        if (error) {
+          if (e) this.entries.set(name, e), this.#arm(e, e.nextSlot - this.#deps.clock.now());
+          return reject(error);
+        }
         this.orphans.delete(name);
         resolve();
       })
@@ -315,7 +356,7 @@ export class ScheduleRunner {
   }
 
   #arm(e: ScheduleEntry, ms: number): void {
-    if (this.#stopped) return;
+    if (this.#stopped || this.entries.get(e.def.name) !== e) return; // stopped, or deleted (`schedule delete`, a failed add)
     this.#deps.clock.clearTimeout(e.timer);
     e.timer = this.#deps.clock.setTimeout(() => this.#round(e), Math.max(0, ms));
   }
@@ -326,6 +367,15 @@ export class ScheduleRunner {
     if (id === undefined) return false;
     const job = this.#deps.core.view.jobs.get(id);
     return job !== undefined && job.state !== "done" && job.handle === e.state.lastHandle;
+  }
+}
+
+/** A stored run-time schedule's timing, or undefined when it no longer parses (it is kept as an orphan). */
+function timingOf(def: ScheduleConfig): Timing | undefined {
+  try {
+    return parseTiming({ cron: def.cron, every: def.every, zone: def.zone });
+  } catch {
+    return undefined;
   }
 }
 

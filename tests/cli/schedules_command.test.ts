@@ -61,6 +61,14 @@ describe("gearbox schedules", () => {
         const trig = JSON.parse(schedules(server.port, "trigger", "beat", "--json").stdout);
         assert.match(trig.handle, /^H:/);
 
+        const added = schedules(server.port, "add", "late", "--function", "late_fn", "--every", "1h", "--missed", "once");
+        assert.equal(added.stdout, "added late\n", added.stderr);
+        assert.match(schedules(server.port, "list").stdout, /late.*late_fn.*every 3600000ms UTC.*active/);
+        const twice = schedules(server.port, "add", "late", "--function", "late_fn", "--every", "1h");
+        assert.equal(twice.status, 1);
+        assert.match(twice.stderr, /schedule late exists/);
+        assert.equal(schedules(server.port, "delete", "late").stdout, "deleted late\n");
+
         const unknown = schedules(server.port, "pause", "nope");
         assert.equal(unknown.status, 1);
         assert.match(unknown.stderr, /no schedule nope/);

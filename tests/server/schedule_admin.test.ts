@@ -98,4 +98,52 @@ describe("the schedule admin command", () => {
       await server.stop();
     }
   });
+
+  test("schedule add defines a schedule at run time that fires, outlives a restart from the store, and can be deleted", async () => {
+    const store = new MemoryStore();
+    const clock = new ManualClock(T0);
+    const first = createServer({ port: 0, listen: "127.0.0.1", storeInstance: store, clock, logger: quiet() });
+    await first.start();
+    const c = await RawConn.connect(first.port);
+    try {
+      const def = JSON.stringify({ name: "late", function: "tick", every: "10s", missed: "all", workload: "at SLOT_MS" });
+      assert.equal(await c.adminLine(`schedule add ${def}`), "OK\r\n");
+      assert.match(await c.adminLine(`schedule add ${def}`), /^ERR SCHEDULE_ERROR schedule\+late\+exists/);
+      assert.match(
+        await c.adminLine(`schedule add {"name":"x","function":"f"}`),
+        /^ERR SCHEDULE_ERROR .*exactly\+one\+of\+cron\+and\+every/,
+      );
+      assert.match(await c.adminLine("schedule add {nope"), /^ERR INVALID_ARGUMENTS/);
+      clock.advance(10_000);
+      await settle();
+      assert.equal([...await store.open()].length, 1, "the added schedule fired its first slot");
+    } finally {
+      c.close();
+      await first.stop();
+    }
+    const second = createServer({
+      port: 0,
+      listen: "127.0.0.1",
+      storeInstance: store,
+      clock: new ManualClock(T0 + 35_000),
+      logger: quiet(),
+    });
+    await second.start();
+    const d = await RawConn.connect(second.port);
+    try {
+      await settle();
+      assert.match(
+        await d.adminList("schedule list"),
+        /^late\ttick\tevery 10000ms UTC\tactive\t/m,
+        "restored from the store, not an orphan",
+      );
+      assert.equal([...await store.open()].length, 3, "missed: all caught up the slots at 20 s and 30 s");
+      assert.equal(await d.adminLine("schedule delete late"), "OK\r\n");
+      assert.equal(await d.adminList("schedule list"), ".\n");
+      assert.deepEqual(await store.schedules(), []);
+    } finally {
+      d.close();
+      await second.stop();
+    }
+  });
 });
