@@ -34,6 +34,10 @@ export async function copyRunningStore(
   pause: () => Promise<void>,
 ): Promise<BackupResult> {
   const last = Number(source.prepare("SELECT max(id) AS m FROM job").get()?.m ?? 0);
+  // Schedules as they are when the copy begins, like its jobs: a slot fired later is in neither,
+  // and fires again from the copy by its missed-run policy (docs/schedules.md §5).
+  const insertSchedule = target.prepare("INSERT INTO schedule (name, next_slot, state) VALUES (?, ?, ?)");
+  for (const r of source.prepare("SELECT name, next_slot, state FROM schedule").all()) insertSchedule.run(r.name!, r.next_slot!, r.state!);
   const read = source.prepare(`SELECT ${FULL_COLUMNS} FROM job WHERE id > ? AND id <= ? ORDER BY id LIMIT ${ROWS_PER_TURN}`);
   const insert = target.prepare(`INSERT INTO job (${FULL_COLUMNS}) VALUES (${FULL_ROW})`);
   let cursor = -Number.MAX_SAFE_INTEGER;

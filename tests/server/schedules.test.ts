@@ -10,6 +10,11 @@ import { createServer, type GearboxServer, Logger, ManualClock, MemoryStore } fr
 import type { ScheduleConfig } from "../../src/config/serve_schedules.ts";
 import { Cmd } from "../../src/protocol/commands.ts";
 import { RawConn } from "../helpers/raw_conn.ts";
+import { join } from "node:path";
+import { SqliteStore } from "../../src/store/sqlite_store.ts";
+import { tempDirs } from "../helpers/temp_dir.ts";
+
+const tempDir = tempDirs();
 
 const T0 = Date.UTC(2026, 0, 1, 0, 0, 0);
 type Def = Partial<ScheduleConfig> & { name: string };
@@ -231,6 +236,25 @@ describe("schedules", () => {
     assert.equal((await storedUniques(store)).length, 1, "no slot fired after the drain began");
     await r.server.stop();
     await drained;
+  });
+
+  test("an SQLite store keeps the schedules' rows, and a backup copies them as they were when it began", async () => {
+    const dir = tempDir("gearbox-schedule-sqlite-");
+    const store = new SqliteStore(join(dir, "jobs.db"));
+    await store.open();
+    const row = { name: "s", nextSlot: T0 + 10_000, state: JSON.stringify({ anchor: T0, fired: 3 }) };
+    await store.commit({ add: [], remove: [], schedules: [row, { ...row, name: "t" }] });
+    await store.commit({ add: [], remove: [], dropSchedules: ["t"] });
+    assert.deepEqual(await store.schedules(), [row]);
+    await store.backup(join(dir, "copy.db"));
+    await store.close();
+    const copy = new SqliteStore(join(dir, "copy.db"));
+    await copy.open();
+    try {
+      assert.deepEqual(await copy.schedules(), [row]);
+    } finally {
+      await copy.close();
+    }
   });
 
   test("a schedule whose unique names no slot, or with both cron and every, is refused naming the key", () => {
