@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { freePort, waitForPort } from "../helpers/free_port.ts";
 import { ROOT, startGearbox } from "../helpers/servers.ts";
@@ -61,6 +61,31 @@ test("the same sources serve a round trip under deno run, with the sqlite store"
   const server = await denoServe(`sqlite:${join(tempDir("gearbox-deno-"), "jobs.db")}`);
   try {
     await roundTrip(server.port);
+  } finally {
+    await server.stop();
+  }
+});
+
+test("a schedule from the config fires its job under deno run, with the sqlite store", {
+  skip: existsSync(DENO) ? false : "deno not installed (npm install)",
+}, async () => {
+  const dir = tempDir("gearbox-deno-schedule-");
+  const config = join(dir, "serve.yaml");
+  writeFileSync(config, "schedules:\n  - name: beat\n    function: beat_fn\n    every: 1s\n    workload: SLOT_MS\n");
+  const server = await denoServe(`sqlite:${join(dir, "jobs.db")}`, "--config", config);
+  try {
+    const w = await RawConn.connect(server.port);
+    w.sendPacket(Cmd.CAN_DO, "beat_fn");
+    let job;
+    for (let i = 0; i < 100 && !job; i++) {
+      w.sendPacket(Cmd.GRAB_JOB_UNIQ);
+      const p = await w.expectPacket();
+      if (p.code === Cmd.JOB_ASSIGN_UNIQ) job = p;
+      else await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.ok(job, "a slot's job reached the worker within 10 s");
+    assert.equal(job.args[2], `beat:${new Date(Number(job.args[3])).toISOString()}`, "its unique names the slot its workload gives");
+    w.close();
   } finally {
     await server.stop();
   }
