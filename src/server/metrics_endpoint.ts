@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { scheduleGauges } from "./schedule_admin.ts";
 import { type MetricsAddress, metricsAddress } from "../config/metrics_address.ts";
 import { CONTENT_TYPE } from "../metrics/exposition.ts";
 import { type HttpAnswer, type HttpListener, type HttpRequest, serveHttp } from "../runtime/http_server.ts";
@@ -40,7 +41,7 @@ export class MetricsEndpoint {
       stats: () => server.stats,
       ready,
       takeLag: () => lag.take(),
-      schedules: () => server.schedules.gauges(),
+      schedules: () => scheduleGauges(server.schedules),
     });
     const listener = await serveHttp(address.host, address.port, (req) => route(req, server, page)).catch((e) => {
       lag.stop();

@@ -1,11 +1,13 @@
 /**
  * The `schedule` admin command (docs/schedules.md §7): `list` and `show NAME`
  * need admin-read, `pause|resume|trigger|delete NAME` need admin (roles.ts).
- * The core holds the reply; this builds it from the schedule runner.
+ * The core holds the reply; this builds it from the schedule runner. Also
+ * the schedules' gauges for `/metrics`.
  *
  * @module
  */
 import { errLine, listReply, OK_CRLF, okValue } from "../protocol/admin_text.ts";
+import type { ScheduleGauges } from "./metrics_page.ts";
 import type { ScheduleEntry, ScheduleRunner, ScheduleState } from "./schedule_runner.ts";
 
 const USAGE = "usage: schedule list | show NAME | pause NAME | resume NAME | trigger NAME | delete NAME | add JSON";
@@ -120,4 +122,16 @@ async function add(runner: ScheduleRunner, json: string): Promise<string> {
   } catch (err) {
     return errLine("SCHEDULE_ERROR", (err as Error).message);
   }
+}
+
+/** Each schedule's counts and times for `/metrics` (metrics_page.ts). */
+export function scheduleGauges(runner: ScheduleRunner): ScheduleGauges[] {
+  return [...runner.entries.values()].map((e) => ({
+    name: e.def.name,
+    fired: e.state.fired,
+    missed: e.state.missed,
+    skipped: e.state.skipped,
+    next: e.state.paused ? 0 : e.nextSlot,
+    last: e.state.lastSlot ?? 0,
+  }));
 }

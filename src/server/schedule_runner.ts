@@ -50,6 +50,8 @@ export interface ScheduleEntry {
   state: ScheduleState;
   /** A commit of this schedule is in flight: nothing else touches it meanwhile. */
   busy: boolean;
+  /** What runs once that commit is settled (a pause or resume asked meanwhile). */
+  then?: () => void;
   /** The store has its row (a write must find it at {@link nextSlot}: ScheduleRow.expect). */
   stored: boolean;
   /** Slots now due passed unfired (a restart, a resume): the missed-run policy applies. */
@@ -188,21 +190,28 @@ export class ScheduleRunner {
 
   /** Stops firing a schedule (kept paused across restarts); false when unknown. */
   pause(name: string): boolean {
-    const e = this.entries.get(name);
-    if (!e) return false;
-    this.#deps.clock.clearTimeout(e.timer);
-    e.state.paused = true;
-    this.#write(e, e.nextSlot, { ...e.state }, () => {});
-    return true;
+    return this.#setPaused(name, true);
   }
 
   /** Fires again; slots that passed while paused are missed ones (its `missed` policy). */
   resume(name: string): boolean {
+    return this.#setPaused(name, false);
+  }
+
+  /** Writes the paused flag (after a commit in flight, whose row must not be overwritten with an older one). */
+  #setPaused(name: string, paused: boolean): boolean {
     const e = this.entries.get(name);
     if (!e) return false;
-    e.state.paused = false;
-    e.catchUp = true;
-    this.#round(e);
+    if (e.busy) {
+      e.then = () => void this.#setPaused(name, paused);
+      return true;
+    }
+    this.#deps.clock.clearTimeout(e.timer);
+    this.#write(e, e.nextSlot, { ...e.state, paused }, (error) => {
+      if (error || paused) return;
+      e.catchUp = true;
+      this.#round(e);
+    });
     return true;
   }
 
@@ -238,18 +247,6 @@ export class ScheduleRunner {
         resolve();
       })
     );
-  }
-
-  /** Counts and times for `/metrics` (metrics_page.ts). */
-  gauges(): { name: string; fired: number; missed: number; skipped: number; next: number; last: number }[] {
-    return [...this.entries.values()].map((e) => ({
-      name: e.def.name,
-      fired: e.state.fired,
-      missed: e.state.missed,
-      skipped: e.state.skipped,
-      next: e.state.paused ? 0 : e.nextSlot,
-      last: e.state.lastSlot ?? 0,
-    }));
   }
 
   /** What became of the schedule's last job: persisting, scheduled, queued, running, or ended (no longer live). */
@@ -321,22 +318,32 @@ export class ScheduleRunner {
     e.busy = true;
     const write = { name: e.def.name, nextSlot: next, state: JSON.stringify(state), expect: e.stored ? e.nextSlot : undefined, jobs };
     this.#deps.writer.schedule({ write }, (error, lost) => {
-      if (lost) return void this.#reload(e).then(() => after(new Error("another node changed this schedule first; try again")));
+      if (lost) {
+        return void this.#reload(e).then(() => this.#settle(e, after, new Error("another node changed this schedule first; try again")));
+      }
       e.busy = false;
       if (error) {
-        after(error);
         this.#deps.logger.warn("schedule not advanced: the store refused the commit; trying again", {
           schedule: e.def.name,
           error: error.message,
         });
-        return this.#arm(e, SCHEDULE_RETRY_MS);
+        this.#arm(e, SCHEDULE_RETRY_MS);
+        return this.#settle(e, after, error);
       }
       e.nextSlot = next;
       e.state = state;
       e.stored = true;
-      after(undefined);
       if (!state.paused) this.#arm(e, next - this.#deps.clock.now());
+      this.#settle(e, after, undefined);
     });
+  }
+
+  /** A write's outcome told; then what waited for it (a pause or resume asked meanwhile). */
+  #settle(e: ScheduleEntry, after: After, error: Error | undefined): void {
+    after(error);
+    const then = e.then;
+    e.then = undefined;
+    then?.();
   }
 
   /** Another node moved the row first (it fired those slots): take its progress from the store. */

@@ -211,6 +211,29 @@ describe("schedules", () => {
     }
   });
 
+  test("a pause asked while a slot's commit is in flight waits for it: the row is never rolled back to fire that slot again", async () => {
+    const store = new MemoryStore();
+    const schedules = [def({ name: "s", missed: "all" })];
+    const first = await run(store, T0, schedules);
+    first.clock.advance(10_000); // the slot's job and the advanced row are being committed
+    assert.equal(first.server.schedules.entries.get("s")!.busy, true);
+    assert.equal(first.server.schedules.pause("s"), true);
+    await settled(first.server);
+    const [row] = await store.schedules();
+    assert.equal(row!.nextSlot, T0 + 20_000, "the advance is kept");
+    assert.equal(JSON.parse(row!.state).paused, true, "and the pause written after it");
+    await first.server.stop();
+    const second = await run(store, T0 + 15_000, schedules);
+    try {
+      second.server.schedules.resume("s");
+      await settled(second.server);
+      await advance(second, 10_000);
+      assert.deepEqual(await storedUniques(store), [1, 2].map((k) => `s:${iso(T0 + k * 10_000)}`), "slot 10 s once, then 20 s");
+    } finally {
+      await second.server.stop();
+    }
+  });
+
   test("a stored schedule no longer in the config is kept, paused and reported", async () => {
     const store = new MemoryStore();
     const first = await run(store, T0, [def({ name: "gone" })]);
