@@ -5,14 +5,15 @@
  * connection runs on the new backend, a pool ends at once, and a store
  * whose open raced the terminations rejects with STORE_UNAVAILABLE, closes
  * promptly and lets nothing escape (patches/postgres+3.4.9.patch,
- * docs/runtime.md §9). On a real PostgreSQL (tests/helpers/postgres.ts).
+ * docs/runtime.md §9). On a real PostgreSQL (tests/helpers/postgres.ts); the
+ * fast shutdown only on the throwaway cluster the tests start.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { openPostgres } from "../../src/runtime/postgres.ts";
 import { openStore } from "../../src/store/open_store.ts";
 import { SERVER_LOCK_KEY } from "../../src/store/postgres_schema.ts";
-import { testPostgres } from "../helpers/postgres.ts";
+import { NO_RESTART, testPostgres } from "../helpers/postgres.ts";
 import { sleep, waitUntil } from "../helpers/wait.ts";
 
 const postgres = await testPostgres();
@@ -148,3 +149,32 @@ test(
     }
   },
 );
+
+test("store opens on an empty database racing a fast shutdown: each rejects with STORE_UNAVAILABLE promptly, and nothing escapes", {
+  skip: skip ?? (postgres.ok && !postgres.pg.restart ? NO_RESTART : undefined),
+  timeout: 20_000,
+}, async () => {
+  const restart = postgres.ok ? postgres.pg.restart! : undefined;
+  const outcomes: string[] = [];
+  let slowest = 0;
+  await recordingEscapes(async (escaped) => {
+    for (let i = 0; i < 3; i++) {
+      const store = openStore(await newDatabase());
+      try {
+        const opening = store.open().then(() => "opened", (e: { code?: string }) => e.code ?? String(e));
+        await sleep(Math.random() * 60); // somewhere in the open: its lock, its migrations' transactions
+        await restart!.stop(); // fast: every backend gets 57P01
+        const t0 = performance.now();
+        outcomes.push(await opening);
+        slowest = Math.max(slowest, performance.now() - t0);
+      } finally {
+        await restart!.start();
+        await store.close();
+      }
+    }
+    assert.deepEqual(escaped.map(String), [], "errors no caller could catch (each would have ended the process)");
+  });
+  console.log(`# outcomes ${JSON.stringify(outcomes)}, slowest open after the shutdown ${slowest.toFixed(0)} ms`);
+  assert.deepEqual(outcomes.filter((o) => o !== "opened" && o !== "STORE_UNAVAILABLE"), []);
+  assert.ok(slowest < 2500, `an open took ${slowest.toFixed(0)} ms to settle after the shutdown (its pools end with a 5 s timeout)`);
+});
