@@ -3,7 +3,7 @@
  * and `tui/`, and on `mod.ts`:
  *
  * 1. only src/runtime/ names Bun, Deno, node:net, node:sqlite or process spawning;
- * 2. src/protocol/, src/core/ and src/metrics/ do no I/O and read no clock or randomness: of packages they
+ * 2. src/protocol/, src/core/, src/metrics/ and src/schedule/ do no I/O and read no clock or randomness: of packages they
  *    import only PURE_PACKAGES (and the table keeps src/runtime/ and src/store/ from them);
  * 3. every import between folders follows TABLE (type-only and lazy imports included), and mod.ts
  *    only re-exports;
@@ -46,13 +46,14 @@ export const TABLE: Row[] = [
   { folder: "src/store/", imports: any("src/core/", "src/runtime/") },
   {
     folder: "src/server/",
-    imports: any("src/core/", "src/protocol/", "src/store/", "src/runtime/", "src/config/", "src/log/", "src/metrics/"),
+    imports: any("src/core/", "src/protocol/", "src/store/", "src/runtime/", "src/config/", "src/log/", "src/metrics/", "src/schedule/"),
   },
   { folder: "src/client/", imports: any("src/protocol/", "src/runtime/") },
   { folder: "src/driver/", imports: any("src/client/", "src/runtime/", "src/config/", "src/log/", "src/metrics/") },
   { folder: "src/config/", imports: [] },
   { folder: "src/log/", imports: [] },
   { folder: "src/metrics/", imports: [] },
+  { folder: "src/schedule/", imports: [] },
   { folder: "src/runtime/", imports: [] },
   {
     folder: "src/cli/",
@@ -68,6 +69,7 @@ export const TABLE: Row[] = [
         "src/log/",
         "src/runtime/",
         "src/metrics/",
+        "src/schedule/",
       ),
       { folder: "tui/", only: "lazy" },
     ],
@@ -90,10 +92,12 @@ const RUNTIME_ONLY = [/\bBun\./, /\bDeno\./, /from "node:net"/, /from "node:sqli
  * only by `import()` of the adapter, so a program importing mod.ts never loads them.
  */
 export const LAZY_PACKAGES: readonly string[] = ["postgres"];
-/** The only packages src/protocol/, src/core/ and src/metrics/ may import: bytes and hashing, no I/O. */
+/** The folders rule 2 holds to no I/O, no clock and no randomness. */
+export const PURE_FOLDERS: readonly string[] = ["src/protocol/", "src/core/", "src/metrics/", "src/schedule/"];
+/** The only packages src/protocol/, src/core/, src/metrics/ and src/schedule/ may import: bytes and hashing, no I/O. */
 export const PURE_PACKAGES: readonly string[] = ["node:buffer", "node:crypto"];
 
-/** What src/protocol/, src/core/ and src/metrics/ may not mention: the clock, randomness, the process, timers. */
+/** What src/protocol/, src/core/, src/metrics/ and src/schedule/ may not mention: the clock, randomness, the process, timers. */
 const PURE_FORBIDDEN = [
   /\bDate\.now\(/,
   /new Date\(\)/,
@@ -336,7 +340,7 @@ export function check(root: string, table: Row[] = TABLE): Report {
     if (path.startsWith("src/") && !path.startsWith("src/runtime/")) {
       for (const re of RUNTIME_ONLY) if (re.test(code)) problems.push(`${path}: runtime-specific code (${re}) outside src/runtime/`);
     }
-    if (path.startsWith("src/protocol/") || path.startsWith("src/core/") || path.startsWith("src/metrics/")) {
+    if (PURE_FOLDERS.some((folder) => path.startsWith(folder))) {
       for (const re of PURE_FORBIDDEN) if (re.test(code)) problems.push(`${path}: I/O, clock or randomness (${re}) in a pure layer`);
       for (const pkg of packagesOf(code)) {
         if (!PURE_PACKAGES.includes(pkg)) {
