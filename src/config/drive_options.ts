@@ -21,12 +21,15 @@ export interface CommandJobConfig {
   max_processes?: number;
   /** Seconds a job may run before its process is killed. */
   timeout?: number;
+  /** Seconds the oldest waiting job may wait: scale on wait time (servers that report it). */
+  target_wait?: number;
 }
 
 /** Overrides for a job or process group, without touching its code. */
 export interface RuntimeAttributes {
   min_processes?: number;
   max_processes?: number;
+  target_wait?: number;
 }
 
 /**
@@ -214,11 +217,20 @@ function count(raw: unknown, where: string): number {
   return raw;
 }
 
+/** A target_wait: seconds, from 0.1 to a day. */
+function targetWait(raw: unknown, where: string): number {
+  if (typeof raw !== "number" || !(raw >= 0.1 && raw <= 86400)) {
+    throw new ConfigError(`${where} must be a number of seconds from 0.1 to 86400, got ${JSON.stringify(raw)}`);
+  }
+  return raw;
+}
+
 function attributes(raw: unknown, where: string): RuntimeAttributes {
   const out: RuntimeAttributes = {};
   for (const [k, v] of Object.entries(mapping(raw, where))) {
     if (k === "min_processes" || k === "max_processes") out[k] = count(v, `${where}.${k}`);
-    else throw new ConfigError(`${where}: unknown key ${JSON.stringify(k)} (known: min_processes, max_processes)`);
+    else if (k === "target_wait") out[k] = targetWait(v, `${where}.${k}`);
+    else throw new ConfigError(`${where}: unknown key ${JSON.stringify(k)} (known: min_processes, max_processes, target_wait)`);
   }
   if (out.min_processes !== undefined && out.max_processes !== undefined && out.min_processes > out.max_processes) {
     throw new ConfigError(`${where}: min_processes (${out.min_processes}) is above max_processes (${out.max_processes})`);
@@ -241,8 +253,9 @@ function commandJob(raw: unknown, where: string): CommandJobConfig {
         throw new ConfigError(`${where}.timeout must be a positive number of seconds, got ${JSON.stringify(v)}`);
       }
       job.timeout = v;
-    } else {throw new ConfigError(
-        `${where}: unknown key ${JSON.stringify(k)} (known: command, functions, min_processes, max_processes, timeout)`,
+    } else if (k === "target_wait") job.target_wait = targetWait(v, `${where}.${k}`);
+    else {throw new ConfigError(
+        `${where}: unknown key ${JSON.stringify(k)} (known: command, functions, min_processes, max_processes, timeout, target_wait)`,
       );}
   }
   if (job.min_processes !== undefined && job.max_processes !== undefined && job.min_processes > job.max_processes) {

@@ -26,6 +26,7 @@ import { JobGroup, type RestartPolicy, type WorkerProcess } from "./job_group.ts
 import { Observer } from "./observer.ts";
 import { ReportListener } from "./report_listener.ts";
 import { decideScale } from "./scaling.ts";
+import type { WaitInput } from "./wait_target.ts";
 
 export interface SupervisorOptions {
   settings: DriveSettings;
@@ -313,6 +314,7 @@ export class Supervisor implements ConsoleTarget {
       idle: live.filter((p) => p.state === "idle").map((p) => ({ pid: p.pid, idleMs: now - p.idleSince })),
       busyPids: live.filter((p) => p.state !== "idle").map((p) => p.pid),
       maxIdleMs: this.#times.maxIdleMs,
+      ...this.#waitInput(g, now),
     });
     if (decision.reason === "") return;
     for (const pid of decision.stop) this.#stopProcess(g, g.processes.get(pid)!, decision.reason);
@@ -323,9 +325,22 @@ export class Supervisor implements ConsoleTarget {
     }
     // While a job keeps crashing, one process at a time: a crash loop must not become a fork bomb.
     const n = g.crashes > 0 ? 1 : decision.start;
-    this.#log.info("scaling", { job: g.name, decision: decision.reason });
+    this.#log.info("scaling", {
+      job: g.name,
+      decision: decision.reason,
+      ...(decision.overMs === undefined ? {} : { over_s: Number((decision.overMs / 1000).toFixed(3)) }),
+    });
     this.#event("scale", g.name, decision.reason);
     for (let i = 0; i < n; i++) this.#start(g, decision.reason);
+  }
+
+  /** A job with a target_wait on servers that report ages: what scaling on wait time needs. */
+  #waitInput(g: JobGroup, now: number): { wait?: WaitInput } {
+    const targetWaitMs = g.def.targetWaitMs;
+    if (targetWaitMs === undefined) return {};
+    const oldestAgeMs = this.#observer.oldestAgeFor(g.def.functions, now);
+    if (oldestAgeMs === undefined) return {};
+    return { wait: { oldestAgeMs, targetWaitMs, ratePerProcess: g.ratePerProcess() } };
   }
 
   /** Jobs of the group's functions waiting on the servers, as the last poll saw them. */
