@@ -15,10 +15,10 @@ import type { TlsOptions } from "../client/tls_options.ts";
 import { selfCommand } from "../runtime/load.ts";
 import type { NetListener } from "../runtime/net.ts";
 import { type ChildExit, spawnChild } from "../runtime/process.ts";
-import { processRss } from "../runtime/host_and_process.ts";
-import type { DriverEvent, DriverJob } from "../client/driver_console.ts";
+import type { DriverEvent, DriverJob, DriverRun } from "../client/driver_console.ts";
 import { type ConsoleTarget, startConsole } from "./console.ts";
 import { applyReport } from "./apply_report.ts";
+import { jobStatus } from "./job_status.ts";
 import { enforceTimeouts } from "./enforce_timeouts.ts";
 import { EventLog } from "./event_log.ts";
 import type { ChildReport, ChildSpec, JobDefinition } from "./job_definition.ts";
@@ -26,6 +26,8 @@ import { JobGroup, type RestartPolicy, type WorkerProcess } from "./job_group.ts
 import { Observer } from "./observer.ts";
 import { ReportListener } from "./report_listener.ts";
 import { decideScale } from "./scaling.ts";
+import { FlightRecorder } from "./flight_recorder.ts";
+import { recordExit, recordReport, RSS_SAMPLE_MS } from "./record_runs.ts";
 import type { WaitInput } from "./wait_target.ts";
 
 export interface SupervisorOptions {
@@ -49,6 +51,9 @@ export class Supervisor implements ConsoleTarget {
   readonly #timers = new Set<ReturnType<typeof setTimeout>>();
   /** The last events, for the console's `events` (and `gearbox top`). */
   readonly #events = new EventLog();
+  /** Every job run: pid, outcome, peak memory, last output (console `runs`, `run`). */
+  readonly #recorder: FlightRecorder;
+  #sampler: ReturnType<typeof setInterval> | undefined;
   #report: ReportListener | undefined;
   #console: NetListener | undefined;
   /** TLS for the servers (tls_* settings), as files: the observer's and every child's. */
@@ -67,6 +72,8 @@ export class Supervisor implements ConsoleTarget {
     this.#times = timers;
     this.#policy = restart;
     this.#tls = tlsClientFiles(options.settings);
+    const s = options.settings;
+    this.#recorder = new FlightRecorder({ runsKept: s.runsKept, outputBytes: s.runOutputBytes, runsDir: s.runsDir, log: this.#log });
     this.#observer = new Observer(options.settings.server, options.logger, options.settings.unknownJobCommand, this.#tls);
   }
 
@@ -111,6 +118,7 @@ export class Supervisor implements ConsoleTarget {
     });
     for (const g of this.#groups) this.#reconcile(g, Date.now());
     this.#observer.start(this.#times.intervalMs, () => this.#observe());
+    this.#sampler = setInterval(() => this.#recorder.sample(), RSS_SAMPLE_MS);
   }
 
   /** Drains: every process finishes its job (up to drain_timeout), then the driver stops. */
@@ -168,37 +176,19 @@ export class Supervisor implements ConsoleTarget {
   }
 
   statusJson(): { jobs: DriverJob[] } {
-    const now = Date.now();
-    return {
-      jobs: this.#groups.map((g) => ({
-        name: g.name,
-        functions: g.def.functions,
-        kind: g.def.kind,
-        min: g.min,
-        max: g.max,
-        current: g.current,
-        state: g.state(this.#policy),
-        crashes: g.crashes,
-        waiting: this.#waitingFor(g),
-        lastrun: g.lastrun,
-        lasterror: g.lasterror,
-        lasterror_msg: g.lasterrorMsg,
-        failures_in_row: g.failuresInRow,
-        processes: [...g.processes.values()].map((p) => ({
-          pid: p.pid,
-          state: p.state,
-          started: p.startedAt,
-          uptime_ms: now - p.startedAt,
-          jobs_done: p.jobsDone,
-          job: p.jobHandle ?? null,
-          rss_bytes: processRss(p.pid) ?? null,
-        })),
-      })),
-    };
+    return { jobs: this.#groups.map((g) => jobStatus(g, g.state(this.#policy), this.#waitingFor(g), Date.now())) };
   }
 
   events(since: number): DriverEvent[] {
     return this.#events.since(since);
+  }
+
+  runs(job: string, n?: number): DriverRun[] {
+    return this.#recorder.runs(job, n);
+  }
+
+  run(handle: string): DriverRun | undefined {
+    return this.#recorder.run(handle);
   }
 
   #event(kind: DriverEvent["kind"], job: string, text: string): void {
@@ -221,8 +211,8 @@ export class Supervisor implements ConsoleTarget {
       handle = spawnChild({
         argv: this.#childCommand,
         env: { GEARBOX_WORKER_SPEC: JSON.stringify(spec) },
-        onStdoutLine: (line) => this.#log.info(line, { job: g.name, pid, stream: "stdout" }),
-        onStderrLine: (line) => this.#log.info(line, { job: g.name, pid, stream: "stderr" }),
+        onStdoutLine: (line) => this.#childLine(g, pid, "stdout", line),
+        onStderrLine: (line) => this.#childLine(g, pid, "stderr", line),
       });
     } catch (e) {
       this.#log.error("cannot start a worker process", { job: g.name, error: (e as Error).message });
@@ -238,8 +228,15 @@ export class Supervisor implements ConsoleTarget {
     void handle.exited.then((exit) => this.#onExit(g, p, exit));
   }
 
+  /** A line a child wrote: logged with the handle of the job it was running, and kept with that run. */
+  #childLine(g: JobGroup, pid: number, stream: "stdout" | "stderr", line: string): void {
+    const handle = this.#recorder.output(pid, stream, line);
+    this.#log.info(line, { job: g.name, pid, ...(handle === undefined ? {} : { handle }), stream });
+  }
+
   #onExit(g: JobGroup, p: WorkerProcess, exit: ChildExit): void {
     const now = Date.now();
+    recordExit(this.#recorder, p.pid, exit, now);
     const how = exit.signal ? `signal ${exit.signal}` : `exit code ${exit.code}`;
     const status = exit.code === null ? {} : { exit_status: exit.code };
     const delay = g.exited(p.pid, now, this.#policy);
@@ -283,7 +280,9 @@ export class Supervisor implements ConsoleTarget {
 
   #onReport(pid: number, r: ChildReport): void {
     const found = this.#processOf(pid);
-    if (found) applyReport(found.group, found.process, pid, r, Date.now(), this.#log, (k, j, t) => this.#event(k, j, t));
+    if (!found) return;
+    recordReport(this.#recorder, found.group.name, pid, r, Date.now());
+    applyReport(found.group, found.process, pid, r, Date.now(), this.#log, (k, j, t) => this.#event(k, j, t));
   }
 
   // ---- the observer ----
@@ -358,6 +357,7 @@ export class Supervisor implements ConsoleTarget {
 
   async #drain(): Promise<void> {
     this.#observer.stop();
+    clearInterval(this.#sampler);
     for (const t of this.#timers) clearTimeout(t);
     const all = this.#groups.flatMap((g) => [...g.processes.values()].map((p) => ({ g, p })));
     this.#log.info("draining", { processes: all.length, timeout_s: this.#settings.drainTimeout });
@@ -380,6 +380,7 @@ export class Supervisor implements ConsoleTarget {
     await this.#console?.close();
     await this.#report?.close();
     this.#observer.close();
+    this.#recorder.flush();
     this.#log.info("driver stopped");
     this.#resolveDone();
   }
