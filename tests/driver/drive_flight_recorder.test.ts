@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client } from "../../mod.ts";
 import { DriverConsole, type DriverRun } from "../../src/client/driver_console.ts";
+import { Sources } from "../../tui/data/sources.ts";
 import { Peers } from "../helpers/peers.ts";
 import { type RunningServer, startGearbox } from "../helpers/servers.ts";
 import { consoleCommand, startDriver, waitForJob } from "../helpers/drive.ts";
@@ -114,6 +115,12 @@ describe("gearbox drive flight recorder", () => {
         log(),
         new RegExp(`giving up on fail-me job="r\\.heavy" pid=${pid} handle="?${handle.replace(/[.:]/g, "\\$&")}"? stream="?stdout`),
       );
+
+      // gearbox top's detail of the function reads the same run from the driver.
+      const sources = new Sources([`127.0.0.1:${server.port}`], [`127.0.0.1:${consolePort}`], undefined, 5000);
+      const topDetail = await sources.detail("r.heavy");
+      sources.close();
+      assert.deepEqual(topDetail.runs?.find((r) => r.handle === handle), run);
 
       // The process itself exits 3 during a run.
       void client.submitJob("r.heavy", "die", { background: true });
