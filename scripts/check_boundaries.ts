@@ -3,7 +3,7 @@
  * and `tui/`, and on `mod.ts`:
  *
  * 1. only src/runtime/ names Bun, Deno, node:net, node:sqlite or process spawning;
- * 2. src/protocol/ and src/core/ do no I/O and read no clock or randomness: of packages they
+ * 2. src/protocol/, src/core/ and src/metrics/ do no I/O and read no clock or randomness: of packages they
  *    import only PURE_PACKAGES (and the table keeps src/runtime/ and src/store/ from them);
  * 3. every import between folders follows TABLE (type-only and lazy imports included), and mod.ts
  *    only re-exports;
@@ -42,13 +42,17 @@ const any = (...folders: string[]): Allowed[] => folders.map((folder) => ({ fold
  */
 export const TABLE: Row[] = [
   { folder: "src/protocol/", imports: [] },
-  { folder: "src/core/", imports: any("src/protocol/") },
+  { folder: "src/core/", imports: any("src/protocol/", "src/metrics/") },
   { folder: "src/store/", imports: any("src/core/", "src/runtime/") },
-  { folder: "src/server/", imports: any("src/core/", "src/protocol/", "src/store/", "src/runtime/", "src/config/", "src/log/") },
+  {
+    folder: "src/server/",
+    imports: any("src/core/", "src/protocol/", "src/store/", "src/runtime/", "src/config/", "src/log/", "src/metrics/"),
+  },
   { folder: "src/client/", imports: any("src/protocol/", "src/runtime/") },
-  { folder: "src/driver/", imports: any("src/client/", "src/runtime/", "src/config/", "src/log/") },
+  { folder: "src/driver/", imports: any("src/client/", "src/runtime/", "src/config/", "src/log/", "src/metrics/") },
   { folder: "src/config/", imports: [] },
   { folder: "src/log/", imports: [] },
+  { folder: "src/metrics/", imports: [] },
   { folder: "src/runtime/", imports: [] },
   {
     folder: "src/cli/",
@@ -63,6 +67,7 @@ export const TABLE: Row[] = [
         "src/config/",
         "src/log/",
         "src/runtime/",
+        "src/metrics/",
       ),
       { folder: "tui/", only: "lazy" },
     ],
@@ -85,10 +90,10 @@ const RUNTIME_ONLY = [/\bBun\./, /\bDeno\./, /from "node:net"/, /from "node:sqli
  * only by `import()` of the adapter, so a program importing mod.ts never loads them.
  */
 export const LAZY_PACKAGES: readonly string[] = ["postgres"];
-/** The only packages src/protocol/ and src/core/ may import: bytes and hashing, no I/O. */
+/** The only packages src/protocol/, src/core/ and src/metrics/ may import: bytes and hashing, no I/O. */
 export const PURE_PACKAGES: readonly string[] = ["node:buffer", "node:crypto"];
 
-/** What src/protocol/ and src/core/ may not mention: the clock, randomness, the process, timers. */
+/** What src/protocol/, src/core/ and src/metrics/ may not mention: the clock, randomness, the process, timers. */
 const PURE_FORBIDDEN = [
   /\bDate\.now\(/,
   /new Date\(\)/,
@@ -331,7 +336,7 @@ export function check(root: string, table: Row[] = TABLE): Report {
     if (path.startsWith("src/") && !path.startsWith("src/runtime/")) {
       for (const re of RUNTIME_ONLY) if (re.test(code)) problems.push(`${path}: runtime-specific code (${re}) outside src/runtime/`);
     }
-    if (path.startsWith("src/protocol/") || path.startsWith("src/core/")) {
+    if (path.startsWith("src/protocol/") || path.startsWith("src/core/") || path.startsWith("src/metrics/")) {
       for (const re of PURE_FORBIDDEN) if (re.test(code)) problems.push(`${path}: I/O, clock or randomness (${re}) in a pure layer`);
       for (const pkg of packagesOf(code)) {
         if (!PURE_PACKAGES.includes(pkg)) {

@@ -8,10 +8,12 @@
  * @module
  */
 import { EXIT } from "./exit_status.ts";
+import { TlsFileError } from "../runtime/tls_files.ts";
 import { appendFileSync, rmSync, writeFileSync } from "node:fs";
 import type { Command } from "commander";
 import { ConfigError } from "../config/setting.ts";
 import {
+  checkConsoleExposure,
   DRIVE_DEFAULTS,
   DRIVE_OPTIONS,
   driveSetting,
@@ -97,7 +99,9 @@ function settingsFrom(command: Command): DriveSettings {
       layers = merge(layers, driveSetting(key, jsonValue(o[prop], `flag ${flag.split(" ")[0]}`), `flag ${flag.split(" ")[0]}`));
     }
   }
-  return { ...DRIVE_DEFAULTS, ...layers };
+  const settings = { ...DRIVE_DEFAULTS, ...layers };
+  checkConsoleExposure(settings);
+  return settings;
 }
 
 async function drive(command: Command): Promise<number> {
@@ -142,7 +146,7 @@ async function drive(command: Command): Promise<number> {
     await driver.start();
   } catch (e) {
     process.stderr.write(`gearbox drive: ${(e as Error).message}\n`);
-    return 1;
+    return e instanceof TlsFileError ? EXIT.config : EXIT.failed;
   }
   if (settings.pidfile) writeFileSync(settings.pidfile, `${process.pid}\n`);
   let signals = 0;

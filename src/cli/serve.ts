@@ -11,6 +11,7 @@ import { resolveSettings, settingsFromEnv } from "../config/load_config.ts";
 import { loadConfigFile } from "../config/serve_file.ts";
 import { SERVE_OPTIONS, type ServeSettings } from "../config/serve_options.ts";
 import { ConfigError } from "../config/setting.ts";
+import { parseListeners, parseListenerSpec } from "../config/serve_listeners.ts";
 import { addFlags, fromFlags } from "../config/settings_table.ts";
 import { tuneAllocator } from "../runtime/allocator.ts";
 import { onSignals } from "../runtime/host_and_process.ts";
@@ -22,7 +23,11 @@ export function addServeCommand(program: Command): void {
   const cmd = program
     .command("serve")
     .description("run the Gearman job server")
-    .option("-c, --config <file...>", "YAML config file(s); later files override earlier ones");
+    .option("-c, --config <file...>", "YAML config file(s); later files override earlier ones")
+    .option(
+      "--listener <spec...>",
+      "a listener HOST:PORT[,roles=client+worker][,tls][,insecure], repeatable; replaces listen/port and the config's listeners",
+    );
   addFlags(cmd, SERVE_OPTIONS);
   cmd.addHelpText(
     "after",
@@ -42,7 +47,9 @@ async function serve(command: Command): Promise<number> {
   let settings: ServeSettings;
   try {
     const files = (command.opts().config as string[] | undefined) ?? [];
-    settings = resolveSettings([...files.map(loadConfigFile), settingsFromEnv(process.env), fromFlags(SERVE_OPTIONS, command)]);
+    const specs = (command.opts().listener as string[] | undefined) ?? [];
+    const listeners = specs.length > 0 ? { listeners: parseListeners(specs.map(parseListenerSpec), "--listener") } : {};
+    settings = resolveSettings([...files.map(loadConfigFile), settingsFromEnv(process.env), fromFlags(SERVE_OPTIONS, command), listeners]);
   } catch (e) {
     if (e instanceof ConfigError) {
       process.stderr.write(`gearbox serve: ${e.message}\n`);
@@ -60,7 +67,9 @@ async function serve(command: Command): Promise<number> {
       process.stderr.write(`gearbox serve: ${e.message}\n`);
       return EXIT.config;
     }
-    if (err.code === "EADDRINUSE") process.stderr.write(`gearbox serve: ${settings.listen}:${settings.port} is already in use\n`);
+    if (err.code === "EADDRINUSE" && settings.metricsListen !== "" && !server?.metrics) {
+      process.stderr.write(`gearbox serve: ${settings.metricsListen} (metrics_listen) is already in use\n`);
+    } else if (err.code === "EADDRINUSE") process.stderr.write(`gearbox serve: ${settings.listen}:${settings.port} is already in use\n`);
     else if (err.code === "EACCES") process.stderr.write(`gearbox serve: not allowed to listen on ${settings.listen}:${settings.port}\n`);
     else if (e instanceof StoreError) process.stderr.write(`gearbox serve: ${e.message}\n`);
     else process.stderr.write(`gearbox serve: cannot start: ${err.message}\n`);

@@ -9,6 +9,7 @@
  * @module
  */
 import { ConfigError, type Setting, type SettingsOf } from "./setting.ts";
+import { isLoopback } from "./serve_listeners.ts";
 import { defaultsOf, fromKey, project } from "./settings_table.ts";
 import { TLS_CLIENT_ROWS } from "./tls_client_options.ts";
 
@@ -76,10 +77,24 @@ export const DRIVE_OPTIONS = [
     type: "string",
     default: "127.0.0.1",
     arg: "<address>",
-    help: "management console address; keep it on loopback unless a token is set",
+    help: "management console address; an address other hosts can reach needs console_token or console_tls_cert (or console_insecure)",
   },
   { key: "console_token", type: "string", default: "", arg: "<token>", help: "if set, a console connection must send `auth TOKEN` first" },
   ...TLS_CLIENT_ROWS,
+  {
+    key: "console_tls_cert",
+    type: "string",
+    default: "",
+    arg: "<file>",
+    help: "PEM certificate of the console: set with console_tls_key, the console speaks TLS only",
+  },
+  { key: "console_tls_key", type: "string", default: "", arg: "<file>", help: "PEM private key of console_tls_cert" },
+  {
+    key: "console_insecure",
+    type: "boolean",
+    default: false,
+    help: "let a console that other hosts can reach run without console_token; a warning is logged at every start",
+  },
   {
     key: "logfile",
     type: "string",
@@ -205,6 +220,38 @@ export interface DriveTimes {
 
 export function driveTimes(settings: DriveSettings): DriveTimes {
   return project(DRIVE_OPTIONS, settings) as unknown as DriveTimes;
+}
+
+/**
+ * No accidental exposure: a console other hosts can reach (console_host not
+ * loopback) needs `console_token` or TLS (`console_tls_cert` and
+ * `console_tls_key`, both or neither) unless `console_insecure`; returns the
+ * warning to log at start for an insecure one.
+ */
+export function checkConsoleExposure(
+  settings: Pick<
+    DriveSettings,
+    "consoleHost" | "consolePort" | "consoleToken" | "consoleInsecure" | "consoleTlsCert" | "consoleTlsKey"
+  >,
+): string | undefined {
+  if ((settings.consoleTlsCert === "") !== (settings.consoleTlsKey === "")) {
+    throw new ConfigError(
+      `console_tls_cert and console_tls_key go together: ${
+        settings.consoleTlsCert === "" ? "console_tls_key" : "console_tls_cert"
+      } is set alone`,
+    );
+  }
+  const guarded = settings.consoleToken !== "" || settings.consoleTlsCert !== "";
+  if (settings.consolePort === 0 || isLoopback(settings.consoleHost) || guarded) return undefined;
+  const where = `console_host ${settings.consoleHost}`;
+  if (!settings.consoleInsecure) {
+    throw new ConfigError(
+      `${where} is reachable from other hosts, and without console_token anyone there could stop or kill your workers. ` +
+        `Set console_token (--console-token TOKEN) or TLS (--console-tls-cert FILE --console-tls-key FILE), keep the console on loopback (--console-host 127.0.0.1), ` +
+        `turn it off (--console-port 0), or, on a network you trust, say so with --console-insecure`,
+    );
+  }
+  return `the console on ${settings.consoleHost} has no token (console_insecure: true): anyone who can reach it may stop or kill workers`;
 }
 
 export const DRIVE_DEFAULTS: DriveSettings = {

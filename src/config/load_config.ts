@@ -7,6 +7,7 @@
  * @module
  */
 import { ConfigError } from "./setting.ts";
+import { parseListeners } from "./serve_listeners.ts";
 import { fromEnv, fromKey, fromObject } from "./settings_table.ts";
 import { type FunctionSettings, PER_FUNCTION_OPTIONS, SERVE_DEFAULTS, SERVE_OPTIONS, type ServeSettings } from "./serve_options.ts";
 
@@ -22,11 +23,15 @@ export function settingsFromFile(doc: unknown, origin: string): Partial<ServeSet
       out.functions = functionsFrom(value, origin);
       continue;
     }
+    if (key === "listeners") {
+      out.listeners = parseListeners(value, origin);
+      continue;
+    }
     const entry = fromKey(SERVE_OPTIONS, key, value, origin);
     if (entry) out[entry[0]] = entry[1];
     else if (key !== "serve") {
       throw new ConfigError(
-        `${origin}: unknown setting ${JSON.stringify(key)} (known: ${SERVE_OPTIONS.map((o) => o.key).join(", ")}, functions)`,
+        `${origin}: unknown setting ${JSON.stringify(key)} (known: ${SERVE_OPTIONS.map((o) => o.key).join(", ")}, functions, listeners)`,
       );
     }
   }
@@ -72,9 +77,10 @@ export function settingsFromEnv(env: Record<string, string | undefined>): Partia
  * the command line checks them: a bad value throws a ConfigError naming the key.
  */
 export function checkServeSettings(options: Record<string, unknown>, origin = "createServer"): Partial<ServeSettings> {
-  const { functions, ...rest } = options;
+  const { functions, listeners, ...rest } = options;
   const out = fromObject(SERVE_OPTIONS, rest, origin) as Partial<ServeSettings>;
   if (functions !== undefined) out.functions = functionsFrom(functions, origin);
+  if (listeners !== undefined) out.listeners = parseListeners(listeners, origin);
   return out;
 }
 

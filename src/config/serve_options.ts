@@ -8,7 +8,8 @@
  * all derive from it. Adding a setting is adding a row, and reading it
  * where `to` puts it. The rows of a connection's limits and timeouts
  * (serve_connection_options.ts) and of retries and the dead set
- * (serve_retry_options.ts) and of TLS (serve_tls_options.ts) are kept in files of their own and spliced in
+ * (serve_retry_options.ts), of TLS (serve_tls_options.ts) and of the metrics endpoint
+ * (serve_metrics_options.ts) are kept in files of their own and spliced in
  * here, so the table keeps one order.
  *
  * @module
@@ -17,7 +18,9 @@ import { type Camel, MAX_INT, type Setting, type SettingsOf } from "./setting.ts
 import { defaultsOf } from "./settings_table.ts";
 import { CONNECTION_ROWS } from "./serve_connection_options.ts";
 import { RETRY_ROWS } from "./serve_retry_options.ts";
+import type { ListenerConfig } from "./serve_listeners.ts";
 import { TLS_ROWS } from "./serve_tls_options.ts";
+import { METRICS_ROWS } from "./serve_metrics_options.ts";
 
 export const SERVE_OPTIONS = [
   { key: "port", type: "int", default: 4730, short: "-p", arg: "<port>", min: 0, max: 65535, help: "TCP port (0 picks a free one)" },
@@ -27,7 +30,14 @@ export const SERVE_OPTIONS = [
     default: "127.0.0.1",
     short: "-L",
     arg: "<address>",
-    help: "address to bind; 0.0.0.0 exposes the server to the network",
+    help: "address to bind; 0.0.0.0 exposes the server to the network (refused without TLS unless --insecure)",
+  },
+  {
+    key: "insecure",
+    type: "boolean",
+    default: false,
+    help:
+      "let the listen address accept plaintext connections from other hosts (without it a non-loopback address needs TLS); a warning is logged at every start",
   },
   {
     key: "store",
@@ -54,7 +64,7 @@ export const SERVE_OPTIONS = [
     default: "",
     arg: "<id>",
     help:
-      "this server's name in a cluster sharing one PostgreSQL store (default: host name and port, e.g. db1:4730); one process per node id",
+      "this server's name in a cluster sharing one PostgreSQL store (default: host name and port, the first listener's with listeners, e.g. db1:4730); one process per node id",
   },
   {
     key: "node_lease",
@@ -69,6 +79,7 @@ export const SERVE_OPTIONS = [
       "a cluster node whose heartbeat (every third of this) is older than this is dead: a live node adopts its jobs (PostgreSQL store only)",
   },
   ...TLS_ROWS,
+  ...METRICS_ROWS,
   { key: "log_level", type: "level", default: "info", arg: "<level>", help: "debug, info, warn, error or silent" },
   { key: "log_format", type: "string", default: "text", arg: "<format>", help: "text or json" },
   {
@@ -197,8 +208,10 @@ export type FunctionSettings = { -readonly [R in PerFunctionRow as R["key"]]?: S
 export type ServeSettings = SettingsOf<typeof SERVE_OPTIONS> & {
   /** Per-function settings from the config file's `functions:` section. */
   functions: Record<string, FunctionSettings>;
+  /** The config file's `listeners:` or the `--listener` flags (serve_listeners.ts); empty: one, `listen`:`port`. */
+  listeners: ListenerConfig[];
 };
 
-export const SERVE_DEFAULTS: ServeSettings = { ...defaultsOf(SERVE_OPTIONS), functions: {} };
+export const SERVE_DEFAULTS: ServeSettings = { ...defaultsOf(SERVE_OPTIONS), functions: {}, listeners: [] };
 
 export const PER_FUNCTION_OPTIONS: readonly Setting[] = SERVE_OPTIONS.filter((s: Setting) => s.perFunction);

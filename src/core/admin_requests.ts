@@ -14,6 +14,7 @@ import { cancelLive, jobCommand } from "./job_admin.ts";
 import { type BulkTask, HELD } from "./bulk_work.ts";
 import type { Job } from "./job.ts";
 import type { Peer } from "./peer.ts";
+import { adminLineRole, denial } from "./roles.ts";
 
 type AdminHandler = (server: CoreContext, peer: Peer, args: string[], now: number) => string;
 
@@ -214,10 +215,16 @@ function* clientRows(server: CoreContext): BulkTask {
   return ".\n";
 }
 
-/** Answers one admin text line. */
+/** Answers one admin text line, once the connection's roles allow it (roles.ts). */
 export function handleAdminLine(server: CoreContext, peer: Peer, line: string, now: number): void {
   const tokens = adminTokens(line);
   const word = tokens[0]!;
+  const need = adminLineRole(word, tokens.slice(1));
+  if ((peer.roles & need) !== need) {
+    server.count("permission_denied");
+    server.send(peer, encodeText(errLine("PERMISSION_DENIED", denial(tokens.slice(0, 2).join(" ").slice(0, 64), need, peer))));
+    return;
+  }
   const handler = Object.hasOwn(COMMANDS, word.toLowerCase()) ? COMMANDS[word.toLowerCase()] : undefined;
   server.count("admin_commands");
   const reply = handler ? handler(server, peer, tokens.slice(1), now) : unknownCommand(word);

@@ -11,6 +11,7 @@ import { type Job, Priority, uniqueKeyOf } from "./job.ts";
 import type { CoreContext, PacketHandler } from "./core_context.ts";
 import { functionNameProblem, sanitizeClientId } from "./names.ts";
 import type { Peer } from "./peer.ts";
+import { metricsOf } from "./function_metrics.ts";
 
 /** What a SUBMIT_* packet type means. */
 export interface SubmitKind {
@@ -120,6 +121,7 @@ export function createJob(server: Pick<CoreContext, "nextId" | "newJob" | "optio
   if (sub.reducer !== "") job.reducer = sub.reducer;
   job.runAt = sub.runAt;
   server.submitted++;
+  metricsOf(sub.fn).submitted[!sub.kind.background ? "foreground" : sub.runAt > 0 ? "scheduled" : "background"]++;
   return job;
 }
 

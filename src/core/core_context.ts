@@ -90,7 +90,9 @@ export interface CoreView {
   readonly counters: ReadonlyMap<string, number>;
   readonly peers: ReadonlyMap<number, Readonly<Peer>>;
   readonly jobs: Pick<IdTable<Job>, "size" | "get" | "values">;
-  readonly functions: Pick<FunctionTable, "size" | "get" | "has">;
+  readonly functions: Pick<FunctionTable, "size" | "get" | "has" | "values">;
+  /** The kept ended jobs: how many, and the dead ones per function (`gearbox_jobs_dead`). */
+  readonly ended: Pick<EndedJobs, "size" | "deadByFunction">;
   /** Workload bytes held in memory by committed jobs. */
   readonly payloadBytes: number;
   /** Bulk admin work still to run in slices. */

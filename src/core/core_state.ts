@@ -25,6 +25,7 @@ import { JobTable } from "./job_table.ts";
 import { Outbox } from "./outbox.ts";
 import { type PayloadRead, PayloadReads } from "./payload_reads.ts";
 import { Peer } from "./peer.ts";
+import type { RoleSet } from "./roles.ts";
 import { Replacements } from "./replacements.ts";
 import { restoreJobs } from "./restore_jobs.ts";
 import { adoptJobs } from "./adopt_jobs.ts";
@@ -70,8 +71,15 @@ export class CoreState extends Outbox implements CoreContext {
     return peer !== undefined && this.bulk.busy(peer);
   }
 
-  open(conn: number, address: string, port: number): void {
-    this.peers.set(conn, new Peer(conn, address, port, this.options.exceptions));
+  open(conn: number, address: string, port: number, roles: RoleSet): void {
+    const peer = new Peer(conn, address, port, this.options.exceptions);
+    peer.roles = roles;
+    this.peers.set(conn, peer);
+  }
+
+  setRoles(conn: number, roles: RoleSet): void {
+    const peer = this.peers.get(conn);
+    if (peer) peer.roles = roles;
   }
 
   close(conn: number, now: number): void {

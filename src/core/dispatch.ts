@@ -1,6 +1,7 @@
 /**
  * Where a decoded frame goes (`JobServer.receive`): a packet to the handler of its type (client,
- * worker and reliable-queue requests), a text line to the admin commands, a fault to an ERROR in
+ * worker and reliable-queue requests) once the connection's roles allow it (roles.ts; else
+ * ERROR PERMISSION_DENIED and nothing else happens), a text line to the admin commands, a fault to an ERROR in
  * the form its frame was sent in, and a close when it is fatal.
  *
  * @module
@@ -13,6 +14,8 @@ import type { CoreContext, PacketHandler } from "./core_context.ts";
 import type { Outbox } from "./outbox.ts";
 import type { Peer } from "./peer.ts";
 import { RELIABLE_HANDLERS } from "./reliable_requests.ts";
+import { denial, PACKET_ROLES } from "./roles.ts";
+import { COMMANDS } from "../protocol/commands.ts";
 import { WORKER_HANDLERS } from "./worker_requests.ts";
 
 const HANDLERS: (PacketHandler | undefined)[] = [];
@@ -23,11 +26,18 @@ export function dispatch(core: CoreContext & Pick<Outbox, "closeConnection">, pe
   switch (frame.kind) {
     case "packet": {
       const handler = HANDLERS[frame.code];
-      if (handler) handler(core, peer, frame, now);
-      else {
+      if (!handler) {
         core.count("invalid_command");
         core.error(peer, "INVALID_COMMAND", "Command not expected");
+        return;
       }
+      const need = PACKET_ROLES[frame.code] ?? 0;
+      if ((peer.roles & need) !== need) {
+        core.count("permission_denied");
+        core.error(peer, "PERMISSION_DENIED", denial(COMMANDS[frame.code]!.name, need, peer));
+        return;
+      }
+      handler(core, peer, frame, now);
       return;
     }
     case "text":

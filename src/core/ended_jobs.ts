@@ -12,6 +12,8 @@ import type { Job } from "./job.ts";
 
 interface Entry {
   readonly job: Job;
+  /** The function of a dead (failed) job, counted in `deadByFunction` while kept. */
+  readonly dead: string | undefined;
   prev: Entry | undefined;
   next: Entry | undefined;
 }
@@ -23,6 +25,8 @@ interface Entry {
  */
 export class EndedJobs {
   readonly #byId = new IdTable<Entry>();
+  /** Dead (failed) jobs kept, per function name: the gauge `gearbox_jobs_dead` (bounded by `max`). */
+  readonly deadByFunction = new Map<string, number>();
   #head: Entry | undefined;
   #tail: Entry | undefined;
   max: number;
@@ -39,7 +43,9 @@ export class EndedJobs {
   add(job: Job): Job[] {
     const old = this.#byId.get(job.id);
     if (old !== undefined) this.#unlink(old);
-    const e: Entry = { job, prev: this.#tail, next: undefined };
+    const dead = job.ended?.outcome === "failed" ? job.function : undefined;
+    if (dead !== undefined) this.deadByFunction.set(dead, (this.deadByFunction.get(dead) ?? 0) + 1);
+    const e: Entry = { job, dead, prev: this.#tail, next: undefined };
     if (this.#tail) this.#tail.next = e;
     else this.#head = e;
     this.#tail = e;
@@ -73,6 +79,11 @@ export class EndedJobs {
 
   #unlink(e: Entry): void {
     this.#byId.delete(e.job.id);
+    if (e.dead !== undefined) {
+      const n = this.deadByFunction.get(e.dead)! - 1;
+      if (n > 0) this.deadByFunction.set(e.dead, n);
+      else this.deadByFunction.delete(e.dead);
+    }
     if (e.prev) e.prev.next = e.next;
     else this.#head = e.next;
     if (e.next) e.next.prev = e.prev;

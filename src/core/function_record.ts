@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { FunctionMetrics } from "./function_metrics.ts";
 import type { Job } from "./job.ts";
 import { JobQueue } from "./job_queue.ts";
 import type { FunctionShape, PeerShape } from "./record_shapes.ts";
@@ -24,6 +25,8 @@ export class FunctionRecord implements FunctionShape<Job> {
   /** Jobs of the function that ended, since the record was made (the TUI's throughput). */
   completed = 0;
   failed = 0;
+  /** Submissions, failures by reason, wait and run times (function_metrics.ts); made on first use. */
+  metrics: FunctionMetrics | undefined = undefined;
   /** Rotates the first worker woken so successive jobs wake different workers. */
   wakeCursor = 0;
   /** A delayed re-wake is armed. */

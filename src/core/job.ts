@@ -117,6 +117,8 @@ export class Job implements StoredJob {
   worker: Peer | undefined = undefined;
   /** Increments on every assignment so stale timeout deadlines can be told apart. */
   assignment = 0;
+  /** When the current run began (the core's `now` at assignment), for the run-time histogram. */
+  startedAt = 0;
   prev: Job | undefined = undefined;
   next: Job | undefined = undefined;
   #bits: number;

@@ -12,6 +12,7 @@ import { encodePacket } from "../protocol/encoder.ts";
 import { type Job, NOBODY, toStored } from "./job.ts";
 import type { CoreContext } from "./core_context.ts";
 import { retryDelay, type RetryPolicy } from "./retry_policy.ts";
+import { metricsOf } from "./function_metrics.ts";
 
 /** What ending a job needs of the core: the ended set, queues and timers, output and effects. */
 export type EndingContext = Pick<
@@ -28,6 +29,11 @@ export interface FailureReport {
   permanent?: boolean;
   /** WORK_EXCEPTION payload for listeners that asked for exceptions. */
   exception?: Uint8Array;
+  /**
+   * The `reason` label of gearbox_jobs_failed_total: `retries_exhausted` when a retry policy or
+   * job_retries ran out, else `permanent`, `exception` (WORK_EXCEPTION) or `failed` (the default).
+   */
+  reason?: string;
 }
 
 /** Takes a running job back from its worker (lost worker, lease, CANT_DO). */
@@ -36,6 +42,7 @@ export function requeue(server: EndingContext, job: Job, now: number, reason: st
   // With a retry policy, a lost worker or an ended lease is a failure like
   // any other (TheSchwartz); without one, gearmand's immediate requeue.
   if (retryPolicy(server, job)) return jobFailed(server, job, now, { message: reason });
+  runEnded(job, now);
   recordFailure(server, job, now, reason);
   job.retries++;
   if (server.options.jobRetries > 0 && job.retries >= server.options.jobRetries) {
@@ -46,7 +53,7 @@ export function requeue(server: EndingContext, job: Job, now: number, reason: st
       message: "job failed: out of attempts",
       fields: { handle: job.handle, reason, attempts: job.retries },
     });
-    failJob(server, job, now, { message: reason });
+    failJob(server, job, now, { message: reason, reason: "retries_exhausted" });
     return;
   }
   release(job);
@@ -60,6 +67,7 @@ export function requeue(server: EndingContext, job: Job, now: number, reason: st
 /** A running job failed: logged, then retried later if its policy allows, else ended as failed. */
 export function jobFailed(server: EndingContext, job: Job, now: number, report: FailureReport): void {
   if (job.state !== "running") return;
+  runEnded(job, now);
   recordFailure(server, job, now, report.message);
   const policy = report.permanent ? undefined : retryPolicy(server, job);
   if (policy && job.retries < policy.maxRetries) {
@@ -78,7 +86,7 @@ export function jobFailed(server: EndingContext, job: Job, now: number, report: 
     return;
   }
   server.count(report.permanent ? "failed_permanently" : "failed");
-  failJob(server, job, now, report);
+  failJob(server, job, now, policy ? { ...report, reason: "retries_exhausted" } : report);
 }
 
 /**
@@ -88,6 +96,7 @@ export function jobFailed(server: EndingContext, job: Job, now: number, report: 
  */
 export function putBack(server: EndingContext, job: Job, now: number, delayMs: number): void {
   if (job.state !== "running") return;
+  runEnded(job, now);
   release(job);
   job.runAt = now + delayMs;
   server.count("read_requeued");
@@ -97,6 +106,7 @@ export function putBack(server: EndingContext, job: Job, now: number, delayMs: n
 /** The worker declined the job: back to the queue at `runAt`, not a failure (TheSchwartz's `declined`). */
 export function declineJob(server: EndingContext, job: Job, now: number, runAt: number): void {
   if (job.state !== "running") return;
+  runEnded(job, now);
   release(job);
   job.runAt = runAt > now ? runAt : 0;
   server.count("declined");
@@ -107,6 +117,7 @@ export function declineJob(server: EndingContext, job: Job, now: number, runAt: 
 /** The job completed: listeners were told by the caller; kept with exit status 0 when so configured. */
 export function completeJob(server: EndingContext, job: Job, now: number): void {
   server.count("completed");
+  if (job.state === "running") runEnded(job, now);
   endJob(server, job, now, "completed", 0);
 }
 
@@ -120,7 +131,14 @@ export function failJob(server: EndingContext, job: Job, now: number, report: Fa
       server.send(l, exception ??= encodePacket(Cmd.WORK_EXCEPTION, [job.handle], report.exception));
     } else server.send(l, fail ??= encodePacket(Cmd.WORK_FAIL, [job.handle]));
   }
+  const reason = report.reason ?? (report.permanent ? "permanent" : report.exception !== undefined ? "exception" : "failed");
+  metricsOf(job.fn).countFailure(reason);
   endJob(server, job, now, "failed", report.exitStatus ?? 1);
+}
+
+/** A run ended (any way): its time goes into the function's run-time histogram. */
+function runEnded(job: Job, now: number): void {
+  metricsOf(job.fn).observeRun(Math.max(0, now - job.startedAt) / 1000);
 }
 
 /**

@@ -14,10 +14,11 @@ import { CoreState } from "./core_state.ts";
 import type { Drained } from "./effect.ts";
 import type { StoredJob } from "./job.ts";
 import type { PendingAck } from "./record_shapes.ts";
+import { ALL_ROLES, type RoleSet } from "./roles.ts";
 
 /**
  * The sans-I/O Gearman job server: a thin facade over its state. Its surface is what the edge
- * needs and nothing more: the inputs (`open`, `close`, `receive`, `tick`, `persisted`, `payloadRead`,
+ * needs and nothing more: the inputs (`open`, `setRoles`, `close`, `receive`, `tick`, `persisted`, `payloadRead`,
  * `restore`, `adopt`, `answer`, `continueBulk`), the output (`drain`, `nextDeadline`), the questions the input pump
  * asks (`busy`, `pendingBytes`, `idle`), `count` for the edge's own counters (they share the
  * `counters` admin listing), and {@link view}, a read-only view for logs, metrics and tests.
@@ -43,9 +44,14 @@ export class JobServer {
     this.view = this.#core;
   }
 
-  /** A connection arrived. */
-  open(conn: number, address: string, port: number): void {
-    this.#core.open(conn, address, port);
+  /** A connection arrived; `roles`: what it may ask (roles.ts), every role unless its listener says otherwise. */
+  open(conn: number, address: string, port: number, roles: RoleSet = ALL_ROLES): void {
+    this.#core.open(conn, address, port, roles);
+  }
+
+  /** Sets what a connection may ask from now on (its client certificate was mapped to roles after the TLS handshake). */
+  setRoles(conn: number, roles: RoleSet): void {
+    this.#core.setRoles(conn, roles);
   }
 
   /** A connection is gone: requeue what it held, drop what only it waited for. */

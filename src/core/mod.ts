@@ -3,7 +3,8 @@
  *
  * Glossary
  * - **connection / peer**: one TCP connection. "Client" and "worker" are roles, not
- *   kinds: any connection may submit, register functions and send admin lines.
+ *   kinds: a connection may submit, register functions and send admin lines as far as
+ *   its role set allows (roles.ts; every role unless its listener or certificate says otherwise).
  * - **function**: a name workers register (CAN_DO) and clients submit to. Its record
  *   lives until `drop function`, with three priority queues and its queue limits.
  * - **job**: one submission: handle, function, unique, workload, priority, and whether
@@ -56,9 +57,10 @@
  * @module
  */
 export { JobServer } from "./job_server.ts";
-export type { CoreContext, PacketHandler } from "./core_context.ts";
+export type { CoreContext, CoreView, PacketHandler } from "./core_context.ts";
 export type { CoreIdentity, CoreOptions, CoreSettings } from "./core_options.ts";
 export type { Drained, Effect } from "./effect.ts";
 export { Priority, type StoredJob } from "./job.ts";
 export type { PendingAck } from "./record_shapes.ts";
 export type { RetryPolicy } from "./retry_policy.ts";
+export { ALL_ROLES, isRoleName, NO_ROLES, ROLE_NAMES, type RoleName, roleNames, type RoleSet, roleSet } from "./roles.ts";

@@ -7,6 +7,7 @@
  */
 import type { Job } from "./job.ts";
 import type { Ability, FunctionShape, PeerShape, PendingAck } from "./record_shapes.ts";
+import { ALL_ROLES, type RoleSet } from "./roles.ts";
 
 /** One connection as the core sees it. */
 export class Peer implements PeerShape<Job> {
@@ -14,6 +15,8 @@ export class Peer implements PeerShape<Job> {
   readonly address: string;
   readonly port: number;
   clientId = "-";
+  /** What this connection may ask (roles.ts): its listener's roles, or its certificate's. */
+  roles: RoleSet = ALL_ROLES;
   exceptions: boolean;
   /** OPTION_REQ "reliable": the worker may use gearbox's reliable-queue packets. */
   reliable = false;

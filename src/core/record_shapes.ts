@@ -10,6 +10,7 @@
  *
  * @module
  */
+import type { FunctionMetrics } from "./function_metrics.ts";
 import type { JobQueue, Queued } from "./job_queue.ts";
 
 /** A reply slot held in a peer's output until the store answers. */
@@ -30,6 +31,7 @@ export interface PeerShape<J extends Queued<J>> {
   readonly address: string;
   readonly port: number;
   clientId: string;
+  roles: number;
   exceptions: boolean;
   reliable: boolean;
   abilities: Ability<J>[];
@@ -66,6 +68,7 @@ export interface FunctionShape<J extends Queued<J>> {
   maxQueue: readonly [number, number, number];
   completed: number;
   failed: number;
+  metrics: FunctionMetrics | undefined;
   wakeCursor: number;
   rewakeArmed: boolean;
   pinned: boolean;

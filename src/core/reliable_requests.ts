@@ -63,7 +63,8 @@ function failureWithExit(permanent: boolean): PacketHandler {
     }
     const data = packet.data ?? new Uint8Array(0);
     peer.swallowLater(job.handle);
-    jobFailed(server, job, now, { message: failureText(data), exitStatus: Number(status), permanent, exception: data.slice() });
+    const reason = permanent ? "permanent" : "failed";
+    jobFailed(server, job, now, { message: failureText(data), exitStatus: Number(status), permanent, exception: data.slice(), reason });
   };
 }
 

@@ -15,6 +15,7 @@ import type { Outbox } from "./outbox.ts";
 import type { Peer } from "./peer.ts";
 import type { Timer } from "./timer.ts";
 import { wake } from "./worker_scheduling.ts";
+import { metricsOf } from "./function_metrics.ts";
 
 /** A submitter waiting for the store's answer about a job. */
 export interface Waiter {
@@ -96,6 +97,8 @@ export class Scheduler {
     job.state = "running";
     job.worker = peer;
     job.assignment++;
+    job.startedAt = now;
+    metricsOf(job.fn).observeWait(Math.max(0, now - Math.max(job.createdAt, job.runAt)) / 1000);
     job.numerator = "0";
     job.denominator = "0";
     job.fn.running++;

@@ -1,6 +1,6 @@
 /**
  * The management console, as Gearman::Driver::Console: text commands on a
- * TCP port (loopback by default), each reply ending with a line `.`, errors
+ * TCP port (loopback by default; TLS with console_tls_cert), each reply ending with a line `.`, errors
  * starting with `ERR`. With a token set, a connection must `auth TOKEN`
  * first. `status json` gives the same facts as one JSON line for tools and
  * `gearbox top`.
@@ -8,7 +8,7 @@
  * @module
  */
 import { LineSplitter } from "../runtime/line_splitter.ts";
-import { listen, type NetListener, type NetSocket } from "../runtime/net.ts";
+import { listen, type NetListener, type NetSocket, type TlsServerConfig } from "../runtime/net.ts";
 import type { JobGroup } from "./job_group.ts";
 import { answerRuns, RUNS_HELP, type RunsTarget } from "./console_runs.ts";
 
@@ -50,12 +50,15 @@ function iso(ms: number): string {
   return ms > 0 ? new Date(ms).toISOString().replace(/\.\d+Z$/, "Z") : "never";
 }
 
-/** Listens on host:port; resolves once listening. */
+/** Listens on host:port (TLS only when `tls` is given); resolves once listening. */
 export async function startConsole(
   target: ConsoleTarget,
-  options: { host: string; port: number; token: string },
+  options: { host: string; port: number; token: string; tls?: TlsServerConfig },
 ): Promise<NetListener> {
-  return await listen({ host: options.host, port: options.port }, (socket) => serveConnection(socket, target, options.token));
+  return await listen(
+    { host: options.host, port: options.port, tls: options.tls },
+    (socket) => serveConnection(socket, target, options.token),
+  );
 }
 
 function serveConnection(socket: NetSocket, target: ConsoleTarget, token: string): void {

@@ -8,7 +8,8 @@
  *
  * @module
  */
-import { type DriveSettings, type DriveTimes, driveTimes } from "../config/drive_options.ts";
+import { readTlsFiles } from "../runtime/tls_files.ts";
+import { checkConsoleExposure, type DriveSettings, type DriveTimes, driveTimes } from "../config/drive_options.ts";
 import type { Logger } from "../log/logger.ts";
 import { tlsClientFiles } from "../config/tls_client_options.ts";
 import type { TlsOptions } from "../client/tls_options.ts";
@@ -56,6 +57,8 @@ export class Supervisor implements ConsoleTarget {
   #sampler: ReturnType<typeof setInterval> | undefined;
   #report: ReportListener | undefined;
   #console: NetListener | undefined;
+  /** Said at every start of a console other hosts can reach without a token (console_insecure). */
+  readonly #consoleWarning: string | undefined;
   /** TLS for the servers (tls_* settings), as files: the observer's and every child's. */
   readonly #tls: TlsOptions | undefined;
   #stopping: Promise<void> | undefined;
@@ -68,6 +71,7 @@ export class Supervisor implements ConsoleTarget {
     this.#log = options.logger;
     this.#groups = options.jobs.map((d) => new JobGroup(d));
     this.#childCommand = options.childCommand ?? [...selfCommand(), "__worker"];
+    this.#consoleWarning = checkConsoleExposure(options.settings);
     const { timers, restart } = driveTimes(options.settings);
     this.#times = timers;
     this.#policy = restart;
@@ -104,7 +108,9 @@ export class Supervisor implements ConsoleTarget {
     if (s.consolePort !== 0) {
       const port = s.consolePort === "auto" ? 0 : s.consolePort;
       try {
-        this.#console = await startConsole(this, { host: s.consoleHost, port, token: s.consoleToken });
+        const tls = s.consoleTlsCert === "" ? undefined : readTlsFiles({ cert: s.consoleTlsCert, key: s.consoleTlsKey });
+        this.#console = await startConsole(this, { host: s.consoleHost, port, token: s.consoleToken, tls });
+        if (this.#consoleWarning) this.#log.warn(this.#consoleWarning);
       } catch (e) {
         await this.#report.close();
         throw e;

@@ -82,3 +82,9 @@ export function processMemory(pid: number): { rss: number; peak: number } | unde
     return undefined;
   }
 }
+
+/** This process's resident memory in bytes, CPU time (user + system) and start (Unix time) in seconds, for process_* metrics. */
+export function ownUsage(): { rss: number; cpuSeconds: number; startSeconds: number } {
+  const cpu = process.cpuUsage();
+  return { rss: process.memoryUsage.rss(), cpuSeconds: (cpu.user + cpu.system) / 1e6, startSeconds: performance.timeOrigin / 1000 };
+}

@@ -9,6 +9,7 @@
 import { Buffer } from "node:buffer";
 import { Decoder, type Frame } from "../protocol/decoder.ts";
 import type { NetSocket } from "../runtime/net.ts";
+import type { Logger } from "../log/logger.ts";
 
 export interface ConnectionLimits {
   maxPacketBody: number;
@@ -169,4 +170,15 @@ export class Connection {
     for (const c of this.#raw) undecoded += c.length;
     this.partialBytesAtStart = this.bytesIn - undecoded - this.decoder.pendingBytes;
   }
+}
+
+/** Drops a connection the edge gave up on, counted by reason and logged (at most every 10 s a reason). */
+export function dropConnection(conn: Connection, reason: string, core: { count(cause: string): void }, logger: Logger): void {
+  core.count(`dropped_${reason.replaceAll(" ", "_")}`);
+  logger.limited(`drop:${reason}`, 10_000, "warn", "dropping connection", {
+    conn: conn.id,
+    address: conn.socket.remoteAddress,
+    reason,
+  });
+  conn.socket.destroy();
 }

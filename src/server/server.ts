@@ -7,45 +7,45 @@
  * @module
  */
 import { JobServer } from "../core/mod.ts";
-import type { Drained, PendingAck } from "../core/mod.ts";
+import type { Drained, PendingAck, RoleSet } from "../core/mod.ts";
 import { gearmanVerbose, Logger } from "../log/logger.ts";
-import { listen, type NetListener, type NetSocket } from "../runtime/net.ts";
+import type { NetSocket } from "../runtime/net.ts";
 import { type InProcessServer, inProcessServer, type StartedWorker, startStdioWorker } from "./in_process.ts";
 import { bootId, hostname, pid } from "../runtime/host_and_process.ts";
 import type { ServeSettings } from "../config/serve_options.ts";
+import { type ListenerItem, splitAddress } from "../config/serve_listeners.ts";
 import type { JobStore } from "../store/job_store.ts";
 import { openStore } from "../store/open_store.ts";
 import { backupReply } from "./backup_reply.ts";
 import { ClusterDuty } from "./cluster_duty.ts";
 import { type Clock, SYSTEM_CLOCK } from "./clock.ts";
 import { Backpressure } from "./backpressure.ts";
-import { Connection, type ConnectionLimits } from "./connection.ts";
+import { Connection, type ConnectionLimits, dropConnection } from "./connection.ts";
 import { ConnectionLimit } from "./connection_limit.ts";
 import { ConnectionSweep } from "./connection_sweep.ts";
 import { EffectRunner } from "./effect_runner.ts";
 import { InputPump } from "./input_pump.ts";
-import { checkKeyFits, type EdgeSettings, resolveServer } from "./server_settings.ts";
+import { checkKeyFits, type ResolvedServer, resolveServer } from "./server_settings.ts";
 import { StoreHealth } from "./store_health.ts";
 import { type CommitOutcome, StoreWriter } from "./store_writer.ts";
 import { DeadlineTimer } from "./deadline_timer.ts";
 import type { ServerStats } from "./server_stats.ts";
-import { ListenerTls } from "./tls_listener.ts";
 import { PayloadReader } from "./payload_reader.ts";
 import { openWaiting } from "./store_wait.ts";
+import { Listeners } from "./listeners.ts";
+import { type MetricsEndpoint, startMetrics } from "./metrics_endpoint.ts";
 
 /** Version reported by `gearbox --version` and the `version` admin command. */
 export const VERSION = "0.1.0";
 
 /** Options of an embedded or command-line server: every setting, plus objects. */
-export interface ServerOptions extends Partial<ServeSettings> {
+export interface ServerOptions extends Partial<Omit<ServeSettings, "listeners">> {
+  /** Listeners with roles (docs/security.md): each item's `listen` is required, the rest has defaults. */
+  listeners?: ListenerItem[];
   /** A store object instead of a URL (an embedding application may share one). */
   storeInstance?: JobStore;
   logger?: Logger;
-  /**
-   * Where time comes from: the core's time and the timers of the server's
-   * own deadlines (default: the real clock). A `ManualClock` lets a test or
-   * an embedder advance time instead of waiting.
-   */
+  /** Where the core's time and the server's own deadlines come from (default: the real clock; a `ManualClock` in tests). */
   clock?: Clock;
 }
 
@@ -78,14 +78,13 @@ export class GearboxServer {
   readonly #connections = new Map<number, Connection>();
   /** Settings in the units the edge uses (ms), from server_settings.ts. */
   readonly #limits: ConnectionLimits;
-  readonly #edge: EdgeSettings;
+  readonly #edge: ResolvedServer["edge"];
   readonly #effects: EffectRunner;
   readonly #backpressure: Backpressure;
   readonly #pump: InputPump;
   readonly #sweep: ConnectionSweep;
   readonly #limit: ConnectionLimit;
-  #listener: NetListener | undefined;
-  readonly #tls: ListenerTls | undefined;
+  readonly #listeners: Listeners;
   readonly #duty: ClusterDuty;
   readonly #deadline: DeadlineTimer;
   #nextId = 0;
@@ -98,6 +97,8 @@ export class GearboxServer {
   readonly #isStopping = (): boolean => this.#stopping !== undefined;
   /** Workload reads in flight (`read` effects): stopping waits for them before closing the store. */
   readonly #reads: PayloadReader;
+  /** `metrics_listen`'s endpoint, started first thing in `start` (metrics_endpoint.ts); it stops with the server. */
+  metrics: MetricsEndpoint | undefined;
   /** Resolves once the server has stopped (after `stop` or an admin `shutdown`). */
   readonly done: Promise<void> = new Promise((r) => (this.#resolveDone = r));
 
@@ -110,10 +111,10 @@ export class GearboxServer {
     this.#edge = edge;
     this.logger = logger ?? new Logger({ level: settings.logLevel, format: settings.logFormat === "json" ? "json" : "text" });
     this.#limit = new ConnectionLimit(settings.maxConnections, this.logger);
-    this.#tls = ListenerTls.fromSettings(settings); // bad TLS files refuse the start before a store file is made
+    this.#listeners = new Listeners(edge.listening, this.logger); // bad TLS files refuse the start before a store file is made
     this.store = storeInstance ?? openStore(settings.store);
     checkKeyFits(core, this.store);
-    this.node = settings.nodeId || `${hostname()}:${settings.port}`;
+    this.node = settings.nodeId || `${hostname()}:${splitAddress(edge.listening.plans[0]!.listen, "listen").port}`; // the first listener's port
     this.core = new JobServer({
       ...core,
       handlePrefix: settings.jobHandlePrefix || `H:${hostname().slice(0, 24)}.${bootId()}`,
@@ -162,17 +163,26 @@ export class GearboxServer {
     this.#sweep = new ConnectionSweep(this.#connections, edge, this.clock, (conn, reason) => this.#drop(conn, reason));
   }
 
-  /** The bound port (useful with port 0). */
+  /** The bound port (useful with port 0); with `listeners`, the first one's. */
   get port(): number {
-    return this.#listener?.port ?? this.settings.port;
+    return this.#listeners.port ?? this.settings.port;
+  }
+
+  /** Every listener's bound address, `host:port`, in the order of `listeners`. */
+  get addresses(): string[] {
+    return this.#listeners.addresses ?? [];
+  }
+
+  /** Where the server is in its life (`/ready`, metrics_endpoint.ts): listening only once the store is replayed. */
+  get phase(): "starting" | "serving" | "draining" | "stopping" {
+    return this.#stopping ? "stopping" : this.#draining ? "draining" : this.#listeners.listening ? "serving" : "starting";
   }
 
   get stats(): ServerStats {
     return {
       connections: this.#connections.size,
       refusedConnections: this.#limit.refused,
-      commits: this.#writer.commits,
-      committedJobs: this.#writer.committedJobs,
+      ...this.#writer.counts,
       bytesRead: this.#bytesRead,
       stalled: this.#backpressure.stalled,
     };
@@ -203,6 +213,7 @@ export class GearboxServer {
 
   /** Replays the store into the core, then listens. */
   async start(): Promise<void> {
+    this.metrics ??= await startMetrics(this); // before the replay, so that /ready says 503 meanwhile
     const t0 = Date.now();
     const stored = await openWaiting(this.store, this.#edge.storeWaitMs, this.clock, this.logger);
     const ids = this.store.cluster?.ids;
@@ -211,20 +222,14 @@ export class GearboxServer {
     if (jobs > 0) this.logger.info("store replayed", { jobs, ms: Date.now() - t0, store: this.store.url });
     this.#flush();
     try {
-      this.#listener = await listen(
-        {
-          host: this.settings.listen,
-          port: this.settings.port,
-          backlog: this.settings.backlog,
-          keepAliveMs: this.#edge.keepAliveMs,
-          transport: this.settings.transport,
-          tls: this.#tls?.config,
-        },
-        (socket) => this.#accept(socket),
-      );
+      const setRoles = (conn: number, roles: RoleSet) => {
+        this.core.setRoles(conn, roles);
+        this.#flush();
+      };
+      await this.#listeners.open({ accept: (socket, roles) => this.#accept(socket, roles), setRoles });
     } catch (e) {
       // Nothing was served: a store file this start created goes again (a busy port leaves no gearbox.db).
-      await (this.store.discard?.() ?? this.store.close());
+      await Promise.all([this.store.discard?.() ?? this.store.close(), this.metrics?.close()]);
       throw e;
     }
     this.#limit.fitToFiles();
@@ -235,7 +240,7 @@ export class GearboxServer {
 
   /** SIGHUP: rereads the TLS files for new connections; false (logged, old kept) when refused or TLS is off. */
   reloadTls(): boolean {
-    return this.#tls?.reload(this.#listener, this.logger, this.#address()) ?? false;
+    return this.#listeners.reloadTls();
   }
 
   /** Stops accepting, finishes store writes, closes every connection and the store. */
@@ -252,7 +257,7 @@ export class GearboxServer {
     if (this.#draining || this.#stopping) return this.done;
     this.#draining = true;
     this.logger.info("draining: no new connections; stopping when no job is left", { jobs: this.core.view.jobs.size });
-    await this.#listener?.close();
+    await this.#listeners.close();
     if (this.#edge.drainTimeoutMs > 0) {
       this.#drainTimer = this.clock.setTimeout(() => {
         this.logger.warn("drain timeout reached; stopping with jobs left", { jobs: this.core.view.jobs.size });
@@ -269,7 +274,7 @@ export class GearboxServer {
     this.#deadline.stop();
     this.clock.clearTimeout(this.#drainTimer);
     this.#backpressure.stop();
-    if (!this.#draining) await this.#listener?.close();
+    if (!this.#draining) await this.#listeners.close();
     await this.#writer.flush();
     await this.#reads.settled();
     for (const c of this.#connections.values()) c.socket.end();
@@ -284,18 +289,18 @@ export class GearboxServer {
     if (this.#draining && this.core.idle && this.core.view.reading === 0 && !this.#writer.pending) void this.stop();
   }
 
-  #accept(socket: NetSocket): void {
+  #accept(socket: NetSocket, roles?: RoleSet): number | undefined {
     if (this.#stopping || this.#connections.size >= this.#limit.max) {
       this.#limit.refuse();
       this.core.count("connections_refused");
       socket.destroy();
-      return;
+      return undefined;
     }
     const id = ++this.#nextId;
     const t = this.clock.now();
     const conn = new Connection(id, socket, this.#limits, t);
     this.#connections.set(id, conn);
-    this.core.open(id, socket.remoteAddress, socket.remotePort);
+    this.core.open(id, socket.remoteAddress, socket.remotePort, roles);
     socket.onData((chunk) => {
       const now = this.clock.now();
       this.#bytesRead += chunk.length;
@@ -314,6 +319,7 @@ export class GearboxServer {
       this.core.close(id, this.clock.now());
       this.#flush();
     });
+    return id;
   }
 
   /**
@@ -354,7 +360,7 @@ export class GearboxServer {
   }
 
   #address(): string {
-    return `${this.settings.listen}:${this.port}`;
+    return this.#listeners.addresses[0] ?? `${this.settings.listen}:${this.port}`;
   }
 
   /** Heartbeats, adoption and the `nodes` reply (cluster_duty.ts); a store that is not shared just answers `nodes`. */
@@ -378,13 +384,7 @@ export class GearboxServer {
   }
 
   #drop(conn: Connection, reason: string): void {
-    this.core.count(`dropped_${reason.replaceAll(" ", "_")}`);
-    this.logger.limited(`drop:${reason}`, 10_000, "warn", "dropping connection", {
-      conn: conn.id,
-      address: conn.socket.remoteAddress,
-      reason,
-    });
-    conn.socket.destroy();
+    dropConnection(conn, reason, this.core, this.logger);
   }
 }
 

@@ -3,15 +3,19 @@
  * embedding application's `createServer({...})` is judged as a command line
  * is), then projected where each row's `to` says, durations in ms: the core's
  * options, the connection limits (its decoder's among them) and the edge's
- * timers. The server reads these and never converts a unit itself.
+ * timers; and the listeners to open, a public one without TLS refused
+ * (serve_listeners.ts). The server reads these and never converts a unit itself.
  *
  * @module
  */
+import { metricsAddress } from "../config/metrics_address.ts";
 import type { CoreOptions, CoreSettings } from "../core/mod.ts";
 import { checkServeSettings, resolveSettings } from "../config/load_config.ts";
 import { SERVE_OPTIONS, type ServeSettings } from "../config/serve_options.ts";
 import { camel, ConfigError, type TargetsOf } from "../config/setting.ts";
 import { project } from "../config/settings_table.ts";
+import { checkExposure, plannedListeners, type TlsFiles } from "../config/serve_listeners.ts";
+import type { ListenPlan } from "./listeners.ts";
 import type { ConnectionLimits } from "./connection.ts";
 
 /** The edge's timers and rates, in ms: every row of the serve table with `to: "edge.NAME"`. */
@@ -23,7 +27,8 @@ export interface ResolvedServer {
   /** The core's options that come from settings, every one (the rest: handle prefix, pid... are the server's). */
   core: CoreSettings;
   connection: ConnectionLimits;
-  edge: EdgeSettings;
+  /** The edge's settings, and every listener to open (serve_listeners.ts), checked for exposure, with their socket options. */
+  edge: EdgeSettings & { listening: ListenPlan };
 }
 
 const CONNECTION_KEYS: readonly (keyof ConnectionLimits)[] = ["maxPacketBody", "maxAdminLine", "maxOutputBuffer"];
@@ -31,7 +36,11 @@ const CONNECTION_KEYS: readonly (keyof ConnectionLimits)[] = ["maxPacketBody", "
 /** Checks `options` (throws ConfigError naming the key) and places every value. */
 export function resolveServer(options: Record<string, unknown>): ResolvedServer {
   const settings = resolveSettings([checkServeSettings(options)]);
+  const plans = plannedListeners(settings, topTls(settings));
+  const warnings = checkExposure(plans);
+  if (settings.metricsListen !== "") metricsAddress(settings.metricsListen, settings.metricsInsecure); // refused here, not at start
   const out = project(SERVE_OPTIONS, settings);
+  const edge = out.edge as EdgeSettings;
   // Every core setting has a row with a default (tests/config/server_settings.test.ts checks it).
   const core = { ...out.core, functions: functionOptions(settings) } as unknown as CoreSettings;
   const connection = only(out.connection ?? {}, CONNECTION_KEYS, "connection") as Omit<ConnectionLimits, "hardOutputBuffer">;
@@ -41,8 +50,17 @@ export function resolveServer(options: Record<string, unknown>): ResolvedServer 
     // Past this a connection is dropped rather than buffered: a few caps' worth, and one whole packet.
     connection: { ...connection, hardOutputBuffer: 4 * connection.maxOutputBuffer + connection.maxPacketBody },
     // Its type is derived from the same rows, so every field is there.
-    edge: out.edge as EdgeSettings,
+    edge: {
+      ...edge,
+      listening: { plans, warnings, socket: { backlog: settings.backlog, keepAliveMs: edge.keepAliveMs, transport: settings.transport } },
+    },
   };
+}
+
+/** The top-level tls_* files when any is set (the default listener's, and `tls: true` items'); a missing one is refused when read. */
+function topTls(s: ServeSettings): TlsFiles | undefined {
+  if (s.tlsCert === "" && s.tlsKey === "" && s.tlsCa === "") return undefined;
+  return { cert: s.tlsCert, key: s.tlsKey, ...(s.tlsCa === "" ? {} : { ca: s.tlsCa }) };
 }
 
 let defaults: CoreSettings | undefined;

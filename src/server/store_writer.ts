@@ -17,7 +17,10 @@
  */
 import type { StoredJob } from "../core/mod.ts";
 import type { JobStore, StoreBatch } from "../store/job_store.ts";
+import type { ServerStats } from "./server_stats.ts";
 import { type StoreHealth, unreachable } from "./store_health.ts";
+import { Histogram } from "../metrics/histogram.ts";
+import { BATCH_BUCKETS, COMMIT_SECONDS_BUCKETS } from "./server_metrics.ts";
 
 /** How long kept changes wait before they are tried again when no other commit carries them. */
 export const RETRY_MS = 1000;
@@ -53,6 +56,14 @@ export class StoreWriter {
   /** Jobs per commit, for logs and benchmarks. */
   commits = 0;
   committedJobs = 0;
+  /** Seconds each successful commit took (real time: the store's latency), and its jobs and changes (`/metrics`). */
+  readonly commitSeconds = new Histogram(COMMIT_SECONDS_BUCKETS);
+  readonly batchJobs = new Histogram(BATCH_BUCKETS);
+
+  /** What the writer counted, for `GearboxServer.stats`. */
+  get counts(): Pick<ServerStats, "commits" | "committedJobs" | "commitSeconds" | "batchJobs"> {
+    return { commits: this.commits, committedJobs: this.committedJobs, commitSeconds: this.commitSeconds, batchJobs: this.batchJobs };
+  }
 
   /**
    * `completionDelayMs`: how long deletes of finished jobs may wait for company.
@@ -186,8 +197,11 @@ export class StoreWriter {
     if (batch.add.length === 0 && batch.update.length === 0 && batch.remove.length === 0) return;
     const added = batch.add.map((j) => j.id);
     let coalesced: ReadonlyMap<number, string> | undefined;
+    const t0 = performance.now();
     this.#inFlight = this.#store.commit(batch).then(
       (result) => {
+        this.commitSeconds.observe((performance.now() - t0) / 1000);
+        this.batchJobs.observe(batch.add.length + batch.update.length + batch.remove.length);
         this.commits++;
         this.committedJobs += added.length;
         this.#failing = false;

@@ -3,7 +3,7 @@
  * `tls_cert`, `tls_key` keys reach both the observer and every worker
  * process, so a job submitted over TLS is done by a driven worker; a TLS
  * file that does not exist stops the driver before it starts, naming the
- * file; and a DriverConsole reaches a console through TLS. The server
+ * file; and a DriverConsole reaches the driver's TLS console (console_tls_cert). The server
  * requires client certificates, so each connection is proven to carry one.
  */
 import { after, before, describe, test } from "node:test";
@@ -15,7 +15,6 @@ import { startDriver } from "../helpers/drive.ts";
 import { Peers } from "../helpers/peers.ts";
 import { gearboxCommand, type RunningServer } from "../helpers/servers.ts";
 import { tempDirs } from "../helpers/temp_dir.ts";
-import { tlsForward } from "../helpers/tls_forward.ts";
 import { makePki, startTlsGearbox, type TestPki, type TlsGearbox } from "../helpers/tls_server.ts";
 
 const peers = new Peers();
@@ -41,6 +40,8 @@ describe("gearbox drive against a gearbox behind TLS that requires client certif
       tls_ca: tls.caFile,
       tls_cert: tls.certFile,
       tls_key: tls.keyFile,
+      console_tls_cert: pki.server.certFile,
+      console_tls_key: pki.server.keyFile,
       jobs: { tls_rev: { command: ["rev"], min_processes: 1, max_processes: 1 } },
     });
     const client = new Client({ servers: [`tls://127.0.0.1:${gb.port}`], tls });
@@ -49,16 +50,14 @@ describe("gearbox drive against a gearbox behind TLS that requires client certif
       assert.equal(req.state, "COMPLETE", String(req.error?.message));
       assert.equal(req.result, "olleh\n");
 
-      // The console itself is plaintext on loopback; behind a TLS forwarder, DriverConsole reaches it with tls://.
-      const front = await tlsForward({ host: "127.0.0.1", port: consolePort }, pki.server);
-      const console = new DriverConsole({ address: `tls://127.0.0.1:${front.port}`, tls: { caFile: pki.ca.certFile } });
+      // The console speaks TLS itself (console_tls_cert/console_tls_key); DriverConsole reaches it with tls://.
+      const console = new DriverConsole({ address: `tls://127.0.0.1:${consolePort}`, tls: { caFile: pki.ca.certFile } });
       try {
         const job = (await console.status()).find((j) => j.name === "tls_rev");
         assert.ok(job, "tls_rev in the console's status");
         assert.ok(job.processes.some((p) => p.jobs_done >= 1), JSON.stringify(job.processes));
       } finally {
         console.close();
-        await front.close();
       }
     } finally {
       client.close();

@@ -135,6 +135,17 @@ export function makeCerts(dir: string): CertSet {
 }
 
 /**
+ * One more client certificate signed by `set`'s CA, valid now: subject CN `cn`, and `san`
+ * (e.g. `DNS:app.example,email:ops@example.com`) as its alternative names when given.
+ */
+export function makeClientCert(set: CertSet, name: string, cn: string, san?: string): { cert: string; key: string } {
+  const now = Date.now();
+  const ext = "extendedKeyUsage=clientAuth" + (san ? `\nsubjectAltName=${san}` : "");
+  const cert = sign(set.dir, "ca", name, cn, ext, stamp(new Date(now - 86_400_000)), stamp(new Date(now + 30 * 86_400_000)));
+  return { cert, key: join(set.dir, `${name}.key`) };
+}
+
+/**
  * One more server certificate signed by the set's CA, carrying only the
  * names in `altNames` (`DNS:other.example`): for tests of the client's
  * name check. Returns its certificate and key files.
