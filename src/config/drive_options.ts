@@ -12,6 +12,8 @@ import { ConfigError, type Setting, type SettingsOf } from "./setting.ts";
 import { isLoopback } from "./serve_listeners.ts";
 import { defaultsOf, fromKey, project } from "./settings_table.ts";
 import { TLS_CLIENT_ROWS } from "./tls_client_options.ts";
+import { RUN_ROWS } from "./drive_run_options.ts";
+import { METRICS_ROWS } from "./serve_metrics_options.ts";
 
 /** A command job: a program run per job, workload on stdin. */
 export interface CommandJobConfig {
@@ -172,31 +174,8 @@ export const DRIVE_OPTIONS = [
     arg: "<command>",
     help: "shell command run (with GEARBOX_FUNCTION, GEARBOX_QUEUED set) when queued jobs have no configured worker",
   },
-  {
-    key: "runs_kept",
-    type: "int",
-    default: 20,
-    arg: "<n>",
-    min: 0,
-    max: 10000,
-    help: "job runs the flight recorder keeps per job (console `runs`, `run`, top), in memory and in runs_dir",
-  },
-  {
-    key: "run_output_bytes",
-    type: "int",
-    default: 4096,
-    arg: "<bytes>",
-    min: 0,
-    max: 1048576,
-    help: "bytes of a run's last output lines (stdout and stderr) the flight recorder keeps",
-  },
-  {
-    key: "runs_dir",
-    type: "string",
-    default: "",
-    arg: "<dir>",
-    help: "if set, the flight recorder also writes each run as a JSON line to DIR/JOB.runs.jsonl (runs_kept lines, read back at start)",
-  },
+  ...RUN_ROWS,
+  ...METRICS_ROWS,
   { key: "daemonize", type: "boolean", default: false, help: "detach from the terminal (use with --logfile and --pidfile)" },
   { key: "pidfile", type: "string", default: "", arg: "<path>", help: "write the driver's pid here" },
 ] as const satisfies readonly Setting[];

@@ -8,7 +8,6 @@
  *
  * @module
  */
-import { readTlsFiles } from "../runtime/tls_files.ts";
 import { checkConsoleExposure, type DriveSettings, type DriveTimes, driveTimes } from "../config/drive_options.ts";
 import type { Logger } from "../log/logger.ts";
 import { tlsClientFiles } from "../config/tls_client_options.ts";
@@ -17,7 +16,7 @@ import { selfCommand } from "../runtime/load.ts";
 import type { NetListener } from "../runtime/net.ts";
 import { type ChildExit, spawnChild } from "../runtime/process.ts";
 import type { DriverEvent, DriverJob, DriverRun } from "../client/driver_console.ts";
-import { type ConsoleTarget, startConsole } from "./console.ts";
+import type { ConsoleTarget } from "./console.ts";
 import { applyReport } from "./apply_report.ts";
 import { jobStatus } from "./job_status.ts";
 import { enforceTimeouts } from "./enforce_timeouts.ts";
@@ -28,8 +27,11 @@ import { Observer } from "./observer.ts";
 import { ReportListener } from "./report_listener.ts";
 import { decideScale } from "./scaling.ts";
 import { FlightRecorder } from "./flight_recorder.ts";
+import { DriveMetrics } from "./drive_metrics.ts";
+import { startListeners } from "./driver_listeners.ts";
+import type { HttpListener } from "../runtime/http_server.ts";
 import { recordExit, recordReport, RSS_SAMPLE_MS } from "./record_runs.ts";
-import type { WaitInput } from "./wait_target.ts";
+import { waitInputOf } from "./wait_target.ts";
 
 export interface SupervisorOptions {
   settings: DriveSettings;
@@ -55,6 +57,8 @@ export class Supervisor implements ConsoleTarget {
   /** Every job run: pid, outcome, peak memory, last output (console `runs`, `run`). */
   readonly #recorder: FlightRecorder;
   #sampler: ReturnType<typeof setInterval> | undefined;
+  readonly #metrics = new DriveMetrics();
+  #metricsEndpoint: HttpListener | undefined;
   #report: ReportListener | undefined;
   #console: NetListener | undefined;
   /** Said at every start of a console other hosts can reach without a token (console_insecure). */
@@ -77,7 +81,13 @@ export class Supervisor implements ConsoleTarget {
     this.#policy = restart;
     this.#tls = tlsClientFiles(options.settings);
     const s = options.settings;
-    this.#recorder = new FlightRecorder({ runsKept: s.runsKept, outputBytes: s.runOutputBytes, runsDir: s.runsDir, log: this.#log });
+    this.#recorder = new FlightRecorder({
+      runsKept: s.runsKept,
+      outputBytes: s.runOutputBytes,
+      runsDir: s.runsDir,
+      log: this.#log,
+      onEnd: (r) => this.#metrics.runEnded(r),
+    });
     this.#observer = new Observer(options.settings.server, options.logger, options.settings.unknownJobCommand, this.#tls);
   }
 
@@ -104,17 +114,11 @@ export class Supervisor implements ConsoleTarget {
     this.#started = true;
     this.#report = await ReportListener.start((pid, r) => this.#onReport(pid, r));
     const s = this.#settings;
-    // console_port 0 turns the console off, as in Gearman::Driver; `auto` asks for a free port.
-    if (s.consolePort !== 0) {
-      const port = s.consolePort === "auto" ? 0 : s.consolePort;
-      try {
-        const tls = s.consoleTlsCert === "" ? undefined : readTlsFiles({ cert: s.consoleTlsCert, key: s.consoleTlsKey });
-        this.#console = await startConsole(this, { host: s.consoleHost, port, token: s.consoleToken, tls });
-        if (this.#consoleWarning) this.#log.warn(this.#consoleWarning);
-      } catch (e) {
-        await this.#report.close();
-        throw e;
-      }
+    try {
+      ({ console: this.#console, metrics: this.#metricsEndpoint } = await startListeners(this, s, this.#log, this.#consoleWarning));
+    } catch (e) {
+      await this.#report.close();
+      throw e;
     }
     this.#log.info("driver started", {
       jobs: this.#groups.map((g) => `${g.name}[${g.min}..${g.max}]`).join(" "),
@@ -189,6 +193,14 @@ export class Supervisor implements ConsoleTarget {
     return this.#events.since(since);
   }
 
+  metricsPage(): string {
+    return this.#metrics.page(this.#groups, (g) => g.crashLooping(this.#policy));
+  }
+
+  readiness(): string {
+    return this.#stopping ? "draining: the driver is stopping" : "ready";
+  }
+
   runs(job: string, n?: number): DriverRun[] {
     return this.#recorder.runs(job, n);
   }
@@ -254,6 +266,8 @@ export class Supervisor implements ConsoleTarget {
     } else {
       g.lasterror = now;
       g.lasterrorMsg = `process ${p.pid} died (${how}) after ${lived}`;
+      this.#metrics.restarted(g.name);
+      if (g.crashes === this.#policy.crashLoopAfter) this.#metrics.crashLoopEntered(g.name);
       const fields = { job: g.name, pid: p.pid, how, ...status, lived, crashes: g.crashes, restart_in_s: delay / 1000 };
       if (g.crashLooping(this.#policy)) this.#log.error("crash loop: process died again", fields);
       else this.#log.warn("process died", fields);
@@ -319,10 +333,11 @@ export class Supervisor implements ConsoleTarget {
       idle: live.filter((p) => p.state === "idle").map((p) => ({ pid: p.pid, idleMs: now - p.idleSince })),
       busyPids: live.filter((p) => p.state !== "idle").map((p) => p.pid),
       maxIdleMs: this.#times.maxIdleMs,
-      ...this.#waitInput(g, now),
+      ...waitInputOf(g.def.targetWaitMs, this.#observer.oldestAgeFor(g.def.functions, now), g.ratePerProcess()),
     });
     if (decision.reason === "") return;
     for (const pid of decision.stop) this.#stopProcess(g, g.processes.get(pid)!, decision.reason);
+    if (decision.stop.length > 0) this.#metrics.scaled(g.name, decision.reason);
     if (decision.start === 0) return;
     if (now < g.notBefore) {
       this.#log.limited(`delay:${g.name}`, 5_000, "debug", "start delayed after a crash", { job: g.name, in_ms: g.notBefore - now });
@@ -336,16 +351,8 @@ export class Supervisor implements ConsoleTarget {
       ...(decision.overMs === undefined ? {} : { over_s: Number((decision.overMs / 1000).toFixed(3)) }),
     });
     this.#event("scale", g.name, decision.reason);
+    this.#metrics.scaled(g.name, decision.reason);
     for (let i = 0; i < n; i++) this.#start(g, decision.reason);
-  }
-
-  /** A job with a target_wait on servers that report ages: what scaling on wait time needs. */
-  #waitInput(g: JobGroup, now: number): { wait?: WaitInput } {
-    const targetWaitMs = g.def.targetWaitMs;
-    if (targetWaitMs === undefined) return {};
-    const oldestAgeMs = this.#observer.oldestAgeFor(g.def.functions, now);
-    if (oldestAgeMs === undefined) return {};
-    return { wait: { oldestAgeMs, targetWaitMs, ratePerProcess: g.ratePerProcess() } };
   }
 
   /** Jobs of the group's functions waiting on the servers, as the last poll saw them. */
@@ -383,8 +390,7 @@ export class Supervisor implements ConsoleTarget {
       }
       await exits;
     }
-    await this.#console?.close();
-    await this.#report?.close();
+    await Promise.all([this.#console?.close(), this.#report?.close(), this.#metricsEndpoint?.close()]);
     this.#observer.close();
     this.#recorder.flush();
     this.#log.info("driver stopped");

@@ -32,6 +32,8 @@ export interface RecorderOptions {
   /** "" = memory only. */
   runsDir: string;
   log: Logger;
+  /** Told of every run that ended (the drive metrics). */
+  onEnd?: (run: DriverRun) => void;
 }
 
 interface Open {
@@ -120,6 +122,7 @@ export class FlightRecorder {
     run.exit_status = how.exit_status ?? null;
     run.signal = how.signal ?? null;
     run.message = how.message?.slice(0, 1000) ?? null;
+    this.#o.onEnd?.(run);
     this.#pending.set(
       run,
       setTimeout(() => {

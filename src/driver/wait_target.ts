@@ -47,6 +47,16 @@ export function waitNeed(w: WaitInput, s: { current: number; busy: number; waiti
   return { want, overMs, seen };
 }
 
+/** The wait rule's input for a job with a target_wait when the servers report ages; none otherwise (the depth rule). */
+export function waitInputOf(
+  targetWaitMs: number | undefined,
+  oldestAgeMs: number | undefined,
+  ratePerProcess: number | undefined,
+): { wait?: WaitInput } {
+  if (targetWaitMs === undefined || oldestAgeMs === undefined) return {};
+  return { wait: { oldestAgeMs, targetWaitMs, ratePerProcess } };
+}
+
 /** ms as seconds, to the hundredth. */
 function seconds(ms: number): string {
   return (ms / 1000).toFixed(2);
