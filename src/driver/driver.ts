@@ -249,7 +249,7 @@ export class Supervisor implements ConsoleTarget {
   /** A line a child wrote: logged with the handle of the job it was running, and kept with that run. */
   #childLine(g: JobGroup, pid: number, stream: "stdout" | "stderr", line: string): void {
     const handle = this.#recorder.output(pid, stream, line);
-    this.#log.info(line, { job: g.name, pid, ...(handle === undefined ? {} : { handle }), stream });
+    this.#log.info(line, { job: g.name, pid, stream, ...(handle === undefined ? {} : { handle }) });
   }
 
   #onExit(g: JobGroup, p: WorkerProcess, exit: ChildExit): void {

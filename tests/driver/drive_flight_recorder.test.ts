@@ -113,7 +113,7 @@ describe("gearbox drive flight recorder", () => {
       assert.deepEqual(await consoleCommand(consolePort, "runs nope"), ["ERR invalid_job_name: nope"]);
       assert.match(
         log(),
-        new RegExp(`giving up on fail-me job="r\\.heavy" pid=${pid} handle="?${handle.replace(/[.:]/g, "\\$&")}"? stream="?stdout`),
+        new RegExp(`giving up on fail-me job="r\\.heavy" pid=${pid} stream="?stdout"? handle="?${handle.replace(/[.:]/g, "\\$&")}`),
       );
 
       // gearbox top's detail of the function reads the same run from the driver.
