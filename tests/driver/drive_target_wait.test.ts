@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client } from "../../mod.ts";
 import { Peers } from "../helpers/peers.ts";
-import { type RunningServer, startGearbox } from "../helpers/servers.ts";
+import { HAVE_GEARMAND, type RunningServer, startGearbox, startGearmand } from "../helpers/servers.ts";
 import { startDriver, waitForJob } from "../helpers/drive.ts";
 
 const MODULE = `
@@ -60,5 +60,34 @@ describe("gearbox drive target_wait", () => {
     assert.doesNotMatch(log(), /scaling job="w\.slow" decision="jobs waiting/);
     driver.kill("SIGTERM");
     assert.equal((await driver.waitExit(30_000)).code, 0);
+  });
+
+  test("against gearmand, which reports no ages, a job with target_wait scales on queue depth", {
+    skip: HAVE_GEARMAND ? false : "gearmand not installed",
+    timeout: 60_000,
+  }, async () => {
+    const gearmand = await startGearmand();
+    const other = new Client({ servers: [`127.0.0.1:${gearmand.port}`] });
+    try {
+      const { driver, consolePort, log } = await startDriver(peers, gearmand, dir, {
+        namespaces: [join(dir, "w.ts")],
+        job_runtime_attributes: { "w.slow": { target_wait: 2 } },
+      });
+      await waitForJob(consolePort, "w.slow", "one idle process", (s) => s.processes.length === 1 && s.processes[0]!.state === "idle");
+      const t0 = Date.now();
+      await Promise.all(Array.from({ length: 4 }, (_, i) => other.submitJob("w.slow", `job ${i}`, { background: true })));
+      await waitForJob(consolePort, "w.slow", "more than one process", (s) => s.current > 1, 20_000);
+      const tookMs = Date.now() - t0;
+      const line = log().split("\n").find((l) => /scaling job="w\.slow" decision="jobs waiting/.test(l));
+      console.log(`gearmand: scaled ${tookMs} ms after the burst; ${line}`);
+      assert.ok(line, "scaled on depth");
+      assert.doesNotMatch(line, /target_wait|over_s/);
+      assert.match(log(), /the server has no `functions` command: reading `status`/);
+      driver.kill("SIGTERM");
+      assert.equal((await driver.waitExit(30_000)).code, 0);
+    } finally {
+      other.close();
+      await gearmand.stop();
+    }
   });
 });
