@@ -33,6 +33,7 @@ export const RUN_ROWS = [
     type: "string",
     default: "",
     arg: "<dir>",
-    help: "if set, the flight recorder also writes each run as a JSON line to DIR/JOB.runs.jsonl (runs_kept lines, read back at start)",
+    help:
+      "if set, the flight recorder also writes each run as a JSON line to DIR/JOB.runs.jsonl (at most twice runs_kept lines; the last runs_kept are read back at start)",
   },
 ] as const satisfies readonly Setting[];
