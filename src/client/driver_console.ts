@@ -38,6 +38,30 @@ export interface DriverJob {
   }[];
 }
 
+/**
+ * One job run by a driven worker process, as the driver's flight recorder
+ * keeps it (`runs JOB json`, `run HANDLE json`).
+ */
+export interface DriverRun {
+  job: string;
+  handle: string;
+  function: string;
+  pid: number;
+  /** ms since the epoch. */
+  start: number;
+  end: number | null;
+  /** `running`; `complete`; `fail` (a throw, job.fail, a command's non-zero exit); `timeout`; `died` (the process exited during the run); `killed` (a signal ended it). */
+  outcome: "running" | "complete" | "fail" | "timeout" | "died" | "killed";
+  /** The job's exit status (a failure's), or the process's exit code when it died. */
+  exit_status: number | null;
+  signal: string | null;
+  /** The process's peak resident memory during the run, bytes (null where the system does not tell). */
+  peak_rss_bytes: number | null;
+  message: string | null;
+  /** The last lines the process wrote during the run (bounded by run_output_bytes). */
+  output: { stream: "stdout" | "stderr"; line: string }[];
+}
+
 /** Something the driver did (`events`). */
 export interface DriverEvent {
   seq: number;
@@ -98,6 +122,18 @@ export class DriverConsole {
   /** Events after `since` (a seq number), oldest first. */
   async events(since: number): Promise<DriverEvent[]> {
     return (await this.command(`events ${since}`)).map((l) => JSON.parse(l) as DriverEvent);
+  }
+
+  /** The job's last `n` runs (default: all kept), newest first. */
+  async runs(job: string, n?: number): Promise<DriverRun[]> {
+    const [line] = await this.command(`runs ${job}${n === undefined ? "" : ` ${n}`} json`);
+    return JSON.parse(line ?? "[]") as DriverRun[];
+  }
+
+  /** One run by its job handle (the newest when a job was retried). */
+  async run(handle: string): Promise<DriverRun> {
+    const [line] = await this.command(`run ${handle} json`);
+    return JSON.parse(line ?? "null") as DriverRun;
   }
 
   close(): void {

@@ -10,9 +10,10 @@
 import { LineSplitter } from "../runtime/line_splitter.ts";
 import { listen, type NetListener, type NetSocket, type TlsServerConfig } from "../runtime/net.ts";
 import type { JobGroup } from "./job_group.ts";
+import { answerRuns, RUNS_HELP, type RunsTarget } from "./console_runs.ts";
 
 /** What the console can see and do; the driver provides it. */
-export interface ConsoleTarget {
+export interface ConsoleTarget extends Omit<RunsTarget, "hasJob"> {
   groups(): readonly JobGroup[];
   groupState(group: JobGroup): string;
   /** Changes min and/or max; returns an error text or undefined. */
@@ -31,6 +32,7 @@ const HELP = [
   "status json                     the same (and every process) as one JSON line",
   "show JOB                        one job and its processes (pid state started jobs)",
   "events [SEQ]                    what the driver did after event SEQ, one JSON line each",
+  ...RUNS_HELP,
   "set_min_processes JOB N",
   "set_max_processes JOB N",
   "set_processes JOB MIN MAX",
@@ -149,8 +151,12 @@ export function answer(target: ConsoleTarget, cmd: string, args: string[]): stri
       target.shutdown();
       return ["OK"];
     default:
-      return [`ERR unknown_command: ${cmd} (try help)`];
+      return answerRuns(runsTarget(target), cmd, args) ?? [`ERR unknown_command: ${cmd} (try help)`];
   }
+}
+
+function runsTarget(target: ConsoleTarget): RunsTarget {
+  return { hasJob: (j) => target.groups().some((g) => g.name === j), runs: (j, n) => target.runs(j, n), run: (h) => target.run(h) };
 }
 
 function statusLine(target: ConsoleTarget, g: JobGroup): string {

@@ -20,6 +20,8 @@ export interface JobDefinition {
    * cannot be cancelled) and is replaced.
    */
   timeoutMs: number | undefined;
+  /** Scale so that the oldest waiting job waits at most this long (`target_wait`), ms; undefined: on queue depth. */
+  targetWaitMs?: number;
   kind: "command" | "module";
   /** Command jobs: the program and its arguments. */
   command?: string[];
