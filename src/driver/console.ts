@@ -50,15 +50,32 @@ function iso(ms: number): string {
   return ms > 0 ? new Date(ms).toISOString().replace(/\.\d+Z$/, "Z") : "never";
 }
 
-/** Listens on host:port (TLS only when `tls` is given); resolves once listening. */
+/**
+ * Listens on host:port (TLS only when `tls` is given); resolves once listening.
+ * Closing it also closes the console connections still open: a driver that
+ * stopped has nothing to answer, and an idle operator's session must not keep
+ * the process alive.
+ */
 export async function startConsole(
   target: ConsoleTarget,
   options: { host: string; port: number; token: string; tls?: TlsServerConfig },
 ): Promise<NetListener> {
-  return await listen(
-    { host: options.host, port: options.port, tls: options.tls },
-    (socket) => serveConnection(socket, target, options.token),
-  );
+  const open = new Set<NetSocket>();
+  const listener = await listen({ host: options.host, port: options.port, tls: options.tls }, (socket) => {
+    open.add(socket);
+    socket.onClose(() => open.delete(socket));
+    serveConnection(socket, target, options.token);
+  });
+  return {
+    host: listener.host,
+    port: listener.port,
+    ...(listener.reloadTls ? { reloadTls: listener.reloadTls.bind(listener) } : {}),
+    close: async () => {
+      await listener.close();
+      for (const socket of open) socket.destroy();
+      open.clear();
+    },
+  };
 }
 
 function serveConnection(socket: NetSocket, target: ConsoleTarget, token: string): void {
