@@ -14,23 +14,28 @@ import { type Family, type MetricDef, Registry } from "../metrics/registry.ts";
 import type { JobGroup, ProcessState } from "./job_group.ts";
 
 export const DRIVE_METRICS = [
-  { name: "gearbox_drive_processes", type: "gauge", help: "worker processes of a job by state", labels: ["job", "state"] },
-  { name: "gearbox_drive_crash_looping", type: "gauge", help: "1 while the job is in the crash-loop state", labels: ["job"] },
-  { name: "gearbox_drive_restarts_total", type: "counter", help: "processes that died unexpectedly and are replaced", labels: ["job"] },
-  { name: "gearbox_drive_crash_loops_total", type: "counter", help: "times a job entered the crash-loop state", labels: ["job"] },
-  { name: "gearbox_drive_runs_total", type: "counter", help: "job runs ended, by outcome", labels: ["job", "outcome"] },
+  { name: "gearbox_drive_processes", type: "gauge", help: "worker processes of a job by state", labels: ["drive_job", "state"] },
+  { name: "gearbox_drive_crash_looping", type: "gauge", help: "1 while the job is in the crash-loop state", labels: ["drive_job"] },
+  {
+    name: "gearbox_drive_restarts_total",
+    type: "counter",
+    help: "processes that died unexpectedly and are replaced",
+    labels: ["drive_job"],
+  },
+  { name: "gearbox_drive_crash_loops_total", type: "counter", help: "times a job entered the crash-loop state", labels: ["drive_job"] },
+  { name: "gearbox_drive_runs_total", type: "counter", help: "job runs ended, by outcome", labels: ["drive_job", "outcome"] },
   {
     name: "gearbox_drive_run_seconds",
     type: "histogram",
     help: "how long job runs took",
-    labels: ["job"],
+    labels: ["drive_job"],
     buckets: SECONDS_BUCKETS,
   },
   {
     name: "gearbox_drive_scaling_decisions_total",
     type: "counter",
     help: "scaling decisions that changed something, by reason",
-    labels: ["job", "reason"],
+    labels: ["drive_job", "reason"],
   },
 ] as const satisfies readonly MetricDef[];
 

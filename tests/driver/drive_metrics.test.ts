@@ -69,18 +69,18 @@ describe("gearbox drive metrics endpoint", () => {
     let page = "";
     await waitUntil("three runs counted", async () => {
       page = (await get(port, "/metrics")).body;
-      return page.includes('gearbox_drive_run_seconds_count{job="m.work"} 3') || page;
+      return page.includes('gearbox_drive_run_seconds_count{drive_job="m.work"} 3') || page;
     }, 10_000);
     const lines = page.split("\n");
     for (
       const want of [
-        'gearbox_drive_processes{job="m.work",state="idle"} 1',
-        'gearbox_drive_processes{job="m.work",state="busy"} 0',
-        'gearbox_drive_crash_looping{job="m.work"} 0',
-        'gearbox_drive_runs_total{job="m.work",outcome="complete"} 2',
-        'gearbox_drive_runs_total{job="m.work",outcome="fail"} 1',
-        'gearbox_drive_run_seconds_bucket{job="m.work",le="+Inf"} 3',
-        'gearbox_drive_scaling_decisions_total{job="m.work",reason="below_min"} 1',
+        'gearbox_drive_processes{drive_job="m.work",state="idle"} 1',
+        'gearbox_drive_processes{drive_job="m.work",state="busy"} 0',
+        'gearbox_drive_crash_looping{drive_job="m.work"} 0',
+        'gearbox_drive_runs_total{drive_job="m.work",outcome="complete"} 2',
+        'gearbox_drive_runs_total{drive_job="m.work",outcome="fail"} 1',
+        'gearbox_drive_run_seconds_bucket{drive_job="m.work",le="+Inf"} 3',
+        'gearbox_drive_scaling_decisions_total{drive_job="m.work",reason="below_min"} 1',
       ]
     ) assert.ok(lines.includes(want), `${want} in\n${page}`);
     assert.ok(!page.includes("gearbox_drive_restarts_total{"), "no process died");
