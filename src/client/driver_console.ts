@@ -46,7 +46,10 @@ export interface DriverRun {
   job: string;
   handle: string;
   function: string;
+  /** The pid of what did the work: a command job's program, else the worker process. */
   pid: number;
+  /** The worker process that ran the job (for a command job, the program's parent); absent in runs kept by older versions. */
+  worker_pid?: number;
   /** ms since the epoch. */
   start: number;
   end: number | null;
@@ -55,7 +58,7 @@ export interface DriverRun {
   /** The job's exit status (a failure's), or the process's exit code when it died. */
   exit_status: number | null;
   signal: string | null;
-  /** The process's peak resident memory during the run, bytes (null where the system does not tell). */
+  /** The peak resident memory of `pid` during the run, bytes (null where the system does not tell). */
   peak_rss_bytes: number | null;
   message: string | null;
   /** The last lines the process wrote during the run (bounded by run_output_bytes). */

@@ -68,6 +68,7 @@ function runDetail(r: DriverRun): string[] {
     `job: ${r.job}`,
     `function: ${r.function}`,
     `pid: ${r.pid}`,
+    `worker_pid: ${r.worker_pid ?? "-"}`,
     `start: ${iso(r.start)}`,
     `end: ${iso(r.end)}`,
     `seconds: ${seconds(r)}`,

@@ -10,7 +10,10 @@
  * Peak memory: VmHWM (the process's peak so far) is read when the run
  * starts and ends; when it grew, the new peak was reached during the run.
  * Otherwise the peak is the highest VmRSS sampled during the run
- * (`sample`, called by the driver while processes are busy). Output lines
+ * (`sample`, called by the driver while processes are busy). A command
+ * job's run is its program's: the worker process names the program's pid
+ * (`command`) and, when it ended, its peak (`commandEnded`, VmHWM read by
+ * the worker process while the program ran). Output lines
  * that arrive just after the run's end (pipes and the report socket are not
  * ordered) still belong to it for GRACE_MS, before it is written to disk.
  *
@@ -43,6 +46,12 @@ interface Open {
   /** The highest VmRSS seen during the run. */
   rssSeen: number;
   outputBytes: number;
+  /**
+   * A command job's program: its peak as the worker process measured it
+   * (undefined until it ended), and the highest VmHWM the driver sampled
+   * (what is left when the worker process died before telling).
+   */
+  command?: { peak: number | null | undefined; sampled: number | null };
 }
 
 export type RunEnd = Pick<DriverRun, "outcome"> & Partial<Pick<DriverRun, "exit_status" | "signal" | "message">>;
@@ -69,6 +78,7 @@ export class FlightRecorder {
       handle,
       function: fn,
       pid,
+      worker_pid: pid,
       start: now,
       end: null,
       outcome: "running",
@@ -82,10 +92,30 @@ export class FlightRecorder {
     this.#push(run);
   }
 
+  /** Worker process `pid`'s run is command `commandPid`'s: its pid and peak memory are the program's. */
+  command(pid: number, commandPid: number): void {
+    const open = this.#byPid.get(pid);
+    if (!open || open.run.end !== null) return;
+    open.run.pid = commandPid;
+    open.run.peak_rss_bytes = null;
+    open.command = { peak: undefined, sampled: null };
+  }
+
+  /** The command of process `pid`'s run ended, with this peak memory (bytes, null when unknown). */
+  commandEnded(pid: number, peak: number | null): void {
+    const open = this.#byPid.get(pid);
+    if (open?.command && open.run.end === null) open.command.peak = peak;
+  }
+
   /** Samples the resident memory of every process with a run under way. */
   sample(): void {
     for (const [pid, open] of this.#byPid) {
       if (open.run.end !== null) continue;
+      if (open.command) {
+        const mem = processMemory(open.run.pid);
+        if (mem) open.command.sampled = Math.max(open.command.sampled ?? 0, mem.peak);
+        continue;
+      }
       const mem = processMemory(pid);
       if (mem) open.rssSeen = Math.max(open.rssSeen, mem.rss);
     }
@@ -116,7 +146,8 @@ export class FlightRecorder {
     if (mem) open.rssSeen = Math.max(open.rssSeen, mem.rss);
     const grew = mem !== undefined && open.peakBefore !== undefined && mem.peak > open.peakBefore;
     const run = open.run;
-    run.peak_rss_bytes = grew ? mem.peak : open.rssSeen > 0 ? open.rssSeen : null;
+    if (open.command) run.peak_rss_bytes = maxOf(open.command.peak, open.command.sampled);
+    else run.peak_rss_bytes = grew ? mem.peak : open.rssSeen > 0 ? open.rssSeen : null;
     run.end = now;
     run.outcome = how.outcome;
     run.exit_status = how.exit_status ?? null;
@@ -214,4 +245,8 @@ export class FlightRecorder {
       }
     }
   }
+}
+
+function maxOf(a: number | null | undefined, b: number | null): number | null {
+  return a === null || a === undefined ? b : b === null ? a : Math.max(a, b);
 }

@@ -55,4 +55,7 @@ export type ChildReport =
   | { event: "start"; function: string; handle: string }
   | { event: "done"; function: string }
   | { event: "fail"; function: string; handle?: string; message: string; exitStatus?: number }
-  | { event: "retire"; reason: string };
+  | { event: "retire"; reason: string }
+  /** A command job's program started (its pid), and ended (its peak memory, bytes, null when unknown); before the job's `done` or `fail`. */
+  | { event: "command"; pid: number }
+  | { event: "command_end"; pid: number; peakRssBytes: number | null };

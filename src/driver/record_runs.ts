@@ -1,7 +1,8 @@
 /**
  * What the flight recorder (`flight_recorder.ts`) hears from the driver: a
  * worker process's reports (a run starts, completes, fails or times out)
- * and its exit during a run (it died, or a signal killed it).
+ * and its exit during a run (it died, or a signal killed it); for a command
+ * job, its program's pid and peak memory.
  *
  * @module
  */
@@ -16,6 +17,8 @@ export const RSS_SAMPLE_MS = 250;
 /** Records report `r` of process `pid` of job `job` (before `applyReport` changes the process). */
 export function recordReport(rec: FlightRecorder, job: string, pid: number, r: ChildReport, now: number): void {
   if (r.event === "start") rec.begin(job, pid, r.handle, r.function, now);
+  else if (r.event === "command") rec.command(pid, r.pid);
+  else if (r.event === "command_end") rec.commandEnded(pid, r.peakRssBytes);
   else if (r.event === "done") rec.end(pid, { outcome: "complete" }, now);
   else if (r.event === "fail") {
     const timedOut = r.exitStatus === TIMEOUT_EXIT_STATUS && r.message.startsWith("timed out");

@@ -70,3 +70,29 @@ test("a runs_dir that is a file stops the recorder with an error naming runs_dir
     /^Error: runs_dir .*not-a-dir: cannot read it/,
   );
 });
+
+test("a command job's run takes the program's pid and the peak memory the worker process reported, with the worker's pid as worker_pid", () => {
+  const rec = new FlightRecorder({ runsKept: 5, outputBytes: 100, runsDir: "", log });
+  const program = NO_PID + 1;
+  rec.begin("c", NO_PID, "H:c:1", "c", 1000);
+  rec.command(NO_PID, program);
+  assert.equal(rec.handleOf(NO_PID), "H:c:1", "the run is still found by the worker process's pid");
+  rec.output(NO_PID, "stderr", "working");
+  rec.commandEnded(NO_PID, 80 * 1024 * 1024);
+  rec.end(NO_PID, { outcome: "fail", exit_status: 3, message: "working (exit status 3)" }, 1500);
+  // The worker process died during the next program, before it could tell its peak.
+  rec.begin("c", NO_PID, "H:c:2", "c", 2000);
+  rec.command(NO_PID, program + 1);
+  rec.end(NO_PID, { outcome: "killed", signal: "SIGKILL" }, 2500);
+  rec.flush();
+  const [second, first] = rec.runs("c");
+  assert.deepEqual(
+    { pid: first!.pid, worker_pid: first!.worker_pid, peak: first!.peak_rss_bytes, output: first!.output.length },
+    { pid: program, worker_pid: NO_PID, peak: 80 * 1024 * 1024, output: 1 },
+  );
+  assert.deepEqual({ pid: second!.pid, worker_pid: second!.worker_pid, peak: second!.peak_rss_bytes }, {
+    pid: program + 1,
+    worker_pid: NO_PID,
+    peak: null,
+  });
+});
