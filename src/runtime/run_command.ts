@@ -95,6 +95,8 @@ function peakSampler(pid: number | undefined, options: RunOptions): { stop: () =
   read(Math.min(FIRST_SAMPLE_MS, every));
   // No later reading is possible here: "exit" comes once the program is reaped, and its stdout
   // closes only after its memory is released (measured on Bun and Deno: /proc says nothing by then).
+  // Its rusage after reaping (Bun.spawn's maxRSS) is no better: Linux carries the spawning
+  // process's peak into it across exec (measured: `true` spawned by a 225 MiB process, 223 MiB).
   return {
     stop: () => {
       clearTimeout(timer);
