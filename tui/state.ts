@@ -8,7 +8,7 @@
  * @module
  */
 import type { NodeInfo, ScheduleInfo } from "../src/client/admin_client.ts";
-import type { DriverEvent, DriverJob } from "../src/client/driver_console.ts";
+import type { DriverEvent, DriverJob, DriverRun } from "../src/client/driver_console.ts";
 
 /** What the queues panel counts for a function; optional fields only some servers tell. */
 export interface QueueCounts {
@@ -60,6 +60,8 @@ export interface Detail {
   function: string;
   failures: { handle: string; at: number; message: string }[];
   scheduled: { handle: string; runAt: number }[];
+  /** The last runs of the driver jobs that serve the function (their flight recorders), newest first. */
+  runs?: DriverRun[];
   error?: string;
 }
 

@@ -38,6 +38,33 @@ export interface DriverJob {
   }[];
 }
 
+/**
+ * One job run by a driven worker process, as the driver's flight recorder
+ * keeps it (`runs JOB json`, `run HANDLE json`).
+ */
+export interface DriverRun {
+  job: string;
+  handle: string;
+  function: string;
+  /** The pid of what did the work: a command job's program, else the worker process. */
+  pid: number;
+  /** The worker process that ran the job (for a command job, the program's parent); absent in runs kept by older versions. */
+  worker_pid?: number;
+  /** ms since the epoch. */
+  start: number;
+  end: number | null;
+  /** `running`; `complete`; `fail` (a throw, job.fail, a command's non-zero exit); `timeout`; `died` (the process exited during the run); `killed` (a signal ended it). */
+  outcome: "running" | "complete" | "fail" | "timeout" | "died" | "killed";
+  /** The job's exit status (a failure's), or the process's exit code when it died. */
+  exit_status: number | null;
+  signal: string | null;
+  /** The peak resident memory of `pid` during the run, bytes (null where the system does not tell). */
+  peak_rss_bytes: number | null;
+  message: string | null;
+  /** The last lines the process wrote during the run (bounded by run_output_bytes). */
+  output: { stream: "stdout" | "stderr"; line: string }[];
+}
+
 /** Something the driver did (`events`). */
 export interface DriverEvent {
   seq: number;
@@ -98,6 +125,18 @@ export class DriverConsole {
   /** Events after `since` (a seq number), oldest first. */
   async events(since: number): Promise<DriverEvent[]> {
     return (await this.command(`events ${since}`)).map((l) => JSON.parse(l) as DriverEvent);
+  }
+
+  /** The job's last `n` runs (default: all kept), newest first. */
+  async runs(job: string, n?: number): Promise<DriverRun[]> {
+    const [line] = await this.command(`runs ${job}${n === undefined ? "" : ` ${n}`} json`);
+    return JSON.parse(line ?? "[]") as DriverRun[];
+  }
+
+  /** One run by its job handle (the newest when a job was retried). */
+  async run(handle: string): Promise<DriverRun> {
+    const [line] = await this.command(`run ${handle} json`);
+    return JSON.parse(line ?? "null") as DriverRun;
   }
 
   close(): void {

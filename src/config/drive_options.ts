@@ -12,6 +12,8 @@ import { ConfigError, type Setting, type SettingsOf } from "./setting.ts";
 import { isLoopback } from "./serve_listeners.ts";
 import { defaultsOf, fromKey, project } from "./settings_table.ts";
 import { TLS_CLIENT_ROWS } from "./tls_client_options.ts";
+import { RUN_ROWS } from "./drive_run_options.ts";
+import { METRICS_ROWS } from "./serve_metrics_options.ts";
 
 /** A command job: a program run per job, workload on stdin. */
 export interface CommandJobConfig {
@@ -22,12 +24,15 @@ export interface CommandJobConfig {
   max_processes?: number;
   /** Seconds a job may run before its process is killed. */
   timeout?: number;
+  /** Seconds the oldest waiting job may wait: scale on wait time (servers that report it). */
+  target_wait?: number;
 }
 
 /** Overrides for a job or process group, without touching its code. */
 export interface RuntimeAttributes {
   min_processes?: number;
   max_processes?: number;
+  target_wait?: number;
 }
 
 /**
@@ -169,6 +174,8 @@ export const DRIVE_OPTIONS = [
     arg: "<command>",
     help: "shell command run (with GEARBOX_FUNCTION, GEARBOX_QUEUED set) when queued jobs have no configured worker",
   },
+  ...RUN_ROWS,
+  ...METRICS_ROWS,
   { key: "daemonize", type: "boolean", default: false, help: "detach from the terminal (use with --logfile and --pidfile)" },
   { key: "pidfile", type: "string", default: "", arg: "<path>", help: "write the driver's pid here" },
 ] as const satisfies readonly Setting[];
@@ -261,11 +268,20 @@ function count(raw: unknown, where: string): number {
   return raw;
 }
 
+/** A target_wait: seconds, from 0.1 to a day. */
+function targetWait(raw: unknown, where: string): number {
+  if (typeof raw !== "number" || !(raw >= 0.1 && raw <= 86400)) {
+    throw new ConfigError(`${where} must be a number of seconds from 0.1 to 86400, got ${JSON.stringify(raw)}`);
+  }
+  return raw;
+}
+
 function attributes(raw: unknown, where: string): RuntimeAttributes {
   const out: RuntimeAttributes = {};
   for (const [k, v] of Object.entries(mapping(raw, where))) {
     if (k === "min_processes" || k === "max_processes") out[k] = count(v, `${where}.${k}`);
-    else throw new ConfigError(`${where}: unknown key ${JSON.stringify(k)} (known: min_processes, max_processes)`);
+    else if (k === "target_wait") out[k] = targetWait(v, `${where}.${k}`);
+    else throw new ConfigError(`${where}: unknown key ${JSON.stringify(k)} (known: min_processes, max_processes, target_wait)`);
   }
   if (out.min_processes !== undefined && out.max_processes !== undefined && out.min_processes > out.max_processes) {
     throw new ConfigError(`${where}: min_processes (${out.min_processes}) is above max_processes (${out.max_processes})`);
@@ -288,8 +304,9 @@ function commandJob(raw: unknown, where: string): CommandJobConfig {
         throw new ConfigError(`${where}.timeout must be a positive number of seconds, got ${JSON.stringify(v)}`);
       }
       job.timeout = v;
-    } else {throw new ConfigError(
-        `${where}: unknown key ${JSON.stringify(k)} (known: command, functions, min_processes, max_processes, timeout)`,
+    } else if (k === "target_wait") job.target_wait = targetWait(v, `${where}.${k}`);
+    else {throw new ConfigError(
+        `${where}: unknown key ${JSON.stringify(k)} (known: command, functions, min_processes, max_processes, timeout, target_wait)`,
       );}
   }
   if (job.min_processes !== undefined && job.max_processes !== undefined && job.min_processes > job.max_processes) {

@@ -41,6 +41,8 @@ interface JobOptionsBase {
   min_processes?: number;
   /** Processes at most (default: min, at least 1; a module job: the largest of its methods'). */
   max_processes?: number;
+  /** Seconds the oldest waiting job may wait: processes are added to keep it under (gearbox servers; others: queue depth). */
+  target_wait?: number;
 }
 
 /** A job whose processes run handlers of a worker module (see `defineWorker`). */
@@ -201,6 +203,7 @@ function commandJob(job: CommandJobOptions): JobDefinition {
       ...(job.min_processes !== undefined && { min_processes: job.min_processes }),
       ...(job.max_processes !== undefined && { max_processes: job.max_processes }),
       ...(job.timeout !== undefined && { timeout: job.timeout }),
+      ...(job.target_wait !== undefined && { target_wait: job.target_wait }),
     },
   }, "addJob").jobs![job.name]!;
   const min = cfg.min_processes ?? 1;
@@ -210,6 +213,7 @@ function commandJob(job: CommandJobOptions): JobDefinition {
     min,
     max: cfg.max_processes ?? Math.max(min, 1),
     timeoutMs: cfg.timeout === undefined ? undefined : cfg.timeout * 1000,
+    ...(cfg.target_wait === undefined ? {} : { targetWaitMs: cfg.target_wait * 1000 }),
     kind: "command",
     command: cfg.command,
   };
@@ -236,12 +240,18 @@ async function moduleJob(job: ModuleJobOptions, settings: DriveSettings): Promis
     min,
     max,
     timeoutMs: timeouts.length === 0 ? undefined : Math.max(...timeouts),
+    ...(job.target_wait === undefined ? {} : { targetWaitMs: checkedTargetWait(job.name, job.target_wait) * 1000 }),
     kind: "module",
     module: file,
     prefix,
     members: methods,
     options: { ...settings.workerOptions.GLOBAL, ...settings.workerOptions[stem], ...job.options },
   };
+}
+
+/** A module job's target_wait, with the config file's check and message. */
+function checkedTargetWait(name: string, seconds: number): number {
+  return driveSetting("job_runtime_attributes", { [name]: { target_wait: seconds } }, "addJob").jobRuntimeAttributes![name]!.target_wait!;
 }
 
 /** gearbox's worker entry from the sources with this runtime, or the compiled binary's `__worker`. */

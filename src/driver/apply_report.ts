@@ -35,6 +35,7 @@ export function applyReport(g: JobGroup, p: WorkerProcess, pid: number, r: Child
     return;
   }
   if (r.event === "done" || r.event === "fail") {
+    if (p.jobStartedAt !== undefined) g.noteRun(now - p.jobStartedAt);
     if (!p.stopRequested) p.state = "idle";
     p.jobHandle = undefined;
     p.jobStartedAt = undefined;

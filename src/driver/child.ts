@@ -32,6 +32,9 @@ const CODECS: Record<Codec, DataEncoder<unknown>> = {
   bytes: bytesEncoder as DataEncoder<unknown>,
 };
 
+/** How often a command job's program's peak memory (VmHWM) is read while it runs, ms. */
+const COMMAND_SAMPLE_MS = 250;
+
 /** The exit status a timed-out job keeps (as timeout(1) exits). */
 export const TIMEOUT_EXIT_STATUS = 124;
 
@@ -79,7 +82,7 @@ export async function runChild(specJson: string): Promise<number> {
       return 127;
     }
     for (const fn of job.functions) {
-      worker.register(fn, started(send, (j) => runJobCommand(job, j as WorkerJob<Uint8Array>)));
+      worker.register(fn, started(send, (j) => runJobCommand(job, j as WorkerJob<Uint8Array>, send)));
     }
   }
   onDriverGone = () => {
@@ -193,9 +196,19 @@ function started(send: (r: ChildReport) => void, handler: (job: WorkerJob<unknow
  * by line. A program that does not exit 0 fails the job with its exit status
  * (128 + the signal's number when a signal ended it, as a shell says).
  */
-async function runJobCommand(job: JobDefinition, j: WorkerJob<Uint8Array>): Promise<Uint8Array> {
+async function runJobCommand(job: JobDefinition, j: WorkerJob<Uint8Array>, send: (r: ChildReport) => void): Promise<Uint8Array> {
   const started = Date.now();
-  const r = await runForJob(job.command!, j, { onStderr: (chunk) => process.stderr.write(chunk), timeoutMs: job.timeoutMs });
+  let pid: number | undefined;
+  const r = await runForJob(job.command!, j, {
+    onStderr: (chunk) => process.stderr.write(chunk),
+    timeoutMs: job.timeoutMs,
+    sampleMemoryMs: COMMAND_SAMPLE_MS,
+    onSpawn: (p) => {
+      pid = p;
+      send({ event: "command", pid: p });
+    },
+  });
+  if (pid !== undefined) send({ event: "command_end", pid, peakRssBytes: r.peakRssBytes });
   if (r.status === 0) return r.stdout;
   if (job.timeoutMs !== undefined && r.signal === "SIGKILL" && Date.now() - started >= job.timeoutMs) {
     throw new JobFailure(`timed out after ${job.timeoutMs / 1000} s`, TIMEOUT_EXIT_STATUS);

@@ -10,9 +10,10 @@
 import { LineSplitter } from "../runtime/line_splitter.ts";
 import { listen, type NetListener, type NetSocket, type TlsServerConfig } from "../runtime/net.ts";
 import type { JobGroup } from "./job_group.ts";
+import { answerRuns, RUNS_HELP, type RunsTarget } from "./console_runs.ts";
 
 /** What the console can see and do; the driver provides it. */
-export interface ConsoleTarget {
+export interface ConsoleTarget extends Omit<RunsTarget, "hasJob"> {
   groups(): readonly JobGroup[];
   groupState(group: JobGroup): string;
   /** Changes min and/or max; returns an error text or undefined. */
@@ -31,6 +32,7 @@ const HELP = [
   "status json                     the same (and every process) as one JSON line",
   "show JOB                        one job and its processes (pid state started jobs)",
   "events [SEQ]                    what the driver did after event SEQ, one JSON line each",
+  ...RUNS_HELP,
   "set_min_processes JOB N",
   "set_max_processes JOB N",
   "set_processes JOB MIN MAX",
@@ -48,15 +50,32 @@ function iso(ms: number): string {
   return ms > 0 ? new Date(ms).toISOString().replace(/\.\d+Z$/, "Z") : "never";
 }
 
-/** Listens on host:port (TLS only when `tls` is given); resolves once listening. */
+/**
+ * Listens on host:port (TLS only when `tls` is given); resolves once listening.
+ * Closing it also closes the console connections still open: a driver that
+ * stopped has nothing to answer, and an idle operator's session must not keep
+ * the process alive.
+ */
 export async function startConsole(
   target: ConsoleTarget,
   options: { host: string; port: number; token: string; tls?: TlsServerConfig },
 ): Promise<NetListener> {
-  return await listen(
-    { host: options.host, port: options.port, tls: options.tls },
-    (socket) => serveConnection(socket, target, options.token),
-  );
+  const open = new Set<NetSocket>();
+  const listener = await listen({ host: options.host, port: options.port, tls: options.tls }, (socket) => {
+    open.add(socket);
+    socket.onClose(() => open.delete(socket));
+    serveConnection(socket, target, options.token);
+  });
+  return {
+    host: listener.host,
+    port: listener.port,
+    ...(listener.reloadTls ? { reloadTls: listener.reloadTls.bind(listener) } : {}),
+    close: async () => {
+      await listener.close();
+      for (const socket of open) socket.destroy();
+      open.clear();
+    },
+  };
 }
 
 function serveConnection(socket: NetSocket, target: ConsoleTarget, token: string): void {
@@ -149,8 +168,12 @@ export function answer(target: ConsoleTarget, cmd: string, args: string[]): stri
       target.shutdown();
       return ["OK"];
     default:
-      return [`ERR unknown_command: ${cmd} (try help)`];
+      return answerRuns(runsTarget(target), cmd, args) ?? [`ERR unknown_command: ${cmd} (try help)`];
   }
+}
+
+function runsTarget(target: ConsoleTarget): RunsTarget {
+  return { hasJob: (j) => target.groups().some((g) => g.name === j), runs: (j, n) => target.runs(j, n), run: (h) => target.run(h) };
 }
 
 function statusLine(target: ConsoleTarget, g: JobGroup): string {

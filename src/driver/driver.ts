@@ -8,7 +8,6 @@
  *
  * @module
  */
-import { readTlsFiles } from "../runtime/tls_files.ts";
 import { checkConsoleExposure, type DriveSettings, type DriveTimes, driveTimes } from "../config/drive_options.ts";
 import type { Logger } from "../log/logger.ts";
 import { tlsClientFiles } from "../config/tls_client_options.ts";
@@ -16,10 +15,10 @@ import type { TlsOptions } from "../client/tls_options.ts";
 import { selfCommand } from "../runtime/load.ts";
 import type { NetListener } from "../runtime/net.ts";
 import { type ChildExit, spawnChild } from "../runtime/process.ts";
-import { processRss } from "../runtime/host_and_process.ts";
-import type { DriverEvent, DriverJob } from "../client/driver_console.ts";
-import { type ConsoleTarget, startConsole } from "./console.ts";
+import type { DriverEvent, DriverJob, DriverRun } from "../client/driver_console.ts";
+import type { ConsoleTarget } from "./console.ts";
 import { applyReport } from "./apply_report.ts";
+import { jobStatus } from "./job_status.ts";
 import { enforceTimeouts } from "./enforce_timeouts.ts";
 import { EventLog } from "./event_log.ts";
 import type { ChildReport, ChildSpec, JobDefinition } from "./job_definition.ts";
@@ -27,6 +26,12 @@ import { JobGroup, type RestartPolicy, type WorkerProcess } from "./job_group.ts
 import { Observer } from "./observer.ts";
 import { ReportListener } from "./report_listener.ts";
 import { decideScale } from "./scaling.ts";
+import { FlightRecorder } from "./flight_recorder.ts";
+import { DriveMetrics } from "./drive_metrics.ts";
+import { startListeners } from "./driver_listeners.ts";
+import type { HttpListener } from "../runtime/http_server.ts";
+import { recordExit, recordReport, RSS_SAMPLE_MS } from "./record_runs.ts";
+import { waitInputOf } from "./wait_target.ts";
 
 export interface SupervisorOptions {
   settings: DriveSettings;
@@ -49,6 +54,11 @@ export class Supervisor implements ConsoleTarget {
   readonly #timers = new Set<ReturnType<typeof setTimeout>>();
   /** The last events, for the console's `events` (and `gearbox top`). */
   readonly #events = new EventLog();
+  /** Every job run: pid, outcome, peak memory, last output (console `runs`, `run`). */
+  readonly #recorder: FlightRecorder;
+  #sampler: ReturnType<typeof setInterval> | undefined;
+  readonly #metrics = new DriveMetrics();
+  #metricsEndpoint: HttpListener | undefined;
   #report: ReportListener | undefined;
   #console: NetListener | undefined;
   /** Said at every start of a console other hosts can reach without a token (console_insecure). */
@@ -70,6 +80,14 @@ export class Supervisor implements ConsoleTarget {
     this.#times = timers;
     this.#policy = restart;
     this.#tls = tlsClientFiles(options.settings);
+    const s = options.settings;
+    this.#recorder = new FlightRecorder({
+      runsKept: s.runsKept,
+      outputBytes: s.runOutputBytes,
+      runsDir: s.runsDir,
+      log: this.#log,
+      onEnd: (r) => this.#metrics.runEnded(r),
+    });
     this.#observer = new Observer(options.settings.server, options.logger, options.settings.unknownJobCommand, this.#tls);
   }
 
@@ -96,17 +114,11 @@ export class Supervisor implements ConsoleTarget {
     this.#started = true;
     this.#report = await ReportListener.start((pid, r) => this.#onReport(pid, r));
     const s = this.#settings;
-    // console_port 0 turns the console off, as in Gearman::Driver; `auto` asks for a free port.
-    if (s.consolePort !== 0) {
-      const port = s.consolePort === "auto" ? 0 : s.consolePort;
-      try {
-        const tls = s.consoleTlsCert === "" ? undefined : readTlsFiles({ cert: s.consoleTlsCert, key: s.consoleTlsKey });
-        this.#console = await startConsole(this, { host: s.consoleHost, port, token: s.consoleToken, tls });
-        if (this.#consoleWarning) this.#log.warn(this.#consoleWarning);
-      } catch (e) {
-        await this.#report.close();
-        throw e;
-      }
+    try {
+      ({ console: this.#console, metrics: this.#metricsEndpoint } = await startListeners(this, s, this.#log, this.#consoleWarning));
+    } catch (e) {
+      await this.#report.close();
+      throw e;
     }
     this.#log.info("driver started", {
       jobs: this.#groups.map((g) => `${g.name}[${g.min}..${g.max}]`).join(" "),
@@ -116,6 +128,7 @@ export class Supervisor implements ConsoleTarget {
     });
     for (const g of this.#groups) this.#reconcile(g, Date.now());
     this.#observer.start(this.#times.intervalMs, () => this.#observe());
+    this.#sampler = setInterval(() => this.#recorder.sample(), RSS_SAMPLE_MS);
   }
 
   /** Drains: every process finishes its job (up to drain_timeout), then the driver stops. */
@@ -173,37 +186,27 @@ export class Supervisor implements ConsoleTarget {
   }
 
   statusJson(): { jobs: DriverJob[] } {
-    const now = Date.now();
-    return {
-      jobs: this.#groups.map((g) => ({
-        name: g.name,
-        functions: g.def.functions,
-        kind: g.def.kind,
-        min: g.min,
-        max: g.max,
-        current: g.current,
-        state: g.state(this.#policy),
-        crashes: g.crashes,
-        waiting: this.#waitingFor(g),
-        lastrun: g.lastrun,
-        lasterror: g.lasterror,
-        lasterror_msg: g.lasterrorMsg,
-        failures_in_row: g.failuresInRow,
-        processes: [...g.processes.values()].map((p) => ({
-          pid: p.pid,
-          state: p.state,
-          started: p.startedAt,
-          uptime_ms: now - p.startedAt,
-          jobs_done: p.jobsDone,
-          job: p.jobHandle ?? null,
-          rss_bytes: processRss(p.pid) ?? null,
-        })),
-      })),
-    };
+    return { jobs: this.#groups.map((g) => jobStatus(g, g.state(this.#policy), this.#waitingFor(g), Date.now())) };
   }
 
   events(since: number): DriverEvent[] {
     return this.#events.since(since);
+  }
+
+  metricsPage(): string {
+    return this.#metrics.page(this.#groups, (g) => g.crashLooping(this.#policy));
+  }
+
+  readiness(): string {
+    return this.#stopping ? "draining: the driver is stopping" : "ready";
+  }
+
+  runs(job: string, n?: number): DriverRun[] {
+    return this.#recorder.runs(job, n);
+  }
+
+  run(handle: string): DriverRun | undefined {
+    return this.#recorder.run(handle);
   }
 
   #event(kind: DriverEvent["kind"], job: string, text: string): void {
@@ -226,8 +229,8 @@ export class Supervisor implements ConsoleTarget {
       handle = spawnChild({
         argv: this.#childCommand,
         env: { GEARBOX_WORKER_SPEC: JSON.stringify(spec) },
-        onStdoutLine: (line) => this.#log.info(line, { job: g.name, pid, stream: "stdout" }),
-        onStderrLine: (line) => this.#log.info(line, { job: g.name, pid, stream: "stderr" }),
+        onStdoutLine: (line) => this.#childLine(g, pid, "stdout", line),
+        onStderrLine: (line) => this.#childLine(g, pid, "stderr", line),
       });
     } catch (e) {
       this.#log.error("cannot start a worker process", { job: g.name, error: (e as Error).message });
@@ -243,8 +246,15 @@ export class Supervisor implements ConsoleTarget {
     void handle.exited.then((exit) => this.#onExit(g, p, exit));
   }
 
+  /** A line a child wrote: logged with the handle of the job it was running, and kept with that run. */
+  #childLine(g: JobGroup, pid: number, stream: "stdout" | "stderr", line: string): void {
+    const handle = this.#recorder.output(pid, stream, line);
+    this.#log.info(line, { job: g.name, pid, stream, ...(handle === undefined ? {} : { handle }) });
+  }
+
   #onExit(g: JobGroup, p: WorkerProcess, exit: ChildExit): void {
     const now = Date.now();
+    recordExit(this.#recorder, p.pid, exit, now);
     const how = exit.signal ? `signal ${exit.signal}` : `exit code ${exit.code}`;
     const status = exit.code === null ? {} : { exit_status: exit.code };
     const delay = g.exited(p.pid, now, this.#policy);
@@ -256,6 +266,8 @@ export class Supervisor implements ConsoleTarget {
     } else {
       g.lasterror = now;
       g.lasterrorMsg = `process ${p.pid} died (${how}) after ${lived}`;
+      this.#metrics.restarted(g.name);
+      if (g.crashes === this.#policy.crashLoopAfter) this.#metrics.crashLoopEntered(g.name);
       const fields = { job: g.name, pid: p.pid, how, ...status, lived, crashes: g.crashes, restart_in_s: delay / 1000 };
       if (g.crashLooping(this.#policy)) this.#log.error("crash loop: process died again", fields);
       else this.#log.warn("process died", fields);
@@ -288,7 +300,9 @@ export class Supervisor implements ConsoleTarget {
 
   #onReport(pid: number, r: ChildReport): void {
     const found = this.#processOf(pid);
-    if (found) applyReport(found.group, found.process, pid, r, Date.now(), this.#log, (k, j, t) => this.#event(k, j, t));
+    if (!found) return;
+    recordReport(this.#recorder, found.group.name, pid, r, Date.now());
+    applyReport(found.group, found.process, pid, r, Date.now(), this.#log, (k, j, t) => this.#event(k, j, t));
   }
 
   // ---- the observer ----
@@ -319,9 +333,11 @@ export class Supervisor implements ConsoleTarget {
       idle: live.filter((p) => p.state === "idle").map((p) => ({ pid: p.pid, idleMs: now - p.idleSince })),
       busyPids: live.filter((p) => p.state !== "idle").map((p) => p.pid),
       maxIdleMs: this.#times.maxIdleMs,
+      ...waitInputOf(g.def.targetWaitMs, this.#observer.oldestAgeFor(g.def.functions, now), g.ratePerProcess()),
     });
     if (decision.reason === "") return;
     for (const pid of decision.stop) this.#stopProcess(g, g.processes.get(pid)!, decision.reason);
+    if (decision.stop.length > 0) this.#metrics.scaled(g.name, decision.reason);
     if (decision.start === 0) return;
     if (now < g.notBefore) {
       this.#log.limited(`delay:${g.name}`, 5_000, "debug", "start delayed after a crash", { job: g.name, in_ms: g.notBefore - now });
@@ -329,8 +345,13 @@ export class Supervisor implements ConsoleTarget {
     }
     // While a job keeps crashing, one process at a time: a crash loop must not become a fork bomb.
     const n = g.crashes > 0 ? 1 : decision.start;
-    this.#log.info("scaling", { job: g.name, decision: decision.reason });
+    this.#log.info("scaling", {
+      job: g.name,
+      decision: decision.reason,
+      ...(decision.overMs === undefined ? {} : { over_s: Number((decision.overMs / 1000).toFixed(3)) }),
+    });
     this.#event("scale", g.name, decision.reason);
+    this.#metrics.scaled(g.name, decision.reason);
     for (let i = 0; i < n; i++) this.#start(g, decision.reason);
   }
 
@@ -349,6 +370,7 @@ export class Supervisor implements ConsoleTarget {
 
   async #drain(): Promise<void> {
     this.#observer.stop();
+    clearInterval(this.#sampler);
     for (const t of this.#timers) clearTimeout(t);
     const all = this.#groups.flatMap((g) => [...g.processes.values()].map((p) => ({ g, p })));
     this.#log.info("draining", { processes: all.length, timeout_s: this.#settings.drainTimeout });
@@ -368,9 +390,9 @@ export class Supervisor implements ConsoleTarget {
       }
       await exits;
     }
-    await this.#console?.close();
-    await this.#report?.close();
+    await Promise.all([this.#console?.close(), this.#report?.close(), this.#metricsEndpoint?.close()]);
     this.#observer.close();
+    this.#recorder.flush();
     this.#log.info("driver stopped");
     this.#resolveDone();
   }

@@ -20,6 +20,8 @@ export interface JobDefinition {
    * cannot be cancelled) and is replaced.
    */
   timeoutMs: number | undefined;
+  /** Scale so that the oldest waiting job waits at most this long (`target_wait`), ms; undefined: on queue depth. */
+  targetWaitMs?: number;
   kind: "command" | "module";
   /** Command jobs: the program and its arguments. */
   command?: string[];
@@ -53,4 +55,7 @@ export type ChildReport =
   | { event: "start"; function: string; handle: string }
   | { event: "done"; function: string }
   | { event: "fail"; function: string; handle?: string; message: string; exitStatus?: number }
-  | { event: "retire"; reason: string };
+  | { event: "retire"; reason: string }
+  /** A command job's program started (its pid), and ended (its peak memory, bytes, null when unknown); before the job's `done` or `fail`. */
+  | { event: "command"; pid: number }
+  | { event: "command_end"; pid: number; peakRssBytes: number | null };

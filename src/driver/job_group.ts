@@ -10,6 +10,9 @@
 import type { ChildHandle } from "../runtime/process.ts";
 import type { JobDefinition } from "./job_definition.ts";
 
+/** Runs the measured rate is taken from. */
+const RECENT_RUNS = 20;
+
 export type ProcessState = "starting" | "idle" | "busy" | "stopping";
 
 export interface WorkerProcess {
@@ -54,6 +57,8 @@ export class JobGroup {
   /** No start before this time (a restart delay after a crash). */
   notBefore = 0;
   started = 0;
+  /** How long its last runs took (ms, the newest last): the measured rate for target_wait. */
+  readonly recentRunMs: number[] = [];
 
   constructor(def: JobDefinition) {
     this.def = def;
@@ -70,6 +75,19 @@ export class JobGroup {
     let n = 0;
     for (const p of this.processes.values()) if (!p.stopRequested) n++;
     return n;
+  }
+
+  /** A run ended after `ms`; the last RECENT_RUNS are kept. */
+  noteRun(ms: number): void {
+    this.recentRunMs.push(Math.max(ms, 1));
+    if (this.recentRunMs.length > RECENT_RUNS) this.recentRunMs.shift();
+  }
+
+  /** Jobs one process completes per second, from its last runs; undefined before the first. */
+  ratePerProcess(): number | undefined {
+    if (this.recentRunMs.length === 0) return undefined;
+    const mean = this.recentRunMs.reduce((a, b) => a + b, 0) / this.recentRunMs.length;
+    return 1000 / mean;
   }
 
   crashLooping(policy: RestartPolicy): boolean {

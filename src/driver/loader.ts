@@ -46,6 +46,7 @@ export async function loadJobs(settings: DriveSettings): Promise<JobDefinition[]
       min: cfg.min_processes ?? 1,
       max: cfg.max_processes ?? Math.max(cfg.min_processes ?? 1, 1),
       timeoutMs: cfg.timeout === undefined ? undefined : cfg.timeout * 1000,
+      ...(cfg.target_wait === undefined ? {} : { targetWaitMs: cfg.target_wait * 1000 }),
       kind: "command",
       command: cfg.command,
     });
@@ -66,6 +67,7 @@ export async function loadJobs(settings: DriveSettings): Promise<JobDefinition[]
     const attrs = settings.jobRuntimeAttributes[def.name];
     if (attrs?.min_processes !== undefined) def.min = attrs.min_processes;
     if (attrs?.max_processes !== undefined) def.max = attrs.max_processes;
+    if (attrs?.target_wait !== undefined) def.targetWaitMs = attrs.target_wait * 1000;
     if (def.min > def.max) throw new Error(`job ${def.name}: min processes (${def.min}) above max (${def.max})`);
   }
   for (const name of Object.keys(settings.jobRuntimeAttributes)) {

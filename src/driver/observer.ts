@@ -1,7 +1,9 @@
 /**
  * The observer: every interval, asks every server how many jobs wait per
  * function (gearbox's `functions`, else `status` as gearmand), keeps the
- * sum for the scaling decision (`scaling.ts`), and warns about functions
+ * sum for the scaling decision (`scaling.ts`) with, from gearbox servers,
+ * when the oldest waiting job of each function was submitted (for
+ * `target_wait`; unknown when any server answering is not gearbox), and warns about functions
  * that no configured job handles (running `unknown_job_command`). The
  * driver reconciles its job groups after each poll.
  *
@@ -19,6 +21,10 @@ export class Observer {
   readonly #unknownJobCommand: string;
   /** Jobs waiting per function, as the last poll that reached a server saw them. */
   readonly #waiting = new Map<string, number>();
+  /** When the oldest job waiting per function was submitted (ms since the epoch), as the last poll saw it. */
+  readonly #oldest = new Map<string, number>();
+  /** Whether every server the last poll reached reported ages. */
+  #agesKnown = false;
   /** Servers that answered ERR to `functions` (not gearbox): read with `status`. */
   readonly #statusOnly = new Set<AdminClient>();
   #timer: ReturnType<typeof setInterval> | undefined;
@@ -50,13 +56,31 @@ export class Observer {
     return functions.reduce((n, f) => n + (this.#waiting.get(f) ?? 0), 0);
   }
 
+  /**
+   * Age in ms at `now` of the oldest job waiting for these functions (0
+   * when none waits), or undefined when a server did not report ages.
+   */
+  oldestAgeFor(functions: readonly string[], now: number): number | undefined {
+    if (!this.#agesKnown) return undefined;
+    const at = Math.min(...functions.map((f) => this.#oldest.get(f) || Infinity));
+    return Number.isFinite(at) ? Math.max(now - at, 0) : 0;
+  }
+
   /** Asks every server; the jobs waiting per function, summed, or undefined when no server answered. */
   async poll(): Promise<Map<string, number> | undefined> {
     const waiting = new Map<string, number>();
+    const oldest = new Map<string, number>();
     let reached = 0;
+    let agesKnown = true;
     await Promise.all(this.#admins.map(async (admin) => {
       try {
-        for (const [fn, n] of await this.#waitingOn(admin)) waiting.set(fn, (waiting.get(fn) ?? 0) + n);
+        const seen = await this.#waitingOn(admin);
+        for (const [fn, { n, oldestAt }] of seen) {
+          waiting.set(fn, (waiting.get(fn) ?? 0) + n);
+          if (oldestAt === undefined) agesKnown = false;
+          else if (oldestAt > 0) oldest.set(fn, Math.min(oldest.get(fn) ?? Infinity, oldestAt));
+        }
+        if (this.#statusOnly.has(admin)) agesKnown = false;
         reached++;
       } catch (e) {
         this.#log.limited(`server:${admin.server}`, 60_000, "warn", "cannot read status from a server", {
@@ -65,7 +89,11 @@ export class Observer {
         });
       }
     }));
-    return reached > 0 ? waiting : undefined;
+    if (reached === 0) return undefined;
+    this.#oldest.clear();
+    for (const [f, at] of oldest) this.#oldest.set(f, at);
+    this.#agesKnown = agesKnown;
+    return waiting;
   }
 
   /** Keeps a poll's result for `waitingFor` and reports the functions no job in `known` handles. */
@@ -81,11 +109,14 @@ export class Observer {
    * an hour needs no process now); other servers' `status` has no
    * scheduled jobs to tell apart (queued minus running).
    */
-  async #waitingOn(admin: AdminClient): Promise<Map<string, number>> {
-    const out = new Map<string, number>();
+  async #waitingOn(admin: AdminClient): Promise<Map<string, { n: number; oldestAt?: number }>> {
+    const out = new Map<string, { n: number; oldestAt?: number }>();
     if (!this.#statusOnly.has(admin)) {
       try {
-        for (const f of await admin.functions()) out.set(f.function, f.high + f.normal + f.low);
+        for (const f of await admin.functions()) {
+          const oldestAt = Number.isFinite(f.oldestQueuedAt) ? f.oldestQueuedAt : undefined;
+          out.set(f.function, { n: f.high + f.normal + f.low, oldestAt });
+        }
         return out;
       } catch (e) {
         if (!(e instanceof AdminError)) throw e;
@@ -93,7 +124,7 @@ export class Observer {
         this.#log.info("the server has no `functions` command: reading `status` (queued minus running)", { server: admin.server });
       }
     }
-    for (const row of await admin.status()) out.set(row.function, Math.max(row.queued - row.running, 0));
+    for (const row of await admin.status()) out.set(row.function, { n: Math.max(row.queued - row.running, 0) });
     return out;
   }
 

@@ -4,7 +4,9 @@
  * in words for the log. The driver applies it (and delays starts of a job
  * that keeps crashing).
  *
- * Rules: want = busy + waiting, kept between min and max. Start the
+ * Rules: want = busy + waiting (or, for a job with a `target_wait` on a
+ * server that reports the oldest job's age, what `wait_target.ts` says),
+ * kept between min and max. Start the
  * difference. Above want, with nothing waiting, stop processes idle for
  * max_idle_time (0: at once, as Gearman::Driver), never going under min.
  * Above max (lowered from the
@@ -13,6 +15,7 @@
  *
  * @module
  */
+import { type WaitInput, waitNeed } from "./wait_target.ts";
 
 /** What the observer knows about one job. */
 export interface ScaleInput {
@@ -30,6 +33,8 @@ export interface ScaleInput {
   busyPids: readonly number[];
   /** How long a process above min may be idle; 0 = none at all (stopped at once). */
   maxIdleMs: number;
+  /** A job with a target_wait, when the servers report the oldest job's age: scale on wait time. */
+  wait?: WaitInput;
 }
 
 export interface ScaleDecision {
@@ -38,15 +43,24 @@ export interface ScaleDecision {
   stop: number[];
   /** Why, in words; empty when nothing changes. */
   reason: string;
+  /** Scaling on wait time: ms the oldest job was over its target (negative: under). */
+  overMs?: number;
 }
 
 export function decideScale(s: ScaleInput): ScaleDecision {
-  const want = Math.min(s.max, Math.max(s.min, s.busy + s.waiting));
-  const seen = `${s.waiting} waiting, ${s.busy} busy, ${s.current} running (min ${s.min}, max ${s.max})`;
+  const need = s.wait ? waitNeed(s.wait, s) : undefined;
+  const want = Math.min(s.max, Math.max(s.min, need ? need.want : s.busy + s.waiting));
+  const seen = `${s.waiting} waiting, ${s.busy} busy, ${s.current} running (min ${s.min}, max ${s.max})` +
+    (need ? `; ${need.seen}` : "");
   if (s.current < want) {
     const start = want - s.current;
-    const why = s.current < s.min && s.waiting === 0 ? "below min" : "jobs waiting";
-    return { start, stop: [], reason: `${why}: ${seen}; starting ${start}` };
+    const why = s.current < s.min && s.waiting === 0
+      ? "below min"
+      : need
+      ? (need.overMs > 0 ? "oldest job over target_wait" : "target_wait would be missed")
+      : "jobs waiting";
+    const reason = `${why}: ${seen}; starting ${start} (${s.current} -> ${s.current + start})`;
+    return { start, stop: [], reason, ...(need ? { overMs: need.overMs } : {}) };
   }
   const byIdle = [...s.idle].sort((a, b) => b.idleMs - a.idleMs);
   if (s.current > s.max) {

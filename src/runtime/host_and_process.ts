@@ -66,6 +66,23 @@ export function processRss(pid: number): number | undefined {
   }
 }
 
+/**
+ * A process's resident memory now (VmRSS) and its peak so far (VmHWM), in
+ * bytes, where the system tells them (Linux /proc); undefined elsewhere or
+ * once the process is gone.
+ */
+export function processMemory(pid: number): { rss: number; peak: number } | undefined {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, "utf8");
+    const rss = /^VmRSS:\s+(\d+) kB/m.exec(status);
+    const hwm = /^VmHWM:\s+(\d+) kB/m.exec(status);
+    if (!rss || !hwm) return undefined;
+    return { rss: Number(rss[1]) * 1024, peak: Number(hwm[1]) * 1024 };
+  } catch {
+    return undefined;
+  }
+}
+
 /** This process's resident memory in bytes, CPU time (user + system) and start (Unix time) in seconds, for process_* metrics. */
 export function ownUsage(): { rss: number; cpuSeconds: number; startSeconds: number } {
   const cpu = process.cpuUsage();

@@ -184,6 +184,9 @@ test("gearbox drive supervises a command job under deno run (Deno.Command), and 
     await waitForPort(consolePort, 30_000);
     const req = await client.submitJob("rev_job", "hello\n", { timeoutMs: 20_000 });
     assert.equal(req.result, "olleh\n", err);
+    // The flight recorder under deno: the run, its process and its peak memory.
+    const [run] = await consoleCommand(consolePort, "runs rev_job 1");
+    assert.match(run ?? "", new RegExp(`^${req.handle}\\t\\d+\\t\\S+Z\\t\\d+\\.\\d{3}\\tcomplete\\t-\\t\\d+\\.\\dMiB\\t`));
     assert.deepEqual(await consoleCommand(consolePort, "shutdown"), ["OK"]);
     assert.equal(await exited, 0, err);
     assert.match(err, /process stopped job="rev_job" pid=\d+ how="exit code 0"/);

@@ -8,6 +8,7 @@
 import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client, jsonEncoder } from "../../mod.ts";
@@ -123,6 +124,23 @@ describe("gearbox drive features", () => {
     assert.equal((await driver.waitExit(15_000)).code, 0);
     assert.ok(Date.now() - t0 < 8000, `exited ${Date.now() - t0} ms after SIGTERM`);
     assert.match(log(), /WARN {2}drain timeout: killing job="t\.long" pid=\d+/);
+  });
+
+  test("an operator's console session left open does not keep a stopped driver alive: SIGTERM exits and the session is closed", {
+    timeout: 60_000,
+  }, async () => {
+    const { driver, consolePort } = await startDriver(peers, server, dir, { namespaces: [join(dir, "t.ts")] });
+    const session = connect(consolePort, "127.0.0.1");
+    let closed = false;
+    session.on("close", () => (closed = true));
+    session.on("error", () => {});
+    session.write("status\n");
+    await new Promise((r) => session.once("data", r)); // the session is served, then left idle
+    const t0 = Date.now();
+    driver.kill("SIGTERM");
+    assert.equal((await driver.waitExit(15_000)).code, 0);
+    assert.ok(Date.now() - t0 < 8000, `exited ${Date.now() - t0} ms after SIGTERM`);
+    await waitUntil("the console session closed", () => closed);
   });
 
   test("queued jobs that no configured job handles are logged as unknown_job and run the hook", { timeout: 60_000 }, async () => {

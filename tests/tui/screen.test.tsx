@@ -152,6 +152,41 @@ describe("the screen", () => {
     assert.match(f, /--read-only: \+, -, K and R are disabled/);
   });
 
+  test("the detail shows the last runs of the driver jobs serving the function: pid, outcome, exit status, peak memory, last output", () => {
+    let s = reduce(reduce(filled(), { type: "move", delta: 1 }), { type: "toggleDetail" });
+    s = reduce(s, {
+      type: "detail",
+      detail: {
+        function: "resize",
+        failures: [],
+        scheduled: [],
+        runs: [{
+          job: "resize",
+          handle: "H:x:9",
+          function: "resize",
+          pid: 4242,
+          start: T - 3000,
+          end: T - 2000,
+          outcome: "fail",
+          exit_status: 3,
+          signal: null,
+          peak_rss_bytes: 108 * 1024 * 1024,
+          message: "cannot process",
+          output: [{ stream: "stdout", line: "starting" }, { stream: "stderr", line: "allocated 52428800 bytes" }, {
+            stream: "stdout",
+            line: "giving up",
+          }],
+        }],
+      },
+    });
+    const { lastFrame, unmount } = render(<Screen state={s} colour={false} />);
+    const f = lastFrame()!;
+    unmount();
+    assert.match(f, /Detail: resize/);
+    assert.match(f, /Last runs \(1\)/);
+    assert.match(f, /H:x:9 pid 4242 fail exit 3 peak 108M allocated 52428800 bytes \| giving up/);
+  });
+
   test("an action's result shows in the status line", () => {
     const s = reduce(filled(), { type: "status", text: "resize: max processes 4 → 5", error: false, now: T });
     const { lastFrame, unmount } = render(<Screen state={s} colour={false} />);

@@ -3,13 +3,14 @@
  * queues (gearbox's `functions` where it answers, else `status` and
  * `prioritystatus`, as gearmand) and, from gearbox, its cluster's `nodes`;
  * every driver's `status json` and new
- * `events`, and the selected function's failures and scheduled jobs. A
+ * `events`, and the selected function's failures and scheduled jobs (and,
+ * from the drivers, the last runs of the jobs serving it). A
  * server that does not answer is reported down, never as empty.
  *
  * @module
  */
 import { AdminClient, AdminError, type NodeInfo, type ScheduleInfo } from "../../src/client/admin_client.ts";
-import { DriverConsole } from "../../src/client/driver_console.ts";
+import { DriverConsole, type DriverRun } from "../../src/client/driver_console.ts";
 import type { TlsOptions } from "../../src/client/tls_options.ts";
 import type { Detail, DriverView, QueueRow, ServerView } from "../state.ts";
 
@@ -19,6 +20,9 @@ import type { Detail, DriverView, QueueRow, ServerView } from "../state.ts";
  * ages the heartbeats it read meanwhile.
  */
 export const NODES_EVERY_MS = 5000;
+
+/** Runs of a function's driver jobs the detail shows. */
+const RUNS_SHOWN = 5;
 
 export class Sources {
   readonly admins: AdminClient[];
@@ -149,7 +153,21 @@ export class Sources {
         detail.error = `${admin.server}: ${(e as Error).message}`;
       }
     }
+    detail.runs = await this.#runsOf(fn);
     return detail;
+  }
+
+  /** The last runs, from every driver, of the jobs that serve `fn`, newest first; a driver that does not answer is skipped. */
+  async #runsOf(fn: string): Promise<DriverRun[]> {
+    const runs: DriverRun[] = [];
+    for (const c of this.consoles) {
+      try {
+        for (const job of await c.status()) if (job.functions.includes(fn)) runs.push(...await c.runs(job.name, RUNS_SHOWN));
+      } catch {
+        // The processes panel says the driver is down.
+      }
+    }
+    return runs.sort((a, b) => b.start - a.start).slice(0, RUNS_SHOWN);
   }
 
   close(): void {
