@@ -88,6 +88,7 @@ export function listenBunTls(
           listener = bind(next, port);
           current = next;
         } catch (e) {
+          listener = undefined;
           listener = bind(current, port); // the old certificate again; the reload fails
           throw e;
         }

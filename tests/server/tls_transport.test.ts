@@ -97,5 +97,25 @@ describe("the transport's TLS surface", () => {
         await listener.close();
       }
     });
+
+    // On Bun the listener is stopped before the new certificate is bound; a PEM only the TLS library rejects exercises the way back.
+    test(`reloadTls with a CA block the TLS library cannot parse throws and the old certificate is still served on the same port (transport ${transport})`, async () => {
+      const { listener } = await recording(true, transport);
+      try {
+        const badCa = {
+          cert: readFileSync(certs.server2Cert, "utf8"),
+          key: readFileSync(certs.server2Key, "utf8"),
+          ca: "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+        };
+        assert.throws(() => listener.reloadTls!(badCa));
+        const { conn, socket } = await RawConn.connectTls(listener.port, client());
+        assert.equal(socket.getPeerCertificate().subject.CN, "gearbox-one");
+        conn.send("ping");
+        assert.equal(await conn.readBytes(4), "ping");
+        conn.close();
+      } finally {
+        await listener.close();
+      }
+    });
   }
 });
