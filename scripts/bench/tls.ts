@@ -1,12 +1,15 @@
 /**
  * gearbox over TLS against gearbox in plaintext, in the same run: two
  * `gearbox serve` processes (memory store), one with tls_cert/tls_key/tls_ca,
- * driven by the same raw Gearman peers over node:net or node:tls sockets
- * (mutual TLS, certificates made with openssl in a temp dir). Rounds
+ * driven by the same raw Gearman peers (mutual TLS, certificates made with
+ * openssl in a temp dir). `--peers bun` (the default on Bun) connects them
+ * with `Bun.connect` (with `tls` for the TLS server), `--peers node` with
+ * node:net / node:tls: the same kind of socket for both servers, so the
+ * comparison is fair. Rounds
  * alternate which server goes first; the best round of each is reported,
  * with the server's CPU (from /proc) per job.
  *
- *   bun scripts/bench/tls.ts [--seconds 3] [--rounds 3] [--clients 16] [--workers 4]
+ *   bun scripts/bench/tls.ts [--seconds 3] [--rounds 3] [--clients 16] [--workers 4] [--peers node|bun]
  *
  * Phases: foreground round trips (C client connections, one SUBMIT_JOB in
  * flight each, W workers on GRAB_JOB/PRE_SLEEP) and pipelined background
@@ -31,9 +34,11 @@ const { values } = parseArgs({
     rounds: { type: "string", default: "3" },
     clients: { type: "string", default: "16" },
     workers: { type: "string", default: "4" },
+    peers: { type: "string", default: process.versions.bun ? "bun" : "node" },
   },
 });
 const seconds = Number(values.seconds);
+if (values.peers !== "node" && values.peers !== "bun") throw new Error(`--peers must be node or bun, not ${values.peers}`);
 const dir = mkdtempSync(join(tmpdir(), "gearbox-bench-tls-"));
 const certs = makeCerts(dir);
 const clientTls = {
@@ -43,32 +48,102 @@ const clientTls = {
   servername: "localhost",
 };
 
+/** What a peer needs from its socket, whichever API opened it. */
+interface PeerSocket {
+  write(bytes: Uint8Array): void;
+  destroy(): void;
+}
+
 /** A Gearman connection that hands each response packet (code, args) to `onPacket`. */
 class Peer {
-  readonly sock: Socket;
+  sock!: PeerSocket;
   #buf: Buffer<ArrayBufferLike> = Buffer.alloc(0);
-  constructor(sock: Socket, onPacket: (code: number, args: string[]) => void) {
-    this.sock = sock;
-    sock.setNoDelay(true);
-    sock.on("error", () => {});
-    sock.on("data", (d: Buffer) => {
-      this.#buf = this.#buf.length ? Buffer.concat([this.#buf, d]) : d;
-      while (this.#buf.length >= 12) {
-        const size = this.#buf.readUInt32BE(8);
-        if (this.#buf.length < 12 + size) break;
-        const code = this.#buf.readUInt32BE(4);
-        onPacket(code, this.#buf.subarray(12, 12 + size).toString("latin1").split("\0"));
-        this.#buf = this.#buf.subarray(12 + size);
-      }
-    });
+  readonly #onPacket: (code: number, args: string[]) => void;
+  constructor(onPacket: (code: number, args: string[]) => void) {
+    this.#onPacket = onPacket;
+  }
+  received(d: Buffer): void {
+    this.#buf = this.#buf.length ? Buffer.concat([this.#buf, d]) : d;
+    while (this.#buf.length >= 12) {
+      const size = this.#buf.readUInt32BE(8);
+      if (this.#buf.length < 12 + size) break;
+      const code = this.#buf.readUInt32BE(4);
+      this.#onPacket(code, this.#buf.subarray(12, 12 + size).toString("latin1").split("\0"));
+      this.#buf = this.#buf.subarray(12 + size);
+    }
   }
   static open(port: number, secure: boolean, onPacket: (code: number, args: string[]) => void): Promise<Peer> {
-    return new Promise((resolve, reject) => {
-      const s = secure ? tls({ port, host: "127.0.0.1", ...clientTls }) : tcp({ port, host: "127.0.0.1" });
-      s.once(secure ? "secureConnect" : "connect", () => resolve(new Peer(s, onPacket)));
-      s.once("error", reject);
-    });
+    const peer = new Peer(onPacket);
+    return values.peers === "bun" ? openBun(peer, port, secure) : openNode(peer, port, secure);
   }
+}
+
+function openNode(peer: Peer, port: number, secure: boolean): Promise<Peer> {
+  return new Promise((resolve, reject) => {
+    const s: Socket = secure ? tls({ port, host: "127.0.0.1", ...clientTls }) : tcp({ port, host: "127.0.0.1" });
+    s.once(secure ? "secureConnect" : "connect", () => {
+      s.setNoDelay(true);
+      s.on("error", () => {});
+      s.on("data", (d: Buffer) => peer.received(d));
+      peer.sock = s;
+      resolve(peer);
+    });
+    s.once("error", reject);
+  });
+}
+
+interface BunClientSocket {
+  write(b: Uint8Array): number;
+  terminate(): void;
+  setNoDelay(v: boolean): void;
+}
+const bunConnect = (globalThis as unknown as { Bun?: { connect(o: unknown): Promise<BunClientSocket> } }).Bun?.connect;
+
+/** Bun.connect with a write queue (Bun's write may take part of a buffer). */
+function openBun(peer: Peer, port: number, secure: boolean): Promise<Peer> {
+  if (!bunConnect) throw new Error("--peers bun needs bun");
+  const queue: Uint8Array[] = [];
+  let raw: BunClientSocket | undefined;
+  const flush = () => {
+    while (raw && queue.length > 0) {
+      const n = raw.write(queue[0]!);
+      if (n < queue[0]!.length) {
+        queue[0] = queue[0]!.subarray(Math.max(n, 0));
+        return;
+      }
+      queue.shift();
+    }
+  };
+  peer.sock = {
+    write: (b) => {
+      queue.push(b);
+      if (queue.length === 1) flush();
+    },
+    destroy: () => raw?.terminate(),
+  };
+  return new Promise((resolve, reject) => {
+    const tlsOptions = secure ? { tls: { ...clientTls, serverName: "localhost" } } : {};
+    bunConnect({
+      hostname: "127.0.0.1",
+      port,
+      ...tlsOptions,
+      socket: {
+        binaryType: "buffer",
+        open(s: BunClientSocket) {
+          s.setNoDelay(true);
+          raw = s;
+          if (!secure) resolve(peer);
+        },
+        handshake(_s: BunClientSocket, ok: boolean) {
+          if (ok) resolve(peer);
+          else reject(new Error("TLS handshake failed"));
+        },
+        data: (_s: BunClientSocket, d: Buffer) => peer.received(d),
+        drain: flush,
+        error: () => {},
+      },
+    }).catch(reject);
+  });
 }
 
 const PAYLOAD = "x".repeat(100);
@@ -158,8 +233,8 @@ rmSync(dir, { recursive: true, force: true });
 
 const fmt = (n: number) => Math.round(n).toLocaleString("en");
 console.log(
-  `gearbox serve over mutual TLS vs plaintext (${
-    process.versions.bun ? "bun " + process.versions.bun : "node"
+  `gearbox serve over mutual TLS vs plaintext (${process.versions.bun ? "bun " + process.versions.bun : "node"}; peers on ${
+    values.peers === "bun" ? "Bun.connect" : "node:net / node:tls"
   }), best of ${values.rounds} alternating rounds, ${seconds} s each, 100 B payloads`,
 );
 console.log(

@@ -195,7 +195,8 @@ export const SERVE_OPTIONS = [
     default: "auto",
     arg: "<adapter>",
     choices: ["auto", "node"],
-    help: "TCP adapter: auto (the native listener on Bun, node:net elsewhere) or node (node:net on every runtime, for comparison)",
+    help:
+      "TCP adapter: auto (the native listener on Bun, its native TLS on a TLS port; node:net / node:tls elsewhere) or node (node:net / node:tls on every runtime, for comparison)",
   },
 ] as const satisfies readonly Setting[];
 

@@ -2,11 +2,13 @@
  * The transport port: what the server needs from TCP, and the choice of
  * adapter. On Bun the native `Bun.listen` socket is used (profiling showed
  * node:net's stream layer costing most of the server's CPU in write calls);
- * elsewhere `node:net`. A TLS listener is `node:tls` on every runtime.
+ * elsewhere `node:net`. A TLS listener is `Bun.listen` with `tls` on Bun and
+ * `node:tls` elsewhere or with `transport: node` (docs/runtime.md §11).
  *
  * @module
  */
 import { listenBun } from "./net_bun.ts";
+import { listenBunTls } from "./net_bun_tls.ts";
 import { listenNode } from "./net_node.ts";
 import { listenTls } from "./net_tls.ts";
 
@@ -71,12 +73,12 @@ export interface ListenOptions {
   keepAliveMs?: number;
   /** `auto`: Bun.listen on Bun, node:net elsewhere; `node`: node:net everywhere (serve's `transport` setting). */
   transport?: "auto" | "node";
-  /** Serve TLS (1.2 and 1.3 only) instead of plaintext; node:tls on every runtime (docs/runtime.md §11). */
+  /** Serve TLS (1.2 and 1.3 only) instead of plaintext; Bun's native TLS on Bun, node:tls elsewhere (docs/runtime.md §11). */
   tls?: TlsServerConfig;
 }
 /** Listens for TCP connections with the best adapter for this runtime. */
 export function listen(options: ListenOptions, onConnection: (socket: NetSocket) => void): Promise<NetListener> {
-  if (options.tls) return listenTls(options, options.tls, onConnection);
   const useNode = options.transport === "node" || typeof (globalThis as { Bun?: unknown }).Bun === "undefined";
+  if (options.tls) return useNode ? listenTls(options, options.tls, onConnection) : listenBunTls(options, options.tls, onConnection);
   return useNode ? listenNode(options, onConnection) : listenBun(options, onConnection);
 }

@@ -7,7 +7,7 @@
  */
 import type { ListenOptions, NetListener, NetSocket, PeerIdentity } from "./net.ts";
 
-interface BunSocket {
+export interface BunSocket {
   readonly remoteAddress: string;
   readonly remotePort?: number;
   write(data: Uint8Array): number;
@@ -20,7 +20,8 @@ interface BunSocket {
   data: BunConnection;
 }
 
-class BunConnection implements NetSocket {
+/** A `Bun.listen` connection; on a TLS listener, bytes written before the handshake wait for it. */
+export class BunConnection implements NetSocket {
   readonly #s: BunSocket;
   readonly remoteAddress: string;
   readonly remotePort: number;
@@ -31,9 +32,15 @@ class BunConnection implements NetSocket {
   dataCb: (chunk: Uint8Array) => void = () => {};
   drainCb: () => void = () => {};
   closeCb: () => void = () => {};
+  secureCb: (peer: PeerIdentity | undefined) => void = () => {};
+  readonly tls: boolean;
+  /** False on a TLS connection until its handshake completes. */
+  #secure: boolean;
 
-  constructor(s: BunSocket) {
+  constructor(s: BunSocket, tls = false) {
     this.#s = s;
+    this.tls = tls;
+    this.#secure = !tls;
     const a = s.remoteAddress ?? "?";
     this.remoteAddress = a.startsWith("::ffff:") ? a.slice(7) : a;
     this.remotePort = s.remotePort ?? 0;
@@ -41,6 +48,11 @@ class BunConnection implements NetSocket {
 
   write(bytes: Uint8Array): boolean {
     if (this.#closed) return false;
+    if (!this.#secure) {
+      this.#queue.push(bytes);
+      this.#queued += bytes.length;
+      return true;
+    }
     if (this.#queued > 0) {
       this.#queue.push(bytes);
       this.#queued += bytes.length;
@@ -69,7 +81,8 @@ class BunConnection implements NetSocket {
   end(): void {
     if (this.#closed) return;
     this.#ending = true;
-    if (this.#queued === 0) this.#s.end();
+    if (!this.#secure) this.destroy();
+    else if (this.#queued === 0) this.#s.end();
   }
 
   destroy(): void {
@@ -87,9 +100,17 @@ class BunConnection implements NetSocket {
     this.drainCb = cb;
   }
 
-  readonly tls = false;
+  onSecure(cb: (peer: PeerIdentity | undefined) => void): void {
+    this.secureCb = cb;
+  }
 
-  onSecure(_cb: (peer: PeerIdentity | undefined) => void): void {}
+  /** The TLS handshake is done: what waited is sent, then bytes flow. */
+  secured(peer: PeerIdentity | undefined): void {
+    if (this.#closed) return;
+    this.#secure = true;
+    this.#writeQueued();
+    this.secureCb(peer);
+  }
 
   onClose(cb: () => void): void {
     this.closeCb = cb;
@@ -97,6 +118,13 @@ class BunConnection implements NetSocket {
 
   /** The kernel took bytes: send what waited here, in order. */
   flushQueue(): void {
+    if (!this.#secure || !this.#writeQueued()) return;
+    if (this.#ending) this.#s.end();
+    else this.drainCb();
+  }
+
+  /** Hands queued bytes to the socket in order; true when none are left. */
+  #writeQueued(): boolean {
     while (this.#queue.length > 0) {
       const head = this.#queue[0]!;
       const n = this.#s.write(head);
@@ -105,13 +133,12 @@ class BunConnection implements NetSocket {
           this.#queue[0] = head.subarray(n);
           this.#queued -= n;
         }
-        return;
+        return false;
       }
       this.#queue.shift();
       this.#queued -= head.length;
     }
-    if (this.#ending) this.#s.end();
-    else this.drainCb();
+    return true;
   }
 
   closed(): void {
@@ -123,37 +150,56 @@ class BunConnection implements NetSocket {
   }
 }
 
+/** The `socket` handlers of a `Bun.listen`; `tls` adds the handshake check (docs/runtime.md §11). */
+export function bunHandlers(
+  options: ListenOptions,
+  onConnection: (socket: NetSocket) => void,
+  tls?: { mutual: boolean; peerOf(s: BunSocket): PeerIdentity | undefined; authorized(s: BunSocket): boolean },
+): Record<string, unknown> {
+  return {
+    // Plain Uint8Array chunks: Buffer's subarray and .buffer take slow paths.
+    binaryType: "uint8array",
+    open(s: BunSocket) {
+      s.setNoDelay(true);
+      if (options.keepAliveMs && options.keepAliveMs > 0) s.setKeepAlive(true, options.keepAliveMs);
+      const conn = new BunConnection(s, tls !== undefined);
+      s.data = conn;
+      onConnection(conn);
+    },
+    handshake(s: BunSocket, success: boolean) {
+      if (!tls) return;
+      // Bun completes the handshake of a self-signed client certificate with authorized false: drop it here.
+      if (!success || (tls.mutual && !tls.authorized(s))) s.data?.destroy();
+      else s.data?.secured(tls.peerOf(s));
+    },
+    data(s: BunSocket, chunk: Uint8Array) {
+      s.data.dataCb(chunk);
+    },
+    drain(s: BunSocket) {
+      s.data.flushQueue();
+    },
+    close(s: BunSocket) {
+      s.data?.closed();
+    },
+    error(s: BunSocket) {
+      s.data?.closed();
+    },
+  };
+}
+
+/** The running `Bun.listen` API, typed as far as the adapters use it. */
+export interface BunListener {
+  port: number;
+  stop(force?: boolean): void;
+}
+export function bunRuntime(): { listen(o: unknown): BunListener } {
+  return (globalThis as unknown as { Bun: { listen(o: unknown): BunListener } }).Bun;
+}
+
 /** Listens with `Bun.listen`; resolves once the port is bound. */
 export function listenBun(options: ListenOptions, onConnection: (socket: NetSocket) => void): Promise<NetListener> {
-  const bun = (globalThis as unknown as { Bun: { listen(o: unknown): { port: number; stop(force?: boolean): void } } }).Bun;
   try {
-    const listener = bun.listen({
-      hostname: options.host,
-      port: options.port,
-      socket: {
-        // Plain Uint8Array chunks: Buffer's subarray and .buffer take slow paths.
-        binaryType: "uint8array",
-        open(s: BunSocket) {
-          s.setNoDelay(true);
-          if (options.keepAliveMs && options.keepAliveMs > 0) s.setKeepAlive(true, options.keepAliveMs);
-          const conn = new BunConnection(s);
-          s.data = conn;
-          onConnection(conn);
-        },
-        data(s: BunSocket, chunk: Uint8Array) {
-          s.data.dataCb(chunk);
-        },
-        drain(s: BunSocket) {
-          s.data.flushQueue();
-        },
-        close(s: BunSocket) {
-          s.data?.closed();
-        },
-        error(s: BunSocket) {
-          s.data?.closed();
-        },
-      },
-    });
+    const listener = bunRuntime().listen({ hostname: options.host, port: options.port, socket: bunHandlers(options, onConnection) });
     let open = true;
     return Promise.resolve({
       host: options.host,

@@ -1,7 +1,7 @@
 /**
- * TLS through `node:tls` on every runtime (Bun and Deno both verify client
- * certificates and swap certificates with `setSecureContext` there,
- * docs/runtime.md §11). The connection is handed to the server at TCP accept,
+ * TLS through `node:tls`: on Deno, and on Bun with `transport: node`
+ * (net_bun_tls.ts serves Bun otherwise). Client certificates are verified
+ * and certificates swapped with `setSecureContext` (docs/runtime.md §11). The connection is handed to the server at TCP accept,
  * before the handshake, so `max_connections` and `handshake_timeout` count
  * and drop connections that never finish one; its bytes flow once the
  * handshake is done. TLS 1.2 and 1.3 only; with a CA, a client certificate

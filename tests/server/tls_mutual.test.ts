@@ -6,6 +6,7 @@
  */
 import { before, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
 import type { ConnectionOptions } from "node:tls";
 import { Cmd } from "../../src/protocol/commands.ts";
@@ -24,6 +25,19 @@ const pem = (file: string) => readFileSync(file);
 const mutual = () => ({ tlsCert: certs.serverCert, tlsKey: certs.serverKey, tlsCa: certs.ca });
 const trusting = (extra: ConnectionOptions = {}): ConnectionOptions => ({ ca: pem(certs.ca), ...extra });
 const asClient = (cert: string, key: string) => trusting({ cert: pem(cert), key: pem(key) });
+
+/** `openssl s_client` offering one TLS version with the trusted client certificate: its exit code and stderr. */
+function sClient(port: number, version: "-tls1_1" | "-tls1_2"): Promise<{ code: number; stderr: string }> {
+  // SECLEVEL=0 lets Debian's openssl offer TLS 1.1 at all, so the refusal is the server's.
+  const args = ["s_client", "-connect", `127.0.0.1:${port}`, version, "-cipher", "DEFAULT@SECLEVEL=0", "-brief"];
+  args.push("-CAfile", certs.ca, "-cert", certs.clientCert, "-key", certs.clientKey);
+  return new Promise((resolve) => {
+    const child = execFile("openssl", args, { timeout: 10_000 }, (err, _out, stderr) => {
+      resolve({ code: err ? Number((err as { code?: unknown }).code ?? 1) || 1 : 0, stderr });
+    });
+    child.stdin?.end();
+  });
+}
 
 /** The server gives this client nothing: the handshake fails, or the connection closes with no reply to an echo. */
 async function refused(port: number, options: ConnectionOptions): Promise<void> {
@@ -72,6 +86,16 @@ describe("TLS on the job port", () => {
     withServer(mutual(), async (_server, port) => {
       const options = asClient(certs.clientCert, certs.clientKey);
       await assert.rejects(RawConn.connectTls(port, { ...options, minVersion: "TLSv1", maxVersion: "TLSv1.1" }));
+    }));
+
+  test("openssl offering only TLS 1.1 gets a protocol version alert, while the same client offering TLS 1.2 connects", () =>
+    withServer(mutual(), async (_server, port) => {
+      const old = await sClient(port, "-tls1_1");
+      assert.notEqual(old.code, 0, old.stderr);
+      assert.match(old.stderr, /protocol version/, old.stderr);
+      const good = await sClient(port, "-tls1_2");
+      assert.equal(good.code, 0, good.stderr);
+      assert.match(good.stderr, /Protocol version: TLSv1\.2/, good.stderr);
     }));
 
   test("plaintext admin and SUBMIT_JOB bytes on the TLS port get no reply and the connection closes", () =>
