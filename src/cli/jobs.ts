@@ -14,9 +14,9 @@ import { type Command, Option } from "commander";
 import { parseNodeRow } from "../client/admin_client.ts";
 import type { AdminSession } from "../client/admin_session.ts";
 import { positiveInteger } from "./arguments.ts";
-import { type Answer, askEach, owners, settle } from "./jobs_servers.ts";
-import { collectServers, print, printable, table, time, warn } from "./output.ts";
-import { addTlsFlags, type TlsFlags, tlsFromFlags } from "./tls_flags.ts";
+import { type Answer, askEach, owners, serverQueryFlags, settle } from "./jobs_servers.ts";
+import { print, printable, table, time, warn } from "./output.ts";
+import { type TlsFlags, tlsFromFlags } from "./tls_flags.ts";
 
 interface Common extends TlsFlags {
   server?: string[];
@@ -39,16 +39,7 @@ export function addJobsCommand(program: Command): void {
         "retry --all and purge run on each. A server that does not answer is named and the others are still shown.\n" +
         "Exit status: 0 done, 1 a server refused (unknown job, not failed, ...), 2 a server unreachable, 64 bad usage.",
     );
-  const common = (c: Command) =>
-    addTlsFlags(
-      c.option(
-        "-s, --server <host:port>",
-        "a gearbox server (repeat or comma-separate for several; default 127.0.0.1:4730)",
-        collectServers,
-      )
-        .option("--timeout <ms>", "connect and reply deadline", positiveInteger, 5000)
-        .option("--json", "JSON instead of a table"),
-    );
+  const common = serverQueryFlags;
 
   common(jobs.command("list").description("jobs by state and function"))
     .addOption(new Option("--state <state>", "queued, scheduled, running, failed, completed or all").choices(STATES).default("all"))

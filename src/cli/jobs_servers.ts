@@ -10,10 +10,23 @@
  *
  * @module
  */
+import type { Command } from "commander";
+import { positiveInteger } from "./arguments.ts";
+
+import { addTlsFlags } from "./tls_flags.ts";
 import { AdminError, AdminSession } from "../client/admin_session.ts";
 import type { ClientTlsConfig } from "../client/tls_options.ts";
 import { EXIT } from "./exit_status.ts";
-import { warn } from "./output.ts";
+import { collectServers, warn } from "./output.ts";
+
+/** The flags of a command that asks several servers: `-s` (repeat or comma-separate), `--timeout`, `--json` and the TLS flags. */
+export function serverQueryFlags(c: Command): Command {
+  return addTlsFlags(
+    c.option("-s, --server <host:port>", "a gearbox server (repeat or comma-separate for several; default 127.0.0.1:4730)", collectServers)
+      .option("--timeout <ms>", "connect and reply deadline", positiveInteger, 5000)
+      .option("--json", "JSON instead of a table"),
+  );
+}
 
 /** One server's answer: its value, or what went wrong. */
 export type Answer<T> = { server: string; value: T } | { server: string; error: Error };

@@ -15,9 +15,9 @@ import type { AdminSession } from "../client/admin_session.ts";
 import { SCHEDULE_COLUMNS } from "../server/schedule_admin.ts";
 import { positiveInteger } from "./arguments.ts";
 import { EXIT } from "./exit_status.ts";
-import { type Answer, askEach, settle } from "./jobs_servers.ts";
-import { collectServers, print, printable, table } from "./output.ts";
-import { addTlsFlags, type TlsFlags, tlsFromFlags } from "./tls_flags.ts";
+import { type Answer, askEach, serverQueryFlags, settle } from "./jobs_servers.ts";
+import { print, printable, table } from "./output.ts";
+import { type TlsFlags, tlsFromFlags } from "./tls_flags.ts";
 
 interface Common extends TlsFlags {
   server?: string[];
@@ -33,16 +33,7 @@ export function addSchedulesCommand(program: Command): void {
     .command("schedules")
     .description("list, show, pause, resume and trigger the recurring schedules of gearbox servers")
     .addHelpText("after", "\nExit status: 0 done, 1 a server refused (unknown schedule, ...), 2 a server unreachable, 64 bad usage.");
-  const common = (c: Command) =>
-    addTlsFlags(
-      c.option(
-        "-s, --server <host:port>",
-        "a gearbox server (repeat or comma-separate for several; default 127.0.0.1:4730)",
-        collectServers,
-      )
-        .option("--timeout <ms>", "connect and reply deadline", positiveInteger, 5000)
-        .option("--json", "JSON instead of a table"),
-    );
+  const common = serverQueryFlags;
   common(schedules.command("list").description("every schedule: status, next and last run, last job, counts"))
     .action((o: Common) => list(o));
   common(schedules.command("show").description("one schedule's fields").argument("<name>"))

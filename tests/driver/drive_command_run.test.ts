@@ -4,16 +4,16 @@
  * the program's VmHWM as the worker process read it while it ran, and the
  * lines it wrote to stderr, its exit status and message are kept.
  */
-import { after, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client } from "../../mod.ts";
 import type { DriverRun } from "../../src/client/driver_console.ts";
 import { Peers } from "../helpers/peers.ts";
 import { type RunningServer, startGearbox } from "../helpers/servers.ts";
-import { consoleCommand, startDriver, waitForJob } from "../helpers/drive.ts";
+import { cleanUpAfter, consoleCommand, startDriver, waitForJob } from "../helpers/drive.ts";
 import { waitUntil } from "../helpers/wait.ts";
 
 const MiB = 1024 * 1024;
@@ -34,12 +34,7 @@ describe("gearbox drive flight recorder, command jobs", () => {
   let server: RunningServer;
   let dir: string;
   let client: Client;
-  after(async () => {
-    client?.close();
-    await peers.killAll();
-    await server?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  cleanUpAfter(() => ({ client, peers, server, dir }));
 
   test(
     "a command job's run records the program's own pid, its peak memory, its exit status and its lines, with the worker process as worker_pid",

@@ -5,9 +5,9 @@
  * functions trigger unknown_job and its hook, the console token, process
  * groups, --daemonize with --pidfile, and the shipped examples.
  */
-import { after, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -15,7 +15,7 @@ import { Client, jsonEncoder } from "../../mod.ts";
 import { freePort, waitForPort } from "../helpers/free_port.ts";
 import { Peers } from "../helpers/peers.ts";
 import { gearboxCommand, ROOT, type RunningServer, startGearbox } from "../helpers/servers.ts";
-import { consoleCommand, jobStatus, startDriver, waitForJob } from "../helpers/drive.ts";
+import { cleanUpAfter, consoleCommand, jobStatus, startDriver, waitForJob } from "../helpers/drive.ts";
 import { sleep, waitUntil } from "../helpers/wait.ts";
 
 const MODULE = `
@@ -46,12 +46,7 @@ describe("gearbox drive features", () => {
   let server: RunningServer;
   let dir: string;
   let client: Client;
-  after(async () => {
-    client?.close();
-    await peers.killAll();
-    await server?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  cleanUpAfter(() => ({ client, peers, server, dir }));
 
   test("start a server and a module", async () => {
     server = await startGearbox();

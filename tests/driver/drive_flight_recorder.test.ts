@@ -4,9 +4,9 @@
  * as the console's `runs` and `run` show them (text and JSON), in the log
  * (each child line with its job's handle), and in runs_dir after a restart.
  */
-import { after, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client } from "../../mod.ts";
@@ -14,7 +14,7 @@ import { DriverConsole, type DriverRun } from "../../src/client/driver_console.t
 import { Sources } from "../../tui/data/sources.ts";
 import { Peers } from "../helpers/peers.ts";
 import { type RunningServer, startGearbox } from "../helpers/servers.ts";
-import { consoleCommand, startDriver, waitForJob } from "../helpers/drive.ts";
+import { cleanUpAfter, consoleCommand, startDriver, waitForJob } from "../helpers/drive.ts";
 import { waitUntil } from "../helpers/wait.ts";
 
 const MODULE = (mark: string) => `
@@ -49,12 +49,7 @@ describe("gearbox drive flight recorder", () => {
   let server: RunningServer;
   let dir: string;
   let client: Client;
-  after(async () => {
-    client?.close();
-    await peers.killAll();
-    await server?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  cleanUpAfter(() => ({ client, peers, server, dir }));
 
   test(
     "a run that printed, used about 50 MB and failed with exit status 3 is on the console with its pid, peak memory and output, and survives a restart in runs_dir",

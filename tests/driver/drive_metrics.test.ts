@@ -5,16 +5,16 @@
  * `promtool check metrics` on the page, /health, /ready (503 while
  * draining), and a non-loopback address refused at start.
  */
-import { after, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client } from "../../mod.ts";
 import { Peers } from "../helpers/peers.ts";
 import { gearboxCommand, type RunningServer, startGearbox } from "../helpers/servers.ts";
-import { startDriver, waitForJob } from "../helpers/drive.ts";
+import { cleanUpAfter, startDriver, waitForJob } from "../helpers/drive.ts";
 import { waitUntil } from "../helpers/wait.ts";
 
 const MODULE = `
@@ -42,12 +42,7 @@ describe("gearbox drive metrics endpoint", () => {
   let server: RunningServer;
   let dir: string;
   let client: Client;
-  after(async () => {
-    client?.close();
-    await peers.killAll();
-    await server?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  cleanUpAfter(() => ({ client, peers, server, dir }));
 
   test("after two completed runs and one failed, /metrics says so exactly and promtool accepts it; /ready is 503 while draining", {
     timeout: 90_000,

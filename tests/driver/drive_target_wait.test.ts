@@ -4,15 +4,15 @@
  * scales the job up once the oldest waiting job is over the target, and
  * the log says by how much it was over.
  */
-import { after, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client } from "../../mod.ts";
 import { Peers } from "../helpers/peers.ts";
 import { HAVE_GEARMAND, type RunningServer, startGearbox, startGearmand } from "../helpers/servers.ts";
-import { startDriver, waitForJob } from "../helpers/drive.ts";
+import { cleanUpAfter, startDriver, waitForJob } from "../helpers/drive.ts";
 
 const MODULE = `
 export default {
@@ -26,12 +26,7 @@ describe("gearbox drive target_wait", () => {
   let server: RunningServer;
   let dir: string;
   let client: Client;
-  after(async () => {
-    client?.close();
-    await peers.killAll();
-    await server?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  cleanUpAfter(() => ({ client, peers, server, dir }));
 
   test("a burst one process cannot serve within target_wait scales up, and the log says by how much the oldest job was over", {
     timeout: 90_000,

@@ -3,14 +3,31 @@
  * config, talk to its console, wait for a job's state.
  */
 import assert from "node:assert/strict";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { after } from "node:test";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { AdminSession } from "../../src/client/admin_session.ts";
+import type { Client } from "../../mod.ts";
 import { type Peers } from "./peers.ts";
 import { gearboxCommand, type RunningServer } from "./servers.ts";
 import { waitUntil } from "./wait.ts";
 
 /** One console command (after `auth TOKEN` when given); resolves with its reply lines before the closing `.`. */
+/**
+ * Closes, once after the describe block it is called in, what its drive tests opened: the
+ * client, every peer (drivers and workers), the server and the temporary directory. `what` is
+ * read then, so the block's variables may be assigned by its tests.
+ */
+export function cleanUpAfter(what: () => { client?: Client; peers: Peers; server?: RunningServer; dir?: string }): void {
+  after(async () => {
+    const { client, peers, server, dir } = what();
+    client?.close();
+    await peers.killAll();
+    await server?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+}
+
 export async function consoleCommand(port: number, command: string, token?: string): Promise<string[]> {
   const session = await AdminSession.open(`127.0.0.1:${port}`);
   try {
