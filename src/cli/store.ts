@@ -128,9 +128,9 @@ async function salvage(file: string, to: string, o: { keepDamaged?: boolean; jso
   else {
     printReport(file, report, undefined);
     print(
-      `copied ${copied} job${copied === 1 ? "" : "s"} into ${to}${
-        left > 0 ? `; ${left} damaged job${left === 1 ? "" : "s"} left behind (listed above)` : ""
-      }`,
+      `copied ${copied} job${copied === 1 ? "" : "s"}${
+        report.schedules.length > 0 ? ` and ${report.schedules.length} schedule${report.schedules.length === 1 ? "" : "s"}' progress` : ""
+      } into ${to}${left > 0 ? `; ${left} damaged job${left === 1 ? "" : "s"} left behind (listed above)` : ""}`,
     );
     print(`start the server on it with: gearbox serve --store sqlite:${to}`);
   }

@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Buffer } from "node:buffer";
 import { type Database, openDatabase, type SqlValue } from "../runtime/sqlite.ts";
-import { type StoredJob, StoreError } from "./job_store.ts";
+import { type ScheduleRow, type StoredJob, StoreError } from "./job_store.ts";
 import { dataIntact, metaIntact, STATE_COLUMNS, toJob, workloadOf } from "./job_rows.ts";
 import { APPLICATION_ID } from "./migrations.ts";
 import { storeError } from "./sqlite_errors.ts";
@@ -38,6 +38,8 @@ export interface ScanReport {
   damagedWorkloads: DamagedJob[];
   /** Id ranges stepped over because SQLite could not read them: ids after `after` and below `before` (null: to the end). */
   unreadable: { after: number; before: number | null }[];
+  /** The schedules' progress rows (next slot, state) that could be read; a salvage copies them too. */
+  schedules: ScheduleRow[];
 }
 
 /** What the scan makes of each row it can read. */
@@ -75,12 +77,30 @@ export function* scanStore(path: string, progress?: (rows: number) => void): Gen
   try {
     const report = yield* scan(db, path, progress);
     if (source.note) report.pageProblems.unshift(source.note);
+    scheduleRows(db, report);
     return report;
   } catch (e) {
     throw storeError(e, path);
   } finally {
     db.close();
     source.discard();
+  }
+}
+
+/**
+ * The schedules' rows (a store from before schedules has no table: none). A
+ * damaged table is reported with the page problems: its schedules start afresh
+ * from the configuration, as on a new store.
+ */
+function scheduleRows(db: Database, report: ScanReport): void {
+  try {
+    if (!db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'schedule'").get()) return;
+    for (const r of db.prepare("SELECT name, next_slot, state FROM schedule ORDER BY name").all()) {
+      report.schedules.push({ name: String(r.name), nextSlot: Number(r.next_slot), state: String(r.state) });
+    }
+  } catch (e) {
+    if (!unreadable(e)) throw e;
+    report.pageProblems.push(`schedule rows unreadable (${(e as Error).message}); their schedules start afresh`);
   }
 }
 
@@ -133,7 +153,7 @@ function readable(path: string): { path: string; note?: string; discard: () => v
 function* scan(db: Database, path: string, progress?: (rows: number) => void): Generator<ScannedJob, ScanReport> {
   const appId = Number(db.prepare("PRAGMA application_id").get()?.application_id ?? 0);
   if (appId !== APPLICATION_ID) throw new StoreError("STORE_CORRUPT", `${path} is not a gearbox store (application_id ${appId})`);
-  const report: ScanReport = { pageProblems: [], intact: 0, damagedRows: [], damagedWorkloads: [], unreadable: [] };
+  const report: ScanReport = { pageProblems: [], intact: 0, damagedRows: [], damagedWorkloads: [], unreadable: [], schedules: [] };
   try {
     report.pageProblems = pageProblems(db, 20);
   } catch (e) {
@@ -197,7 +217,8 @@ export interface SalvageResult {
 /**
  * Copies the jobs of a damaged store into a new store file `to` (which must
  * not exist): every intact job, with its id, handle, failure log and ending;
- * damaged ones too when `keepDamaged` (as read, with new checksums).
+ * damaged ones too when `keepDamaged` (as read, with new checksums); and the
+ * schedules' progress rows, so no slot is fired again or lost.
  */
 export async function salvageStore(
   from: string,
@@ -221,6 +242,7 @@ export async function salvageStore(
         batch = [];
       }
       if (step.done) {
+        if (step.value.schedules.length > 0) await target.commit({ add: [], remove: [], schedules: step.value.schedules });
         done = true;
         return { report: step.value, copied };
       }

@@ -70,9 +70,20 @@ async function buildHealthy(): Promise<string> {
   ledger.set(5, retried);
   ledger.set(6, dead);
   for (const k of removed) ledger.delete(k);
+  await store.commit({ add: [], remove: [], schedules: SCHEDULES });
   await store.close();
   return path;
 }
+
+/** Two schedules' progress rows (the state JSON as the schedule runner writes it): a salvage must keep them. */
+const SCHEDULES = [
+  { name: "nightly", nextSlot: 1_900_000_086_400, state: JSON.stringify({ anchor: 1_800_000_000_000, fired: 41, missed: 2, skipped: 0 }) },
+  {
+    name: "tick",
+    nextSlot: 1_900_000_000_001,
+    state: JSON.stringify({ anchor: 1_800_000_000_000, fired: 7, missed: 0, skipped: 1, paused: true }),
+  },
+];
 
 const healthy = await buildHealthy();
 let fixtures = 0;
@@ -292,6 +303,20 @@ describe("gearbox store check and salvage", () => {
     console.log(`salvaged: ${summary.join("; ")}`);
   });
 
+  test("salvage keeps the schedules' progress rows as they were, so no slot is fired again or lost", async () => {
+    const from = flipWorkload(100);
+    const to = `${from}.with-schedules`;
+    const result = await salvageStore(from, to);
+    assert.deepEqual(result.report.schedules, SCHEDULES);
+    const store = new SqliteStore(to);
+    await store.open();
+    try {
+      assert.deepEqual(await store.schedules(), SCHEDULES);
+    } finally {
+      await store.close();
+    }
+  });
+
   test("a file SQLite cannot read at all fails the check and leaves no salvage file", async () => {
     const p = copy();
     const bytes = readFileSync(p);
@@ -322,7 +347,10 @@ describe("gearbox store check and salvage", () => {
     const to = `${damaged}.new`;
     const salvaged = run("salvage", damaged, to);
     assert.equal(salvaged.status, 1, salvaged.stderr);
-    assert.match(salvaged.stdout, new RegExp(`copied ${ledger.size - 1} jobs into .*; 1 damaged job left behind`));
+    assert.match(
+      salvaged.stdout,
+      new RegExp(`copied ${ledger.size - 1} jobs and 2 schedules' progress into .*; 1 damaged job left behind`),
+    );
     assert.equal(run("check", to).status, 0);
   });
 });
