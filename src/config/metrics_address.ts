@@ -7,17 +7,13 @@
  * @module
  */
 import { ConfigError } from "./setting.ts";
+import { isLoopback } from "./serve_listeners.ts";
 
 export interface MetricsAddress {
   readonly host: string;
   readonly port: number;
   /** True when the host is not loopback (allowed only with metrics_insecure; the caller warns). */
   readonly exposed: boolean;
-}
-
-/** True for 127.0.0.0/8, ::1 and `localhost`. */
-export function isLoopback(host: string): boolean {
-  return host === "localhost" || host === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
 
 /** Parses and checks `value` of `key`; throws a ConfigError naming the key and what is wrong. */

@@ -9,8 +9,8 @@
  */
 import { metricsAddress } from "../config/metrics_address.ts";
 import type { Logger } from "../log/logger.ts";
-import { CONTENT_TYPE } from "../metrics/exposition.ts";
-import { type HttpAnswer, type HttpListener, type HttpRequest, serveHttp } from "../runtime/http_server.ts";
+import { probeAnswer } from "../metrics/probe_routes.ts";
+import { type HttpListener, serveHttp } from "../runtime/http_server.ts";
 
 export interface DriveEndpointTarget {
   metricsPage(): string;
@@ -27,25 +27,13 @@ export async function startDriveMetrics(
 ): Promise<HttpListener | undefined> {
   if (listen === "") return undefined;
   const address = metricsAddress(listen, insecure);
-  const listener = await serveHttp(address.host, address.port, (req) => route(req, target));
+  const listener = await serveHttp(
+    address.host,
+    address.port,
+    (req) => probeAnswer(req, { page: () => target.metricsPage(), readiness: () => target.readiness() }),
+  );
   const shown = `${address.host.includes(":") ? `[${address.host}]` : address.host}:${listener.port}`;
   if (address.exposed) log.warn("metrics endpoint on a non-loopback address, in plain HTTP (metrics_insecure)", { address: shown });
   else log.info("metrics endpoint listening", { address: shown });
   return listener;
-}
-
-function route(req: HttpRequest, target: DriveEndpointTarget): HttpAnswer {
-  if (req.method !== "GET" && req.method !== "HEAD") return { status: 405, body: "only GET and HEAD\n", headers: { allow: "GET, HEAD" } };
-  switch (req.path) {
-    case "/metrics":
-      return { status: 200, body: target.metricsPage(), contentType: CONTENT_TYPE };
-    case "/health":
-      return { status: 200, body: "ok\n" };
-    case "/ready": {
-      const why = target.readiness();
-      return { status: why === "ready" ? 200 : 503, body: `${why}\n` };
-    }
-    default:
-      return { status: 404, body: "not found: try /metrics, /health or /ready\n" };
-  }
 }

@@ -12,8 +12,8 @@
  */
 import { scheduleGauges } from "./schedule_admin.ts";
 import { type MetricsAddress, metricsAddress } from "../config/metrics_address.ts";
-import { CONTENT_TYPE } from "../metrics/exposition.ts";
-import { type HttpAnswer, type HttpListener, type HttpRequest, serveHttp } from "../runtime/http_server.ts";
+import { probeAnswer } from "../metrics/probe_routes.ts";
+import { type HttpListener, serveHttp } from "../runtime/http_server.ts";
 import { MetricsPage } from "./metrics_page.ts";
 import type { GearboxServer } from "./server.ts";
 
@@ -43,7 +43,11 @@ export class MetricsEndpoint {
       takeLag: () => lag.take(),
       schedules: () => scheduleGauges(server.schedules),
     });
-    const listener = await serveHttp(address.host, address.port, (req) => route(req, server, page)).catch((e) => {
+    const listener = await serveHttp(
+      address.host,
+      address.port,
+      (req) => probeAnswer(req, { page: () => page.build(), readiness: () => readiness(server) }),
+    ).catch((e) => {
       lag.stop();
       throw e;
     });
@@ -84,22 +88,6 @@ export function readiness(server: GearboxServer): string {
   if (phase !== "serving") return `${phase}: no new connections`;
   if (server.health.down) return "the store is unreachable";
   return "ready";
-}
-
-async function route(req: HttpRequest, server: GearboxServer, page: MetricsPage): Promise<HttpAnswer> {
-  if (req.method !== "GET" && req.method !== "HEAD") return { status: 405, body: "only GET and HEAD\n", headers: { allow: "GET, HEAD" } };
-  switch (req.path) {
-    case "/metrics":
-      return { status: 200, body: await page.build(), contentType: CONTENT_TYPE };
-    case "/health":
-      return { status: 200, body: "ok\n" };
-    case "/ready": {
-      const why = readiness(server);
-      return { status: why === "ready" ? 200 : 503, body: `${why}\n` };
-    }
-    default:
-      return { status: 404, body: "not found: try /metrics, /health or /ready\n" };
-  }
 }
 
 /** The largest delay of a repeating timer past its due time since the last `take`, in seconds. */

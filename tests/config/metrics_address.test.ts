@@ -5,7 +5,8 @@
  */
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { isLoopback, metricsAddress } from "../../src/config/metrics_address.ts";
+import { metricsAddress } from "../../src/config/metrics_address.ts";
+import { isLoopback } from "../../src/config/serve_listeners.ts";
 import { ConfigError } from "../../src/config/setting.ts";
 
 describe("metrics_listen", () => {
