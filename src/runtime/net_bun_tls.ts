@@ -13,14 +13,14 @@
  *
  * @module
  */
-import { createPrivateKey, X509Certificate } from "node:crypto";
 import type { ListenOptions, NetListener, NetSocket, PeerIdentity, TlsServerConfig } from "./net.ts";
 import { bunHandlers, type BunListener, bunRuntime, type BunSocket } from "./net_bun.ts";
+import { checkKeyPair, identityOf, type PeerCertificate } from "./tls_identity.ts";
 
 /** What Bun's TLS socket adds to the plain one. */
 interface BunTlsSocket extends BunSocket {
   readonly authorized?: boolean;
-  getPeerCertificate(): { subject?: Record<string, string | string[]>; subjectaltname?: string } | undefined;
+  getPeerCertificate(): PeerCertificate | undefined;
 }
 
 // SSL_OP_NO_SSLv2 | SSL_OP_NO_SSLv3 | SSL_OP_NO_TLSv1 | SSL_OP_NO_TLSv1_1: TLS 1.2 at least.
@@ -38,21 +38,9 @@ function bunTlsOptions(tls: TlsServerConfig): Record<string, unknown> {
   };
 }
 
-/** Throws when the key is not the certificate's (before anything is bound or stopped). */
-function checkPair(tls: TlsServerConfig): void {
-  if (!new X509Certificate(tls.cert).checkPrivateKey(createPrivateKey(tls.key))) {
-    throw new Error("TLS key does not match the certificate");
-  }
-}
-
 function peerOf(s: BunSocket): PeerIdentity | undefined {
   const t = s as BunTlsSocket;
-  const cert = t.getPeerCertificate();
-  if (!cert || Object.keys(cert).length === 0) return undefined;
-  const subject: Record<string, string> = {};
-  for (const [k, v] of Object.entries(cert.subject ?? {})) subject[k] = Array.isArray(v) ? v.join(",") : String(v);
-  const altNames = (cert.subjectaltname ?? "").split(",").map((n) => n.trim()).filter((n) => n !== "");
-  return { authorized: t.authorized === true, subject, altNames };
+  return identityOf(t.getPeerCertificate(), t.authorized === true);
 }
 
 /** Listens for TLS connections with `Bun.listen`; resolves once the port is bound. */
@@ -62,7 +50,7 @@ export function listenBunTls(
   onConnection: (socket: NetSocket) => void,
 ): Promise<NetListener> {
   try {
-    checkPair(tls);
+    checkKeyPair(tls);
     const bun = bunRuntime();
     const bind = (config: TlsServerConfig, port: number): BunListener => {
       const check = { mutual: config.ca !== undefined, peerOf, authorized: (s: BunSocket) => (s as BunTlsSocket).authorized === true };
@@ -81,7 +69,7 @@ export function listenBunTls(
         return Promise.resolve();
       },
       reloadTls: (next: TlsServerConfig) => {
-        checkPair(next); // throws on a bad pair; nothing is stopped
+        checkKeyPair(next); // throws on a bad pair; nothing is stopped
         if (!listener) return;
         listener.stop(false);
         try {

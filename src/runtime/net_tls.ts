@@ -10,10 +10,10 @@
  *
  * @module
  */
-import { createPrivateKey, X509Certificate } from "node:crypto";
 import type { Socket } from "node:net";
 import { createSecureContext, createServer, type SecureContextOptions, type TLSSocket } from "node:tls";
 import type { ListenOptions, NetListener, NetSocket, PeerIdentity, TlsServerConfig } from "./net.ts";
+import { checkKeyPair, identityOf, type PeerCertificate } from "./tls_identity.ts";
 
 class TlsConnection implements NetSocket {
   readonly tls = true;
@@ -117,19 +117,12 @@ function contextOptions(tls: TlsServerConfig): SecureContextOptions {
 /** Throws when the PEM cannot serve: Deno's createSecureContext accepts a key that is not the certificate's. */
 function checkUsable(tls: TlsServerConfig): void {
   createSecureContext(contextOptions(tls));
-  if (!new X509Certificate(tls.cert).checkPrivateKey(createPrivateKey(tls.key))) {
-    throw new Error("TLS key does not match the certificate");
-  }
+  checkKeyPair(tls);
 }
 
 /** The client certificate's identity, or undefined when none was presented. */
 function peerOf(s: TLSSocket): PeerIdentity | undefined {
-  const cert = s.getPeerCertificate();
-  if (!cert || Object.keys(cert).length === 0) return undefined;
-  const subject: Record<string, string> = {};
-  for (const [k, v] of Object.entries(cert.subject ?? {})) subject[k] = Array.isArray(v) ? v.join(",") : String(v);
-  const altNames = (cert.subjectaltname ?? "").split(",").map((n) => n.trim()).filter((n) => n !== "");
-  return { authorized: s.authorized, subject, altNames };
+  return identityOf(s.getPeerCertificate() as PeerCertificate, s.authorized);
 }
 
 function key(address: string | undefined, port: number | undefined): string {
