@@ -68,6 +68,8 @@ static struct {
   int timeout_ms;
   double ready_timeout;
   char func[200];
+  const char *grab; /* worker grab packet: all (libgearman's default), uniq, plain */
+  long server_pid;  /* > 0: report that process's CPU over each measured phase */
 } O = {
     .host = "127.0.0.1",
     .port = 0,
@@ -79,6 +81,8 @@ static struct {
     .batch = 0, /* 0 = mode default */
     .timeout_ms = 10000,
     .ready_timeout = 5,
+    .grab = "all",
+    .server_pid = 0,
 };
 
 /* ------------------------------------------------------------------ state */
@@ -263,6 +267,9 @@ static void *worker_main(void *arg) {
   }
   /* Blocking calls return GEARMAN_TIMEOUT after this long so g_stop is seen. */
   gearman_worker_set_timeout(w, WORKER_POLL_MS);
+  /* libgearman sends GRAB_JOB_ALL by default; uniq = GRAB_JOB_UNIQ, plain = GRAB_JOB. */
+  if (strcmp(O.grab, "all") != 0) gearman_worker_remove_options(w, GEARMAN_WORKER_GRAB_ALL);
+  if (strcmp(O.grab, "plain") == 0) gearman_worker_remove_options(w, GEARMAN_WORKER_GRAB_UNIQ);
   if (gearman_worker_add_server(w, O.host, (in_port_t)O.port) != GEARMAN_SUCCESS ||
       gearman_worker_add_function(w, O.func, 0, echo_fn, NULL) != GEARMAN_SUCCESS) {
     fail("worker %ld: setup: %s", id, gearman_worker_error(w));
@@ -416,6 +423,38 @@ static long run_batch(gearman_client_st *c, int background, long n, long *seq) {
 
 /* ----------------------------------------------------------------- stats */
 
+/* CPU seconds (user + system) the server process has used so far, from
+ * /proc/PID/stat; -1 when unknown. Resolution is one clock tick (10 ms). */
+static double server_cpu_s(void) {
+  if (O.server_pid <= 0) return -1;
+  char path[64], buf[1024];
+  snprintf(path, sizeof path, "/proc/%ld/stat", O.server_pid);
+  FILE *f = fopen(path, "r");
+  if (!f) return -1;
+  size_t n = fread(buf, 1, sizeof buf - 1, f);
+  fclose(f);
+  buf[n] = 0;
+  char *p = strrchr(buf, ')'); /* the command name may hold spaces */
+  if (!p) return -1;
+  unsigned long long ut = 0, st = 0;
+  /* after ")": state(3) ... utime(14) stime(15) */
+  if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2) return -1;
+  return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+static double g_cpu0; /* server CPU at the start of the measured phase */
+
+static void cpu_mark(void) { g_cpu0 = server_cpu_s(); }
+
+/* " server_cpu_us_per_job=X" for the phase since cpu_mark(), or "" when unknown. */
+static const char *cpu_field(long jobs) {
+  static char out[64];
+  double c1 = server_cpu_s();
+  out[0] = 0;
+  if (g_cpu0 >= 0 && c1 >= 0 && jobs > 0) snprintf(out, sizeof out, " server_cpu_us_per_job=%.1f", (c1 - g_cpu0) * 1e6 / (double)jobs);
+  return out;
+}
+
 static int cmp_float(const void *a, const void *b) {
   float x = *(const float *)a, y = *(const float *)b;
   return (x > y) - (x < y);
@@ -443,10 +482,10 @@ static void print_result(const char *mode, int clients, int workers, int batch, 
     snprintf(l50, sizeof l50, "%.3f", p50);
     snprintf(l99, sizeof l99, "%.3f", p99);
   }
-  printf("RESULT mode=%s clients=%d workers=%d size=%zu batch=%d jobs=%ld seconds=%.2f jobs_per_s=%.0f p50_ms=%s "
-         "p99_ms=%s func=%s%s%s\n",
-         mode, clients, workers, O.size, batch, jobs, secs, secs > 0 ? (double)jobs / secs : 0.0, l50, l99, O.func,
-         extra ? " " : "", extra ? extra : "");
+  printf("RESULT mode=%s clients=%d workers=%d size=%zu batch=%d grab=%s jobs=%ld seconds=%.2f jobs_per_s=%.0f p50_ms=%s "
+         "p99_ms=%s func=%s%s%s%s\n",
+         mode, clients, workers, O.size, batch, O.grab, jobs, secs, secs > 0 ? (double)jobs / secs : 0.0, l50, l99, O.func,
+         extra ? " " : "", extra ? extra : "", cpu_field(jobs));
   fflush(stdout);
 }
 
@@ -472,6 +511,7 @@ static int run_fg(void) {
     }
   pthread_barrier_wait(&g_bar);
   double t0 = now_s();
+  cpu_mark();
   g_deadline = t0 + O.seconds;
   pthread_barrier_wait(&g_bar);
   for (int i = 0; i < O.clients; i++) pthread_join(th[i], NULL);
@@ -498,6 +538,7 @@ static int run_pipelined(void) {
   run_batch(c, 0, O.batch < 10 ? O.batch : 10, &seq);
   atomic_store(&g_done, 0);
   double t0 = now_s();
+  cpu_mark();
   g_deadline = t0 + O.seconds;
   long done = 0;
   while (!atomic_load(&g_failed) && done < O.jobs && now_s() < g_deadline) {
@@ -518,6 +559,7 @@ static int run_bgsubmit(void) {
   gearman_client_set_created_fn(c, on_created);
   long seq = 0, acked = 0;
   double t0 = now_s();
+  cpu_mark();
   g_deadline = t0 + O.seconds;
   while (!atomic_load(&g_failed) && acked < O.jobs && now_s() < g_deadline) {
     long n = O.jobs - acked < O.batch ? O.jobs - acked : O.batch;
@@ -534,6 +576,7 @@ static int run_bgsubmit(void) {
   atomic_store(&g_worked, 0);
   atomic_store(&g_drain_end, 0.0);
   t0 = now_s();
+  cpu_mark();
   g_deadline = t0 + O.seconds;
   start_workers(O.workers);
   while (!atomic_load(&g_failed) && atomic_load(&g_worked) < acked && now_s() < g_deadline) sleep_s(0.002);
@@ -595,7 +638,10 @@ static void usage(FILE *f) {
           "  --seconds S     ... or after this many seconds, per phase (default 5)\n"
           "  --batch B       tasks per run_tasks call (pipelined 100, bgsubmit 1000)\n"
           "  --func NAME     function name (default: bench_MODE_PID_TIME, distinct per run)\n"
-          "  --timeout-ms T  libgearman I/O timeout (default 10000)\n");
+          "  --timeout-ms T  libgearman I/O timeout (default 10000)\n"
+          "  --grab G        workers grab with all (GRAB_JOB_ALL, libgearman's default),\n"
+          "                  uniq (GRAB_JOB_UNIQ) or plain (GRAB_JOB)\n"
+          "  --server-pid P  report process P's CPU per job (server_cpu_us_per_job)\n");
 }
 
 static long parse_long(const char *s, const char *what, long lo, long hi) {
@@ -616,6 +662,7 @@ int main(int argc, char **argv) {
       {"size", required_argument, 0, 's'},    {"jobs", required_argument, 0, 'n'},
       {"seconds", required_argument, 0, 't'}, {"batch", required_argument, 0, 'b'},
       {"func", required_argument, 0, 'f'},    {"timeout-ms", required_argument, 0, 'T'},
+      {"grab", required_argument, 0, 'g'},    {"server-pid", required_argument, 0, 'P'},
       {"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
   if (argc < 2 || argv[1][0] == '-') {
     if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
@@ -639,6 +686,14 @@ int main(int argc, char **argv) {
     case 'n': O.jobs = parse_long(optarg, "--jobs", 1, MAX_JOBS); break;
     case 'b': O.batch = (int)parse_long(optarg, "--batch", 1, 1000000); break;
     case 'T': O.timeout_ms = (int)parse_long(optarg, "--timeout-ms", 1, 3600000); break;
+    case 'P': O.server_pid = parse_long(optarg, "--server-pid", 1, 1L << 30); break;
+    case 'g':
+      if (strcmp(optarg, "all") && strcmp(optarg, "uniq") && strcmp(optarg, "plain")) {
+        fprintf(stderr, "loadgen: --grab takes all, uniq or plain, got '%s'\n", optarg);
+        return EXIT_USAGE;
+      }
+      O.grab = optarg;
+      break;
     case 't':
       O.seconds = strtod(optarg, &end);
       if (*end || end == optarg || !(O.seconds > 0) || O.seconds > 3600) {
