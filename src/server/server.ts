@@ -194,12 +194,12 @@ export class GearboxServer {
 
   /** A `servers` entry that connects in process, no TCP port (Gearman::Server's `to_inprocess_server`): `new Client({ servers: [server.toInProcessServer()] })`. */
   toInProcessServer(): InProcessServer {
-    return inProcessServer(`in-process:${++this.#inProcessCount}`, (socket) => this.#accept(socket), () => this.#stopping !== undefined);
+    return inProcessServer(`in-process:${++this.#inProcessCount}`, (socket) => this.accept(socket), () => this.#stopping !== undefined);
   }
 
   /** Starts a worker program on its stdin/stdout (Gearman::Server's `start_worker`; the child gets `GEARMAN_WORKER_USE_STDIO=1`; stderr is ours). */
   startWorker(argv: readonly string[], env: Record<string, string> = {}): Promise<StartedWorker> {
-    return startStdioWorker(argv, env, (socket) => this.#accept(socket), this.logger);
+    return startStdioWorker(argv, env, (socket) => this.accept(socket), this.logger);
   }
 
   /** Replays the store into the core, then listens. */
@@ -218,7 +218,7 @@ export class GearboxServer {
         this.core.setRoles(conn, roles);
         this.#flush();
       };
-      await this.#listeners.open({ accept: (socket, roles) => this.#accept(socket, roles), setRoles });
+      await this.#listeners.open({ accept: (socket, roles) => this.accept(socket, roles), setRoles });
     } catch (e) {
       // Nothing was served: a store file this start created goes again (a busy port leaves no gearbox.db).
       await Promise.all([this.store.discard?.() ?? this.store.close(), this.metrics?.close()]);
@@ -281,7 +281,8 @@ export class GearboxServer {
     if (this.#draining && this.core.idle && this.core.view.reading === 0 && !this.#writer.pending) void this.stop();
   }
 
-  #accept(socket: NetSocket, roles?: RoleSet): number | undefined {
+  /** Serves an already-connected socket (listeners, in-process pairs, stdio workers, the allocation profile's sink); its id, or undefined when refused. */
+  accept(socket: NetSocket, roles?: RoleSet): number | undefined {
     if (this.#stopping || this.#connections.size >= this.#limit.max) {
       this.#limit.refuse();
       this.core.count("connections_refused");

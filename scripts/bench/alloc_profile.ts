@@ -1,0 +1,288 @@
+/**
+ * Bytes the server allocates on its hot path, per packet type and per
+ * foreground job (`npm run bench:alloc`).
+ *
+ * A real `GearboxServer` (memory store) serves two in-memory sink sockets, a
+ * client and a worker; every packet is handed to it as one read, the way the
+ * listener does (data event → input pump → decoder → core → output → socket
+ * write), and what it writes is counted, not kept. The packets are encoded
+ * before measuring, so the harness itself allocates nothing in a window.
+ *
+ * Counting: the script runs itself again with JavaScriptCore's GC log on
+ * (`BUN_JSC_logGC=1`) and a small heap (`BUN_JSC_forceRAMSize`), so a
+ * collection is requested every few tens of KB; each request logs the bytes
+ * allocated since the previous one. Between two marks those are summed and
+ * divided by the packets sent. The partial cycle at a window's end is not
+ * counted: the figures are low by at most one cycle ÷ N (shown as ±).
+ *
+ *   bun scripts/bench/alloc_profile.ts [--n 20000] [--json]
+ *
+ * @module
+ */
+import { writeSync } from "node:fs";
+import { Cmd } from "../../src/protocol/commands.ts";
+import { encodePacket } from "../../src/protocol/encoder.ts";
+import type { NetSocket, PeerIdentity } from "../../src/runtime/net.ts";
+import { createServer } from "../../src/server/server.ts";
+
+const CYCLE_RAM = 262_144; // forceRAMSize: a collection about every 200 KB
+
+const args = process.argv.slice(2);
+const N = Number(args[args.indexOf("--n") + 1] ?? 20000) || 20000;
+
+/** A connected socket that counts what the server writes and hands it reads as data events. */
+class SinkSocket implements NetSocket {
+  readonly remoteAddress = "127.0.0.1";
+  readonly remotePort = 1;
+  readonly tls = false;
+  readonly bufferedBytes = 0;
+  bytesOut = 0;
+  last: Uint8Array | undefined;
+  keep = false;
+  #data: (chunk: Uint8Array) => void = () => {};
+  write(bytes: Uint8Array): boolean {
+    this.bytesOut += bytes.length;
+    if (this.keep) this.last = bytes.slice();
+    return true;
+  }
+  pause(): void {}
+  resume(): void {}
+  end(): void {}
+  destroy(): void {}
+  onData(cb: (chunk: Uint8Array) => void): void {
+    this.#data = cb;
+  }
+  onDrain(): void {}
+  onClose(): void {}
+  onSecure(_cb: (peer: PeerIdentity | undefined) => void): void {}
+  /** One read of these bytes. */
+  read(chunk: Uint8Array): void {
+    this.#data(chunk);
+  }
+}
+
+/** A request as a plain Uint8Array, as the listener's reads are (binaryType "uint8array"). */
+const req = (code: number, a: string[] = [], data?: Uint8Array) => new Uint8Array(encodePacket(code, a, data, "REQ"));
+const PAYLOAD = new Uint8Array(100).fill(0x61);
+
+interface Row {
+  name: string;
+  packets: string;
+  per: number;
+  /** Wall time of the window, ms (meaningful in the run without the GC log). */
+  ms: number;
+}
+
+async function child(): Promise<void> {
+  const server = createServer({ port: 0, listen: "127.0.0.1", store: "memory:", logLevel: "silent", jobHandlePrefix: "H:bench" });
+  await server.start();
+  const c = new SinkSocket();
+  const w = new SinkSocket();
+  server.accept(c);
+  server.accept(w);
+  let seq = 0;
+  // A job's handle, learnt from the JOB_CREATED of a probe submission: ids count up by one per job.
+  c.keep = true;
+  c.read(req(Cmd.SUBMIT_JOB, ["probe", `probe-${seq++}`], PAYLOAD));
+  c.keep = false;
+  const created = new TextDecoder("latin1").decode(c.last!.subarray(12));
+  const colon = created.lastIndexOf(":");
+  const prefix = created.slice(0, colon + 1);
+  let nextId = Number(created.slice(colon + 1)) + 1;
+  w.read(req(Cmd.CAN_DO, ["f"]));
+
+  const fgSubmits = (n: number) => {
+    const out: Uint8Array[] = [];
+    for (let i = 0; i < n; i++) out.push(req(Cmd.SUBMIT_JOB, ["f", `u-${seq++}`], PAYLOAD));
+    return out;
+  };
+  const bgSubmits = (n: number) => {
+    const out: Uint8Array[] = [];
+    for (let i = 0; i < n; i++) out.push(req(Cmd.SUBMIT_JOB_BG, ["f", `b-${seq++}`], PAYLOAD));
+    return out;
+  };
+  /** WORK_COMPLETE packets for the next n jobs the server will make (from `first`). */
+  const completes = (first: number, n: number) => {
+    const out: Uint8Array[] = [];
+    for (let i = 0; i < n; i++) out.push(req(Cmd.WORK_COMPLETE, [`${prefix}${first + i}`], PAYLOAD));
+    return out;
+  };
+  const GRAB_ALL = req(Cmd.GRAB_JOB_ALL);
+  const GRAB_UNIQ = req(Cmd.GRAB_JOB_UNIQ);
+  const GRAB = req(Cmd.GRAB_JOB);
+  const PRE_SLEEP = req(Cmd.PRE_SLEEP);
+
+  const rows: Row[] = [];
+  /** Runs `body` between two marks; `count` packets (or jobs) divide the total. */
+  const measure = async (name: string, packets: string, count: number, body: () => void, settled?: () => boolean) => {
+    Bun.gc(true);
+    writeSync(2, "MARK begin\n");
+    const t0 = performance.now();
+    body();
+    // Background acknowledgements wait for the store's commit, a turn later.
+    while (settled && !settled()) await new Promise((r) => setImmediate(r));
+    const ms = performance.now() - t0;
+    writeSync(2, `MARK end ${rows.length}\n`);
+    rows.push({ name, packets, per: count, ms });
+  };
+
+  /** One phase-major round: each packet type n times in a row, the queue filling and emptying. */
+  const round = async (n: number, record: boolean) => {
+    const first = nextId;
+    const subs = fgSubmits(n);
+    const done = completes(first, n);
+    const m = async (a: string, b: string, count: number, body: () => void, settled?: () => boolean) => {
+      if (record) return await measure(a, b, count, body, settled);
+      body();
+      while (settled && !settled()) await new Promise((r) => setImmediate(r));
+    };
+    await m("SUBMIT_JOB (fg, 100 B)", "→ JOB_CREATED", n, () => {
+      for (let i = 0; i < n; i++) c.read(subs[i]!);
+    });
+    await m("GRAB_JOB_ALL, a job queued", "→ JOB_ASSIGN_UNIQ", n, () => {
+      for (let i = 0; i < n; i++) w.read(GRAB_ALL);
+    });
+    await m("WORK_COMPLETE (100 B) of a fg job", "→ WORK_COMPLETE to the client", n, () => {
+      for (let i = 0; i < n; i++) w.read(done[i]!);
+    });
+    await m("GRAB_JOB_ALL, nothing queued", "→ NO_JOB", n, () => {
+      for (let i = 0; i < n; i++) w.read(GRAB_ALL);
+    });
+    await m("PRE_SLEEP", "(worker sleeps)", n, () => {
+      for (let i = 0; i < n; i++) w.read(PRE_SLEEP);
+    });
+    nextId += n;
+    const first2 = nextId;
+    const wake = fgSubmits(n);
+    const done2 = completes(first2, n);
+    await m("PRE_SLEEP + SUBMIT_JOB, worker asleep", "→ NOOP + JOB_CREATED", n, () => {
+      for (let i = 0; i < n; i++) {
+        w.read(PRE_SLEEP);
+        c.read(wake[i]!);
+      }
+    });
+    await m("GRAB_JOB (plain), a job queued", "→ JOB_ASSIGN", n, () => {
+      for (let i = 0; i < n; i++) w.read(GRAB);
+    });
+    for (let i = 0; i < n; i++) w.read(done2[i]!);
+    nextId += n;
+    const first3 = nextId;
+    const bg = bgSubmits(n);
+    const done3 = completes(first3, n);
+    const acked = c.bytesOut + n * (12 + `${prefix}${first3}`.length);
+    await m("SUBMIT_JOB_BG (100 B, memory store)", "→ JOB_CREATED", n, () => {
+      for (let i = 0; i < n; i++) c.read(bg[i]!);
+    }, () => c.bytesOut >= acked);
+    await m("GRAB_JOB_UNIQ, a bg job queued", "→ JOB_ASSIGN_UNIQ", n, () => {
+      for (let i = 0; i < n; i++) w.read(GRAB_UNIQ);
+    });
+    await m("WORK_COMPLETE of a bg job", "(nobody listens)", n, () => {
+      for (let i = 0; i < n; i++) w.read(done3[i]!);
+    });
+    nextId += n;
+    // Steady state of a busy server: each job submitted, grabbed and completed in turn.
+    const first4 = nextId;
+    const subs4 = fgSubmits(n);
+    const done4 = completes(first4, n);
+    await m("fg job, busy worker (SUBMIT_JOB, GRAB_JOB_ALL, WORK_COMPLETE)", "per job", n, () => {
+      for (let i = 0; i < n; i++) {
+        c.read(subs4[i]!);
+        w.read(GRAB_ALL);
+        w.read(done4[i]!);
+      }
+    });
+    nextId += n;
+    // An idle worker: woken for each job, then back to sleep.
+    const first5 = nextId;
+    const subs5 = fgSubmits(n);
+    const done5 = completes(first5, n);
+    await m("fg job, idle worker (+ NOOP, NO_JOB, PRE_SLEEP)", "per job", n, () => {
+      for (let i = 0; i < n; i++) {
+        c.read(subs5[i]!);
+        w.read(GRAB_ALL);
+        w.read(done5[i]!);
+        w.read(GRAB_ALL);
+        w.read(PRE_SLEEP);
+      }
+    });
+    nextId += n;
+  };
+  await round(Math.min(N, 5000), false); // warm-up: the JIT settles, tables reach their size
+  await round(N, true);
+  const expectDone = server.core.view.jobs.size;
+  writeSync(2, `ROWS ${JSON.stringify(rows)}\n`);
+  writeSync(2, `LEFT ${expectDone}\n`);
+  await server.stop();
+}
+
+/** Runs the measuring process; `gcLog`: with the GC log and a small heap (bytes), else as it runs in production (time). */
+async function run(gcLog: boolean): Promise<{ text: string; code: number }> {
+  const env: Record<string, string | undefined> = { ...process.env };
+  if (gcLog) Object.assign(env, { BUN_JSC_logGC: "1", BUN_JSC_forceRAMSize: String(CYCLE_RAM) });
+  const proc = Bun.spawn([process.execPath, import.meta.path, "--child", "--n", String(N)], { env, stdout: "inherit", stderr: "pipe" });
+  const text = await new Response(proc.stderr).text();
+  return { text, code: await proc.exited };
+}
+
+function rowsOf(text: string): Row[] {
+  const line = text.split("\n").find((l) => l.startsWith("ROWS "));
+  return line ? JSON.parse(line.slice(5)) : [];
+}
+
+async function parent(): Promise<void> {
+  const timed = await run(false);
+  const { text, code } = await run(true);
+  let rows: Row[] = [];
+  let left = -1;
+  const totals: number[] = [];
+  let on = -1;
+  let acc = 0;
+  let cycles = 0;
+  for (const line of text.split("\n")) {
+    if (line.startsWith("MARK begin")) {
+      on = 1;
+      acc = 0;
+    } else if (line.startsWith("MARK end")) {
+      totals[Number(line.split(" ")[2])] = acc;
+      on = -1;
+    } else if (line.startsWith("ROWS ")) rows = JSON.parse(line.slice(5));
+    else if (line.startsWith("LEFT ")) left = Number(line.slice(5));
+    else {
+      const m = /bytes allocated this cycle: (\d+)/.exec(line);
+      if (m) {
+        cycles++;
+        if (on === 1) acc += Number(m[1]);
+      }
+    }
+  }
+  if (code !== 0 || rows.length === 0) {
+    process.stderr.write(text.split("\n").filter((l) => !l.startsWith("[GC") && !l.includes("GC")).join("\n"));
+    throw new Error(`alloc_profile: the measuring process failed (exit ${code})`);
+  }
+  const times = rowsOf(timed.text);
+  if (timed.code !== 0 || times.length !== rows.length) throw new Error(`alloc_profile: the timing run failed (exit ${timed.code})`);
+  if (left !== 1) {
+    throw new Error(`alloc_profile: ${left} jobs left (1 expected, the probe) on the server: the packets did not match its handles`);
+  }
+  const err = Math.ceil(CYCLE_RAM * 0.8 / N);
+  if (args.includes("--json")) {
+    console.log(
+      JSON.stringify(
+        rows.map((r, i) => ({ name: r.name, bytes: Math.round(totals[i]! / r.per), ns: Math.round(times[i]!.ms * 1e6 / r.per) })),
+      ),
+    );
+    return;
+  }
+  console.log(
+    `bytes allocated and time spent by the server per packet (or job), N = ${N} each, bytes ±${err} (time: a run without the GC log); Bun ${Bun.version}; ${cycles} collections`,
+  );
+  console.log("");
+  console.log("| packet in | out | bytes allocated | time, ns |");
+  console.log("|---|---|---:|---:|");
+  rows.forEach((r, i) =>
+    console.log(`| ${r.name} | ${r.packets} | ${Math.round(totals[i]! / r.per)} | ${Math.round(times[i]!.ms * 1e6 / r.per)} |`)
+  );
+}
+
+if (args.includes("--child")) await child();
+else await parent();
