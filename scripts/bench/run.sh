@@ -3,8 +3,8 @@
 # (scripts/bench/floor_server.ts) with the same libgearman load generator
 # (scripts/bench/loadgen.c). Invoked by `npm run bench`.
 #
-#   npm run bench                      # full run: 3 s per phase, best of 3, ~2.5 min
-#   npm run bench -- --quick           # 1 s per phase, best of 2, ~40 s
+#   npm run bench                      # full run: 3 s per phase, best of 3, ~4 min
+#   npm run bench -- --quick           # 1 s per phase, best of 2, ~1 min
 #   npm run bench -- --seconds 10      # longer phases
 #   npm run bench -- --repeat 5        # more alternating runs per scenario (best counts)
 #   npm run bench -- --only fg16,bg    # a subset (ids: fg1 fg16 fg16-grab fg16-64k pipelined bg)
@@ -28,7 +28,7 @@
 # CPU per job.
 #
 # Every run starts a fresh server on a free loopback port (never 4730). Each
-# scenario runs --repeat times per server, alternating which server goes first;
+# scenario runs --repeat times per server, rotating which server goes first;
 # the table shows each server's best run. Progress goes to stderr, the table to
 # stdout (and, with every RESULT line, to scripts/bench/build/results-*.txt).
 set -uo pipefail
@@ -47,7 +47,7 @@ DURABLE=""
 FLOOR=1
 
 usage() {
-  sed -n '2,34p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  sed -n '2,33p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 # --store postgres: a different comparison, in TypeScript (scripts/bench/postgres_compare.ts).
