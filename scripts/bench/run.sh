@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Benchmark gearbox against Debian's gearmand with the same libgearman load
-# generator (scripts/bench/loadgen.c). Invoked by `npm run bench`.
+# Benchmark gearbox against Debian's gearmand and against the bare-runtime floor
+# (scripts/bench/floor_server.ts) with the same libgearman load generator
+# (scripts/bench/loadgen.c). Invoked by `npm run bench`.
 #
-#   npm run bench                      # full run: 3 s per phase, best of 3, ~2.5 min
-#   npm run bench -- --quick           # 1 s per phase, best of 2, ~40 s
+#   npm run bench                      # full run: 3 s per phase, best of 3, ~4 min
+#   npm run bench -- --quick           # 1 s per phase, best of 2, ~1 min
 #   npm run bench -- --seconds 10      # longer phases
 #   npm run bench -- --repeat 5        # more alternating runs per scenario (best counts)
-#   npm run bench -- --only fg16,bg    # a subset (ids: fg1 fg16 fg16-64k pipelined bg)
+#   npm run bench -- --only fg16,bg    # a subset (ids: fg1 fg16 fg16-grab fg16-64k pipelined bg)
+#   npm run bench -- --no-floor        # leave out the floor server's column
 #   npm run bench -- --source          # gearbox from src/ via bun, not dist/gearbox
 #   npm run bench -- --durable         # both servers keep jobs in SQLite (fresh files per run)
 #   npm run bench -- --durable=gearbox # gearbox in SQLite against gearmand in memory
@@ -19,9 +21,14 @@
 #                       the port, e.g. to check the harness with a second gearmand:
 #                       GEARBOX_BENCH_CMD='/usr/sbin/gearmand --port={port} --listen=127.0.0.1 --threads=0 --log-file=none'
 #   GEARMAND_BENCH_CMD  same for the "gearmand" column.
+#   FLOOR_BENCH_CMD     same for the "floor" column.
+#
+# Every server runs with BUN_JSC_logGC=1; gearbox's garbage collections are
+# counted from its log. loadgen gets --server-pid, so each row has the server's
+# CPU per job.
 #
 # Every run starts a fresh server on a free loopback port (never 4730). Each
-# scenario runs --repeat times per server, alternating which server goes first;
+# scenario runs --repeat times per server, rotating which server goes first;
 # the table shows each server's best run. Progress goes to stderr, the table to
 # stdout (and, with every RESULT line, to scripts/bench/build/results-*.txt).
 set -uo pipefail
@@ -37,9 +44,10 @@ REPEAT=""
 ONLY=""
 FROM_SOURCE=0
 DURABLE=""
+FLOOR=1
 
 usage() {
-  sed -n '2,26p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  sed -n '2,33p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 # --store postgres: a different comparison, in TypeScript (scripts/bench/postgres_compare.ts).
@@ -62,6 +70,7 @@ while (($#)); do
     --only) ONLY=${2:-}; shift 2 || { usage >&2; exit 1; } ;;
     --only=*) ONLY=${1#*=}; shift ;;
     --source) FROM_SOURCE=1; shift ;;
+    --no-floor) FLOOR=0; shift ;;
     --durable) DURABLE=both; shift ;;
     --durable=both|--durable=gearbox) DURABLE=${1#*=}; shift ;;
     --durable=*) echo "bench: --durable takes 'both' or 'gearbox', got '${1#*=}'" >&2; exit 1 ;;
@@ -137,16 +146,28 @@ else
   GEARBOX_CMD=""
   GEARBOX_NOTE="no dist/gearbox and no node_modules/.bin/bun (run npm install / npm run build)"
 fi
+FLOOR_NOTE=""
+if [[ -n ${FLOOR_BENCH_CMD:-} ]]; then
+  FLOOR_CMD=$FLOOR_BENCH_CMD
+  FLOOR_NOTE="floor column uses FLOOR_BENCH_CMD"
+elif [[ -x $ROOT/node_modules/.bin/bun ]]; then
+  FLOOR_CMD="$(printf '%q %q' "$ROOT/node_modules/.bin/bun" "$HERE/floor_server.ts") --port {port} --host 127.0.0.1"
+else
+  FLOOR_CMD=""
+  FLOOR_NOTE="no node_modules/.bin/bun for the floor server (run npm install)"
+fi
+((FLOOR)) || { FLOOR_CMD=""; FLOOR_NOTE=""; }
 GEARMAND_VERSION=$( (${GEARMAND_CMD%% *} --version 2>/dev/null || true) | grep -m1 . | sed "s/ - .*//")
 GEARMAND_VERSION=${GEARMAND_VERSION:-version unknown}
-for c in "$GEARMAND_CMD" "$GEARBOX_CMD"; do
+for c in "$GEARMAND_CMD" "$GEARBOX_CMD" "$FLOOR_CMD"; do
   [[ -z $c || $c == *"{port}"* ]] || die "server command lacks the {port} placeholder: $c"
 done
 
 SERVERS=(gearmand gearbox)
-declare -A CMD=([gearmand]=$GEARMAND_CMD [gearbox]=$GEARBOX_CMD)
+((FLOOR)) && SERVERS+=(floor)
+declare -A CMD=([gearmand]=$GEARMAND_CMD [gearbox]=$GEARBOX_CMD [floor]=$FLOOR_CMD)
 declare -A DOWN=()         # server -> reason it is skipped from now on
-declare -A RES=()          # "row,server" -> best "jobs_per_s p50 p99"
+declare -A RES=()          # "row,server" -> best run's "jobs_per_s p50 p99 cpu_us gc_n gc_ms gc_kb_per_job"
 declare -A ERRS=()         # "row,server" -> 1 if a run failed
 declare -A PARTIAL_DRAIN=()
 NOTES=()
@@ -183,7 +204,8 @@ start_server() {
   port=$("$LOADGEN" freeport) || return 1
   [[ $port != 4730 ]] || port=$("$LOADGEN" freeport) || return 1
   cmd=${tmpl//\{port\}/$port}
-  (cd "$ROOT" && exec bash -c "exec $cmd") >"$logf" 2>&1 &
+  # exec twice: $! is the server itself, so loadgen's --server-pid reads its CPU.
+  (cd "$ROOT" && BUN_JSC_logGC=1 exec bash -c "exec $cmd") >"$logf" 2>&1 &
   SRV_PID=$!
   SRV_PORT=$port
   for _ in $(seq 200); do # up to ~20 s (bun from source starts slower)
@@ -201,6 +223,15 @@ start_server() {
   return 1
 }
 
+# gc_stats LOGFILE: "collections total_ms bytes_allocated" from Bun's BUN_JSC_logGC=1
+# lines (a START line per collection, "cycle X.XXXms END", "bytes allocated this cycle: N").
+gc_stats() {
+  awk '/START/ { n++ }
+    match($0, /cycle [0-9.]+ms END/) { ms += substr($0, RSTART + 6, RLENGTH - 12) }
+    match($0, /bytes allocated this cycle: [0-9]+/) { b += substr($0, RSTART + 28, RLENGTH - 28) }
+    END { printf "%d %.1f %.0f\n", n, ms, b }' "$1" 2>/dev/null || echo "0 0 0"
+}
+
 field() { # field LINE KEY
   local w
   for w in $1; do
@@ -209,17 +240,19 @@ field() { # field LINE KEY
 }
 
 # ------------------------------------------------------------- scenarios
-# id|mode|clients|workers|size|batch|jobs
+# id|mode|clients|workers|size|batch|jobs|grab
 SCENARIOS=(
-  "fg1|fg|1|1|100|1|1000000"
-  "fg16|fg|16|4|100|1|1000000"
-  "fg16-64k|fg|16|4|65536|1|1000000"
-  "pipelined|pipelined|1|4|100|100|1000000"
-  "bg|bgsubmit|1|4|100|1000|$BG_JOBS"
+  "fg1|fg|1|1|100|1|1000000|all"
+  "fg16|fg|16|4|100|1|1000000|all"
+  "fg16-grab|fg|16|4|100|1|1000000|plain"
+  "fg16-64k|fg|16|4|65536|1|1000000|all"
+  "pipelined|pipelined|1|4|100|100|1000000|all"
+  "bg|bgsubmit|1|4|100|1000|$BG_JOBS|all"
 )
 declare -A LABEL=(
   [fg1]="fg 1 client/1 worker, 100 B"
-  [fg16]="fg 16 clients/4 workers, 100 B"
+  [fg16]="fg 16 clients/4 workers, 100 B, GRAB_JOB_ALL"
+  [fg16-grab]="fg 16 clients/4 workers, 100 B, plain GRAB_JOB"
   [fg16-64k]="fg 16 clients/4 workers, 64 KiB"
   [pipelined]="pipelined fg, batch 100, 4 workers, 100 B"
   [bgsubmit]="bg submit, batch 1000, no workers, 100 B"
@@ -230,7 +263,7 @@ if [[ -n $ONLY ]]; then
   for id in ${ONLY//,/ }; do
     found=0
     for s in "${SCENARIOS[@]}"; do [[ ${s%%|*} == "$id" ]] && found=1; done
-    ((found)) || die "unknown scenario '$id' in --only (ids: fg1 fg16 fg16-64k pipelined bg)"
+    ((found)) || die "unknown scenario '$id' in --only (ids: fg1 fg16 fg16-grab fg16-64k pipelined bg)"
   done
 fi
 
@@ -242,16 +275,18 @@ T_START=$(date +%s)
 log "loadgen: $LOADGEN; ${SECS}s per phase, best of $REPEAT; $(nproc) CPUs; raw results in $RAW"
 [[ -n $GEARMAND_NOTE ]] && log "$GEARMAND_NOTE"
 [[ -n $GEARBOX_NOTE ]] && log "$GEARBOX_NOTE"
+[[ -n $FLOOR_NOTE ]] && log "$FLOOR_NOTE"
 for srv in "${SERVERS[@]}"; do
   [[ -n ${CMD[$srv]} ]] || DOWN[$srv]="not available"
 done
 
-# run_once SERVER ID MODE CLIENTS WORKERS SIZE BATCH JOBS ROWS...: one loadgen
-# run against a fresh server; keeps the best jobs/s per row in RES.
+# run_once SERVER ID MODE CLIENTS WORKERS SIZE BATCH JOBS GRAB REP ROWS...: one
+# loadgen run against a fresh server; keeps the best jobs/s per row in RES, with
+# that run's server CPU and GC.
 run_once() {
-  local srv=$1 id=$2 mode=$3 clients=$4 workers=$5 size=$6 batch=$7 jobs=$8 rep=$9
+  local srv=$1 id=$2 mode=$3 clients=$4 workers=$5 size=$6 batch=$7 jobs=$8 grab=$9 rep=${10}
   local logf="$BUILD/server-$srv-$id.log" out="$BUILD/loadgen-$srv-$id.out" err="$BUILD/loadgen-$srv-$id.err"
-  local rc msg line m r rate old
+  local rc msg line m r rate old cpu gc gcn gcms gcb gcjobs kb
   if [[ -n ${DOWN[$srv]:-} ]]; then
     log "scenario $id: $srv skipped (${DOWN[$srv]})"
     return
@@ -262,7 +297,7 @@ run_once() {
     return
   fi
   local args=("$mode" --port "$SRV_PORT" --clients "$clients" --workers "$workers" --size "$size"
-    --batch "$batch" --jobs "$jobs" --seconds "$SECS")
+    --batch "$batch" --jobs "$jobs" --seconds "$SECS" --grab "$grab" --server-pid "$SRV_PID")
   log "scenario $id run $rep/$REPEAT: $srv on 127.0.0.1:$SRV_PORT: loadgen ${args[*]}"
   timeout -k 5 $((3 * SECS_INT + 60)) "$LOADGEN" "${args[@]}" >"$out" 2>"$err" &
   LG_PID=$!
@@ -281,19 +316,27 @@ run_once() {
     ((rc == 124 || rc == 137)) && msg="loadgen timed out"
     NOTES+=("$srv / $id run $rep: $msg")
     log "scenario $id: $srv FAILED: $msg"
-    shift 9
+    shift 10
     for r in "$@"; do ERRS[$r,$srv]=1; done
   fi
+  # GC of the whole server run (start-up included). The bg run's two rows share
+  # one server, so its allocation is per job submitted and drained.
+  read -r gcn gcms gcb < <(gc_stats "$logf")
+  gcjobs=$(grep -m1 '^RESULT' "$out" | sed -n 's/.* jobs=\([0-9]*\) .*/\1/p')
+  kb=-
+  [[ ${gcjobs:-0} -gt 0 ]] && kb=$(awk -v b="$gcb" -v j="$gcjobs" 'BEGIN { printf "%.2f", b / j / 1024 }')
+  echo "$srv $id run=$rep GC collections=$gcn gc_ms=$gcms bytes_allocated=$gcb" >>"$RAW"
   while read -r line; do
     [[ $line == RESULT* ]] || continue
     m=$(field "$line" mode)
     [[ $m == bgsubmit || $m == drain ]] && r=$m || r=$id
     rate=$(field "$line" jobs_per_s)
+    cpu=$(field "$line" server_cpu_us_per_job)
     old=${RES[$r,$srv]:-}
     if [[ -z $old ]] || ((rate > ${old%% *})); then
-      RES[$r,$srv]="$rate $(field "$line" p50_ms) $(field "$line" p99_ms)"
+      RES[$r,$srv]="$rate $(field "$line" p50_ms) $(field "$line" p99_ms) ${cpu:--} $gcn $gcms $kb"
     fi
-    log "  $srv $r: $(field "$line" jobs) jobs in $(field "$line" seconds)s = $rate jobs/s, p50 $(field "$line" p50_ms) ms, p99 $(field "$line" p99_ms) ms"
+    log "  $srv $r: $(field "$line" jobs) jobs in $(field "$line" seconds)s = $rate jobs/s, p50 $(field "$line" p50_ms) ms, p99 $(field "$line" p99_ms) ms, server CPU ${cpu:--} us/job, GC $gcn / ${gcms} ms"
     if [[ $m == drain && $(field "$line" complete) == 0 ]]; then
       PARTIAL_DRAIN[$srv]="$(field "$line" jobs) of $(field "$line" queued)"
     fi
@@ -301,15 +344,16 @@ run_once() {
 }
 
 for s in "${SCENARIOS[@]}"; do
-  IFS='|' read -r id mode clients workers size batch jobs <<<"$s"
+  IFS='|' read -r id mode clients workers size batch jobs grab <<<"$s"
   if [[ -n $ONLY && ",$ONLY," != *",$id,"* ]]; then continue; fi
   if [[ $mode == bgsubmit ]]; then rows=(bgsubmit drain); else rows=("$id"); fi
   ROWS+=("${rows[@]}")
   for ((rep = 1; rep <= REPEAT; rep++)); do
-    # Alternate who goes first so slow drifts in machine load hit both alike.
-    if ((rep % 2)); then order=(gearmand gearbox); else order=(gearbox gearmand); fi
+    # Rotate who goes first so slow drifts in machine load hit all alike.
+    order=()
+    for ((k = 0; k < ${#SERVERS[@]}; k++)); do order+=("${SERVERS[(k + rep - 1) % ${#SERVERS[@]}]}"); done
     for srv in "${order[@]}"; do
-      run_once "$srv" "$id" "$mode" "$clients" "$workers" "$size" "$batch" "$jobs" "$rep" "${rows[@]}"
+      run_once "$srv" "$id" "$mode" "$clients" "$workers" "$size" "$batch" "$jobs" "$grab" "$rep" "${rows[@]}"
     done
   done
 done
@@ -330,39 +374,101 @@ cell_lat() {
   local v p50 p99
   v=$(cell "$1" "$2")
   if [[ $v == n/a || $v == err ]]; then printf '%s' "$v"; return; fi
-  read -r _ p50 p99 <<<"$v"
+  read -r _ p50 p99 _ <<<"$v"
   if [[ $p50 == - ]]; then printf -- '-'; else printf '%s / %s' "$p50" "$p99"; fi
 }
-ratio() {
+ratio() { # ratio ROW A B: B's jobs/s over A's
   local a b
-  a=$(cell_rate "$1" gearmand)
-  b=$(cell_rate "$1" gearbox)
+  a=$(cell_rate "$1" "$2")
+  b=$(cell_rate "$1" "$3")
   if [[ $a =~ ^[0-9]+$ && $b =~ ^[0-9]+$ && $a != 0 ]]; then
     awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", b / a }'
   else
     printf 'n/a'
   fi
 }
+cell_field() { # cell_field ROW SERVER N: the Nth word of the best run (4 cpu, 5 gc n, 6 gc ms, 7 KB/job)
+  local v w
+  v=$(cell "$1" "$2")
+  if [[ $v == n/a || $v == err ]]; then printf '%s' "$v"; return; fi
+  read -ra w <<<"$v"
+  printf '%s' "${w[$(($3 - 1))]:--}"
+}
+cpu_ratio() {
+  local a b
+  a=$(cell_field "$1" floor 4)
+  b=$(cell_field "$1" gearbox 4)
+  if [[ $a =~ ^[0-9.]+$ && $b =~ ^[0-9.]+$ ]] && awk -v a="$a" 'BEGIN { exit !(a > 0) }'; then
+    awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", b / a }'
+  else
+    printf 'n/a'
+  fi
+}
+gc_cell() {
+  local n
+  n=$(cell_field "$1" gearbox 5)
+  if [[ $n =~ ^[0-9]+$ ]]; then printf '%s / %s' "$n" "$(cell_field "$1" gearbox 6)"; else printf '%s' "$n"; fi
+}
+kb_cell() {
+  local k
+  k=$(cell_field "$1" gearbox 7)
+  if [[ $k =~ ^[0-9.]+$ ]]; then printf '≈%s' "$k"; else printf '%s' "$k"; fi
+}
+# row CELL...: one table row; the first cell left-aligned, the rest right-aligned to WIDTHS.
+row() {
+  local LC_ALL=C.UTF-8 i c line="|"
+  for ((i = 1; i <= $#; i++)); do
+    c=${!i}
+    if ((i == 1)); then line+=" $c$(printf '%*s' $((WIDTHS[0] - ${#c})) '') |"
+    else line+=" $(printf '%*s' $((WIDTHS[i - 1] - ${#c})) '')$c |"; fi
+  done
+  printf '%s\n' "$line"
+}
 
 ELAPSED=$(($(date +%s) - T_START))
+HAVE_FLOOR=0
+[[ " ${SERVERS[*]} " == *" floor "* ]] && HAVE_FLOOR=1
+HEAD=("scenario")
+for srv in "${SERVERS[@]}"; do HEAD+=("$srv jobs/s"); done
+HEAD+=("ratio g/g")
+for srv in "${SERVERS[@]}"; do HEAD+=("$srv CPU us/job"); done
+((HAVE_FLOOR)) && HEAD+=("gearbox CPU / floor CPU")
+HEAD+=("gearbox GC n / ms" "gearbox KB/job")
+for srv in "${SERVERS[@]}"; do HEAD+=("$srv p50/p99 ms"); done
+WIDTHS=(8)
+for r in "${ROWS[@]}"; do w=${#LABEL[$r]}; ((w > WIDTHS[0])) && WIDTHS[0]=$w; done
+for ((k = 1; k < ${#HEAD[@]}; k++)); do w=${#HEAD[k]}; ((w < 9)) && w=9; ((k > ${#HEAD[@]} - ${#SERVERS[@]} - 1 && w < 17)) && w=17; WIDTHS+=("$w"); done
 {
   echo
-  echo "gearbox vs gearmand: best of $REPEAT runs of ${SECS}s per phase, $(nproc) CPUs, $(date '+%Y-%m-%d %H:%M'), took ${ELAPSED}s"
+  echo "gearbox vs gearmand$( ((HAVE_FLOOR)) && echo " and the floor"): best of $REPEAT runs of ${SECS}s per phase, $(nproc) CPUs, $(date '+%Y-%m-%d %H:%M'), took ${ELAPSED}s"
   echo
-  fmt='| %-42s | %15s | %14s | %9s | %21s | %21s |\n'
-  printf "$fmt" "scenario" "gearmand jobs/s" "gearbox jobs/s" "ratio g/g" "gearmand p50/p99 ms" "gearbox p50/p99 ms"
-  printf "$fmt" "$(printf -- '-%.0s' {1..42})" "$(printf -- '-%.0s' {1..15})" "$(printf -- '-%.0s' {1..14})" \
-    "$(printf -- '-%.0s' {1..9})" "$(printf -- '-%.0s' {1..21})" "$(printf -- '-%.0s' {1..21})"
+  row "${HEAD[@]}"
+  dashes=()
+  for w in "${WIDTHS[@]}"; do dashes+=("$(printf -- '-%.0s' $(seq "$w"))"); done
+  row "${dashes[@]}"
   for r in "${ROWS[@]}"; do
-    printf "$fmt" "${LABEL[$r]}" "$(cell_rate "$r" gearmand)" "$(cell_rate "$r" gearbox)" "$(ratio "$r")" \
-      "$(cell_lat "$r" gearmand)" "$(cell_lat "$r" gearbox)"
+    cells=("${LABEL[$r]}")
+    for srv in "${SERVERS[@]}"; do cells+=("$(cell_rate "$r" "$srv")"); done
+    cells+=("$(ratio "$r" gearmand gearbox)")
+    for srv in "${SERVERS[@]}"; do cells+=("$(cell_field "$r" "$srv" 4)"); done
+    ((HAVE_FLOOR)) && cells+=("$(cpu_ratio "$r")")
+    cells+=("$(gc_cell "$r")" "$(kb_cell "$r")")
+    for srv in "${SERVERS[@]}"; do cells+=("$(cell_lat "$r" "$srv")"); done
+    row "${cells[@]}"
   done
   echo
-  echo "ratio = gearbox jobs/s / gearmand jobs/s (above 1.00: gearbox is faster)"
+  echo "ratio g/g = gearbox jobs/s / gearmand jobs/s (above 1.00: gearbox is faster)"
+  echo "CPU us/job = the server process's CPU (user + system) over the measured phase / jobs, in the best run (loadgen --server-pid)"
+  ((HAVE_FLOOR)) && echo "floor = scripts/bench/floor_server.ts, a bare Gearman server on Bun.listen: what the runtime allows; gearbox CPU / floor CPU is how far gearbox is from it"
+  echo "gearbox GC n / ms = collections and their total time in gearbox's best run (BUN_JSC_logGC=1, start-up included);"
+  echo "  KB/job = bytes allocated (sum over collections) / jobs, so ≈: start-up included and the last cycle not counted."
+  echo "  bg submit and bg drain share one server run: both rows show that run's GC, its KB/job per job submitted and drained."
   echo "gearmand: ${GEARMAND_CMD:-none} ($GEARMAND_VERSION)"
   echo "gearbox:  ${GEARBOX_CMD:-none}"
+  ((HAVE_FLOOR)) && echo "floor:    ${FLOOR_CMD:-none}"
   [[ -n $GEARMAND_NOTE ]] && echo "note: $GEARMAND_NOTE"
   [[ -n $GEARBOX_NOTE ]] && echo "note: $GEARBOX_NOTE"
+  [[ -n $FLOOR_NOTE ]] && echo "note: $FLOOR_NOTE"
   for n in "${NOTES[@]}"; do echo "note: $n"; done
 } | tee -a "$RAW"
 
