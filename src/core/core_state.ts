@@ -8,7 +8,7 @@
  */
 import { Cmd } from "../protocol/commands.ts";
 import type { Frame } from "../protocol/decoder.ts";
-import { encodePacket, encodeText } from "../protocol/encoder.ts";
+import { encodeHandlePacket, encodePacket, encodeText } from "../protocol/encoder.ts";
 import { BulkWork } from "./bulk_work.ts";
 import { dispatch } from "./dispatch.ts";
 import { runTimer } from "./due_timers.ts";
@@ -124,7 +124,9 @@ export class CoreState extends Outbox implements CoreContext {
       const handOver = other !== undefined && this.#handsOver(job);
       const reply = error !== undefined
         ? encodePacket(Cmd.ERROR, ["QUEUE_ERROR", error])
-        : encodePacket(Cmd.JOB_CREATED, [handOver ? other : job.handle]);
+        : handOver
+        ? encodePacket(Cmd.JOB_CREATED, [other])
+        : encodeHandlePacket(Cmd.JOB_CREATED, job.prefix, job.id);
       for (const { peer, ack } of this.#scheduler.takeWaiters(job)) {
         peer.resolve(ack, reply);
         touched.add(peer);

@@ -8,7 +8,7 @@
  * @module
  */
 import { Cmd } from "../protocol/commands.ts";
-import { encodePacket } from "../protocol/encoder.ts";
+import { encodeHandlePacket, encodePacket } from "../protocol/encoder.ts";
 import { type Job, NOBODY, toStored } from "./job.ts";
 import type { CoreContext } from "./core_context.ts";
 import { retryDelay, type RetryPolicy } from "./retry_policy.ts";
@@ -129,7 +129,7 @@ export function failJob(server: EndingContext, job: Job, now: number, report: Fa
     // Listeners without the option get a plain WORK_FAIL (without gearmand's stray NUL).
     if (report.exception !== undefined && l.exceptions) {
       server.send(l, exception ??= encodePacket(Cmd.WORK_EXCEPTION, [job.handle], report.exception));
-    } else server.send(l, fail ??= encodePacket(Cmd.WORK_FAIL, [job.handle]));
+    } else server.send(l, fail ??= encodeHandlePacket(Cmd.WORK_FAIL, job.prefix, job.id));
   }
   const reason = report.reason ?? (report.permanent ? "permanent" : report.exception !== undefined ? "exception" : "failed");
   metricsOf(job.fn).countFailure(reason);

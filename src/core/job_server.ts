@@ -11,7 +11,7 @@ import type { Frame } from "../protocol/decoder.ts";
 import type { CoreView } from "./core_context.ts";
 import type { CoreOptions } from "./core_options.ts";
 import { CoreState } from "./core_state.ts";
-import type { Drained } from "./effect.ts";
+import type { Drained, Effect } from "./effect.ts";
 import type { StoredJob } from "./job.ts";
 import { type EdgeSubmission, edgeSubmit, type EdgeSubmitted } from "./edge_submit.ts";
 import type { PendingAck } from "./record_shapes.ts";
@@ -176,5 +176,10 @@ export class JobServer {
   /** Every connection's output bytes and the effects to carry out, since the last drain. */
   drain(): Drained {
     return this.#core.drain();
+  }
+
+  /** The same for the edge, without allocating: `write` gets each connection's chunks (the array is reused after it returns). */
+  flush(write: (conn: number, chunks: Uint8Array[]) => void): readonly Effect[] {
+    return this.#core.flush(write);
   }
 }

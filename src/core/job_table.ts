@@ -122,14 +122,19 @@ export class JobTable {
 
   /** The live job a handle names, whatever boot's prefix it carries. */
   job(handle: string): Job | undefined {
+    // Read in place (every WORK_* packet asks): the id is the digits after the last colon, in canonical form.
     const colon = handle.lastIndexOf(":");
-    if (colon === -1) return undefined;
-    const tail = handle.slice(colon + 1);
-    if (tail.length === 0 || tail.length > 16) return undefined; // ids stay below 2^53: 16 digits
-    const id = Number(tail);
-    if (!Number.isInteger(id)) return undefined;
+    const digits = handle.length - colon - 1;
+    if (colon === -1 || digits === 0 || digits > 16) return undefined; // ids stay below 2^53: 16 digits
+    if (digits > 1 && handle.charCodeAt(colon + 1) === 0x30) return undefined; // a leading zero names no job
+    let id = 0;
+    for (let i = colon + 1; i < handle.length; i++) {
+      const d = handle.charCodeAt(i) - 0x30;
+      if (d < 0 || d > 9) return undefined;
+      id = id * 10 + d;
+    }
     const job = this.jobs.get(id);
-    return job !== undefined && job.prefix.length === colon && handle.startsWith(job.prefix) && String(id) === tail ? job : undefined;
+    return job !== undefined && job.prefix.length === colon && handle.startsWith(job.prefix) ? job : undefined;
   }
 
   /**

@@ -13,28 +13,66 @@ import type { Peer } from "./peer.ts";
 
 const NOOP_BYTES = encodePacket(Cmd.NOOP);
 const NO_JOB_BYTES = encodePacket(Cmd.NO_JOB);
+const NO_EFFECTS: readonly Effect[] = Object.freeze([]);
 
 export class Outbox {
   #effects: Effect[] = [];
-  readonly #dirty = new Set<Peer>();
+  /** Connections with ready output since the last flush, each once (`Peer.dirty`); a gone one is skipped. */
+  #dirty: Peer[] = [];
+  /** An empty array swapped with a peer's ready list while it is written. */
+  #spare: Uint8Array[] = [];
+
+  /**
+   * The edge's path: hands each connection's ready chunks to `write` (which
+   * must not keep the array: it is emptied and reused) and returns the
+   * effects. Allocates nothing when there is nothing to do.
+   */
+  flush(write: (conn: number, chunks: Uint8Array[]) => void): readonly Effect[] {
+    const dirty = this.#dirty;
+    for (let i = 0; i < dirty.length; i++) {
+      const peer = dirty[i]!;
+      if (!peer.dirty) continue; // its output was forgotten
+      peer.dirty = false;
+      // The peer gets the empty spare first: output made while `write` runs (a drop's) is kept for the next turn of this loop.
+      const chunks = peer.ready;
+      peer.ready = this.#spare;
+      peer.readyBytes = 0;
+      if (chunks.length > 0) write(peer.id, chunks);
+      chunks.length = 0;
+      this.#spare = chunks;
+    }
+    dirty.length = 0;
+    if (this.#effects.length === 0) return NO_EFFECTS;
+    const effects = this.#effects;
+    this.#effects = [];
+    return effects;
+  }
 
   /** Output and effects produced since the last drain. */
   drain(): Drained {
     const output: Drained["output"] = [];
     for (const peer of this.#dirty) {
+      if (!peer.dirty) continue;
+      peer.dirty = false;
       if (peer.ready.length > 0) output.push([peer.id, peer.ready]);
       peer.ready = [];
       peer.readyBytes = 0;
     }
-    this.#dirty.clear();
+    this.#dirty = [];
     const effects = this.#effects;
     this.#effects = [];
     return { output, effects };
   }
 
+  #markDirty(peer: Peer): void {
+    if (peer.dirty) return;
+    peer.dirty = true;
+    this.#dirty.push(peer);
+  }
+
   /** Queues bytes for a connection, behind any reply still waiting for the store. */
   send(peer: Peer, bytes: Uint8Array): void {
-    if (peer.push(bytes)) this.#dirty.add(peer);
+    if (peer.push(bytes)) this.#markDirty(peer);
   }
 
   sendPacket(peer: Peer, code: number, args: readonly string[], data?: Uint8Array): void {
@@ -69,12 +107,12 @@ export class Outbox {
 
   /** Moves output released by resolved acknowledgements to ready. */
   release(peer: Peer): void {
-    if (peer.release()) this.#dirty.add(peer);
+    if (peer.release()) this.#markDirty(peer);
   }
 
   /** Drops pending output of a connection that is gone, at once: ready bytes and replies waiting for the store. */
   forgetOutput(peer: Peer): void {
-    this.#dirty.delete(peer);
+    peer.dirty = false;
     peer.ready = [];
     peer.readyBytes = 0;
     peer.held = [];

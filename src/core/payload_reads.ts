@@ -9,7 +9,7 @@
  * @module
  */
 import { Cmd } from "../protocol/commands.ts";
-import { encodePacket } from "../protocol/encoder.ts";
+import { encodeHandlePacket, encodePacket } from "../protocol/encoder.ts";
 import type { Job } from "./job.ts";
 import type { PendingAck } from "./record_shapes.ts";
 import type { Peer } from "./peer.ts";
@@ -56,7 +56,7 @@ export class PayloadReads {
 /** The JOB_ASSIGN, JOB_ASSIGN_UNIQ or JOB_ASSIGN_ALL a grab asked for (ALL only for a job with a reducer). */
 export function assignPacket(job: Job, reply: AssignReply, data: Uint8Array): Uint8Array {
   const fn = job.fn.name;
-  if (reply === "plain") return encodePacket(Cmd.JOB_ASSIGN, [job.handle, fn], data);
-  if (reply === "all" && job.reducer !== "") return encodePacket(Cmd.JOB_ASSIGN_ALL, [job.handle, fn, job.unique, job.reducer], data);
-  return encodePacket(Cmd.JOB_ASSIGN_UNIQ, [job.handle, fn, job.unique], data);
+  if (reply === "plain") return encodeHandlePacket(Cmd.JOB_ASSIGN, job.prefix, job.id, data, fn);
+  if (reply === "all" && job.reducer !== "") return encodeHandlePacket(Cmd.JOB_ASSIGN_ALL, job.prefix, job.id, data, fn, job.unique, job.reducer);
+  return encodeHandlePacket(Cmd.JOB_ASSIGN_UNIQ, job.prefix, job.id, data, fn, job.unique);
 }

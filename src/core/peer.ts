@@ -49,6 +49,8 @@ export class Peer implements PeerShape<Job> {
   readonly swallow: string[] = [];
   /** Output ready to write now. */
   ready: Uint8Array[] = [];
+  /** In the outbox's list of connections with output to write (a flag and an array: cheaper than a Set per packet). */
+  dirty = false;
   readyBytes = 0;
   /** Output queued behind the first unresolved acknowledgement. */
   held: (Uint8Array | PendingAck)[] = [];

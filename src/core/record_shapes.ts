@@ -44,6 +44,8 @@ export interface PeerShape<J extends Queued<J>> {
   readonly swallow: string[];
   ready: Uint8Array[];
   readyBytes: number;
+  /** In the outbox's list of connections to write. */
+  dirty: boolean;
   held: (Uint8Array | PendingAck)[];
   heldBytes: number;
   unresolved: number;

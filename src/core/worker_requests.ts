@@ -6,7 +6,7 @@
  */
 import { Cmd } from "../protocol/commands.ts";
 import type { Packet } from "../protocol/decoder.ts";
-import { encodePacket } from "../protocol/encoder.ts";
+import { encodeHandlePacket, encodePacket } from "../protocol/encoder.ts";
 import type { Job } from "./job.ts";
 import type { CoreContext, PacketHandler } from "./core_context.ts";
 import { functionNameProblem, leadingDigits } from "./names.ts";
@@ -134,7 +134,7 @@ const workStatus: PacketHandler = (server, peer, packet) => {
 function relay(code: number): PacketHandler {
   return (server, peer, packet) => {
     const job = ownedJob(server, peer, packet);
-    if (job && job.listeners.length > 0) forward(server, peer, job, encodePacket(code, [job.handle], packet.data));
+    if (job && job.listeners.length > 0) forward(server, peer, job, encodeHandlePacket(code, job.prefix, job.id, packet.data));
   };
 }
 
@@ -142,9 +142,9 @@ const workComplete: PacketHandler = (server, peer, packet, now) => {
   const job = ownedJob(server, peer, packet);
   if (!job) return;
   if (job.listeners.length > 0) {
-    for (const l of job.listeners) {
-      server.send(l, encodePacket(Cmd.WORK_COMPLETE, [job.handle], packet.data));
-    }
+    // One encoding for every listener: the bytes are only read from here on.
+    const bytes = encodeHandlePacket(Cmd.WORK_COMPLETE, job.prefix, job.id, packet.data);
+    for (const l of job.listeners) server.send(l, bytes);
   }
   completeJob(server, job, now);
 };

@@ -34,14 +34,60 @@ export function encodePacket(
   writeU32(out, 8, size);
   let pos = 12;
   for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    // Short strings (names, handles, numbers) are cheaper to copy by hand than through a native call.
-    if (a.length < 64) { for (let j = 0; j < a.length; j++) out[pos++] = a.charCodeAt(j); }
-    else pos += out.write(a, pos, "latin1");
+    pos = writeLatin1(out, pos, args[i]!);
     if (i < args.length - 1 || data !== undefined) out[pos++] = 0;
   }
   if (data !== undefined) out.set(data, pos);
   return out;
+}
+
+/**
+ * Encodes a response whose first argument is a job handle `<prefix>:<id>`,
+ * written from its parts, then up to three more string arguments and the
+ * opaque data: the hot replies (JOB_CREATED, JOB_ASSIGN*, WORK_*) without
+ * building the handle string or an argument array.
+ */
+export function encodeHandlePacket(code: number, prefix: string, id: number, data?: Uint8Array, a1?: string, a2?: string, a3?: string): Uint8Array {
+  let digits = 1;
+  for (let v = id; v >= 10; v = Math.floor(v / 10)) digits++;
+  let size = prefix.length + 1 + digits;
+  if (a1 !== undefined) size += 1 + a1.length;
+  if (a2 !== undefined) size += 1 + a2.length;
+  if (a3 !== undefined) size += 1 + a3.length;
+  if (data !== undefined) size += 1 + data.length;
+  // A plain Uint8Array: allocated inline by the JIT, where Buffer.allocUnsafe is a native call.
+  const out = new Uint8Array(12 + size);
+  out[1] = 0x52; // R
+  out[2] = 0x45; // E
+  out[3] = 0x53; // S
+  writeU32(out, 4, code);
+  writeU32(out, 8, size);
+  let pos = copyLatin1(out, 12, prefix);
+  out[pos++] = 0x3a; // ":"
+  for (let i = pos + digits - 1, v = id; i >= pos; i--, v = Math.floor(v / 10)) out[i] = 0x30 + (v % 10);
+  pos += digits;
+  // The array starts zeroed: each separator is a NUL already.
+  if (a1 !== undefined) pos = copyLatin1(out, pos + 1, a1);
+  if (a2 !== undefined) pos = copyLatin1(out, pos + 1, a2);
+  if (a3 !== undefined) pos = copyLatin1(out, pos + 1, a3);
+  if (data !== undefined) out.set(data, pos + 1);
+  return out;
+}
+
+/** Copies a latin1 string's chars at `pos` (names, handles, uniques: short); returns the position after it. */
+function copyLatin1(out: Uint8Array, pos: number, a: string): number {
+  for (let j = 0; j < a.length; j++) out[pos++] = a.charCodeAt(j);
+  return pos;
+}
+
+/** Writes a latin1 string at `pos`; returns the position after it. */
+function writeLatin1(out: Buffer, pos: number, a: string): number {
+  // Short strings (names, handles, numbers) are cheaper to copy by hand than through a native call.
+  if (a.length < 64) {
+    for (let j = 0; j < a.length; j++) out[pos++] = a.charCodeAt(j);
+    return pos;
+  }
+  return pos + out.write(a, pos, "latin1");
 }
 
 function writeU32(b: Uint8Array, at: number, v: number): void {

@@ -42,6 +42,8 @@ export class Connection {
    * decoded piece's worth.
    */
   backlog: Frame[] = [];
+  /** An empty array that becomes the backlog while the old one is fed (none allocated per read). */
+  spare: Frame[] = [];
   /**
    * Input is held: frames wait in the backlog because this turn's share of
    * the loop is used up, or a reply to this connection is still being built
@@ -75,9 +77,10 @@ export class Connection {
 
   /**
    * Decodes up to `max` bytes of what was read (a 512 KiB read of small
-   * packets took 15–20 ms at once) and keeps the deadline bookkeeping current.
+   * packets took 15–20 ms at once) into the backlog, and keeps the deadline
+   * bookkeeping current.
    */
-  decodeNext(now: number, max: number): Frame[] {
+  decodeNext(now: number, max: number): void {
     const head = this.#raw[0]!;
     let piece = head;
     if (head.length > max) {
@@ -86,14 +89,14 @@ export class Connection {
     } else {
       this.#raw.shift();
     }
-    const frames = this.decoder.push(piece);
-    if (frames.length > 0) this.greeted = true;
+    const before = this.backlog.length;
+    const got = this.decoder.push(piece, this.backlog).length > before;
+    if (got) this.greeted = true;
     if (this.decoder.pendingBytes > 0) {
-      if (frames.length > 0 || this.partialSince === undefined) this.#startPartial(now);
+      if (got || this.partialSince === undefined) this.#startPartial(now);
     } else {
       this.partialSince = undefined;
     }
-    return frames;
   }
 
   /** Keeps frames for later; packet data viewing the read chunk is copied. */

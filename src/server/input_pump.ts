@@ -97,9 +97,13 @@ export class InputPump {
       if (conn.closed) return true;
       if (conn.stalledSince !== undefined || core.busy(conn.id) || this.#host.backpressure.throttled(conn)) return false;
       if (conn.backlog.length > 0) {
+        // Frames not handed over go back into the (empty) spare, which becomes the backlog.
         const frames = conn.backlog;
-        conn.backlog = [];
-        if (!this.#feed(conn, frames, now, until)) return conn.closed;
+        conn.backlog = conn.spare;
+        const all = this.#feed(conn, frames, now, until);
+        frames.length = 0;
+        conn.spare = frames;
+        if (!all) return conn.closed;
         continue;
       }
       if (!conn.undecoded) return true;
@@ -109,7 +113,7 @@ export class InputPump {
         return false;
       }
       if (elapsed() >= until) return false;
-      conn.backlog = conn.decodeNext(now, DECODE_PIECE);
+      conn.decodeNext(now, DECODE_PIECE);
     }
   }
 

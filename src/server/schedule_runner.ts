@@ -175,7 +175,7 @@ export class ScheduleRunner {
 
   /** After every flush: a queued slot whose previous run has ended is fired now. */
   poke(): void {
-    if (this.#poking || this.#stopped) return;
+    if (this.#poking || this.#stopped || this.entries.size === 0) return; // every flush asks: no iterator when there is nothing
     this.#poking = true;
     try {
       for (const e of this.entries.values()) {

@@ -7,7 +7,7 @@
  * @module
  */
 import { JobServer } from "../core/mod.ts";
-import type { Drained, PendingAck, RoleSet } from "../core/mod.ts";
+import type { PendingAck, RoleSet } from "../core/mod.ts";
 import { gearmanVerbose, Logger } from "../log/logger.ts";
 import type { NetSocket } from "../runtime/net.ts";
 import { type InProcessServer, inProcessServer, type StartedWorker, startStdioWorker } from "./in_process.ts";
@@ -290,8 +290,7 @@ export class GearboxServer {
       return undefined;
     }
     const id = ++this.#nextId;
-    const t = this.clock.now();
-    const conn = new Connection(id, socket, this.#limits, t);
+    const conn = new Connection(id, socket, this.#limits, this.clock.now());
     this.#connections.set(id, conn);
     this.core.open(id, socket.remoteAddress, socket.remotePort, roles);
     socket.onData((chunk) => {
@@ -331,15 +330,18 @@ export class GearboxServer {
   }
 
   #writeOutput(now: number): void {
-    const drained: Drained = this.core.drain();
-    for (const [id, chunks] of drained.output) {
-      const conn = this.#connections.get(id);
-      if (!conn) continue;
-      if (!conn.write(chunks)) this.#drop(conn, "output buffer over the hard cap");
-      else if (conn.over(this.core.pendingBytes(id))) this.#backpressure.stall(conn, now);
-    }
-    this.#effects.run(drained.effects);
+    this.#now = now;
+    const effects = this.core.flush(this.#writeChunks);
+    if (effects.length > 0) this.#effects.run(effects);
   }
+
+  #now = 0; // the flush's time, for #writeChunks: one connection's output (bound once, no closure per flush)
+  readonly #writeChunks = (id: number, chunks: Uint8Array[]): void => {
+    const conn = this.#connections.get(id);
+    if (!conn) return;
+    if (!conn.write(chunks)) this.#drop(conn, "output buffer over the hard cap");
+    else if (conn.over(this.core.pendingBytes(id))) this.#backpressure.stall(conn, this.#now);
+  };
 
   /** The store answered a commit: the core hears it (the submitters get JOB_CREATED or an ERROR). */
   #committed({ added, error, coalesced }: CommitOutcome): void {
