@@ -57,6 +57,8 @@ export class PayloadReads {
 export function assignPacket(job: Job, reply: AssignReply, data: Uint8Array): Uint8Array {
   const fn = job.fn.name;
   if (reply === "plain") return encodeHandlePacket(Cmd.JOB_ASSIGN, job.prefix, job.id, data, fn);
-  if (reply === "all" && job.reducer !== "") return encodeHandlePacket(Cmd.JOB_ASSIGN_ALL, job.prefix, job.id, data, fn, job.unique, job.reducer);
+  if (reply === "all" && job.reducer !== "") {
+    return encodeHandlePacket(Cmd.JOB_ASSIGN_ALL, job.prefix, job.id, data, fn, job.unique, job.reducer);
+  }
   return encodeHandlePacket(Cmd.JOB_ASSIGN_UNIQ, job.prefix, job.id, data, fn, job.unique);
 }

@@ -184,8 +184,8 @@ export class Decoder {
       if (len - pos < HEADER) break;
       const size = u32(chunk, pos + 8);
       if (len - pos - HEADER < size || size > max) break;
-      const body = chunk.subarray(pos + HEADER, pos + HEADER + size);
-      this.#emitPacket(out, u32(chunk, pos), u32(chunk, pos + 4), body, false);
+      // The body is read in place (offsets into the chunk): no view of it is made.
+      this.#emitPacket(out, u32(chunk, pos), u32(chunk, pos + 4), chunk, false, pos + HEADER, pos + HEADER + size);
       pos += HEADER + size;
     }
     if (pos < len && !this.#closed) {
@@ -305,7 +305,7 @@ export class Decoder {
     this.#skipFault = undefined;
   }
 
-  #emitPacket(out: Frame[], magic: number, code: number, body: Uint8Array, owned: boolean): void {
+  #emitPacket(out: Frame[], magic: number, code: number, body: Uint8Array, owned: boolean, start = 0, end = body.length): void {
     if (magic !== this.#expect) {
       if (magic === this.#other) {
         out.push({ kind: "fault", error: new ProtocolError("RESPONSE_MAGIC") });
@@ -323,7 +323,7 @@ export class Decoder {
       out.push({ kind: "fault", error: new ProtocolError("UNKNOWN_COMMAND", `type ${code}`) });
       return;
     }
-    const packet = splitArguments(spec, body);
+    const packet = splitArguments(spec, body, start, end);
     if (packet && packet.data !== undefined) packet.owned = owned;
     out.push(packet ?? { kind: "fault", error: new ProtocolError("INVALID_PACKET", spec.name) });
   }
@@ -338,33 +338,39 @@ const NO_ARGS: string[] = Object.freeze([]) as unknown as string[];
 /** The argument-less packets without a payload, one frozen object per code. */
 const BARE: Packet[] = [];
 
-/** Splits a payload at the first N-1 NULs; `undefined` when there are too few. */
-export function splitArguments(spec: CommandSpec, body: Uint8Array): Packet | undefined {
+/**
+ * Splits a payload (`body[start, end)`) at the first N-1 NULs; `undefined`
+ * when there are too few. `data` views the body; nothing else is copied.
+ */
+export function splitArguments(spec: CommandSpec, body: Uint8Array, start = 0, end = body.length): Packet | undefined {
   const n = argumentCount(spec);
-  const args: string[] = [];
+  const size = end - start;
   let data: Uint8Array | undefined;
   if (n === 0) {
     // Both reference servers ignore a stray payload on argument-less packets.
     // The common empty ones (GRAB_JOB*, PRE_SLEEP, NOOP) are one shared object each: nothing to allocate.
-    if (body.length === 0) return BARE[spec.code] ??= Object.freeze({ kind: "packet", code: spec.code, spec, args: NO_ARGS, data, size: 0, owned: true });
-    return { kind: "packet", code: spec.code, spec, args, data, size: body.length, owned: false };
+    if (size === 0) {
+      return BARE[spec.code] ??= Object.freeze({ kind: "packet", code: spec.code, spec, args: NO_ARGS, data, size: 0, owned: true });
+    }
+    return { kind: "packet", code: spec.code, spec, args: [], data, size, owned: false };
   }
-  let start = 0;
+  const args: string[] = [];
+  let at = start;
   for (let i = 0; i < n - 1; i++) {
-    const nul = body.indexOf(0, start);
-    if (nul === -1) {
+    const nul = body.indexOf(0, at);
+    if (nul === -1 || nul >= end) {
       // Perl's Gearman::Worker leaves out the separator before an empty
       // result ("" or "0" results, empty WORK_DATA): read it as empty data.
       if (spec.tail === undefined || i !== n - 2) return undefined;
-      args.push(latin1(body, start, body.length));
-      return { kind: "packet", code: spec.code, spec, args, data: EMPTY, size: body.length, owned: false };
+      args.push(latin1(body, at, end));
+      return { kind: "packet", code: spec.code, spec, args, data: EMPTY, size, owned: false };
     }
-    args.push(latin1(body, start, nul));
-    start = nul + 1;
+    args.push(latin1(body, at, nul));
+    at = nul + 1;
   }
-  if (spec.tail !== undefined) data = body.subarray(start);
-  else args.push(latin1(body, start, body.length));
-  return { kind: "packet", code: spec.code, spec, args, data, size: body.length, owned: false };
+  if (spec.tail !== undefined) data = at === end ? EMPTY : body.subarray(at, end);
+  else args.push(latin1(body, at, end));
+  return { kind: "packet", code: spec.code, spec, args, data, size, owned: false };
 }
 
 function u32(b: Uint8Array, at: number): number {

@@ -47,7 +47,15 @@ export function encodePacket(
  * opaque data: the hot replies (JOB_CREATED, JOB_ASSIGN*, WORK_*) without
  * building the handle string or an argument array.
  */
-export function encodeHandlePacket(code: number, prefix: string, id: number, data?: Uint8Array, a1?: string, a2?: string, a3?: string): Uint8Array {
+export function encodeHandlePacket(
+  code: number,
+  prefix: string,
+  id: number,
+  data?: Uint8Array,
+  a1?: string,
+  a2?: string,
+  a3?: string,
+): Uint8Array {
   let digits = 1;
   for (let v = id; v >= 10; v = Math.floor(v / 10)) digits++;
   let size = prefix.length + 1 + digits;

@@ -79,7 +79,8 @@ export class InputPump {
 
   /** Runs held work on the next turn of the loop, after the reads of this one, when some can go on now. */
   schedule(): void {
-    if (!this.#needed() || this.#armed || this.#host.stopping()) return;
+    if (this.#armed || (this.#held.size === 0 && this.#host.core.view.bulk.pending === 0)) return; // asked after every read: the common case first
+    if (!this.#needed() || this.#host.stopping()) return;
     this.#armed = true;
     setImmediate(() => this.#pump());
   }
