@@ -9,7 +9,7 @@
  * @module
  */
 import { Cmd } from "../protocol/commands.ts";
-import { encodeHandlePacket, encodePacket } from "../protocol/encoder.ts";
+import { encodeHandlePacket } from "../protocol/encoder.ts";
 import type { Job } from "./job.ts";
 import type { PendingAck } from "./record_shapes.ts";
 import type { Peer } from "./peer.ts";
