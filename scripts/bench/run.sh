@@ -457,6 +457,34 @@ for ((k = 1; k < ${#HEAD[@]}; k++)); do w=${#HEAD[k]}; ((w < 9)) && w=9; ((k > $
     row "${cells[@]}"
   done
   echo
+  # Rounds: run r of gearbox against run r of gearmand (the same round, next to each other in time).
+  echo "ratio g/g per round (gearbox run r / gearmand run r), and their median:"
+  for r in "${ROWS[@]}"; do
+    awk -v row="$r" -v label="${LABEL[$r]}" '
+      $1 == "gearmand" || $1 == "gearbox" {
+        m = ""; rate = ""; run = ""
+        for (i = 3; i <= NF; i++) {
+          if ($i ~ /^run=/) run = substr($i, 5)
+          if ($i ~ /^mode=/) m = substr($i, 6)
+          if ($i ~ /^jobs_per_s=/) rate = substr($i, 12)
+        }
+        id = (row == "bgsubmit" || row == "drain") ? "bg" : row
+        if (rate == "" || $2 != id) next
+        if ((row == "bgsubmit" || row == "drain") ? m != row : (m == "bgsubmit" || m == "drain")) next
+        v[$1, run] = rate; runs[run] = 1
+      }
+      END {
+        n = 0
+        for (k in runs) if (v["gearmand", k] > 0 && v["gearbox", k] != "") ratios[++n] = v["gearbox", k] / v["gearmand", k]
+        if (n == 0) exit
+        for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (ratios[j] < ratios[i]) { t = ratios[i]; ratios[i] = ratios[j]; ratios[j] = t }
+        line = ""
+        for (i = 1; i <= n; i++) line = line sprintf(" %.2f", ratios[i])
+        med = n % 2 ? ratios[(n + 1) / 2] : (ratios[n / 2] + ratios[n / 2 + 1]) / 2
+        printf "  %-42s%s  median %.2f\n", label, line, med
+      }' "$RAW"
+  done
+  echo
   echo "ratio g/g = gearbox jobs/s / gearmand jobs/s (above 1.00: gearbox is faster)"
   echo "CPU us/job = the server process's CPU (user + system) over the measured phase / jobs, in the best run (loadgen --server-pid)"
   ((HAVE_FLOOR)) && echo "floor = scripts/bench/floor_server.ts, a bare Gearman server on Bun.listen: what the runtime allows; gearbox CPU / floor CPU is how far gearbox is from it"
