@@ -42,14 +42,33 @@ export interface Refusal {
   count: string;
 }
 
+/**
+ * The checked form of the packet being handled: one object, filled per
+ * packet, since a submission is used up before the handler returns (the
+ * job keeps what it needs). WORK_REPLACE and the edge, which hold several
+ * at once, get their own.
+ */
+const NO_DATA = new Uint8Array(0);
+const SCRATCH: Submission = {
+  fn: undefined as unknown as FunctionRecord,
+  unique: "",
+  key: undefined,
+  data: NO_DATA,
+  owned: false,
+  reducer: "",
+  runAt: 0,
+  kind: { priority: Priority.Normal, background: false },
+};
+
 function submitHandler(kind: SubmitKind): PacketHandler {
   return (server, peer, packet, now) => {
-    const sub = quotaRefusal(server, peer, packet) ?? checkSubmission(server, packet, now, kind);
+    const sub = quotaRefusal(server, peer, packet) ?? checkSubmission(server, packet, now, kind, SCRATCH);
     if ("code" in sub) {
       server.count(sub.count);
       return server.error(peer, sub.code, sub.text);
     }
     submit(server, peer, sub, now);
+    SCRATCH.data = NO_DATA; // a view of the read: not to be pinned until the next submission
   };
 }
 
@@ -71,7 +90,13 @@ function quotaRefusal(server: CoreContext, peer: Peer, packet: Packet): Refusal 
 }
 
 /** Checks a SUBMIT_* packet (names, sizes, epoch, queue limit) without changing anything but the function table. */
-export function checkSubmission(server: CoreContext, packet: Packet, now: number, kind: SubmitKind): Submission | Refusal {
+export function checkSubmission(
+  server: CoreContext,
+  packet: Packet,
+  now: number,
+  kind: SubmitKind,
+  into?: Submission,
+): Submission | Refusal {
   const [name, unique] = packet.args as [string, string];
   const data = packet.data!;
   const o = server.options;
@@ -102,7 +127,16 @@ export function checkSubmission(server: CoreContext, packet: Packet, now: number
     const limit = fn.maxQueue[kind.priority]!;
     if (limit > 0 && fn.total >= limit) return { code: "QUEUE_ERROR", text: "Job queue is full", count: "queue_full" };
   }
-  return { fn, unique, key, data, owned: packet.owned, reducer, runAt, kind };
+  if (into === undefined) return { fn, unique, key, data, owned: packet.owned, reducer, runAt, kind };
+  into.fn = fn;
+  into.unique = unique;
+  into.key = key;
+  into.data = data;
+  into.owned = packet.owned;
+  into.reducer = reducer;
+  into.runAt = runAt;
+  into.kind = kind;
+  return into;
 }
 
 /** The live job a submission coalesces with, if any. */
