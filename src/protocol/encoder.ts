@@ -41,6 +41,9 @@ export function encodePacket(
   return out;
 }
 
+/** Replies up to this payload size are allocated zeroed by the JIT; larger ones uninitialised. */
+const SMALL_REPLY = 1024;
+
 /**
  * Encodes a response whose first argument is a job handle `<prefix>:<id>`,
  * written from its parts, then up to three more string arguments and the
@@ -63,8 +66,10 @@ export function encodeHandlePacket(
   if (a2 !== undefined) size += 1 + a2.length;
   if (a3 !== undefined) size += 1 + a3.length;
   if (data !== undefined) size += 1 + data.length;
-  // A plain Uint8Array: allocated inline by the JIT, where Buffer.allocUnsafe is a native call.
-  const out = new Uint8Array(12 + size);
+  // Small replies: a plain Uint8Array, allocated inline by the JIT (Buffer.allocUnsafe is a
+  // native call). Large ones: not zero-filled first (a 64 KiB reply would be written twice).
+  const out = size <= SMALL_REPLY ? new Uint8Array(12 + size) : Buffer.allocUnsafe(12 + size);
+  out[0] = 0;
   out[1] = 0x52; // R
   out[2] = 0x45; // E
   out[3] = 0x53; // S
@@ -74,11 +79,13 @@ export function encodeHandlePacket(
   out[pos++] = 0x3a; // ":"
   for (let i = pos + digits - 1, v = id; i >= pos; i--, v = Math.floor(v / 10)) out[i] = 0x30 + (v % 10);
   pos += digits;
-  // The array starts zeroed: each separator is a NUL already.
-  if (a1 !== undefined) pos = copyLatin1(out, pos + 1, a1);
-  if (a2 !== undefined) pos = copyLatin1(out, pos + 1, a2);
-  if (a3 !== undefined) pos = copyLatin1(out, pos + 1, a3);
-  if (data !== undefined) out.set(data, pos + 1);
+  if (a1 !== undefined) pos = copyLatin1(out, (out[pos] = 0, pos + 1), a1);
+  if (a2 !== undefined) pos = copyLatin1(out, (out[pos] = 0, pos + 1), a2);
+  if (a3 !== undefined) pos = copyLatin1(out, (out[pos] = 0, pos + 1), a3);
+  if (data !== undefined) {
+    out[pos] = 0;
+    out.set(data, pos + 1);
+  }
   return out;
 }
 

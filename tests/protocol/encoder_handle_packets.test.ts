@@ -20,6 +20,8 @@ describe("encoder: replies written from a handle's prefix and id", () => {
       [Cmd.WORK_COMPLETE, "H:other", 99, data, []],
       [Cmd.WORK_COMPLETE, "H:other", 99, new Uint8Array(0), []],
       [Cmd.WORK_FAIL, "H:x", 5, undefined, []],
+      [Cmd.JOB_ASSIGN_UNIQ, "H:big", 77, new Uint8Array(70_000).fill(0xab), ["fn", "u"]], // a large reply: not zero-filled first
+      [Cmd.WORK_COMPLETE, "H:big", 78, new Uint8Array(5000).fill(1), []],
     ];
     for (const [code, prefix, id, payload, rest] of cases) {
       const got = encodeHandlePacket(code, prefix, id, payload, rest[0], rest[1], rest[2]);
