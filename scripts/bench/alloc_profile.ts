@@ -198,43 +198,28 @@ async function child(): Promise<void> {
       for (let i = 0; i < n; i++) if (w.read(done3[i]!)) await w.resumed();
     });
     nextId += n;
-    // Steady state of a busy server: each job submitted, grabbed and completed in turn.
-    const first4 = nextId;
-    const subs4 = fgSubmits(n);
-    const done4 = completes(first4, n);
-    await m("fg job, busy worker (SUBMIT_JOB, GRAB_JOB_ALL, WORK_COMPLETE)", "per job", n, async () => {
-      for (let i = 0; i < n; i++) {
-        if (c.read(subs4[i]!)) await c.resumed();
-        if (w.read(GRAB_ALL)) await w.resumed();
-        if (w.read(done4[i]!)) await w.resumed();
-      }
-    });
-    nextId += n;
-    const first6 = nextId;
-    const subs6 = fgSubmits(n);
-    const done6 = completes(first6, n);
-    await m("fg job, busy worker, plain GRAB_JOB", "per job", n, async () => {
-      for (let i = 0; i < n; i++) {
-        if (c.read(subs6[i]!)) await c.resumed();
-        if (w.read(GRAB)) await w.resumed();
-        if (w.read(done6[i]!)) await w.resumed();
-      }
-    });
-    nextId += n;
-    // An idle worker: woken for each job, then back to sleep.
-    const first5 = nextId;
-    const subs5 = fgSubmits(n);
-    const done5 = completes(first5, n);
-    await m("fg job, idle worker (+ NOOP, NO_JOB, PRE_SLEEP)", "per job", n, async () => {
-      for (let i = 0; i < n; i++) {
-        if (c.read(subs5[i]!)) await c.resumed();
-        if (w.read(GRAB_ALL)) await w.resumed();
-        if (w.read(done5[i]!)) await w.resumed();
-        if (w.read(GRAB_ALL)) await w.resumed();
-        if (w.read(PRE_SLEEP)) await w.resumed();
-      }
-    });
-    nextId += n;
+    /** One foreground job an iteration: submitted, grabbed with `grab`, completed; `idle`: the worker then finds nothing and sleeps. */
+    const jobCycle = async (name: string, grab: Uint8Array, idle: boolean) => {
+      const first = nextId;
+      const subs = fgSubmits(n);
+      const done = completes(first, n);
+      await m(name, "per job", n, async () => {
+        for (let i = 0; i < n; i++) {
+          if (c.read(subs[i]!)) await c.resumed();
+          if (w.read(grab)) await w.resumed();
+          if (w.read(done[i]!)) await w.resumed();
+          if (!idle) continue;
+          if (w.read(GRAB_ALL)) await w.resumed();
+          if (w.read(PRE_SLEEP)) await w.resumed();
+        }
+      });
+      nextId += n;
+    };
+    // Steady state of a busy server: each job submitted, grabbed and completed in turn; then an
+    // idle worker, woken for each job and back to sleep after it.
+    await jobCycle("fg job, busy worker (SUBMIT_JOB, GRAB_JOB_ALL, WORK_COMPLETE)", GRAB_ALL, false);
+    await jobCycle("fg job, busy worker, plain GRAB_JOB", GRAB, false);
+    await jobCycle("fg job, idle worker (+ NOOP, NO_JOB, PRE_SLEEP)", GRAB_ALL, true);
   };
   // Warm-up: the JIT settles and the tables reach their size; then ROUNDS measured rounds (the median counts).
   await round(N, false);
