@@ -9,6 +9,8 @@
 #   npm run bench -- --repeat 5        # more alternating runs per scenario (best counts)
 #   npm run bench -- --only fg16,bg    # a subset (ids: fg1 fg16 fg16-grab fg16-64k pipelined bg)
 #   npm run bench -- --no-floor        # leave out the floor server's column
+#   npm run bench -- --warmup 0        # no unmeasured warm-up of each fresh server
+#                                      # (default 2 s, --quick 1 s; fg and pipelined)
 #   npm run bench -- --source          # gearbox from src/ via bun, not dist/gearbox
 #   npm run bench -- --durable         # both servers keep jobs in SQLite (fresh files per run)
 #   npm run bench -- --durable=gearbox # gearbox in SQLite against gearmand in memory
@@ -40,6 +42,7 @@ LOADGEN="$BUILD/loadgen"
 
 SECS=""
 QUICK=0
+WARMUP=""
 REPEAT=""
 ONLY=""
 FROM_SOURCE=0
@@ -47,7 +50,7 @@ DURABLE=""
 FLOOR=1
 
 usage() {
-  sed -n '2,33p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  sed -n '2,35p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 # --store postgres: a different comparison, in TypeScript (scripts/bench/postgres_compare.ts).
@@ -71,6 +74,8 @@ while (($#)); do
     --only=*) ONLY=${1#*=}; shift ;;
     --source) FROM_SOURCE=1; shift ;;
     --no-floor) FLOOR=0; shift ;;
+    --warmup) WARMUP=${2:-}; shift 2 || { usage >&2; exit 1; } ;;
+    --warmup=*) WARMUP=${1#*=}; shift ;;
     --durable) DURABLE=both; shift ;;
     --durable=both|--durable=gearbox) DURABLE=${1#*=}; shift ;;
     --durable=*) echo "bench: --durable takes 'both' or 'gearbox', got '${1#*=}'" >&2; exit 1 ;;
@@ -86,6 +91,11 @@ if [[ -z $REPEAT ]]; then
   if ((QUICK)); then REPEAT=2; else REPEAT=3; fi
 fi
 [[ $REPEAT =~ ^[1-9][0-9]*$ ]] || { echo "bench: --repeat wants a positive integer, got '$REPEAT'" >&2; exit 1; }
+if [[ -z $WARMUP ]]; then
+  if ((QUICK)); then WARMUP=1; else WARMUP=2; fi
+fi
+[[ $WARMUP =~ ^[0-9]+([.][0-9]+)?$ ]] || { echo "bench: --warmup wants seconds (0 for none), got '$WARMUP'" >&2; exit 1; }
+[[ $WARMUP =~ ^0+([.]0*)?$ ]] && WARMUP=0
 if ! [[ $SECS =~ ^[0-9]+([.][0-9]+)?$ ]] || [[ $SECS == 0 ]]; then
   echo "bench: --seconds wants a positive number, got '$SECS'" >&2
   exit 1
@@ -298,6 +308,15 @@ run_once() {
   fi
   local args=("$mode" --port "$SRV_PORT" --clients "$clients" --workers "$workers" --size "$size"
     --batch "$batch" --jobs "$jobs" --seconds "$SECS" --grab "$grab" --server-pid "$SRV_PID")
+  # Warm-up: the same load, unmeasured, so a JIT-compiled server is measured compiled (as it runs
+  # after its first seconds in production) and gearmand gets the same treatment. Not for bg: it
+  # would fill the queue the measured phase is about.
+  if [[ $WARMUP != 0 && ($mode == fg || $mode == pipelined) ]]; then
+    local warm=("${args[@]}") k
+    for ((k = 0; k < ${#warm[@]}; k++)); do [[ ${warm[k]} == --seconds ]] && warm[k + 1]=$WARMUP; done
+    timeout -k 5 $((3 * ${WARMUP%.*} + 60)) "$LOADGEN" "${warm[@]}" --func "warmup_${id}_$$" >/dev/null 2>&1 ||
+      log "  $srv: warm-up run failed (measuring anyway)"
+  fi
   log "scenario $id run $rep/$REPEAT: $srv on 127.0.0.1:$SRV_PORT: loadgen ${args[*]}"
   timeout -k 5 $((3 * SECS_INT + 60)) "$LOADGEN" "${args[@]}" >"$out" 2>"$err" &
   LG_PID=$!
