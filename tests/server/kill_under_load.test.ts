@@ -13,11 +13,10 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { type ChildProcess, spawn } from "node:child_process";
-import type { Socket } from "node:net";
 import { join } from "node:path";
 import { Cmd } from "../../src/protocol/commands.ts";
 import { packet } from "../helpers/raw_conn.ts";
-import { packetSocket } from "../helpers/packet_socket.ts";
+import { packetSocket, reconnectingWorker } from "../helpers/packet_socket.ts";
 import { freePort, waitForPort } from "../helpers/free_port.ts";
 import { gearboxCommand } from "../helpers/servers.ts";
 import { checkStore, healthy } from "../../src/store/store_salvage.ts";
@@ -112,28 +111,10 @@ async function killUnderLoad(storeArgs: string[]): Promise<void> {
 
   // Workers: grab, complete, repeat; sleep when idle.
   const worker = () =>
-    new Promise<void>((done) => {
-      const connectOnce = () => {
-        if (!running) return done();
-        const s: Socket = packetSocket(port, (code, args) => {
-          if (code === Cmd.JOB_ASSIGN_UNIQ) {
-            const id = args.slice(3).join("\0"); // the workload names the job; a unique, when given, is the same
-            if (args[2] !== "" && args[2] !== id) wrongWorkloads.push(`${args[2]} got ${JSON.stringify(id)}`);
-            completed.set(id, (completed.get(id) ?? 0) + 1);
-            s.write(Buffer.concat([packet(Cmd.WORK_COMPLETE, args[0]!, "ok"), packet(Cmd.GRAB_JOB_UNIQ)]));
-          } else if (code === Cmd.NO_JOB) {
-            if (running) s.write(packet(Cmd.PRE_SLEEP));
-            else s.end();
-          } else if (code === Cmd.NOOP) {
-            s.write(packet(Cmd.GRAB_JOB_UNIQ));
-          }
-        }, () => setTimeout(connectOnce, 50));
-        s.once("connect", () => s.write(Buffer.concat([packet(Cmd.CAN_DO, "kill_fn"), packet(Cmd.GRAB_JOB_UNIQ)])));
-        // Re-poll now and then: a NOOP can be lost with a killed server.
-        const poll = setInterval(() => (s.destroyed ? clearInterval(poll) : s.write(packet(Cmd.GRAB_JOB_UNIQ))), 250);
-        s.once("close", () => clearInterval(poll));
-      };
-      connectOnce();
+    reconnectingWorker(port, "kill_fn", () => running, (args) => {
+      const id = args.slice(3).join("\0"); // the workload names the job; a unique, when given, is the same
+      if (args[2] !== "" && args[2] !== id) wrongWorkloads.push(`${args[2]} got ${JSON.stringify(id)}`);
+      completed.set(id, (completed.get(id) ?? 0) + 1);
     });
 
   await start();

@@ -8,14 +8,10 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Buffer } from "node:buffer";
 import { type ChildProcess, spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
-import type { Socket } from "node:net";
 import { join } from "node:path";
-import { Cmd } from "../../src/protocol/commands.ts";
-import { packet } from "../helpers/raw_conn.ts";
-import { packetSocket } from "../helpers/packet_socket.ts";
+import { reconnectingWorker } from "../helpers/packet_socket.ts";
 import { freePort, waitForPort } from "../helpers/free_port.ts";
 import { gearboxCommand } from "../helpers/servers.ts";
 import { tempDirs } from "../helpers/temp_dir.ts";
@@ -58,26 +54,11 @@ test(`a schedule every 1s with missed: all survives ${KILLS} SIGKILLs: no slot r
   const handlesBySlot = new Map<string, Set<string>>();
   const deliveries = new Map<string, number>();
   let running = true;
-  const worker = new Promise<void>((done) => {
-    const connectOnce = () => {
-      if (!running) return done();
-      const s: Socket = packetSocket(port, (code, args) => {
-        if (code === Cmd.JOB_ASSIGN_UNIQ) {
-          const [handle, , unique] = args as [string, string, string];
-          const seen = handlesBySlot.get(unique) ?? new Set();
-          handlesBySlot.set(unique, seen.add(handle));
-          deliveries.set(handle, (deliveries.get(handle) ?? 0) + 1);
-          s.write(Buffer.concat([packet(Cmd.WORK_COMPLETE, handle, "ok"), packet(Cmd.GRAB_JOB_UNIQ)]));
-        } else if (code === Cmd.NO_JOB) {
-          if (running) s.write(packet(Cmd.PRE_SLEEP));
-          else s.end();
-        } else if (code === Cmd.NOOP) s.write(packet(Cmd.GRAB_JOB_UNIQ));
-      }, () => setTimeout(connectOnce, 50));
-      s.once("connect", () => s.write(Buffer.concat([packet(Cmd.CAN_DO, "beat_fn"), packet(Cmd.GRAB_JOB_UNIQ)])));
-      const poll = setInterval(() => (s.destroyed ? clearInterval(poll) : s.write(packet(Cmd.GRAB_JOB_UNIQ))), 250);
-      s.once("close", () => clearInterval(poll));
-    };
-    connectOnce();
+  const worker = reconnectingWorker(port, "beat_fn", () => running, (args) => {
+    const [handle, , unique] = args as [string, string, string];
+    const seen = handlesBySlot.get(unique) ?? new Set();
+    handlesBySlot.set(unique, seen.add(handle));
+    deliveries.set(handle, (deliveries.get(handle) ?? 0) + 1);
   });
 
   await start();
