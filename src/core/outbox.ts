@@ -48,20 +48,11 @@ export class Outbox {
     return effects;
   }
 
-  /** Output and effects produced since the last drain. */
+  /** Output and effects produced since the last drain (the arrays are the caller's: {@link flush}, copied). */
   drain(): Drained {
     const output: Drained["output"] = [];
-    for (const peer of this.#dirty) {
-      if (!peer.dirty) continue;
-      peer.dirty = false;
-      if (peer.ready.length > 0) output.push([peer.id, peer.ready]);
-      peer.ready = [];
-      peer.readyBytes = 0;
-    }
-    this.#dirty = [];
-    const effects = this.#effects;
-    this.#effects = [];
-    return { output, effects };
+    const effects = this.flush((conn, chunks) => output.push([conn, [...chunks]]));
+    return { output, effects: [...effects] };
   }
 
   #markDirty(peer: Peer): void {

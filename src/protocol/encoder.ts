@@ -26,12 +26,7 @@ export function encodePacket(
   const seps = data === undefined ? Math.max(args.length - 1, 0) : args.length;
   size += seps + (data?.length ?? 0);
   const out = Buffer.allocUnsafe(12 + size);
-  out[0] = 0;
-  out[1] = 0x52; // R
-  out[2] = 0x45; // E
-  out[3] = magic === "RES" ? 0x53 : 0x51; // S or Q
-  writeU32(out, 4, code);
-  writeU32(out, 8, size);
+  writeHeader(out, magic === "RES" ? 0x53 : 0x51, code, size);
   let pos = 12;
   for (let i = 0; i < args.length; i++) {
     pos = writeLatin1(out, pos, args[i]!);
@@ -69,12 +64,7 @@ export function encodeHandlePacket(
   // Small replies: a plain Uint8Array, allocated inline by the JIT (Buffer.allocUnsafe is a
   // native call). Large ones: not zero-filled first (a 64 KiB reply would be written twice).
   const out = size <= SMALL_REPLY ? new Uint8Array(12 + size) : Buffer.allocUnsafe(12 + size);
-  out[0] = 0;
-  out[1] = 0x52; // R
-  out[2] = 0x45; // E
-  out[3] = 0x53; // S
-  writeU32(out, 4, code);
-  writeU32(out, 8, size);
+  writeHeader(out, 0x53, code, size);
   let pos = copyLatin1(out, 12, prefix);
   out[pos++] = 0x3a; // ":"
   for (let i = pos + digits - 1, v = id; i >= pos; i--, v = Math.floor(v / 10)) out[i] = 0x30 + (v % 10);
@@ -103,6 +93,16 @@ function writeLatin1(out: Buffer, pos: number, a: string): number {
     return pos;
   }
   return pos + out.write(a, pos, "latin1");
+}
+
+/** The 12-byte header: "\0RE" and `last` ('S' for a response, 'Q' for a request), the code, the payload size. */
+function writeHeader(out: Uint8Array, last: number, code: number, size: number): void {
+  out[0] = 0;
+  out[1] = 0x52; // R
+  out[2] = 0x45; // E
+  out[3] = last;
+  writeU32(out, 4, code);
+  writeU32(out, 8, size);
 }
 
 function writeU32(b: Uint8Array, at: number, v: number): void {
