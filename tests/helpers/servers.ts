@@ -129,3 +129,24 @@ export const TARGETS: { name: RunningServer["name"]; available: boolean; start: 
 export function haveCommand(cmd: string): boolean {
   return spawnSync("sh", ["-c", `command -v ${cmd}`]).status === 0;
 }
+
+/**
+ * A `gearbox serve` process on `port` that a crash test starts, SIGKILLs and
+ * starts again with the same arguments (`args`: after `serve --port P`).
+ */
+export function killableServe(port: number, args: readonly string[]): { start(): Promise<void>; kill(): Promise<void> } {
+  const [cmd, ...pre] = gearboxCommand();
+  let server: ChildProcess | undefined;
+  return {
+    async start() {
+      server = spawn(cmd!, [...pre, "serve", "--port", String(port), ...args, "--log-level", "error"], { stdio: "ignore" });
+      await waitForPort(port, 15_000);
+    },
+    async kill() {
+      const s = server!;
+      const gone = new Promise((r) => s.once("exit", r));
+      s.kill("SIGKILL");
+      await gone;
+    },
+  };
+}

@@ -12,13 +12,12 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
-import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
 import { Cmd } from "../../src/protocol/commands.ts";
 import { packet } from "../helpers/raw_conn.ts";
 import { packetSocket, reconnectingWorker } from "../helpers/packet_socket.ts";
-import { freePort, waitForPort } from "../helpers/free_port.ts";
-import { gearboxCommand } from "../helpers/servers.ts";
+import { freePort } from "../helpers/free_port.ts";
+import { killableServe } from "../helpers/servers.ts";
 import { checkStore, healthy } from "../../src/store/store_salvage.ts";
 import { tempDirs } from "../helpers/temp_dir.ts";
 import { testPostgres } from "../helpers/postgres.ts";
@@ -49,28 +48,7 @@ test(`acknowledged background jobs survive ${KILLS} SIGKILLs under load on Postg
 /** SIGKILLs the server `KILLS` times under load on the store `storeArgs` names, then checks no acknowledged job was lost. */
 async function killUnderLoad(storeArgs: string[]): Promise<void> {
   const port = await freePort();
-  const [cmd, ...pre] = gearboxCommand();
-  let server: ChildProcess | undefined;
-  const start = async () => {
-    server = spawn(cmd!, [
-      ...pre,
-      "serve",
-      "--port",
-      String(port),
-      ...storeArgs,
-      "--max-payload-memory",
-      "0",
-      "--log-level",
-      "error",
-    ], { stdio: "ignore" });
-    await waitForPort(port, 15_000);
-  };
-  const kill = async () => {
-    const s = server!;
-    const gone = new Promise((r) => s.once("exit", r));
-    s.kill("SIGKILL");
-    await gone;
-  };
+  const { start, kill } = killableServe(port, [...storeArgs, "--max-payload-memory", "0"]);
 
   const acked = new Set<string>();
   const completed = new Map<string, number>();

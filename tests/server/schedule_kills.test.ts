@@ -8,12 +8,11 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { reconnectingWorker } from "../helpers/packet_socket.ts";
-import { freePort, waitForPort } from "../helpers/free_port.ts";
-import { gearboxCommand } from "../helpers/servers.ts";
+import { freePort } from "../helpers/free_port.ts";
+import { killableServe } from "../helpers/servers.ts";
 import { tempDirs } from "../helpers/temp_dir.ts";
 
 const tempDir = tempDirs();
@@ -36,19 +35,7 @@ test(`a schedule every 1s with missed: all survives ${KILLS} SIGKILLs: no slot r
     ].join("\n"),
   );
   const port = await freePort();
-  const [cmd, ...pre] = gearboxCommand();
-  let server: ChildProcess | undefined;
-  const start = async () => {
-    const args = [...pre, "serve", "--port", String(port), "--store", `sqlite:${join(dir, "jobs.db")}`, "--config", config];
-    server = spawn(cmd!, [...args, "--log-level", "error"], { stdio: "ignore" });
-    await waitForPort(port, 15_000);
-  };
-  const kill = async () => {
-    const s = server!;
-    const gone = new Promise((r) => s.once("exit", r));
-    s.kill("SIGKILL");
-    await gone;
-  };
+  const { start, kill } = killableServe(port, ["--store", `sqlite:${join(dir, "jobs.db")}`, "--config", config]);
 
   /** Handles seen per slot (the unique), and deliveries per handle. */
   const handlesBySlot = new Map<string, Set<string>>();
