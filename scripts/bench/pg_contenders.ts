@@ -8,7 +8,9 @@
  *   JOB_CREATED arrives, which gearbox sends only after COMMIT);
  * - pg-boss 12: `boss.insert(queue, jobs[])` (one statement per batch);
  * - graphile-worker 0.18: `workerUtils.addJobs(specs[])` (one call of its
- *   `add_jobs` function per batch).
+ *   `add_jobs` function per batch);
+ * - the runtime floor: pg_floor_server.ts, a bare Bun server doing gearbox's
+ *   part of the work and nothing else, fed by the same loadgen.
  *
  * Each `prepare` does the untimed setup (start, migrate) and gives the timed
  * `run` and the `close`.
@@ -81,13 +83,17 @@ export interface GearboxProcess {
 }
 
 /** Starts `dist/gearbox serve --store url` with `extra` flags and waits until it listens. */
-export async function startGearbox(url: string, extra: string[] = []): Promise<GearboxProcess> {
-  const port = await freePort();
-  const server: ChildProcess = spawn(
+export function startGearbox(url: string, extra: string[] = []): Promise<GearboxProcess> {
+  return startServer(
     join(ROOT, "dist/gearbox"),
-    ["serve", "--port", String(port), "--listen", "127.0.0.1", "--store", url, "--log-level", "warn", ...extra],
-    { stdio: ["ignore", "ignore", "inherit"] },
+    (port) => ["serve", "--port", port, "--listen", "127.0.0.1", "--store", url, "--log-level", "warn", ...extra],
   );
+}
+
+/** `command` with `args(port)` on a free port, once it accepts connections. */
+async function startServer(command: string, args: (port: string) => string[]): Promise<GearboxProcess> {
+  const port = await freePort();
+  const server: ChildProcess = spawn(command, args(String(port)), { stdio: ["ignore", "ignore", "inherit"] });
   const stop = async () => {
     server.kill("SIGTERM");
     if (server.exitCode === null && server.signalCode === null) await new Promise((r) => server.once("exit", r));
@@ -125,21 +131,38 @@ export async function bgsubmit(port: number, load: Load): Promise<BgSubmit> {
   return { jobs, seconds, exitedAt };
 }
 
-export const gearbox: Contender = {
-  name: "gearbox (dist/gearbox, loadgen bgsubmit)",
-  async prepare(url, load) {
-    const server = await startGearbox(url);
-    if (load.warm) await bgsubmit(server.port, { ...load, jobs: load.warm });
-    return {
-      async run() {
-        const cpu0 = cpuSeconds([server.pid]);
-        const r = await bgsubmit(server.port, load);
-        return { jobs: r.jobs, seconds: r.seconds, appCpu: cpuSeconds([server.pid]) - cpu0 };
-      },
-      close: () => server.stop(),
-    };
-  },
-};
+export const gearbox = loadgenContender("gearbox (dist/gearbox, loadgen bgsubmit)", (url) => startGearbox(url));
+
+/**
+ * The runtime's floor for the same work (pg_floor_server.ts): a bare Bun server that COPYs each
+ * SUBMIT_JOB_BG into gearbox's table through the same driver and acknowledges after the commit,
+ * fed by the same loadgen. `tables` makes gearbox's tables in its database first.
+ */
+export function runtimeFloor(tables: (url: string) => Promise<void>): Contender {
+  return loadgenContender("runtime floor (pg_floor_server.ts on Bun, loadgen bgsubmit)", async (url) => {
+    await tables(url);
+    return startServer(process.execPath, (port) => [join(ROOT, "scripts/bench/pg_floor_server.ts"), "--port", port, "--store", url]);
+  });
+}
+
+/** A server `start`ed on the database, fed by `loadgen bgsubmit`; the producer CPU is the server's. */
+function loadgenContender(name: string, start: (url: string) => Promise<GearboxProcess>): Contender {
+  return {
+    name,
+    async prepare(url, load) {
+      const server = await start(url);
+      if (load.warm) await bgsubmit(server.port, { ...load, jobs: load.warm });
+      return {
+        async run() {
+          const cpu0 = cpuSeconds([server.pid]);
+          const r = await bgsubmit(server.port, load);
+          return { jobs: r.jobs, seconds: r.seconds, appCpu: cpuSeconds([server.pid]) - cpu0 };
+        },
+        close: () => server.stop(),
+      };
+    },
+  };
+}
 
 export const pgBoss: Contender = {
   name: "pg-boss 12 (boss.insert)",

@@ -12,7 +12,7 @@
  *
  *   npm run build && npm run bench -- --store postgres [--quick] [--repeat 3] [--jobs 100000]
  *   bun scripts/bench/postgres_compare.ts [--jobs N] [--repeat N] [--batch 1000] [--size 100] [--floor-clients 4] [--warm 20000]
- *     [--only gearbox,pg-boss,graphile-worker,floor-1,floor-4,server-1,nodes-1,nodes-3]
+ *     [--only gearbox,runtime-floor,pg-boss,graphile-worker,floor-1,floor-4,server-1,nodes-1,nodes-3]
  *
  * @module
  */
@@ -31,6 +31,7 @@ import {
   LOADGEN,
   pgBoss,
   type RunResult,
+  runtimeFloor,
 } from "./pg_contenders.ts";
 import { createGearboxTables, type FloorKind, runFloor } from "./pg_floor.ts";
 import { nodesRow, nodesTable } from "./pg_nodes.ts";
@@ -61,7 +62,7 @@ const ROOT = new URL("../../", import.meta.url).pathname;
 interface Row {
   id: string;
   label: string;
-  kind: "gearbox" | "competitor" | "keyed" | "floor" | "ceiling" | "nodes";
+  kind: "gearbox" | "runtime" | "competitor" | "keyed" | "floor" | "ceiling" | "nodes";
   prepare(url: string): Promise<{ run(): Promise<RunResult>; close(): Promise<void> }>;
 }
 
@@ -83,6 +84,7 @@ function floor(id: string, kind: FloorKind, clients: number, label: string): Row
 
 const ALL_ROWS: Row[] = [
   library("gearbox", gearbox, "gearbox"),
+  library("runtime-floor", runtimeFloor(createGearboxTables), "runtime"),
   library("pg-boss", pgBoss, "competitor"),
   library("graphile-worker", graphileWorker, "competitor"),
   library("graphile-worker-keyed", graphileWorkerKeyed, "keyed"),
@@ -146,7 +148,7 @@ function table(samples: Map<string, Sample[]>): string {
       continue;
     }
     const top = s.reduce((a, b) => (b.rate > a.rate ? b : a));
-    const library = row.kind === "gearbox" || row.kind === "competitor" || row.kind === "keyed";
+    const library = row.kind === "gearbox" || row.kind === "runtime" || row.kind === "competitor" || row.kind === "keyed";
     const ratio = library ? over(top.rate, competitor, 2) : "";
     const ratioKeyed = library ? over(top.rate, keyed, 2) : "";
     const pct = row.kind === "ceiling" ? "" : `${over(top.rate, floor1, 0, 100)} / ${over(top.rate, floorN, 0, 100)}`;
@@ -216,6 +218,17 @@ if (ROWS.some((r) => r.kind !== "nodes")) {
   console.log(
     "PostgreSQL CPU: postmaster and backends, per job; producer CPU: the gearbox server, or the bench process for the libraries.",
   );
+  const runtime = samples.get("runtime-floor") ?? [];
+  const ours = samples.get("gearbox") ?? [];
+  if (runtime.length > 0 && ours.length > 0) {
+    const top = (s: Sample[]) => s.reduce((a, b) => (b.rate > a.rate ? b : a));
+    console.log(
+      `runtime floor: pg_floor_server.ts, the same protocol, rows, driver and commits with no job server behind them; ` +
+        `gearbox reaches ${over(top(ours).rate, top(runtime).rate, 2)}× its best rate at ${
+          over(top(ours).appUs, top(runtime).appUs, 2)
+        }× its CPU per job.`,
+    );
+  }
 }
 printNodes(took);
 process.exit(0);
