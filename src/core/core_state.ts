@@ -8,7 +8,7 @@
  */
 import { Cmd } from "../protocol/commands.ts";
 import type { Frame } from "../protocol/decoder.ts";
-import { encodeHandlePacket, encodePacket, encodeText } from "../protocol/encoder.ts";
+import { encodePacket, encodeText } from "../protocol/encoder.ts";
 import { BulkWork } from "./bulk_work.ts";
 import { dispatch } from "./dispatch.ts";
 import { runTimer } from "./due_timers.ts";
@@ -122,15 +122,13 @@ export class CoreState extends Outbox implements CoreContext {
       if (!job || job.state !== "persisting") continue;
       const other = error === undefined ? coalesced?.get(id) : undefined;
       const handOver = other !== undefined && this.#handsOver(job);
+      // Most get their JOB_CREATED, encoded when released (one buffer per connection and commit).
       const reply = error !== undefined
         ? encodePacket(Cmd.ERROR, ["QUEUE_ERROR", error])
         : handOver
         ? encodePacket(Cmd.JOB_CREATED, [other])
-        : encodeHandlePacket(Cmd.JOB_CREATED, job.prefix, job.id);
-      for (const { peer, ack } of this.#scheduler.takeWaiters(job)) {
-        peer.resolve(ack, reply);
-        touched.add(peer);
-      }
+        : undefined;
+      this.#scheduler.answer(job, reply, touched);
       if (error !== undefined || handOver) {
         this.count(handOver ? "coalesced_cluster" : "store_error");
         if (handOver) handedOver.set(id, other);

@@ -93,6 +93,7 @@ const STATE_BITS: Record<JobState, number> = { persisting: 0, scheduled: 1, queu
 const BACKGROUND = 1 << 3;
 const PERSISTED = 1 << 4;
 const PRIORITY_SHIFT = 5;
+const ANSWERED = 1 << 7;
 
 /**
  * A live job. A million of them may wait in memory, so it keeps thirteen
@@ -159,7 +160,7 @@ export class Job implements StoredJob {
   }
 
   get priority(): Priority {
-    return this.#bits >> PRIORITY_SHIFT;
+    return (this.#bits >> PRIORITY_SHIFT) & 3;
   }
 
   get state(): JobState {
@@ -185,6 +186,18 @@ export class Job implements StoredJob {
 
   set persisted(b: boolean) {
     this.#bits = b ? this.#bits | PERSISTED : this.#bits & ~PERSISTED;
+  }
+
+  /**
+   * The store answered for this job's submitters (set when it did): a peer
+   * holding the job as its JOB_CREATED slot may write it (Peer.release).
+   */
+  get answered(): boolean {
+    return (this.#bits & ANSWERED) !== 0;
+  }
+
+  set answered(b: boolean) {
+    this.#bits = b ? this.#bits | ANSWERED : this.#bits & ~ANSWERED;
   }
 
   #extras(): JobExtras {

@@ -5,7 +5,9 @@
  *
  * @module
  */
-import type { Job } from "./job.ts";
+import { Cmd } from "../protocol/commands.ts";
+import { encodeHandlePackets } from "../protocol/encoder.ts";
+import { Job } from "./job.ts";
 import type { Ability, FunctionShape, PeerShape, PendingAck } from "./record_shapes.ts";
 import { ALL_ROLES, type RoleSet } from "./roles.ts";
 
@@ -52,12 +54,18 @@ export class Peer implements PeerShape<Job> {
   /** In the outbox's list of connections with output to write (a flag and an array: cheaper than a Set per packet). */
   dirty = false;
   readyBytes = 0;
-  /** Output queued behind the first unresolved acknowledgement. */
-  held: (Uint8Array | PendingAck)[] = [];
+  /**
+   * Output queued behind the first unresolved acknowledgement: bytes, reply
+   * slots, and background jobs whose JOB_CREATED waits for the store's
+   * commit (the job is its own slot: nothing is allocated per submission).
+   */
+  held: (Uint8Array | PendingAck | Job)[] = [];
   /** Bytes in `held` (acknowledgements not yet filled count as nothing). */
   heldBytes = 0;
   unresolved = 0;
   closed = false;
+  /** What held jobs get instead of JOB_CREATED (a refusal, another node's handle): rare, so made on first use. */
+  jobReplies: Map<Job, Uint8Array> | undefined = undefined;
 
   constructor(id: number, address: string, port: number, exceptions: boolean) {
     this.id = id;
@@ -93,33 +101,64 @@ export class Peer implements PeerShape<Job> {
     return ack;
   }
 
+  /** Holds the JOB_CREATED of a background job being committed; the store's answer sets `job.answered`. */
+  awaitJob(job: Job): void {
+    this.held.push(job);
+    this.unresolved++;
+  }
+
+  /** The store answered for a held job: it gets JOB_CREATED, or `reply` when given; call {@link release} once after a batch. */
+  resolveJob(job: Job, reply: Uint8Array | undefined): void {
+    if (reply !== undefined) (this.jobReplies ??= new Map()).set(job, reply);
+    this.unresolved--;
+  }
+
   /** Fills a reserved slot; call {@link release} once after filling a batch. */
   resolve(ack: PendingAck, bytes: Uint8Array): void {
     ack.bytes = bytes;
     this.unresolved--;
   }
 
-  /** Moves the resolved prefix of held output to ready; returns true when any moved. */
+  /**
+   * Moves the resolved prefix of held output to ready; returns true when any
+   * moved. A run of answered jobs becomes one buffer of JOB_CREATED packets.
+   */
   release(): boolean {
     if (this.closed) return false;
     let i = 0;
     let moved = 0;
     const held = this.held;
-    for (; i < held.length; i++) {
+    while (i < held.length) {
       const item = held[i]!;
+      let bytes: Uint8Array;
       if (item instanceof Uint8Array) {
-        this.ready.push(item);
-        moved += item.length;
+        bytes = item;
         this.heldBytes -= item.length;
+        i++;
+      } else if (item instanceof Job) {
+        if (!item.answered) break;
+        const reply = this.jobReplies?.get(item);
+        if (reply !== undefined) {
+          bytes = reply;
+          i++;
+        } else {
+          let end = i + 1;
+          while (end < held.length && answeredPlainly(held[end], this.jobReplies)) end++;
+          bytes = encodeHandlePackets(Cmd.JOB_CREATED, held as Job[], i, end);
+          i = end;
+        }
       } else if (item.bytes !== undefined) {
-        this.ready.push(item.bytes);
-        moved += item.bytes.length;
+        bytes = item.bytes;
+        i++;
       } else break;
+      this.ready.push(bytes);
+      moved += bytes.length;
     }
     if (i === 0) return false;
     this.readyBytes += moved;
     // One splice per batch, not one per acknowledgement (that was quadratic).
     this.held = i === held.length ? [] : held.slice(i);
+    if (this.held.length === 0) this.jobReplies = undefined;
     return true;
   }
 
@@ -131,4 +170,9 @@ export class Peer implements PeerShape<Job> {
   ability(fn: FunctionShape<Job>): Ability<Job> | undefined {
     return this.abilities.find((a) => a.fn === fn);
   }
+}
+
+/** A held job the store answered whose reply is its JOB_CREATED. */
+function answeredPlainly(item: Uint8Array | PendingAck | Job | undefined, replies: Map<Job, Uint8Array> | undefined): boolean {
+  return item instanceof Job && item.answered && replies?.has(item) !== true;
 }

@@ -46,14 +46,17 @@ export interface PeerShape<J extends Queued<J>> {
   readyBytes: number;
   /** In the outbox's list of connections to write. */
   dirty: boolean;
-  held: (Uint8Array | PendingAck)[];
+  held: (Uint8Array | PendingAck | J)[];
   heldBytes: number;
   unresolved: number;
   closed: boolean;
   readonly pendingBytes: number;
   swallowLater(handle: string): void;
   push(bytes: Uint8Array): boolean;
+  jobReplies: Map<J, Uint8Array> | undefined;
   hold(): PendingAck;
+  awaitJob(job: J): void;
+  resolveJob(job: J, reply: Uint8Array | undefined): void;
   resolve(ack: PendingAck, bytes: Uint8Array): void;
   release(): boolean;
   ability(fn: FunctionShape<J>): Ability<J> | undefined;

@@ -10,26 +10,19 @@
 import type { CoreOptions } from "./core_options.ts";
 import { DeadlineHeap } from "./deadline_heap.ts";
 import type { Job } from "./job.ts";
-import type { PendingAck } from "./record_shapes.ts";
 import type { Outbox } from "./outbox.ts";
 import type { Peer } from "./peer.ts";
 import type { Timer } from "./timer.ts";
 import { wake } from "./worker_scheduling.ts";
 import { metricsOf } from "./function_metrics.ts";
 
-/** A submitter waiting for the store's answer about a job. */
-export interface Waiter {
-  readonly peer: Peer;
-  readonly ack: PendingAck;
-}
-
 /** Queues, deadlines and wake-ups. */
 export class Scheduler {
   readonly options: CoreOptions;
   readonly #out: Pick<Outbox, "sendNoop">;
   readonly #timers = new DeadlineHeap<Timer>();
-  /** Submitters waiting for JOB_CREATED of a job still being committed. */
-  readonly #acks = new Map<Job, Waiter[]>();
+  /** Submitters waiting for JOB_CREATED of a job still being committed: one (the usual case, no array) or several. */
+  readonly #acks = new Map<Job, Peer | Peer[]>();
 
   constructor(options: CoreOptions, out: Pick<Outbox, "sendNoop">) {
     this.options = options;
@@ -56,21 +49,36 @@ export class Scheduler {
     return this.#timers.popDue(now);
   }
 
-  /** A submitter of a job still being committed waits for the same answer. */
+  /** A submitter of a job still being committed waits for the same answer (its output holds the job as the reply's slot). */
   awaitAck(job: Job, peer: Peer): void {
     if (job.uniqueKey !== undefined) peer.uniques++;
-    const acks = this.#acks.get(job);
-    if (acks) acks.push({ peer, ack: peer.hold() });
-    else this.#acks.set(job, [{ peer, ack: peer.hold() }]);
+    const waiting = this.#acks.get(job);
+    if (waiting === undefined) {
+      job.answered = false;
+      this.#acks.set(job, peer);
+    } else if (Array.isArray(waiting)) waiting.push(peer);
+    else this.#acks.set(job, [waiting, peer]);
+    peer.awaitJob(job);
   }
 
-  /** The submitters waiting for a job, forgotten here: the store answered. */
-  takeWaiters(job: Job): readonly Waiter[] {
-    const acks = this.#acks.get(job);
-    if (acks === undefined) return [];
+  /**
+   * The store answered for a job: every submitter waiting for it gets its
+   * JOB_CREATED (or `reply` instead) and is added to `touched`, to be
+   * released once the whole answer is in.
+   */
+  answer(job: Job, reply: Uint8Array | undefined, touched: Set<Peer>): void {
+    job.answered = true;
+    const waiting = this.#acks.get(job);
+    if (waiting === undefined) return;
     this.#acks.delete(job);
-    if (job.uniqueKey !== undefined) { for (const w of acks) w.peer.uniques--; }
-    return acks;
+    if (Array.isArray(waiting)) { for (const peer of waiting) this.#answer(job, peer, reply, touched); }
+    else this.#answer(job, waiting, reply, touched);
+  }
+
+  #answer(job: Job, peer: Peer, reply: Uint8Array | undefined, touched: Set<Peer>): void {
+    if (job.uniqueKey !== undefined) peer.uniques--;
+    peer.resolveJob(job, reply);
+    touched.add(peer);
   }
 
   /** Makes a committed (or foreground) job runnable now or at its `runAt`. */

@@ -79,6 +79,41 @@ export function encodeHandlePacket(
   return out;
 }
 
+/** A job handle as things to encode: the boot's prefix and the id (`<prefix>:<id>`). */
+export interface HandleParts {
+  readonly prefix: string;
+  readonly id: number;
+}
+
+/**
+ * Encodes one handle-only response (JOB_CREATED) per job of
+ * `jobs[from, to)` into a single buffer, in order: the acknowledgements of one commit for one connection
+ * go out as one write, with no buffer per reply.
+ */
+export function encodeHandlePackets(code: number, jobs: readonly HandleParts[], from = 0, to = jobs.length): Uint8Array {
+  let size = 0;
+  for (let k = from; k < to; k++) size += 12 + jobs[k]!.prefix.length + 1 + digitsOf(jobs[k]!.id);
+  const out = size <= SMALL_REPLY ? new Uint8Array(size) : Buffer.allocUnsafe(size);
+  let pos = 0;
+  for (let k = from; k < to; k++) {
+    const j = jobs[k]!;
+    const digits = digitsOf(j.id);
+    const body = j.prefix.length + 1 + digits;
+    writeHeader(out, 0x53, code, body, pos);
+    pos = copyLatin1(out, pos + 12, j.prefix);
+    out[pos++] = 0x3a; // ":"
+    for (let i = pos + digits - 1, v = j.id; i >= pos; i--, v = Math.floor(v / 10)) out[i] = 0x30 + (v % 10);
+    pos += digits;
+  }
+  return out;
+}
+
+function digitsOf(id: number): number {
+  let digits = 1;
+  for (let v = id; v >= 10; v = Math.floor(v / 10)) digits++;
+  return digits;
+}
+
 /** Copies a latin1 string's chars at `pos` (names, handles, uniques: short); returns the position after it. */
 function copyLatin1(out: Uint8Array, pos: number, a: string): number {
   for (let j = 0; j < a.length; j++) out[pos++] = a.charCodeAt(j);
@@ -95,14 +130,14 @@ function writeLatin1(out: Buffer, pos: number, a: string): number {
   return pos + out.write(a, pos, "latin1");
 }
 
-/** The 12-byte header: "\0RE" and `last` ('S' for a response, 'Q' for a request), the code, the payload size. */
-function writeHeader(out: Uint8Array, last: number, code: number, size: number): void {
-  out[0] = 0;
-  out[1] = 0x52; // R
-  out[2] = 0x45; // E
-  out[3] = last;
-  writeU32(out, 4, code);
-  writeU32(out, 8, size);
+/** The 12-byte header at `at`: "\0RE" and `last` ('S' for a response, 'Q' for a request), the code, the payload size. */
+function writeHeader(out: Uint8Array, last: number, code: number, size: number, at = 0): void {
+  out[at] = 0;
+  out[at + 1] = 0x52; // R
+  out[at + 2] = 0x45; // E
+  out[at + 3] = last;
+  writeU32(out, at + 4, code);
+  writeU32(out, at + 8, size);
 }
 
 function writeU32(b: Uint8Array, at: number, v: number): void {

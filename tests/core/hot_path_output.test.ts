@@ -53,4 +53,43 @@ describe("hot path: handles read in place and output handed over without copies"
     assert.notEqual(stray, a);
     assert.equal(stray.kind === "packet" && stray.size, 3);
   });
+
+  test("the JOB_CREATED replies of one commit go to each connection as one buffer, behind and before its other output in order", () => {
+    const s = new CoreSession().open(C, C2);
+    s.autoAck = false;
+    const core = s.core;
+    const decoder = new Decoder();
+    const frames: Frame[] = [];
+    const packet = (code: number, ...args: string[]) =>
+      decoder.push(encodePacket(code, args.slice(0, -1), Buffer.from(args.at(-1)!), "REQ"), frames.splice(0))[0]!;
+    for (let i = 1; i <= 3; i++) core.receive(C, packet(Cmd.SUBMIT_JOB_BG, "f", `u${i}`, "x"), 0);
+    core.receive(C, packet(Cmd.ECHO_REQ, "after"), 0);
+    core.receive(C2, packet(Cmd.SUBMIT_JOB_BG, "f", "v", "x"), 0);
+    const ids: number[] = [];
+    for (const e of core.flush(() => assert.fail("nothing is written before the commit"))) if (e.kind === "persist") ids.push(e.job.id);
+    assert.deepEqual(ids, [1, 2, 3, 4]);
+    core.persisted(ids, undefined, 0);
+    const written = new Map<number, Uint8Array[]>();
+    core.flush((conn, chunks) => written.set(conn, [...chunks]));
+    const c = written.get(C)!;
+    assert.equal(c.length, 2, "three acknowledgements in one buffer, then the echo");
+    assert.equal(latin1([c[0]!]), ["H:t:1", "H:t:2", "H:t:3"].map((h) => latin1([encodePacket(Cmd.JOB_CREATED, [h])])).join(""));
+    assert.ok(latin1([c[1]!]).endsWith("after"));
+    assert.equal(latin1(written.get(C2)!), latin1([encodePacket(Cmd.JOB_CREATED, ["H:t:4"])]));
+  });
+
+  test("a job the cluster coalesced or a refused commit answers in its place between the others' JOB_CREATED", () => {
+    const s = new CoreSession().open(C);
+    s.autoAck = false;
+    for (let i = 1; i <= 3; i++) s.send(C, "SUBMIT_JOB_BG", "f", `u${i}`, "x");
+    s.core.persisted([1, 2, 3], undefined, s.now, new Map([[2, "H:elsewhere:7"]]));
+    s.pump();
+    assert.deepEqual(s.take(C), ["JOB_CREATED H:t:1", "JOB_CREATED H:elsewhere:7", "JOB_CREATED H:t:3"]);
+    s.send(C, "SUBMIT_JOB_BG", "f", "u4", "x");
+    s.send(C, "SUBMIT_JOB_BG", "f", "u4", "x"); // the same connection twice on one job: two answers
+    s.send(C, "SUBMIT_JOB_BG", "f", "u5", "x");
+    s.ack("disk full", [4]);
+    s.ack(undefined, [5]);
+    assert.deepEqual(s.take(C), ["ERROR QUEUE_ERROR\0disk full", "ERROR QUEUE_ERROR\0disk full", "JOB_CREATED H:t:5"]);
+  });
 });

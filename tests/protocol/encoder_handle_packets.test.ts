@@ -1,7 +1,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
-import { encodeHandlePacket, encodePacket } from "../../src/protocol/encoder.ts";
+import { encodeHandlePacket, encodeHandlePackets, encodePacket } from "../../src/protocol/encoder.ts";
 import { Cmd } from "../../src/protocol/commands.ts";
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
@@ -33,5 +33,24 @@ describe("encoder: replies written from a handle's prefix and id", () => {
   test("a name with bytes above 127 comes out byte for byte (latin1)", () => {
     const name = String.fromCharCode(0xe9, 0xff, 0x80);
     assert.equal(hex(encodeHandlePacket(Cmd.JOB_ASSIGN, "H:h", 3, data, name)), hex(encodePacket(Cmd.JOB_ASSIGN, ["H:h:3", name], data)));
+  });
+
+  test("a run of JOB_CREATED replies is one buffer with the bytes of each reply in order, from any slice of the jobs", () => {
+    const jobs = [
+      { prefix: "H:vm.1", id: 9 },
+      { prefix: "H:vm.1", id: 10 },
+      { prefix: "H:old", id: 1_099_511_627_777 },
+      { prefix: "H:vm.1", id: 0 },
+    ];
+    const each = (from: number, to: number) =>
+      jobs.slice(from, to).map((j) => hex(encodePacket(Cmd.JOB_CREATED, [`${j.prefix}:${j.id}`]))).join("");
+    assert.equal(hex(encodeHandlePackets(Cmd.JOB_CREATED, jobs)), each(0, 4));
+    assert.equal(hex(encodeHandlePackets(Cmd.JOB_CREATED, jobs, 1, 3)), each(1, 3));
+    assert.equal(encodeHandlePackets(Cmd.JOB_CREATED, jobs, 2, 2).length, 0);
+    const many = Array.from({ length: 100 }, (_, i) => ({ prefix: "H:vm.1", id: 1000 + i })); // over 1 KiB: the unzeroed path
+    assert.equal(
+      hex(encodeHandlePackets(Cmd.JOB_CREATED, many)),
+      many.map((j) => hex(encodePacket(Cmd.JOB_CREATED, [`H:vm.1:${j.id}`]))).join(""),
+    );
   });
 });
