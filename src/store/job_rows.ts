@@ -136,8 +136,9 @@ export function dataIntact(data: Uint8Array, crc: SqlValue | undefined): boolean
   return crc === null || crc === undefined || Number(crc) === dataChecksum(data);
 }
 
-/** A row with every column, for a job that already has retries, failures or an ending (a replacement, a restore). */
+/** A row with every column (PostgreSQL's COPY of new jobs; a replacement, a restore). */
 export function fullRow(j: StoredJob): SqlValue[] {
+  if (j.retries === 0 && j.ended === undefined && j.failures.length === 0) return freshFullRow(j);
   const s = rowState(j); // each getter once: a handle is built on every read
   const data = j.data ?? missingWorkload(j);
   return [
@@ -159,6 +160,15 @@ export function fullRow(j: StoredJob): SqlValue[] {
     s[12],
     s[13],
   ];
+}
+
+/** {@link fullRow} of a job with no retries, failures or ending (most): no {@link RowState} built, each getter read once. */
+function freshFullRow(j: StoredJob): SqlValue[] {
+  const data = j.data ?? missingWorkload(j);
+  const handle = j.handle; // built on every read
+  const fn = j.function, unique = j.unique, reducer = j.reducer, priority = j.priority, runAt = j.runAt, createdAt = j.createdAt;
+  const meta = freshMetaChecksum(j.id, handle, fn, unique, reducer, priority, runAt, createdAt);
+  return [j.id, handle, fn, unique, data, reducer, priority, runAt, createdAt, meta, dataChecksum(data), 0, null, null, null, null, null];
 }
 
 function missingWorkload(j: StoredJob): never {
