@@ -186,9 +186,12 @@ function gather(): void {
 
 let sent = 0; // bytes of `rows` already written to the COPY
 function stage(): void {
-  const part = rows.slice(sent, rowsLen); // the stream may keep a part while an earlier one is written
+  const added = rows.subarray(sent, rowsLen);
   sent = rowsLen;
-  if (copy?.stream) return void copy.stream.write(part);
+  // An idle stream hands the part to the driver, which copies it before returning; a busy or
+  // unopened one keeps it, and `rows` is reused: then it gets a copy.
+  if (copy?.stream) return void copy.stream.write(copy.stream.writableLength === 0 ? added : added.slice());
+  const part = added.slice();
   if (!copy) {
     const c: Copy = {
       ready: sql.unsafe(COPY_SQL).writable().then((s) => {

@@ -54,7 +54,11 @@ export interface PgCopySession extends PgSession {
  * last are still coming; a transaction of its own.
  */
 export interface PgCopyStream {
-  /** Sends a part of the input; a part may wait to be sent, so it must not change afterwards. */
+  /**
+   * Sends a part of the input. The bytes are only borrowed: a part that must
+   * wait (the COPY not started yet, an earlier part still being written) is
+   * copied, so the caller may reuse `part`'s memory once this returns.
+   */
   write(part: Uint8Array): void;
   /** Ends the input: resolves once the server took and committed every row; rejects with its error. */
   end(): Promise<void>;
@@ -170,9 +174,12 @@ class CopyStream implements PgCopyStream {
 
   write(part: Uint8Array): void {
     if (this.#failure !== undefined) return;
-    if (!this.#stream) return void this.#waiting.push(part);
+    if (!this.#stream) return void this.#waiting.push(part.slice());
     try {
-      this.#stream.write(part);
+      // An idle stream hands the part to the driver at once, which copies it into its CopyData
+      // message before returning (tests/store/postgres_copy.test.ts checks); a busy one keeps
+      // it until later, so it keeps a copy. Most parts go straight through: no copy of our own.
+      this.#stream.write(this.#stream.writableLength === 0 ? part : part.slice());
     } catch (e) {
       this.#fail(e); // the driver writes to its socket synchronously: a connection that died meanwhile throws
     }

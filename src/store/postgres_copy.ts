@@ -40,7 +40,7 @@ const MAX_KEPT = 16 * 1024 * 1024;
  * the encoding (zero-filled, then page faults on memory the allocator had
  * given back). A stream is valid until the next `encode` on this encoder.
  * A stream may also be sent in parts ({@link CopyEncoder.part}: the header
- * with the first rows, more rows, the trailer), each part a buffer of its own.
+ * with the first rows, more rows, the trailer), each valid until the next.
  */
 export class CopyEncoder {
   #kept = new Uint8Array(0);
@@ -51,12 +51,12 @@ export class CopyEncoder {
   }
 
   /**
-   * A part of a stream sent in parts, in a buffer of its own (a part may wait
-   * in a queue while the next is encoded): the header when `opens`, the rows,
-   * the trailer when `closes`.
+   * A part of a stream sent in parts: the header when `opens`, the rows, the
+   * trailer when `closes`. Like {@link encode}'s, valid until the next call
+   * (the COPY stream copies a part it cannot send at once: `PgCopyStream.write`).
    */
   part(types: readonly CopyType[], rows: readonly (readonly SqlValue[])[], first: SqlValue, opens: boolean, closes: boolean): Uint8Array {
-    return this.#encode(types, rows, first, opens, closes).slice();
+    return this.#encode(types, rows, first, opens, closes);
   }
 
   #encode(
