@@ -18,9 +18,8 @@ import type { PgCopyStream, PgPool, PgRow, PgTransaction } from "../runtime/post
 import type { SqlValue } from "../runtime/sqlite.ts";
 import type { Adoption, ClusterStore, IdRange, NodeIdentity, NodeRow } from "./cluster_store.ts";
 import { type CommitResult, type JobStore, type ScheduleRow, type StoreBatch, type StoredJob, StoreError } from "./job_store.ts";
-import { dataIntact, fullRow, metaIntact, REPLAY_COLUMNS, toJob, updateRow, workloadOf } from "./job_rows.ts";
+import { dataIntact, metaIntact, REPLAY_COLUMNS, toJob, updateRow, workloadOf } from "./job_rows.ts";
 import {
-  ADD_COLUMNS,
   columns,
   copiedWhole,
   insertUnique,
@@ -31,16 +30,14 @@ import {
   UPDATE_COLUMNS,
   UPDATE_SQL,
 } from "./postgres_uniques.ts";
-import { CopyEncoder, type CopyType } from "./postgres_copy.ts";
+import { CopyEncoder } from "./postgres_copy.ts";
+import { type CopyShape, type EncodedCopy, shapeOf } from "./postgres_copy_shapes.ts";
 import { pgStoreError } from "./postgres_errors.ts";
 import { ADOPT_SQL, heartbeat, ID_RANGE, lockNode, nodeNumber, nodeRow, NODES_SQL, registerLive } from "./postgres_nodes.ts";
 import { dropIfEmpty, migrate, refuseForeign, underSchemaLock } from "./postgres_schema.ts";
 import { readSchedules, writeSchedules } from "./postgres_schedules.ts";
 import type { PostgresTarget } from "./postgres_url.ts";
 
-/** New rows without a unique go in by binary COPY (postgres_copy.ts): the node, then {@link fullRow}'s values. */
-const COPY_SQL = `COPY gearbox_job (node, ${ADD_COLUMNS.map(([c]) => c).join(", ")}) FROM STDIN (FORMAT binary)`;
-const COPY_TYPES: readonly CopyType[] = ["text", ...ADD_COLUMNS.map(([, t]) => t)];
 const DELETE_SQL = "DELETE FROM gearbox_job WHERE node = $1 AND id = ANY($2::bigint[])";
 const REPLAY_SQL = `SELECT ${REPLAY_COLUMNS}, CASE WHEN uniq = '-' THEN data END AS data, data_crc
   FROM gearbox_job WHERE node = $1 ORDER BY id`;
@@ -278,9 +275,12 @@ export class PostgresStore implements JobStore, ClusterStore {
     const pool = this.#pool;
     if (!pool || jobs.length === 0) return;
     const opens = this.#staged === undefined;
-    const staged = (this.#staged ??= { stream: pool.copyStream(COPY_SQL), jobs: 0 });
+    const shape = this.#staged?.shape ?? shapeOf(jobs);
+    const staged = (this.#staged ??= { stream: pool.copyStream(shape.sql), shape, jobs: 0, mixed: false });
+    // A job the staged shape cannot carry: nothing more is staged, and the commit goes the usual way.
+    if ((staged.mixed ||= !jobs.every(shape.fits))) return;
     const copies = this.#copying ? new CopyEncoder() : this.#copies;
-    staged.stream.write(copies.part(COPY_TYPES, jobs.map(fullRow), this.#node, opens, false));
+    staged.stream.write(copies.part(shape.types, jobs.map(shape.row), this.#node, opens, false));
     staged.jobs += jobs.length;
   }
 
@@ -293,8 +293,9 @@ export class PostgresStore implements JobStore, ClusterStore {
   ): Promise<CommitResult | void> {
     const scheduled = (batch.schedules?.length ?? 0) + (batch.dropSchedules?.length ?? 0) > 0;
     const addsOnly = updates.length === 0 && batch.remove.length === 0 && !scheduled;
-    if (staged && addsOnly && batch.add.length >= staged.jobs) {
-      staged.stream.write(copies.part(COPY_TYPES, batch.add.slice(staged.jobs).map(fullRow), this.#node, false, true));
+    const rest = staged ? batch.add.slice(staged.jobs) : [];
+    if (staged && !staged.mixed && addsOnly && batch.add.length >= staged.jobs && rest.every(staged.shape.fits)) {
+      staged.stream.write(copies.part(staged.shape.types, rest.map(staged.shape.row), this.#node, false, true));
       try {
         return await staged.stream.end();
       } catch (e) {
@@ -307,7 +308,7 @@ export class PostgresStore implements JobStore, ClusterStore {
     const copy = batch.add.length > 0 ? this.#copyOf(copies, batch.add) : undefined;
     if (copy && addsOnly) {
       try {
-        return await pool.copyIn(COPY_SQL, copy);
+        return await pool.copyIn(copy.sql, copy.data);
       } catch (e) {
         if (!metIndex(e)) throw e;
       }
@@ -316,8 +317,9 @@ export class PostgresStore implements JobStore, ClusterStore {
     return await pool.transaction((tx) => this.#commitIn(tx, copies, batch, updates, addsOnly ? undefined : copy));
   }
 
-  #copyOf(copies: CopyEncoder, jobs: readonly StoredJob[]): Uint8Array {
-    return copies.encode(COPY_TYPES, jobs.map(fullRow), this.#node);
+  #copyOf(copies: CopyEncoder, jobs: readonly StoredJob[]): EncodedCopy {
+    const shape = shapeOf(jobs);
+    return { sql: shape.sql, data: copies.encode(shape.types, jobs.map(shape.row), this.#node) };
   }
 
   /** A batch with schedules' rows (postgres_schedules.ts): the rows first, and the jobs of a row another node moved left out, as coalesced. */
@@ -343,7 +345,7 @@ export class PostgresStore implements JobStore, ClusterStore {
     copies: CopyEncoder,
     batch: StoreBatch,
     updates: readonly StoredJob[],
-    copy?: Uint8Array,
+    copy?: EncodedCopy,
   ): Promise<CommitResult | void> {
     const node = this.#node;
     const pgArray = this.#pgArray!;
@@ -356,10 +358,11 @@ export class PostgresStore implements JobStore, ClusterStore {
     await Promise.all(sent);
     const revived = updates.filter(meetsIndex);
     const coalesced = revived.length > 0 ? await revive(tx, node, revived, pgArray) : new Map<number, string>();
-    if (batch.add.length > 0 && !(copy && await copiedWhole(tx, COPY_SQL, copy, batch.add.some(meetsIndex)))) {
+    if (batch.add.length > 0 && !(copy && await copiedWhole(tx, copy.sql, copy.data, batch.add.some(meetsIndex)))) {
       const unique = batch.add.filter(meetsIndex);
       const plain = batch.add.filter((j) => !meetsIndex(j));
-      if (plain.length > 0) await tx.copyIn(COPY_SQL, this.#copyOf(copies, plain)); // nothing may be sent on its connection while it copies
+      const rows = plain.length > 0 ? this.#copyOf(copies, plain) : undefined;
+      if (rows) await tx.copyIn(rows.sql, rows.data); // nothing may be sent on its connection while it copies
       for (const [id, handle] of await insertUnique(tx, node, unique, pgArray)) coalesced.set(id, handle);
     }
     return coalesced.size > 0 ? { coalesced } : undefined;
@@ -387,8 +390,10 @@ export class PostgresStore implements JobStore, ClusterStore {
   }
 }
 
-/** A COPY started before its commit ({@link PostgresStore.stage}). */
+/** A COPY started before its commit ({@link PostgresStore.stage}); `mixed`: a job came that its shape cannot carry. */
 interface Staged {
   stream: PgCopyStream;
+  shape: CopyShape;
   jobs: number;
+  mixed: boolean;
 }
