@@ -8,6 +8,7 @@
  */
 import { Buffer } from "node:buffer";
 import { argumentCount, COMMANDS, type CommandSpec, MAX_COMMAND } from "./commands.ts";
+import { latin1, NAME_FIRST, nameAt } from "./latin1_args.ts";
 import { ProtocolError } from "./protocol_error.ts";
 
 /** A binary packet with its arguments split per the command table. */
@@ -365,7 +366,7 @@ export function splitArguments(spec: CommandSpec, body: Uint8Array, start = 0, e
       args.push(latin1(body, at, end));
       return { kind: "packet", code: spec.code, spec, args, data: EMPTY, size, owned: false };
     }
-    args.push(latin1(body, at, nul));
+    args.push(i === 0 && NAME_FIRST[spec.code] ? nameAt(body, at, nul) : latin1(body, at, nul));
     at = nul + 1;
   }
   if (spec.tail !== undefined) data = at === end ? EMPTY : body.subarray(at, end);
@@ -375,17 +376,4 @@ export function splitArguments(spec: CommandSpec, body: Uint8Array, start = 0, e
 
 function u32(b: Uint8Array, at: number): number {
   return ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
-}
-
-/**
- * Buffer's native latin1 slice works on any Uint8Array in Bun and Deno and
- * makes one flat string: char-by-char concatenation made a rope of many
- * cells, kept alive as long as the string (a queued job's unique).
- */
-const latin1Slice = (Buffer.prototype as { latin1Slice?: (this: Uint8Array, start: number, end: number) => string }).latin1Slice;
-
-function latin1(bytes: Uint8Array, start: number, end: number): string {
-  if (end === start) return "";
-  if (latin1Slice) return latin1Slice.call(bytes, start, end);
-  return Buffer.from(bytes.buffer, bytes.byteOffset + start, end - start).toString("latin1");
 }

@@ -195,3 +195,14 @@ describe("decoder: input split anywhere gives the same frames", () => {
     assert.deepEqual(feed([Buffer.from(STREAM)]), feed([Uint8Array.from(STREAM)]));
   });
 });
+
+describe("decoder: function names", () => {
+  test("each packet's function name is its own, however the names before it compare: equal, same length, shorter, high bytes, empty", () => {
+    const d = new Decoder();
+    const names = ["resize", "resize", "resizf", "rezise", "resize", "r", "", "r\xe9size", "r\xe9sizf", "resize", "resize"];
+    const sent = names.flatMap((n, i) => [req(18, [n, `u${i}`], "x"), req(1, [n])]);
+    const got = shape(d.push(Buffer.concat(sent))) as { args: string[] }[];
+    assert.deepEqual(got.map((f) => f.args[0]), names.flatMap((n) => [n, n]));
+    assert.deepEqual(got.filter((_, i) => i % 2 === 0).map((f) => f.args[1]), names.map((_, i) => `u${i}`));
+  });
+});
