@@ -40,6 +40,8 @@ export interface RunResult {
   seconds: number;
   /** CPU seconds of the producer side: the gearbox server, or this process for the libraries. */
   appCpu: number;
+  /** CPU seconds of the Gearman client (loadgen) feeding a server; absent for the libraries, whose producer is their client. */
+  clientCpu?: number;
 }
 
 export interface Prepared {
@@ -112,13 +114,17 @@ export interface BgSubmit {
   jobs: number;
   seconds: number;
   exitedAt: number;
+  /** loadgen's CPU seconds (user + system), start-up included. */
+  clientCpu: number;
 }
 
 /** Runs `loadgen bgsubmit` (no workers) against the server on `port`. */
 export async function bgsubmit(port: number, load: Load): Promise<BgSubmit> {
   const args = ["bgsubmit", "--port", String(port), "--workers", "0", "--jobs", String(load.jobs), "--seconds", "300"];
   const out = await new Promise<string>((resolve, reject) => {
-    const child = spawn(LOADGEN, [...args, "--batch", String(load.batch), "--size", String(load.size)], {
+    // Through bash, whose `times` then prints loadgen's CPU (the children's line) after loadgen's own output.
+    const script = 'rc=0; "$0" "$@" || rc=$?; times; exit $rc';
+    const child = spawn("bash", ["-c", script, LOADGEN, ...args, "--batch", String(load.batch), "--size", String(load.size)], {
       stdio: ["ignore", "pipe", "inherit"],
     });
     let text = "";
@@ -128,7 +134,8 @@ export async function bgsubmit(port: number, load: Load): Promise<BgSubmit> {
   const exitedAt = performance.now();
   const jobs = Number(/ jobs=(\d+)/.exec(out)?.[1] ?? 0);
   const seconds = Number(/ seconds=([\d.]+)/.exec(out)?.[1] ?? 0);
-  return { jobs, seconds, exitedAt };
+  const times = [...out.matchAll(/(\d+)m([\d.]+)s/g)].map((m) => Number(m[1]) * 60 + Number(m[2]));
+  return { jobs, seconds, exitedAt, clientCpu: (times[2] ?? 0) + (times[3] ?? 0) };
 }
 
 export const gearbox = loadgenContender("gearbox (dist/gearbox, loadgen bgsubmit)", (url) => startGearbox(url));
@@ -156,7 +163,7 @@ function loadgenContender(name: string, start: (url: string) => Promise<GearboxP
         async run() {
           const cpu0 = cpuSeconds([server.pid]);
           const r = await bgsubmit(server.port, load);
-          return { jobs: r.jobs, seconds: r.seconds, appCpu: cpuSeconds([server.pid]) - cpu0 };
+          return { jobs: r.jobs, seconds: r.seconds, appCpu: cpuSeconds([server.pid]) - cpu0, clientCpu: r.clientCpu };
         },
         close: () => server.stop(),
       };

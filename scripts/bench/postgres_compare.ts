@@ -103,6 +103,8 @@ interface Sample {
   rate: number;
   pgUs: number;
   appUs: number;
+  /** The Gearman client's (loadgen's) CPU per job, for a row fed by it. */
+  clientUs: number | undefined;
 }
 
 function ensureLoadgen(): void {
@@ -118,7 +120,8 @@ async function measure(row: Row, url: string, pgPort: number): Promise<Sample> {
     const pg0 = postgresCpuSeconds(pgPort);
     const r = await prepared.run();
     const pg = postgresCpuSeconds(pgPort) - pg0;
-    return { rate: r.jobs / r.seconds, pgUs: (pg / r.jobs) * 1e6, appUs: (r.appCpu / r.jobs) * 1e6 };
+    const clientUs = r.clientCpu === undefined ? undefined : (r.clientCpu / r.jobs) * 1e6;
+    return { rate: r.jobs / r.seconds, pgUs: (pg / r.jobs) * 1e6, appUs: (r.appCpu / r.jobs) * 1e6, clientUs };
   } finally {
     await prepared.close();
   }
@@ -138,13 +141,13 @@ function table(samples: Map<string, Sample[]>): string {
   const floor1 = best("floor-1");
   const floorN = best(`floor-${FLOOR_CLIENTS}`);
   const lines = [
-    `| contender | best jobs/s | median jobs/s | × best competitor | × keyed | % of floor (1 / ${FLOOR_CLIENTS} clients) | PostgreSQL CPU µs/job | producer CPU µs/job |`,
-    "|---|---:|---:|---:|---:|---:|---:|---:|",
+    `| contender | best jobs/s | median jobs/s | × best competitor | × keyed | % of floor (1 / ${FLOOR_CLIENTS} clients) | PostgreSQL CPU µs/job | producer CPU µs/job | client CPU µs/job |`,
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
   ];
   for (const row of ROWS.filter((r) => r.kind !== "nodes")) {
     const s = samples.get(row.id) ?? [];
     if (s.length === 0) {
-      lines.push(`| ${row.label} | err | | | | | | |`);
+      lines.push(`| ${row.label} | err | | | | | | | |`);
       continue;
     }
     const top = s.reduce((a, b) => (b.rate > a.rate ? b : a));
@@ -160,6 +163,7 @@ function table(samples: Map<string, Sample[]>): string {
       pct,
       top.pgUs.toFixed(1),
       library ? top.appUs.toFixed(1) : "",
+      top.clientUs === undefined ? "" : top.clientUs.toFixed(1),
     ];
     lines.push(`| ${row.label} | ${cells.join(" | ")} |`);
   }
@@ -216,7 +220,10 @@ if (ROWS.some((r) => r.kind !== "nodes")) {
     `% of floor: over pgbench's best with rows sent from 1 client (one transaction in flight, like one producer) / from ${FLOOR_CLIENTS}.`,
   );
   console.log(
-    "PostgreSQL CPU: postmaster and backends, per job; producer CPU: the gearbox server, or the bench process for the libraries.",
+    "PostgreSQL CPU: postmaster and backends, per job; producer CPU: the gearbox server, or the bench process for the libraries;",
+  );
+  console.log(
+    "client CPU: loadgen (libgearman) feeding a server, start-up included; the libraries' own client work is in their producer CPU.",
   );
   const runtime = samples.get("runtime-floor") ?? [];
   const ours = samples.get("gearbox") ?? [];
