@@ -20,6 +20,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
 import { cpuSeconds } from "./proc_cpu.ts";
+import { ALLOCATOR_SETTINGS } from "../../src/runtime/allocator.ts";
 import { freePort, waitForPort } from "../../tests/helpers/free_port.ts";
 
 export interface Load {
@@ -93,9 +94,9 @@ export function startGearbox(url: string, extra: string[] = []): Promise<Gearbox
 }
 
 /** `command` with `args(port)` on a free port, once it accepts connections. */
-async function startServer(command: string, args: (port: string) => string[]): Promise<GearboxProcess> {
+async function startServer(command: string, args: (port: string) => string[], env = process.env): Promise<GearboxProcess> {
   const port = await freePort();
-  const server: ChildProcess = spawn(command, args(String(port)), { stdio: ["ignore", "ignore", "inherit"] });
+  const server: ChildProcess = spawn(command, args(String(port)), { stdio: ["ignore", "ignore", "inherit"], env });
   const stop = async () => {
     server.kill("SIGTERM");
     if (server.exitCode === null && server.signalCode === null) await new Promise((r) => server.once("exit", r));
@@ -148,7 +149,9 @@ export const gearbox = loadgenContender("gearbox (dist/gearbox, loadgen bgsubmit
 export function runtimeFloor(tables: (url: string) => Promise<void>): Contender {
   return loadgenContender("runtime floor (pg_floor_server.ts on Bun, loadgen bgsubmit)", async (url) => {
     await tables(url);
-    return startServer(process.execPath, (port) => [join(ROOT, "scripts/bench/pg_floor_server.ts"), "--port", port, "--store", url]);
+    // With the allocator settings gearbox serve gives itself: the same runtime.
+    const args = (port: string) => [join(ROOT, "scripts/bench/pg_floor_server.ts"), "--port", port, "--store", url];
+    return startServer(process.execPath, args, { ...process.env, ...ALLOCATOR_SETTINGS });
   });
 }
 

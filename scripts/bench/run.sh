@@ -161,7 +161,8 @@ if [[ -n ${FLOOR_BENCH_CMD:-} ]]; then
   FLOOR_CMD=$FLOOR_BENCH_CMD
   FLOOR_NOTE="floor column uses FLOOR_BENCH_CMD"
 elif [[ -x $ROOT/node_modules/.bin/bun ]]; then
-  FLOOR_CMD="$(printf '%q %q' "$ROOT/node_modules/.bin/bun" "$HERE/floor_server.ts") --port {port} --host 127.0.0.1"
+  # With the allocator settings gearbox serve gives itself (src/runtime/allocator.ts): the same runtime.
+  FLOOR_CMD="env MIMALLOC_PURGE_DELAY=10000 MIMALLOC_PURGE_HOLES=0 $(printf '%q %q' "$ROOT/node_modules/.bin/bun" "$HERE/floor_server.ts") --port {port} --host 127.0.0.1"
 else
   FLOOR_CMD=""
   FLOOR_NOTE="no node_modules/.bin/bun for the floor server (run npm install)"

@@ -33,8 +33,8 @@ describe("the compiled binary", { skip }, () => {
     assert.match(s.stdout, /--max-packet-size/);
   });
 
-  test("serve runs with freed memory kept mapped 10 s (the same process, started again in place), unless the environment says otherwise", async () => {
-    const allocatorSetting = async (env: Record<string, string>) => {
+  test("serve runs with freed memory kept mapped 10 s and holes in used pages kept (the same process, started again in place), unless the environment says otherwise", async () => {
+    const allocatorSettings = async (env: Record<string, string>) => {
       const port = await freePort();
       const child = spawn(BINARY, ["serve", "--port", String(port), "--store", "memory:", "--log-level", "warn"], {
         stdio: "ignore",
@@ -44,14 +44,27 @@ describe("the compiled binary", { skip }, () => {
         await waitForPort(port, 15_000);
         const environ = readFileSync(`/proc/${child.pid}/environ`, "latin1").split("\0");
         await roundTrip(port);
-        return environ.find((v) => v.startsWith("MIMALLOC_PURGE_DELAY="));
+        return environ.filter((v) => v.startsWith("MIMALLOC_PURGE_")).sort().join(" ");
       } finally {
         child.kill("SIGTERM");
         await new Promise((r) => child.once("exit", r));
       }
     };
-    assert.equal(await allocatorSetting({}), "MIMALLOC_PURGE_DELAY=10000", "set, in the very process that was started");
-    assert.equal(await allocatorSetting({ MIMALLOC_PURGE_DELAY: "10" }), "MIMALLOC_PURGE_DELAY=10", "a value in the environment is kept");
+    assert.equal(
+      await allocatorSettings({}),
+      "MIMALLOC_PURGE_DELAY=10000 MIMALLOC_PURGE_HOLES=0",
+      "set, in the very process that was started",
+    );
+    assert.equal(
+      await allocatorSettings({ MIMALLOC_PURGE_DELAY: "10" }),
+      "MIMALLOC_PURGE_DELAY=10 MIMALLOC_PURGE_HOLES=0",
+      "a value in the environment is kept, the other one set",
+    );
+    assert.equal(
+      await allocatorSettings({ MIMALLOC_PURGE_DELAY: "10", MIMALLOC_PURGE_HOLES: "1" }),
+      "MIMALLOC_PURGE_DELAY=10 MIMALLOC_PURGE_HOLES=1",
+      "both kept: no start again",
+    );
   });
 
   test("serves a real client and worker round trip", async () => {
