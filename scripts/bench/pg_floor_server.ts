@@ -31,6 +31,7 @@ if (!values.port || !values.store) {
 }
 
 const SUBMIT_JOB_BG = 18, JOB_CREATED = 8;
+const RES_MAGIC = new Uint8Array([0, 0x52, 0x45, 0x53]); // "\0RES"
 const NODE = `floor:${values.port}`;
 const PREFIX = new TextEncoder().encode("H:floor:");
 const NODE_BYTES = new TextEncoder().encode(NODE);
@@ -56,6 +57,8 @@ interface Conn {
 let nextId = 1;
 /** The next commit's rows (binary COPY fields), its connections, its job count. */
 let rows = new Uint8Array(1 << 20);
+/** A view of `rows`, made again only when it grows. */
+let dv = new DataView(rows.buffer);
 let rowsLen = 0;
 let jobs = 0;
 let conns = new Set<Conn>();
@@ -75,11 +78,10 @@ function room(n: number): void {
   const bigger = new Uint8Array(Math.max(rows.length * 2, rowsLen + n));
   bigger.set(rows.subarray(0, rowsLen));
   rows = bigger;
+  dv = new DataView(rows.buffer);
 }
-const view = () => new DataView(rows.buffer);
 
 function putInt(size: 2 | 4 | 8, v: number): void {
-  const dv = view();
   dv.setInt32(rowsLen, size);
   if (size === 2) dv.setInt16(rowsLen + 4, v);
   else if (size === 4) dv.setInt32(rowsLen + 4, v);
@@ -91,17 +93,17 @@ function putInt(size: 2 | 4 | 8, v: number): void {
   rowsLen += 4 + size;
 }
 function putBytes(b: Uint8Array, a = 0, z = b.length): void {
-  view().setInt32(rowsLen, z - a);
+  dv.setInt32(rowsLen, z - a);
   rows.set(b.subarray(a, z), rowsLen + 4);
   rowsLen += 4 + z - a;
 }
 function putNull(): void {
-  view().setInt32(rowsLen, -1);
+  dv.setInt32(rowsLen, -1);
   rowsLen += 4;
 }
 function putHandle(id: number): void {
   const digits = String(id);
-  view().setInt32(rowsLen, PREFIX.length + digits.length);
+  dv.setInt32(rowsLen, PREFIX.length + digits.length);
   rows.set(PREFIX, rowsLen + 4);
   for (let i = 0; i < digits.length; i++) rows[rowsLen + 4 + PREFIX.length + i] = digits.charCodeAt(i);
   rowsLen += 4 + PREFIX.length + digits.length;
@@ -114,7 +116,7 @@ function submit(c: Conn, b: Uint8Array, a: number, z: number): void {
   if (f < 0 || u < 0 || u >= z) return;
   const id = nextId++;
   room(2 + 18 * 4 + 64 + (z - a) + 32);
-  view().setInt16(rowsLen, 18);
+  dv.setInt16(rowsLen, 18);
   rowsLen += 2;
   putBytes(NODE_BYTES);
   putInt(8, id);
@@ -241,13 +243,13 @@ function ack(c: Conn): void {
   let size = 0;
   for (const id of c.acking) size += 12 + PREFIX.length + String(id).length;
   const out = new Uint8Array(size);
-  const dv = new DataView(out.buffer);
+  const outView = new DataView(out.buffer);
   let at = 0;
   for (const id of c.acking) {
     const digits = String(id);
-    out.set([0, 0x52, 0x45, 0x53], at);
-    dv.setUint32(at + 4, JOB_CREATED);
-    dv.setUint32(at + 8, PREFIX.length + digits.length);
+    out.set(RES_MAGIC, at);
+    outView.setUint32(at + 4, JOB_CREATED);
+    outView.setUint32(at + 8, PREFIX.length + digits.length);
     out.set(PREFIX, at + 12);
     for (let i = 0; i < digits.length; i++) out[at + 12 + PREFIX.length + i] = digits.charCodeAt(i);
     at += 12 + PREFIX.length + digits.length;

@@ -161,8 +161,10 @@ if [[ -n ${FLOOR_BENCH_CMD:-} ]]; then
   FLOOR_CMD=$FLOOR_BENCH_CMD
   FLOOR_NOTE="floor column uses FLOOR_BENCH_CMD"
 elif [[ -x $ROOT/node_modules/.bin/bun ]]; then
-  # With the allocator settings gearbox serve gives itself (src/runtime/allocator.ts): the same runtime.
-  FLOOR_CMD="env MIMALLOC_PURGE_DELAY=10000 MIMALLOC_PURGE_HOLES=0 $(printf '%q %q' "$ROOT/node_modules/.bin/bun" "$HERE/floor_server.ts") --port {port} --host 127.0.0.1"
+  # With the allocator settings gearbox serve gives itself (ALLOCATOR_SETTINGS, src/runtime/allocator.ts): the same runtime.
+  ALLOCATOR_ENV=$(cd "$ROOT" && node_modules/.bin/bun -e 'import { ALLOCATOR_SETTINGS as s } from "./src/runtime/allocator.ts";
+    console.log(Object.entries(s).map(([k, v]) => `${k}=${v}`).join(" "))')
+  FLOOR_CMD="env $ALLOCATOR_ENV $(printf '%q %q' "$ROOT/node_modules/.bin/bun" "$HERE/floor_server.ts") --port {port} --host 127.0.0.1"
 else
   FLOOR_CMD=""
   FLOOR_NOTE="no node_modules/.bin/bun for the floor server (run npm install)"

@@ -54,9 +54,7 @@ export function encodeHandlePacket(
   a2?: string,
   a3?: string,
 ): Uint8Array {
-  let digits = 1;
-  for (let v = id; v >= 10; v = Math.floor(v / 10)) digits++;
-  let size = prefix.length + 1 + digits;
+  let size = prefix.length + 1 + digitsOf(id);
   if (a1 !== undefined) size += 1 + a1.length;
   if (a2 !== undefined) size += 1 + a2.length;
   if (a3 !== undefined) size += 1 + a3.length;
@@ -65,10 +63,7 @@ export function encodeHandlePacket(
   // native call). Large ones: not zero-filled first (a 64 KiB reply would be written twice).
   const out = size <= SMALL_REPLY ? new Uint8Array(12 + size) : Buffer.allocUnsafe(12 + size);
   writeHeader(out, 0x53, code, size);
-  let pos = copyLatin1(out, 12, prefix);
-  out[pos++] = 0x3a; // ":"
-  for (let i = pos + digits - 1, v = id; i >= pos; i--, v = Math.floor(v / 10)) out[i] = 0x30 + (v % 10);
-  pos += digits;
+  let pos = writeHandle(out, 12, prefix, id);
   if (a1 !== undefined) pos = copyLatin1(out, (out[pos] = 0, pos + 1), a1);
   if (a2 !== undefined) pos = copyLatin1(out, (out[pos] = 0, pos + 1), a2);
   if (a3 !== undefined) pos = copyLatin1(out, (out[pos] = 0, pos + 1), a3);
@@ -97,15 +92,19 @@ export function encodeHandlePackets(code: number, jobs: readonly HandleParts[], 
   let pos = 0;
   for (let k = from; k < to; k++) {
     const j = jobs[k]!;
-    const digits = digitsOf(j.id);
-    const body = j.prefix.length + 1 + digits;
-    writeHeader(out, 0x53, code, body, pos);
-    pos = copyLatin1(out, pos + 12, j.prefix);
-    out[pos++] = 0x3a; // ":"
-    for (let i = pos + digits - 1, v = j.id; i >= pos; i--, v = Math.floor(v / 10)) out[i] = 0x30 + (v % 10);
-    pos += digits;
+    writeHeader(out, 0x53, code, j.prefix.length + 1 + digitsOf(j.id), pos);
+    pos = writeHandle(out, pos + 12, j.prefix, j.id);
   }
   return out;
+}
+
+/** Writes `<prefix>:<id>` at `pos`; returns the position after it. */
+function writeHandle(out: Uint8Array, pos: number, prefix: string, id: number): number {
+  pos = copyLatin1(out, pos, prefix);
+  out[pos++] = 0x3a; // ":"
+  const digits = digitsOf(id);
+  for (let i = pos + digits - 1, v = id; i >= pos; i--, v = Math.floor(v / 10)) out[i] = 0x30 + (v % 10);
+  return pos + digits;
 }
 
 function digitsOf(id: number): number {
@@ -123,11 +122,7 @@ function copyLatin1(out: Uint8Array, pos: number, a: string): number {
 /** Writes a latin1 string at `pos`; returns the position after it. */
 function writeLatin1(out: Buffer, pos: number, a: string): number {
   // Short strings (names, handles, numbers) are cheaper to copy by hand than through a native call.
-  if (a.length < 64) {
-    for (let j = 0; j < a.length; j++) out[pos++] = a.charCodeAt(j);
-    return pos;
-  }
-  return pos + out.write(a, pos, "latin1");
+  return a.length < 64 ? copyLatin1(out, pos, a) : pos + out.write(a, pos, "latin1");
 }
 
 /** The 12-byte header at `at`: "\0RE" and `last` ('S' for a response, 'Q' for a request), the code, the payload size. */
