@@ -48,6 +48,11 @@ class SinkSocket implements NetSocket {
     if (this.keep) this.last = bytes.slice();
     return true;
   }
+  writeLent(buffer: Uint8Array, length: number): boolean {
+    this.bytesOut += length;
+    if (this.keep) this.last = buffer.slice(0, length);
+    return true;
+  }
   /** The server paused reading (its turn budget was used, e.g. by a collection): later reads must wait. */
   paused = false;
   pause(): void {

@@ -6,7 +6,6 @@
  */
 import { Cmd } from "../protocol/commands.ts";
 import type { Packet } from "../protocol/decoder.ts";
-import { encodeHandlePacket } from "../protocol/encoder.ts";
 import type { FunctionRecord } from "./function_record.ts";
 import { type Job, Priority, uniqueKeyOf } from "./job.ts";
 import type { CoreContext, PacketHandler } from "./core_context.ts";
@@ -166,7 +165,7 @@ function submit(server: CoreContext, peer: Peer, sub: Submission, now: number): 
     server.count("coalesced");
     if (!sub.kind.background) server.addListener(existing, peer);
     if (existing.state === "persisting") server.awaitAck(existing, peer);
-    else server.send(peer, encodeHandlePacket(Cmd.JOB_CREATED, existing.prefix, existing.id));
+    else server.sendHandlePacket(peer, Cmd.JOB_CREATED, existing.prefix, existing.id);
     return;
   }
   const job = createJob(server, sub, now);
@@ -176,7 +175,7 @@ function submit(server: CoreContext, peer: Peer, sub: Submission, now: number): 
   }
   job.runAt = 0;
   server.addListener(job, peer);
-  server.send(peer, encodeHandlePacket(Cmd.JOB_CREATED, job.prefix, job.id));
+  server.sendHandlePacket(peer, Cmd.JOB_CREATED, job.prefix, job.id);
   server.schedule(job, now);
 }
 

@@ -25,7 +25,7 @@ import type { UniqueIndex } from "./unique_index.ts";
 /** Bytes and effects out (the {@link Outbox} side of the server). */
 export type OutputContext = Pick<
   Outbox,
-  "send" | "sendPacket" | "error" | "sendNoJob" | "sendNoop" | "hold" | "effect" | "release"
+  "send" | "sendHandlePacket" | "sendPacket" | "error" | "sendNoJob" | "sendNoop" | "hold" | "effect" | "release"
 >;
 
 /** Event and error counters by cause. */

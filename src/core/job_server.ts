@@ -12,6 +12,7 @@ import type { CoreView } from "./core_context.ts";
 import type { CoreOptions } from "./core_options.ts";
 import { CoreState } from "./core_state.ts";
 import type { Drained, Effect } from "./effect.ts";
+import type { WriteOutput } from "./ready_output.ts";
 import type { StoredJob } from "./job.ts";
 import { type EdgeSubmission, edgeSubmit, type EdgeSubmitted } from "./edge_submit.ts";
 import type { PendingAck } from "./record_shapes.ts";
@@ -179,7 +180,7 @@ export class JobServer {
   }
 
   /** The same for the edge, without allocating: `write` gets each connection's chunks (the array is reused after it returns). */
-  flush(write: (conn: number, chunks: Uint8Array[]) => void): readonly Effect[] {
+  flush(write: WriteOutput): readonly Effect[] {
     return this.#core.flush(write);
   }
 }

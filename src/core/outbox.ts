@@ -6,10 +6,11 @@
  * @module
  */
 import { Cmd } from "../protocol/commands.ts";
-import { encodePacket } from "../protocol/encoder.ts";
+import { encodeHandlePacket, encodePacket, handlePacketSize, writeHandlePacket } from "../protocol/encoder.ts";
 import type { Drained, Effect } from "./effect.ts";
 import type { PendingAck } from "./record_shapes.ts";
 import type { Peer } from "./peer.ts";
+import { COPY_LIMIT, type WriteOutput } from "./ready_output.ts";
 
 const NOOP_BYTES = encodePacket(Cmd.NOOP);
 const NO_JOB_BYTES = encodePacket(Cmd.NO_JOB);
@@ -19,27 +20,20 @@ export class Outbox {
   #effects: Effect[] = [];
   /** Connections with ready output since the last flush, each once (`Peer.dirty`); a gone one is skipped. */
   #dirty: Peer[] = [];
-  /** An empty array swapped with a peer's ready list while it is written. */
-  #spare: Uint8Array[] = [];
 
   /**
-   * The edge's path: hands each connection's ready chunks to `write` (which
-   * must not keep the array: it is emptied and reused) and returns the
+   * The edge's path: hands each connection's ready output to `write` (which
+   * must not keep the array or the buffer: both are reused) and returns the
    * effects. Allocates nothing when there is nothing to do.
    */
-  flush(write: (conn: number, chunks: Uint8Array[]) => void): readonly Effect[] {
+  flush(write: WriteOutput): readonly Effect[] {
     const dirty = this.#dirty;
     for (let i = 0; i < dirty.length; i++) {
       const peer = dirty[i]!;
       if (!peer.dirty) continue; // its output was forgotten
       peer.dirty = false;
-      // The peer gets the empty spare first: output made while `write` runs (a drop's) is kept for the next turn of this loop.
-      const chunks = peer.ready;
-      peer.ready = this.#spare;
-      peer.readyBytes = 0;
-      if (chunks.length > 0) write(peer.id, chunks);
-      chunks.length = 0;
-      this.#spare = chunks;
+      // Output made while `write` runs (a drop's) is kept for the next turn of this loop.
+      peer.ready.writeTo(peer.id, write);
     }
     dirty.length = 0;
     if (this.#effects.length === 0) return NO_EFFECTS;
@@ -51,7 +45,9 @@ export class Outbox {
   /** Output and effects produced since the last drain (the arrays are the caller's: {@link flush}, copied). */
   drain(): Drained {
     const output: Drained["output"] = [];
-    const effects = this.flush((conn, chunks) => output.push([conn, [...chunks]]));
+    const effects = this.flush((conn, chunks, buffer, length) =>
+      output.push([conn, length > 0 ? [...chunks, buffer.slice(0, length)] : [...chunks]])
+    );
     return { output, effects: [...effects] };
   }
 
@@ -64,6 +60,19 @@ export class Outbox {
   /** Queues bytes for a connection, behind any reply still waiting for the store. */
   send(peer: Peer, bytes: Uint8Array): void {
     if (peer.push(bytes)) this.#markDirty(peer);
+  }
+
+  /**
+   * Sends {@link encodeHandlePacket}'s packet: encoded straight into the
+   * connection's ready output when nothing waits for the store, so the hot
+   * replies (JOB_CREATED, JOB_ASSIGN*, WORK_*) allocate nothing.
+   */
+  sendHandlePacket(peer: Peer, code: number, prefix: string, id: number, data?: Uint8Array, a1?: string, a2?: string, a3?: string): void {
+    const size = handlePacketSize(prefix, id, data, a1, a2, a3);
+    if (!peer.readyNow || size > COPY_LIMIT) return this.send(peer, encodeHandlePacket(code, prefix, id, data, a1, a2, a3));
+    const at = peer.ready.reserve(12 + size); // first: it may replace the buffer
+    writeHandlePacket(peer.ready.buffer, at, code, size, prefix, id, data, a1, a2, a3);
+    this.#markDirty(peer);
   }
 
   sendPacket(peer: Peer, code: number, args: readonly string[], data?: Uint8Array): void {
@@ -104,8 +113,7 @@ export class Outbox {
   /** Drops pending output of a connection that is gone, at once: ready bytes and replies waiting for the store. */
   forgetOutput(peer: Peer): void {
     peer.dirty = false;
-    peer.ready = [];
-    peer.readyBytes = 0;
+    peer.ready.clear();
     peer.held = [];
     peer.heldBytes = 0;
     peer.streaming = undefined;

@@ -12,6 +12,7 @@ import { Cmd } from "../protocol/commands.ts";
 import { encodeHandlePacket } from "../protocol/encoder.ts";
 import type { Job } from "./job.ts";
 import type { PendingAck } from "./record_shapes.ts";
+import type { Outbox } from "./outbox.ts";
 import type { Peer } from "./peer.ts";
 
 /** Which JOB_ASSIGN* a grab asked for. */
@@ -53,12 +54,23 @@ export class PayloadReads {
   }
 }
 
-/** The JOB_ASSIGN, JOB_ASSIGN_UNIQ or JOB_ASSIGN_ALL a grab asked for (ALL only for a job with a reducer). */
-export function assignPacket(job: Job, reply: AssignReply, data: Uint8Array): Uint8Array {
-  const fn = job.fn.name;
-  if (reply === "plain") return encodeHandlePacket(Cmd.JOB_ASSIGN, job.prefix, job.id, data, fn);
-  if (reply === "all" && job.reducer !== "") {
-    return encodeHandlePacket(Cmd.JOB_ASSIGN_ALL, job.prefix, job.id, data, fn, job.unique, job.reducer);
-  }
-  return encodeHandlePacket(Cmd.JOB_ASSIGN_UNIQ, job.prefix, job.id, data, fn, job.unique);
+/** Which of JOB_ASSIGN, JOB_ASSIGN_UNIQ or JOB_ASSIGN_ALL a grab gets (ALL only for a job with a reducer). */
+function assignCode(job: Job, reply: AssignReply): number {
+  if (reply === "plain") return Cmd.JOB_ASSIGN;
+  return reply === "all" && job.reducer !== "" ? Cmd.JOB_ASSIGN_ALL : Cmd.JOB_ASSIGN_UNIQ;
 }
+
+/** The JOB_ASSIGN* a grab asked for, as bytes (for a reply slot filled later). */
+export function assignPacket(job: Job, reply: AssignReply, data: Uint8Array): Uint8Array {
+  const code = assignCode(job, reply);
+  return encodeHandlePacket(code, job.prefix, job.id, data, job.fn.name, uniqueOf(code, job), reducerOf(code, job));
+}
+
+/** Sends the JOB_ASSIGN* a grab asked for, encoded into the worker's output in place. */
+export function sendAssign(out: Pick<Outbox, "sendHandlePacket">, peer: Peer, job: Job, reply: AssignReply, data: Uint8Array): void {
+  const code = assignCode(job, reply);
+  out.sendHandlePacket(peer, code, job.prefix, job.id, data, job.fn.name, uniqueOf(code, job), reducerOf(code, job));
+}
+
+const uniqueOf = (code: number, job: Job) => code === Cmd.JOB_ASSIGN ? undefined : job.unique;
+const reducerOf = (code: number, job: Job) => code === Cmd.JOB_ASSIGN_ALL ? job.reducer : undefined;

@@ -8,6 +8,7 @@
 import { Cmd } from "../protocol/commands.ts";
 import { encodeHandlePackets } from "../protocol/encoder.ts";
 import { Job } from "./job.ts";
+import { ReadyOutput } from "./ready_output.ts";
 import type { Ability, FunctionShape, PeerShape, PendingAck } from "./record_shapes.ts";
 import { ALL_ROLES, type RoleSet } from "./roles.ts";
 
@@ -50,10 +51,9 @@ export class Peer implements PeerShape<Job> {
    */
   readonly swallow: string[] = [];
   /** Output ready to write now. */
-  ready: Uint8Array[] = [];
+  ready = new ReadyOutput();
   /** In the outbox's list of connections with output to write (a flag and an array: cheaper than a Set per packet). */
   dirty = false;
-  readyBytes = 0;
   /**
    * Output queued behind the first unresolved acknowledgement: bytes, reply
    * slots, and background jobs whose JOB_CREATED waits for the store's
@@ -88,9 +88,13 @@ export class Peer implements PeerShape<Job> {
       this.heldBytes += bytes.length;
       return false;
     }
-    this.ready.push(bytes);
-    this.readyBytes += bytes.length;
+    this.ready.add(bytes);
     return true;
+  }
+
+  /** True when output can go straight to ready (none waits for the store): it may then be encoded into `ready` in place. */
+  get readyNow(): boolean {
+    return !this.closed && this.unresolved === 0;
   }
 
   /** Reserves a reply slot that a later {@link resolve} fills in. */
@@ -126,7 +130,6 @@ export class Peer implements PeerShape<Job> {
   release(): boolean {
     if (this.closed) return false;
     let i = 0;
-    let moved = 0;
     const held = this.held;
     while (i < held.length) {
       const item = held[i]!;
@@ -151,11 +154,9 @@ export class Peer implements PeerShape<Job> {
         bytes = item.bytes;
         i++;
       } else break;
-      this.ready.push(bytes);
-      moved += bytes.length;
+      this.ready.add(bytes);
     }
     if (i === 0) return false;
-    this.readyBytes += moved;
     // One splice per batch, not one per acknowledgement (that was quadratic).
     this.held = i === held.length ? [] : held.slice(i);
     if (this.held.length === 0) this.jobReplies = undefined;
@@ -164,7 +165,7 @@ export class Peer implements PeerShape<Job> {
 
   /** Output the core holds for this connection: ready to write or waiting for the store. */
   get pendingBytes(): number {
-    return this.readyBytes + this.heldBytes;
+    return this.ready.bytes + this.heldBytes;
   }
 
   ability(fn: FunctionShape<Job>): Ability<Job> | undefined {

@@ -12,6 +12,7 @@
  */
 import type { FunctionMetrics } from "./function_metrics.ts";
 import type { JobQueue, Queued } from "./job_queue.ts";
+import type { ReadyOutput } from "./ready_output.ts";
 
 /** A reply slot held in a peer's output until the store answers. */
 export interface PendingAck {
@@ -42,14 +43,14 @@ export interface PeerShape<J extends Queued<J>> {
   uniques: number;
   streaming: J | undefined;
   readonly swallow: string[];
-  ready: Uint8Array[];
-  readyBytes: number;
+  ready: ReadyOutput;
   /** In the outbox's list of connections to write. */
   dirty: boolean;
   held: (Uint8Array | PendingAck | J)[];
   heldBytes: number;
   unresolved: number;
   closed: boolean;
+  readonly readyNow: boolean;
   readonly pendingBytes: number;
   swallowLater(handle: string): void;
   push(bytes: Uint8Array): boolean;

@@ -11,7 +11,7 @@ import type { Job } from "./job.ts";
 import type { CoreContext, PacketHandler } from "./core_context.ts";
 import { functionNameProblem, leadingDigits } from "./names.ts";
 import { completeJob, failureText, jobFailed } from "./job_endings.ts";
-import { assignPacket, type AssignReply } from "./payload_reads.ts";
+import { type AssignReply, sendAssign } from "./payload_reads.ts";
 import type { Peer } from "./peer.ts";
 import { addAbility, hasWorkFor, removeAbility, takeJobFor } from "./worker_scheduling.ts";
 
@@ -88,7 +88,7 @@ function grabHandler(reply: AssignReply): PacketHandler {
  */
 export function assignAndSend(server: CoreContext, peer: Peer, job: Job, reply: AssignReply, now: number): void {
   server.assign(job, peer, now);
-  if (job.data !== undefined) return server.send(peer, assignPacket(job, reply, job.data));
+  if (job.data !== undefined) return sendAssign(server, peer, job, reply, job.data);
   server.readPayload(job.id, { kind: "assign", peer, ack: server.hold(peer), job, assignment: job.assignment, reply });
 }
 
@@ -123,6 +123,15 @@ function forward(server: Pick<CoreContext, "send">, worker: Peer, job: Job, byte
   for (const l of job.listeners) server.send(l, bytes);
 }
 
+/** Sends a worker's WORK_DATA, WORK_WARNING or WORK_COMPLETE to the listeners: to one encoded into its output in place, to several encoded once. */
+function relayData(server: Pick<CoreContext, "send" | "sendHandlePacket">, code: number, job: Job, data: Uint8Array | undefined): void {
+  const listeners = job.listeners;
+  if (listeners.length === 1) return server.sendHandlePacket(listeners[0]!, code, job.prefix, job.id, data);
+  if (listeners.length === 0) return;
+  const bytes = encodeHandlePacket(code, job.prefix, job.id, data);
+  for (const l of listeners) server.send(l, bytes);
+}
+
 const workStatus: PacketHandler = (server, peer, packet) => {
   const job = ownedJob(server, peer, packet);
   if (!job) return;
@@ -134,18 +143,16 @@ const workStatus: PacketHandler = (server, peer, packet) => {
 function relay(code: number): PacketHandler {
   return (server, peer, packet) => {
     const job = ownedJob(server, peer, packet);
-    if (job && job.listeners.length > 0) forward(server, peer, job, encodeHandlePacket(code, job.prefix, job.id, packet.data));
+    if (!job || job.listeners.length === 0) return;
+    peer.streaming = job; // the edge may pause the worker while a listener does not read
+    relayData(server, code, job, packet.data);
   };
 }
 
 const workComplete: PacketHandler = (server, peer, packet, now) => {
   const job = ownedJob(server, peer, packet);
   if (!job) return;
-  if (job.listeners.length > 0) {
-    // One encoding for every listener: the bytes are only read from here on.
-    const bytes = encodeHandlePacket(Cmd.WORK_COMPLETE, job.prefix, job.id, packet.data);
-    for (const l of job.listeners) server.send(l, bytes);
-  }
+  relayData(server, Cmd.WORK_COMPLETE, job, packet.data);
   completeJob(server, job, now);
 };
 

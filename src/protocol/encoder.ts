@@ -54,16 +54,39 @@ export function encodeHandlePacket(
   a2?: string,
   a3?: string,
 ): Uint8Array {
+  const size = handlePacketSize(prefix, id, data, a1, a2, a3);
+  // Small replies: a plain Uint8Array, allocated inline by the JIT (Buffer.allocUnsafe is a
+  // native call). Large ones: not zero-filled first (a 64 KiB reply would be written twice).
+  const out = size <= SMALL_REPLY ? new Uint8Array(12 + size) : Buffer.allocUnsafe(12 + size);
+  writeHandlePacket(out, 0, code, size, prefix, id, data, a1, a2, a3);
+  return out;
+}
+
+/** The payload size of {@link encodeHandlePacket}'s packet (add 12 for the header). */
+export function handlePacketSize(prefix: string, id: number, data?: Uint8Array, a1?: string, a2?: string, a3?: string): number {
   let size = prefix.length + 1 + digitsOf(id);
   if (a1 !== undefined) size += 1 + a1.length;
   if (a2 !== undefined) size += 1 + a2.length;
   if (a3 !== undefined) size += 1 + a3.length;
   if (data !== undefined) size += 1 + data.length;
-  // Small replies: a plain Uint8Array, allocated inline by the JIT (Buffer.allocUnsafe is a
-  // native call). Large ones: not zero-filled first (a 64 KiB reply would be written twice).
-  const out = size <= SMALL_REPLY ? new Uint8Array(12 + size) : Buffer.allocUnsafe(12 + size);
-  writeHeader(out, 0x53, code, size);
-  let pos = writeHandle(out, 12, prefix, id);
+  return size;
+}
+
+/** Writes {@link encodeHandlePacket}'s packet at `at` of a buffer with room for it; `size` is {@link handlePacketSize}'s. */
+export function writeHandlePacket(
+  out: Uint8Array,
+  at: number,
+  code: number,
+  size: number,
+  prefix: string,
+  id: number,
+  data?: Uint8Array,
+  a1?: string,
+  a2?: string,
+  a3?: string,
+): void {
+  writeHeader(out, 0x53, code, size, at);
+  let pos = writeHandle(out, at + 12, prefix, id);
   if (a1 !== undefined) pos = copyLatin1(out, (out[pos] = 0, pos + 1), a1);
   if (a2 !== undefined) pos = copyLatin1(out, (out[pos] = 0, pos + 1), a2);
   if (a3 !== undefined) pos = copyLatin1(out, (out[pos] = 0, pos + 1), a3);
@@ -71,7 +94,6 @@ export function encodeHandlePacket(
     out[pos] = 0;
     out.set(data, pos + 1);
   }
-  return out;
 }
 
 /** A job handle as things to encode: the boot's prefix and the id (`<prefix>:<id>`). */

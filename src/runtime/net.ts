@@ -30,8 +30,10 @@ export interface PeerIdentity {
 export interface NetSocket {
   readonly remoteAddress: string;
   readonly remotePort: number;
-  /** Queues bytes; returns false when the kernel buffer is full (wait for `drain`). */
+  /** Queues bytes (kept as they are until written); returns false when the kernel buffer is full (wait for `drain`). */
   write(bytes: Uint8Array): boolean;
+  /** Writes `buffer[0, length)`, which the caller reuses once this returns: what is not handed to the kernel at once is copied. */
+  writeLent(buffer: Uint8Array, length: number): boolean;
   /** Bytes queued in user space, not yet handed to the kernel. */
   readonly bufferedBytes: number;
   pause(): void;

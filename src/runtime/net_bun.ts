@@ -10,7 +10,7 @@ import type { ListenOptions, NetListener, NetSocket, PeerIdentity } from "./net.
 export interface BunSocket {
   readonly remoteAddress: string;
   readonly remotePort?: number;
-  write(data: Uint8Array): number;
+  write(data: Uint8Array, byteOffset?: number, byteLength?: number): number;
   end(): void;
   terminate(): void;
   pause(): void;
@@ -61,6 +61,17 @@ export class BunConnection implements NetSocket {
     const n = this.#s.write(bytes);
     if (n >= bytes.length) return true;
     const rest = bytes.subarray(Math.max(n, 0));
+    this.#queue.push(rest);
+    this.#queued += rest.length;
+    return false;
+  }
+
+  writeLent(buffer: Uint8Array, length: number): boolean {
+    if (this.#closed) return false;
+    if (!this.#secure || this.#queued > 0) return this.write(buffer.slice(0, length));
+    const n = this.#s.write(buffer, 0, length);
+    if (n >= length) return true;
+    const rest = buffer.slice(Math.max(n, 0), length);
     this.#queue.push(rest);
     this.#queued += rest.length;
     return false;

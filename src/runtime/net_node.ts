@@ -23,6 +23,10 @@ class NodeSocket implements NetSocket {
     return this.#s.write(bytes);
   }
 
+  writeLent(buffer: Uint8Array, length: number): boolean {
+    return this.#s.write(buffer.slice(0, length)); // node:net keeps what it is given until written
+  }
+
   get bufferedBytes(): number {
     return this.#s.writableLength;
   }

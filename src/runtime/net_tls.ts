@@ -54,6 +54,10 @@ class TlsConnection implements NetSocket {
     this.#secureCb(peer);
   }
 
+  writeLent(buffer: Uint8Array, length: number): boolean {
+    return this.write(buffer.slice(0, length)); // node:tls keeps what it is given until written
+  }
+
   write(bytes: Uint8Array): boolean {
     if (this.#closed) return false;
     if (this.#secure) return this.#secure.write(bytes);

@@ -112,13 +112,15 @@ export class Connection {
   }
 
   /**
-   * Writes the chunks as one write. Returns false when the output is over
-   * the hard cap and the connection must be dropped.
+   * Writes the chunks, then `buffer[0, length)` (lent for this call only),
+   * as one write. Returns false when the output is over the hard cap and
+   * the connection must be dropped.
    */
-  write(chunks: Uint8Array[]): boolean {
+  write(chunks: Uint8Array[], buffer: Uint8Array, length: number): boolean {
     if (this.closed) return true;
-    const bytes = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-    this.socket.write(bytes);
+    if (chunks.length === 0) this.socket.writeLent(buffer, length);
+    else if (length === 0) this.socket.write(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
+    else this.socket.write(Buffer.concat([...chunks, buffer.subarray(0, length)]));
     return this.socket.bufferedBytes <= this.#limits.hardOutputBuffer;
   }
 

@@ -104,6 +104,10 @@ export function socketPair(label: string): SocketPair {
       if (!closed) toClient.push(bytes);
       return true;
     },
+    writeLent(buffer, length) {
+      if (!closed) toClient.push(buffer.subarray(0, length)); // push copies
+      return true;
+    },
     pause: () => toServer.pause(),
     resume: () => toServer.resume(),
     end: close,

@@ -336,10 +336,10 @@ export class GearboxServer {
   }
 
   #now = 0; // the flush's time, for #writeChunks: one connection's output (bound once, no closure per flush)
-  readonly #writeChunks = (id: number, chunks: Uint8Array[]): void => {
+  readonly #writeChunks = (id: number, chunks: Uint8Array[], buffer: Uint8Array, length: number): void => {
     const conn = this.#connections.get(id);
     if (!conn) return;
-    if (!conn.write(chunks)) this.#drop(conn, "output buffer over the hard cap");
+    if (!conn.write(chunks, buffer, length)) this.#drop(conn, "output buffer over the hard cap");
     else if (conn.over(this.core.pendingBytes(id))) this.#backpressure.stall(conn, this.#now);
   };
 
