@@ -172,10 +172,7 @@ export class PacketConnection {
         }
         continue;
       }
-      if (!frame.owned && frame.data !== undefined) {
-        (frame as { data: Uint8Array }).data = frame.data.slice();
-        frame.owned = true;
-      }
+      frame.detach(); // handed to the caller, who may keep it past this read
       if (!REPLIES.has(frame.code)) {
         this.#options.onPacket(frame);
         continue;

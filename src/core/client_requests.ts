@@ -4,8 +4,8 @@
  *
  * @module
  */
-import { Cmd } from "../protocol/commands.ts";
-import type { Packet } from "../protocol/decoder.ts";
+import { Cmd, COMMANDS } from "../protocol/commands.ts";
+import { Packet } from "../protocol/packet.ts";
 import type { FunctionRecord } from "./function_record.ts";
 import { type Job, Priority, uniqueKeyOf } from "./job.ts";
 import type { CoreContext, PacketHandler } from "./core_context.ts";
@@ -27,8 +27,8 @@ export interface Submission {
   unique: string;
   /** Coalescing key (see {@link uniqueKeyOf}). */
   key: string | undefined;
-  data: Uint8Array;
-  owned: boolean;
+  /** The packet, whose data becomes the job's workload (copied from the read, or kept when it is the packet's own). */
+  packet: Packet;
   reducer: string;
   runAt: number;
   kind: SubmitKind;
@@ -48,12 +48,12 @@ export interface Refusal {
  * at once, get their own.
  */
 const NO_DATA = new Uint8Array(0);
+const NO_PACKET = Packet.of(COMMANDS[Cmd.SUBMIT_JOB]!, ["", ""], NO_DATA);
 const SCRATCH: Submission = {
   fn: undefined as unknown as FunctionRecord,
   unique: "",
   key: undefined,
-  data: NO_DATA,
-  owned: false,
+  packet: NO_PACKET,
   reducer: "",
   runAt: 0,
   kind: { priority: Priority.Normal, background: false },
@@ -67,7 +67,7 @@ function submitHandler(kind: SubmitKind): PacketHandler {
       return server.error(peer, sub.code, sub.text);
     }
     submit(server, peer, sub, now);
-    SCRATCH.data = NO_DATA; // a view of the read: not to be pinned until the next submission
+    SCRATCH.packet = NO_PACKET; // it views the read: not to be pinned until the next submission
   };
 }
 
@@ -97,7 +97,6 @@ export function checkSubmission(
   into?: Submission,
 ): Submission | Refusal {
   const [name, unique] = packet.args as [string, string];
-  const data = packet.data!;
   const o = server.options;
   let fn = server.functions.get(name);
   if (!fn) {
@@ -121,17 +120,16 @@ export function checkSubmission(
   if (reducer.length > o.maxFunctionName) return { code: "ARGUMENT_TOO_LARGE", text: "Reducer name too large", count: "reducer_too_large" };
   fn ??= server.fn(name, true);
   if (!fn) return { code: "QUEUE_ERROR", text: "Too many functions", count: "function_table_full" };
-  const key = uniqueKeyOf(unique, data);
+  const key = uniqueKeyOf(unique, unique === "-" ? packet.data! : NO_DATA); // only "-" reads the workload
   if (key === undefined || !server.uniques.get(fn, key)) {
     const limit = fn.maxQueue[kind.priority]!;
     if (limit > 0 && fn.total >= limit) return { code: "QUEUE_ERROR", text: "Job queue is full", count: "queue_full" };
   }
-  if (into === undefined) return { fn, unique, key, data, owned: packet.owned, reducer, runAt, kind };
+  if (into === undefined) return { fn, unique, key, packet, reducer, runAt, kind };
   into.fn = fn;
   into.unique = unique;
   into.key = key;
-  into.data = data;
-  into.owned = packet.owned;
+  into.packet = packet;
   into.reducer = reducer;
   into.runAt = runAt;
   into.kind = kind;
@@ -150,7 +148,8 @@ export function createJob(server: Pick<CoreContext, "nextId" | "newJob" | "optio
   // store that reads payloads back keeps the view only until the commit,
   // which copies it if the job holds on to its workload (most leave it).
   const id = server.nextId();
-  const data = sub.owned || (sub.kind.background && server.options.storeReadsPayloads) ? sub.data : sub.data.slice();
+  const p = sub.packet;
+  const data = p.owned || (sub.kind.background && server.options.storeReadsPayloads) ? p.data! : p.copyData();
   const job = server.newJob(sub.fn, id, undefined, sub.key, data, sub.kind.priority, sub.kind.background, now);
   if (sub.reducer !== "") job.reducer = sub.reducer;
   job.runAt = sub.runAt;

@@ -25,7 +25,7 @@ import type { UniqueIndex } from "./unique_index.ts";
 /** Bytes and effects out (the {@link Outbox} side of the server). */
 export type OutputContext = Pick<
   Outbox,
-  "send" | "sendHandlePacket" | "sendPacket" | "error" | "sendNoJob" | "sendNoop" | "hold" | "effect" | "release"
+  "send" | "sendHandlePacket" | "sendHandleData" | "sendPacket" | "error" | "sendNoJob" | "sendNoop" | "hold" | "effect" | "release"
 >;
 
 /** Event and error counters by cause. */
@@ -51,6 +51,8 @@ export interface JobTableContext {
   /** A record may have become idle (its last worker left): it may be reclaimed when the table is full. */
   noteIdle(fn: FunctionRecord): void;
   job(handle: string): Job | undefined;
+  /** The job the handle at `bytes[start, end)` names, read in place (`JobTable.jobAt`). */
+  jobAt(bytes: Uint8Array, start: number, end: number): Job | undefined;
   nextId(): number;
   /** See `JobTable.newJob`: the same signature, not restated. */
   newJob(...args: Parameters<JobTable["newJob"]>): Job;

@@ -283,6 +283,10 @@ export class CoreState extends Outbox implements CoreContext {
     return this.#table.job(handle);
   }
 
+  jobAt(bytes: Uint8Array, start: number, end: number): Job | undefined {
+    return this.#table.jobAt(bytes, start, end);
+  }
+
   newJob(...args: Parameters<JobTable["newJob"]>): Job {
     return this.#table.newJob(...args);
   }

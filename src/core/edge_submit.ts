@@ -8,7 +8,7 @@
  * @module
  */
 import { Cmd, COMMANDS } from "../protocol/commands.ts";
-import type { Packet } from "../protocol/decoder.ts";
+import { Packet } from "../protocol/packet.ts";
 import { checkSubmission, coalesced, createJob } from "./client_requests.ts";
 import type { CoreContext } from "./core_context.ts";
 import { type Priority, toStored } from "./job.ts";
@@ -27,15 +27,7 @@ export type EdgeSubmitted =
   | { refused: string; text: string };
 
 export function edgeSubmit(server: CoreContext, sub: EdgeSubmission, now: number): EdgeSubmitted {
-  const packet: Packet = {
-    kind: "packet",
-    code: Cmd.SUBMIT_JOB_BG,
-    spec: COMMANDS[Cmd.SUBMIT_JOB_BG]!,
-    args: [sub.function, sub.unique],
-    data: sub.data,
-    size: sub.data.length,
-    owned: true,
-  } as Packet;
+  const packet = Packet.of(COMMANDS[Cmd.SUBMIT_JOB_BG]!, [sub.function, sub.unique], sub.data);
   const checked = checkSubmission(server, packet, now, { priority: sub.priority, background: true });
   if ("code" in checked) {
     server.count(checked.count);

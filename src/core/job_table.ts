@@ -122,19 +122,19 @@ export class JobTable {
 
   /** The live job a handle names, whatever boot's prefix it carries. */
   job(handle: string): Job | undefined {
-    // Read in place (every WORK_* packet asks): the id is the digits after the last colon, in canonical form.
-    const colon = handle.lastIndexOf(":");
-    const digits = handle.length - colon - 1;
-    if (colon === -1 || digits === 0 || digits > 16) return undefined; // ids stay below 2^53: 16 digits
-    if (digits > 1 && handle.charCodeAt(colon + 1) === 0x30) return undefined; // a leading zero names no job
-    let id = 0;
-    for (let i = colon + 1; i < handle.length; i++) {
-      const d = handle.charCodeAt(i) - 0x30;
-      if (d < 0 || d > 9) return undefined;
-      id = id * 10 + d;
-    }
-    const job = this.jobs.get(id);
-    return job !== undefined && job.prefix.length === colon && handle.startsWith(job.prefix) ? job : undefined;
+    const job = this.jobs.get(handleId(handle, 0, handle.length, charAt));
+    return job !== undefined && job.prefix.length === handle.lastIndexOf(":") && handle.startsWith(job.prefix) ? job : undefined;
+  }
+
+  /** The live job the handle at `bytes[start, end)` names, read in place (every WORK_* packet asks): no string is made. */
+  jobAt(bytes: Uint8Array, start: number, end: number): Job | undefined {
+    const job = this.jobs.get(handleId(bytes, start, end, byteAt));
+    if (job === undefined) return undefined;
+    // The digits after the last colon are the id's, canonical: with the length right, that colon follows the prefix.
+    const prefix = job.prefix;
+    if (end - start !== prefix.length + 1 + digitCount(job.id)) return undefined;
+    for (let i = 0; i < prefix.length; i++) if (bytes[start + i] !== prefix.charCodeAt(i)) return undefined;
+    return job;
   }
 
   /**
@@ -236,4 +236,33 @@ export class JobTable {
   get payloadBytes(): number {
     return this.#payloadBytes;
   }
+}
+
+function digitCount(id: number): number {
+  let n = 1;
+  for (let v = id; v >= 10; v = Math.floor(v / 10)) n++;
+  return n;
+}
+
+const charAt = (s: string, i: number) => s.charCodeAt(i);
+const byteAt = (b: Uint8Array, i: number) => b[i]!;
+
+/**
+ * The id of a handle `<prefix>:<id>` at `[start, end)` (a string or bytes): the digits after the
+ * last colon, in canonical form (no sign, no leading zero, at most 16 digits: ids stay below
+ * 2^53); -1 when there are none, which names no job.
+ */
+function handleId<T extends string | Uint8Array>(h: T, start: number, end: number, at: (h: T, i: number) => number): number {
+  let colon = end - 1;
+  while (colon >= start && at(h, colon) !== 0x3a) colon--;
+  const digits = end - colon - 1;
+  if (colon < start || digits === 0 || digits > 16) return -1;
+  if (digits > 1 && at(h, colon + 1) === 0x30) return -1; // a leading zero names no job
+  let id = 0;
+  for (let i = colon + 1; i < end; i++) {
+    const d = at(h, i) - 0x30;
+    if (d < 0 || d > 9) return -1;
+    id = id * 10 + d;
+  }
+  return id;
 }

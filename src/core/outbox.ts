@@ -6,7 +6,7 @@
  * @module
  */
 import { Cmd } from "../protocol/commands.ts";
-import { encodeHandlePacket, encodePacket, handlePacketSize, writeHandlePacket } from "../protocol/encoder.ts";
+import { copyBytes, encodeHandlePacket, encodePacket, handlePacketSize, writeHandlePacket } from "../protocol/encoder.ts";
 import type { Drained, Effect } from "./effect.ts";
 import type { PendingAck } from "./record_shapes.ts";
 import type { Peer } from "./peer.ts";
@@ -70,9 +70,26 @@ export class Outbox {
   sendHandlePacket(peer: Peer, code: number, prefix: string, id: number, data?: Uint8Array, a1?: string, a2?: string, a3?: string): void {
     const size = handlePacketSize(prefix, id, data, a1, a2, a3);
     if (!peer.readyNow || size > COPY_LIMIT) return this.send(peer, encodeHandlePacket(code, prefix, id, data, a1, a2, a3));
-    const at = peer.ready.reserve(12 + size); // first: it may replace the buffer
+    const at = this.#reserve(peer, size); // before reading the buffer: it may be replaced
     writeHandlePacket(peer.ready.buffer, at, code, size, prefix, id, data, a1, a2, a3);
+  }
+
+  /** {@link sendHandlePacket} with the data copied from `bytes[from, to)` (a worker's result, read in place: no view of it). */
+  sendHandleData(peer: Peer, code: number, prefix: string, id: number, bytes: Uint8Array, from: number, to: number): void {
+    const head = handlePacketSize(prefix, id);
+    const size = head + 1 + to - from;
+    if (!peer.readyNow || size > COPY_LIMIT) return this.send(peer, encodeHandlePacket(code, prefix, id, bytes.subarray(from, to)));
+    const at = this.#reserve(peer, size);
+    const out = peer.ready.buffer;
+    writeHandlePacket(out, at, code, size, prefix, id);
+    out[at + 12 + head] = 0;
+    copyBytes(bytes, from, to, out, at + 13 + head);
+  }
+
+  /** Room for a packet of `size` payload bytes in the peer's ready buffer (read `peer.ready.buffer` after: it may be replaced). */
+  #reserve(peer: Peer, size: number): number {
     this.#markDirty(peer);
+    return peer.ready.reserve(12 + size);
   }
 
   sendPacket(peer: Peer, code: number, args: readonly string[], data?: Uint8Array): void {

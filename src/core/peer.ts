@@ -169,7 +169,9 @@ export class Peer implements PeerShape<Job> {
   }
 
   ability(fn: FunctionShape<Job>): Ability<Job> | undefined {
-    return this.abilities.find((a) => a.fn === fn);
+    // A loop, not find(): every assignment asks, and a callback is a closure made per call.
+    for (const a of this.abilities) if (a.fn === fn) return a;
+    return undefined;
   }
 }
 

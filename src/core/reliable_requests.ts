@@ -20,7 +20,7 @@
  * @module
  */
 import { Cmd } from "../protocol/commands.ts";
-import { Decoder, type Packet } from "../protocol/decoder.ts";
+import { Decoder } from "../protocol/decoder.ts";
 import { BACKGROUND_SUBMITS, checkSubmission, coalesced, createJob, type Submission } from "./client_requests.ts";
 import { declineJob, failureText, jobFailed } from "./job_endings.ts";
 import type { Job } from "./job.ts";
@@ -105,7 +105,7 @@ function replacements(server: CoreContext, payload: Uint8Array, now: number): Su
       return unmade(server, made, { code: "INVALID_ARGUMENT", text: "WORK_REPLACE carries background SUBMIT packets only" });
     }
     const known = server.functions.has(f.args[0]!);
-    const sub = checkSubmission(server, { ...f, owned: false } as Packet, now, kind);
+    const sub = checkSubmission(server, f, now, kind); // its data views the WORK_REPLACE payload: not owned
     if ("code" in sub) return unmade(server, made, sub);
     if (!known) made.push(sub.fn);
     subs.push(sub);

@@ -99,10 +99,10 @@ const NOT_FOUND_TEXT: Record<number, string> = {
 };
 
 /** The job a WORK_* packet names, if this worker holds it; otherwise answers for it. */
-export function ownedJob(server: Pick<CoreContext, "job" | "count" | "error">, peer: Peer, packet: Packet): Job | undefined {
-  const handle = packet.args[0]!;
-  const job = server.job(handle);
+export function ownedJob(server: Pick<CoreContext, "jobAt" | "count" | "error">, peer: Peer, packet: Packet): Job | undefined {
+  const job = server.jobAt(packet.body, packet.start, packet.firstEnd); // no handle string on the common path
   if (job && job.worker === peer) return job;
+  const handle = packet.args[0]!;
   const i = peer.swallow.indexOf(handle);
   if (i !== -1) {
     if (packet.code === Cmd.WORK_FAIL || packet.code === Cmd.WORK_COMPLETE) peer.swallow.splice(i, 1);
@@ -123,12 +123,15 @@ function forward(server: Pick<CoreContext, "send">, worker: Peer, job: Job, byte
   for (const l of job.listeners) server.send(l, bytes);
 }
 
-/** Sends a worker's WORK_DATA, WORK_WARNING or WORK_COMPLETE to the listeners: to one encoded into its output in place, to several encoded once. */
-function relayData(server: Pick<CoreContext, "send" | "sendHandlePacket">, code: number, job: Job, data: Uint8Array | undefined): void {
+/**
+ * Sends a worker's WORK_DATA, WORK_WARNING or WORK_COMPLETE to the listeners: to one, its data
+ * copied from the read straight into the listener's output; to several, encoded once.
+ */
+function relayData(server: Pick<CoreContext, "send" | "sendHandleData">, code: number, job: Job, packet: Packet): void {
   const listeners = job.listeners;
-  if (listeners.length === 1) return server.sendHandlePacket(listeners[0]!, code, job.prefix, job.id, data);
+  if (listeners.length === 1) return server.sendHandleData(listeners[0]!, code, job.prefix, job.id, packet.body, packet.dataAt, packet.end);
   if (listeners.length === 0) return;
-  const bytes = encodeHandlePacket(code, job.prefix, job.id, data);
+  const bytes = encodeHandlePacket(code, job.prefix, job.id, packet.data);
   for (const l of listeners) server.send(l, bytes);
 }
 
@@ -145,14 +148,14 @@ function relay(code: number): PacketHandler {
     const job = ownedJob(server, peer, packet);
     if (!job || job.listeners.length === 0) return;
     peer.streaming = job; // the edge may pause the worker while a listener does not read
-    relayData(server, code, job, packet.data);
+    relayData(server, code, job, packet);
   };
 }
 
 const workComplete: PacketHandler = (server, peer, packet, now) => {
   const job = ownedJob(server, peer, packet);
   if (!job) return;
-  relayData(server, Cmd.WORK_COMPLETE, job, packet.data);
+  relayData(server, Cmd.WORK_COMPLETE, job, packet);
   completeJob(server, job, now);
 };
 

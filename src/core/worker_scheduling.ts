@@ -62,7 +62,9 @@ export function takeJobFor(server: Pick<CoreContext, "options">, peer: Peer): Jo
 
 /** True when any of the worker's functions has a runnable job. */
 export function hasWorkFor(peer: Peer): boolean {
-  return peer.abilities.some((a) => a.fn.queue.size > 0);
+  // A loop, not some(): every PRE_SLEEP asks, and a callback is a function object made per call.
+  for (const a of peer.abilities) if (a.fn.queue.size > 0) return true;
+  return false;
 }
 
 /** Registers an ability (de-duplicated per connection; newest first). */

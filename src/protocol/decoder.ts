@@ -7,27 +7,12 @@
  * @module
  */
 import { Buffer } from "node:buffer";
-import { argumentCount, COMMANDS, type CommandSpec, MAX_COMMAND } from "./commands.ts";
-import { latin1, NAME_FIRST, nameAt } from "./latin1_args.ts";
+import { argumentCount, COMMANDS, MAX_COMMAND } from "./commands.ts";
+import { latin1 } from "./latin1_args.ts";
+import { dataStart, Packet } from "./packet.ts";
 import { ProtocolError } from "./protocol_error.ts";
 
-/** A binary packet with its arguments split per the command table. */
-export interface Packet {
-  readonly kind: "packet";
-  readonly code: number;
-  readonly spec: CommandSpec;
-  /** The NUL-separated string arguments (latin1: byte-transparent). */
-  readonly args: string[];
-  /** The opaque last argument, when the packet type has one. */
-  readonly data: Uint8Array | undefined;
-  /** Payload size in bytes, as declared in the header. */
-  readonly size: number;
-  /**
-   * True when `data` lives in a buffer of its own (the packet spanned reads);
-   * false when it views the caller's chunk and must be copied to be kept.
-   */
-  owned: boolean;
-}
+export { Packet } from "./packet.ts";
 
 /** One admin text line, without its line ending. */
 export interface TextLine {
@@ -324,9 +309,11 @@ export class Decoder {
       out.push({ kind: "fault", error: new ProtocolError("UNKNOWN_COMMAND", `type ${code}`) });
       return;
     }
-    const packet = splitArguments(spec, body, start, end);
-    if (packet && packet.data !== undefined) packet.owned = owned;
-    out.push(packet ?? { kind: "fault", error: new ProtocolError("INVALID_PACKET", spec.name) });
+    const dataAt = dataStart(spec, body, start, end);
+    if (dataAt === undefined) out.push({ kind: "fault", error: new ProtocolError("INVALID_PACKET", spec.name) });
+    // The common empty ones (GRAB_JOB*, PRE_SLEEP, NOOP) are one shared object each: nothing to allocate.
+    else if (start === end && argumentCount(spec) === 0) out.push(BARE[code] ??= Packet.bare(spec));
+    else out.push(new Packet(spec, body, start, end, dataAt, owned));
   }
 
   #fail(out: Frame[], error: ProtocolError): void {
@@ -335,44 +322,8 @@ export class Decoder {
   }
 }
 
-const NO_ARGS: string[] = Object.freeze([]) as unknown as string[];
 /** The argument-less packets without a payload, one frozen object per code. */
 const BARE: Packet[] = [];
-
-/**
- * Splits a payload (`body[start, end)`) at the first N-1 NULs; `undefined`
- * when there are too few. `data` views the body; nothing else is copied.
- */
-export function splitArguments(spec: CommandSpec, body: Uint8Array, start = 0, end = body.length): Packet | undefined {
-  const n = argumentCount(spec);
-  const size = end - start;
-  let data: Uint8Array | undefined;
-  if (n === 0) {
-    // Both reference servers ignore a stray payload on argument-less packets.
-    // The common empty ones (GRAB_JOB*, PRE_SLEEP, NOOP) are one shared object each: nothing to allocate.
-    if (size === 0) {
-      return BARE[spec.code] ??= Object.freeze({ kind: "packet", code: spec.code, spec, args: NO_ARGS, data, size: 0, owned: true });
-    }
-    return { kind: "packet", code: spec.code, spec, args: [], data, size, owned: false };
-  }
-  const args: string[] = [];
-  let at = start;
-  for (let i = 0; i < n - 1; i++) {
-    const nul = body.indexOf(0, at);
-    if (nul === -1 || nul >= end) {
-      // Perl's Gearman::Worker leaves out the separator before an empty
-      // result ("" or "0" results, empty WORK_DATA): read it as empty data.
-      if (spec.tail === undefined || i !== n - 2) return undefined;
-      args.push(latin1(body, at, end));
-      return { kind: "packet", code: spec.code, spec, args, data: EMPTY, size, owned: false };
-    }
-    args.push(i === 0 && NAME_FIRST[spec.code] ? nameAt(body, at, nul) : latin1(body, at, nul));
-    at = nul + 1;
-  }
-  if (spec.tail !== undefined) data = at === end ? EMPTY : body.subarray(at, end);
-  else args.push(latin1(body, at, end));
-  return { kind: "packet", code: spec.code, spec, args, data, size, owned: false };
-}
 
 function u32(b: Uint8Array, at: number): number {
   return ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;

@@ -96,6 +96,20 @@ export function writeHandlePacket(
   }
 }
 
+/** Node's Buffer copy, which takes any Uint8Array as its source: a range copied without a view of it (Bun and Deno). */
+const bufferCopy = Buffer.prototype.copy as unknown as (
+  this: Uint8Array,
+  target: Uint8Array,
+  at: number,
+  from: number,
+  to: number,
+) => number;
+
+/** Copies `src[from, to)` to `out` at `at`. */
+export function copyBytes(src: Uint8Array, from: number, to: number, out: Uint8Array, at: number): void {
+  bufferCopy.call(src, out, at, from, to);
+}
+
 /** A job handle as things to encode: the boot's prefix and the id (`<prefix>:<id>`). */
 export interface HandleParts {
   readonly prefix: string;

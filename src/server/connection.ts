@@ -99,15 +99,12 @@ export class Connection {
     }
   }
 
-  /** Keeps frames for later; packet data viewing the read chunk is copied. */
+  /** Keeps frames for later; a packet still in the read chunk is copied out of it. */
   defer(frames: Frame[], from: number): void {
     for (let i = from; i < frames.length; i++) {
       const f = frames[i]!;
-      if (f.kind === "packet" && !f.owned && f.data !== undefined) {
-        this.backlog.push({ ...f, data: f.data.slice(), owned: true });
-      } else {
-        this.backlog.push(f);
-      }
+      if (f.kind === "packet") f.detach();
+      this.backlog.push(f);
     }
   }
 

@@ -24,6 +24,51 @@ describe("hot path: handles read in place and output handed over without copies"
     assert.deepEqual(s.take(C), ["STATUS_RES H:t:1\x001\x000\x000\x000"]);
   });
 
+  test("a worker's result names its job in place only by the canonical handle; any other form is refused and the job runs on", () => {
+    const s = new CoreSession().open(C, W);
+    s.send(W, "CAN_DO", "f");
+    s.send(C, "SUBMIT_JOB", "f", "u", "x");
+    s.send(W, "GRAB_JOB");
+    assert.deepEqual(s.take(W), ["JOB_ASSIGN H:t:1\0f\0x"]);
+    s.take(C);
+    for (
+      const other of [
+        "H:t:01",
+        "H:t:+1",
+        "H:t:1.0",
+        "H:t: 1",
+        "H:u:1",
+        "t:1",
+        "H:t:",
+        "H:t:1x",
+        "H:tt:1",
+        "HH:t:1",
+        "H:t:11",
+        "H:t:x:1",
+        ":1",
+        "1",
+      ]
+    ) {
+      s.send(W, "WORK_COMPLETE", other, "no");
+      assert.deepEqual(s.take(W), ["ERROR JOB_NOT_FOUND\0Job given in work result not found"], other);
+      assert.deepEqual(s.take(C), [], other);
+    }
+    s.send(W, "WORK_DATA", "H:t:1", "part");
+    s.send(W, "WORK_COMPLETE", "H:t:1", "done");
+    assert.deepEqual(s.take(C), ["WORK_DATA H:t:1\0part", "WORK_COMPLETE H:t:1\0done"]);
+  });
+
+  test("a detached packet keeps its arguments and data when the read it came from is overwritten", () => {
+    const bytes = new Uint8Array(encodePacket(Cmd.SUBMIT_JOB, ["fn", "uniq"], Buffer.from("work"), "REQ"));
+    const p = new Decoder().push(bytes)[0]!;
+    assert.ok(p.kind === "packet" && !p.owned);
+    p.detach();
+    bytes.fill(0x7a);
+    assert.deepEqual(p.args, ["fn", "uniq"]);
+    assert.equal(Buffer.from(p.data!).toString(), "work");
+    assert.equal(p.owned, true);
+  });
+
   test("output made for a connection while its own output is being written goes out later in the same flush, none lost", () => {
     const s = new CoreSession().open(C, C2);
     const core = s.core;
