@@ -292,7 +292,7 @@ async function parent(): Promise<void> {
   }
   const times = rowsOf(timed.text);
   if (timed.code !== 0 || times.length !== rows.length) throw new Error(`alloc_profile: the timing run failed (exit ${timed.code})`);
-  if (left !== 1 && !process.env.EXP) {
+  if (left !== 1) {
     throw new Error(`alloc_profile: ${left} jobs left (1 expected, the probe) on the server: the packets did not match its handles`);
   }
   // Each row was measured ROUNDS times: the median, and the spread across rounds.

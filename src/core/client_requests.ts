@@ -61,7 +61,8 @@ const SCRATCH: Submission = {
 
 function submitHandler(kind: SubmitKind): PacketHandler {
   return (server, peer, packet, now) => {
-    const sub = quotaRefusal(server, peer, packet) ?? checkSubmission(server, packet, now, kind, SCRATCH);
+    const unique = packet.arg(1); // read once: the quota and the checks both need it
+    const sub = quotaRefusal(server, peer, unique) ?? checkSubmission(server, packet, now, kind, SCRATCH, unique);
     if ("code" in sub) {
       server.count(sub.count);
       return server.error(peer, sub.code, sub.text);
@@ -77,12 +78,12 @@ function submitHandler(kind: SubmitKind): PacketHandler {
  * store's answer; acknowledged background jobs are the store's, bounded by
  * max_queue) and those of them with a non-empty unique.
  */
-function quotaRefusal(server: CoreContext, peer: Peer, packet: Packet): Refusal | undefined {
+function quotaRefusal(server: CoreContext, peer: Peer, unique: string): Refusal | undefined {
   const o = server.options;
   if (peer.listening.size + peer.unresolved >= o.maxJobsPerConnection) {
     return { code: "TOO_MANY_JOBS", text: "Connection has too many jobs outstanding", count: "too_many_jobs" };
   }
-  if (packet.args[1] !== "" && peer.uniques >= o.maxUniquesPerConnection) {
+  if (unique !== "" && peer.uniques >= o.maxUniquesPerConnection) {
     return { code: "TOO_MANY_UNIQUES", text: "Connection has too many jobs with a unique outstanding", count: "too_many_uniques" };
   }
   return undefined;
@@ -95,8 +96,10 @@ export function checkSubmission(
   now: number,
   kind: SubmitKind,
   into?: Submission,
+  unique = packet.arg(1),
 ): Submission | Refusal {
-  const [name, unique] = packet.args as [string, string];
+  // Argument by argument: no array of them is made.
+  const name = packet.arg(0);
   const o = server.options;
   let fn = server.functions.get(name);
   if (!fn) {
@@ -106,7 +109,7 @@ export function checkSubmission(
   if (unique.length > o.maxUnique) return { code: "ARGUMENT_TOO_LARGE", text: "Unique value too large", count: "unique_too_large" };
   let runAt = 0;
   if (kind.epoch) {
-    const epoch = packet.args[2]!;
+    const epoch = packet.arg(2);
     if (!/^\s*-?\d{1,15}\s*$/.test(epoch)) {
       return { code: "INVALID_ARGUMENT", text: "Epoch must be a Unix time in seconds", count: "invalid_epoch" };
     }
@@ -116,7 +119,7 @@ export function checkSubmission(
     }
     runAt = seconds * 1000 > now ? seconds * 1000 : 0;
   }
-  const reducer = kind.reduce ? packet.args[2]! : "";
+  const reducer = kind.reduce ? packet.arg(2) : "";
   if (reducer.length > o.maxFunctionName) return { code: "ARGUMENT_TOO_LARGE", text: "Reducer name too large", count: "reducer_too_large" };
   fn ??= server.fn(name, true);
   if (!fn) return { code: "QUEUE_ERROR", text: "Too many functions", count: "function_table_full" };

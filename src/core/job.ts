@@ -123,7 +123,8 @@ export class Job implements StoredJob {
   prev: Job | undefined = undefined;
   next: Job | undefined = undefined;
   #bits: number;
-  #more: JobExtras | undefined = undefined;
+  /** What few jobs need; a job whose only extra is its listener list (a foreground job) keeps the list itself here. */
+  #more: JobExtras | Peer[] | undefined = undefined;
 
   constructor(
     fn: FunctionRecord,
@@ -200,9 +201,17 @@ export class Job implements StoredJob {
     this.#bits = b ? this.#bits | ANSWERED : this.#bits & ~ANSWERED;
   }
 
+  /** The extras record, if the job has one. */
+  #x(): JobExtras | undefined {
+    const m = this.#more;
+    return m instanceof Array ? undefined : m;
+  }
+
   #extras(): JobExtras {
-    return this.#more ??= {
-      listeners: NOBODY,
+    const m = this.#more;
+    if (m !== undefined && !(m instanceof Array)) return m;
+    return this.#more = {
+      listeners: m ?? NOBODY,
       numerator: "0",
       denominator: "0",
       reducer: "",
@@ -215,70 +224,73 @@ export class Job implements StoredJob {
 
   /** Foreground clients waiting for WORK_* packets. */
   get listeners(): Peer[] {
-    return this.#more?.listeners ?? NOBODY;
+    const m = this.#more;
+    return m === undefined ? NOBODY : m instanceof Array ? m : m.listeners;
   }
 
   set listeners(v: Peer[]) {
-    if (v !== NOBODY || this.#more) this.#extras().listeners = v;
+    const x = this.#x();
+    if (x !== undefined) x.listeners = v;
+    else this.#more = v === NOBODY ? undefined : v;
   }
 
   get numerator(): string {
-    return this.#more?.numerator ?? "0";
+    return this.#x()?.numerator ?? "0";
   }
 
   set numerator(v: string) {
-    if (v !== "0" || this.#more) this.#extras().numerator = v;
+    if (v !== "0" || this.#x()) this.#extras().numerator = v;
   }
 
   get denominator(): string {
-    return this.#more?.denominator ?? "0";
+    return this.#x()?.denominator ?? "0";
   }
 
   set denominator(v: string) {
-    if (v !== "0" || this.#more) this.#extras().denominator = v;
+    if (v !== "0" || this.#x()) this.#extras().denominator = v;
   }
 
   get reducer(): string {
-    return this.#more?.reducer ?? "";
+    return this.#x()?.reducer ?? "";
   }
 
   set reducer(v: string) {
-    if (v !== "" || this.#more) this.#extras().reducer = v;
+    if (v !== "" || this.#x()) this.#extras().reducer = v;
   }
 
   get retries(): number {
-    return this.#more?.retries ?? 0;
+    return this.#x()?.retries ?? 0;
   }
 
   set retries(v: number) {
-    if (v !== 0 || this.#more) this.#extras().retries = v;
+    if (v !== 0 || this.#x()) this.#extras().retries = v;
   }
 
   /** Oldest first; empty for most jobs. */
   get failures(): Failure[] {
-    return this.#more?.failures ?? NOBODY;
+    return this.#x()?.failures ?? NOBODY;
   }
 
   set failures(v: Failure[]) {
-    if (v !== NOBODY || this.#more) this.#extras().failures = v;
+    if (v !== NOBODY || this.#x()) this.#extras().failures = v;
   }
 
   /** Set once the job ended and is kept (dead set, exit status); undefined while live. */
   get ended(): Ended | undefined {
-    return this.#more?.ended;
+    return this.#x()?.ended;
   }
 
   set ended(v: Ended | undefined) {
-    if (v !== undefined || this.#more) this.#extras().ended = v;
+    if (v !== undefined || this.#x()) this.#extras().ended = v;
   }
 
   /** While running under a lease (TheSchwartz's grabbed_until): when it ends, Unix time in ms; 0 = no lease. */
   get grabbedUntil(): number {
-    return this.#more?.grabbedUntil ?? 0;
+    return this.#x()?.grabbedUntil ?? 0;
   }
 
   set grabbedUntil(v: number) {
-    if (v !== 0 || this.#more) this.#extras().grabbedUntil = v;
+    if (v !== 0 || this.#x()) this.#extras().grabbedUntil = v;
   }
 }
 

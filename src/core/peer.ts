@@ -9,6 +9,7 @@ import { Cmd } from "../protocol/commands.ts";
 import { encodeHandlePackets } from "../protocol/encoder.ts";
 import { Job } from "./job.ts";
 import { ReadyOutput } from "./ready_output.ts";
+import { SmallSet } from "./small_set.ts";
 import type { Ability, FunctionShape, PeerShape, PendingAck } from "./record_shapes.ts";
 import { ALL_ROLES, type RoleSet } from "./roles.ts";
 
@@ -27,10 +28,10 @@ export class Peer implements PeerShape<Job> {
   abilities: Ability<Job>[] = [];
   sleeping = false;
   noopSent = false;
-  /** Jobs assigned to this connection as a worker. */
-  readonly holding = new Set<Job>();
+  /** Jobs assigned to this connection as a worker (a small set: mostly one, and no allocation per job). */
+  readonly holding = new SmallSet<Job>();
   /** Foreground jobs this connection waits on as a client. */
-  readonly listening = new Set<Job>();
+  readonly listening = new SmallSet<Job>();
   /**
    * Jobs with a non-empty unique the connection has outstanding: foreground
    * ones it waits on, and submissions still waiting for the store's answer

@@ -13,6 +13,7 @@
 import type { FunctionMetrics } from "./function_metrics.ts";
 import type { JobQueue, Queued } from "./job_queue.ts";
 import type { ReadyOutput } from "./ready_output.ts";
+import type { SmallSet } from "./small_set.ts";
 
 /** A reply slot held in a peer's output until the store answers. */
 export interface PendingAck {
@@ -38,8 +39,8 @@ export interface PeerShape<J extends Queued<J>> {
   abilities: Ability<J>[];
   sleeping: boolean;
   noopSent: boolean;
-  readonly holding: Set<J>;
-  readonly listening: Set<J>;
+  readonly holding: SmallSet<J>;
+  readonly listening: SmallSet<J>;
   uniques: number;
   streaming: J | undefined;
   readonly swallow: string[];

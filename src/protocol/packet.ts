@@ -14,26 +14,31 @@ const EMPTY = new Uint8Array(0);
 const NO_ARGS: string[] = Object.freeze([]) as unknown as string[];
 
 export class Packet {
-  readonly code: number;
-  readonly spec: CommandSpec;
+  code!: number;
+  spec!: CommandSpec;
   /** Payload size in bytes, as declared in the header. */
-  readonly size: number;
+  size!: number;
   /**
    * True when `body` belongs to this packet alone (the packet spanned reads,
    * or was detached); false when it is the read's chunk and what is kept
    * past the read must be copied.
    */
-  owned: boolean;
+  owned!: boolean;
   /** The bytes holding the payload, at `[start, end)`. */
-  body: Uint8Array;
-  start: number;
-  end: number;
+  body!: Uint8Array;
+  start!: number;
+  end!: number;
   /** Where the opaque data starts (`end` when it is empty; -1 when the packet has none). */
-  dataAt: number;
-  #args: string[] | undefined;
-  #data: Uint8Array | undefined;
+  dataAt!: number;
+  #args: string[] | undefined = undefined;
+  #data: Uint8Array | undefined = undefined;
 
   constructor(spec: CommandSpec, body: Uint8Array, start: number, end: number, dataAt: number, owned: boolean) {
+    this.reuse(spec, body, start, end, dataAt, owned);
+  }
+
+  /** Makes this object another packet (the decoder reuses packets the server is done with: {@link Decoder.recycle}). */
+  reuse(spec: CommandSpec, body: Uint8Array, start: number, end: number, dataAt: number, owned: boolean): this {
     this.code = spec.code;
     this.spec = spec;
     this.size = end - start;
@@ -42,6 +47,9 @@ export class Packet {
     this.start = start;
     this.end = end;
     this.dataAt = dataAt;
+    this.#args = undefined;
+    this.#data = undefined;
+    return this;
   }
 
   get kind(): "packet" {
@@ -59,10 +67,26 @@ export class Packet {
     return this.#data ??= this.dataAt === this.end ? EMPTY : this.body.subarray(this.dataAt, this.end);
   }
 
+  /**
+   * The string argument `i` alone, without the array of all of them (a
+   * submission asks for its name and unique only); from `args` once made.
+   */
+  arg(i: number): string {
+    if (this.#args !== undefined) return this.#args[i] ?? "";
+    let at = this.start;
+    for (let k = 0; k < i; k++) at = argEnd(this, at, k) + 1;
+    return at > this.end ? "" : argString(this, i, at, argEnd(this, at, i));
+  }
+
   /** The end of the first argument (a handle, a name) in `body`. */
   get firstEnd(): number {
     const nul = this.body.indexOf(0, this.start);
     return nul === -1 || nul >= this.end ? this.end : nul;
+  }
+
+  /** Drops the bytes and what was made of them (the packet waits to be reused). */
+  empty(): this {
+    return this.reuse(this.spec, EMPTY, 0, 0, -1, true);
   }
 
   /** A copy of the data in a buffer of its own (no view of the read is made). */
@@ -122,17 +146,25 @@ export function dataStart(spec: CommandSpec, body: Uint8Array, start: number, en
 
 /** Splits the string arguments (all but the opaque data) out of a checked packet. */
 function splitStrings(p: Packet): string[] {
-  const n = argumentCount(p.spec);
-  if (n === 0) return [];
-  const { body, end, spec } = p;
-  const strings = spec.tail === undefined ? n : n - 1;
+  const strings = argumentCount(p.spec) - (p.spec.tail === undefined ? 0 : 1);
   const args: string[] = [];
   let at = p.start;
   for (let i = 0; i < strings; i++) {
-    let nul = i === n - 1 ? end : body.indexOf(0, at);
-    if (nul === -1 || nul >= end) nul = end;
-    args.push(i === 0 && NAME_FIRST[spec.code] ? nameAt(body, at, nul) : latin1(body, at, nul));
-    at = nul + 1;
+    const to = argEnd(p, at, i);
+    args.push(argString(p, i, at, to));
+    at = to + 1;
   }
   return args;
+}
+
+/** Where string argument `i`, starting at `at`, ends: at its NUL, or the payload's end (the last one of a packet without data). */
+function argEnd(p: Packet, at: number, i: number): number {
+  if (at > p.end) return p.end;
+  if (p.spec.tail === undefined && i === argumentCount(p.spec) - 1) return p.end;
+  const nul = p.body.indexOf(0, at);
+  return nul === -1 || nul >= p.end ? p.end : nul;
+}
+
+function argString(p: Packet, i: number, at: number, to: number): string {
+  return i === 0 && NAME_FIRST[p.code] ? nameAt(p.body, at, to) : latin1(p.body, at, to);
 }

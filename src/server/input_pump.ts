@@ -132,6 +132,7 @@ export class InputPump {
       }
       try {
         core.receive(conn.id, frames[i]!, now);
+        conn.decoder.recycle(frames[i]!); // the core keeps no frame: its object serves a later packet
       } catch (e) {
         // A defect must cost one connection, never the process.
         core.count("internal_error");

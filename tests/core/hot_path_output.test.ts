@@ -69,6 +69,30 @@ describe("hot path: handles read in place and output handed over without copies"
     assert.equal(p.owned, true);
   });
 
+  test("a packet the server is done with becomes the next one, and what was taken from it stays as it was", () => {
+    const d = new Decoder();
+    const submit = (fn: string, unique: string, data: string) =>
+      d.push(encodePacket(Cmd.SUBMIT_JOB, [fn, unique], Buffer.from(data), "REQ"))[0]!;
+    const a = submit("f", "u1", "one");
+    assert.ok(a.kind === "packet");
+    const args = a.args;
+    const data = a.data!;
+    d.recycle(a);
+    assert.equal(a.body.byteLength, 0, "a packet waiting to be reused holds no bytes");
+    const b = submit("g", "u2", "two");
+    assert.equal(b, a, "the same object");
+    assert.ok(b.kind === "packet");
+    assert.deepEqual([b.args, Buffer.from(b.data!).toString()], [["g", "u2"], "two"]);
+    assert.deepEqual(
+      [args, Buffer.from(data).toString()],
+      [["f", "u1"], "one"],
+      "the first packet's arguments and data view are untouched",
+    );
+    const grab = d.push(encodePacket(Cmd.GRAB_JOB, [], undefined, "REQ"))[0]!;
+    d.recycle(grab);
+    assert.notEqual(submit("h", "u3", "three"), grab, "a shared frozen frame is never reused");
+  });
+
   test("output made for a connection while its own output is being written goes out later in the same flush, none lost", () => {
     const s = new CoreSession().open(C, C2);
     const core = s.core;

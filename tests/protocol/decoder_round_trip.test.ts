@@ -206,3 +206,35 @@ describe("decoder: function names", () => {
     assert.deepEqual(got.filter((_, i) => i % 2 === 0).map((f) => f.args[1]), names.map((_, i) => `u${i}`));
   });
 });
+
+describe("decoder: one argument read alone equals the same argument of the whole list", () => {
+  test("for every packet type, with sample, empty and missing trailing arguments, arg(i) before args gives args[i]", () => {
+    const payloads = (spec: CommandSpec): string[] => {
+      const { fields, data } = sample(spec);
+      const whole = [...fields, ...(data === undefined ? [] : [data])].join("\0");
+      const empty = fields.map(() => "").join("\0") + (data === undefined ? "" : "\0");
+      // Perl's worker leaves out the separator before empty data: one NUL short.
+      const short = spec.tail !== undefined && fields.length > 0 ? fields.join("\0") : whole;
+      return [whole, empty, short, whole + "\0extra\0"];
+    };
+    let checked = 0;
+    for (const spec of allSpecs()) {
+      for (const payload of payloads(spec)) {
+        const body = bytes(payload);
+        const head = Buffer.alloc(12);
+        head.write("\0REQ", 0, "latin1");
+        head.writeUInt32BE(spec.code, 4);
+        head.writeUInt32BE(body.length, 8);
+        const wire = Buffer.concat([head, body]);
+        const alone = new Decoder().push(wire)[0]!;
+        const listed = new Decoder().push(wire)[0]!;
+        if (alone.kind !== "packet" || listed.kind !== "packet") continue; // refused alike (too few separators)
+        const strings = argumentCount(spec) - (spec.tail === undefined ? 0 : 1);
+        const one = Array.from({ length: strings }, (_, i) => alone.arg(i));
+        assert.deepEqual(one, listed.args, `${spec.name} ${JSON.stringify(payload)}`);
+        checked++;
+      }
+    }
+    assert.ok(checked > 100, `${checked} packets checked`);
+  });
+});
