@@ -17,10 +17,17 @@
  * figures are low by about one cycle ÷ N). A second run without the log
  * times the same windows.
  *
- *   bun scripts/bench/alloc_profile.ts [--n 20000] [--json]
+ * `--types` says what the bytes are: one run with a heap too large to be
+ * collected during a window, and JavaScriptCore's count of cells by type
+ * (`heapStats().objectTypeCounts`) before and after each window; the new
+ * cells per packet are printed by type (bytes outside cells, such as a
+ * Set's storage, show only in the byte counts).
+ *
+ *   bun scripts/bench/alloc_profile.ts [--n 20000] [--json | --types]
  *
  * @module
  */
+import { heapStats } from "bun:jsc";
 import { writeSync } from "node:fs";
 import { Cmd } from "../../src/protocol/commands.ts";
 import { encodePacket } from "../../src/protocol/encoder.ts";
@@ -96,6 +103,38 @@ interface Row {
   ms: number;
 }
 
+/** Cells made per packet since `before`, by type (counts under 0.05 a packet left out). */
+function newCells(before: Record<string, number>, per: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [type, n] of Object.entries(heapStats().objectTypeCounts)) {
+    const made = (n - (before[type] ?? 0)) / per;
+    if (made >= 0.05) out[type] = Math.round(made * 100) / 100;
+  }
+  return out;
+}
+
+/** `--types`: one run on a heap no window fills, and the cells each packet made, by type. */
+async function types(): Promise<void> {
+  const env = { ...process.env, BUN_JSC_forceRAMSize: String(8 * 1024 ** 3) };
+  const proc = Bun.spawn([process.execPath, import.meta.path, "--child", "--types", "--n", String(Math.min(N, 5000))], {
+    env,
+    stderr: "pipe",
+  });
+  const text = await new Response(proc.stderr).text();
+  if ((await proc.exited) !== 0) throw new Error(`alloc_profile: the measuring process failed\n${text}`);
+  const last = new Map<string, Record<string, number>>(); // each row's last round, in the rows' order
+  for (const line of text.split("\n").filter((l) => l.startsWith("TYPES "))) {
+    const { name, cells } = JSON.parse(line.slice(6)) as { name: string; cells: Record<string, number> };
+    last.set(name, cells);
+  }
+  console.log("cells made per packet (or job), by type, in the last round (Bun " + Bun.version + ")\n");
+  console.log("| packet in | cells made |\n|---|---|");
+  for (const [name, cells] of last) {
+    const list = Object.entries(cells).sort((a, b) => b[1] - a[1]).map(([t, n]) => `${t} ${n}`).join(", ");
+    console.log(`| ${name} | ${list || "none"} |`);
+  }
+}
+
 async function child(): Promise<void> {
   const server = createServer({ port: 0, listen: "127.0.0.1", store: "memory:", logLevel: "silent", jobHandlePrefix: "H:bench" });
   await server.start();
@@ -139,12 +178,14 @@ async function child(): Promise<void> {
   /** Runs `body` between two marks; `count` packets (or jobs) divide the total. */
   const measure = async (name: string, packets: string, count: number, body: () => Promise<void>, settled?: () => boolean) => {
     Bun.gc(true);
+    const cells = args.includes("--types") ? heapStats().objectTypeCounts as Record<string, number> : undefined;
     writeSync(2, "MARK begin\n");
     const t0 = performance.now();
     await body();
     // Background acknowledgements wait for the store's commit, a turn later.
     while (settled && !settled()) await new Promise((r) => setImmediate(r));
     const ms = performance.now() - t0;
+    if (cells) writeSync(2, `TYPES ${JSON.stringify({ name, cells: newCells(cells, count) })}\n`);
     writeSync(2, `MARK end ${rows.length}\n`);
     rows.push({ name, packets, per: count, ms });
   };
@@ -325,4 +366,5 @@ async function parent(): Promise<void> {
 }
 
 if (args.includes("--child")) await child();
+else if (args.includes("--types")) await types();
 else await parent();
