@@ -45,15 +45,7 @@ const SMALL_REPLY = 1024;
  * opaque data: the hot replies (JOB_CREATED, JOB_ASSIGN*, WORK_*) without
  * building the handle string or an argument array.
  */
-export function encodeHandlePacket(
-  code: number,
-  prefix: string,
-  id: number,
-  data?: Uint8Array,
-  a1?: string,
-  a2?: string,
-  a3?: string,
-): Uint8Array {
+export function encodeHandlePacket(code: number, prefix: string, id: number, data?: Uint8Array, a1?: string, a2?: string, a3?: string) {
   const size = handlePacketSize(prefix, id, data, a1, a2, a3);
   // Small replies: a plain Uint8Array, allocated inline by the JIT (Buffer.allocUnsafe is a
   // native call). Large ones: not zero-filled first (a 64 KiB reply would be written twice).
