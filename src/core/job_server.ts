@@ -179,7 +179,7 @@ export class JobServer {
     return this.#core.drain();
   }
 
-  /** The same for the edge, without allocating: `write` gets each connection's chunks (the array is reused after it returns). */
+  /** The same for the edge, without allocating: `write` gets each connection's chunks and its ready buffer, both reused after it returns. */
   flush(write: WriteOutput): readonly Effect[] {
     return this.#core.flush(write);
   }
