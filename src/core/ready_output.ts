@@ -3,22 +3,48 @@
  * encoded in place) into one byte buffer, written with one call per flush
  * and then handed back to a pool shared by all connections, so a steady
  * stream of replies allocates nothing per packet and a connection with
- * nothing to send holds no buffer. Large chunks (workloads of many KiB) are
- * kept by reference instead of copied, in front of the buffered bytes.
+ * nothing to send holds no buffer. Workloads up to {@link COPY_LIMIT} go
+ * through the buffer too: a 64 KiB JOB_ASSIGN copied into a pooled buffer
+ * cost less CPU than one allocated per packet (fewer, larger collections
+ * left more large buffers to the allocator to map and unmap). Larger chunks
+ * are kept by reference, in front of the buffered bytes.
  *
  * @module
  */
 
 /** A packet at most this large is copied into the buffer; a larger one is kept by reference while the buffer is empty. */
-export const COPY_LIMIT = 4 * 1024;
+export const COPY_LIMIT = 256 * 1024;
 /** A fresh buffer's size; it doubles when a flush's output needs more. */
 const BUFFER_SIZE = 4 * 1024;
 /** A buffer grown past this is dropped after its write rather than pooled (one large burst must not pin memory). */
-const POOL_BUFFER_LIMIT = 64 * 1024;
-/** Idle buffers kept for reuse, across all connections. */
+const POOL_BUFFER_LIMIT = 512 * 1024;
+/** Idle buffers kept for reuse across all connections, and their bytes at most. */
 const POOL_LIMIT = 64;
+const POOL_BYTES = 4 * 1024 * 1024;
 const EMPTY = new Uint8Array(0);
 const pool: Uint8Array[] = [];
+let pooledBytes = 0;
+
+/** Keeps a written buffer for reuse, within the pool's limits. */
+function giveBack(buffer: Uint8Array): void {
+  const n = buffer.length;
+  if (n === 0 || n > POOL_BUFFER_LIMIT || pool.length >= POOL_LIMIT || pooledBytes + n > POOL_BYTES) return;
+  pool.push(buffer);
+  pooledBytes += n;
+}
+
+/** A pooled buffer of at least `need` bytes (the most recent such), if any. */
+function takeFromPool(need: number): Uint8Array | undefined {
+  for (let i = pool.length - 1; i >= 0; i--) {
+    const b = pool[i]!;
+    if (b.length < need) continue;
+    pool[i] = pool[pool.length - 1]!;
+    pool.pop();
+    pooledBytes -= b.length;
+    return b;
+  }
+  return undefined;
+}
 
 /** Where the flush hands one connection's output: `chunks` first, then `buffer[0, length)`, which is only lent for the call. */
 export type WriteOutput = (conn: number, chunks: Uint8Array[], buffer: Uint8Array, length: number) => void;
@@ -61,7 +87,7 @@ export class ReadyOutput {
     this.length = 0;
     this.bytes = 0;
     if (chunks.length > 0 || length > 0) write(conn, chunks, buffer, length);
-    if (buffer.length > 0 && buffer.length <= POOL_BUFFER_LIMIT && pool.length < POOL_LIMIT) pool.push(buffer);
+    giveBack(buffer);
   }
 
   /** Drops everything (the connection is gone); the buffer goes back to the pool. */
@@ -71,12 +97,7 @@ export class ReadyOutput {
 
   #grow(need: number): void {
     const old = this.buffer;
-    let next: Uint8Array | undefined;
-    if (old.length === 0) next = pool.pop();
-    if (next !== undefined && next.length < need) {
-      pool.push(next);
-      next = undefined;
-    }
+    let next = takeFromPool(need);
     if (next === undefined) {
       let size = Math.max(old.length * 2, BUFFER_SIZE);
       while (size < need) size *= 2;
@@ -84,7 +105,7 @@ export class ReadyOutput {
     }
     if (this.length > 0) next.set(old.subarray(0, this.length));
     this.buffer = next;
-    if (old.length > 0 && old.length <= POOL_BUFFER_LIMIT && pool.length < POOL_LIMIT) pool.push(old);
+    giveBack(old);
   }
 }
 
