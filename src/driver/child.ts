@@ -43,12 +43,11 @@ export async function runChild(specJson: string): Promise<number> {
   const spec = JSON.parse(specJson) as ChildSpec;
   const job = spec.job;
   // The report socket doubles as a lifeline: when the driver is gone (even
-  // SIGKILLed), its workers finish their job and exit instead of lingering.
-  let onDriverGone = () => {};
-  let finished = false;
-  const report = await openReport(spec, () => {
-    if (!finished) onDriverGone();
-  });
+  // SIGKILLed), its workers finish their job and exit instead of lingering;
+  // gone while this process is still setting up, it is remembered.
+  let driverGone = false;
+  let onDriverGone = () => void (driverGone = true);
+  const report = await openReport(spec, () => onDriverGone());
   const send = (r: ChildReport) => report?.write(JSON.stringify(r) + "\n");
   const worker = newWorker(spec, send);
   const stop = () => void worker.stop();
@@ -70,7 +69,7 @@ export async function runChild(specJson: string): Promise<number> {
     } catch (e) {
       // A begin() that throws with an exitStatus ends the process with it.
       process.stderr.write(`worker process failed: ${e instanceof Error ? e.message : String(e)}\n`);
-      finished = true;
+      onDriverGone = () => {}; // done: the socket's close is ours
       report?.close();
       return exitStatusOf(e) ?? 1;
     }
@@ -85,6 +84,7 @@ export async function runChild(specJson: string): Promise<number> {
       worker.register(fn, started(send, (j) => runJobCommand(job, j as WorkerJob<Uint8Array>, send)));
     }
   }
+  if (driverGone) return await leaveEarly(job, mod, report);
   onDriverGone = () => {
     process.stderr.write("the driver is gone: finishing the current job and exiting\n");
     stop();
@@ -94,7 +94,7 @@ export async function runChild(specJson: string): Promise<number> {
   await worker.work();
   // After a timeout the handler still runs: end() could wait on it, so it is skipped.
   if (!retired) await mod?.end?.(job.options ?? {});
-  finished = true;
+  onDriverGone = () => {}; // done: the socket's close is ours
   report?.close();
   return 0;
 }
@@ -219,6 +219,18 @@ async function runJobCommand(job: JobDefinition, j: WorkerJob<Uint8Array>, send:
 async function commandExists(program: string): Promise<boolean> {
   const r = await runCommand(["sh", "-c", 'command -v "$1" >/dev/null', "sh", program], new Uint8Array(0)).catch(() => undefined);
   return r?.status === 0;
+}
+
+/**
+ * The driver went away while the process was still setting up (its hello had
+ * already made it "idle" to the driver, which may be SIGKILLed right then):
+ * nothing to finish, so the module is ended and the process exits.
+ */
+async function leaveEarly(job: ChildSpec["job"], mod: WorkerModule | undefined, report: DialedSocket | undefined): Promise<number> {
+  process.stderr.write("the driver is gone: exiting before the first job\n");
+  await mod?.end?.(job.options ?? {});
+  report?.close();
+  return 0;
 }
 
 async function openReport(spec: ChildSpec, onLost: () => void): Promise<DialedSocket | undefined> {
