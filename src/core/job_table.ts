@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { digitsOf } from "../protocol/encoder.ts";
 import type { CoreOptions } from "./core_options.ts";
 import { EndedJobs } from "./ended_jobs.ts";
 import { FunctionRecord } from "./function_record.ts";
@@ -132,7 +133,7 @@ export class JobTable {
     if (job === undefined) return undefined;
     // The digits after the last colon are the id's, canonical: with the length right, that colon follows the prefix.
     const prefix = job.prefix;
-    if (end - start !== prefix.length + 1 + digitCount(job.id)) return undefined;
+    if (end - start !== prefix.length + 1 + digitsOf(job.id)) return undefined;
     for (let i = 0; i < prefix.length; i++) if (bytes[start + i] !== prefix.charCodeAt(i)) return undefined;
     return job;
   }
@@ -236,12 +237,6 @@ export class JobTable {
   get payloadBytes(): number {
     return this.#payloadBytes;
   }
-}
-
-function digitCount(id: number): number {
-  let n = 1;
-  for (let v = id; v >= 10; v = Math.floor(v / 10)) n++;
-  return n;
 }
 
 const charAt = (s: string, i: number) => s.charCodeAt(i);

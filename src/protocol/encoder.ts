@@ -135,7 +135,8 @@ function writeHandle(out: Uint8Array, pos: number, prefix: string, id: number): 
   return pos + digits;
 }
 
-function digitsOf(id: number): number {
+/** How many decimal digits a job id has. */
+export function digitsOf(id: number): number {
   let digits = 1;
   for (let v = id; v >= 10; v = Math.floor(v / 10)) digits++;
   return digits;

@@ -16,8 +16,6 @@ const NO_ARGS: string[] = Object.freeze([]) as unknown as string[];
 export class Packet {
   code!: number;
   spec!: CommandSpec;
-  /** Payload size in bytes, as declared in the header. */
-  size!: number;
   /**
    * True when `body` belongs to this packet alone (the packet spanned reads,
    * or was detached); false when it is the read's chunk and what is kept
@@ -41,7 +39,6 @@ export class Packet {
   reuse(spec: CommandSpec, body: Uint8Array, start: number, end: number, dataAt: number, owned: boolean): this {
     this.code = spec.code;
     this.spec = spec;
-    this.size = end - start;
     this.owned = owned;
     this.body = body;
     this.start = start;
@@ -54,6 +51,11 @@ export class Packet {
 
   get kind(): "packet" {
     return "packet";
+  }
+
+  /** Payload size in bytes, as declared in the header. */
+  get size(): number {
+    return this.end - this.start;
   }
 
   /** The NUL-separated string arguments (latin1: byte-transparent); made on first use. */
@@ -80,8 +82,7 @@ export class Packet {
 
   /** The end of the first argument (a handle, a name) in `body`. */
   get firstEnd(): number {
-    const nul = this.body.indexOf(0, this.start);
-    return nul === -1 || nul >= this.end ? this.end : nul;
+    return argEnd(this, this.start, 0);
   }
 
   /** Drops the bytes and what was made of them (the packet waits to be reused). */
