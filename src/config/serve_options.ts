@@ -162,6 +162,17 @@ export const SERVE_OPTIONS = [
       "workload bytes of stored background jobs kept in memory; past it they stay on disk and are read back when a worker takes the job (the SQLite store; the memory store keeps every payload)",
   },
   {
+    key: "workload_pool_memory",
+    type: "int",
+    default: 64 * 1024 * 1024,
+    arg: "<bytes>",
+    min: 0,
+    max: 2 ** 30,
+    to: "core.workloadPoolBytes",
+    help:
+      "bytes of the pool holding foreground workloads up to 4 KiB out of the garbage-collected heap (pages of 64 KiB, let go when the pool empties); past it a workload gets a buffer of its own; 0 = no pool",
+  },
+  {
     key: "admin_slice",
     type: "int",
     default: 1000,

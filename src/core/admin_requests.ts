@@ -133,7 +133,7 @@ const COMMANDS: Record<string, AdminHandler> = {
     listing(
       server,
       peer,
-      jobRows(server, (j) => `${j.fn.name}\t${listingField(j.unique)}\t${workerAddress(j.worker)}\t${j.listeners.length}`),
+      jobRows(server, (j) => `${j.fn.name}\t${listingField(j.unique)}\t${workerAddress(j.worker)}\t${j.listenerCount}`),
       now,
     ),
 
@@ -194,10 +194,16 @@ const COMMANDS: Record<string, AdminHandler> = {
     );
   },
 
-  // Two gauges ride along: jobs created, and workload bytes of stored jobs held in memory (see max_payload_memory).
+  // Three gauges ride along: jobs created, workload bytes of stored jobs held in memory (see
+  // max_payload_memory), and the bytes of the foreground workload pool's pages (workload_pool_memory).
   counters: (server) =>
     listReply(
-      [...server.counters, ["submitted", server.submitted] as const, ["payload_memory_bytes", server.payloadBytes] as const]
+      [
+        ...server.counters,
+        ["submitted", server.submitted] as const,
+        ["payload_memory_bytes", server.payloadBytes] as const,
+        ["workload_pool_bytes", server.workloads.bytes] as const,
+      ]
         .sort(([a], [b]) => (a < b ? -1 : 1))
         .map(([k, v]) => `${k}\t${v}`),
     ),

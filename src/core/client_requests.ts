@@ -7,7 +7,8 @@
 import { Cmd, COMMANDS } from "../protocol/commands.ts";
 import { Packet } from "../protocol/packet.ts";
 import type { FunctionRecord } from "./function_record.ts";
-import { type Job, Priority, uniqueKeyOf } from "./job.ts";
+import { type Job, Priority } from "./job.ts";
+import { uniqueKeyOf } from "./unique_keys.ts";
 import type { CoreContext, PacketHandler } from "./core_context.ts";
 import { functionNameProblem, sanitizeClientId } from "./names.ts";
 import type { Peer } from "./peer.ts";
@@ -149,10 +150,12 @@ export function createJob(server: Pick<CoreContext, "nextId" | "newJob" | "optio
   // A job keeps its own copy unless the decoder already made one: a view of
   // the read chunk would pin the whole chunk. A background job bound for a
   // store that reads payloads back keeps the view only until the commit,
-  // which copies it if the job holds on to its workload (most leave it).
+  // which copies it if the job holds on to its workload (most leave it). A
+  // small foreground workload is copied into the workload pool instead.
   const id = server.nextId();
   const p = sub.packet;
-  const data = p.owned || (sub.kind.background && server.options.storeReadsPayloads) ? p.data! : p.copyData();
+  const slot = sub.kind.background || p.dataAt < 0 ? -1 : sub.fn.home.workloads.store(p.body, p.dataAt, p.end);
+  const data = slot >= 0 ? slot : p.owned || (sub.kind.background && server.options.storeReadsPayloads) ? p.data! : p.copyData();
   const job = server.newJob(sub.fn, id, undefined, sub.key, data, sub.kind.priority, sub.kind.background, now);
   if (sub.reducer !== "") job.reducer = sub.reducer;
   job.runAt = sub.runAt;
@@ -194,7 +197,7 @@ const getStatusUnique: PacketHandler = (server, peer, packet) => {
   const job = unique !== "" && unique.length <= server.options.maxUnique ? server.uniques.any(unique) : undefined;
   if (job) {
     const running = job.state === "running" ? "1" : "0";
-    const waiting = String(job.listeners.length);
+    const waiting = String(job.listenerCount);
     return server.sendPacket(peer, Cmd.STATUS_RES_UNIQUE, [unique, "1", running, job.numerator, job.denominator, waiting]);
   }
   server.sendPacket(peer, Cmd.STATUS_RES_UNIQUE, [unique, "0", "0", "0", "0", "0"]);

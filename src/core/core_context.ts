@@ -16,6 +16,7 @@ import type { FunctionTable } from "./function_table.ts";
 import type { IdTable } from "./id_table.ts";
 import type { Job } from "./job.ts";
 import type { JobTable } from "./job_table.ts";
+import type { WorkloadPool } from "./workload_pool.ts";
 import type { Outbox } from "./outbox.ts";
 import type { PayloadRead } from "./payload_reads.ts";
 import type { Peer } from "./peer.ts";
@@ -44,6 +45,8 @@ export interface JobTableContext {
   /** Jobs created (a counter kept off the `counters` map: it is on the hot path). */
   submitted: number;
   readonly payloadBytes: number;
+  /** Small foreground workloads out of the collected heap (workload_pool.ts). */
+  readonly workloads: WorkloadPool;
   readonly lastId: number;
   /** Whether job `id` was made here after `last` (a {@link lastId}): adopted jobs never were. */
   madeAfter(id: number, last: number): boolean;
@@ -97,6 +100,8 @@ export interface CoreView {
   readonly ended: Pick<EndedJobs, "size" | "deadByFunction">;
   /** Workload bytes held in memory by committed jobs. */
   readonly payloadBytes: number;
+  /** The pool of small foreground workloads: slots in use, bytes of its pages. */
+  readonly workloads: Pick<WorkloadPool, "live" | "bytes">;
   /** Bulk admin work still to run in slices. */
   readonly bulk: Pick<BulkWork, "pending">;
   /** Workload reads the edge has not answered yet (a graceful drain waits for them). */

@@ -77,6 +77,8 @@ export interface CoreOptions {
   storeReadsPayloads: boolean;
   /** Payload bytes of committed jobs held in memory; past it they are left to the store and read back when assigned. */
   maxPayloadMemory: number;
+  /** Bytes of the pool that holds small foreground workloads out of the collected heap (workload_pool.ts); 0: none. */
+  workloadPoolBytes: number;
   /** Units of bulk admin work (jobs visited, rows built) per step; see bulk_work.ts. */
   adminSlice: number;
 }

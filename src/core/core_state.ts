@@ -22,6 +22,7 @@ import { type Job, type StoredJob, toStored } from "./job.ts";
 import type { PendingAck } from "./record_shapes.ts";
 import { refuseRevival, requeue } from "./job_endings.ts";
 import { JobTable } from "./job_table.ts";
+import type { WorkloadPool } from "./workload_pool.ts";
 import { Outbox } from "./outbox.ts";
 import { type PayloadRead, PayloadReads } from "./payload_reads.ts";
 import { Peer } from "./peer.ts";
@@ -153,7 +154,7 @@ export class CoreState extends Outbox implements CoreContext {
    * is answered with its own handle and scheduled).
    */
   #handsOver(job: Job): boolean {
-    if (job.listeners.length === 0) return true;
+    if (job.listenerCount === 0) return true;
     this.count("coalesced_kept_foreground");
     job.background = false;
     job.runAt = 0;
@@ -254,6 +255,10 @@ export class CoreState extends Outbox implements CoreContext {
 
   get payloadBytes(): number {
     return this.#table.payloadBytes;
+  }
+
+  get workloads(): WorkloadPool {
+    return this.#table.home.workloads;
   }
 
   get lastId(): number {
@@ -363,8 +368,8 @@ export class CoreState extends Outbox implements CoreContext {
 
   /** A client stops waiting (every submission of it); a foreground job nobody waits for is dropped if not started. */
   #detachListener(job: Job, peer: Peer): void {
-    if (job.listeners.includes(peer)) job.listeners = job.listeners.filter((l) => l !== peer);
-    if (job.listeners.length === 0 && !job.background && job.state === "queued") {
+    job.removeListener(peer);
+    if (job.listenerCount === 0 && !job.background && job.state === "queued") {
       this.count("abandoned");
       this.#table.removeJob(job);
     }

@@ -7,7 +7,12 @@
 import type { FunctionMetrics } from "./function_metrics.ts";
 import type { Job } from "./job.ts";
 import { JobQueue } from "./job_queue.ts";
-import type { FunctionShape, PeerShape } from "./record_shapes.ts";
+import { HandlePrefixes } from "./handle_prefixes.ts";
+import type { FunctionShape, JobHome, PeerShape } from "./record_shapes.ts";
+import { WorkloadPool } from "./workload_pool.ts";
+
+/** For a record made outside a job table: a pool that holds nothing (every workload keeps its own buffer). */
+const NO_HOME: JobHome = { workloads: new WorkloadPool(0), prefixes: new HandlePrefixes("") };
 
 /** Everything the server knows about one function name. */
 export class FunctionRecord implements FunctionShape<Job> {
@@ -15,6 +20,8 @@ export class FunctionRecord implements FunctionShape<Job> {
   readonly queue = new JobQueue<Job>();
   /** Connections that registered the function, in registration order (each a `Peer`; see record_shapes.ts). */
   readonly workers: PeerShape<Job>[] = [];
+  /** The table's workload pool and handle prefixes, which its jobs read through their record. */
+  readonly home: JobHome;
   /** Jobs in the table: persisting, scheduled, queued and running. */
   total = 0;
   running = 0;
@@ -34,8 +41,9 @@ export class FunctionRecord implements FunctionShape<Job> {
   /** An operator made or set the function (`create function`, `maxqueue`, a per-function config): never reclaimed. */
   pinned = false;
 
-  constructor(name: string, maxQueue: readonly [number, number, number]) {
+  constructor(name: string, maxQueue: readonly [number, number, number], home = NO_HOME) {
     this.name = name;
+    this.home = home;
     this.maxQueue = maxQueue;
   }
 

@@ -3,7 +3,8 @@
  *
  * @module
  */
-import { createHash } from "node:crypto";
+import { MAX_PREFIXES } from "./handle_prefixes.ts";
+import { DIGEST_KEY } from "./unique_keys.ts";
 import type { FunctionShape, PeerShape } from "./record_shapes.ts";
 
 /** A function record and a connection as a job names them: `FunctionRecord` and `Peer` (see record_shapes.ts). */
@@ -76,16 +77,26 @@ export interface StoredJob {
   ended: Ended | undefined;
 }
 
-/** What few jobs need: waiters, progress, a reducer, a failure history, an ending. */
-interface JobExtras {
-  listeners: Peer[];
-  numerator: string;
-  denominator: string;
-  reducer: string;
-  retries: number;
-  failures: Failure[];
-  ended: Ended | undefined;
-  grabbedUntil: number;
+/** The foreground clients waiting on a job: none, one (most), or several. */
+type Waiters = Peer | Peer[] | undefined;
+
+/** What few jobs need: waiters beside any of the rest, progress, a reducer, a failure history, an ending. */
+class JobExtras {
+  listeners: Waiters = undefined;
+  numerator = "0";
+  denominator = "0";
+  reducer = "";
+  retries = 0;
+  failures: Failure[] = NOBODY;
+  ended: Ended | undefined = undefined;
+  grabbedUntil = 0;
+  runAt = 0;
+  /** The handle's prefix, when the table ran out of prefix numbers (handle_prefixes.ts). */
+  prefix = "";
+
+  constructor(listeners: Waiters) {
+    this.listeners = listeners;
+  }
 }
 
 const STATES: readonly JobState[] = ["persisting", "scheduled", "queued", "running", "done"];
@@ -94,12 +105,16 @@ const BACKGROUND = 1 << 3;
 const PERSISTED = 1 << 4;
 const PRIORITY_SHIFT = 5;
 const ANSWERED = 1 << 7;
+/** The prefix's number (handle_prefixes.ts) sits above the flags; {@link MAX_PREFIXES}: the extras hold it. */
+const PREFIX_SHIFT = 8;
 
 /**
- * A live job. A million of them may wait in memory, so it keeps thirteen
- * slots: the handle is its boot's prefix plus the id, the name comes from the
- * function record, the unique from its coalescing key, the state, priority
- * and flags share one number, and what few jobs need lives in `#more`.
+ * A live job. A million of them may wait in memory, so it keeps twelve
+ * slots, which JavaScriptCore fits in 112 bytes (thirteen take 160): the
+ * handle is a prefix (numbered in the flags: handle_prefixes.ts) plus the id,
+ * the name comes from the function record, the unique from its coalescing
+ * key, state, priority and flags share one number, and what few jobs need
+ * (a run time, retries, progress, several waiting clients) lives in `#more`.
  * Queue links (`prev`/`next`) make removal from the middle O(1).
  */
 export class Job implements StoredJob {
@@ -108,13 +123,9 @@ export class Job implements StoredJob {
   fn: FunctionRecord;
   /** Coalescing key inside the function, or undefined for an empty unique. */
   readonly uniqueKey: string | undefined;
-  /** The workload; undefined once a committed job left it to the store (read back through a `read` effect, payload_reads.ts). */
-  data: Uint8Array | undefined;
-  /** The handle's part before the id: this boot's prefix, or an earlier boot's for a replayed job. */
-  readonly prefix: string;
+  /** The workload: its bytes, a slot of the workload pool (workload_pool.ts), or undefined: the store holds it (payload_reads.ts). */
+  #data: Uint8Array | number | undefined;
   readonly createdAt: number;
-  /** Not runnable before this Unix time in ms (0: at once). */
-  runAt = 0;
   worker: Peer | undefined = undefined;
   /** Increments on every assignment so stale timeout deadlines can be told apart. */
   assignment = 0;
@@ -123,15 +134,15 @@ export class Job implements StoredJob {
   prev: Job | undefined = undefined;
   next: Job | undefined = undefined;
   #bits: number;
-  /** What few jobs need; a job whose only extra is its listener list (a foreground job) keeps the list itself here. */
-  #more: JobExtras | Peer[] | undefined = undefined;
+  /** What few jobs need; a job whose only extra is its waiting clients (a foreground job) keeps them here itself. */
+  #more: JobExtras | Waiters = undefined;
 
   constructor(
     fn: FunctionRecord,
     id: number,
     prefix: string,
     uniqueKey: string | undefined,
-    data: Uint8Array | undefined,
+    data: Uint8Array | number | undefined,
     priority: Priority,
     background: boolean,
     createdAt: number,
@@ -139,10 +150,56 @@ export class Job implements StoredJob {
     this.id = id;
     this.fn = fn;
     this.uniqueKey = uniqueKey;
-    this.data = data;
-    this.prefix = prefix;
+    this.#data = data;
     this.createdAt = createdAt;
-    this.#bits = (priority << PRIORITY_SHIFT) | (background ? BACKGROUND : 0);
+    const n = fn.home.prefixes.numberOf(prefix);
+    this.#bits = ((n < 0 ? MAX_PREFIXES : n) << PREFIX_SHIFT) | (priority << PRIORITY_SHIFT) | (background ? BACKGROUND : 0);
+    if (n < 0) this.#extras().prefix = prefix;
+  }
+
+  /** The workload (a pooled one copied out: read it on cold paths only); undefined when the store holds it. */
+  get data(): Uint8Array | undefined {
+    const d = this.#data;
+    return typeof d === "number" ? this.fn.home.workloads.copy(d) : d;
+  }
+
+  /** Replaces the workload; a pooled one's slot is given back. */
+  set data(v: Uint8Array | undefined) {
+    const d = this.#data;
+    if (typeof d === "number") this.fn.home.workloads.free(d);
+    this.#data = v;
+  }
+
+  /** The workload's slot in the table's workload pool, or -1 when it is not pooled. */
+  get pooled(): number {
+    const d = this.#data;
+    return typeof d === "number" ? d : -1;
+  }
+
+  /** Whether the job holds its workload (pooled or its own), rather than the store. */
+  get hasData(): boolean {
+    return this.#data !== undefined;
+  }
+
+  /** The workload's byte length, when the job holds it. */
+  get dataLength(): number | undefined {
+    const d = this.#data;
+    return typeof d === "number" ? this.fn.home.workloads.length(d) : d?.byteLength;
+  }
+
+  /** The handle's part before the id: this boot's prefix, or an earlier boot's (replayed) or another node's (adopted). */
+  get prefix(): string {
+    const n = this.#bits >>> PREFIX_SHIFT;
+    return n === MAX_PREFIXES ? this.#x()!.prefix : this.fn.home.prefixes.at(n);
+  }
+
+  /** Not runnable before this Unix time in ms (0: at once). */
+  get runAt(): number {
+    return this.#x()?.runAt ?? 0;
+  }
+
+  set runAt(v: number) {
+    if (v !== 0 || this.#x()) this.#extras().runAt = v;
   }
 
   get handle(): string {
@@ -204,34 +261,63 @@ export class Job implements StoredJob {
   /** The extras record, if the job has one. */
   #x(): JobExtras | undefined {
     const m = this.#more;
-    return m instanceof Array ? undefined : m;
+    return m instanceof JobExtras ? m : undefined;
   }
 
   #extras(): JobExtras {
     const m = this.#more;
-    if (m !== undefined && !(m instanceof Array)) return m;
-    return this.#more = {
-      listeners: m ?? NOBODY,
-      numerator: "0",
-      denominator: "0",
-      reducer: "",
-      retries: 0,
-      failures: NOBODY,
-      ended: undefined,
-      grabbedUntil: 0,
-    };
+    return m instanceof JobExtras ? m : (this.#more = new JobExtras(m));
   }
 
-  /** Foreground clients waiting for WORK_* packets. */
-  get listeners(): Peer[] {
+  #waiters(): Waiters {
     const m = this.#more;
-    return m === undefined ? NOBODY : m instanceof Array ? m : m.listeners;
+    return m instanceof JobExtras ? m.listeners : m;
   }
 
-  set listeners(v: Peer[]) {
-    const x = this.#x();
-    if (x !== undefined) x.listeners = v;
-    else this.#more = v === NOBODY ? undefined : v;
+  #setWaiters(w: Waiters): void {
+    const m = this.#more;
+    if (m instanceof JobExtras) m.listeners = w;
+    else this.#more = w;
+  }
+
+  /** Foreground clients waiting for WORK_* packets, once per submission. */
+  get listenerCount(): number {
+    const w = this.#waiters();
+    return w === undefined ? 0 : w instanceof Array ? w.length : 1;
+  }
+
+  /** The `i`th waiting client (`i` below {@link listenerCount}): read one by one, no list is made. */
+  listenerAt(i: number): Peer {
+    const w = this.#waiters();
+    return w instanceof Array ? w[i]! : w!;
+  }
+
+  /** The waiting clients as a list, for cold paths (a job with one makes a list of one). */
+  get listeners(): readonly Peer[] {
+    const w = this.#waiters();
+    return w === undefined ? NOBODY : w instanceof Array ? w : [w];
+  }
+
+  /** One more submission waits (a client that submitted twice is listed twice). */
+  addListener(peer: Peer): void {
+    const w = this.#waiters();
+    if (w === undefined) this.#setWaiters(peer);
+    else if (w instanceof Array) w.push(peer);
+    else this.#setWaiters([w, peer]);
+  }
+
+  /** Takes every submission of `peer` off the list; whether it had any. */
+  removeListener(peer: Peer): boolean {
+    const w = this.#waiters();
+    if (w === peer) return (this.#setWaiters(undefined), true);
+    if (!(w instanceof Array) || !w.includes(peer)) return false;
+    const rest = w.filter((l) => l !== peer);
+    this.#setWaiters(rest.length === 0 ? undefined : rest.length === 1 ? rest[0] : rest);
+    return true;
+  }
+
+  clearListeners(): void {
+    this.#setWaiters(undefined);
   }
 
   get numerator(): string {
@@ -307,18 +393,4 @@ export const NOBODY: never[] = Object.freeze([]) as unknown as never[];
  */
 export function toStored(job: Job): StoredJob {
   return job;
-}
-
-/** Starts the key of a "-" unique; a unique cannot hold a NUL, so no other key does. */
-const DIGEST_KEY = "-\0";
-
-/**
- * The coalescing key of a unique: none for an empty unique (never coalesces),
- * the workload's digest for "-" (identical workloads coalesce; the stored
- * unique stays "-"), else the unique itself.
- */
-export function uniqueKeyOf(unique: string, data: Uint8Array): string | undefined {
-  if (unique === "") return undefined;
-  if (unique === "-") return DIGEST_KEY + createHash("sha256").update(data).digest("base64");
-  return unique;
 }

@@ -146,8 +146,8 @@ function show(server: CoreContext, peer: Peer, args: string[]): string {
     ["created_at", job.createdAt],
     ["worker", job.worker ? `${job.worker.address}:${job.worker.port}` : "-"],
     ["grabbed_until", job.state === "running" ? job.grabbedUntil : 0],
-    ["waiting_clients", job.listeners.length],
-    ["data_bytes", job.data?.byteLength ?? (server.options.storeReadsPayloads ? READ : "-")],
+    ["waiting_clients", job.listenerCount],
+    ["data_bytes", job.dataLength ?? (server.options.storeReadsPayloads ? READ : "-")],
     ["exit_status", e ? e.exitStatus : "-"],
     ["ended_at", e ? e.at : 0],
     ["delete_after", e ? e.deleteAfter : 0],
@@ -155,7 +155,7 @@ function show(server: CoreContext, peer: Peer, args: string[]): string {
   const lines = rows.map(([k, v]) => `${k}\t${v}`);
   for (const f of job.failures) lines.push(`failure\t${f.at}\t${listingField(f.message)}`);
   const reply = listReply(lines);
-  if (job.data !== undefined || !server.options.storeReadsPayloads) return reply;
+  if (job.hasData || !server.options.storeReadsPayloads) return reply;
   const at = reply.indexOf(`\ndata_bytes\t${READ}\n`) + "\ndata_bytes\t".length;
   server.readPayload(job.id, {
     kind: "size",
@@ -211,7 +211,7 @@ function cancel(server: CoreContext, args: string[]): string {
 export function cancelLive(server: CoreContext, job: Job): void {
   server.count("cancelled");
   job.worker?.swallowLater(job.handle);
-  if (job.listeners.length > 0) {
+  if (job.listenerCount > 0) {
     const fail = encodePacket(Cmd.WORK_FAIL, [job.handle]);
     for (const l of job.listeners) server.send(l, fail);
   }

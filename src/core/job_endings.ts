@@ -125,7 +125,8 @@ export function completeJob(server: EndingContext, job: Job, now: number): void 
 export function failJob(server: EndingContext, job: Job, now: number, report: FailureReport): void {
   let fail: Uint8Array | undefined;
   let exception: Uint8Array | undefined;
-  for (const l of job.listeners) {
+  for (let i = 0, n = job.listenerCount; i < n; i++) {
+    const l = job.listenerAt(i);
     // Listeners without the option get a plain WORK_FAIL (without gearmand's stray NUL).
     if (report.exception !== undefined && l.exceptions) {
       server.send(l, exception ??= encodePacket(Cmd.WORK_EXCEPTION, [job.handle], report.exception));
@@ -201,7 +202,7 @@ function release(job: Job): void {
 
 /** The retry policy that applies to a job: only background jobs nobody waits for, with retries on. */
 function retryPolicy(server: EndingContext, job: Job): RetryPolicy | undefined {
-  if (!job.background || job.listeners.length > 0) return undefined;
+  if (!job.background || job.listenerCount > 0) return undefined;
   const policy = { ...server.options.retry, ...server.options.functions[job.fn.name]?.retry };
   return policy.maxRetries > 0 ? policy : undefined;
 }

@@ -34,7 +34,18 @@ import { ALL_ROLES, type RoleSet } from "./roles.ts";
  * const { output, effects } = core.drain();
  * ```
  */
-const NO_CONSUMERS: readonly never[] = Object.freeze([]);
+/** The connections a worker's updates go to, read one by one (a job's waiting clients: no list is made). */
+export interface Consumers {
+  readonly listenerCount: number;
+  listenerAt(i: number): { readonly id: number; readonly pendingBytes: number };
+}
+
+const NO_CONSUMERS: Consumers = Object.freeze({
+  listenerCount: 0,
+  listenerAt: (): never => {
+    throw new RangeError("no consumers");
+  },
+});
 
 export class JobServer {
   readonly #core: CoreState;
@@ -153,7 +164,7 @@ export class JobServer {
    * that job ended). The edge reads no more from the worker while one of
    * them is over its output cap (docs/reliability.md R1); O(listeners).
    */
-  consumers(conn: number): readonly { readonly id: number; readonly pendingBytes: number }[] {
+  consumers(conn: number): Consumers {
     const peer = this.#core.peers.get(conn);
     const job = peer?.streaming;
     if (job === undefined) return NO_CONSUMERS;
@@ -161,7 +172,7 @@ export class JobServer {
       peer!.streaming = undefined;
       return NO_CONSUMERS;
     }
-    return job.listeners;
+    return job;
   }
 
   /** True when no job is persisting, queued, scheduled or running. */

@@ -12,9 +12,12 @@ import { EndedJobs } from "./ended_jobs.ts";
 import { FunctionRecord } from "./function_record.ts";
 import { FunctionTable } from "./function_table.ts";
 import { IdTable } from "./id_table.ts";
-import { Job, NOBODY, type Priority } from "./job.ts";
+import { Job, type Priority } from "./job.ts";
 import type { Peer } from "./peer.ts";
 import { UniqueIndex } from "./unique_index.ts";
+import { HandlePrefixes } from "./handle_prefixes.ts";
+import type { JobHome } from "./record_shapes.ts";
+import { WorkloadPool } from "./workload_pool.ts";
 
 /** Live and ended jobs, functions and payload accounting. */
 export class JobTable {
@@ -26,6 +29,8 @@ export class JobTable {
   readonly uniques = new UniqueIndex((id) => this.jobs.get(id));
   /** Live jobs by id (the number a handle ends in); see {@link job}. */
   readonly jobs = new IdTable<Job>();
+  /** Small foreground workloads out of the collected heap (workload_pool.ts), and the handle prefixes jobs name by number. */
+  readonly home: JobHome;
   /** Jobs created (kept out of the counters map: it is on the hot path). */
   submitted = 0;
   /** Idle function records dropped to make room for a new one (see {@link fn}). */
@@ -37,12 +42,12 @@ export class JobTable {
   /** One limits tuple shared by every function without its own (admin `maxqueue` replaces, never edits, it). */
   readonly #defaultMaxQueue: readonly [number, number, number];
   /** Handle prefixes of replayed jobs, one string per earlier boot. */
-  readonly #prefixes = new Map<string, string>();
   /** Payload bytes of committed jobs still held in memory (see `maxPayloadMemory`). */
   #payloadBytes = 0;
 
   constructor(options: CoreOptions) {
     this.options = options;
+    this.home = { workloads: new WorkloadPool(options.workloadPoolBytes), prefixes: new HandlePrefixes(options.handlePrefix) };
     const q = options.maxQueue;
     this.#defaultMaxQueue = Object.freeze([q, q, q] as const);
     this.ended = new EndedJobs(options.maxEndedJobs);
@@ -66,7 +71,7 @@ export class JobTable {
       if (!this.functions.reclaimIdle()) return undefined;
       this.reclaimed++;
     }
-    rec = new FunctionRecord(name, this.#defaultMaxQueue);
+    rec = new FunctionRecord(name, this.#defaultMaxQueue, this.home);
     this.functions.set(name, rec);
     this.functions.noteIdle(rec);
     return rec;
@@ -147,7 +152,7 @@ export class JobTable {
     id: number,
     prefix: string | undefined,
     uniqueKey: string | undefined,
-    data: Uint8Array | undefined,
+    data: Uint8Array | number | undefined,
     priority: Priority,
     background: boolean,
     now: number,
@@ -169,8 +174,7 @@ export class JobTable {
    * submission (as gearmand does: a client that submitted twice waits twice).
    */
   addListener(job: Job, peer: Peer): void {
-    if (job.listeners === NOBODY) job.listeners = [];
-    job.listeners.push(peer);
+    job.addListener(peer);
     if (peer.listening.has(job)) return;
     peer.listening.add(job);
     if (job.uniqueKey !== undefined) peer.uniques++;
@@ -183,8 +187,11 @@ export class JobTable {
       job.worker = undefined;
       job.fn.running--;
     }
-    for (const l of job.listeners) if (l.listening.delete(job) && job.uniqueKey !== undefined) l.uniques--;
-    job.listeners = NOBODY;
+    for (let i = 0, n = job.listenerCount; i < n; i++) {
+      const l = job.listenerAt(i);
+      if (l.listening.delete(job) && job.uniqueKey !== undefined) l.uniques--;
+    }
+    job.clearListeners();
     this.removeJob(job);
   }
 
@@ -193,6 +200,7 @@ export class JobTable {
     if (job.state === "queued") job.fn.queue.remove(job);
     else if (job.state === "scheduled") job.fn.scheduled[job.priority]--;
     job.state = "done";
+    if (job.pooled >= 0) job.data = undefined; // the slot goes back to the pool
     this.#leavePayload(job);
     this.jobs.delete(job.id);
     if (job.uniqueKey !== undefined) this.uniques.remove(job);
@@ -203,10 +211,7 @@ export class JobTable {
   replayedPrefix(handle: string): string {
     const colon = handle.lastIndexOf(":");
     const prefix = colon === -1 ? this.options.handlePrefix : handle.slice(0, colon);
-    if (prefix === this.options.handlePrefix) return this.options.handlePrefix;
-    let shared = this.#prefixes.get(prefix);
-    if (shared === undefined) this.#prefixes.set(prefix, shared = prefix);
-    return shared;
+    return this.home.prefixes.shared(prefix);
   }
 
   /**

@@ -74,16 +74,32 @@ export class Outbox {
     writeHandlePacket(peer.ready.buffer, at, code, size, prefix, id, data, a1, a2, a3);
   }
 
-  /** {@link sendHandlePacket} with the data copied from `bytes[from, to)` (a worker's result, read in place: no view of it). */
-  sendHandleData(peer: Peer, code: number, prefix: string, id: number, bytes: Uint8Array, from: number, to: number): void {
-    const head = handlePacketSize(prefix, id);
-    const size = head + 1 + to - from;
-    if (!peer.readyNow || size > COPY_LIMIT) return this.send(peer, encodeHandlePacket(code, prefix, id, bytes.subarray(from, to)));
+  /**
+   * {@link sendHandlePacket} with the data copied from `bytes[from, to)`, after the
+   * arguments: a worker's result read in place, a pooled workload (no view of either).
+   */
+  sendHandleData(
+    peer: Peer,
+    code: number,
+    prefix: string,
+    id: number,
+    bytes: Uint8Array,
+    from: number,
+    to: number,
+    a1?: string,
+    a2?: string,
+    a3?: string,
+  ): void {
+    const n = to - from;
+    const size = handlePacketSize(prefix, id, undefined, a1, a2, a3) + 1 + n;
+    if (!peer.readyNow || size > COPY_LIMIT) {
+      return this.send(peer, encodeHandlePacket(code, prefix, id, bytes.subarray(from, to), a1, a2, a3));
+    }
     const at = this.#reserve(peer, size);
     const out = peer.ready.buffer;
-    writeHandlePacket(out, at, code, size, prefix, id);
-    out[at + 12 + head] = 0;
-    copyBytes(bytes, from, to, out, at + 13 + head);
+    writeHandlePacket(out, at, code, size, prefix, id, undefined, a1, a2, a3);
+    out[at + 11 + size - n] = 0;
+    copyBytes(bytes, from, to, out, at + 12 + size - n);
   }
 
   /** Room for a packet of `size` payload bytes in the peer's ready buffer (read `peer.ready.buffer` after: it may be replaced). */

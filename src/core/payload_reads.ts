@@ -72,5 +72,14 @@ export function sendAssign(out: Pick<Outbox, "sendHandlePacket">, peer: Peer, jo
   out.sendHandlePacket(peer, code, job.prefix, job.id, data, job.fn.name, uniqueOf(code, job), reducerOf(code, job));
 }
 
+/** {@link sendAssign} of a job whose workload is in the workload pool: copied from its slot into the output. */
+export function sendPooledAssign(out: Pick<Outbox, "sendHandleData">, peer: Peer, job: Job, reply: AssignReply, slot: number): void {
+  const code = assignCode(job, reply);
+  const pool = job.fn.home.workloads;
+  const start = pool.start(slot);
+  const end = start + pool.length(slot);
+  out.sendHandleData(peer, code, job.prefix, job.id, pool.page(slot), start, end, job.fn.name, uniqueOf(code, job), reducerOf(code, job));
+}
+
 const uniqueOf = (code: number, job: Job) => code === Cmd.JOB_ASSIGN ? undefined : job.unique;
 const reducerOf = (code: number, job: Job) => code === Cmd.JOB_ASSIGN_ALL ? job.reducer : undefined;

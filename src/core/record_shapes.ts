@@ -14,6 +14,14 @@ import type { FunctionMetrics } from "./function_metrics.ts";
 import type { JobQueue, Queued } from "./job_queue.ts";
 import type { ReadyOutput } from "./ready_output.ts";
 import type { SmallSet } from "./small_set.ts";
+import type { HandlePrefixes } from "./handle_prefixes.ts";
+import type { WorkloadPool } from "./workload_pool.ts";
+
+/** What a job reads through its function record from the table it lives in: pooled workloads, handle prefixes. */
+export interface JobHome {
+  readonly workloads: WorkloadPool;
+  readonly prefixes: HandlePrefixes;
+}
 
 /** A reply slot held in a peer's output until the store answers. */
 export interface PendingAck {
@@ -69,6 +77,8 @@ export interface FunctionShape<J extends Queued<J>> {
   readonly name: string;
   readonly queue: JobQueue<J>;
   readonly workers: PeerShape<J>[];
+  /** The table's workload pool and handle prefixes. */
+  readonly home: JobHome;
   total: number;
   running: number;
   readonly scheduled: [number, number, number];

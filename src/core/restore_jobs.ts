@@ -7,7 +7,8 @@
  * @module
  */
 import type { CoreContext } from "./core_context.ts";
-import { type Job, type StoredJob, uniqueKeyOf } from "./job.ts";
+import type { Job, StoredJob } from "./job.ts";
+import { uniqueKeyOf } from "./unique_keys.ts";
 import type { JobTable } from "./job_table.ts";
 
 const EMPTY = new Uint8Array(0);

@@ -11,7 +11,7 @@ import type { Job } from "./job.ts";
 import type { CoreContext, PacketHandler } from "./core_context.ts";
 import { functionNameProblem, leadingDigits } from "./names.ts";
 import { completeJob, failureText, jobFailed } from "./job_endings.ts";
-import { type AssignReply, sendAssign } from "./payload_reads.ts";
+import { type AssignReply, sendAssign, sendPooledAssign } from "./payload_reads.ts";
 import type { Peer } from "./peer.ts";
 import { addAbility, hasWorkFor, removeAbility, takeJobFor } from "./worker_scheduling.ts";
 
@@ -88,7 +88,10 @@ function grabHandler(reply: AssignReply): PacketHandler {
  */
 export function assignAndSend(server: CoreContext, peer: Peer, job: Job, reply: AssignReply, now: number): void {
   server.assign(job, peer, now);
-  if (job.data !== undefined) return sendAssign(server, peer, job, reply, job.data);
+  const slot = job.pooled;
+  if (slot >= 0) return sendPooledAssign(server, peer, job, reply, slot);
+  const data = job.data;
+  if (data !== undefined) return sendAssign(server, peer, job, reply, data);
   server.readPayload(job.id, { kind: "assign", peer, ack: server.hold(peer), job, assignment: job.assignment, reply });
 }
 
@@ -120,7 +123,7 @@ export function ownedJob(server: Pick<CoreContext, "jobAt" | "count" | "error">,
 /** Sends a worker's update to the job's listeners; the edge may pause the worker while one of them does not read. */
 function forward(server: Pick<CoreContext, "send">, worker: Peer, job: Job, bytes: Uint8Array): void {
   worker.streaming = job;
-  for (const l of job.listeners) server.send(l, bytes);
+  for (let i = 0, n = job.listenerCount; i < n; i++) server.send(job.listenerAt(i), bytes);
 }
 
 /**
@@ -128,11 +131,11 @@ function forward(server: Pick<CoreContext, "send">, worker: Peer, job: Job, byte
  * copied from the read straight into the listener's output; to several, encoded once.
  */
 function relayData(server: Pick<CoreContext, "send" | "sendHandleData">, code: number, job: Job, packet: Packet): void {
-  const listeners = job.listeners;
-  if (listeners.length === 1) return server.sendHandleData(listeners[0]!, code, job.prefix, job.id, packet.body, packet.dataAt, packet.end);
-  if (listeners.length === 0) return;
+  const n = job.listenerCount;
+  if (n === 1) return server.sendHandleData(job.listenerAt(0), code, job.prefix, job.id, packet.body, packet.dataAt, packet.end);
+  if (n === 0) return;
   const bytes = encodeHandlePacket(code, job.prefix, job.id, packet.data);
-  for (const l of listeners) server.send(l, bytes);
+  for (let i = 0; i < n; i++) server.send(job.listenerAt(i), bytes);
 }
 
 const workStatus: PacketHandler = (server, peer, packet) => {
@@ -140,13 +143,13 @@ const workStatus: PacketHandler = (server, peer, packet) => {
   if (!job) return;
   job.numerator = leadingDigits(packet.args[1]!);
   job.denominator = leadingDigits(packet.args[2]!);
-  if (job.listeners.length > 0) forward(server, peer, job, encodePacket(Cmd.WORK_STATUS, packet.args));
+  if (job.listenerCount > 0) forward(server, peer, job, encodePacket(Cmd.WORK_STATUS, packet.args));
 };
 
 function relay(code: number): PacketHandler {
   return (server, peer, packet) => {
     const job = ownedJob(server, peer, packet);
-    if (!job || job.listeners.length === 0) return;
+    if (!job || job.listenerCount === 0) return;
     peer.streaming = job; // the edge may pause the worker while a listener does not read
     relayData(server, code, job, packet);
   };

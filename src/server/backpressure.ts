@@ -52,7 +52,9 @@ export class Backpressure {
    */
   throttled(worker: Connection): boolean {
     const { core } = this.#host;
-    for (const c of core.consumers(worker.id)) {
+    const consumers = core.consumers(worker.id);
+    for (let i = 0, n = consumers.listenerCount; i < n; i++) {
+      const c = consumers.listenerAt(i);
       const conn = this.#connections.get(c.id);
       if (conn !== undefined && !conn.closed && conn.over(c.pendingBytes)) return true;
     }
