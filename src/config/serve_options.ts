@@ -170,7 +170,7 @@ export const SERVE_OPTIONS = [
     max: 2 ** 30,
     to: "core.workloadPoolBytes",
     help:
-      "bytes of the pool holding foreground workloads up to 4 KiB out of the garbage-collected heap (pages of 64 KiB, let go when the pool empties); past it a workload gets a buffer of its own; 0 = no pool",
+      "bytes of the pool holding workloads up to 4 KiB (foreground jobs', committed background jobs' kept in memory) out of the garbage-collected heap (pages of 64 KiB, let go when the pool empties); past it a workload gets a buffer of its own; 0 = no pool",
   },
   {
     key: "admin_slice",

@@ -176,12 +176,16 @@ export class Job implements StoredJob {
     return typeof d === "number" ? d : -1;
   }
 
-  /** Whether the job holds its workload (pooled or its own), rather than the store. */
-  get hasData(): boolean {
-    return this.#data !== undefined;
+  /** Moves its own workload into the workload pool when it fits; whether the workload is pooled now. */
+  poolData(): boolean {
+    const d = this.#data;
+    if (!(d instanceof Uint8Array)) return typeof d === "number";
+    const slot = this.fn.home.workloads.store(d, 0, d.byteLength);
+    if (slot >= 0) this.#data = slot;
+    return slot >= 0;
   }
 
-  /** The workload's byte length, when the job holds it. */
+  /** The workload's byte length when the job holds it (pooled or its own); undefined when the store does. */
   get dataLength(): number | undefined {
     const d = this.#data;
     return typeof d === "number" ? this.fn.home.workloads.length(d) : d?.byteLength;

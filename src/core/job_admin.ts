@@ -155,7 +155,7 @@ function show(server: CoreContext, peer: Peer, args: string[]): string {
   const lines = rows.map(([k, v]) => `${k}\t${v}`);
   for (const f of job.failures) lines.push(`failure\t${f.at}\t${listingField(f.message)}`);
   const reply = listReply(lines);
-  if (job.hasData || !server.options.storeReadsPayloads) return reply;
+  if (job.dataLength !== undefined || !server.options.storeReadsPayloads) return reply;
   const at = reply.indexOf(`\ndata_bytes\t${READ}\n`) + "\ndata_bytes\t".length;
   server.readPayload(job.id, {
     kind: "size",

@@ -200,8 +200,8 @@ export class JobTable {
     if (job.state === "queued") job.fn.queue.remove(job);
     else if (job.state === "scheduled") job.fn.scheduled[job.priority]--;
     job.state = "done";
+    this.#leavePayload(job); // before the slot is freed: it counts the workload's bytes
     if (job.pooled >= 0) job.data = undefined; // the slot goes back to the pool
-    this.#leavePayload(job);
     this.jobs.delete(job.id);
     if (job.uniqueKey !== undefined) this.uniques.remove(job);
     if (--job.fn.total === 0) this.noteIdle(job.fn);
@@ -220,11 +220,13 @@ export class JobTable {
    * store, which gives it back when a worker takes the job.
    */
   holdOrLeavePayload(job: Job): void {
-    const data = job.data;
-    if (data === undefined || !this.options.storeReadsPayloads) return;
-    if (this.#payloadBytes + data.byteLength <= this.options.maxPayloadMemory) {
-      this.#payloadBytes += data.byteLength;
-      // Its own bytes: a submission may view a whole read chunk, which it would pin.
+    const n = job.dataLength;
+    if (n === undefined || !this.options.storeReadsPayloads) return;
+    if (this.#payloadBytes + n <= this.options.maxPayloadMemory) {
+      this.#payloadBytes += n;
+      // Its own bytes, in the workload pool or else copied: a submission may view a whole read chunk, which it would pin.
+      if (job.poolData()) return;
+      const data = job.data!;
       if (data.byteLength !== data.buffer.byteLength) job.data = data.slice();
     } else {
       job.data = undefined;
@@ -233,8 +235,9 @@ export class JobTable {
 
   /** Forgets a committed job's workload in memory (it ended, or it is only kept as ended). */
   #leavePayload(job: Job): void {
-    if (job.data === undefined || !job.persisted || !this.options.storeReadsPayloads) return;
-    this.#payloadBytes -= job.data.byteLength;
+    const n = job.dataLength;
+    if (n === undefined || !job.persisted || !this.options.storeReadsPayloads) return;
+    this.#payloadBytes -= n;
     job.data = undefined;
   }
 

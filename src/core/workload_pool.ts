@@ -1,5 +1,5 @@
 /**
- * Small workloads of foreground jobs, kept in a few large pages instead of
+ * Small workloads of live jobs, kept in a few large pages instead of
  * one collected Uint8Array each. A 100-byte workload as its own Uint8Array
  * costs about 160 bytes of collected heap (the view object and its bytes),
  * half of what a foreground job allocated; here it costs a slot in a page
@@ -12,12 +12,15 @@
  * slot is freed and the pool holds more than {@link KEEP_PAGES} pages, every
  * page is let go: the memory a burst took returns to the collector.
  *
- * Only foreground jobs use it: their workload is read by the JOB_ASSIGN
- * encoder (copied into the connection's output, never lent) and freed when
- * the job leaves the table, so no view of a slot outlives its job. Reading
- * a job's `data` copies the slot out. A workload that does not fit (over
- * {@link POOLED_MAX} bytes, or the pool at its `maxBytes`) stays a
- * Uint8Array of its own, as before. Pure: no I/O.
+ * Two kinds of workload use it: a foreground job's, from its submission,
+ * and a committed background job's that stays in memory (`max_payload_memory`),
+ * from its commit on (the store has its own copy by then). Either is read
+ * by the JOB_ASSIGN encoder (copied into the connection's output, never
+ * lent) and freed when the job leaves the table or leaves its workload to
+ * the store, so no view of a slot outlives its job; reading a job's `data`
+ * copies the slot out. A workload that does not fit (over {@link POOLED_MAX}
+ * bytes, or the pool at its `maxBytes`) stays a Uint8Array of its own, as
+ * before. Pure: no I/O.
  *
  * @module
  */

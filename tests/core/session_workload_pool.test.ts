@@ -85,6 +85,21 @@ describe("core session: foreground workloads in the pool", () => {
     assert.deepEqual(s.take(W), ["JOB_CREATED H:t:2", "JOB_ASSIGN H:t:1\0f\0pooled bytes"]);
   });
 
+  test("a committed background workload kept in memory moves into the pool; the worker gets its bytes and the payload memory comes back to 0", () => {
+    const s = new CoreSession({ storeReadsPayloads: true, maxPayloadMemory: 20 }).open(C, W);
+    for (const [k, w] of ["first job", "second job", "third job"].entries()) s.submit(C, "SUBMIT_JOB_BG", "f", `b${k}`, w);
+    assert.equal(s.core.view.payloadBytes, 19, "two workloads fit in 20 bytes; the third is left to the store");
+    assert.equal(s.core.view.workloads.live, 2);
+    s.canDo(W, "f");
+    for (const [k, w] of ["first job", "second job", "third job"].entries()) {
+      s.send(W, "GRAB_JOB");
+      assert.deepEqual(s.take(W), [`JOB_ASSIGN H:t:${k + 1}\0f\0${w}`]);
+      s.send(W, "WORK_COMPLETE", `H:t:${k + 1}`, "");
+    }
+    assert.equal(s.core.view.payloadBytes, 0);
+    assert.equal(s.core.view.workloads.live, 0);
+  });
+
   test("with workload_pool_memory 0 every workload keeps its own buffer and the worker gets the same bytes", () => {
     const s = new CoreSession({ workloadPoolBytes: 0 }).open(C, W, A);
     s.submit(C, "SUBMIT_JOB", "f", "u", "own bytes");
