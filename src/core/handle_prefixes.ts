@@ -27,6 +27,7 @@ export class HandlePrefixes {
 
   /** The number of `prefix`, given one if new; -1 when every number is taken. */
   numberOf(prefix: string): number {
+    if (prefix === this.#list[0]) return 0; // nearly every job: no lookup
     const n = this.#numbers.get(prefix);
     if (n !== undefined) return n;
     if (this.#list.length >= MAX_PREFIXES) return -1;
