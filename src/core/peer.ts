@@ -6,7 +6,7 @@
  * @module
  */
 import { Cmd } from "../protocol/commands.ts";
-import { encodeHandlePackets } from "../protocol/encoder.ts";
+import { handlePacketsSize, writeHandlePackets } from "../protocol/encoder.ts";
 import { Job } from "./job.ts";
 import { ReadyOutput } from "./ready_output.ts";
 import { SmallSet } from "./small_set.ts";
@@ -126,7 +126,8 @@ export class Peer implements PeerShape<Job> {
 
   /**
    * Moves the resolved prefix of held output to ready; returns true when any
-   * moved. A run of answered jobs becomes one buffer of JOB_CREATED packets.
+   * moved. A run of answered jobs is encoded as JOB_CREATED packets straight
+   * into the ready output (no buffer of their own), in order with the rest.
    */
   release(): boolean {
     if (this.closed) return false;
@@ -148,8 +149,11 @@ export class Peer implements PeerShape<Job> {
         } else {
           let end = i + 1;
           while (end < held.length && answeredPlainly(held[end], this.jobReplies)) end++;
-          bytes = encodeHandlePackets(Cmd.JOB_CREATED, held as Job[], i, end);
+          // Encoded straight into the ready output: no buffer of their own (reserve first: it may replace the buffer).
+          const at = this.ready.reserve(handlePacketsSize(held as Job[], i, end));
+          writeHandlePackets(this.ready.buffer, at, Cmd.JOB_CREATED, held as Job[], i, end);
           i = end;
+          continue;
         }
       } else if (item.bytes !== undefined) {
         bytes = item.bytes;

@@ -114,16 +114,35 @@ export interface HandleParts {
  * go out as one write, with no buffer per reply.
  */
 export function encodeHandlePackets(code: number, jobs: readonly HandleParts[], from = 0, to = jobs.length): Uint8Array {
+  const size = handlePacketsSize(jobs, from, to);
+  const out = size <= SMALL_REPLY ? new Uint8Array(size) : Buffer.allocUnsafe(size);
+  writeHandlePackets(out, 0, code, jobs, from, to);
+  return out;
+}
+
+/** The bytes of {@link encodeHandlePackets}' packets, headers included. */
+export function handlePacketsSize(jobs: readonly HandleParts[], from: number, to: number): number {
   let size = 0;
   for (let k = from; k < to; k++) size += 12 + jobs[k]!.prefix.length + 1 + digitsOf(jobs[k]!.id);
-  const out = size <= SMALL_REPLY ? new Uint8Array(size) : Buffer.allocUnsafe(size);
-  let pos = 0;
+  return size;
+}
+
+/** Writes {@link encodeHandlePackets}' packets at `at` of a buffer with room for them (a connection's ready output). */
+export function writeHandlePackets(
+  out: Uint8Array,
+  at: number,
+  code: number,
+  jobs: readonly HandleParts[],
+  from: number,
+  to: number,
+): void {
+  let pos = at;
   for (let k = from; k < to; k++) {
     const j = jobs[k]!;
-    writeHeader(out, 0x53, code, j.prefix.length + 1 + digitsOf(j.id), pos);
-    pos = writeHandle(out, pos + 12, j.prefix, j.id);
+    const prefix = j.prefix;
+    writeHeader(out, 0x53, code, prefix.length + 1 + digitsOf(j.id), pos);
+    pos = writeHandle(out, pos + 12, prefix, j.id);
   }
-  return out;
 }
 
 /** Writes `<prefix>:<id>` at `pos`; returns the position after it. */
