@@ -57,7 +57,8 @@ export interface PgCopyStream {
   /**
    * Sends a part of the input. The bytes are only borrowed: a part that must
    * wait (the COPY not started yet, an earlier part still being written) is
-   * copied, so the caller may reuse `part`'s memory once this returns.
+   * copied into the stream's waiting bytes, so the caller may reuse `part`'s
+   * memory once this returns.
    */
   write(part: Uint8Array): void;
   /** Ends the input: resolves once the server took and committed every row; rejects with its error. */
@@ -132,7 +133,9 @@ const reserved = (sql: Sql) => async (): Promise<CopyConnection> => {
  * fails, by timing out, if a driver update stops calling it).
  */
 class CopyStream implements PgCopyStream {
-  readonly #waiting: Uint8Array[] = [];
+  /** Parts that could not go at once, gathered in order in one buffer (see {@link takeSpare}); sent as one part when the stream can take it. */
+  #waiting: Uint8Array = EMPTY;
+  #waitingLength = 0;
   #stream: import("node:stream").Writable | undefined;
   #failure: unknown;
   #conn: CopyConnection | undefined;
@@ -162,8 +165,35 @@ class CopyStream implements PgCopyStream {
     const s = await copy.writable();
     s.on("error", (e) => this.#fail(e));
     s.on("finish", () => this.#finished());
+    s.on("drain", () => this.#flush());
     this.#stream = s;
-    for (const part of this.#waiting.splice(0)) this.write(part);
+    this.#flush();
+  }
+
+  /** Keeps a part that cannot go yet after the others waiting. */
+  #wait(part: Uint8Array): void {
+    const need = this.#waitingLength + part.length;
+    if (need > this.#waiting.length) {
+      const bigger = takeSpare(Math.max(need, this.#waiting.length * 2));
+      bigger.set(this.#waiting.subarray(0, this.#waitingLength));
+      giveSpare(this.#waiting);
+      this.#waiting = bigger;
+    }
+    this.#waiting.set(part, this.#waitingLength);
+    this.#waitingLength = need;
+  }
+
+  /** Sends the waiting parts as one, once the stream is idle: the driver copies them at once, so the buffer is free again. */
+  #flush(): void {
+    const s = this.#stream;
+    if (!s || this.#waitingLength === 0 || this.#failure !== undefined || s.writableLength > 0) return;
+    const all = this.#waiting.subarray(0, this.#waitingLength);
+    this.#waitingLength = 0;
+    try {
+      s.write(all);
+    } catch (e) {
+      this.#fail(e);
+    }
   }
 
   #fail(e: unknown): void {
@@ -174,12 +204,14 @@ class CopyStream implements PgCopyStream {
 
   write(part: Uint8Array): void {
     if (this.#failure !== undefined) return;
-    if (!this.#stream) return void this.#waiting.push(part.slice());
+    const s = this.#stream;
+    // An idle stream hands the part to the driver at once, which copies it into its CopyData
+    // message before returning (tests/store/postgres_copy.test.ts checks). Otherwise (not
+    // started, busy, parts already waiting) it waits after the others: copied, but into one
+    // kept buffer rather than a fresh one each, and sent with them as one part.
+    if (!s || this.#waitingLength > 0 || s.writableLength > 0) return void (this.#wait(part), this.#flush());
     try {
-      // An idle stream hands the part to the driver at once, which copies it into its CopyData
-      // message before returning (tests/store/postgres_copy.test.ts checks); a busy one keeps
-      // it until later, so it keeps a copy. Most parts go straight through: no copy of our own.
-      this.#stream.write(this.#stream.writableLength === 0 ? part : part.slice());
+      s.write(part);
     } catch (e) {
       this.#fail(e); // the driver writes to its socket synchronously: a connection that died meanwhile throws
     }
@@ -188,7 +220,13 @@ class CopyStream implements PgCopyStream {
   async end(): Promise<void> {
     await this.#started;
     try {
-      if (this.#failure === undefined) this.#stream!.end();
+      if (this.#failure === undefined) {
+        // Whatever still waits goes last, without a copy: nothing is written after it, and the
+        // buffer is given back only once the COPY settled (#settled).
+        if (this.#waitingLength > 0) this.#stream!.write(this.#waiting.subarray(0, this.#waitingLength));
+        this.#waitingLength = 0;
+        this.#stream!.end();
+      }
     } catch (e) {
       this.#fail(e);
     }
@@ -209,7 +247,28 @@ class CopyStream implements PgCopyStream {
     await this.#done.catch(() => {});
     this.#conn?.release();
     this.#conn = undefined;
+    // Settled: the driver has written (or dropped) everything it was given.
+    giveSpare(this.#waiting);
+    this.#waiting = EMPTY;
+    this.#waitingLength = 0;
   }
+}
+
+const EMPTY = new Uint8Array(0);
+/** One waiting buffer kept between COPYs (one runs at a time): a fresh one per COPY cost page faults per commit. */
+let spare: Uint8Array = EMPTY;
+/** Above this, a waiting buffer is not kept. */
+const MAX_SPARE = 8 * 1024 * 1024;
+
+function takeSpare(size: number): Uint8Array {
+  if (spare.length < size) return new Uint8Array(size);
+  const b = spare;
+  spare = EMPTY;
+  return b;
+}
+
+function giveSpare(b: Uint8Array): void {
+  if (b.length > spare.length && b.length <= MAX_SPARE) spare = b;
 }
 
 function copySession(root: Sql, tx: postgres.TransactionSql): PgTransaction {

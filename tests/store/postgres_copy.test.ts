@@ -112,25 +112,27 @@ describe("COPY FROM STDIN on a real server", { skip }, () => {
     assert.deepEqual((await p.query("SELECT b FROM v ORDER BY b")).map((r) => r.b), [1, 2, 3, 5, 6, 7]);
   });
 
-  test("a COPY sent in parts from one reused buffer stores what each part held when written, whether it went at once or had to wait", async () => {
+  test("a COPY sent in parts from one reused buffer stores what each part held when written, whether it went at once or had to wait, and so does the next COPY, which reuses the waiting buffer", async () => {
     const p = await db();
-    await p.query("CREATE TABLE w (x text, b bigint PRIMARY KEY)");
-    const enc = new CopyEncoder();
-    const stream = p.copyStream("COPY w (x, b) FROM STDIN (FORMAT binary)");
-    const send = (ids: number[], opens: boolean, closes: boolean) => {
-      const part = enc.part(["text", "bigint"], ids.map((b) => [b]), `node`, opens, closes);
-      stream.write(part);
-      part.fill(0xee); // the encoder's buffer is reused at once: the stream must not depend on it
-    };
-    // Parts before the COPY started (they wait), back to back in one turn (the stream is busy), and after a turn.
-    send([1, 2], true, false);
-    await new Promise((r) => setTimeout(r, 50));
-    for (let k = 3; k < 40; k += 2) send([k, k + 1], false, false);
-    await new Promise((r) => setImmediate(r));
-    send([100], false, true);
-    await stream.end();
-    const back = await p.query("SELECT x, b FROM w ORDER BY b");
-    const ids = [...Array.from({ length: 40 }, (_, k) => k + 1), 100];
-    assert.deepEqual(back.map((r) => [r.x, Number(r.b)]), ids.map((b) => ["node", b]));
+    for (const table of ["w1", "w2"]) {
+      await p.query(`CREATE TABLE ${table} (x text, b bigint PRIMARY KEY)`);
+      const enc = new CopyEncoder();
+      const stream = p.copyStream(`COPY ${table} (x, b) FROM STDIN (FORMAT binary)`);
+      const send = (ids: number[], opens: boolean, closes: boolean) => {
+        const part = enc.part(["text", "bigint"], ids.map((b) => [b]), table, opens, closes);
+        stream.write(part);
+        part.fill(0xee); // the encoder's buffer is reused at once: the stream must not depend on it
+      };
+      // Parts before the COPY started (they wait), back to back in one turn (the stream is busy), and after a turn.
+      send([1, 2], true, false);
+      await new Promise((r) => setTimeout(r, 50));
+      for (let k = 3; k < 40; k += 2) send([k, k + 1], false, false);
+      await new Promise((r) => setImmediate(r));
+      send([100], false, true);
+      await stream.end();
+      const back = await p.query(`SELECT x, b FROM ${table} ORDER BY b`);
+      const ids = [...Array.from({ length: 40 }, (_, k) => k + 1), 100];
+      assert.deepEqual(back.map((r) => [r.x, Number(r.b)]), ids.map((b) => [table, b]));
+    }
   });
 });
