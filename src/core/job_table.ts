@@ -41,7 +41,6 @@ export class JobTable {
   #end = Number.MAX_SAFE_INTEGER;
   /** One limits tuple shared by every function without its own (admin `maxqueue` replaces, never edits, it). */
   readonly #defaultMaxQueue: readonly [number, number, number];
-  /** Handle prefixes of replayed jobs, one string per earlier boot. */
   /** Payload bytes of committed jobs still held in memory (see `maxPayloadMemory`). */
   #payloadBytes = 0;
 
