@@ -133,6 +133,8 @@ export class MetricsPage {
     const f = this.#metrics.family;
     const s = this.#sources;
     f("gearbox_functions").set([], s.view.functions.size);
+    f("gearbox_payload_memory_bytes").set([], s.view.payloadBytes);
+    f("gearbox_workload_pool_bytes").set([], s.view.workloads.bytes);
     const errors = f("gearbox_errors_total");
     for (const [cause, n] of s.view.counters) errors.set([cause], n);
     f("gearbox_event_loop_lag_seconds").set([], s.takeLag());

@@ -104,6 +104,18 @@ export const SERVE_METRICS = [
   },
   { name: "gearbox_functions", type: "gauge", help: "Function records held (bounded by max_functions).", labels: [] },
   {
+    name: "gearbox_payload_memory_bytes",
+    type: "gauge",
+    help: "Workload bytes of committed background jobs held in memory (bounded by max_payload_memory).",
+    labels: [],
+  },
+  {
+    name: "gearbox_workload_pool_bytes",
+    type: "gauge",
+    help: "Bytes of the workload pool's pages (bounded by workload_pool_memory).",
+    labels: [],
+  },
+  {
     name: "gearbox_connections",
     type: "gauge",
     help: "Open connections: all, and those that may act as each role (client, worker, admin-read, admin).",

@@ -129,6 +129,22 @@ describe("the metrics endpoint", () => {
     });
   });
 
+  test("a foreground job waiting for a worker shows its workload pool page in gearbox_workload_pool_bytes, and payload memory stays 0", async () => {
+    await withEndpoint(new TestStore(), async (server, endpoint) => {
+      await server.start();
+      const before = await get(endpoint, "/metrics");
+      assert.match(before.body, /^gearbox_workload_pool_bytes 0$/m);
+      const c = await RawConn.connect(server.port);
+      c.sendPacket(Cmd.SUBMIT_JOB, "f", "u", "a 100-byte workload".padEnd(100, "."));
+      await c.expectPacket(Cmd.JOB_CREATED);
+      const page = await get(endpoint, "/metrics");
+      assert.match(page.body, /^gearbox_workload_pool_bytes 65536$/m);
+      assert.match(page.body, /^gearbox_payload_memory_bytes 0$/m);
+      assert.match(page.body, /^# TYPE gearbox_workload_pool_bytes gauge$/m);
+      c.close();
+    });
+  });
+
   test("after one completion and one failure the counters, the dead set and the wait and run histograms are exact", async () => {
     await withEndpoint(new TestStore(), async (server, endpoint, clock) => {
       await server.start();
