@@ -8,7 +8,8 @@
 import type { SqlValue } from "../runtime/sqlite.ts";
 import type { Priority } from "../core/job.ts";
 import { type StoredJob, StoreError } from "./job_store.ts";
-import { dataChecksum, freshMetaChecksum, metaChecksum, type RowState } from "./row_checksum.ts";
+import { dataChecksum, freshMetaChecksum, type HandleValue, metaChecksum, type RowState } from "./row_checksum.ts";
+import type { CopyValue } from "./postgres_copy.ts";
 
 /** A workload column as read: an empty blob may read back as NULL. */
 export function workloadOf(value: SqlValue | undefined): Uint8Array {
@@ -167,9 +168,10 @@ export function fullRow(j: StoredJob): SqlValue[] {
  * ending for the columns without defaults (postgres_copy_shapes.ts): id,
  * handle, function, uniq, data, priority, created_at, meta_crc, data_crc.
  */
-export function freshRow(j: StoredJob): SqlValue[] {
+export function freshRow(j: StoredJob): CopyValue[] {
   const data = j.data ?? missingWorkload(j);
-  const handle = j.handle; // built on every read
+  // A live job gives its handle as its parts: no string is made for the row (a job's handle is built on every read).
+  const handle = j.prefix !== undefined ? j as HandleValue : j.handle;
   const fn = j.function, unique = j.unique, priority = j.priority, createdAt = j.createdAt;
   const meta = freshMetaChecksum(j.id, handle, fn, unique, "", priority, 0, createdAt);
   return [j.id, handle, fn, unique, data, priority, createdAt, meta, dataChecksum(data)];
