@@ -58,8 +58,6 @@ export interface StoredJob {
   /** Unique within a store's life (handles end in it); the store's key. */
   id: number;
   handle: string;
-  /** The handle's part before the id, when the job keeps it apart (a live job): its handle without making the string. */
-  readonly prefix?: string;
   function: string;
   unique: string;
   /**
@@ -393,7 +391,10 @@ export class Job implements StoredJob {
  */
 export const NOBODY: never[] = Object.freeze([]) as unknown as never[];
 
-/** The stored form of a job: the job itself (stores copy what they keep at commit time; no second object per job). */
+/**
+ * The stored form of a job: the job itself, seen through {@link StoredJob}.
+ * Stores copy what they keep at commit time; no second object per job.
+ */
 export function toStored(job: Job): StoredJob {
   return job;
 }

@@ -8,8 +8,7 @@
 import type { SqlValue } from "../runtime/sqlite.ts";
 import type { Priority } from "../core/job.ts";
 import { type StoredJob, StoreError } from "./job_store.ts";
-import { dataChecksum, freshMetaChecksum, type HandleValue, metaChecksum, type RowState } from "./row_checksum.ts";
-import type { CopyValue } from "./postgres_copy.ts";
+import { dataChecksum, freshMetaChecksum, metaChecksum, type RowState } from "./row_checksum.ts";
 
 /** A workload column as read: an empty blob may read back as NULL. */
 export function workloadOf(value: SqlValue | undefined): Uint8Array {
@@ -168,10 +167,9 @@ export function fullRow(j: StoredJob): SqlValue[] {
  * ending for the columns without defaults (postgres_copy_shapes.ts): id,
  * handle, function, uniq, data, priority, created_at, meta_crc, data_crc.
  */
-export function freshRow(j: StoredJob): CopyValue[] {
+export function freshRow(j: StoredJob): SqlValue[] {
   const data = j.data ?? missingWorkload(j);
-  // A live job gives its handle as its parts: no string is made for the row (a job's handle is built on every read).
-  const handle = j.prefix !== undefined ? j as HandleValue : j.handle;
+  const handle = j.handle; // built on every read
   const fn = j.function, unique = j.unique, priority = j.priority, createdAt = j.createdAt;
   const meta = freshMetaChecksum(j.id, handle, fn, unique, "", priority, 0, createdAt);
   return [j.id, handle, fn, unique, data, priority, createdAt, meta, dataChecksum(data)];

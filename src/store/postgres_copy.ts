@@ -13,10 +13,6 @@
  * @module
  */
 import type { SqlValue } from "../runtime/sqlite.ts";
-import type { HandleValue } from "./row_checksum.ts";
-
-/** A value to encode: a column's, or a handle as its parts (a `text` column). */
-export type CopyValue = SqlValue | HandleValue;
 
 export type CopyType = "bigint" | "integer" | "smallint" | "text" | "bytea";
 
@@ -31,7 +27,7 @@ const RANGE: Partial<Record<CopyType, [number, number]>> = {
 const utf8 = new TextEncoder();
 
 /** Rows (one value per column, in `types`' order) as one binary COPY stream, header and trailer included. */
-export function encodeCopy(types: readonly CopyType[], rows: readonly (readonly CopyValue[])[]): Uint8Array {
+export function encodeCopy(types: readonly CopyType[], rows: readonly (readonly SqlValue[])[]): Uint8Array {
   return new CopyEncoder().encode(types, rows);
 }
 
@@ -50,7 +46,7 @@ export class CopyEncoder {
   #kept = new Uint8Array(0);
 
   /** {@link encodeCopy}, with `first` (when given) as every row's first value, before the row's own. */
-  encode(types: readonly CopyType[], rows: readonly (readonly CopyValue[])[], first?: SqlValue): Uint8Array {
+  encode(types: readonly CopyType[], rows: readonly (readonly SqlValue[])[], first?: SqlValue): Uint8Array {
     return this.#encode(types, rows, first, true, true);
   }
 
@@ -59,13 +55,13 @@ export class CopyEncoder {
    * trailer when `closes`. Like {@link encode}'s, valid until the next call
    * (the COPY stream copies a part it cannot send at once: `PgCopyStream.write`).
    */
-  part(types: readonly CopyType[], rows: readonly (readonly CopyValue[])[], first: SqlValue, opens: boolean, closes: boolean): Uint8Array {
+  part(types: readonly CopyType[], rows: readonly (readonly SqlValue[])[], first: SqlValue, opens: boolean, closes: boolean): Uint8Array {
     return this.#encode(types, rows, first, opens, closes);
   }
 
   #encode(
     types: readonly CopyType[],
-    rows: readonly (readonly CopyValue[])[],
+    rows: readonly (readonly SqlValue[])[],
     first: SqlValue | undefined,
     opens: boolean,
     closes: boolean,
@@ -98,7 +94,7 @@ export class CopyEncoder {
 }
 
 /** Bytes enough for every row: text counted at 3 bytes a UTF-16 unit, the most UTF-8 needs. */
-function upperBound(types: readonly CopyType[], rows: readonly (readonly CopyValue[])[], first: SqlValue | undefined): number {
+function upperBound(types: readonly CopyType[], rows: readonly (readonly SqlValue[])[], first: SqlValue | undefined): number {
   let fixed = 2 + (typeof first === "string" ? first.length * 3 : 0);
   for (const t of types) fixed += 4 + FIXED[t];
   let n = HEADER + 2 + rows.length * fixed;
@@ -107,19 +103,17 @@ function upperBound(types: readonly CopyType[], rows: readonly (readonly CopyVal
       const v = row[c];
       if (typeof v === "string") n += v.length * 3;
       else if (v instanceof Uint8Array) n += v.byteLength;
-      else if (isHandle(v)) n += v.prefix.length * 3 + 17; // the colon and at most 16 digits
     }
   }
   return n;
 }
 
-function field(out: Uint8Array, view: DataView, at: number, type: CopyType, v: CopyValue | undefined): number {
+function field(out: Uint8Array, view: DataView, at: number, type: CopyType, v: SqlValue | undefined): number {
   if (v === null || v === undefined) {
     view.setInt32(at, -1);
     return at + 4;
   }
   if (type === "text") {
-    if (isHandle(v)) return handleText(out, view, at, v);
     if (typeof v !== "string") throw new TypeError(`a text column got ${typeof v}`);
     const written = text(out, at + 4, v);
     view.setInt32(at, written);
@@ -134,22 +128,6 @@ function field(out: Uint8Array, view: DataView, at: number, type: CopyType, v: C
   return integer(view, at, type, v);
 }
 
-function isHandle(v: CopyValue | undefined): v is HandleValue {
-  return typeof v === "object" && v !== null && !(v instanceof Uint8Array);
-}
-
-/** A handle's text field, `<prefix>:<id>`, written from its parts. */
-function handleText(out: Uint8Array, view: DataView, at: number, h: HandleValue): number {
-  let pos = at + 4 + text(out, at + 4, h.prefix);
-  out[pos++] = 0x3a; // ":"
-  let digits = 1;
-  for (let v = h.id; v >= 10; v = Math.floor(v / 10)) digits++;
-  for (let i = pos + digits - 1, v = h.id; i >= pos; i--, v = Math.floor(v / 10)) out[i] = 0x30 + (v % 10);
-  pos += digits;
-  view.setInt32(at, pos - at - 4);
-  return pos;
-}
-
 /** Writes `v` as UTF-8 at `at`; its byte length. Short ASCII (handles, names) is copied byte by byte, without a view. */
 function text(out: Uint8Array, at: number, v: string): number {
   const n = v.length;
@@ -161,7 +139,7 @@ function text(out: Uint8Array, at: number, v: string): number {
   return n;
 }
 
-function integer(view: DataView, at: number, type: CopyType, v: CopyValue): number {
+function integer(view: DataView, at: number, type: CopyType, v: SqlValue): number {
   if (typeof v === "bigint" && type === "bigint") {
     view.setInt32(at, 8);
     view.setBigInt64(at + 4, v);

@@ -9,16 +9,17 @@
  *
  * @module
  */
+import type { SqlValue } from "../runtime/sqlite.ts";
 import type { StoredJob } from "./job_store.ts";
 import { freshRow, fullRow } from "./job_rows.ts";
-import type { CopyType, CopyValue } from "./postgres_copy.ts";
+import type { CopyType } from "./postgres_copy.ts";
 import { ADD_COLUMNS } from "./postgres_uniques.ts";
 
 /** A COPY statement, its columns' types (the node first) and the values of a job's row after the node. */
 export interface CopyShape {
   readonly sql: string;
   readonly types: readonly CopyType[];
-  readonly row: (j: StoredJob) => CopyValue[];
+  readonly row: (j: StoredJob) => SqlValue[];
   /** Whether a job's row can be sent in this shape. */
   readonly fits: (j: StoredJob) => boolean;
 }

@@ -15,12 +15,6 @@
 import { crc32 } from "node:zlib";
 import type { SqlValue } from "../runtime/sqlite.ts";
 
-/** A handle as its parts, `<prefix>:<id>` (a live job is one): checksummed and encoded without making the string. */
-export interface HandleValue {
-  readonly prefix: string;
-  readonly id: number;
-}
-
 /**
  * The replayed columns of a row, in this order, as they are bound and read
  * back: id, handle, function, uniq, reducer, priority, run_after, created_at,
@@ -64,30 +58,6 @@ function mixString(h: number, s: string): number {
   return Math.imul(h ^ END, FNV_PRIME);
 }
 
-/** Digits of a handle's id, last first ({@link mixHandle}). */
-const DIGITS: number[] = [];
-
-/** {@link mixString} of the handle `<prefix>:<id>`, without making the string. */
-function mixHandle(h: number, prefix: string, id: number): number {
-  let d = 0;
-  for (let v = id;; v = Math.floor(v / 10)) {
-    DIGITS[d++] = 0x30 + (v % 10);
-    if (v < 10) break;
-  }
-  const p = prefix.length;
-  const n = p + 1 + d;
-  h = Math.imul(h ^ n, FNV_PRIME);
-  let i = 0;
-  for (; i + 1 < n; i += 2) h = Math.imul(h ^ (handleChar(prefix, p, d, i) | (handleChar(prefix, p, d, i + 1) << 16)), FNV_PRIME);
-  if (i < n) h = Math.imul(h ^ handleChar(prefix, p, d, i), FNV_PRIME);
-  return Math.imul(h ^ END, FNV_PRIME);
-}
-
-/** The handle's `k`th UTF-16 unit: the prefix's, the colon, then the id's `d` digits. */
-function handleChar(prefix: string, p: number, d: number, k: number): number {
-  return k < p ? prefix.charCodeAt(k) : k === p ? 0x3a : DIGITS[d - (k - p)]!;
-}
-
 function mixNumber(h: number, n: number): number {
   h = Math.imul(h ^ (n >>> 0), FNV_PRIME);
   h = Math.imul(h ^ Math.floor(n / 4294967296), FNV_PRIME);
@@ -115,7 +85,7 @@ export function metaChecksum(values: readonly SqlValue[]): number {
 /** {@link metaChecksum} of a new job's row (no retries, failures or ending), without building the row. */
 export function freshMetaChecksum(
   id: number,
-  handle: string | HandleValue,
+  handle: string,
   fn: string,
   unique: string,
   reducer: string,
@@ -124,8 +94,7 @@ export function freshMetaChecksum(
   createdAt: number,
 ): number {
   let h = mixNumber(FNV_OFFSET, id);
-  h = typeof handle === "string" ? mixString(h, handle) : mixHandle(h, handle.prefix, handle.id);
-  h = mixString(mixString(mixString(h, fn), unique), reducer);
+  h = mixString(mixString(mixString(mixString(h, handle), fn), unique), reducer);
   h = mixNumber(mixNumber(mixNumber(mixNumber(h, priority), runAt), createdAt), 0);
   return mixNull(mixNull(mixNull(mixNull(mixNull(h))))) >>> 0;
 }
