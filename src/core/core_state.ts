@@ -159,7 +159,8 @@ export class CoreState extends Outbox implements CoreContext {
     job.background = false;
     job.runAt = 0;
     // Its own bytes: a background submission may view a whole read chunk until its commit.
-    if (job.data !== undefined && job.data.byteLength !== job.data.buffer.byteLength) job.data = job.data.slice();
+    const data = job.data; // read once: a pooled workload's getter copies
+    if (data !== undefined && data.byteLength !== data.buffer.byteLength) job.data = data.slice();
     return false;
   }
 

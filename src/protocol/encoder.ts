@@ -140,16 +140,16 @@ export function writeHandlePackets(
   for (let k = from; k < to; k++) {
     const j = jobs[k]!;
     const prefix = j.prefix;
-    writeHeader(out, 0x53, code, prefix.length + 1 + digitsOf(j.id), pos);
-    pos = writeHandle(out, pos + 12, prefix, j.id);
+    const digits = digitsOf(j.id); // once: an id of a cluster node's range has 13 digits or more
+    writeHeader(out, 0x53, code, prefix.length + 1 + digits, pos);
+    pos = writeHandle(out, pos + 12, prefix, j.id, digits);
   }
 }
 
 /** Writes `<prefix>:<id>` at `pos`; returns the position after it. */
-function writeHandle(out: Uint8Array, pos: number, prefix: string, id: number): number {
+function writeHandle(out: Uint8Array, pos: number, prefix: string, id: number, digits = digitsOf(id)): number {
   pos = copyLatin1(out, pos, prefix);
   out[pos++] = 0x3a; // ":"
-  const digits = digitsOf(id);
   for (let i = pos + digits - 1, v = id; i >= pos; i--, v = Math.floor(v / 10)) out[i] = 0x30 + (v % 10);
   return pos + digits;
 }
