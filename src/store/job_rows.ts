@@ -162,19 +162,6 @@ export function fullRow(j: StoredJob): SqlValue[] {
   ];
 }
 
-/**
- * The values of a new job with no reducer, run time, retries, failures or
- * ending for the columns without defaults (postgres_copy_shapes.ts): id,
- * handle, function, uniq, data, priority, created_at, meta_crc, data_crc.
- */
-export function freshRow(j: StoredJob): SqlValue[] {
-  const data = j.data ?? missingWorkload(j);
-  const handle = j.handle; // built on every read
-  const fn = j.function, unique = j.unique, priority = j.priority, createdAt = j.createdAt;
-  const meta = freshMetaChecksum(j.id, handle, fn, unique, "", priority, 0, createdAt);
-  return [j.id, handle, fn, unique, data, priority, createdAt, meta, dataChecksum(data)];
-}
-
 /** {@link fullRow} of a job with no retries, failures or ending (most): no {@link RowState} built, each getter read once. */
 function freshFullRow(j: StoredJob): SqlValue[] {
   const data = j.data ?? missingWorkload(j);

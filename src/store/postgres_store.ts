@@ -31,7 +31,7 @@ import {
   UPDATE_SQL,
 } from "./postgres_uniques.ts";
 import { CopyEncoder } from "./postgres_copy.ts";
-import { type CopyShape, type EncodedCopy, shapeOf } from "./postgres_copy_shapes.ts";
+import { type EncodedCopy, NEW_ROW_TYPES, NEW_ROWS_SQL, newRow } from "./postgres_copy_rows.ts";
 import { pgStoreError } from "./postgres_errors.ts";
 import { ADOPT_SQL, heartbeat, ID_RANGE, lockNode, nodeNumber, nodeRow, NODES_SQL, registerLive } from "./postgres_nodes.ts";
 import { dropIfEmpty, migrate, refuseForeign, underSchemaLock } from "./postgres_schema.ts";
@@ -275,12 +275,9 @@ export class PostgresStore implements JobStore, ClusterStore {
     const pool = this.#pool;
     if (!pool || jobs.length === 0) return;
     const opens = this.#staged === undefined;
-    const shape = this.#staged?.shape ?? shapeOf(jobs);
-    const staged = (this.#staged ??= { stream: pool.copyStream(shape.sql), shape, jobs: 0, mixed: false });
-    // A job the staged shape cannot carry: nothing more is staged, and the commit goes the usual way.
-    if ((staged.mixed ||= !jobs.every(shape.fits))) return;
+    const staged = (this.#staged ??= { stream: pool.copyStream(NEW_ROWS_SQL), jobs: 0 });
     const copies = this.#copying ? new CopyEncoder() : this.#copies;
-    staged.stream.write(copies.part(shape.types, jobs.map(shape.row), this.#node, opens, false));
+    staged.stream.write(copies.part(NEW_ROW_TYPES, jobs.map(newRow), this.#node, opens, false));
     staged.jobs += jobs.length;
   }
 
@@ -294,8 +291,8 @@ export class PostgresStore implements JobStore, ClusterStore {
     const scheduled = (batch.schedules?.length ?? 0) + (batch.dropSchedules?.length ?? 0) > 0;
     const addsOnly = updates.length === 0 && batch.remove.length === 0 && !scheduled;
     const rest = staged ? batch.add.slice(staged.jobs) : [];
-    if (staged && !staged.mixed && addsOnly && batch.add.length >= staged.jobs && rest.every(staged.shape.fits)) {
-      staged.stream.write(copies.part(staged.shape.types, rest.map(staged.shape.row), this.#node, false, true));
+    if (staged && addsOnly && batch.add.length >= staged.jobs) {
+      staged.stream.write(copies.part(NEW_ROW_TYPES, rest.map(newRow), this.#node, false, true));
       try {
         return await staged.stream.end();
       } catch (e) {
@@ -318,8 +315,7 @@ export class PostgresStore implements JobStore, ClusterStore {
   }
 
   #copyOf(copies: CopyEncoder, jobs: readonly StoredJob[]): EncodedCopy {
-    const shape = shapeOf(jobs);
-    return { sql: shape.sql, data: copies.encode(shape.types, jobs.map(shape.row), this.#node) };
+    return { sql: NEW_ROWS_SQL, data: copies.encode(NEW_ROW_TYPES, jobs.map(newRow), this.#node) };
   }
 
   /** A batch with schedules' rows (postgres_schedules.ts): the rows first, and the jobs of a row another node moved left out, as coalesced. */
@@ -390,10 +386,8 @@ export class PostgresStore implements JobStore, ClusterStore {
   }
 }
 
-/** A COPY started before its commit ({@link PostgresStore.stage}); `mixed`: a job came that its shape cannot carry. */
+/** A COPY started before its commit ({@link PostgresStore.stage}), and the jobs it has. */
 interface Staged {
   stream: PgCopyStream;
-  shape: CopyShape;
   jobs: number;
-  mixed: boolean;
 }

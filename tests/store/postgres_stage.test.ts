@@ -103,7 +103,7 @@ describe("new jobs staged before their commit on PostgreSQL", { skip }, () => {
     assert.equal(copying[0]!.n, 0);
   });
 
-  test("new jobs sent in the lean COPY shape and jobs that need every column replay the same, checksums intact, staged or not", async () => {
+  test("plain new jobs and jobs with a reducer, a run time or retries replay as they were, checksums intact, staged or not", async () => {
     const url = await newDatabase();
     const a = await storeAs(url, "a");
     const r = a.ids.base;
@@ -114,12 +114,12 @@ describe("new jobs staged before their commit on PostgreSQL", { skip }, () => {
       storedJob(r + 6, { retries: 2, failures: [{ at: 5, message: "boom" }] }),
     ];
     try {
-      a.stage([plain(1), plain(2)]); // staged lean, then a job that needs every column: the commit goes the usual way
+      a.stage([plain(1), plain(2)]); // staged, then a job with a reducer joins the same COPY
       await a.commit({ add: [plain(1), plain(2), full[0]!], remove: [] });
-      a.stage([full[1]!]); // staged in full, a lean one after it rides along
+      a.stage([full[1]!]); // a run time staged, a plain one after it rides along
       await a.commit({ add: [full[1]!, plain(7)], remove: [] });
-      await a.commit({ add: [plain(8), plain(9)], remove: [] }); // not staged: one COPY, lean
-      await a.commit({ add: [full[2]!, plain(10)], remove: [] }); // not staged, mixed: every column
+      await a.commit({ add: [plain(8), plain(9)], remove: [] }); // not staged: one COPY
+      await a.commit({ add: [full[2]!, plain(10)], remove: [] }); // not staged, with a retried job
     } finally {
       await a.close();
     }
