@@ -2,8 +2,15 @@
  * Group commit: every store change the core asks for during one turn of the
  * event loop goes into one `commit`, and the core hears the outcome (so it
  * can acknowledge or refuse the submissions) only after the store answered.
- * Commits run one at a time, in order, so a job is never deleted before it
- * was added.
+ * Outcomes are told in the order the commits began.
+ *
+ * A store that takes several commits at once (`JobStore.commitLanes`,
+ * PostgreSQL: one connection and one backend each) gets a commit of new jobs
+ * only beside others in flight, up to that many: a new job is referred to by
+ * no other change before its commit is told, so such commits cannot cross.
+ * Any other change (a completion, a retry, a replace, a schedule) waits until
+ * nothing is in flight and goes alone with the new jobs gathered meanwhile, so
+ * a job is never deleted before it was added.
  *
  * A commit that cannot reach the store refuses its new jobs (their
  * submitters get an ERROR) but keeps its updates and deletes (completions, retries): they go into every
@@ -52,7 +59,11 @@ export class StoreWriter {
   #scheduled: false | "now" | "later" = false;
   #timer: ReturnType<typeof setTimeout> | undefined;
   readonly #completionDelayMs: number;
-  #inFlight: Promise<void> | undefined;
+  /** Commits begun and not yet told, and the promise of the last one told (see {@link #run}). */
+  #flights = 0;
+  #told: Promise<void> = Promise.resolve();
+  /** Most commits in flight at once: the store's lanes, 1 when it has none. */
+  readonly #lanes: number;
   /** Loop turns the next commit has waited for more new jobs, and how many it had at the last look. */
   #gathered = 0;
   #seenAdds = -1;
@@ -80,6 +91,7 @@ export class StoreWriter {
     this.#health = health;
     this.#onCommitted = onCommitted;
     this.#completionDelayMs = completionDelayMs;
+    this.#lanes = Math.max(1, store.commitLanes ?? 1);
   }
 
   add(job: StoredJob): void {
@@ -128,7 +140,7 @@ export class StoreWriter {
   }
 
   get pending(): boolean {
-    return this.#scheduled !== false || this.#inFlight !== undefined;
+    return this.#scheduled !== false || this.#flights > 0;
   }
 
   /**
@@ -138,11 +150,11 @@ export class StoreWriter {
   async flush(): Promise<void> {
     const failed = this.failedCommits;
     while (this.pending && this.failedCommits === failed) {
-      if (this.#inFlight) await this.#inFlight;
+      if (this.#flights > 0) await this.#told;
       else if (this.#scheduled === "later") this.#run();
       else await new Promise((r) => setTimeout(r, 0));
     }
-    if (this.#inFlight || this.#scheduled !== "later") return;
+    if (this.#flights > 0 || this.#scheduled !== "later") return;
     clearTimeout(this.#timer);
     this.#scheduled = false;
   }
@@ -150,8 +162,14 @@ export class StoreWriter {
   /** Failed commits so far. */
   failedCommits = 0;
 
+  /** The next batch is new jobs only, and the store takes several commits: it may go beside commits in flight. */
+  #mayOverlap(): boolean {
+    const n = this.#next;
+    return this.#lanes > 1 && n.add.length > 0 && sizeOf(n) === n.add.length;
+  }
+
   #schedule(): void {
-    if (this.#inFlight) return; // the commit's completion schedules the rest
+    if (this.#flights > 0 && !this.#mayOverlap()) return; // a commit's completion schedules the rest
     const n = this.#next;
     const wait = n.add.length + n.schedules.length + n.dropSchedules.length > 0 ? 0 : this.#failing ? RETRY_MS : this.#completionDelayMs;
     if (wait <= 0) {
@@ -177,6 +195,7 @@ export class StoreWriter {
    */
   #gather(): void {
     if (this.#scheduled !== "now") return;
+    if (this.#lanes > 1) return this.#runOrStage();
     const adds = this.#next.add.length;
     // Only new jobs gather: changes alone commit at the end of their turn, as before.
     if (adds > 0 && this.#gathered < GATHER_TURNS && adds !== this.#seenAdds) {
@@ -187,6 +206,23 @@ export class StoreWriter {
       return;
     }
     this.#run();
+  }
+
+  /**
+   * With several lanes nothing gathers while a lane is free: a burst's later
+   * reads go in a commit of their own beside the first, on another backend,
+   * instead of making the first one longer. With every lane busy, new jobs
+   * wait for one, staged meanwhile, and a completion then schedules them.
+   */
+  #runOrStage(): void {
+    if (this.#mayBegin()) return this.#run();
+    if (this.#mayOverlap()) this.#stage();
+    this.#scheduled = false;
+  }
+
+  /** A commit may begin now: nothing is in flight, or it is new jobs only and a lane is free. */
+  #mayBegin(): boolean {
+    return this.#flights === 0 || (this.#mayOverlap() && this.#flights < this.#lanes);
   }
 
   /**
@@ -207,6 +243,7 @@ export class StoreWriter {
     clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#scheduled = false;
+    if (!this.#mayBegin()) return; // a commit's completion schedules it
     const batch = this.#next;
     const paired = this.#paired;
     const scheduleDone = this.#scheduleDone;
@@ -219,7 +256,8 @@ export class StoreWriter {
     let coalesced: ReadonlyMap<number, string> | undefined;
     let lost: readonly string[] = [];
     const t0 = performance.now();
-    this.#inFlight = this.#store.commit(batch).then(
+    this.#flights++;
+    const outcome = this.#store.commit(batch).then(
       (result) => {
         this.commitSeconds.observe((performance.now() - t0) / 1000);
         this.batchJobs.observe(batch.add.length + batch.update.length + batch.remove.length);
@@ -239,8 +277,11 @@ export class StoreWriter {
         if ((this.#failing = unreachable(error))) this.#keep(batch, paired);
         return error;
       },
-    ).then((error) => {
-      this.#inFlight = undefined;
+    );
+    // Told after every commit begun before it, whichever the store finished first: a
+    // connection's JOB_CREATED replies stay in the order of its submissions.
+    this.#told = Promise.all([this.#told, outcome]).then(([, error]) => {
+      this.#flights--;
       this.#onCommitted({ added, error, coalesced });
       for (const { name, done } of scheduleDone) done(error, error === undefined && lost.includes(name));
       if (sizeOf(this.#next) > 0) this.#schedule();

@@ -126,6 +126,12 @@ export interface JobStore {
    * acknowledged, before the commit resolves.
    */
   stage?(jobs: readonly StoredJob[]): void;
+  /**
+   * Most commits this store takes at once (PostgreSQL: one connection and
+   * backend each; absent: 1). The server gives it several only of new jobs,
+   * and tells their outcomes in the order they began (store_writer.ts).
+   */
+  readonly commitLanes?: number;
   close(): Promise<void>;
   /**
    * Closes the store and removes what opening it created (a file that did

@@ -48,6 +48,7 @@ export class PostgresStore implements JobStore, ClusterStore {
   readonly url: string;
   readonly payloadsOutOfMemory = true;
   readonly maxKeyBytes = MAX_KEY_BYTES;
+  readonly commitLanes: number;
   readonly backupAdvice: string;
   readonly #target: PostgresTarget;
   readonly cluster: ClusterStore = this;
@@ -79,6 +80,7 @@ export class PostgresStore implements JobStore, ClusterStore {
 
   constructor(target: PostgresTarget) {
     this.#target = target;
+    this.commitLanes = target.commits;
     this.url = target.display;
     this.backupAdvice = `the PostgreSQL store ${target.display} is backed up with PostgreSQL's own tools ` +
       "(pg_dump, or pg_basebackup with WAL archiving), not by gearbox";

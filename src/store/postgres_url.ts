@@ -9,7 +9,7 @@
 import { StoreError } from "./job_store.ts";
 
 /** gearbox's options, with their defaults; README's "PostgreSQL store" lists them. */
-export const POSTGRES_DEFAULTS = { pool: 4, connectTimeoutS: 10 } as const;
+export const POSTGRES_DEFAULTS = { pool: 4, commits: 2, connectTimeoutS: 10 } as const;
 /** Options passed on to the driver as they are. */
 const DRIVER_OPTIONS = ["sslmode", "application_name"];
 
@@ -20,6 +20,12 @@ export interface PostgresTarget {
   display: string;
   /** Most connections open at once (`?pool=N`, 1 to 64). */
   pool: number;
+  /**
+   * Most commits of new jobs in flight at once (`?commits=N`, 1 to the pool;
+   * default 2, or the pool if smaller): a burst's later reads commit beside
+   * its first on another backend instead of waiting behind it.
+   */
+  commits: number;
   /** Seconds to wait for a connection before the store counts as unreachable (`?connect_timeout=S`). */
   connectTimeoutS: number;
 }
@@ -42,14 +48,15 @@ export function parsePostgresUrl(url: string): PostgresTarget {
     throw new StoreError("BAD_STORE_URL", `${display}: needs one database name after the host, e.g. postgres://gearbox@localhost/gearbox`);
   }
   const pool = intOption(u, "pool", POSTGRES_DEFAULTS.pool, 1, 64, display);
+  const commits = intOption(u, "commits", Math.min(POSTGRES_DEFAULTS.commits, pool), 1, pool, display);
   const connectTimeoutS = intOption(u, "connect_timeout", POSTGRES_DEFAULTS.connectTimeoutS, 1, 3600, display);
   for (const key of u.searchParams.keys()) {
     if (!DRIVER_OPTIONS.includes(key)) {
-      const known = ["pool", "connect_timeout", ...DRIVER_OPTIONS].join(", ");
+      const known = ["pool", "commits", "connect_timeout", ...DRIVER_OPTIONS].join(", ");
       throw new StoreError("BAD_STORE_URL", `${display}: unknown option ${key} (known: ${known})`);
     }
   }
-  return { connect: u.toString(), display, pool, connectTimeoutS };
+  return { connect: u.toString(), display, pool, commits, connectTimeoutS };
 }
 
 /** Reads and removes an integer option. */

@@ -35,6 +35,17 @@ describe("the postgres store's URL", () => {
     assert.equal(parsePostgresUrl("postgres://gb@db.example/jobs").pool, 4, "four connections unless told");
   });
 
+  test("takes how many commits of new jobs may be in flight: two unless told, never more than the pool", () => {
+    assert.equal(openStore("postgres://gb@db.example/jobs").commitLanes, 2);
+    assert.equal(parsePostgresUrl("postgres://gb@db.example/jobs?commits=3&pool=6").commits, 3);
+    assert.equal(parsePostgresUrl("postgres://gb@db.example/jobs?pool=1").commits, 1, "a pool of one takes one commit at a time");
+    assert.throws(
+      () => openStore("postgres://gb@db.example/jobs?pool=2&commits=3"),
+      isCode("BAD_STORE_URL", /commits must be a whole number from 1 to 2, got "3"/),
+    );
+    assert.throws(() => openStore("postgres://gb@db.example/jobs?commits=0"), isCode("BAD_STORE_URL", /commits/));
+  });
+
   test("refuses a URL without a database, with a bad pool size or with an option it does not know, before connecting", () => {
     assert.throws(() => openStore("postgres://gb@db.example"), isCode("BAD_STORE_URL", /needs one database name/));
     assert.throws(
