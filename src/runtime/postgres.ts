@@ -255,20 +255,25 @@ class CopyStream implements PgCopyStream {
 }
 
 const EMPTY = new Uint8Array(0);
-/** One waiting buffer kept between COPYs (one runs at a time): a fresh one per COPY cost page faults per commit. */
-let spare: Uint8Array = EMPTY;
+/**
+ * Waiting buffers kept between COPYs, one per COPY that may run at once (a store's commit
+ * lanes, and the one staged): a fresh buffer per COPY cost page faults per commit.
+ */
+const spares: Uint8Array[] = [];
+const MAX_SPARES = 4;
 /** Above this, a waiting buffer is not kept. */
 const MAX_SPARE = 8 * 1024 * 1024;
 
 function takeSpare(size: number): Uint8Array {
-  if (spare.length < size) return new Uint8Array(size);
-  const b = spare;
-  spare = EMPTY;
-  return b;
+  const i = spares.findIndex((b) => b.length >= size);
+  return i < 0 ? new Uint8Array(size) : spares.splice(i, 1)[0]!;
 }
 
 function giveSpare(b: Uint8Array): void {
-  if (b.length > spare.length && b.length <= MAX_SPARE) spare = b;
+  if (b.length === 0 || b.length > MAX_SPARE) return;
+  if (spares.length < MAX_SPARES) return void spares.push(b);
+  const smallest = spares.reduce((m, x, i) => (x.length < spares[m]!.length ? i : m), 0);
+  if (spares[smallest]!.length < b.length) spares[smallest] = b;
 }
 
 function copySession(root: Sql, tx: postgres.TransactionSql): PgTransaction {

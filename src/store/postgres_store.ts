@@ -65,9 +65,13 @@ export class PostgresStore implements JobStore, ClusterStore {
    */
   #lock: PgPool | undefined;
   #pgArray: typeof import("../runtime/postgres.ts").pgArray | undefined;
-  /** Encodes the commits' COPY streams into one kept buffer; a commit that overlaps another gets its own (postgres_copy.ts). */
-  readonly #copies = new CopyEncoder();
-  #copying = false;
+  /**
+   * Encoders (each keeps its buffer, postgres_copy.ts) no commit holds now: a commit holds
+   * one until it settles, as it may send its rows again; one per lane is kept.
+   */
+  readonly #idle: CopyEncoder[] = [];
+  /** Encodes staged parts, which the COPY stream sends or copies before `write` returns. */
+  readonly #parts = new CopyEncoder();
   /** The COPY the next commit's new jobs are being sent by ({@link stage}), and how many it has. */
   #staged: Staged | undefined;
   /** This node's number and the backend (session) that holds its lock: a database restart ends that session. */
@@ -253,13 +257,11 @@ export class PostgresStore implements JobStore, ClusterStore {
     if (batch.add.length === 0 && updates.length === 0 && batch.remove.length === 0 && !schedules) return;
     try {
       await this.#holdLock(false);
-      const copies = this.#copying ? new CopyEncoder() : this.#copies;
-      this.#copying = true;
-      const own = copies === this.#copies;
+      const copies = this.#idle.pop() ?? new CopyEncoder();
       try {
         return await this.#commitWith(pool, copies, batch, updates, staged);
       } finally {
-        if (own) this.#copying = false;
+        if (this.#idle.length < this.commitLanes) this.#idle.push(copies);
       }
     } catch (e) {
       void staged?.stream.abort(); // a no-op once it ended or failed
@@ -278,8 +280,7 @@ export class PostgresStore implements JobStore, ClusterStore {
     if (!pool || jobs.length === 0) return;
     const opens = this.#staged === undefined;
     const staged = (this.#staged ??= { stream: pool.copyStream(NEW_ROWS_SQL), jobs: 0 });
-    const copies = this.#copying ? new CopyEncoder() : this.#copies;
-    staged.stream.write(copies.part(NEW_ROW_TYPES, jobs.map(newRow), this.#node, opens, false));
+    staged.stream.write(this.#parts.part(NEW_ROW_TYPES, jobs.map(newRow), this.#node, opens, false));
     staged.jobs += jobs.length;
   }
 
