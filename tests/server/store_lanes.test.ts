@@ -61,16 +61,21 @@ async function settle(port: number): Promise<void> {
 
 const idOf = (handle: string) => Number(handle.slice(handle.lastIndexOf(":") + 1));
 
+/** Sends two bursts of `fn` on `c`, the second once the first's commit waits: both commits are then in flight. */
+async function twoInFlight(c: RawConn, store: LanedStore, fn: string, first: number, second: number): Promise<void> {
+  c.send(burst(fn, 0, first));
+  await waitUntil("one commit in flight", () => store.waiting === 1, 2000);
+  c.send(burst(fn, first, second));
+  await waitUntil("a second commit begins beside the first", () => store.waiting === 2, 2000);
+}
+
 describe("commits of new jobs in several lanes", () => {
   test("a burst sent while a commit is in flight commits beside it, and the replies keep the order of the submissions", async () => {
     await withServer(async (port, store) => {
       const c = await RawConn.connect(port);
       const w = await RawConn.connect(port);
       w.sendPacket(Cmd.CAN_DO, "lane_fn");
-      c.send(burst("lane_fn", 0, 50));
-      await waitUntil("the first commit waits at the store", () => store.waiting === 1, 2000);
-      c.send(burst("lane_fn", 50, 50));
-      await waitUntil("a second commit begins beside the first", () => store.waiting === 2, 2000);
+      await twoInFlight(c, store, "lane_fn", 50, 50);
       assert.deepEqual(store.batches.map((b) => b.add.length), [50, 50]);
       store.release(1);
       await settle(port);
@@ -92,10 +97,7 @@ describe("commits of new jobs in several lanes", () => {
   test("with every lane busy, new jobs wait for a free one and then go in one commit", async () => {
     await withServer(async (port, store) => {
       const c = await RawConn.connect(port);
-      c.send(burst("busy_fn", 0, 10));
-      await waitUntil("one commit in flight", () => store.waiting === 1, 2000);
-      c.send(burst("busy_fn", 10, 10));
-      await waitUntil("two commits in flight", () => store.waiting === 2, 2000);
+      await twoInFlight(c, store, "busy_fn", 10, 10);
       c.send(burst("busy_fn", 20, 10));
       await settle(port);
       c.send(burst("busy_fn", 30, 10));
@@ -141,10 +143,7 @@ describe("commits of new jobs in several lanes", () => {
   test("a failed commit beside another refuses only its own jobs, after the other's replies", async () => {
     await withServer(async (port, store) => {
       const c = await RawConn.connect(port);
-      c.send(burst("fail_lane_fn", 0, 3));
-      await waitUntil("one commit in flight", () => store.waiting === 1, 2000);
-      c.send(burst("fail_lane_fn", 3, 2));
-      await waitUntil("two commits in flight", () => store.waiting === 2, 2000);
+      await twoInFlight(c, store, "fail_lane_fn", 3, 2);
       store.fail(1, "disk full");
       await settle(port);
       assert.equal(c.buffered.length, 0, "the failure is told only after the commit before it");
