@@ -43,7 +43,30 @@ const MAX_KEPT = 16 * 1024 * 1024;
  * with the first rows, more rows, the trailer), each valid until the next.
  */
 export class CopyEncoder {
-  #kept = new Uint8Array(0);
+  #kept: Uint8Array = new Uint8Array(0);
+  readonly #writer = new CopyWriter();
+
+  /**
+   * A part written row by row by `fill` through a {@link CopyWriter}, for a
+   * caller that knows its columns (no array of values per row, no type
+   * dispatch): the header when `opens`, the trailer when `closes`. Valid
+   * until the next call, like {@link part}'s.
+   */
+  rows(opens: boolean, closes: boolean, fill: (w: CopyWriter) => void): Uint8Array {
+    const w = this.#writer;
+    w.start(this.#kept);
+    if (opens) {
+      w.ensure(HEADER);
+      w.out.set(SIGNATURE, 0);
+      w.view.setInt32(SIGNATURE.length, 0); // flags
+      w.view.setInt32(SIGNATURE.length + 4, 0); // header extension length
+      w.at = HEADER;
+    }
+    fill(w);
+    if (closes) w.ensure(2), w.view.setInt16(w.at, -1), (w.at += 2);
+    if (w.out !== this.#kept && w.out.length <= MAX_KEPT) this.#kept = w.out;
+    return w.out.subarray(0, w.at);
+  }
 
   /** {@link encodeCopy}, with `first` (when given) as every row's first value, before the row's own. */
   encode(types: readonly CopyType[], rows: readonly (readonly SqlValue[])[], first?: SqlValue): Uint8Array {
@@ -90,6 +113,79 @@ export class CopyEncoder {
       at += 2;
     }
     return out.subarray(0, at);
+  }
+}
+
+/**
+ * Writes fields at `at`, growing its buffer as asked ({@link ensure}): a
+ * row is `fields(n)` then n values. Text takes up to 3 bytes a UTF-16 unit.
+ */
+export class CopyWriter {
+  out: Uint8Array = new Uint8Array(0);
+  view: DataView = new DataView(this.out.buffer);
+  at = 0;
+
+  start(out: Uint8Array): void {
+    this.out = out;
+    this.view = new DataView(out.buffer, out.byteOffset, out.byteLength);
+    this.at = 0;
+  }
+
+  /** Room for `n` more bytes. */
+  ensure(n: number): void {
+    if (this.at + n <= this.out.length) return;
+    const bigger = new Uint8Array(Math.max(this.out.length * 2, this.at + n, 64 * 1024));
+    bigger.set(this.out.subarray(0, this.at));
+    this.out = bigger;
+    this.view = new DataView(bigger.buffer);
+  }
+
+  fields(n: number): void {
+    this.view.setInt16(this.at, n);
+    this.at += 2;
+  }
+
+  text(v: string): void {
+    const written = text(this.out, this.at + 4, v);
+    this.view.setInt32(this.at, written);
+    this.at += 4 + written;
+  }
+
+  bytes(v: Uint8Array): void {
+    this.view.setInt32(this.at, v.byteLength);
+    this.out.set(v, this.at + 4);
+    this.at += 4 + v.byteLength;
+  }
+
+  int16(v: number): void {
+    this.view.setInt32(this.at, 2);
+    this.view.setInt16(this.at + 4, v);
+    this.at += 6;
+  }
+
+  int32(v: number): void {
+    this.view.setInt32(this.at, 4);
+    this.view.setInt32(this.at + 4, v);
+    this.at += 8;
+  }
+
+  /** A whole number below 2^53 (ids, times, checksums) as a `bigint` field. */
+  int64(v: number): void {
+    const high = Math.floor(v / 0x100000000);
+    this.view.setInt32(this.at, 8);
+    this.view.setInt32(this.at + 4, high);
+    this.view.setUint32(this.at + 8, v - high * 0x100000000);
+    this.at += 12;
+  }
+
+  nul(): void {
+    this.view.setInt32(this.at, -1);
+    this.at += 4;
+  }
+
+  /** Any value of `type`, checked as {@link CopyEncoder.encode} checks it. */
+  value(type: CopyType, v: SqlValue | undefined): void {
+    this.at = field(this.out, this.view, this.at, type, v);
   }
 }
 

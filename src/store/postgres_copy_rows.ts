@@ -9,11 +9,11 @@
  *
  * @module
  */
-import type { SqlValue } from "../runtime/sqlite.ts";
 import type { StoredJob } from "./job_store.ts";
 import { fullRow } from "./job_rows.ts";
-import type { CopyType } from "./postgres_copy.ts";
+import type { CopyEncoder, CopyType, CopyWriter } from "./postgres_copy.ts";
 import { ADD_COLUMNS } from "./postgres_uniques.ts";
+import { dataChecksum, freshMetaChecksum } from "./row_checksum.ts";
 
 /** New rows encoded for a COPY, and its statement. */
 export interface EncodedCopy {
@@ -25,7 +25,54 @@ export interface EncodedCopy {
 export const NEW_ROWS_SQL = `COPY gearbox_job (node, ${ADD_COLUMNS.map(([c]) => c).join(", ")}) FROM STDIN (FORMAT binary)`;
 
 /** Its columns' types, the node first. */
-export const NEW_ROW_TYPES: readonly CopyType[] = ["text", ...ADD_COLUMNS.map(([, t]) => t as CopyType)];
+const NEW_ROW_TYPES: readonly CopyType[] = ["text", ...ADD_COLUMNS.map(([, t]) => t as CopyType)];
+/** Bytes a fresh row takes besides its text and workload: the field count, 18 lengths, the numbers. */
+const FRESH_FIXED = 2 + NEW_ROW_TYPES.length * 4 + 8 + 2 + 8 + 8 + 8 + 8 + 4;
 
-/** A job's values after the node. */
-export const newRow: (j: StoredJob) => SqlValue[] = fullRow;
+/**
+ * `jobs` as rows of the COPY (the header when `opens`, the trailer when
+ * `closes`), written field by field: the same bytes as encoding
+ * {@link fullRow}'s values, without an array per row. A job with retries,
+ * failures or an ending (a replacement, a revival) goes the general way.
+ */
+export function encodeNewRows(enc: CopyEncoder, jobs: readonly StoredJob[], node: string, opens: boolean, closes: boolean): Uint8Array {
+  return enc.rows(opens, closes, (w) => {
+    for (const j of jobs) {
+      const data = j.data;
+      if (j.retries !== 0 || j.ended !== undefined || j.failures.length > 0 || data === undefined) generalRow(w, j, node);
+      else freshRow(w, j, data, node);
+    }
+  });
+}
+
+function freshRow(w: CopyWriter, j: StoredJob, data: Uint8Array, node: string): void {
+  const handle = j.handle; // built on every read
+  const fn = j.function, unique = j.unique, reducer = j.reducer, priority = j.priority, runAt = j.runAt, createdAt = j.createdAt;
+  const meta = freshMetaChecksum(j.id, handle, fn, unique, reducer, priority, runAt, createdAt);
+  w.ensure(FRESH_FIXED + 3 * (node.length + handle.length + fn.length + unique.length + reducer.length) + data.byteLength);
+  w.fields(NEW_ROW_TYPES.length);
+  w.text(node);
+  w.int64(j.id);
+  w.text(handle);
+  w.text(fn);
+  w.text(unique);
+  w.bytes(data);
+  w.text(reducer);
+  w.int16(priority);
+  w.int64(runAt);
+  w.int64(createdAt);
+  w.int64(meta);
+  w.int64(dataChecksum(data));
+  w.int32(0); // retries
+  for (let i = 0; i < 5; i++) w.nul(); // failures, outcome, exit_status, ended_at, delete_after
+}
+
+function generalRow(w: CopyWriter, j: StoredJob, node: string): void {
+  const values = fullRow(j); // throws for a job without its workload
+  let size = 2 + NEW_ROW_TYPES.length * 12 + 3 * node.length;
+  for (const v of values) size += typeof v === "string" ? 3 * v.length : v instanceof Uint8Array ? v.byteLength : 0;
+  w.ensure(size);
+  w.fields(NEW_ROW_TYPES.length);
+  w.text(node);
+  for (let c = 1; c < NEW_ROW_TYPES.length; c++) w.value(NEW_ROW_TYPES[c]!, values[c - 1]);
+}

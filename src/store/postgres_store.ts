@@ -31,7 +31,7 @@ import {
   UPDATE_SQL,
 } from "./postgres_uniques.ts";
 import { CopyEncoder } from "./postgres_copy.ts";
-import { type EncodedCopy, NEW_ROW_TYPES, NEW_ROWS_SQL, newRow } from "./postgres_copy_rows.ts";
+import { type EncodedCopy, encodeNewRows, NEW_ROWS_SQL } from "./postgres_copy_rows.ts";
 import { pgStoreError } from "./postgres_errors.ts";
 import { ADOPT_SQL, heartbeat, ID_RANGE, lockNode, nodeNumber, nodeRow, NODES_SQL, registerLive } from "./postgres_nodes.ts";
 import { dropIfEmpty, migrate, refuseForeign, underSchemaLock } from "./postgres_schema.ts";
@@ -280,7 +280,7 @@ export class PostgresStore implements JobStore, ClusterStore {
     if (!pool || jobs.length === 0) return;
     const opens = this.#staged === undefined;
     const staged = (this.#staged ??= { stream: pool.copyStream(NEW_ROWS_SQL), jobs: 0 });
-    staged.stream.write(this.#parts.part(NEW_ROW_TYPES, jobs.map(newRow), this.#node, opens, false));
+    staged.stream.write(encodeNewRows(this.#parts, jobs, this.#node, opens, false));
     staged.jobs += jobs.length;
   }
 
@@ -295,7 +295,7 @@ export class PostgresStore implements JobStore, ClusterStore {
     const addsOnly = updates.length === 0 && batch.remove.length === 0 && !scheduled;
     const rest = staged ? batch.add.slice(staged.jobs) : [];
     if (staged && addsOnly && batch.add.length >= staged.jobs) {
-      staged.stream.write(copies.part(NEW_ROW_TYPES, rest.map(newRow), this.#node, false, true));
+      staged.stream.write(encodeNewRows(copies, rest, this.#node, false, true));
       try {
         return await staged.stream.end();
       } catch (e) {
@@ -318,7 +318,7 @@ export class PostgresStore implements JobStore, ClusterStore {
   }
 
   #copyOf(copies: CopyEncoder, jobs: readonly StoredJob[]): EncodedCopy {
-    return { sql: NEW_ROWS_SQL, data: copies.encode(NEW_ROW_TYPES, jobs.map(newRow), this.#node) };
+    return { sql: NEW_ROWS_SQL, data: encodeNewRows(copies, jobs, this.#node, true, true) };
   }
 
   /** A batch with schedules' rows (postgres_schedules.ts): the rows first, and the jobs of a row another node moved left out, as coalesced. */
