@@ -29,6 +29,16 @@ export class UniqueIndex {
   #ids = new Float64Array(MIN_CAPACITY);
   #hashes = new Int32Array(MIN_CAPACITY);
   #size = 0;
+  /**
+   * The last lookup that found nothing, while the table has not changed
+   * since: its key and function, the key's hash and the empty slot that ended
+   * its probe. A new job is looked up twice and then added with the same
+   * key; those find the answer, and the slot, without hashing again.
+   */
+  #missKey: string | undefined;
+  #missFn: FunctionRecord | undefined;
+  #missHash = 0;
+  #missSlot = 0;
   readonly #resolve: (id: number) => Job | undefined;
 
   /** `resolve` finds a live job by id; every indexed job must be resolvable while indexed. */
@@ -51,12 +61,23 @@ export class UniqueIndex {
   }
 
   add(job: Job): void {
+    const key = job.uniqueKey!;
+    const memo = key === this.#missKey;
+    const hash = memo ? this.#missHash : hashOf(key);
+    this.#missKey = undefined;
     if ((this.#size + 1) * 2 > this.#ids.length) this.#rehash(this.#ids.length * 2);
-    this.#place(job.id, hashOf(job.uniqueKey!));
+    else if (memo) {
+      this.#ids[this.#missSlot] = job.id;
+      this.#hashes[this.#missSlot] = hash;
+      this.#size++;
+      return;
+    }
+    this.#place(job.id, hash);
     this.#size++;
   }
 
   remove(job: Job): void {
+    this.#missKey = undefined;
     const mask = this.#ids.length - 1;
     const ids = this.#ids;
     const hashes = this.#hashes;
@@ -86,13 +107,19 @@ export class UniqueIndex {
   }
 
   #find(key: string, fn: FunctionRecord | undefined): Job | undefined {
+    if (key === this.#missKey && fn === this.#missFn) return undefined;
     const mask = this.#ids.length - 1;
     const h = hashOf(key);
-    for (let i = h & mask; this.#ids[i] !== 0; i = (i + 1) & mask) {
+    let i = h & mask;
+    for (; this.#ids[i] !== 0; i = (i + 1) & mask) {
       if (this.#hashes[i] !== h) continue;
       const job = this.#resolve(this.#ids[i]!);
       if (job !== undefined && job.uniqueKey === key && (fn === undefined || job.fn === fn)) return job;
     }
+    this.#missKey = key;
+    this.#missFn = fn;
+    this.#missHash = h;
+    this.#missSlot = i;
     return undefined;
   }
 
@@ -105,6 +132,7 @@ export class UniqueIndex {
   }
 
   #rehash(capacity: number): void {
+    this.#missKey = undefined;
     const ids = this.#ids;
     const hashes = this.#hashes;
     this.#ids = new Float64Array(capacity);

@@ -50,6 +50,25 @@ describe("the unique index", () => {
     assert.equal(t.index.any("y"), undefined);
   });
 
+  test("a key looked up and missed, then added in the same or another function, is found where it belongs", () => {
+    const t = indexed();
+    assert.equal(t.index.get(fnA, "k"), undefined);
+    const b = t.add(fnB, "k"); // the miss was fnA's: fnB's job goes in, and fnA still has none
+    assert.equal(t.index.get(fnA, "k"), undefined);
+    assert.equal(t.index.get(fnB, "k"), b);
+    const a = t.add(fnA, "k");
+    assert.equal(t.index.get(fnA, "k"), a);
+    assert.equal(t.index.any("z"), undefined);
+    t.remove(b); // a removal between a miss and an add
+    const z = t.add(fnA, "z");
+    assert.deepEqual([t.index.get(fnA, "z"), t.index.get(fnB, "k"), t.index.get(fnA, "k")], [z, undefined, a]);
+    for (let i = 0; i < 100; i++) { // misses right before the adds that grow the table
+      assert.equal(t.index.get(fnA, `g${i}`), undefined);
+      t.add(fnA, `g${i}`);
+    }
+    for (let i = 0; i < 100; i++) assert.equal(t.index.get(fnA, `g${i}`)?.uniqueKey, `g${i}`);
+  });
+
   test("ids past 2^31 stay exact", () => {
     const t = indexed();
     const j = t.add(fnA, "big", 2 ** 40 + 3);
@@ -61,6 +80,13 @@ describe("the unique index", () => {
     const reference = new Map<string, Job>();
     const names: string[] = []; // reference's keys, for picking one at random
     const rnd = random(42);
+    const removeAt = (at: number) => {
+      const pick = names[at]!;
+      names[at] = names[names.length - 1]!;
+      names.pop();
+      t.remove(reference.get(pick)!);
+      reference.delete(pick);
+    };
     for (let step = 0; step < 200_000; step++) {
       // Phases: mostly adds, then mostly removes, so the table grows and shrinks.
       const adding = rnd() < (step % 50_000 < 30_000 ? 0.8 : 0.2);
@@ -68,17 +94,15 @@ describe("the unique index", () => {
         const fn = rnd() < 0.5 ? fnA : fnB;
         const key = `u${Math.floor(rnd() * 40_000)}`;
         if (reference.has(`${fn.name}/${key}`)) continue;
+        // As the server does: looked up (twice) before it is added, sometimes in the other function too.
+        assert.equal(t.index.get(fn, key), undefined);
+        if (rnd() < 0.3) t.index.get(fn === fnA ? fnB : fnA, key);
+        assert.equal(t.index.get(fn, key), undefined);
+        if (names.length > 0 && rnd() < 0.2) removeAt(Math.floor(rnd() * names.length)); // a removal between
         reference.set(`${fn.name}/${key}`, t.add(fn, key));
         names.push(`${fn.name}/${key}`);
-      } else {
-        const at = Math.floor(rnd() * names.length);
-        const pick = names[at]!;
-        names[at] = names[names.length - 1]!;
-        names.pop();
-        t.remove(reference.get(pick)!);
-        reference.delete(pick);
-      }
-      if (step % 10_000 === 0) {
+      } else removeAt(Math.floor(rnd() * names.length));
+      if (step % 2_000 === 0) {
         for (const [k, job] of reference) assert.equal(t.index.get(job.fn, job.uniqueKey!), job, k);
       }
     }
