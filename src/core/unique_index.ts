@@ -65,14 +65,12 @@ export class UniqueIndex {
     const memo = key === this.#missKey;
     const hash = memo ? this.#missHash : hashOf(key);
     this.#missKey = undefined;
-    if ((this.#size + 1) * 2 > this.#ids.length) this.#rehash(this.#ids.length * 2);
-    else if (memo) {
-      this.#ids[this.#missSlot] = job.id;
-      this.#hashes[this.#missSlot] = hash;
-      this.#size++;
-      return;
-    }
-    this.#place(job.id, hash);
+    const grows = (this.#size + 1) * 2 > this.#ids.length;
+    if (grows) this.#rehash(this.#ids.length * 2);
+    // The remembered slot is where the probe would end, unless the table was just rebuilt.
+    const slot = memo && !grows ? this.#missSlot : this.#slotFor(hash);
+    this.#ids[slot] = job.id;
+    this.#hashes[slot] = hash;
     this.#size++;
   }
 
@@ -123,10 +121,16 @@ export class UniqueIndex {
     return undefined;
   }
 
-  #place(id: number, hash: number): void {
+  /** The first empty slot of `hash`'s probe. */
+  #slotFor(hash: number): number {
     const mask = this.#ids.length - 1;
     let i = hash & mask;
     while (this.#ids[i] !== 0) i = (i + 1) & mask;
+    return i;
+  }
+
+  #place(id: number, hash: number): void {
+    const i = this.#slotFor(hash);
     this.#ids[i] = id;
     this.#hashes[i] = hash;
   }

@@ -88,31 +88,11 @@ export class CopyEncoder {
     first: SqlValue | undefined,
     opens: boolean,
     closes: boolean,
-  ) {
-    const lead = first === undefined ? 0 : 1;
-    const size = upperBound(types, rows, first);
-    if (size > this.#kept.length && size <= MAX_KEPT) this.#kept = new Uint8Array(Math.max(size, this.#kept.length * 2));
-    const out = size <= this.#kept.length ? this.#kept : new Uint8Array(size);
-    const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
-    let at = 0;
-    if (opens) {
-      out.set(SIGNATURE, 0);
-      view.setInt32(SIGNATURE.length, 0); // flags
-      view.setInt32(SIGNATURE.length + 4, 0); // header extension length
-      at = HEADER;
-    }
-    for (const row of rows) {
-      if (row.length + lead !== types.length) throw new RangeError(`a row has ${row.length + lead} values for ${types.length} columns`);
-      view.setInt16(at, types.length);
-      at += 2;
-      if (lead) at = field(out, view, at, types[0]!, first);
-      for (let c = lead; c < types.length; c++) at = field(out, view, at, types[c]!, row[c - lead]!);
-    }
-    if (closes) {
-      view.setInt16(at, -1);
-      at += 2;
-    }
-    return out.subarray(0, at);
+  ): Uint8Array {
+    return this.rows(opens, closes, (w) => {
+      w.ensure(upperBound(types, rows, first));
+      for (const row of rows) w.row(types, row, first);
+    });
   }
 }
 
@@ -183,23 +163,35 @@ export class CopyWriter {
     this.at += 4;
   }
 
-  /** Any value of `type`, checked as {@link CopyEncoder.encode} checks it. */
-  value(type: CopyType, v: SqlValue | undefined): void {
-    this.at = field(this.out, this.view, this.at, type, v);
+  /**
+   * A row of values, one per column of `types` (`first`, when given, before
+   * the row's own), each checked against its column; the caller made room
+   * ({@link rowBound}).
+   */
+  row(types: readonly CopyType[], row: readonly SqlValue[], first?: SqlValue): void {
+    const lead = first === undefined ? 0 : 1;
+    if (row.length + lead !== types.length) throw new RangeError(`a row has ${row.length + lead} values for ${types.length} columns`);
+    this.fields(types.length);
+    if (lead) this.at = field(this.out, this.view, this.at, types[0]!, first);
+    for (let c = lead; c < types.length; c++) this.at = field(this.out, this.view, this.at, types[c]!, row[c - lead]);
   }
 }
 
-/** Bytes enough for every row: text counted at 3 bytes a UTF-16 unit, the most UTF-8 needs. */
+/** Bytes enough for a stream of these rows, header and trailer included. */
 function upperBound(types: readonly CopyType[], rows: readonly (readonly SqlValue[])[], first: SqlValue | undefined): number {
-  let fixed = 2 + (typeof first === "string" ? first.length * 3 : 0);
-  for (const t of types) fixed += 4 + FIXED[t];
-  let n = HEADER + 2 + rows.length * fixed;
-  for (const row of rows) {
-    for (let c = 0; c < row.length; c++) {
-      const v = row[c];
-      if (typeof v === "string") n += v.length * 3;
-      else if (v instanceof Uint8Array) n += v.byteLength;
-    }
+  let n = HEADER + 2;
+  for (const row of rows) n += rowBound(types, row, first);
+  return n;
+}
+
+/** Bytes enough for one row ({@link CopyWriter.row}): text counted at 3 bytes a UTF-16 unit, the most UTF-8 needs. */
+export function rowBound(types: readonly CopyType[], row: readonly SqlValue[], first?: SqlValue): number {
+  let n = 2 + (typeof first === "string" ? first.length * 3 : 0);
+  for (const t of types) n += 4 + FIXED[t];
+  for (let c = 0; c < row.length; c++) {
+    const v = row[c];
+    if (typeof v === "string") n += v.length * 3;
+    else if (v instanceof Uint8Array) n += v.byteLength;
   }
   return n;
 }

@@ -11,7 +11,7 @@
  */
 import type { StoredJob } from "./job_store.ts";
 import { fullRow } from "./job_rows.ts";
-import type { CopyEncoder, CopyType, CopyWriter } from "./postgres_copy.ts";
+import { type CopyEncoder, type CopyType, type CopyWriter, rowBound } from "./postgres_copy.ts";
 import { ADD_COLUMNS } from "./postgres_uniques.ts";
 import { dataChecksum, freshMetaChecksum } from "./row_checksum.ts";
 
@@ -69,10 +69,6 @@ function freshRow(w: CopyWriter, j: StoredJob, data: Uint8Array, node: string): 
 
 function generalRow(w: CopyWriter, j: StoredJob, node: string): void {
   const values = fullRow(j); // throws for a job without its workload
-  let size = 2 + NEW_ROW_TYPES.length * 12 + 3 * node.length;
-  for (const v of values) size += typeof v === "string" ? 3 * v.length : v instanceof Uint8Array ? v.byteLength : 0;
-  w.ensure(size);
-  w.fields(NEW_ROW_TYPES.length);
-  w.text(node);
-  for (let c = 1; c < NEW_ROW_TYPES.length; c++) w.value(NEW_ROW_TYPES[c]!, values[c - 1]);
+  w.ensure(rowBound(NEW_ROW_TYPES, values, node));
+  w.row(NEW_ROW_TYPES, values, node);
 }
