@@ -11,7 +11,8 @@
  * - `server`: the rows are made in the server (`generate_series`), so nothing
  *   but the statement crosses the wire: a ceiling no client can reach.
  *
- * Each transaction writes under its own `node` value (a random number) so
+ * Rows name their node, handle prefix and function by number, as gearbox's
+ * do (migration 5). Each transaction writes under its own `node` value (a random number) so
  * the primary key (node, id) never collides across transactions or clients,
  * and appends that number to its uniques, so every row has its own unique,
  * as loadgen's jobs do, and none meets the unique index of live rows
@@ -28,22 +29,22 @@ import { openStore } from "../../src/store/open_store.ts";
 
 export type FloorKind = "sent" | "server";
 
-const COLUMNS = "node, id, handle, function, uniq, data, reducer, priority, run_after, created_at, meta_crc, data_crc, retries";
+const COLUMNS = "node, id, prefix, function, uniq, data, reducer, priority, run_after, created_at, meta_crc, data_crc, retries";
 
 /** The pgbench script: one transaction of `batch` rows of `size`-byte workloads. */
 export function floorScript(kind: FloorKind, batch: number, size: number): string {
   const hex = "78".repeat(size);
-  const head = `\\set r random(1, 1000000000000)\nINSERT INTO gearbox_job (${COLUMNS})\n`;
+  const head = `\\set r random(1, 2000000000)\nINSERT INTO gearbox_job (${COLUMNS})\n`;
   if (kind === "server") {
-    return head + `SELECT 'f' || :r, i, 'H:floor:' || i, 'bench_bgsubmit_floor', 'u-' || :r || '-' || i, '\\x${hex}'::bytea, '', 1, 0, ` +
+    return head + `SELECT :r, i, 1, 2, 'u-' || :r || '-' || i, '\\x${hex}'::bytea, '', 1, 0, ` +
       `1700000000000 + i, 1234567890, 987654321, 0 FROM generate_series(1, ${batch}) AS i;\n`;
   }
   const ids = Array.from({ length: batch }, (_, i) => i + 1);
   const arr = (values: (string | number)[], type: string) => `'{${values.join(",")}}'::${type}[]`;
   const unnest = [
     arr(ids, "bigint"),
-    arr(ids.map((i) => `H:floor:${i}`), "text"),
-    arr(ids.map(() => "bench_bgsubmit_floor"), "text"),
+    arr(ids.map(() => 1), "integer"),
+    arr(ids.map(() => 2), "integer"),
     arr(ids.map((i) => `u-${i}`), "text"),
     arr(ids.map(() => `"\\\\x${hex}"`), "bytea"),
     arr(ids.map(() => '""'), "text"),
@@ -54,8 +55,8 @@ export function floorScript(kind: FloorKind, batch: number, size: number): strin
     arr(ids.map(() => 987654321), "bigint"),
     arr(ids.map(() => 0), "integer"),
   ];
-  const names = "id, handle, function, uniq, data, reducer, priority, run_after, created_at, meta_crc, data_crc, retries";
-  const select = `'f' || :r, ${names.replace("uniq", "uniq || '-' || :r")}`;
+  const names = "id, prefix, function, uniq, data, reducer, priority, run_after, created_at, meta_crc, data_crc, retries";
+  const select = `:r, ${names.replace("uniq", "uniq || '-' || :r")}`;
   return head + `SELECT ${select} FROM unnest(${unnest.join(", ")}) AS t(${names});\n`;
 }
 

@@ -32,10 +32,10 @@ if (!values.port || !values.store) {
 
 const SUBMIT_JOB_BG = 18, JOB_CREATED = 8;
 const RES_MAGIC = new Uint8Array([0, 0x52, 0x45, 0x53]); // "\0RES"
-const NODE = `floor:${values.port}`;
 const PREFIX = new TextEncoder().encode("H:floor:");
-const NODE_BYTES = new TextEncoder().encode(NODE);
-const COPY_SQL = "COPY gearbox_job (node, id, handle, function, uniq, data, reducer, priority, run_after, created_at, " +
+/** Rows name their node, handle prefix and function by number (gearbox's migration 5); the floor is node 1, prefix 1. */
+const NODE_NUMBER = 1, PREFIX_NUMBER = 1;
+const COPY_SQL = "COPY gearbox_job (node, id, prefix, function, uniq, data, reducer, priority, run_after, created_at, " +
   "meta_crc, data_crc, retries, failures, outcome, exit_status, ended_at, delete_after) FROM STDIN (FORMAT binary)";
 const SIGNATURE = [0x50, 0x47, 0x43, 0x4f, 0x50, 0x59, 0x0a, 0xff, 0x0d, 0x0a, 0x00, 0, 0, 0, 0, 0, 0, 0, 0];
 const GATHER_TURNS = 4;
@@ -101,12 +101,28 @@ function putNull(): void {
   dv.setInt32(rowsLen, -1);
   rowsLen += 4;
 }
-function putHandle(id: number): void {
-  const digits = String(id);
-  dv.setInt32(rowsLen, PREFIX.length + digits.length);
-  rows.set(PREFIX, rowsLen + 4);
-  for (let i = 0; i < digits.length; i++) rows[rowsLen + 4 + PREFIX.length + i] = digits.charCodeAt(i);
-  rowsLen += 4 + PREFIX.length + digits.length;
+/**
+ * The function's number, as gearbox's name cache gives it: the last one
+ * compared byte for byte, else a map; a new name is numbered here and its
+ * row written beside (no commit waits for it: the floor's rows are never read).
+ */
+const fnNumbers = new Map<string, number>();
+let lastFn = new Uint8Array(0);
+let lastFnNumber = 0;
+function functionNumber(b: Uint8Array, a: number, z: number): number {
+  if (z - a === lastFn.length) {
+    let same = true;
+    for (let i = 0; i < lastFn.length && same; i++) same = b[a + i] === lastFn[i];
+    if (same) return lastFnNumber;
+  }
+  const name = new TextDecoder().decode(b.subarray(a, z));
+  let n = fnNumbers.get(name);
+  if (n === undefined) {
+    fnNumbers.set(name, n = fnNumbers.size + 2); // 1 is the prefix
+    void sql.unsafe("INSERT INTO gearbox_name (number, name) VALUES ($1, $2) ON CONFLICT DO NOTHING", [n, name]);
+  }
+  lastFn = b.slice(a, z);
+  return lastFnNumber = n;
 }
 
 /** One SUBMIT_JOB_BG (fn \0 unique \0 data in b[a, z)): its row goes into the next commit. */
@@ -118,10 +134,10 @@ function submit(c: Conn, b: Uint8Array, a: number, z: number): void {
   room(2 + 18 * 4 + 64 + (z - a) + 32);
   dv.setInt16(rowsLen, 18);
   rowsLen += 2;
-  putBytes(NODE_BYTES);
+  putInt(4, NODE_NUMBER);
   putInt(8, id);
-  putHandle(id);
-  putBytes(b, a, f);
+  putInt(4, PREFIX_NUMBER);
+  putInt(4, functionNumber(b, a, f));
   putBytes(b, f + 1, u);
   putBytes(b, u + 1, z);
   putBytes(new Uint8Array(0));

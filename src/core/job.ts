@@ -58,6 +58,8 @@ export interface StoredJob {
   /** Unique within a store's life (handles end in it); the store's key. */
   id: number;
   handle: string;
+  /** The handle's part before `:<id>`, where the job knows it without building the handle. */
+  readonly prefix?: string;
   function: string;
   unique: string;
   /**
@@ -385,16 +387,12 @@ export class Job implements StoredJob {
 }
 
 /**
- * Shared empty list for jobs nobody waits on: most background jobs never get
- * a listener, and a million queued jobs should not carry two empty arrays each.
- * Frozen, so a push by mistake throws instead of leaking between jobs.
+ * Shared empty list for jobs nobody waits on (most): a million queued jobs should not
+ * carry two empty arrays each. Frozen, so a push by mistake throws instead of leaking.
  */
 export const NOBODY: never[] = Object.freeze([]) as unknown as never[];
 
-/**
- * The stored form of a job: the job itself, seen through {@link StoredJob}.
- * Stores copy what they keep at commit time; no second object per job.
- */
+/** The stored form of a job: the job itself, seen through {@link StoredJob} (stores copy what they keep at commit time). */
 export function toStored(job: Job): StoredJob {
   return job;
 }

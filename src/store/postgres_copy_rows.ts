@@ -1,6 +1,6 @@
 /**
  * The binary COPY by which new jobs reach `gearbox_job`: every column the
- * store writes, in {@link fullRow}'s order, after the node. Leaving the
+ * store writes, in {@link pgFullRow}'s order, after the node. Leaving the
  * columns that hold their defaults out (reducer, run_after, retries and
  * five NULLs) was tried and costs PostgreSQL more, not less: 10.7 to 11.5
  * µs of its CPU a row against 9.7 to 9.8 with every column, for the same
@@ -10,7 +10,7 @@
  * @module
  */
 import type { StoredJob } from "./job_store.ts";
-import { fullRow } from "./job_rows.ts";
+import { numbered, pgFullRow, type PgNames } from "./postgres_names.ts";
 import { type CopyEncoder, type CopyType, type CopyWriter, rowBound } from "./postgres_copy.ts";
 import { ADD_COLUMNS } from "./postgres_uniques.ts";
 import { dataChecksum, freshMetaChecksum } from "./row_checksum.ts";
@@ -24,37 +24,44 @@ export interface EncodedCopy {
 /** The COPY statement of new rows. */
 export const NEW_ROWS_SQL = `COPY gearbox_job (node, ${ADD_COLUMNS.map(([c]) => c).join(", ")}) FROM STDIN (FORMAT binary)`;
 
-/** Its columns' types, the node first. */
-const NEW_ROW_TYPES: readonly CopyType[] = ["text", ...ADD_COLUMNS.map(([, t]) => t as CopyType)];
+/** Its columns' types, the node (its number) first. */
+const NEW_ROW_TYPES: readonly CopyType[] = ["integer", ...ADD_COLUMNS.map(([, t]) => t as CopyType)];
 /** Bytes a fresh row takes besides its text and workload: the field count, 18 lengths, the numbers. */
-const FRESH_FIXED = 2 + NEW_ROW_TYPES.length * 4 + 8 + 2 + 8 + 8 + 8 + 8 + 4;
+const FRESH_FIXED = 2 + NEW_ROW_TYPES.length * 4 + 4 + 8 + 4 + 4 + 2 + 8 + 8 + 8 + 8 + 4;
 
 /**
  * `jobs` as rows of the COPY (the header when `opens`, the trailer when
  * `closes`), written field by field: the same bytes as encoding
- * {@link fullRow}'s values, without an array per row. A job with retries,
+ * {@link pgFullRow}'s values, without an array per row. A job with retries,
  * failures or an ending (a replacement, a revival) goes the general way.
  */
-export function encodeNewRows(enc: CopyEncoder, jobs: readonly StoredJob[], node: string, opens: boolean, closes: boolean): Uint8Array {
+export function encodeNewRows(
+  enc: CopyEncoder,
+  jobs: readonly StoredJob[],
+  node: number,
+  names: PgNames,
+  opens: boolean,
+  closes: boolean,
+): Uint8Array {
   return enc.rows(opens, closes, (w) => {
     for (const j of jobs) {
       const data = j.data;
-      if (j.retries !== 0 || j.ended !== undefined || j.failures.length > 0 || data === undefined) generalRow(w, j, node);
-      else freshRow(w, j, data, node);
+      if (j.retries !== 0 || j.ended !== undefined || j.failures.length > 0 || data === undefined) generalRow(w, j, node, names);
+      else freshRow(w, j, data, node, names);
     }
   });
 }
 
-function freshRow(w: CopyWriter, j: StoredJob, data: Uint8Array, node: string): void {
+function freshRow(w: CopyWriter, j: StoredJob, data: Uint8Array, node: number, names: PgNames): void {
   const handle = j.handle; // built on every read
   const fn = j.function, unique = j.unique, reducer = j.reducer, priority = j.priority, runAt = j.runAt, createdAt = j.createdAt;
   const meta = freshMetaChecksum(j.id, handle, fn, unique, reducer, priority, runAt, createdAt);
-  w.ensure(FRESH_FIXED + 3 * (node.length + handle.length + fn.length + unique.length + reducer.length) + data.byteLength);
+  w.ensure(FRESH_FIXED + 3 * (unique.length + reducer.length) + data.byteLength);
   w.fields(NEW_ROW_TYPES.length);
-  w.text(node);
+  w.int32(node);
   w.int64(j.id);
-  w.text(handle);
-  w.text(fn);
+  w.int32(numbered(names.prefixOf(j), j));
+  w.int32(numbered(names.functionOf(j), j));
   w.text(unique);
   w.bytes(data);
   w.text(reducer);
@@ -67,8 +74,8 @@ function freshRow(w: CopyWriter, j: StoredJob, data: Uint8Array, node: string): 
   for (let i = 0; i < 5; i++) w.nul(); // failures, outcome, exit_status, ended_at, delete_after
 }
 
-function generalRow(w: CopyWriter, j: StoredJob, node: string): void {
-  const values = fullRow(j); // throws for a job without its workload
+function generalRow(w: CopyWriter, j: StoredJob, node: number, names: PgNames): void {
+  const values = pgFullRow(j, names); // throws for a job without its workload
   w.ensure(rowBound(NEW_ROW_TYPES, values, node));
   w.row(NEW_ROW_TYPES, values, node);
 }

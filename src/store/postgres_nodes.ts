@@ -8,9 +8,10 @@
  *
  * @module
  */
-import type { PgSession } from "../runtime/postgres.ts";
-import type { IdRange, NodeRow } from "./cluster_store.ts";
-import { REPLAY_COLUMNS } from "./job_rows.ts";
+import type { PgRow, PgSession } from "../runtime/postgres.ts";
+import type { SqlValue } from "../runtime/sqlite.ts";
+import type { Adoption, IdRange, NodeRow } from "./cluster_store.ts";
+import { dataIntact, metaIntact, REPLAY_COLUMNS, toJob } from "./job_rows.ts";
 import { StoreError } from "./job_store.ts";
 import { SERVER_LOCK_KEY } from "./postgres_schema.ts";
 
@@ -73,7 +74,7 @@ export async function registerLive(db: PgSession, node: string, number: number):
   );
   const base = number * ID_RANGE;
   const [row] = await db.query(
-    `SELECT coalesce(max((SELECT max(id) FROM gearbox_job j WHERE j.node = n.node AND j.id >= $1 AND j.id < $2)), 0) AS highest
+    `SELECT coalesce(max((SELECT max(id) FROM gearbox_job j WHERE j.node = n.number AND j.id >= $1 AND j.id < $2)), 0) AS highest
      FROM gearbox_node n`,
     [base, base + ID_RANGE],
   );
@@ -93,8 +94,9 @@ export async function heartbeat(db: PgSession, node: string, address: string): P
  * One statement, so one transaction: the dead nodes' rows are locked with
  * SKIP LOCKED (a node another adopter holds is left to it; once it commits
  * the row is no longer live, so it is adopted once), marked adopted by this
- * node, and their jobs moved to it, returned without workloads (read back by
- * id) except a `-` unique's. A dead node with no job still gives one row
+ * node, and their jobs moved to it (`$3`, its number), returned without
+ * workloads (read back by id) except a `-` unique's, with their function
+ * names and handles (postgres_names.ts). A dead node with no job still gives one row
  * (`dead_node`, the job columns null), so its death is logged too.
  */
 export const ADOPT_SQL = `WITH dead AS (
@@ -103,19 +105,41 @@ export const ADOPT_SQL = `WITH dead AS (
     FOR UPDATE SKIP LOCKED
   ), marked AS (
     UPDATE gearbox_node n SET state = 'adopted', adopted_by = $1, adopted_at = now() FROM dead WHERE n.node = dead.node
-    RETURNING n.node
+    RETURNING n.node, n.number
   ), moved AS (
-    UPDATE gearbox_job j SET node = $1 FROM marked WHERE j.node = marked.node
-    RETURNING marked.node AS from_node, ${REPLAY_COLUMNS.split(", ").map((c) => `j.${c}`).join(", ")},
-      CASE WHEN j.uniq = '-' THEN j.data END AS data, j.data_crc
+    UPDATE gearbox_job j SET node = $3 FROM marked WHERE j.node = marked.number
+    RETURNING marked.node AS from_node, j.*
   )
-  SELECT marked.node AS dead_node, moved.* FROM marked LEFT JOIN moved ON moved.from_node = marked.node`;
+  SELECT marked.node AS dead_node, ${
+  REPLAY_COLUMNS.split(", ").map((c) =>
+    c === "handle" ? "p.name || ':' || moved.id AS handle" : c === "function" ? "f.name AS function" : `moved.${c}`
+  ).join(", ")
+},
+    CASE WHEN moved.uniq = '-' THEN moved.data END AS data, moved.data_crc
+  FROM marked LEFT JOIN moved ON moved.from_node = marked.node
+    LEFT JOIN gearbox_name f ON f.number = moved.function LEFT JOIN gearbox_name p ON p.number = moved.prefix`;
+
+/** {@link ADOPT_SQL}'s rows as one adoption per dead node: its jobs, and the ids of rows that fail their checksums. */
+export function adoptions(rows: readonly PgRow[]): Adoption[] {
+  const byNode = new Map<string, Adoption>();
+  for (const r of rows) {
+    const row = r as Record<string, SqlValue>;
+    const from = String(r.dead_node);
+    let adoption = byNode.get(from);
+    if (!adoption) byNode.set(from, adoption = { from, jobs: [], damaged: [] });
+    if (r.id === null) continue; // a dead node that held no job
+    const job = toJob(row);
+    if (metaIntact(row) && (job.data === undefined || dataIntact(job.data, row.data_crc))) adoption.jobs.push(job);
+    else adoption.damaged.push(job.id);
+  }
+  return [...byNode.values()];
+}
 
 /** Every node with its heartbeat's age and whether it is past the lease (`$1` ms), and the job rows it owns. */
 export const NODES_SQL = `SELECT n.node, n.address, n.state, n.adopted_by,
     (extract(epoch FROM now() - n.heartbeat_at) * 1000)::double precision AS age_ms,
     n.heartbeat_at < now() - make_interval(secs => $1::double precision / 1000) AS stale,
-    (SELECT count(*) FROM gearbox_job j WHERE j.node = n.node)::integer AS jobs
+    (SELECT count(*) FROM gearbox_job j WHERE j.node = n.number)::integer AS jobs
   FROM gearbox_node n ORDER BY n.node`;
 
 /** A `nodes` row as read. */

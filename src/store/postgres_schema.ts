@@ -8,17 +8,26 @@
  * The cluster (docs/cluster.md): every job row carries the `node` that owns
  * it, in its key; migration 2 adds the node table (numbers, heartbeats,
  * adoption), migration 3 the index that keeps a unique live on one row of
- * the whole cluster. Several servers share a database, one process per node
+ * the whole cluster, migration 5 rows that name their node, function and
+ * handle prefix by number (postgres_names.ts). Several servers share a database, one process per node
  * id (postgres_nodes.ts holds the per-node lock).
  *
  * @module
  */
 import type { PgSession } from "../runtime/postgres.ts";
 import { StoreError } from "./job_store.ts";
-import { UNIQUE_MIGRATION } from "./postgres_uniques.ts";
+import { LIVE_DIGEST_INDEX, LIVE_UNIQUE_INDEX, UNIQUE_MIGRATION } from "./postgres_uniques.ts";
+import { JOBS_VIEW, NAMES_MIGRATION } from "./postgres_names.ts";
 
 /** Our tables: nothing else may live in the schema we use. */
-export const OUR_TABLES = ["gearbox_schema_version", "gearbox_job", "gearbox_node", "gearbox_schedule"] as const;
+export const OUR_TABLES = [
+  "gearbox_schema_version",
+  "gearbox_job",
+  "gearbox_node",
+  "gearbox_schedule",
+  "gearbox_name",
+  "gearbox_jobs",
+] as const;
 /** The first key of the session advisory lock ("GBX1", as SQLite's application_id) a node holds; the second is its number. */
 export const SERVER_LOCK_KEY = 0x47425831;
 
@@ -73,6 +82,8 @@ export const PG_MIGRATIONS: readonly (string | readonly string[])[] = [
      next_slot  bigint NOT NULL,
      state      text   NOT NULL
    )`,
+  // 5: compact rows: the node, function and handle prefix by number (postgres_names.ts), the table rebuilt.
+  [...NAMES_MIGRATION, LIVE_UNIQUE_INDEX, LIVE_DIGEST_INDEX, JOBS_VIEW],
 ];
 
 /**
@@ -128,7 +139,9 @@ export async function migrate(
 /** Drops our tables again when they hold no job (what `discard` undoes after a failed start on an empty database). */
 export async function dropIfEmpty(db: PgSession): Promise<void> {
   const [row] = await db.query("SELECT NOT EXISTS (SELECT 1 FROM gearbox_job) AS empty");
-  if (row?.empty === true) await db.query("DROP TABLE gearbox_schedule, gearbox_node, gearbox_job, gearbox_schema_version");
+  if (row?.empty !== true) return;
+  await db.query("DROP VIEW gearbox_jobs");
+  await db.query("DROP TABLE gearbox_schedule, gearbox_node, gearbox_job, gearbox_name, gearbox_schema_version");
 }
 
 /** The highest migration applied; 0 for an empty schema (the version table is created then). */

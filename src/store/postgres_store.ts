@@ -33,14 +33,16 @@ import {
 import { CopyEncoder } from "./postgres_copy.ts";
 import { type EncodedCopy, encodeNewRows, NEW_ROWS_SQL } from "./postgres_copy_rows.ts";
 import { pgStoreError } from "./postgres_errors.ts";
-import { ADOPT_SQL, heartbeat, ID_RANGE, lockNode, nodeNumber, nodeRow, NODES_SQL, registerLive } from "./postgres_nodes.ts";
+import { ADOPT_SQL, adoptions, heartbeat, ID_RANGE, lockNode, nodeNumber, nodeRow, NODES_SQL, registerLive } from "./postgres_nodes.ts";
 import { dropIfEmpty, migrate, refuseForeign, underSchemaLock } from "./postgres_schema.ts";
+import { PgNames } from "./postgres_names.ts";
 import { readSchedules, writeSchedules } from "./postgres_schedules.ts";
 import type { PostgresTarget } from "./postgres_url.ts";
 
 const DELETE_SQL = "DELETE FROM gearbox_job WHERE node = $1 AND id = ANY($2::bigint[])";
+/** Through the view, which gives the texts of the numbered names (postgres_names.ts). */
 const REPLAY_SQL = `SELECT ${REPLAY_COLUMNS}, CASE WHEN uniq = '-' THEN data END AS data, data_crc
-  FROM gearbox_job WHERE node = $1 ORDER BY id`;
+  FROM gearbox_jobs WHERE node = $1 ORDER BY id`;
 /** Rows the replay takes from the server at a time. */
 const REPLAY_CHUNK = 5000;
 
@@ -74,6 +76,9 @@ export class PostgresStore implements JobStore, ClusterStore {
   readonly #parts = new CopyEncoder();
   /** The COPY the next commit's new jobs are being sent by ({@link stage}), and how many it has. */
   #staged: Staged | undefined;
+  /** A name of the next commit's jobs has no number yet: nothing more of it is staged (the commit numbers it first). */
+  #unstaged = false;
+  readonly #names = new PgNames();
   /** This node's number and the backend (session) that holds its lock: a database restart ends that session. */
   #number = 0;
   #lockPid: unknown;
@@ -186,22 +191,11 @@ export class PostgresStore implements JobStore, ClusterStore {
   async adoptDead(leaseMs: number): Promise<Adoption[]> {
     let rows: PgRow[];
     try {
-      rows = await this.#open().query(ADOPT_SQL, [this.#node, leaseMs]);
+      rows = await this.#open().query(ADOPT_SQL, [this.#node, leaseMs, this.#number]);
     } catch (e) {
       throw pgStoreError(e, this.url);
     }
-    const byNode = new Map<string, Adoption>();
-    for (const r of rows) {
-      const row = r as Record<string, SqlValue>;
-      const from = String(r.dead_node);
-      let adoption = byNode.get(from);
-      if (!adoption) byNode.set(from, adoption = { from, jobs: [], damaged: [] });
-      if (r.id === null) continue; // a dead node that held no job
-      const job = toJob(row);
-      if (metaIntact(row) && (job.data === undefined || dataIntact(job.data, row.data_crc))) adoption.jobs.push(job);
-      else adoption.damaged.push(job.id);
-    }
-    return [...byNode.values()];
+    return adoptions(rows);
   }
 
   async nodes(leaseMs: number): Promise<NodeRow[]> {
@@ -222,7 +216,7 @@ export class PostgresStore implements JobStore, ClusterStore {
     if (!pool || !this.#lock) throw new StoreError("STORE_UNAVAILABLE", "store is not open");
     let row: PgRow | undefined;
     try {
-      [row] = await pool.query("SELECT data, data_crc FROM gearbox_job WHERE node = $1 AND id = $2", [this.#node, id]);
+      [row] = await pool.query("SELECT data, data_crc FROM gearbox_job WHERE node = $1 AND id = $2", [this.#number, id]);
     } catch (e) {
       throw this.#failure(e);
     }
@@ -252,11 +246,13 @@ export class PostgresStore implements JobStore, ClusterStore {
     if (!pool || !this.#pgArray || !this.#lock) throw new StoreError("STORE_UNAVAILABLE", "store is not open");
     const staged = this.#staged;
     this.#staged = undefined;
+    this.#unstaged = false;
     const updates = batch.update ?? [];
     const schedules = (batch.schedules?.length ?? 0) + (batch.dropSchedules?.length ?? 0) > 0;
     if (batch.add.length === 0 && updates.length === 0 && batch.remove.length === 0 && !schedules) return;
     try {
       await this.#holdLock(false);
+      if (!this.#names.covers(batch.add)) await this.#names.number(pool, batch.add, this.#pgArray);
       const copies = this.#idle.pop() ?? new CopyEncoder();
       try {
         return await this.#commitWith(pool, copies, batch, updates, staged);
@@ -277,10 +273,11 @@ export class PostgresStore implements JobStore, ClusterStore {
    */
   stage(jobs: readonly StoredJob[]): void {
     const pool = this.#pool;
-    if (!pool || jobs.length === 0) return;
+    if (!pool || jobs.length === 0 || this.#unstaged) return;
+    if (!this.#names.covers(jobs)) return void (this.#unstaged = true);
     const opens = this.#staged === undefined;
     const staged = (this.#staged ??= { stream: pool.copyStream(NEW_ROWS_SQL), jobs: 0 });
-    staged.stream.write(encodeNewRows(this.#parts, jobs, this.#node, opens, false));
+    staged.stream.write(encodeNewRows(this.#parts, jobs, this.#number, this.#names, opens, false));
     staged.jobs += jobs.length;
   }
 
@@ -295,7 +292,7 @@ export class PostgresStore implements JobStore, ClusterStore {
     const addsOnly = updates.length === 0 && batch.remove.length === 0 && !scheduled;
     const rest = staged ? batch.add.slice(staged.jobs) : [];
     if (staged && addsOnly && batch.add.length >= staged.jobs) {
-      staged.stream.write(encodeNewRows(copies, rest, this.#node, false, true));
+      staged.stream.write(encodeNewRows(copies, rest, this.#number, this.#names, false, true));
       try {
         return await staged.stream.end();
       } catch (e) {
@@ -318,7 +315,7 @@ export class PostgresStore implements JobStore, ClusterStore {
   }
 
   #copyOf(copies: CopyEncoder, jobs: readonly StoredJob[]): EncodedCopy {
-    return { sql: NEW_ROWS_SQL, data: encodeNewRows(copies, jobs, this.#node, true, true) };
+    return { sql: NEW_ROWS_SQL, data: encodeNewRows(copies, jobs, this.#number, this.#names, true, true) };
   }
 
   /** A batch with schedules' rows (postgres_schedules.ts): the rows first, and the jobs of a row another node moved left out, as coalesced. */
@@ -346,7 +343,7 @@ export class PostgresStore implements JobStore, ClusterStore {
     updates: readonly StoredJob[],
     copy?: EncodedCopy,
   ): Promise<CommitResult | void> {
-    const node = this.#node;
+    const node = this.#number;
     const pgArray = this.#pgArray!;
     const sent: Promise<unknown>[] = [];
     if (updates.length > 0) {
@@ -362,7 +359,7 @@ export class PostgresStore implements JobStore, ClusterStore {
       const plain = batch.add.filter((j) => !meetsIndex(j));
       const rows = plain.length > 0 ? this.#copyOf(copies, plain) : undefined;
       if (rows) await tx.copyIn(rows.sql, rows.data); // nothing may be sent on its connection while it copies
-      for (const [id, handle] of await insertUnique(tx, node, unique, pgArray)) coalesced.set(id, handle);
+      for (const [id, handle] of await insertUnique(tx, node, unique, pgArray, this.#names)) coalesced.set(id, handle);
     }
     return coalesced.size > 0 ? { coalesced } : undefined;
   }

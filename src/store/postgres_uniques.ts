@@ -26,7 +26,8 @@
 import type { PgArray, PgCopySession, PgSession, PgValue } from "../runtime/postgres.ts";
 import type { SqlValue } from "../runtime/sqlite.ts";
 import type { StoredJob } from "./job_store.ts";
-import { fullRow, updateRow } from "./job_rows.ts";
+import { updateRow } from "./job_rows.ts";
+import { handleSql, pgFullRow, type PgNames } from "./postgres_names.ts";
 import { StoreError } from "./job_store.ts";
 
 /**
@@ -54,7 +55,14 @@ function liveTwin(a: string): [plain: string, digest: string] {
 const twinExists = (a: string) => liveTwin(a).map((w) => `EXISTS (SELECT 1 FROM gearbox_job l WHERE ${w})`).join(" OR ");
 /** The handle of the live row holding the key of row `a`, or NULL. */
 const twinHandle = (a: string) =>
-  `COALESCE(${liveTwin(a).map((w) => `(SELECT l.handle FROM gearbox_job l WHERE ${w} LIMIT 1)`).join(", ")})`;
+  `COALESCE(${liveTwin(a).map((w) => `(SELECT ${handleSql("l")} FROM gearbox_job l WHERE ${w} LIMIT 1)`).join(", ")})`;
+
+/** The index of live rows' plain uniques (migration 3; made again by migration 5 on the rebuilt table). */
+export const LIVE_UNIQUE_INDEX = `CREATE UNIQUE INDEX gearbox_job_live_unique ON gearbox_job (function, uniq)
+  WHERE uniq <> '' AND uniq <> '-' AND ${live("")}`;
+/** The index of live rows' `-` uniques, keyed by the workload's digest. */
+export const LIVE_DIGEST_INDEX = `CREATE UNIQUE INDEX gearbox_job_live_digest ON gearbox_job (function, sha256(data))
+  WHERE uniq = '-' AND ${live("")}`;
 
 /**
  * Migration 3. Twins an older database already holds (live rows of one key,
@@ -70,17 +78,19 @@ export const UNIQUE_MIGRATION: readonly string[] = [
      ) AS n
      FROM gearbox_job WHERE uniq <> '' AND outcome IS NULL
    ) t WHERE t.n > 1 AND j.node = t.node AND j.id = t.id`,
-  `CREATE UNIQUE INDEX gearbox_job_live_unique ON gearbox_job (function, uniq)
-     WHERE uniq <> '' AND uniq <> '-' AND ${live("")}`,
-  `CREATE UNIQUE INDEX gearbox_job_live_digest ON gearbox_job (function, sha256(data))
-     WHERE uniq = '-' AND ${live("")}`,
+  LIVE_UNIQUE_INDEX,
+  LIVE_DIGEST_INDEX,
 ];
 
-/** The columns of an added row, in {@link fullRow}'s order, with their array element types. */
+/**
+ * The columns of an added row, in {@link fullRow}'s order (the handle as its
+ * prefix's number, the function as its number: postgres_names.ts), with
+ * their array element types.
+ */
 export const ADD_COLUMNS = [
   ["id", "bigint"],
-  ["handle", "text"],
-  ["function", "text"],
+  ["prefix", "integer"],
+  ["function", "integer"],
   ["uniq", "text"],
   ["data", "bytea"],
   ["reducer", "text"],
@@ -120,7 +130,7 @@ const INSERT_SQL = `INSERT INTO gearbox_job (node, ${ADD_COLUMNS.map(([c]) => c)
   SELECT $1, * FROM ${unnestOf(ADD_COLUMNS, 2)} ON CONFLICT DO NOTHING RETURNING id`;
 /** The live rows holding the keys of rows not inserted (`data` only for a `-` unique's key). */
 const HOLDERS_SQL = liveTwin("u").map((w) =>
-  `SELECT u.id, l.handle FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bytea[]) AS u(id, function, uniq, data)
+  `SELECT u.id, ${handleSql("l")} AS handle FROM unnest($1::bigint[], $2::integer[], $3::text[], $4::bytea[]) AS u(id, function, uniq, data)
   JOIN gearbox_job l ON ${w}`
 ).join(" UNION ALL ");
 
@@ -141,15 +151,16 @@ export function meetsIndex(j: StoredJob): boolean {
 /** Inserts new live rows with a unique; gives, for each not inserted, the handle of the live row holding its key. */
 export async function insertUnique(
   tx: PgSession,
-  node: string,
+  node: number,
   jobs: readonly StoredJob[],
   pgArray: ToArray,
+  names: PgNames,
 ): Promise<Map<number, string>> {
   const held = new Map<number, string>();
   let left = jobs;
   for (let attempt = 0; left.length > 0; attempt++) {
     if (attempt === ATTEMPTS) throw unsettled(left.length);
-    const cols = columns(left.map(fullRow), ADD_COLUMNS.length);
+    const cols = columns(left.map((j) => pgFullRow(j, names)), ADD_COLUMNS.length);
     const inserted = new Set(
       (await tx.query(INSERT_SQL, [node, ...cols.map((c, i) => pgArray(c, ADD_COLUMNS[i]![1]))])).map((r) => Number(r.id)),
     );
@@ -157,7 +168,7 @@ export async function insertUnique(
     if (rest.length === 0) break;
     const params: PgValue[] = [
       pgArray(rest.map((j) => j.id), "bigint"),
-      pgArray(rest.map((j) => j.function), "text"),
+      pgArray(rest.map((j) => names.functionOf(j)), "integer"),
       pgArray(rest.map((j) => j.unique), "text"),
       pgArray(rest.map((j) => (j.unique === "-" ? j.data! : EMPTY)), "bytea"),
     ];
@@ -174,7 +185,7 @@ export async function insertUnique(
  * violation): it is undone to a savepoint and run again, which then sees
  * that row.
  */
-export async function revive(tx: PgSession, node: string, jobs: readonly StoredJob[], pgArray: ToArray): Promise<Map<number, string>> {
+export async function revive(tx: PgSession, node: number, jobs: readonly StoredJob[], pgArray: ToArray): Promise<Map<number, string>> {
   const refused = new Map<number, string>();
   let left = jobs;
   for (let attempt = 0; left.length > 0; attempt++) {

@@ -20,6 +20,7 @@ import type { PostgresStore } from "../../src/store/postgres_store.ts";
 import { ID_RANGE } from "../../src/store/postgres_nodes.ts";
 import { sqlOn, testPostgres } from "../helpers/postgres.ts";
 import { RawConn } from "../helpers/raw_conn.ts";
+import { oldRows, schemaUpTo } from "../helpers/postgres_old_schema.ts";
 import { waitUntil } from "../helpers/wait.ts";
 
 const postgres = await testPostgres();
@@ -128,7 +129,7 @@ describe("several gearbox nodes on one PostgreSQL database", { skip }, () => {
       w.sendPacket(Cmd.PRE_SLEEP);
       b.clock.advance(LEASE_S * 1000); // rounds run; node-a's heartbeat is fresh by the database's clock: nothing to adopt
       await b.server.clusterSettled();
-      assert.equal((await sql(store, "SELECT count(*)::int AS n FROM gearbox_job WHERE node = 'node-a'"))[0]!.n, 120);
+      assert.equal((await sql(store, "SELECT count(*)::int AS n FROM gearbox_jobs WHERE node = 'node-a'"))[0]!.n, 120);
       await age(store, "node-a");
       b.clock.advance(LEASE_S * 1000);
       await b.server.clusterSettled();
@@ -157,7 +158,7 @@ describe("several gearbox nodes on one PostgreSQL database", { skip }, () => {
     try {
       await b.server.clusterSettled();
       await waitUntil("the failure log written back", async () => {
-        const rows = await sql(url, "SELECT id, failures FROM gearbox_job WHERE node = 'node-b' ORDER BY id");
+        const rows = await sql(url, "SELECT id, failures FROM gearbox_jobs WHERE node = 'node-b' ORDER BY id");
         return rows.length === 2 && typeof rows[0]!.failures === "string" && rows[1]!.failures === null;
       });
       const [first] = await sql(url, "SELECT failures FROM gearbox_job WHERE id = $1", [dead.ids.base + 1]);
@@ -211,7 +212,7 @@ describe("several gearbox nodes on one PostgreSQL database", { skip }, () => {
         const adopters = tries.flatMap((adoptions) => adoptions.map((a) => a.from)).sort();
         assert.deepEqual(adopters, [0, 1, 2, 3].map((d) => `dead-${round}-${d}`), "each dead node adopted once, the empty one too");
       }
-      const owners = await sql(url, "SELECT id, node FROM gearbox_job ORDER BY id");
+      const owners = await sql(url, "SELECT id, node FROM gearbox_jobs ORDER BY id");
       assert.deepEqual(owners.map((r) => r.id).sort((p, q) => Number(p) - Number(q)), all.sort((p, q) => p - q));
       assert.ok(owners.every((r) => r.node === "racer-x" || r.node === "racer-y"), "every job owned by one adopter");
       const states = await sql(url, "SELECT count(*)::int AS n FROM gearbox_node WHERE node LIKE 'dead-%' AND state = 'adopted'");
@@ -326,15 +327,9 @@ describe("several gearbox nodes on one PostgreSQL database", { skip }, () => {
 
   test("the jobs of a one-server database from before nodes (migration 1) are adopted by the first node to start on it", async () => {
     const url = await newDatabase();
-    const old = openStore(url);
-    await old.open();
-    await old.commit({ add: [stored(1, "legacy"), stored(2, "legacy")], remove: [] });
-    await old.close();
-    // Back to what the first PostgreSQL slice left: schema version 1, rows of node '', no node table.
-    await sql(url, "DROP TABLE gearbox_node, gearbox_schedule");
-    await sql(url, "DROP INDEX gearbox_job_live_unique");
-    await sql(url, "ALTER TABLE gearbox_job DROP COLUMN uniq_twin");
-    await sql(url, "DELETE FROM gearbox_schema_version WHERE version > 1");
+    // What the first PostgreSQL slice left: schema version 1, rows of node '', no node table.
+    await schemaUpTo(url, 1);
+    await oldRows(url, "", [stored(1, "legacy"), stored(2, "legacy")]);
     const b = node(url, "node-b");
     await b.server.start();
     try {

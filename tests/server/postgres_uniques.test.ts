@@ -48,7 +48,7 @@ async function storeAs(url: string, id: string): Promise<PostgresStore> {
   return store;
 }
 
-const rows = (url: string, fn: string) => sql(url, "SELECT node, handle, outcome FROM gearbox_job WHERE function = $1 ORDER BY id", [fn]);
+const rows = (url: string, fn: string) => sql(url, "SELECT node, handle, outcome FROM gearbox_jobs WHERE function = $1 ORDER BY id", [fn]);
 
 describe("the unique index's limit on names", () => {
   test("a server on PostgreSQL refuses max_function_name and max_unique whose longest pair its unique index cannot hold", () => {
@@ -103,7 +103,7 @@ describe("uniques across the nodes of one PostgreSQL database", { skip }, () => 
         const [ha, hb] = await Promise.all([ca.expectPacket(Cmd.JOB_CREATED), cb.expectPacket(Cmd.JOB_CREATED)]);
         assert.equal(ha.body.toString("latin1"), hb.body.toString("latin1"), `round ${round}`);
       }
-      const [{ n }] = (await sql(url, "SELECT count(*)::integer AS n FROM gearbox_job WHERE function = 'race'")) as [{ n: number }];
+      const [{ n }] = (await sql(url, "SELECT count(*)::integer AS n FROM gearbox_jobs WHERE function = 'race'")) as [{ n: number }];
       assert.equal(n, 40);
       const d1 = await submitBg(a.port, "dash", "-", "same workload");
       assert.equal(await submitBg(b.port, "dash", "-", "same workload"), d1);
@@ -132,7 +132,7 @@ describe("uniques across the nodes of one PostgreSQL database", { skip }, () => 
         remove: [],
       });
       assert.deepEqual([...(result?.coalesced ?? [])], [[rb + 2, `H:t.boot:${ra + 1}`]]);
-      const ids = (await sql(url, "SELECT id FROM gearbox_job WHERE node = 'b' ORDER BY id")).map((r) => Number(r.id));
+      const ids = (await sql(url, "SELECT id FROM gearbox_jobs WHERE node = 'b' ORDER BY id")).map((r) => Number(r.id));
       assert.deepEqual(ids, [rb + 1, rb + 3, rb + 4]);
     } finally {
       await Promise.all([a.close(), b.close()]);
@@ -159,12 +159,12 @@ describe("uniques across the nodes of one PostgreSQL database", { skip }, () => 
         remove: [rb + 1, rb + 2],
       });
       assert.deepEqual([...(result?.coalesced ?? [])], [[rb + 4, `H:t.boot:${ra + 1}`]]);
-      const left = await sql(url, "SELECT id, uniq FROM gearbox_job WHERE node = 'b' ORDER BY id");
+      const left = await sql(url, "SELECT id, uniq FROM gearbox_jobs WHERE node = 'b' ORDER BY id");
       assert.deepEqual(left.map((r) => [Number(r.id), r.uniq]), [[rb + 3, "again"], [rb + 5, "fresh"]]);
       // Without a conflict the same kind of batch is one COPY that stays.
       const clean = await b.commit({ add: [storedJob(rb + 6, { function: "mix", unique: "other" })], remove: [rb + 5] });
       assert.equal(clean, undefined);
-      assert.deepEqual((await sql(url, "SELECT id FROM gearbox_job WHERE node = 'b' ORDER BY id")).map((r) => Number(r.id)), [
+      assert.deepEqual((await sql(url, "SELECT id FROM gearbox_jobs WHERE node = 'b' ORDER BY id")).map((r) => Number(r.id)), [
         rb + 3,
         rb + 6,
       ]);
@@ -185,7 +185,7 @@ describe("uniques across the nodes of one PostgreSQL database", { skip }, () => 
       await a.commit({ add: [storedJob(ra + 1, { function: "rt", unique: "again" })], remove: [] });
       const result = await b.commit({ add: [], update: [{ ...dead, ended: undefined }, { ...other, ended: undefined }], remove: [] });
       assert.deepEqual([...(result?.coalesced ?? [])], [[rb + 1, `H:t.boot:${ra + 1}`]]);
-      const outcome = (await sql(url, "SELECT id, outcome FROM gearbox_job WHERE node = 'b' ORDER BY id")).map((r) => r.outcome);
+      const outcome = (await sql(url, "SELECT id, outcome FROM gearbox_jobs WHERE node = 'b' ORDER BY id")).map((r) => r.outcome);
       assert.deepEqual(outcome, ["failed", null], "the free one is live again");
     } finally {
       await Promise.all([a.close(), b.close()]);

@@ -61,7 +61,7 @@ describe("schedules on a PostgreSQL cluster", { skip }, () => {
         b.clock.advance(1000);
         await settled([a.server, b.server]);
       }
-      const rows = await sqlOn(url, "SELECT node, uniq FROM gearbox_job WHERE function = 'race_fn' ORDER BY uniq");
+      const rows = await sqlOn(url, "SELECT node, uniq FROM gearbox_jobs WHERE function = 'race_fn' ORDER BY uniq");
       const uniques = rows.map((r) => String(r.uniq));
       const expected = Array.from({ length: 10 }, (_, k) => `race:${new Date(T0 + (k + 1) * 2000).toISOString()}`);
       const byNode = { a: rows.filter((r) => r.node === "node-a").length, b: rows.filter((r) => r.node === "node-b").length };

@@ -11,10 +11,11 @@ import { openPostgres, type PgPool } from "../../src/runtime/postgres.ts";
 import type { SqlValue } from "../../src/runtime/sqlite.ts";
 import { CopyEncoder, type CopyType, encodeCopy } from "../../src/store/postgres_copy.ts";
 import { encodeNewRows } from "../../src/store/postgres_copy_rows.ts";
-import { fullRow } from "../../src/store/job_rows.ts";
+import { pgFullRow, PgNames } from "../../src/store/postgres_names.ts";
 import { ADD_COLUMNS } from "../../src/store/postgres_uniques.ts";
 import { testPostgres } from "../helpers/postgres.ts";
 import { storedJob } from "../helpers/stored_job.ts";
+import type { StoredJob } from "../../src/store/job_store.ts";
 
 const postgres = await testPostgres();
 const skip = postgres.ok ? undefined : postgres.skip;
@@ -56,22 +57,29 @@ describe("binary COPY encoding", () => {
 
 describe("new jobs' COPY rows", () => {
   test("written field by field they are the bytes of their full rows encoded as values, for every kind of job and part", () => {
-    const types: CopyType[] = ["text", ...ADD_COLUMNS.map(([, t]) => t as CopyType)];
+    const types: CopyType[] = ["integer", ...ADD_COLUMNS.map(([, t]) => t as CopyType)];
+    const names = new PgNames([["fn", 3], ["f", 4], ["H:t.boot", 1], ["H:ñode.x", 2]]);
+    const fullRow = (j: StoredJob) => pgFullRow(j, names);
     const jobs = [
       storedJob(2 ** 40 + 1, { unique: "u-1", function: "fn" }),
       storedJob(2 ** 40 + 2, { unique: "ünï-漢字", reducer: "sum", runAt: 1_900_000_000_000, priority: 2 }),
       storedJob(2 ** 40 + 3, { retries: 2, failures: [{ at: 5, message: "boom ✗" }], data: new Uint8Array(200_000).fill(7) }),
       storedJob(2 ** 40 + 4, { data: new Uint8Array(0), handle: "H:ñode.x:1099511627780" }),
     ];
-    const node = "nöde:4731";
+    const node = 7;
     const rows = new CopyEncoder();
     for (const [opens, closes] of [[true, true], [true, false], [false, false], [false, true]] as const) {
       const want = new CopyEncoder().part(types, jobs.map(fullRow), node, opens, closes);
-      assert.deepEqual(Buffer.from(encodeNewRows(rows, jobs, node, opens, closes)), Buffer.from(want), `opens ${opens}, closes ${closes}`);
+      assert.deepEqual(
+        Buffer.from(encodeNewRows(rows, jobs, node, names, opens, closes)),
+        Buffer.from(want),
+        `opens ${opens}, closes ${closes}`,
+      );
     }
-    const small = encodeNewRows(rows, jobs.slice(0, 1), node, true, true); // the grown buffer kept, a short part after it
+    const small = encodeNewRows(rows, jobs.slice(0, 1), node, names, true, true); // the grown buffer kept, a short part after it
     assert.deepEqual(Buffer.from(small), Buffer.from(encodeCopy(types, [[node, ...fullRow(jobs[0]!)]])));
-    assert.throws(() => encodeNewRows(rows, [storedJob(9, { data: undefined })], node, true, true), /without its workload/);
+    assert.throws(() => encodeNewRows(rows, [storedJob(9, { data: undefined })], node, names, true, true), /without its workload/);
+    assert.throws(() => encodeNewRows(rows, [storedJob(9, { function: "g" })], node, names, true, true), /before its names were numbered/);
   });
 });
 

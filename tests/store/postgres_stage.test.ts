@@ -26,7 +26,7 @@ async function storeAs(url: string, id: string): Promise<PostgresStore> {
 }
 
 const ids = async (url: string, node: string) =>
-  (await sqlOn(url, "SELECT id FROM gearbox_job WHERE node = $1 ORDER BY id", [node])).map((r) => Number(r.id));
+  (await sqlOn(url, "SELECT id FROM gearbox_jobs WHERE node = $1 ORDER BY id", [node])).map((r) => Number(r.id));
 
 describe("new jobs staged before their commit on PostgreSQL", { skip }, () => {
   after(async () => {

@@ -73,7 +73,13 @@ describe("the postgres store on a real server", { skip }, () => {
     const versions = await sql(url, "SELECT version FROM gearbox_schema_version ORDER BY version");
     assert.deepEqual(versions.map((r) => r.version), PG_MIGRATIONS.map((_, i) => i + 1));
     const tables = await sql(url, "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY tablename");
-    assert.deepEqual(tables.map((r) => r.tablename), ["gearbox_job", "gearbox_node", "gearbox_schedule", "gearbox_schema_version"]);
+    assert.deepEqual(tables.map((r) => r.tablename), [
+      "gearbox_job",
+      "gearbox_name",
+      "gearbox_node",
+      "gearbox_schedule",
+      "gearbox_schema_version",
+    ]);
   });
 
   test("refuses a database whose schema version is newer than this gearbox's, without changing it", async () => {
@@ -144,9 +150,11 @@ describe("the postgres store on a real server", { skip }, () => {
     await a.open();
     await a.commit({ add: [job(1), job(2), job(3, { unique: "-" })], remove: [] });
     await a.close();
-    await sql(url, "UPDATE gearbox_job SET function = 'g' WHERE id = 2");
+    await sql(url, "INSERT INTO gearbox_name (name) VALUES ('g')");
+    await sql(url, "UPDATE gearbox_job SET function = (SELECT number FROM gearbox_name WHERE name = 'g') WHERE id = 2");
     await assert.rejects(openStore(url).open(), isCode("STORE_CORRUPT", /job rows 2 fail their checksum/));
-    await sql(url, "UPDATE gearbox_job SET function = 'f' WHERE id = 2; UPDATE gearbox_job SET data = '\\x00' WHERE id = 1");
+    await sql(url, "UPDATE gearbox_job SET function = (SELECT number FROM gearbox_name WHERE name = 'f') WHERE id = 2");
+    await sql(url, "UPDATE gearbox_job SET data = '\\x00' WHERE id = 1");
     const b = openStore(url);
     await b.open();
     await assert.rejects(b.payload(1), isCode("STORE_CORRUPT", /workload of job 1 fails its checksum/));

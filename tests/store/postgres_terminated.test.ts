@@ -129,7 +129,8 @@ test(
           await store.close();
           slowest = Math.max(slowest, performance.now() - t0);
           outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
-          await admin.query("DROP TABLE IF EXISTS gearbox_node, gearbox_job, gearbox_schema_version");
+          await admin.query("DROP VIEW IF EXISTS gearbox_jobs");
+          await admin.query("DROP TABLE IF EXISTS gearbox_node, gearbox_job, gearbox_name, gearbox_schema_version");
         }
         await sleep(300); // a reconnect the driver scheduled, and its first statement, come within this
         assert.deepEqual(escaped.map(String), [], "errors no caller could catch (each would have ended the process)");
