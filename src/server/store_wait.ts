@@ -20,7 +20,7 @@ export async function openWaiting(store: JobStore, waitMs: number, clock: Clock,
   let pause = FIRST_PAUSE_MS;
   for (let attempt = 1;; attempt++) {
     try {
-      const jobs = await store.open();
+      const jobs = await store.open((message, fields) => logger.info(message, fields));
       if (attempt > 1) logger.info("store reachable", { store: store.url, attempts: attempt, waitedMs: clock.now() - start });
       return jobs;
     } catch (e) {

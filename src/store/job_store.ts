@@ -75,6 +75,9 @@ export interface BackupResult {
 }
 
 /** A durable home for background jobs. */
+/** A step of opening a store worth a log line: what, and its fields. */
+export type StoreNote = (message: string, fields: Record<string, unknown>) => void;
+
 export interface JobStore {
   /** A short description for logs (`memory:`, `sqlite:/path`). */
   readonly url: string;
@@ -95,8 +98,10 @@ export interface JobStore {
    * Opens the store and gives every job it holds, oldest first, to be taken
    * once. A store whose {@link payloadsOutOfMemory} is true may leave
    * workloads out of it (not a `-` unique's: its key is the workload's digest).
+   * `note` hears what opening does that takes long (a migration that
+   * rewrites a table), before and after, for the log.
    */
-  open(): Promise<Iterable<StoredJob>>;
+  open(note?: StoreNote): Promise<Iterable<StoredJob>>;
   /** The schedules it keeps (after {@link open}); a store without it cannot keep schedules. */
   schedules?(): Promise<ScheduleRow[]>;
   /**

@@ -17,7 +17,8 @@
 import type { PgCopyStream, PgPool, PgRow, PgTransaction } from "../runtime/postgres.ts";
 import type { SqlValue } from "../runtime/sqlite.ts";
 import type { Adoption, ClusterStore, IdRange, NodeIdentity, NodeRow } from "./cluster_store.ts";
-import { type CommitResult, type JobStore, type ScheduleRow, type StoreBatch, type StoredJob, StoreError } from "./job_store.ts";
+import type { CommitResult, JobStore, ScheduleRow, StoreBatch, StoredJob, StoreNote } from "./job_store.ts";
+import { StoreError } from "./job_store.ts";
 import { dataIntact, metaIntact, REPLAY_COLUMNS, toJob, updateRow, workloadOf } from "./job_rows.ts";
 import {
   columns,
@@ -95,7 +96,7 @@ export class PostgresStore implements JobStore, ClusterStore {
       "(pg_dump, or pg_basebackup with WAL archiving), not by gearbox";
   }
 
-  async open(): Promise<Iterable<StoredJob>> {
+  async open(note?: StoreNote): Promise<Iterable<StoredJob>> {
     const display = this.#target.display;
     try {
       const { openPostgres, pgArray } = await import("../runtime/postgres.ts");
@@ -105,7 +106,7 @@ export class PostgresStore implements JobStore, ClusterStore {
       const lock = this.#lock = openPostgres(this.#target.connect, { ...options, max: 1 });
       await underSchemaLock(lock, async () => {
         await refuseForeign(lock, display);
-        this.#created = await migrate(lock, (fn) => pool.transaction(fn), display) === 0;
+        this.#created = await migrate(lock, (fn) => pool.transaction(fn), display, note) === 0;
         const number = await nodeNumber((fn) => pool.transaction(fn), this.#node);
         this.#lockPid = await lockNode(lock, this.#node, this.#number = number, display);
         this.#ids = await registerLive(lock, this.#node, number);

@@ -12,7 +12,10 @@ import { createServer } from "../../mod.ts";
 import { Cmd } from "../../src/protocol/commands.ts";
 import { packet } from "../helpers/raw_conn.ts";
 import { freePort } from "../helpers/free_port.ts";
-import { testPostgres } from "../helpers/postgres.ts";
+import { sqlOn, testPostgres } from "../helpers/postgres.ts";
+import { oldRows, schemaUpTo } from "../helpers/postgres_old_schema.ts";
+import { captureLogger } from "../helpers/probe.ts";
+import { storedJob } from "../helpers/stored_job.ts";
 import { RawConn } from "../helpers/raw_conn.ts";
 import { gearboxCommand, startGearbox } from "../helpers/servers.ts";
 
@@ -95,6 +98,30 @@ describe("gearbox serve on a PostgreSQL store", { skip }, () => {
       c.close();
     } finally {
       await third.stop();
+    }
+  });
+
+  test("a server on a database an older gearbox left logs the migration that rewrites its job table, then serves the old jobs", async () => {
+    const store = await newDatabase();
+    await schemaUpTo(store, 4);
+    await sqlOn(store, "INSERT INTO gearbox_node (node, number) VALUES ('old', 1)");
+    const old = [1, 2].map((n) => storedJob(2 ** 40 + n, { function: "pg_fn", handle: `H:old.b:${2 ** 40 + n}`, data: workload(n) }));
+    await oldRows(store, "old", old);
+    const { logger, lines } = captureLogger();
+    const server = createServer({ port: 0, listen: "127.0.0.1", store, nodeId: "old", logger });
+    await server.start();
+    try {
+      const said = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => String(l.msg).includes("schema"));
+      assert.deepEqual(said.map((l) => [l.msg, l.level]), [["migrating the store's schema", "info"], [
+        "migrated the store's schema",
+        "info",
+      ]]);
+      assert.deepEqual([said[0]!.from, said[0]!.to, said[1]!.version], [4, 5, 5]);
+      const got = await takeAll(server.port, 2);
+      assert.deepEqual([...got.keys()], old.map((j) => j.handle));
+      old.forEach((j) => assert.ok(got.get(j.handle)!.equals(j.data!)));
+    } finally {
+      await server.stop();
     }
   });
 

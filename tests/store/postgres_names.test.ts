@@ -52,8 +52,14 @@ describe("compact job rows on PostgreSQL", { skip }, () => {
     await oldRows(url, "n1", jobs);
     const again = openStore(url) as PostgresStore;
     again.join({ id: "n1" });
-    const back = [...await again.open()];
+    const notes: [string, Record<string, unknown>][] = [];
+    const back = [...await again.open((message, fields) => notes.push([message, fields]))];
     try {
+      assert.deepEqual(notes.map(([m, f]) => [m, f.from ?? f.version]), [["migrating the store's schema", 4], [
+        "migrated the store's schema",
+        5,
+      ]]);
+      assert.match(String(notes[0]![1].rewrites), /gearbox_job/, "the log says what the long migration does");
       assert.deepEqual(back.map((j) => ({ ...j })), jobs.map(replayed));
       assert.deepEqual(await again.payload(base + 4), jobs[3]!.data, "a workload read by id passes its checksum");
       const view = await sql(url, "SELECT node, handle, function FROM gearbox_jobs ORDER BY id");
@@ -83,6 +89,12 @@ describe("compact job rows on PostgreSQL", { skip }, () => {
 
   test("two nodes committing jobs of the same new function at once number it once, and both commit", async () => {
     const url = await newDatabase();
+    const quiet: string[] = [];
+    const first = openStore(url) as PostgresStore;
+    first.join({ id: "a" });
+    await first.open((message) => quiet.push(message));
+    await first.close();
+    assert.deepEqual(quiet, [], "a fresh database's migrations are instant: nothing to log");
     const a = await storeAs(url, "a");
     const b = await storeAs(url, "b");
     try {
