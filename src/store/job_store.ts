@@ -74,10 +74,10 @@ export interface BackupResult {
   damaged: number;
 }
 
-/** A durable home for background jobs. */
 /** A step of opening a store worth a log line: what, and its fields. */
 export type StoreNote = (message: string, fields: Record<string, unknown>) => void;
 
+/** A durable home for background jobs. */
 export interface JobStore {
   /** A short description for logs (`memory:`, `sqlite:/path`). */
   readonly url: string;

@@ -108,14 +108,15 @@ export const ADOPT_SQL = `WITH dead AS (
     RETURNING n.node, n.number
   ), moved AS (
     UPDATE gearbox_job j SET node = $3 FROM marked WHERE j.node = marked.number
-    RETURNING marked.node AS from_node, j.*
+    RETURNING marked.node AS from_node, ${
+  REPLAY_COLUMNS.split(", ").map((c) => `j.${c === "handle" ? "prefix" : c}`).join(", ")
+}, CASE WHEN j.uniq = '-' THEN j.data END AS data, j.data_crc
   )
   SELECT marked.node AS dead_node, ${
   REPLAY_COLUMNS.split(", ").map((c) =>
     c === "handle" ? "p.name || ':' || moved.id AS handle" : c === "function" ? "f.name AS function" : `moved.${c}`
   ).join(", ")
-},
-    CASE WHEN moved.uniq = '-' THEN moved.data END AS data, moved.data_crc
+}, moved.data, moved.data_crc
   FROM marked LEFT JOIN moved ON moved.from_node = marked.node
     LEFT JOIN gearbox_name f ON f.number = moved.function LEFT JOIN gearbox_name p ON p.number = moved.prefix`;
 
