@@ -9,15 +9,15 @@
  * it, in its key; migration 2 adds the node table (numbers, heartbeats,
  * adoption), migration 3 the index that keeps a unique live on one row of
  * the whole cluster, migration 5 rows that name their node, function and
- * handle prefix by number (postgres_names.ts). Several servers share a database, one process per node
+ * handle prefix by number (postgres_compact.ts). Several servers share a database, one process per node
  * id (postgres_nodes.ts holds the per-node lock).
  *
  * @module
  */
 import type { PgSession } from "../runtime/postgres.ts";
 import { StoreError, type StoreNote } from "./job_store.ts";
-import { LIVE_DIGEST_INDEX, LIVE_UNIQUE_INDEX, UNIQUE_MIGRATION } from "./postgres_uniques.ts";
-import { JOBS_VIEW, NAMES_MIGRATION } from "./postgres_names.ts";
+import { UNIQUE_MIGRATION } from "./postgres_uniques.ts";
+import { COMPACT_MIGRATION, JOB_ROW_COLUMNS } from "./postgres_compact.ts";
 
 /** Our tables: nothing else may live in the schema we use. */
 export const OUR_TABLES = [
@@ -38,21 +38,7 @@ export const PG_MIGRATIONS: readonly (string | readonly string[])[] = [
      node         text     NOT NULL DEFAULT '',
      id           bigint   NOT NULL,
      handle       text     NOT NULL,
-     function     text     NOT NULL,
-     uniq         text     NOT NULL,
-     data         bytea    NOT NULL,
-     reducer      text     NOT NULL DEFAULT '',
-     priority     smallint NOT NULL,
-     run_after    bigint   NOT NULL DEFAULT 0,
-     created_at   bigint   NOT NULL,
-     retries      integer  NOT NULL DEFAULT 0,
-     failures     text,
-     outcome      text,
-     exit_status  integer,
-     ended_at     bigint,
-     delete_after bigint,
-     meta_crc     bigint,
-     data_crc     bigint,
+     function     text     NOT NULL,${JOB_ROW_COLUMNS},
      PRIMARY KEY (node, id)
    )`,
   // 2: the nodes of a cluster. `number` gives a node its id range (postgres_nodes.ts); `heartbeat_at`
@@ -82,8 +68,8 @@ export const PG_MIGRATIONS: readonly (string | readonly string[])[] = [
      next_slot  bigint NOT NULL,
      state      text   NOT NULL
    )`,
-  // 5: compact rows: the node, function and handle prefix by number (postgres_names.ts), the table rebuilt.
-  [...NAMES_MIGRATION, LIVE_UNIQUE_INDEX, LIVE_DIGEST_INDEX, JOBS_VIEW],
+  // 5: compact rows: the node, function and handle prefix by number (postgres_compact.ts), the table rebuilt.
+  COMPACT_MIGRATION,
 ];
 
 /** What a migration that takes long says before it runs. */
