@@ -15,6 +15,7 @@ import { ClientError } from "./client_error.ts";
 import type { DataEncoder } from "./data_encoder.ts";
 import type { ServerAddress, ServerSpec } from "./server_list.ts";
 import type { TlsOptions } from "./tls_options.ts";
+import { WriteCoalescer } from "./write_coalescer.ts";
 
 /** Packet types that answer a request, in request order. */
 const REPLIES: ReadonlySet<number> = new Set([
@@ -92,6 +93,8 @@ export interface PacketConnectionOptions {
 export class PacketConnection {
   readonly server: ServerAddress;
   readonly #socket: DialedSocket;
+  /** Every packet goes out through it: a burst of them is one write (write_coalescer.ts). */
+  readonly #out: WriteCoalescer;
   readonly #decoder: Decoder;
   readonly #waiters: Waiter[] = [];
   readonly #options: PacketConnectionOptions;
@@ -101,6 +104,7 @@ export class PacketConnection {
   private constructor(server: ServerAddress, socket: DialedSocket, options: PacketConnectionOptions) {
     this.server = server;
     this.#socket = socket;
+    this.#out = new WriteCoalescer((bytes) => !this.#closed && socket.write(bytes));
     this.#options = options;
     this.#decoder = new Decoder({ expect: "RES", text: false, maxPacketBody: options.maxPacketBody });
     socket.onData((chunk) => this.#receive(chunk));
@@ -123,7 +127,7 @@ export class PacketConnection {
 
   /** Sends a packet that has no reply (CAN_DO, WORK_*, PRE_SLEEP...). */
   send(code: number, args: readonly string[] = [], data?: Uint8Array): void {
-    if (!this.#closed) this.#socket.write(encodePacket(code, args, data, "REQ"));
+    if (!this.#closed) this.#out.write(encodePacket(code, args, data, "REQ"));
   }
 
   /**
@@ -138,7 +142,7 @@ export class PacketConnection {
     return new Promise((resolve, reject) => {
       this.#waiters.push({ resolve, reject, onReply });
       this.#armReplyDeadline();
-      this.#socket.write(encodePacket(code, args, data, "REQ"));
+      this.#out.write(encodePacket(code, args, data, "REQ"));
     });
   }
 
@@ -152,11 +156,12 @@ export class PacketConnection {
     if (this.#closed) return;
     // No reply deadline: on servers that stay silent this waiter is never answered.
     this.#waiters.push({ resolve: () => {}, reject: () => {}, optionalError: true, refused });
-    this.#socket.write(encodePacket(code, args, data, "REQ"));
+    this.#out.write(encodePacket(code, args, data, "REQ"));
   }
 
   /** Closes the socket; pending requests reject with `CONNECTION_LOST`. */
   close(): void {
+    this.#out.flush(); // packets sent just before closing (a WORK_COMPLETE, say) still go
     this.#end(undefined);
     this.#socket.close();
   }
@@ -221,6 +226,7 @@ export class PacketConnection {
   #end(error: Error | undefined): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#out.drop();
     if (this.#replyTimer !== undefined) clearTimeout(this.#replyTimer);
     this.#replyTimer = undefined;
     const reason = error ?? new ClientError("CONNECTION_LOST", `${this.server.key}: connection closed`);
