@@ -140,6 +140,41 @@ describe("a client request whose answers arrive in one read", () => {
 });
 
 describe("a server that stops answering", () => {
+  test("a pipelined batch answered slower than the deadline in all, but within it reply after reply, completes; silence after it fails", async () => {
+    // Answers the first six SUBMIT_JOB_BG one every 60 ms, then nothing: the deadline (150 ms) counts from the last reply.
+    let answered = 0;
+    const slow = createServer((socket) => {
+      socket.on("error", () => {});
+      const decoder = new Decoder({ expect: "REQ", text: false });
+      socket.on("data", (chunk: Uint8Array) => {
+        for (const frame of decoder.push(chunk)) {
+          if (frame.kind !== "packet") continue;
+          if (frame.code === Cmd.OPTION_REQ) socket.write(encodePacket(Cmd.OPTION_RES, frame.args, undefined, "RES"));
+          if (frame.code !== Cmd.SUBMIT_JOB_BG || answered >= 6) continue;
+          const n = ++answered;
+          setTimeout(() => socket.write(encodePacket(Cmd.JOB_CREATED, [`H:slow:${n}`], undefined, "RES")), 60 * n);
+        }
+      });
+    });
+    await new Promise<void>((resolve) => slow.listen(0, "127.0.0.1", () => resolve()));
+    const port = (slow.address() as { port: number }).port;
+    const client = new Client({ servers: [`127.0.0.1:${port}`], replyTimeoutMs: 150, maxConnectionAttempts: 1 });
+    try {
+      const jobs = (n: number) => Array.from({ length: n }, (_, i) => ({ function: "f", data: `${i}`, background: true }));
+      const started = Date.now();
+      const first = await client.submitMultipleJobs(jobs(6), { waitUntilComplete: false });
+      expect(first.map((r) => r.state)).toEqual(Array(6).fill("CREATED"));
+      expect(Date.now() - started).toBeGreaterThanOrEqual(300); // longer than the deadline, in all
+      const silentAt = Date.now();
+      const second = await client.submitMultipleJobs(jobs(2), { waitUntilComplete: false });
+      expect(second.map((r) => r.error?.code)).toEqual(["UNREACHABLE", "UNREACHABLE"]);
+      expect(Date.now() - silentAt).toBeLessThan(5_000);
+    } finally {
+      client.close();
+      slow.close();
+    }
+  });
+
   test("a submission it never answers fails UNREACHABLE once every attempt passed its reply deadline", async () => {
     const silent = createServer((socket) => socket.on("error", () => {}));
     await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", () => resolve()));
