@@ -5,7 +5,8 @@
  *
  * - gearbox: `dist/gearbox serve --store postgres://...` fed by libgearman's
  *   loadgen (`bgsubmit`: pipelined SUBMIT_JOB_BG, a job counts when its
- *   JOB_CREATED arrives, which gearbox sends only after COMMIT);
+ *   JOB_CREATED arrives, which gearbox sends only after COMMIT), and fed by
+ *   its own TypeScript library (`submitMultipleJobs`) from this process;
  * - pg-boss 12: `boss.insert(queue, jobs[])` (one statement per batch);
  * - graphile-worker 0.18: `workerUtils.addJobs(specs[])` (one call of its
  *   `add_jobs` function per batch);
@@ -173,6 +174,44 @@ function loadgenContender(name: string, start: (url: string) => Promise<GearboxP
     },
   };
 }
+
+/**
+ * gearbox fed by its own TypeScript library, as a TypeScript user would submit:
+ * `client.submitMultipleJobs` of 1,000 background jobs (each with a unique, as
+ * libgearman's), awaited in turn, in this process. Producer CPU is the server's;
+ * client CPU is this process's (the library).
+ */
+export const gearboxLibrary: Contender = {
+  name: "gearbox (dist/gearbox, the TypeScript library's submitMultipleJobs)",
+  async prepare(url, load) {
+    const server = await startGearbox(url);
+    const { Client } = await import("../../mod.ts");
+    const client = new Client({ servers: [`127.0.0.1:${server.port}`] });
+    const payload = "x".repeat(load.size);
+    const tag = `lib${process.pid}-${Date.now()}`;
+    const send = async (first: number, count: number) => {
+      const jobs = Array.from(
+        { length: count },
+        (_, k) => ({ function: "bench", data: payload, unique: `${tag}-${first + k}`, background: true }),
+      );
+      const done = await client.submitMultipleJobs(jobs, { waitUntilComplete: false });
+      const lost = done.find((r) => r.state !== "CREATED");
+      if (lost) throw new Error(`a submission was not acknowledged: ${lost.state} ${lost.error?.message ?? ""}`);
+    };
+    await warmUp(load, send);
+    return {
+      async run() {
+        const cpu0 = cpuSeconds([server.pid]);
+        const r = await timed(load, send);
+        return { ...r, appCpu: cpuSeconds([server.pid]) - cpu0, clientCpu: r.appCpu };
+      },
+      async close() {
+        client.close();
+        await server.stop();
+      },
+    };
+  },
+};
 
 export const pgBoss: Contender = {
   name: "pg-boss 12 (boss.insert)",

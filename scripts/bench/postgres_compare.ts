@@ -12,7 +12,7 @@
  *
  *   npm run build && npm run bench -- --store postgres [--quick] [--repeat 3] [--jobs 100000]
  *   bun scripts/bench/postgres_compare.ts [--jobs N] [--repeat N] [--batch 1000] [--size 100] [--floor-clients 4] [--warm 20000]
- *     [--only gearbox,runtime-floor,pg-boss,graphile-worker,floor-1,floor-4,server-1,nodes-1,nodes-3]
+ *     [--only gearbox,gearbox-library,runtime-floor,pg-boss,graphile-worker,floor-1,floor-4,server-1,nodes-1,nodes-3]
  *
  * @module
  */
@@ -25,6 +25,7 @@ import { startCluster } from "../../tests/helpers/postgres.ts";
 import {
   type Contender,
   gearbox,
+  gearboxLibrary,
   graphileWorker,
   graphileWorkerKeyed,
   type Load,
@@ -84,6 +85,7 @@ function floor(id: string, kind: FloorKind, clients: number, label: string): Row
 
 const ALL_ROWS: Row[] = [
   library("gearbox", gearbox, "gearbox"),
+  library("gearbox-library", gearboxLibrary, "gearbox"),
   library("runtime-floor", runtimeFloor(createGearboxTables), "runtime"),
   library("pg-boss", pgBoss, "competitor"),
   library("graphile-worker", graphileWorker, "competitor"),
@@ -223,7 +225,7 @@ if (ROWS.some((r) => r.kind !== "nodes")) {
     "PostgreSQL CPU: postmaster and backends, per job; producer CPU: the gearbox server, or the bench process for the libraries;",
   );
   console.log(
-    "client CPU: loadgen (libgearman) feeding a server, start-up included; the libraries' own client work is in their producer CPU.",
+    "client CPU: loadgen (libgearman) feeding a server, start-up included, or the bench process for gearbox fed by its library; the libraries' own client work is in their producer CPU.",
   );
   const runtime = samples.get("runtime-floor") ?? [];
   const ours = samples.get("gearbox") ?? [];
