@@ -28,6 +28,9 @@ export function prefixOf(handle: string): string {
   return colon === -1 ? "" : handle.slice(0, colon);
 }
 
+/** A job's handle prefix: its own when it knows it, else read from its handle. */
+const prefixName = (j: StoredJob) => j.prefix ?? prefixOf(j.handle);
+
 /** {@link prefixOf} in SQL. */
 export const prefixSql = (h: string) =>
   `CASE WHEN strpos(${h}, ':') = 0 THEN '' ELSE left(${h}, length(${h}) - strpos(reverse(${h}), ':')) END`;
@@ -48,11 +51,9 @@ const NUMBER_SQL = `WITH wanted AS (SELECT unnest($1::text[]) AS name),
  */
 export class PgNames {
   readonly #numbers: Map<string, number>;
-  /** The last name looked up: nearly every job of a burst has the same prefix (and often function). */
-  #lastFunction = "";
-  #lastFunctionNumber = -1;
-  #lastPrefix = "";
-  #lastPrefixNumber = -1;
+  /** The last function and prefix looked up: nearly every job of a burst has the same prefix (and often function). */
+  readonly #lastFunction = { name: "", number: -1 };
+  readonly #lastPrefix = { name: "", number: -1 };
 
   /** `known`: names already numbered (by another store's commit, or a test's). */
   constructor(known: Iterable<readonly [string, number]> = []) {
@@ -61,19 +62,18 @@ export class PgNames {
 
   /** The function's number; -1 when not numbered yet. */
   functionOf(j: StoredJob): number {
-    const name = j.function;
-    if (name === this.#lastFunction && this.#lastFunctionNumber >= 0) return this.#lastFunctionNumber;
-    const n = this.#numbers.get(name) ?? -1;
-    if (n >= 0) this.#lastFunction = name, this.#lastFunctionNumber = n;
-    return n;
+    return this.#lookup(j.function, this.#lastFunction);
   }
 
   /** The number of the handle's prefix; -1 when not numbered yet. */
   prefixOf(j: StoredJob): number {
-    const name = j.prefix ?? prefixOf(j.handle);
-    if (name === this.#lastPrefix && this.#lastPrefixNumber >= 0) return this.#lastPrefixNumber;
+    return this.#lookup(prefixName(j), this.#lastPrefix);
+  }
+
+  #lookup(name: string, last: { name: string; number: number }): number {
+    if (name === last.name && last.number >= 0) return last.number;
     const n = this.#numbers.get(name) ?? -1;
-    if (n >= 0) this.#lastPrefix = name, this.#lastPrefixNumber = n;
+    if (n >= 0) last.name = name, last.number = n;
     return n;
   }
 
@@ -93,7 +93,7 @@ export class PgNames {
       const names = new Set<string>();
       for (const j of jobs) {
         if (this.functionOf(j) < 0) names.add(j.function);
-        if (this.prefixOf(j) < 0) names.add(j.prefix ?? prefixOf(j.handle));
+        if (this.prefixOf(j) < 0) names.add(prefixName(j));
       }
       if (names.size === 0) return;
       for (const r of await db.query(NUMBER_SQL, [toArray([...names], "text")])) this.#numbers.set(String(r.name), Number(r.number));

@@ -6,6 +6,7 @@ import { Cmd } from "../../src/protocol/commands.ts";
 import { packet, RawConn } from "../helpers/raw_conn.ts";
 import { waitUntil } from "../helpers/wait.ts";
 import { sendRead } from "../helpers/inproc.ts";
+import { echoBarrier, withStoreServer } from "../helpers/store_server.ts";
 
 /** A memory store whose commits wait for the test to open the gate (or fail). */
 class GatedStore extends MemoryStore {
@@ -39,24 +40,13 @@ class GatedStore extends MemoryStore {
  * read by now.
  */
 async function nothingYet(port: number, c: RawConn, what: string): Promise<void> {
-  const o = await RawConn.connect(port);
-  o.sendPacket(Cmd.ECHO_REQ, "barrier");
-  await o.expectPacket(Cmd.ECHO_RES);
-  o.close();
-  await new Promise((r) => setImmediate(r));
+  await echoBarrier(port);
   assert.equal(c.buffered.length, 0, what);
 }
 
-async function withServer(fn: (port: number, store: GatedStore, server: GearboxServer) => Promise<void>): Promise<void> {
+function withServer(fn: (port: number, store: GatedStore, server: GearboxServer) => Promise<void>): Promise<void> {
   const store = new GatedStore();
-  const server = createServer({ port: 0, logLevel: "silent", storeInstance: store });
-  await server.start();
-  try {
-    await fn(server.port, store, server);
-  } finally {
-    store.release();
-    await server.stop();
-  }
+  return withStoreServer(store, () => store.release(), fn);
 }
 
 describe("acknowledgements wait for the store", () => {

@@ -1,10 +1,11 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { createServer, type GearboxServer, MemoryStore } from "../../mod.ts";
+import { type GearboxServer, MemoryStore } from "../../mod.ts";
 import type { StoreBatch } from "../../mod.ts";
 import { Cmd } from "../../src/protocol/commands.ts";
 import { packet, RawConn } from "../helpers/raw_conn.ts";
 import { waitUntil } from "../helpers/wait.ts";
+import { echoBarrier, withStoreServer } from "../helpers/store_server.ts";
 
 /** A memory store taking two commits at once, each waiting until the test releases or fails it by its number. */
 class LanedStore extends MemoryStore {
@@ -34,30 +35,17 @@ class LanedStore extends MemoryStore {
   }
 }
 
-async function withServer(fn: (port: number, store: LanedStore, server: GearboxServer) => Promise<void>): Promise<void> {
+function withServer(fn: (port: number, store: LanedStore, server: GearboxServer) => Promise<void>): Promise<void> {
   const store = new LanedStore();
   // Deletes of finished jobs commit at once: nothing waits on a timer.
-  const server = createServer({ port: 0, logLevel: "silent", storeInstance: store, completionCommitDelay: 0 });
-  await server.start();
-  try {
-    await fn(server.port, store, server);
-  } finally {
-    store.releaseAll();
-    await server.stop();
-  }
+  return withStoreServer(store, () => store.releaseAll(), fn, { completionCommitDelay: 0 });
 }
 
 const burst = (fn: string, from: number, n: number) =>
   Buffer.concat(Array.from({ length: n }, (_, i) => packet(Cmd.SUBMIT_JOB_BG, fn, `u${from + i}`, `job ${from + i}`)));
 
-/** An ECHO round trip on a fresh connection, then one loop turn: what the server would do for bytes already sent, it did. */
-async function settle(port: number): Promise<void> {
-  const o = await RawConn.connect(port);
-  o.sendPacket(Cmd.ECHO_REQ, "barrier");
-  await o.expectPacket(Cmd.ECHO_RES);
-  o.close();
-  await new Promise((r) => setImmediate(r));
-}
+/** What the server would do for bytes already sent, it did (helpers/store_server.ts). */
+const settle = echoBarrier;
 
 const idOf = (handle: string) => Number(handle.slice(handle.lastIndexOf(":") + 1));
 
